@@ -1,0 +1,94 @@
+"""The ASGI application: GraphQL at /graphql, health probes, the ORM and the embedded job worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import dramatiq
+from outboundql.gql.schema import schema
+from outboundql.gql.view import OutboundqlGraphQL
+from outboundql.models.config import tortoise_config
+from outboundql.settings import Settings, get_settings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from tortoise import Tortoise
+from tortoise.connection import connections
+
+log = logging.getLogger("outboundql")
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness: the database answers and the job broker is reachable."""
+    checks: dict[str, str] = {}
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    checks["broker"] = await _broker_status(request.app.state.settings)
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+
+async def _broker_status(settings: Settings) -> str:
+    if not settings.redis_url:
+        return "ok"  # in-process broker: it is this process
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=2)
+    try:
+        await client.ping()
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    finally:
+        await client.aclose()
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_worker: bool = True) -> Starlette:
+    """Build the app. ``manage_db=False`` leaves the ORM to the caller (tests own it);
+    ``run_worker`` starts the in-process job worker when the broker is in-memory."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            if manage_db:
+                await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+                stack.push_async_callback(Tortoise.close_connections)
+            from outboundql.workers import EMBEDDED, broker
+
+            if EMBEDDED and run_worker:
+                worker = dramatiq.Worker(broker, worker_threads=settings.embedded_worker_threads)
+                worker.start()  # on this loop: async actors run here, sharing the ORM
+                stack.push_async_callback(asyncio.to_thread, worker.stop)
+            yield
+
+    graphql = OutboundqlGraphQL(schema, settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn (``outboundql.app:app_from_env``)."""
+    return create_app()

@@ -1,0 +1,170 @@
+"""The ``outboundql`` command: serve, worker, migrate, export-schema, and admin helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from outboundql.settings import get_settings
+
+T = TypeVar("T")
+
+
+def _with_db(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run ``fn`` with the ORM open on the configured database (migrated first on SQLite)."""
+    from outboundql.models.config import apply_migrations, tortoise_config
+    from tortoise import Tortoise
+
+    async def run() -> T:
+        url = get_settings().database_url
+        if url.startswith("sqlite"):
+            await apply_migrations(url)
+        await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+        try:
+            return await fn()
+        finally:
+            await Tortoise.close_connections()
+
+    return asyncio.run(run())
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(package_name="outboundql")
+def main() -> None:
+    """outboundql: a GraphQL API for outbound campaigns."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="API processes (needs PostgreSQL and Redis when above 1).")
+@click.option("--demo", is_flag=True, help="Seed a demo project (once) and print an API token for it.")
+def serve(host: str, port: int, reload: bool, workers: int, demo: bool) -> None:
+    """Start the API server. On SQLite the database is migrated first."""
+    import uvicorn
+
+    settings = get_settings()
+    if workers > 1 and (settings.database_url.startswith("sqlite") or not settings.redis_url):
+        _fail("several API processes need OUTBOUNDQL_DATABASE_URL=postgres://… and OUTBOUNDQL_REDIS_URL; "
+              "jobs and live events of the embedded mode live inside one process.")
+    if settings.database_url.startswith("sqlite"):
+        from outboundql.models.config import apply_migrations
+
+        asyncio.run(apply_migrations(settings.database_url))
+    if demo:
+        from outboundql.demo import seed_demo
+
+        secret = _with_db(seed_demo)
+        click.echo(f"API token: {secret}")
+    url_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    click.echo(f"GraphiQL: http://{url_host}:{port}/graphql")
+    uvicorn.run("outboundql.app:app_from_env", factory=True, host=host, port=port, reload=reload,
+                workers=None if reload else workers, log_level=settings.log_level,
+                reload_dirs=[str(Path(__file__).parent)] if reload else None)
+
+
+@main.command()
+@click.option("--processes", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--queues", "-Q", multiple=True, help="Only these queues (default: all).")
+def worker(processes: int, threads: int, queues: tuple[str, ...]) -> None:
+    """Run job workers on the Redis broker (distributed mode)."""
+    if not get_settings().redis_url:
+        _fail("outboundql worker needs OUTBOUNDQL_REDIS_URL. Without Redis, `outboundql serve` runs jobs itself.")
+    args = [sys.executable, "-m", "dramatiq", "outboundql.workers", "--processes", str(processes),
+            "--threads", str(threads)]
+    for queue in queues:
+        args += ["--queues", queue]
+    os.execv(sys.executable, args)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from outboundql.models.config import apply_migrations
+
+    asyncio.run(apply_migrations(get_settings().database_url))
+    click.echo("Database is up to date.")
+
+
+@main.command("export-schema")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+def export_schema(output: Path | None) -> None:
+    """Print the GraphQL SDL (what schema.graphql must contain)."""
+    from outboundql.gql.sdl import sdl
+
+    if output:
+        output.write_text(sdl())
+    else:
+        click.echo(sdl(), nl=False)
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+def create_user(email: str, name: str) -> None:
+    """Create a user."""
+    from outboundql.errors import OutboundqlError
+    from outboundql.services.users import create_user as create
+
+    try:
+        user = _with_db(lambda: create(email, name))
+    except OutboundqlError as exc:
+        _fail(exc.message)
+    click.echo(f"Created user {user.email}.")
+
+
+@main.command("create-project")
+@click.option("--name", required=True)
+@click.option("--owner", "owner_email", required=True, help="E-mail of an existing user.")
+def create_project(name: str, owner_email: str) -> None:
+    """Create a project owned by a user."""
+    from outboundql.errors import OutboundqlError
+    from outboundql.services.projects import create_project as create
+    from outboundql.services.users import find_user
+
+    async def run() -> Any:
+        owner = await find_user(owner_email)
+        if owner is None:
+            _fail(f"no user with e-mail {owner_email}; create one with `outboundql create-user`.")
+        return await create(owner, name)  # type: ignore[arg-type]
+
+    try:
+        project = _with_db(run)
+    except OutboundqlError as exc:
+        _fail(exc.message)
+    click.echo(f"Created project {project.name} (slug: {project.slug}).")
+
+
+@main.command("create-token")
+@click.option("--email", required=True)
+@click.option("--name", default="cli")
+@click.option("--expires-days", type=int, default=None)
+def create_token(email: str, name: str, expires_days: int | None) -> None:
+    """Create an API token; prints only the token."""
+    from outboundql.errors import OutboundqlError
+    from outboundql.services.tokens import issue_token
+    from outboundql.services.users import find_user
+
+    async def run() -> str:
+        user = await find_user(email)
+        if user is None:
+            _fail(f"no user with e-mail {email}; create one with `outboundql create-user`.")
+        return (await issue_token(user, name, expires_days)).secret  # type: ignore[arg-type]
+
+    try:
+        click.echo(_with_db(run))
+    except OutboundqlError as exc:
+        _fail(exc.message)

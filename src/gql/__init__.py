@@ -1,0 +1,1 @@
+"""The GraphQL API. ``outboundql.gql.schema.schema`` is the strawberry schema."""

@@ -1,0 +1,71 @@
+"""Helpers shared by the GraphQL types: row wrapping, global ids, inputs as plain data, node lookup."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+from typing import Any, Self
+
+import strawberry
+from outboundql.errors import NotFound
+from strawberry import relay
+from tortoise.models import Model
+
+
+class RowType:
+    """Mixin for GraphQL types that wrap an ORM row (kept in the private ``row`` field)."""
+
+    @classmethod
+    def from_model(cls, row: Any) -> Self:
+        kwargs = {
+            f.name: getattr(row, f.name)
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if f.init and f.name != "row" and hasattr(row, f.name)
+        }
+        return cls(row=row, **kwargs)
+
+
+def pk_of(gid: relay.GlobalID, type_name: str, field: str) -> int:
+    """The database id inside a global id of ``type_name``; any other id is NOT_FOUND."""
+    if gid.type_name != type_name:
+        raise NotFound(type_name, field=field)
+    try:
+        return int(gid.node_id)
+    except ValueError:
+        raise NotFound(type_name, field=field) from None
+
+
+def input_data(obj: Any, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """The fields of a strawberry input that were given (UNSET dropped), as plain Python data."""
+    skip = set(exclude)
+    return {
+        f.name: _plain(getattr(obj, f.name))
+        for f in dataclasses.fields(obj)
+        if f.name not in skip and getattr(obj, f.name) is not strawberry.UNSET
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return input_data(value)
+    if isinstance(value, enum.Enum) and not isinstance(value, str):
+        return value.value
+    return value
+
+
+async def scoped_nodes(
+    cls: Any, info: Any, node_ids: Iterable[str], model: type[Model], project_field: str = "project_id"
+) -> list[Any]:
+    """Resolve Relay ids of ``model`` rows visible to the viewer; anything else resolves to None."""
+    access = info.context.access
+    ids = []
+    for raw in node_ids:
+        try:
+            ids.append(int(raw))
+        except ValueError:
+            ids.append(-1)
+    rows = {row.pk: row for row in await access.scope(model.filter(id__in=ids), project_field)}
+    return [cls.from_model(rows[i]) if i in rows else None for i in ids]

@@ -1,0 +1,37 @@
+"""The per-request context: who is asking, what they may do, and fresh dataloaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import strawberry
+from outboundql.gql.errors import ClientError
+from outboundql.gql.loaders import Loaders
+from outboundql.services.access import Access
+from outboundql.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.websockets import WebSocket
+
+
+@dataclass(slots=True)
+class Context:
+    request: Request | WebSocket
+    response: Any
+    settings: Settings
+    access_or_none: Access | None = None
+    auth_error: str | None = None
+    connection_params: dict[str, Any] | None = None
+    loaders: Loaders = field(default_factory=Loaders)  # never shared across requests
+
+    @property
+    def access(self) -> Access:
+        """The viewer's permissions; raises the authentication error when there is no viewer."""
+        if self.access_or_none is None:
+            raise ClientError(self.auth_error or "Authentication required.", "UNAUTHENTICATED")
+        return self.access_or_none
+
+
+Info: TypeAlias = strawberry.Info[Context, None]

@@ -1,0 +1,22 @@
+"""GraphQL enums, the same value sets as the stored ones (`outboundql.models.enums`)."""
+
+import enum
+
+import strawberry
+from outboundql.models import enums
+
+Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")
+AccountStatus = strawberry.enum(
+    enums.AccountStatus,
+    description="Pipeline (NEW…CHURNED), relationship (PARTNER…CANDIDATE) or protection "
+    "(COMPETITOR, PERSONAL_NETWORK, DO_NOT_CONTACT) status of an account.",
+)
+StatusSource = strawberry.enum(enums.StatusSource, description="What moved an account's status.")
+RoleKind = strawberry.enum(enums.RoleKind, description="What kind of person a contact is to us.")
+PersonaStatus = strawberry.enum(enums.PersonaStatus, description="Approval state of a persona.")
+
+
+@strawberry.enum(description="Sort direction.")
+class Direction(enum.Enum):
+    ASC = "asc"
+    DESC = "desc"

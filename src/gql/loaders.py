@@ -1,0 +1,55 @@
+"""Batch loaders, one set per request. Each returns values aligned with the keys:
+``None`` for a missing row, ``[]`` for no children. Callers pass ids of rows they already
+may see (e.g. the contacts of a visible account), so loaders do no tenancy filtering."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from outboundql import models
+from strawberry.dataloader import DataLoader
+from tortoise.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+def _by_id(model: type[M]) -> Callable[[list[int]], Coroutine[Any, Any, list[M | None]]]:
+    async def load(ids: list[int]) -> list[M | None]:
+        rows = {row.pk: row for row in await model.filter(id__in=ids)}
+        return [rows.get(i) for i in ids]
+
+    return load
+
+
+def _children(model: type[M], key: str, order: str = "id") -> Callable[[list[int]], Coroutine[Any, Any, list[list[M]]]]:
+    async def load(ids: list[int]) -> list[list[M]]:
+        grouped: dict[int, list[M]] = defaultdict(list)
+        for row in await model.filter(**{f"{key}__in": ids}).order_by(order):
+            grouped[getattr(row, key)].append(row)
+        return [grouped[i] for i in ids]
+
+    return load
+
+
+def _loader(fn: Callable[..., Any]) -> Any:
+    return field(default_factory=lambda: DataLoader(load_fn=fn))
+
+
+@dataclass(slots=True)
+class Loaders:
+    account_by_id: DataLoader[int, models.Account | None] = _loader(_by_id(models.Account))
+    product_by_id: DataLoader[int, models.Product | None] = _loader(_by_id(models.Product))
+    project_by_id: DataLoader[int, models.Project | None] = _loader(_by_id(models.Project))
+    user_by_id: DataLoader[int, models.User | None] = _loader(_by_id(models.User))
+    contacts_by_account_id: DataLoader[int, list[models.Contact]] = _loader(
+        _children(models.Contact, "account_id")
+    )
+    status_changes_by_account_id: DataLoader[int, list[models.AccountStatusChange]] = _loader(
+        _children(models.AccountStatusChange, "account_id", "-id")
+    )
+    personas_by_product_id: DataLoader[int, list[models.Persona]] = _loader(
+        _children(models.Persona, "product_id", "goal_key")
+    )

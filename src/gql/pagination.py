@@ -1,0 +1,50 @@
+"""Relay connections over tortoise querysets, with ``totalCount`` and a capped page size."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Generic, Self
+
+import strawberry
+from outboundql.gql.errors import ClientError
+from outboundql.settings import get_settings
+from strawberry import relay
+from strawberry.relay.types import NodeType
+
+
+def max_page_size() -> int:
+    return get_settings().max_page_size
+
+
+@strawberry.type(description="A page of a list, with Relay cursors.")
+class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
+    queryset: strawberry.Private[Any] = None
+
+    @strawberry.field(description="Number of items in the whole list, ignoring pagination.")
+    async def total_count(self) -> int:
+        if isinstance(self.queryset, list):
+            return len(self.queryset)
+        return int(await self.queryset.count())
+
+    @classmethod
+    def resolve_connection(cls, nodes: Any, *, info: Any, **kwargs: Any) -> Any:
+        limit = max_page_size()
+        for name in ("first", "last"):
+            value = kwargs.get(name)
+            if isinstance(value, int) and value > limit:
+                raise ClientError(f"Argument '{name}' is {value}; pages hold at most {limit} items.",
+                                  "PAGE_TOO_LARGE")
+        if kwargs.get("first") is None and kwargs.get("last") is None:
+            kwargs["first"] = limit
+        kwargs["max_results"] = limit
+        result = super().resolve_connection(nodes, info=info, **kwargs)
+        if inspect.isawaitable(result):
+
+            async def attach() -> Self:
+                connection = await result
+                connection.queryset = nodes
+                return connection
+
+            return attach()
+        result.queryset = nodes
+        return result

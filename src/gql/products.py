@@ -1,0 +1,182 @@
+"""Products and their personas (one per goal)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from outboundql import models
+from outboundql.gql.base import RowType, input_data, pk_of, scoped_nodes
+from outboundql.gql.context import Info
+from outboundql.gql.enums import PersonaStatus
+from outboundql.gql.errors import ErrorsAsData, UserError
+from outboundql.gql.permissions import IsAuthenticated
+from outboundql.services import personas as personas_service
+from outboundql.services import products as products_service
+from strawberry import relay
+
+
+@strawberry.type(description="What a project sells or promotes. Its description anchors personas and scoring.")
+class Product(RowType, relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    slug: str = strawberry.field(description="Unique in the project; a taken slug gets -2, -3….")
+    description: str
+    website_url: str | None
+    communication_language: str | None = strawberry.field(description="ISO 639-1 default for campaigns.")
+    example_good_urls: list[str] = strawberry.field(description="2–3 sites of ideal accounts (calibration).")
+    example_bad_urls: list[str] = strawberry.field(description="2–3 sites of poor-fit accounts (calibration).")
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[models.Product]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Product | None]:
+        return await scoped_nodes(cls, info, node_ids, models.Product)
+
+    @strawberry.field(description="The personas of this product, one per goal, by goal key.")
+    async def personas(self, info: Info) -> list[Persona]:
+        return [Persona.from_model(p) for p in await info.context.loaders.personas_by_product_id.load(self.row.id)]
+
+    @strawberry.field(description="The persona for one goal, or null when the goal has none yet.")
+    async def persona(self, info: Info, goal: str = "sales") -> Persona | None:
+        rows = await info.context.loaders.personas_by_product_id.load(self.row.id)
+        return next((Persona.from_model(p) for p in rows if p.goal_key == goal), None)
+
+
+@strawberry.type(description="The target persona (ICP) of one (product, goal). `version` goes up on every edit.")
+class Persona(RowType, relay.Node):
+    id: relay.NodeID[int]
+    goal_key: str = strawberry.field(description="Key of the goal plugin this persona is for, e.g. `sales`.")
+    status: PersonaStatus
+    version: int
+    name: str
+    summary: str
+    industries: list[str]
+    job_titles: list[str]
+    pain_points: list[str]
+    company_size_min: int | None
+    company_size_max: int | None
+    countries: list[str] = strawberry.field(description="ISO 3166-1 alpha-2 codes.")
+    keywords: list[str]
+    exclusions: list[str]
+    approved_at: datetime | None
+    updated_at: datetime
+    row: strawberry.Private[models.Persona]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Persona | None]:
+        return await scoped_nodes(cls, info, node_ids, models.Persona)
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        return Product.from_model(await info.context.loaders.product_by_id.load(self.row.product_id))
+
+
+@strawberry.input
+class CreateProductInput:
+    project_id: relay.GlobalID
+    name: str
+    description: str = ""
+    website_url: str | None = None
+    communication_language: str | None = None
+    example_good_urls: list[str] = strawberry.field(default_factory=list)
+    example_bad_urls: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Only the fields given change.")
+class UpdateProductInput:
+    id: relay.GlobalID
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    website_url: str | None = strawberry.UNSET
+    communication_language: str | None = strawberry.UNSET
+    example_good_urls: list[str] | None = strawberry.UNSET
+    example_bad_urls: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input
+class ProductIdInput:
+    id: relay.GlobalID
+
+
+@strawberry.type
+class ProductPayload:
+    product: Product | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Fields of the persona to set; omitted fields keep their value.")
+class UpsertPersonaInput:
+    product_id: relay.GlobalID
+    goal: str = "sales"
+    name: str | None = strawberry.UNSET
+    summary: str | None = strawberry.UNSET
+    industries: list[str] | None = strawberry.UNSET
+    job_titles: list[str] | None = strawberry.UNSET
+    pain_points: list[str] | None = strawberry.UNSET
+    company_size_min: int | None = strawberry.UNSET
+    company_size_max: int | None = strawberry.UNSET
+    countries: list[str] | None = strawberry.UNSET
+    keywords: list[str] | None = strawberry.UNSET
+    exclusions: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input
+class ApprovePersonaInput:
+    id: relay.GlobalID
+    version: int | None = strawberry.field(
+        default=None, description="The version you reviewed; refused (CONFLICT) if the persona changed since."
+    )
+
+
+@strawberry.type
+class PersonaPayload:
+    persona: Persona | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _mutation(description: str):  # type: ignore[no-untyped-def]
+    return strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
+                               description=description)
+
+
+@strawberry.type
+class ProductMutations:
+    @_mutation("Create a product; the slug comes from the name.")
+    async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:
+        project_id = pk_of(input.project_id, "Project", "input.projectId")
+        row = await products_service.create_product(info.context.access, project_id,
+                                                    input_data(input, exclude=["project_id"]))
+        return ProductPayload(product=Product.from_model(row))
+
+    @_mutation("Change a product's fields; renaming re-derives the slug.")
+    async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload:
+        row = await products_service.update_product(info.context.access, pk_of(input.id, "Product", "input.id"),
+                                                    input_data(input, exclude=["id"]))
+        return ProductPayload(product=Product.from_model(row))
+
+    @_mutation("Hide a product from default lists; everything is kept.")
+    async def archive_product(self, info: Info, input: ProductIdInput) -> ProductPayload:
+        row = await products_service.set_archived(info.context.access, pk_of(input.id, "Product", "input.id"), True)
+        return ProductPayload(product=Product.from_model(row))
+
+    @_mutation("Show an archived product again.")
+    async def unarchive_product(self, info: Info, input: ProductIdInput) -> ProductPayload:
+        row = await products_service.set_archived(info.context.access, pk_of(input.id, "Product", "input.id"), False)
+        return ProductPayload(product=Product.from_model(row))
+
+    @_mutation("Create or edit the persona of (product, goal). Every edit bumps the version and makes it a draft.")
+    async def upsert_persona(self, info: Info, input: UpsertPersonaInput) -> PersonaPayload:
+        row = await personas_service.upsert_persona(
+            info.context.access, pk_of(input.product_id, "Product", "input.productId"), input.goal,
+            input_data(input, exclude=["product_id", "goal"]),
+        )
+        return PersonaPayload(persona=Persona.from_model(row))
+
+    @_mutation("Approve a persona.")
+    async def approve_persona(self, info: Info, input: ApprovePersonaInput) -> PersonaPayload:
+        row = await personas_service.approve_persona(info.context.access, pk_of(input.id, "Persona", "input.id"),
+                                                     input.version)
+        return PersonaPayload(persona=Persona.from_model(row))

@@ -1,0 +1,162 @@
+"""Projects: the tenant root of every other object."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from outboundql import models
+from outboundql.gql.base import RowType, pk_of, scoped_nodes
+from outboundql.gql.context import Info
+from outboundql.gql.enums import Role
+from outboundql.gql.errors import ErrorsAsData, UserError
+from outboundql.gql.pagination import CountedConnection
+from outboundql.gql.permissions import IsAuthenticated
+from outboundql.services import projects as projects_service
+from strawberry import relay
+
+if TYPE_CHECKING:
+    from outboundql.gql.accounts import AccountConnection, AccountFilter, AccountOrder
+    from outboundql.gql.products import Product
+    from outboundql.gql.users import User
+
+_accounts = "outboundql.gql.accounts"
+ProductRef = Annotated["Product", strawberry.lazy("outboundql.gql.products")]
+UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
+AccountConnectionRef = Annotated["AccountConnection", strawberry.lazy(_accounts)]
+AccountFilterRef = Annotated["AccountFilter", strawberry.lazy(_accounts)]
+AccountOrderRef = Annotated["AccountOrder", strawberry.lazy(_accounts)]
+
+
+@strawberry.type(description="A tenant: a team's products, accounts and campaigns. Nothing crosses projects.")
+class Project(RowType, relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    slug: str = strawberry.field(description="Unique site-wide; used in URLs.")
+    description: str
+    archived_at: datetime | None
+    created_at: datetime
+    row: strawberry.Private[models.Project]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Project | None]:
+        return await scoped_nodes(cls, info, node_ids, models.Project, "id")
+
+    @strawberry.field(description="Your role in this project.")
+    def viewer_role(self, info: Info) -> Role:
+        return info.context.access.require(self.row.id)
+
+    @strawberry.field(description="Members and their roles.")
+    async def members(self, info: Info) -> list[ProjectMember]:
+        rows = await models.Membership.filter(project_id=self.row.id).select_related("user").order_by("id")
+        return [ProjectMember(role=r.role, user_row=r.user) for r in rows]
+
+    @strawberry.field(description="Products, oldest first; archived ones only when asked.")
+    async def products(self, info: Info, include_archived: bool = False) -> list[ProductRef]:
+        from outboundql.gql.products import Product
+
+        qs = models.Product.filter(project_id=self.row.id)
+        if not include_archived:
+            qs = qs.filter(archived_at__isnull=True)
+        return [Product.from_model(p) for p in await qs.order_by("id")]
+
+    @strawberry.field(description="One product by its slug, or null.")
+    async def product(self, info: Info, slug: str) -> ProductRef | None:
+        from outboundql.gql.products import Product
+
+        row = await models.Product.filter(project_id=self.row.id, slug=slug).first()
+        return Product.from_model(row) if row else None
+
+    @strawberry.field(description="Accounts of this project, filtered and sorted; pages of at most 100.")
+    async def accounts(
+        self,
+        info: Info,
+        filter: AccountFilterRef | None = None,
+        order_by: AccountOrderRef | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> AccountConnectionRef:
+        from outboundql.gql.accounts import resolve_accounts
+
+        return await resolve_accounts(info, self.row.id, filter, order_by, first, after, last, before)
+
+
+@strawberry.type(description="A member of a project.")
+class ProjectMember:
+    role: Role
+    user_row: strawberry.Private[models.User]
+
+    @strawberry.field
+    def user(self) -> UserRef:
+        from outboundql.gql.users import User
+
+        return User.from_model(self.user_row)
+
+
+@strawberry.type
+class ProjectConnection(CountedConnection[Project]):
+    @classmethod
+    def resolve_node(cls, node: models.Project, *, info: Info, **kwargs: object) -> Project:
+        return Project.from_model(node)
+
+
+@strawberry.input
+class CreateProjectInput:
+    name: str
+    description: str = ""
+
+
+@strawberry.type
+class CreateProjectPayload:
+    project: Project | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class AddProjectMemberInput:
+    project_id: relay.GlobalID
+    email: str = strawberry.field(description="E-mail of an existing user.")
+    role: Role = models.enums.Role.MEMBER
+
+
+@strawberry.type
+class AddProjectMemberPayload:
+    project: Project | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ProjectQueries:
+    @relay.connection(ProjectConnection, permission_classes=[IsAuthenticated],
+                      description="Projects you are a member of, oldest first.")
+    def projects(self, info: Info, include_archived: bool = False) -> list[models.Project]:
+        qs = info.context.access.scope(models.Project.all(), "id")
+        if not include_archived:
+            qs = qs.filter(archived_at__isnull=True)
+        return qs.order_by("id")  # type: ignore[return-value]
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="A project by slug; null if you are not in it.")
+    async def project(self, info: Info, slug: str) -> Project | None:
+        row = await info.context.access.scope(models.Project.filter(slug=slug), "id").first()
+        return Project.from_model(row) if row else None
+
+
+@strawberry.type
+class ProjectMutations:
+    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
+                         description="Create a project; you become its owner.")
+    async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
+        row = await projects_service.create_project(info.context.access.user, input.name, input.description)
+        info.context.access.roles[row.id] = models.enums.Role.OWNER
+        return CreateProjectPayload(project=Project.from_model(row))
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
+                         description="Add an existing user to a project (admins add members and viewers; "
+                         "owners add anyone).")
+    async def add_project_member(self, info: Info, input: AddProjectMemberInput) -> AddProjectMemberPayload:
+        project_id = pk_of(input.project_id, "Project", "input.projectId")
+        await projects_service.add_member(info.context.access, project_id, input.email, input.role)
+        return AddProjectMemberPayload(project=Project.from_model(await models.Project.get(id=project_id)))

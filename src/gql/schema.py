@@ -1,0 +1,57 @@
+"""The schema: per-domain query, mutation and subscription classes composed by inheritance."""
+
+from __future__ import annotations
+
+import strawberry
+from outboundql.gql.accounts import AccountMutations, AccountSubscriptions
+from outboundql.gql.errors import is_unexpected
+from outboundql.gql.permissions import IsAuthenticated
+from outboundql.gql.products import ProductMutations
+from outboundql.gql.projects import ProjectMutations, ProjectQueries
+from outboundql.gql.users import UserMutations, UserQueries
+from outboundql.settings import get_settings
+from strawberry import relay
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+
+@strawberry.type
+class Query(UserQueries, ProjectQueries):
+    node: relay.Node | None = relay.node(
+        permission_classes=[IsAuthenticated],
+        description="Any object by its global id; null when it does not exist or is not yours to see.",
+    )
+    nodes: list[relay.Node | None] = relay.node(
+        permission_classes=[IsAuthenticated], description="Several objects by global id, in the same order."
+    )
+
+
+@strawberry.type
+class Mutation(UserMutations, ProjectMutations, ProductMutations, AccountMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(AccountSubscriptions):
+    pass
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=get_settings().max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=get_settings().max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=get_settings().max_tokens),
+        ParserCache,
+        ValidationCache,
+        lambda: MaskErrors(should_mask_error=is_unexpected, error_message="Unexpected error."),
+    ],
+)

@@ -1,0 +1,47 @@
+"""The ASGI GraphQL view: authenticates each request and builds its context."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from outboundql.gql.context import Context
+from outboundql.services.access import Access
+from outboundql.services.tokens import AuthError, authenticate
+from outboundql.settings import Settings
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+
+class OutboundqlGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allowed_origins=settings.allowed_origins)
+        self.settings = settings
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        context = Context(request=request, response=response, settings=self.settings)
+        if isinstance(request, Request):
+            await self._authenticate(context, request.headers.get("authorization"))
+        return context
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        # Browsers cannot set headers on websockets: the token comes in connection_init's payload,
+        # e.g. {"Authorization": "Bearer oql_…"}; a header on the upgrade request works too.
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if header is None:
+            header = context.request.headers.get("authorization")
+        await self._authenticate(context, header)
+        if context.access_or_none is None:
+            raise ConnectionRejectionError({"message": context.auth_error})
+        return None
+
+    async def _authenticate(self, context: Context, header: str | None) -> None:
+        try:
+            user = await authenticate(header, timedelta(seconds=self.settings.token_touch_interval_seconds))
+        except AuthError as exc:
+            context.auth_error = str(exc)
+            return
+        context.access_or_none = await Access.for_user(user)

@@ -1,0 +1,94 @@
+"""Accounts (organisations), their status history, and their contacts."""
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import AccountStatus, RoleKind, StatusSource
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class Account(ProjectScopedModel):
+    """An organisation: company, publication, podcast, venue… Only ``name`` is required."""
+
+    name = fields.CharField(max_length=300)
+    name_key = fields.CharField(max_length=300, default="")  # normalised name, for dedupe
+    domain = fields.CharField(max_length=253, null=True)  # no scheme, no www., lowercase
+    website = fields.CharField(max_length=500, null=True)
+    industry = fields.CharField(max_length=200, null=True)
+    employee_count = fields.IntField(null=True)
+    country = fields.CharField(max_length=2, null=True)  # ISO 3166-1 alpha-2
+    city = fields.CharField(max_length=200, null=True)
+    city_key = fields.CharField(max_length=200, default="")  # normalised city, for dedupe
+    language = fields.CharField(max_length=8, null=True)
+    description = fields.TextField(default="")
+    phone = fields.CharField(max_length=32, null=True)  # E.164 when it parses, else as given
+    email = fields.CharField(max_length=254, null=True)
+    tags = fields.JSONField(default=list)
+    custom_fields = fields.JSONField(default=dict)
+    contract_end_date = fields.DateField(null=True)
+    source = fields.CharField(max_length=100, null=True)
+    status = fields.CharEnumField(AccountStatus, max_length=20, default=AccountStatus.NEW)
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+
+    class Meta:
+        table = "account"
+        indexes = [
+            Index(fields=["project_id", "domain"]),
+            Index(fields=["project_id", "name_key", "city_key"]),
+            Index(fields=["project_id", "phone"]),
+            Index(fields=["project_id", "status"]),
+            Index(fields=["project_id", "name"]),
+            Index(fields=["project_id", "country"]),
+            Index(fields=["project_id", "industry"]),
+            Index(fields=["project_id", "employee_count"]),
+            Index(fields=["project_id", "created_at"]),
+            Index(fields=["project_id", "updated_at"]),
+        ]
+
+
+class AccountStatusChange(Model):
+    """One move of an account's status: from, to, what caused it, who, when."""
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="status_changes", on_delete=fields.OnDelete.CASCADE
+    )
+    from_status = fields.CharEnumField(AccountStatus, max_length=20, null=True)  # null on creation
+    to_status = fields.CharEnumField(AccountStatus, max_length=20)
+    source = fields.CharEnumField(StatusSource, max_length=16)
+    changed_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+    note = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account_status_change"
+        indexes = [Index(fields=["account_id", "created_at"])]
+
+
+class Contact(ProjectScopedModel):
+    """A person at an account."""
+
+    account = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.OnDelete.CASCADE)
+    name = fields.CharField(max_length=200)
+    title = fields.CharField(max_length=200, null=True)
+    email = fields.CharField(max_length=254, null=True)  # lowercased
+    phone = fields.CharField(max_length=32, null=True)  # E.164 when it parses
+    linkedin_url = fields.CharField(max_length=500, null=True)
+    seniority = fields.CharField(max_length=50, null=True)
+    department = fields.CharField(max_length=100, null=True)
+    is_decision_maker = fields.BooleanField(default=False)
+    role_kind = fields.CharEnumField(RoleKind, max_length=16, default=RoleKind.BUYER)
+    language = fields.CharField(max_length=8, null=True)
+    do_not_contact = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "contact"
+        indexes = [
+            Index(fields=["account_id", "phone"]),
+            Index(fields=["account_id", "email"]),
+            Index(fields=["project_id", "email"]),
+        ]

@@ -1,0 +1,51 @@
+"""What outcomes cost: campaign expenses and paid API usage."""
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import ExpenseKind, UsageOperation
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class Expense(ProjectScopedModel):
+    """Money spent on a campaign. Amounts are exact decimals in one ISO 4217 currency."""
+
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="expenses", on_delete=fields.OnDelete.CASCADE)
+    kind = fields.CharEnumField(ExpenseKind, max_length=16)
+    amount = fields.DecimalField(max_digits=14, decimal_places=2)
+    currency = fields.CharField(max_length=3)
+    incurred_on = fields.DateField()
+    vendor = fields.CharField(max_length=200, default="")
+    description = fields.TextField(default="")
+    external_ref = fields.CharField(max_length=200, null=True)
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+
+    class Meta:
+        table = "expense"
+        indexes = [Index(fields=["campaign_id", "incurred_on"])]
+
+
+class ApiUsage(Model):
+    """One call to a paid service (LLM, enrichment), in USD."""
+
+    id = fields.IntField(primary_key=True)
+    project = fields.ForeignKeyField("models.Project", related_name=False, on_delete=fields.OnDelete.CASCADE)
+    provider = fields.CharField(max_length=50)
+    model = fields.CharField(max_length=100)
+    operation = fields.CharEnumField(UsageOperation, max_length=16)
+    input_units = fields.IntField(default=0)
+    output_units = fields.IntField(default=0)
+    cost_usd = fields.DecimalField(max_digits=12, decimal_places=6, default=0)
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+    account = fields.ForeignKeyField(
+        "models.Account", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "api_usage"
+        indexes = [Index(fields=["project_id", "created_at"]), Index(fields=["campaign_id"])]

@@ -1,0 +1,78 @@
+"""Campaigns and the per-campaign work on each account (the join row)."""
+
+from outboundql.models.base import ProjectScopedModel, TimestampedModel
+from outboundql.models.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
+from tortoise import fields
+from tortoise.indexes import Index
+
+
+class Campaign(ProjectScopedModel):
+    """One outbound initiative for exactly one product. Cached stats are kept exact by writers."""
+
+    product = fields.ForeignKeyField("models.Product", related_name="campaigns", on_delete=fields.OnDelete.RESTRICT)
+    market = fields.ForeignKeyField(
+        "models.Market", related_name="campaigns", null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+    name = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=100)
+    description = fields.TextField(default="")
+    keywords = fields.JSONField(default=list)
+    goal_key = fields.CharField(max_length=64, default="sales")
+    audience_config = fields.JSONField(default=dict)
+    communication_language = fields.CharField(max_length=8, null=True)  # null = inherit from product
+    status = fields.CharEnumField(CampaignStatus, max_length=20, default=CampaignStatus.DRAFT)
+    archived_at = fields.DatetimeField(null=True)
+    scoring_status = fields.CharEnumField(ScoringStatus, max_length=16, default=ScoringStatus.IDLE)
+    scoring_error = fields.TextField(null=True)
+    scoring_done = fields.IntField(default=0)
+    scoring_total = fields.IntField(default=0)
+    total_accounts = fields.IntField(default=0)
+    scored_accounts = fields.IntField(default=0)
+    approved_accounts = fields.IntField(default=0)
+    outreached_accounts = fields.IntField(default=0)
+    responded_accounts = fields.IntField(default=0)
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+
+    class Meta:
+        table = "campaign"
+        unique_together = (("project", "slug"),)
+        indexes = [
+            Index(fields=["project_id", "archived_at", "created_at"]),
+            Index(fields=["product_id"]),
+            Index(fields=["market_id"]),
+        ]
+
+
+class CampaignAccount(TimestampedModel):
+    """An account's place in a campaign: review, outreach progress, override, chosen contact."""
+
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="campaign_accounts", on_delete=fields.OnDelete.CASCADE
+    )
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="campaign_accounts", on_delete=fields.OnDelete.CASCADE
+    )
+    review_status = fields.CharEnumField(ReviewStatus, max_length=16, default=ReviewStatus.PENDING)
+    reviewed_at = fields.DatetimeField(null=True)
+    reviewed_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+    outreach_status = fields.CharEnumField(OutreachStatus, max_length=16, default=OutreachStatus.NOT_STARTED)
+    override_score = fields.DecimalField(max_digits=3, decimal_places=1, null=True)
+    contact = fields.ForeignKeyField(
+        "models.Contact", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+    contact_snapshot = fields.JSONField(null=True)  # name/title/email/linkedin when picked
+    tags = fields.JSONField(default=list)
+    notes = fields.TextField(default="")
+
+    class Meta:
+        table = "campaign_account"
+        unique_together = (("campaign", "account"),)
+        indexes = [
+            Index(fields=["campaign_id", "review_status"]),
+            Index(fields=["campaign_id", "outreach_status"]),
+            Index(fields=["account_id"]),
+        ]

@@ -1,0 +1,171 @@
+"""Value sets stored in rows. The GraphQL layer exposes the same enums."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    """Membership role; each includes the rights of the roles below it."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+
+_ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class AccountStatus(enum.StrEnum):
+    # pipeline
+    NEW = "new"
+    INITIATED = "initiated"
+    ENGAGED = "engaged"
+    QUALIFIED = "qualified"
+    CUSTOMER = "customer"
+    LOST = "lost"
+    CHURNED = "churned"
+    # relationship
+    PARTNER = "partner"
+    SUPPLIER = "supplier"
+    INVESTOR = "investor"
+    PRESS = "press"
+    ANALYST = "analyst"
+    CANDIDATE = "candidate"
+    # protection
+    COMPETITOR = "competitor"
+    PERSONAL_NETWORK = "personal_network"
+    DO_NOT_CONTACT = "do_not_contact"
+
+
+class StatusSource(enum.StrEnum):
+    """What moved an account's status."""
+
+    MANUAL = "manual"
+    CONVERSATION = "conversation"
+    IMPORT = "import"
+    API = "api"
+
+
+class RoleKind(enum.StrEnum):
+    BUYER = "buyer"
+    JOURNALIST = "journalist"
+    CANDIDATE = "candidate"
+    INVESTOR = "investor"
+    PARTNER = "partner"
+    INFLUENCER = "influencer"
+    OTHER = "other"
+
+
+class PersonaStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ICP_DEFINITION = "icp_definition"
+    DATABASE_CONFIG = "database_config"
+    SCORING = "scoring"
+    OUTREACH = "outreach"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+
+
+class ScoringStatus(enum.StrEnum):
+    IDLE = "idle"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ReviewStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class OutreachStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    BOUNCED = "bounced"
+    RESPONDED = "responded"
+
+
+class Band(enum.StrEnum):
+    MISMATCH = "mismatch"
+    MODERATE = "moderate"
+    EXCELLENT = "excellent"
+
+
+class Direction(enum.StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    LINKEDIN = "linkedin"
+    PHONE_CALL = "phone_call"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    INSTAGRAM = "instagram"
+    TWITTER_X = "twitter_x"
+    OTHER = "other"
+
+
+class MessageStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+
+
+class MessageMode(enum.StrEnum):
+    AI_DRAFT = "ai_draft"
+    AI_CONTINUE = "ai_continue"
+    TYPE_AND_TRANSLATE = "type_and_translate"
+    LOG_SENT = "log_sent"
+    PASTE_INBOUND = "paste_inbound"
+
+
+class CallOutcome(enum.StrEnum):
+    CONNECTED = "connected"
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    MEETING_BOOKED = "meeting_booked"
+
+
+class ExpenseKind(enum.StrEnum):
+    GOOGLE_ADS = "google_ads"
+    META_ADS = "meta_ads"
+    LINKEDIN_ADS = "linkedin_ads"
+    OTHER_ADS = "other_ads"
+    AGENCY = "agency"
+    LABOR = "labor"
+    SOFTWARE = "software"
+    CONTENT = "content"
+    EVENT = "event"
+    OTHER = "other"
+
+
+class UsageOperation(enum.StrEnum):
+    SCORE = "score"
+    PERSONA = "persona"
+    DRAFT = "draft"
+    TRANSLATE = "translate"
+
+
+class ImportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"

@@ -1,0 +1,40 @@
+"""The conversation log: one thread per campaign account."""
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import CallOutcome, Channel, Direction, MessageMode, MessageStatus
+from tortoise import fields
+from tortoise.indexes import Index
+
+
+class Message(ProjectScopedModel):
+    """One message or call in a campaign account's thread."""
+
+    campaign_account = fields.ForeignKeyField(
+        "models.CampaignAccount", related_name="messages", on_delete=fields.OnDelete.CASCADE
+    )
+    direction = fields.CharEnumField(Direction, max_length=16)
+    channel = fields.CharEnumField(Channel, max_length=16, default=Channel.EMAIL)
+    status = fields.CharEnumField(MessageStatus, max_length=16)
+    mode = fields.CharEnumField(MessageMode, max_length=24)
+    subject = fields.CharField(max_length=500, null=True)
+    original_text = fields.TextField(default="")
+    original_language = fields.CharField(max_length=8, null=True)
+    translated_text = fields.TextField(null=True)
+    outcome = fields.CharEnumField(CallOutcome, max_length=16, null=True)
+    signals = fields.JSONField(default=list)
+    sent_at = fields.DatetimeField(null=True)
+    contact = fields.ForeignKeyField(
+        "models.Contact", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+    idempotency_key = fields.CharField(max_length=100, null=True)
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+
+    class Meta:
+        table = "message"
+        unique_together = (("project", "idempotency_key"),)
+        indexes = [
+            Index(fields=["campaign_account_id", "created_at"]),
+            Index(fields=["project_id", "created_at"]),
+        ]

@@ -1,0 +1,60 @@
+"""The tenant (project), its memberships, markets and saved filters."""
+
+from outboundql.models.base import ProjectScopedModel, TimestampedModel
+from outboundql.models.enums import Role
+from tortoise import fields
+from tortoise.indexes import Index
+
+
+class Project(TimestampedModel):
+    """The tenant. Every other row belongs to exactly one project."""
+
+    name = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=100, unique=True)  # unique site-wide
+    description = fields.TextField(default="")
+    archived_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "project"
+
+
+class Membership(TimestampedModel):
+    """A user's role in a project."""
+
+    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.OnDelete.CASCADE)
+    project = fields.ForeignKeyField(
+        "models.Project", related_name="memberships", on_delete=fields.OnDelete.CASCADE
+    )
+    role = fields.CharEnumField(Role, max_length=16)
+
+    class Meta:
+        table = "membership"
+        unique_together = (("user", "project"),)
+        indexes = [Index(fields=["project_id", "role"])]
+
+
+class Market(ProjectScopedModel):
+    """A territory inside a project that groups campaigns (e.g. "M&A — New York")."""
+
+    name = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=100)
+    description = fields.TextField(default="")
+    filters = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "market"
+        unique_together = (("project", "slug"),)
+
+
+class SavedFilter(ProjectScopedModel):
+    """A named filter expression over account fields and ``cf.<key>`` custom fields."""
+
+    name = fields.CharField(max_length=200)
+    expression = fields.JSONField()
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+
+    class Meta:
+        table = "saved_filter"
+        unique_together = (("project", "name"),)

@@ -1,0 +1,94 @@
+"""The permission layer every resolver goes through.
+
+An `Access` is built once per request from the viewer's memberships. Rows of projects the
+viewer is not a member of are invisible: fetching one raises `NotFound`, exactly like a
+missing row. A member whose role is too low gets `Forbidden`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from outboundql import models
+from outboundql.errors import Forbidden, NotFound
+from outboundql.models.enums import Role
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
+
+M = TypeVar("M", bound=Model)
+
+_ROLE_VERBS = {
+    Role.VIEWER: "read",
+    Role.MEMBER: "change data in",
+    Role.ADMIN: "manage members and tokens of",
+    Role.OWNER: "delete or re-assign roles of",
+}
+
+
+@dataclass(slots=True)
+class Access:
+    """What one user may see and do. ``roles`` maps project id to the user's role there."""
+
+    user: models.User
+    roles: dict[int, Role] = field(default_factory=dict)
+
+    @classmethod
+    async def for_user(cls, user: models.User) -> Access:
+        rows = await models.Membership.filter(user_id=user.id).values_list("project_id", "role")
+        return cls(user=user, roles={pid: Role(role) for pid, role in rows})
+
+    @property
+    def project_ids(self) -> list[int]:
+        return list(self.roles)
+
+    def require(self, project_id: int, role: Role = Role.VIEWER, *, what: str = "Project") -> Role:
+        """The viewer's role in ``project_id``; NotFound when not a member, Forbidden when too low."""
+        have = self.roles.get(project_id)
+        if have is None:
+            raise NotFound(what)
+        if have.rank < role.rank:
+            raise Forbidden(
+                f"Your role in this project is {have.value}; you need {role.value} or higher to "
+                f"{_ROLE_VERBS[role]} it."
+            )
+        return have
+
+    def scope(self, queryset: QuerySet[M], project_field: str = "project_id") -> QuerySet[M]:
+        """Restrict ``queryset`` to rows of projects the viewer belongs to."""
+        return queryset.filter(**{f"{project_field}__in": self.project_ids})
+
+    async def get(
+        self,
+        model: type[M],
+        row_id: Any,
+        role: Role = Role.VIEWER,
+        *,
+        what: str | None = None,
+        field: str | None = None,
+        project_field: str = "project_id",
+        for_update: bool = False,
+    ) -> M:
+        """Fetch one row by id, visible to the viewer, checking ``role`` in its project."""
+        label = what or model.__name__
+        try:
+            pk = int(row_id)
+        except (TypeError, ValueError):
+            raise NotFound(label, field=field) from None
+        qs = self.scope(model.filter(id=pk), project_field)
+        if for_update:
+            qs = qs.select_for_update()
+        row = await qs.first()
+        if row is None:
+            raise NotFound(label, field=field)
+        self.require(_project_id(row, project_field), role, what=label)
+        return row
+
+
+def _project_id(row: Model, project_field: str) -> int:
+    value = row
+    for part in project_field.split("__"):
+        value = getattr(value, part)
+    return int(value)  # type: ignore[call-overload]

@@ -1,0 +1,55 @@
+"""Audit trail: one `AuditEvent` per change, written in the same transaction as the change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from typing import Any
+
+from outboundql import models
+from tortoise.models import Model
+
+
+def snapshot(row: Model, fields: list[str] | None = None) -> dict[str, Any]:
+    """A JSON-safe copy of ``row``'s data fields (or just ``fields``)."""
+    names = fields or [
+        name for name in row._meta.db_fields if name not in ("id", "created_at", "updated_at")
+    ]
+    return {name: _jsonable(getattr(row, name)) for name in names}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+async def record(
+    *,
+    project_id: int,
+    actor: models.User | None,
+    action: str,
+    row: Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> models.AuditEvent:
+    return await models.AuditEvent.create(
+        project_id=project_id,
+        actor=actor,
+        action=action,
+        object_type=type(row).__name__,
+        object_id=row.pk,
+        before=before,
+        after=after,
+    )
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose value differs, as (before, after)."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

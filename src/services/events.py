@@ -1,0 +1,88 @@
+"""Live events for subscriptions: in-process fan-out, or Redis pub/sub when Redis is configured
+(so a subscriber on one API process sees events published by a worker on another machine)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from outboundql.settings import get_settings
+
+QUEUE_SIZE = 1000
+
+
+class EventBus(Protocol):
+    async def publish(self, channel: str, payload: dict[str, Any]) -> None: ...
+
+    def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]: ...
+
+
+class InProcessBus:
+    """Fan-out to asyncio queues of this process. A slow subscriber loses its oldest events."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+
+    async def publish(self, channel: str, payload: dict[str, Any]) -> None:
+        for queue in list(self._queues.get(channel, ())):
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(payload)
+
+    async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+        self._queues[channel].add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._queues[channel].discard(queue)
+
+
+class RedisBus:
+    """Redis pub/sub: every API process and worker shares the channels."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.from_url(url)
+
+    async def publish(self, channel: str, payload: dict[str, Any]) -> None:
+        await self._redis.publish(channel, json.dumps(payload))
+
+    async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(channel)
+        try:
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    yield json.loads(message["data"])
+        finally:
+            await pubsub.unsubscribe(channel)
+            await pubsub.aclose()
+
+
+# One bus per event loop: connections and queues belong to the loop that made them.
+_buses: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventBus] = weakref.WeakKeyDictionary()
+
+
+def get_bus() -> EventBus:
+    loop = asyncio.get_running_loop()
+    bus = _buses.get(loop)
+    if bus is None:
+        url = get_settings().redis_url
+        bus = RedisBus(url) if url else InProcessBus()
+        _buses[loop] = bus
+    return bus
+
+
+def account_channel(project_id: int) -> str:
+    return f"outboundql:project:{project_id}:accounts"
+
+
+async def publish_account_change(project_id: int, account_id: int, kind: str) -> None:
+    await get_bus().publish(account_channel(project_id), {"account_id": account_id, "kind": kind})

@@ -1,0 +1,31 @@
+"""Slugs unique within a scope: ``acme``, then ``acme-2``, ``acme-3``…"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slugify import slugify
+from tortoise.models import Model
+
+MAX_SLUG = 100
+
+
+def base_slug(name: str, fallback: str) -> str:
+    return slugify(name, max_length=MAX_SLUG - 6, word_boundary=True) or fallback
+
+
+async def unique_slug(
+    model: type[Model], name: str, *, fallback: str, exclude_id: int | None = None, **scope: Any
+) -> str:
+    """The first free slug for ``name`` among rows of ``model`` matching ``scope``."""
+    base = base_slug(name, fallback)
+    qs = model.filter(slug__startswith=base, **scope)
+    if exclude_id is not None:
+        qs = qs.exclude(id=exclude_id)
+    taken = set(await qs.values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"

@@ -1,0 +1,80 @@
+"""API tokens: creation (the secret is returned once), authentication, revocation."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from outboundql import models
+from outboundql.errors import InvalidInput, NotFound
+
+TOKEN_PREFIX = "oql_"
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    row: models.ApiToken
+    secret: str  # shown once, never stored
+
+
+async def issue_token(user: models.User, name: str = "", expires_days: int | None = None) -> IssuedToken:
+    """Create a token for ``user``. ``expires_days`` None means it never expires."""
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise InvalidInput("Expiry must be between 1 and 3650 days.", field="expiresInDays")
+    if len(name) > 200:
+        raise InvalidInput("Token name must be at most 200 characters.", field="name")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
+    row = await models.ApiToken.create(
+        user=user, name=name.strip(), token_hash=hash_token(secret), prefix=secret[:10], expires_at=expires_at
+    )
+    return IssuedToken(row=row, secret=secret)
+
+
+class AuthError(Exception):
+    """The bearer token is missing, unknown, revoked or expired; the message says which."""
+
+
+async def authenticate(authorization: str | None, touch_interval: timedelta) -> models.User:
+    """Resolve an ``Authorization: Bearer …`` header to its user, or raise `AuthError`."""
+    if not authorization:
+        raise AuthError("Authentication required: send 'Authorization: Bearer <api token>'.")
+    scheme, _, secret = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise AuthError("Malformed Authorization header: expected 'Bearer <api token>'.")
+    token = await models.ApiToken.filter(token_hash=hash_token(secret.strip())).select_related("user").first()
+    if token is None:
+        raise AuthError("Invalid API token.")
+    now = datetime.now(UTC)
+    if token.revoked_at is not None:
+        raise AuthError("This API token has been revoked.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise AuthError("This API token has expired.")
+    if token.last_used_at is None or now - token.last_used_at >= touch_interval:
+        await _schedule_touch(token.id, now)
+    return token.user
+
+
+async def _schedule_touch(token_id: int, at: datetime) -> None:
+    # Recording use is a background job so a read request never waits on a write.
+    from outboundql.workers.tokens import touch_api_token
+
+    await asyncio.to_thread(touch_api_token.send, token_id, at.isoformat())
+
+
+async def revoke_token(user: models.User, token_id: int) -> models.ApiToken:
+    """Revoke one of ``user``'s own tokens (someone else's is NOT_FOUND). Idempotent."""
+    token = await models.ApiToken.filter(id=token_id, user_id=user.id).first()
+    if token is None:
+        raise NotFound("API token", field="id")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        await token.save(update_fields=["revoked_at"])
+    return token
