@@ -38,6 +38,8 @@ def _loader(fn: Callable[..., Any]) -> Any:
     return field(default_factory=lambda: DataLoader(load_fn=fn))
 
 
+# RUF009 is about shared mutable defaults; `_loader` returns a default_factory, so each
+# request gets fresh DataLoaders.
 @dataclass(slots=True)
 class Loaders:
     account_by_id: DataLoader[int, models.Account | None] = _loader(_by_id(models.Account))

@@ -7,13 +7,13 @@ from datetime import datetime
 import dramatiq
 from outboundql import models
 from outboundql.workers.broker import broker
+from tortoise.expressions import Q
 
 
 @dramatiq.actor(broker=broker, actor_name="touch_api_token", queue_name="default", max_retries=3)
 async def touch_api_token(token_id: int, used_at: str) -> None:
     """Record that a token was used. Idempotent: only ever moves ``last_used_at`` forward."""
     when = datetime.fromisoformat(used_at)
-    await models.ApiToken.filter(id=token_id).filter(
-        last_used_at__isnull=True
-    ).update(last_used_at=when)
-    await models.ApiToken.filter(id=token_id, last_used_at__lt=when).update(last_used_at=when)
+    await models.ApiToken.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=when), id=token_id).update(
+        last_used_at=when
+    )

@@ -1,0 +1,251 @@
+"""Shared fixtures.
+
+* ``db``: a fresh database per test: in-memory SQLite, or PostgreSQL when
+  ``OUTBOUNDQL_TEST_DATABASE_URL`` is set (a throwaway database is created and dropped).
+* ``client``: an httpx client on the ASGI app (the ``db`` fixture owns the ORM).
+* ``make_user`` / ``owner``: users with API tokens; ``gql``: run an operation as someone.
+* ``count_queries``: counts the SQL statements tortoise sends.
+* ``stub_broker``: the in-memory broker, emptied after each test.
+
+Integration tests (PostgreSQL, Redis, worker processes) use ``pg_url`` / ``redis_url``; they
+skip with a reason on a machine without those services, and fail instead when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from outboundql import models
+from outboundql.app import create_app
+from outboundql.models.config import MODEL_MODULES
+from outboundql.models.enums import Role
+from outboundql.services.tokens import issue_token
+from outboundql.settings import Settings
+from tortoise.context import tortoise_test_context
+
+from tests.helpers import Person
+
+TEST_DATABASE_URL = os.environ.get("OUTBOUNDQL_TEST_DATABASE_URL")
+DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _require_service(url: str, what: str) -> str:
+    if not _reachable(url):
+        message = f"{what} is not reachable at {url}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must provide it.")
+        pytest.skip(f"{message}; set OUTBOUNDQL_TEST_* to run integration tests.")
+    return url
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """Base URL of a PostgreSQL server for integration tests (a database on it)."""
+    return _require_service(os.environ.get("OUTBOUNDQL_TEST_DATABASE_URL") or DEFAULT_PG_URL, "PostgreSQL")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return _require_service(os.environ.get("OUTBOUNDQL_TEST_REDIS_URL") or DEFAULT_REDIS_URL, "Redis")
+
+
+def throwaway_pg_url(base: str) -> str:
+    parts = urlsplit(base)
+    return parts._replace(path=f"/oql_test_{uuid.uuid4().hex[:12]}").geturl()
+
+
+@contextlib.asynccontextmanager
+async def database(url: str | None = None) -> AsyncIterator[Any]:
+    """A fresh schema (generate_schemas) on SQLite memory or a throwaway PostgreSQL database."""
+    db_url = throwaway_pg_url(url) if url else "sqlite://:memory:"
+    try:
+        async with tortoise_test_context(list(MODEL_MODULES), db_url=db_url) as ctx:
+            yield ctx
+    finally:
+        if url:
+            await drop_pg_database(db_url)
+
+
+async def drop_pg_database(db_url: str) -> None:
+    import asyncpg
+
+    parts = urlsplit(db_url)
+    name = parts.path.lstrip("/")
+    conn = await asyncpg.connect(parts._replace(scheme="postgresql", path="/postgres").geturl())
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[Any]:
+    if TEST_DATABASE_URL:
+        _require_service(TEST_DATABASE_URL, "PostgreSQL")
+    async with database(TEST_DATABASE_URL) as ctx:
+        from tortoise.context import set_global_context
+
+        set_global_context(ctx, force=True) if _accepts_force() else set_global_context(ctx)
+        try:
+            yield ctx
+        finally:
+            import tortoise.context as tc
+
+            tc._global_context = None  # no public "unset" (see STACK-NOTES)
+
+
+def _accepts_force() -> bool:
+    import inspect
+
+    from tortoise.context import set_global_context
+
+    return "force" in inspect.signature(set_global_context).parameters
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(database_url="sqlite://:memory:", redis_url=None)
+
+
+@pytest.fixture
+async def client(db: Any, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, manage_db=False, run_worker=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+def stub_broker() -> Iterator[Any]:
+    from outboundql.workers import broker
+
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+
+
+@pytest.fixture(autouse=True)
+def _empty_broker() -> Iterator[None]:
+    # Requests enqueue jobs (e.g. token touches); nothing leaks into the next test.
+    from outboundql.workers import broker
+
+    yield
+    broker.flush_all()
+
+
+@pytest.fixture
+def make_user(db: Any) -> Any:
+    async def make(email: str, name: str = "") -> Person:
+        user = await models.User.create(email=email, name=name or email.split("@")[0])
+        return Person(user, (await issue_token(user, "test")).secret)
+
+    return make
+
+
+@pytest.fixture
+async def owner(make_user: Any) -> Person:
+    return await make_user("owner@example.com", "Olivia Owner")
+
+
+@pytest.fixture
+def add_member(db: Any) -> Any:
+    async def add(person: Person, project: models.Project, role: Role) -> None:
+        await models.Membership.create(user=person.user, project=project, role=role)
+
+    return add
+
+
+@pytest.fixture
+def make_project(db: Any) -> Any:
+    """Create a project owned by ``person`` directly through the service layer."""
+    from outboundql.services.projects import create_project
+
+    async def make(person: Person, name: str = "Acme Outbound") -> models.Project:
+        return await create_project(person.user, name)
+
+    return make
+
+
+@pytest.fixture
+async def project(owner: Person, make_project: Any) -> models.Project:
+    return await make_project(owner)
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> Any:
+    """``await gql(QUERY, variables, as_=person)`` → the response JSON (``data`` and maybe ``errors``)."""
+
+    async def run(query: str, variables: dict[str, Any] | None = None, *, as_: Person | None = None,
+                  headers: dict[str, str] | None = None) -> dict[str, Any]:
+        h = dict(headers or {})
+        if as_ is not None:
+            h.update(as_.headers)
+        response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=h)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return run
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def selects(self) -> int:
+        return sum(1 for s in self.statements if s.lstrip().upper().startswith("SELECT"))
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+class _Capture(logging.Handler):
+    def __init__(self, counter: QueryCounter) -> None:
+        super().__init__(logging.DEBUG)
+        self.counter = counter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        head = message.lstrip().split(None, 1)[0].upper() if message.strip() else ""
+        if head in {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}:
+            self.counter.statements.append(message)
+
+
+@pytest.fixture
+def count_queries() -> Any:
+    """``with count_queries() as q: ...`` then ``q.selects`` / ``len(q)``."""
+
+    @contextlib.contextmanager
+    def capture() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        logger = logging.getLogger("tortoise.db_client")
+        handler = _Capture(counter)
+        old_level = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+        try:
+            yield counter
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+
+    return capture
