@@ -9,6 +9,7 @@ from typing import Any, Self
 
 import strawberry
 from outboundql.errors import NotFound
+from outboundql.services.access import parse_id
 from strawberry import relay
 from tortoise.models import Model
 
@@ -26,14 +27,13 @@ class RowType:
         return cls(row=row, **kwargs)
 
 
-def pk_of(gid: relay.GlobalID, type_name: str, field: str) -> int:
-    """The database id inside a global id of ``type_name``; any other id is NOT_FOUND."""
-    if gid.type_name != type_name:
-        raise NotFound(type_name, field=field)
-    try:
-        return int(gid.node_id)
-    except ValueError:
-        raise NotFound(type_name, field=field) from None
+def pk_of(gid: relay.GlobalID, type_name: str, field: str, what: str | None = None) -> int:
+    """The database id inside a global id of ``type_name``; any other id is NOT_FOUND (worded like the
+    service's own NOT_FOUND for a missing row: ``what``, by default the type name)."""
+    pk = parse_id(gid.node_id) if gid.type_name == type_name else None
+    if pk is None:
+        raise NotFound(what or type_name, field=field)
+    return pk
 
 
 def input_data(obj: Any, exclude: Iterable[str] = ()) -> dict[str, Any]:
@@ -61,11 +61,6 @@ async def scoped_nodes(
 ) -> list[Any]:
     """Resolve Relay ids of ``model`` rows visible to the viewer; anything else resolves to None."""
     access = info.context.access
-    ids = []
-    for raw in node_ids:
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            ids.append(-1)
+    ids = [parse_id(raw) or -1 for raw in node_ids]
     rows = {row.pk: row for row in await access.scope(model.filter(id__in=ids), project_field)}
     return [cls.from_model(rows[i]) if i in rows else None for i in ids]

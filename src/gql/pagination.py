@@ -37,7 +37,13 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
         if kwargs.get("first") is None and kwargs.get("last") is None:
             kwargs["first"] = limit
         kwargs["max_results"] = limit
-        result = super().resolve_connection(nodes, info=info, **kwargs)
+        try:
+            result = super().resolve_connection(nodes, info=info, **kwargs)
+        except (ValueError, TypeError) as exc:
+            # strawberry's slice arguments: a malformed or foreign cursor, a negative first/last.
+            # The client's mistake, so say it instead of masking it as an unexpected error.
+            raise ClientError(f"Invalid pagination arguments ({exc}). Use cursors from this list's pageInfo/edges "
+                              "and non-negative first/last.", "BAD_PAGINATION") from None
         if inspect.isawaitable(result):
 
             async def attach() -> Self:

@@ -13,6 +13,7 @@ from outboundql.gql.enums import Role
 from outboundql.gql.errors import ErrorsAsData, UserError
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import tokens
+from outboundql.services.access import parse_id
 from strawberry import relay
 
 if TYPE_CHECKING:
@@ -33,14 +34,15 @@ class User(RowType, relay.Node):
     async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[User | None]:
         # Users are visible to themselves and to members of a shared project.
         access = info.context.access
-        ids = [int(i) for i in node_ids if i.isdigit()]
+        pks = [parse_id(i) for i in node_ids]
+        ids = [pk for pk in pks if pk is not None]
         visible = set(
             await models.Membership.filter(user_id__in=ids, project_id__in=access.project_ids).values_list(
                 "user_id", flat=True
             )
         ) | {access.user.id}
         rows = {u.id: u for u in await models.User.filter(id__in=[i for i in ids if i in visible])}
-        return [cls.from_model(rows[int(i)]) if i.isdigit() and int(i) in rows else None for i in node_ids]
+        return [cls.from_model(rows[pk]) if pk is not None and pk in rows else None for pk in pks]
 
     @strawberry.field(description="This user's projects, with their role in each (only projects you share).")
     async def memberships(self, info: Info) -> list[Membership]:
@@ -88,9 +90,10 @@ class ApiToken(RowType, relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[ApiToken | None]:
-        ids = [int(i) for i in node_ids if i.isdigit()]
+        pks = [parse_id(i) for i in node_ids]
+        ids = [pk for pk in pks if pk is not None]
         rows = {t.id: t for t in await models.ApiToken.filter(id__in=ids, user_id=info.context.access.user.id)}
-        return [cls.from_model(rows[int(i)]) if i.isdigit() and int(i) in rows else None for i in node_ids]
+        return [cls.from_model(rows[pk]) if pk is not None and pk in rows else None for pk in pks]
 
 
 @strawberry.input
@@ -135,5 +138,5 @@ class UserMutations:
     @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
                          description="Revoke one of your API tokens. Requests with it fail from then on.")
     async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> RevokeApiTokenPayload:
-        row = await tokens.revoke_token(info.context.access.user, pk_of(input.id, "ApiToken", "input.id"))
+        row = await tokens.revoke_token(info.context.access.user, pk_of(input.id, "ApiToken", "input.id", "API token"))
         return RevokeApiTokenPayload(token=ApiToken.from_model(row))

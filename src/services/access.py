@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=Model)
 
+MAX_ID = 2**31 - 1
+"""Largest primary key: ids are 32-bit integer columns (a larger one would crash PostgreSQL's query)."""
+
+
+def parse_id(value: Any) -> int | None:
+    """``value`` as a possible row id, or None when no row can have it (not an integer, out of range)."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk <= MAX_ID else None
+
 _ROLE_VERBS = {
     Role.VIEWER: "read",
     Role.MEMBER: "change data in",
@@ -44,11 +56,14 @@ class Access:
     def project_ids(self) -> list[int]:
         return list(self.roles)
 
-    def require(self, project_id: int, role: Role = Role.VIEWER, *, what: str = "Project") -> Role:
-        """The viewer's role in ``project_id``; NotFound when not a member, Forbidden when too low."""
+    def require(
+        self, project_id: int, role: Role = Role.VIEWER, *, what: str = "Project", field: str | None = None
+    ) -> Role:
+        """The viewer's role in ``project_id``; NotFound (on input ``field``) when not a member,
+        Forbidden when too low."""
         have = self.roles.get(project_id)
         if have is None:
-            raise NotFound(what)
+            raise NotFound(what, field=field)
         if have.rank < role.rank:
             raise Forbidden(
                 f"Your role in this project is {have.value}; you need {role.value} or higher to "
@@ -73,17 +88,16 @@ class Access:
     ) -> M:
         """Fetch one row by id, visible to the viewer, checking ``role`` in its project."""
         label = what or model.__name__
-        try:
-            pk = int(row_id)
-        except (TypeError, ValueError):
-            raise NotFound(label, field=field) from None
+        pk = parse_id(row_id)
+        if pk is None:
+            raise NotFound(label, field=field)
         qs = self.scope(model.filter(id=pk), project_field)
         if for_update:
             qs = qs.select_for_update()
         row = await qs.first()
         if row is None:
             raise NotFound(label, field=field)
-        self.require(_project_id(row, project_field), role, what=label)
+        self.require(_project_id(row, project_field), role, what=label, field=field)
         return row
 
 

@@ -46,9 +46,12 @@ _FILLABLE = (
 
 
 def clean_account(data: dict[str, Any], check: Collector, *, prefix: str = "input.") -> dict[str, Any]:
-    """Validate and normalise account fields; derive the dedupe keys."""
-    cleaned = fields.clean({k: v for k, v in data.items() if k not in ("phone", "contacts")}, _CLEANERS, check,
-                           prefix=prefix)
+    """Validate and normalise the account's own fields; derive the dedupe keys.
+
+    Only row fields come back: ``status`` (recorded in the history), ``contacts`` and the
+    ``_existing_country`` hint (for parsing a national phone number on update) are left out.
+    """
+    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix=prefix)
     if "phone" in data:
         country = cleaned.get("country") if "country" in data else data.get("_existing_country")
         try:
@@ -67,7 +70,8 @@ def clean_account(data: dict[str, Any], check: Collector, *, prefix: str = "inpu
         value = data["contract_end_date"]
         if value is not None and not date(2000, 1, 1) <= value <= date(2100, 12, 31):
             check.add(prefix + "contractEndDate", "Contract end date must be between 2000 and 2100.")
-    if cleaned.get("website") and not cleaned.get("domain") and "domain" not in data:
+    if cleaned.get("website") and not cleaned.get("domain") and not data.get("domain"):
+        # GraphQL create inputs carry ``domain: None`` when it was not given, so test the value.
         with contextlib.suppress(ValueError):
             cleaned["domain"] = normalize.normalize_domain(cleaned["website"])
     if cleaned.get("name"):
@@ -218,7 +222,7 @@ async def create_account(
     access: Access, project_id: int, data: dict[str, Any], source: StatusSource = StatusSource.API
 ) -> Upserted:
     """Create one account, or merge into the existing duplicate."""
-    access.require(project_id, Role.MEMBER)
+    access.require(project_id, Role.MEMBER, field="input.projectId")
     check = Collector()
     cleaned = clean_account(data, check)
     contact_inputs = _clean_contacts(data, check, "input.")
@@ -246,7 +250,7 @@ async def bulk_create_accounts(
 
     Items are deduplicated against the project and against earlier items of the same call.
     """
-    access.require(project_id, Role.MEMBER)
+    access.require(project_id, Role.MEMBER, field="input.projectId")
     if not items:
         raise InvalidInput("Give at least one account.", field="input.accounts")
     if len(items) > max_items:
@@ -280,6 +284,8 @@ async def update_account(access: Access, account_id: Any, data: dict[str, Any]) 
         check.add("input.name", "Name cannot be removed.")
     cleaned = clean_account({**data, "_existing_country": row.country}, check)
     check.raise_if_any()
+    if "domain" not in data and row.domain:
+        cleaned.pop("domain", None)  # a new website never replaces a domain the row already has
     status = _status_of(data)
     if cleaned.get("domain") and cleaned["domain"] != row.domain:
         other = await models.Account.filter(project_id=row.project_id, domain=cleaned["domain"]).exclude(

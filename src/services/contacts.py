@@ -96,8 +96,9 @@ async def update_contact(access: Access, contact_id: Any, data: dict[str, Any]) 
     other = await _duplicate(row.account_id, {k: cleaned.get(k) for k in ("phone", "email") if k in cleaned},
                              exclude_id=row.id)
     if other is not None:
+        same_phone = bool(cleaned.get("phone")) and cleaned.get("phone") == other.phone
         raise Conflict(f"Contact {other.name!r} at this account already has that phone or e-mail.",
-                       field="input.phone" if cleaned.get("phone") == other.phone else "input.email")
+                       field="input.phone" if same_phone else "input.email")
     async with in_transaction():
         before = audit.snapshot(row)
         for key, value in cleaned.items():

@@ -26,11 +26,17 @@ _LANGUAGE = re.compile(r"^[a-z]{2}$")
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS - {"001"}) | {"AQ", "BV", "HM", "TF", "UM", "GS", "PN"}
 
 
+# Latin letters that carry a "stroke" rather than a combining accent, so NFKD leaves them as they are.
+_UNDECOMPOSABLE = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe",
+                                 "þ": "th", "ð": "d"})
+
+
 def _fold(text: str) -> str:
     """Lowercase, strip accents, turn anything that is not a letter or digit into spaces."""
     decomposed = unicodedata.normalize("NFKD", text)
-    ascii_ish = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^\w]+", " ", ascii_ish.casefold().replace("&", " & ")).replace("_", " ")
+    ascii_ish = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().translate(_UNDECOMPOSABLE)
+    ascii_ish = re.sub(r"['\u2019\u02bc]", "", ascii_ish)  # "McDonald's" = "McDonalds", not "mcdonald s"
+    return re.sub(r"[^\w]+", " ", ascii_ish.replace("&", " & ")).replace("_", " ")
 
 
 def name_key(name: str) -> str:
@@ -119,6 +125,9 @@ def normalize_url(value: str | None) -> str | None:
     if "://" not in raw:
         raw = "https://" + raw
     parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+    if (
+        parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname
+        or parts.username is not None or " " in raw
+    ):
         raise ValueError(f"{value!r} is not a valid http(s) URL.")
     return raw

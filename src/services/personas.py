@@ -50,11 +50,10 @@ async def upsert_persona(access: Access, product_id: Any, goal_key: str, data: d
     async with in_transaction():
         persona = await models.Persona.filter(product_id=product.id, goal_key=goal_key).select_for_update().first()
         if persona is None:
+            _check_sizes(cleaned.get("company_size_min"), cleaned.get("company_size_max"))
             persona = await models.Persona.create(
                 project_id=product.project_id, product=product, goal_key=goal_key, **_defaults(cleaned)
             )
-            low, high = persona.company_size_min, persona.company_size_max
-            _check_sizes(low, high)
             await audit.record(
                 project_id=product.project_id, actor=access.user, action="persona.create", row=persona,
                 after=audit.snapshot(persona),

@@ -39,7 +39,7 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_product(access: Access, project_id: int, data: dict[str, Any]) -> models.Product:
-    access.require(project_id, Role.MEMBER)
+    access.require(project_id, Role.MEMBER, field="input.projectId")
     cleaned = _clean(data)
     async with in_transaction():
         slug = await unique_slug(models.Product, cleaned["name"], fallback="product", project_id=project_id)

@@ -18,6 +18,7 @@ async def create_project(user: models.User, name: str, description: str = "") ->
         {"name": name, "description": description},
         {"name": fields.text(200, required=True, label="Name"), "description": fields.long_text(label="Description")},
         check,
+        prefix="input.",
     )
     check.raise_if_any()
     async with in_transaction():
@@ -32,14 +33,14 @@ async def create_project(user: models.User, name: str, description: str = "") ->
 
 async def add_member(access: Access, project_id: int, email: str, role: Role) -> models.Membership:
     """Add a user (by e-mail) to a project. Admins add members and viewers, owners anyone."""
-    have = access.require(project_id, Role.ADMIN)
+    have = access.require(project_id, Role.ADMIN, field="input.projectId")
     if role.rank >= Role.ADMIN.rank and have is not Role.OWNER:
         access.require(project_id, Role.OWNER)
     user = await models.User.filter(email=email.strip().lower()).first()
     if user is None:
-        raise NotFound("User", field="email")
+        raise NotFound("User", field="input.email")
     if await models.Membership.filter(user_id=user.id, project_id=project_id).exists():
-        raise Conflict(f"{user.email} is already a member of this project.", field="email")
+        raise Conflict(f"{user.email} is already a member of this project.", field="input.email")
     async with in_transaction():
         membership = await models.Membership.create(user=user, project_id=project_id, role=role)
         await audit.record(

@@ -27,9 +27,9 @@ class IssuedToken:
 async def issue_token(user: models.User, name: str = "", expires_days: int | None = None) -> IssuedToken:
     """Create a token for ``user``. ``expires_days`` None means it never expires."""
     if expires_days is not None and not 1 <= expires_days <= 3650:
-        raise InvalidInput("Expiry must be between 1 and 3650 days.", field="expiresInDays")
+        raise InvalidInput("Expiry must be between 1 and 3650 days.", field="input.expiresInDays")
     if len(name) > 200:
-        raise InvalidInput("Token name must be at most 200 characters.", field="name")
+        raise InvalidInput("Token name must be at most 200 characters.", field="input.name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     row = await models.ApiToken.create(
@@ -73,7 +73,7 @@ async def revoke_token(user: models.User, token_id: int) -> models.ApiToken:
     """Revoke one of ``user``'s own tokens (someone else's is NOT_FOUND). Idempotent."""
     token = await models.ApiToken.filter(id=token_id, user_id=user.id).first()
     if token is None:
-        raise NotFound("API token", field="id")
+        raise NotFound("API token", field="input.id")
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         await token.save(update_fields=["revoked_at"])

@@ -1,0 +1,168 @@
+"""Shared pieces of the role and tenancy tests: a populated project and the mutations of the slice.
+
+Not a test module (no ``test_`` prefix): ``test_roles`` and ``test_tenancy`` import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from outboundql import models
+from outboundql.services import accounts as accounts_service
+from outboundql.services import personas as personas_service
+from outboundql.services import products as products_service
+from outboundql.services.access import Access
+from outboundql.services.projects import create_project
+
+from tests.helpers import Person, global_id
+
+FABRICATED_PK = 987_654
+# Ids no row can have: beyond the 32-bit id columns (PostgreSQL used to crash on these), not a number.
+IMPOSSIBLE_PKS: list[int | str] = [2**40, "abc"]
+
+
+@dataclass
+class World:
+    """One project with one row of every kind of the slice, created by its owner."""
+
+    owner: Person
+    project: models.Project
+    product: models.Product
+    persona: models.Persona
+    account: models.Account
+    account2: models.Account
+    contact: models.Contact
+
+    def gid(self, attr: str) -> str:
+        row = getattr(self, attr)
+        return global_id(TYPE_OF[attr], row.pk)
+
+
+TYPE_OF = {
+    "project": "Project",
+    "product": "Product",
+    "persona": "Persona",
+    "account": "Account",
+    "account2": "Account",
+    "contact": "Contact",
+}
+
+
+async def build_world(owner: Person, tag: str) -> World:
+    """``tag`` makes names, slugs and domains distinct between worlds."""
+    project = await create_project(owner.user, f"Project {tag}")
+    access = await Access.for_user(owner.user)
+    product = await products_service.create_product(
+        access, project.id, {"name": f"Product {tag}", "description": f"What {tag} sells"}
+    )
+    persona = await personas_service.upsert_persona(access, product.id, "sales", {"name": f"Buyer {tag}"})
+    account = (
+        await accounts_service.create_account(
+            access, project.id,
+            {"name": f"Account {tag}", "domain": f"{tag}-one.example", "contacts": [{"name": f"Contact {tag}"}]},
+        )
+    ).account
+    account2 = (
+        await accounts_service.create_account(
+            access, project.id, {"name": f"Other {tag}", "domain": f"{tag}-two.example"}
+        )
+    ).account
+    contact = await models.Contact.get(account_id=account.id)
+    return World(owner, project, product, persona, account, account2, contact)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One mutation of the slice.
+
+    ``slot`` is the World attribute whose global id ``make`` puts in the addressed input field
+    (``field`` is that field's path in `UserError.field`); ``make(world, gid)`` builds the input.
+    """
+
+    op: str
+    input_type: str
+    slot: str
+    field: str
+    make: Callable[[World, str], dict[str, Any]]
+    result: str  # selection proving success, e.g. "product { id }"
+
+    @property
+    def document(self) -> str:
+        return (
+            f"mutation($input: {self.input_type}!) {{ {self.op}(input: $input) "
+            f"{{ {self.result} errors {{ code field message }} }} }}"
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.op}[{self.field}]"
+
+
+NEWCOMER_EMAIL = "newcomer@example.com"
+
+MUTATIONS: list[Mutation] = [
+    Mutation("createProduct", "CreateProductInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "name": "Brand new product"}, "product { id }"),
+    Mutation("updateProduct", "UpdateProductInput", "product", "input.id",
+             lambda w, gid: {"id": gid, "name": "Renamed product", "description": "changed"}, "product { id }"),
+    Mutation("archiveProduct", "ProductIdInput", "product", "input.id",
+             lambda w, gid: {"id": gid}, "product { id archivedAt }"),
+    Mutation("unarchiveProduct", "ProductIdInput", "product", "input.id",
+             lambda w, gid: {"id": gid}, "product { id }"),
+    Mutation("upsertPersona", "UpsertPersonaInput", "product", "input.productId",
+             lambda w, gid: {"productId": gid, "goal": "sales", "summary": "Changed summary"}, "persona { id }"),
+    Mutation("approvePersona", "ApprovePersonaInput", "persona", "input.id",
+             lambda w, gid: {"id": gid}, "persona { id status }"),
+    Mutation("createAccount", "CreateAccountInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "name": "Fresh Account", "domain": "fresh.example"},
+             "account { id }"),
+    Mutation("updateAccount", "UpdateAccountInput", "account", "input.id",
+             lambda w, gid: {"id": gid, "city": "Lyon", "status": "ENGAGED"}, "account { id }"),
+    Mutation("bulkCreateAccounts", "BulkCreateAccountsInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "accounts": [{"name": "Bulk One"}, {"name": "Bulk Two"}]},
+             "createdCount"),
+    Mutation("mergeAccounts", "MergeAccountsInput", "account", "input.targetId",
+             lambda w, gid: {"targetId": gid, "sourceIds": [w.gid("account2")]}, "account { id }"),
+    Mutation("mergeAccounts", "MergeAccountsInput", "account2", "input.sourceIds[0]",
+             lambda w, gid: {"targetId": w.gid("account"), "sourceIds": [gid]}, "account { id }"),
+    Mutation("createContact", "CreateContactInput", "account", "input.accountId",
+             lambda w, gid: {"accountId": gid, "name": "New Person", "email": "new.person@example.com"},
+             "contact { id }"),
+    Mutation("updateContact", "UpdateContactInput", "contact", "input.id",
+             lambda w, gid: {"id": gid, "title": "CTO"}, "contact { id }"),
+    Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
+]
+
+DATA_MUTATIONS = [m for m in MUTATIONS if m.op != "addProjectMember"]
+
+
+def own_input(m: Mutation, world: World) -> dict[str, Any]:
+    """The input of ``m`` addressing ``world``'s own row."""
+    return m.make(world, world.gid(m.slot))
+
+
+SNAPSHOT_MODELS = (
+    models.Project, models.Membership, models.Product, models.Persona, models.Account, models.Contact,
+    models.AccountStatusChange, models.AuditEvent, models.ApiToken,
+)
+
+
+async def snapshot(project_id: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the slice's tables (of one project, when given), for before/after comparisons."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for model in SNAPSHOT_MODELS:
+        qs = model.all()
+        if project_id is not None:
+            if model is models.Project:
+                qs = qs.filter(id=project_id)
+            elif model is models.AccountStatusChange:
+                qs = qs.filter(account__project_id=project_id)
+            elif model is models.ApiToken:
+                continue
+            else:
+                qs = qs.filter(project_id=project_id)
+        out[model.__name__] = [dict(row) for row in await qs.order_by("id").values()]
+    return out

@@ -1,0 +1,211 @@
+"""The committed migrations build exactly the schema the models describe, on SQLite and PostgreSQL.
+
+Each database step runs in its own ``asyncio.run`` so every tortoise context (``apply_migrations``
+opens its own) stays inside that step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+from outboundql.models.config import apply_migrations, tortoise_config
+from tortoise.context import TortoiseContext
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from tests.conftest import drop_pg_database, throwaway_pg_url
+from tests.integration.conftest import create_pg_database
+
+MIGRATIONS_TABLE = "tortoise_migrations"
+
+Schema = dict[str, dict[str, Any]]
+
+
+async def _generate_schemas(url: str) -> None:
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(url))
+        await ctx.generate_schemas(safe=False)
+
+
+def _norm_type(raw: str) -> str:
+    """Rough type family: enough to catch a wrong column type, tolerant of spelling."""
+    t = raw.lower().strip()
+    t = re.sub(r"\s+", " ", t)
+    aliases = {"int4": "int", "integer": "int", "int": "int", "serial": "int", "int8": "bigint",
+               "bigserial": "bigint", "int2": "smallint", "bool": "bool", "boolean": "bool",
+               "timestamptz": "timestamp", "timestamp": "timestamp", "float8": "double", "real": "double",
+               "double precision": "double", "numeric": "decimal", "decimal": "decimal", "jsonb": "json",
+               "json": "json", "varchar": "varchar", "character varying": "varchar", "text": "text",
+               "date": "date", "uuid": "uuid", "char": "char", "bpchar": "char"}
+    base, _, rest = t.partition("(")
+    base = aliases.get(base.strip(), base.strip())
+    return f"{base}({rest}" if rest else base
+
+
+def sqlite_schema(path: Path) -> Schema:
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        schema: Schema = {}
+        for table in tables:
+            if table == MIGRATIONS_TABLE:
+                continue
+            columns = {
+                name: (not notnull and not pk, _norm_type(ctype))
+                for _cid, name, ctype, notnull, _default, pk in conn.execute(f'PRAGMA table_info("{table}")')
+            }
+            indexes = set()
+            for _seq, iname, unique, _origin, _partial in conn.execute(f'PRAGMA index_list("{table}")'):
+                cols = tuple(r[2] for r in conn.execute(f'PRAGMA index_info("{iname}")'))
+                indexes.add((bool(unique), cols))
+            fks = {
+                (row[3], row[2], row[4], row[6].upper())
+                for row in conn.execute(f'PRAGMA foreign_key_list("{table}")')
+            }
+            schema[table] = {"columns": columns, "indexes": indexes, "fks": fks}
+        return schema
+    finally:
+        conn.close()
+
+
+async def pg_schema(url: str) -> Schema:
+    conn = await asyncpg.connect(urlsplit(url)._replace(scheme="postgresql").geturl())
+    try:
+        schema: Schema = {}
+        for r in await conn.fetch(
+            "SELECT table_name, column_name, is_nullable, udt_name, character_maximum_length "
+            "FROM information_schema.columns WHERE table_schema = 'public'"
+        ):
+            if r["table_name"] == MIGRATIONS_TABLE:
+                continue
+            ctype = r["udt_name"] + (f"({r['character_maximum_length']})" if r["character_maximum_length"] else "")
+            table = schema.setdefault(r["table_name"], {"columns": {}, "indexes": set(), "fks": set()})
+            table["columns"][r["column_name"]] = (r["is_nullable"] == "YES", _norm_type(ctype))
+        for r in await conn.fetch(
+            """
+            SELECT t.relname AS table_name, i.indisunique AS is_unique, i.indisprimary AS is_primary,
+                   array_agg(a.attname ORDER BY k.ord) AS cols
+            FROM pg_index i
+            JOIN pg_class t ON t.oid = i.indrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+            WHERE n.nspname = 'public'
+            GROUP BY i.indexrelid, t.relname, i.indisunique, i.indisprimary
+            """
+        ):
+            if r["table_name"] == MIGRATIONS_TABLE:
+                continue
+            schema[r["table_name"]]["indexes"].add((r["is_primary"], r["is_unique"], tuple(r["cols"])))
+        for r in await conn.fetch(
+            """
+            SELECT c.conrelid::regclass::text AS table_name, a.attname AS col,
+                   c.confrelid::regclass::text AS ref_table, c.confdeltype AS on_delete
+            FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+            JOIN pg_namespace n ON n.oid = c.connamespace
+            WHERE c.contype = 'f' AND n.nspname = 'public'
+            """
+        ):
+            table_name = r["table_name"].strip('"')
+            if table_name == MIGRATIONS_TABLE:
+                continue
+            schema[table_name]["fks"].add((r["col"], r["ref_table"].strip('"'), r["on_delete"]))
+        return schema
+    finally:
+        await conn.close()
+
+
+def assert_same_schema(migrated: Schema, generated: Schema) -> None:
+    assert generated, "generate_schemas produced no tables"
+    assert sorted(migrated) == sorted(generated), "tables differ between migrations and models"
+    for table in sorted(generated):
+        m, g = migrated[table], generated[table]
+        assert m["columns"] == g["columns"], f"{table}: columns (nullable, type) differ"
+        assert m["indexes"] == g["indexes"], f"{table}: unique constraints / index column sets differ"
+        assert m["fks"] == g["fks"], f"{table}: foreign keys differ"
+
+
+def test_models_and_migrations_agree() -> None:
+    """What `tortoise makemigrations` would do: no pending changes for the models."""
+
+    async def changes() -> list[Any]:
+        config = tortoise_config("sqlite://:memory:")
+        async with TortoiseContext() as ctx:
+            await ctx.init(config=config)
+            return await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+
+    writers = asyncio.run(changes())
+    assert writers == [], (
+        "models changed without a migration: run `tortoise -c outboundql.models.config.TORTOISE_ORM "
+        f"makemigrations` ({[w.operations for w in writers]})"
+    )
+
+
+def test_sqlite_migrations_build_the_models_schema(tmp_path: Path) -> None:
+    migrated, generated = tmp_path / "migrated.db", tmp_path / "generated.db"
+    asyncio.run(apply_migrations(f"sqlite://{migrated}"))
+    asyncio.run(_generate_schemas(f"sqlite://{generated}"))
+
+    migrated_schema = sqlite_schema(migrated)
+    assert "account" in migrated_schema and "api_token" in migrated_schema
+    assert_same_schema(migrated_schema, sqlite_schema(generated))
+
+
+def test_sqlite_migrating_twice_is_a_noop(tmp_path: Path) -> None:
+    db = tmp_path / "twice.db"
+    asyncio.run(apply_migrations(f"sqlite://{db}"))
+    before = sqlite_schema(db)
+    conn = sqlite3.connect(db)
+    applied = conn.execute(f"SELECT COUNT(*) FROM {MIGRATIONS_TABLE}").fetchone()[0]
+    conn.close()
+
+    asyncio.run(apply_migrations(f"sqlite://{db}"))
+
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute(f"SELECT COUNT(*) FROM {MIGRATIONS_TABLE}").fetchone()[0] == applied >= 1
+    finally:
+        conn.close()
+    assert sqlite_schema(db) == before
+
+
+@pytest.mark.integration
+def test_postgres_migrations_build_the_models_schema(pg_url: str) -> None:
+    migrated, generated = throwaway_pg_url(pg_url), throwaway_pg_url(pg_url)
+
+    async def scenario() -> tuple[Schema, Schema, Schema, int]:
+        await create_pg_database(migrated)
+        await create_pg_database(generated)
+        await apply_migrations(migrated)
+        first = await pg_schema(migrated)
+        await apply_migrations(migrated)  # again: nothing to do
+        second = await pg_schema(migrated)
+        await _generate_schemas(generated)
+        conn = await asyncpg.connect(urlsplit(migrated)._replace(scheme="postgresql").geturl())
+        try:
+            applied = await conn.fetchval(f"SELECT COUNT(*) FROM {MIGRATIONS_TABLE}")
+        finally:
+            await conn.close()
+        return first, second, await pg_schema(generated), applied
+
+    async def cleanup() -> None:
+        await drop_pg_database(migrated)
+        await drop_pg_database(generated)
+
+    try:
+        first, second, generated_schema, applied = asyncio.run(scenario())
+    finally:
+        asyncio.run(cleanup())
+
+    assert "account" in first and "api_token" in first
+    assert applied == len(list((Path(__file__).parents[2] / "src/models/migrations").glob("0*.py")))
+    assert second == first, "migrating twice changed the schema"
+    assert_same_schema(first, generated_schema)
