@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from outboundql import models
-from outboundql.gql.base import RowType, input_data, pk_of, scoped_nodes
+from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
 from outboundql.gql.context import Info
 from outboundql.gql.enums import AccountStatus, Direction, RoleKind, StatusSource
-from outboundql.gql.errors import ErrorsAsData, UserError, to_user_error
+from outboundql.gql.errors import UserError, to_user_error
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import accounts as accounts_service
@@ -319,11 +319,6 @@ class ContactPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _mutation(description: str):  # type: ignore[no-untyped-def]
-    return strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
-                               description=description)
-
-
 def _upserted_payload(result: accounts_service.Upserted) -> CreateAccountPayload:
     return CreateAccountPayload(
         account=Account.from_model(result.account), created=result.created,
@@ -334,7 +329,7 @@ def _upserted_payload(result: accounts_service.Upserted) -> CreateAccountPayload
 
 @strawberry.type
 class AccountMutations:
-    @_mutation("Create an account, or merge it into an existing duplicate (same domain; same normalised "
+    @mutation("Create an account, or merge it into an existing duplicate (same domain; same normalised "
                "name + city; same phone).")
     async def create_account(self, info: Info, input: CreateAccountInput) -> CreateAccountPayload:
         project_id = pk_of(input.project_id, "Project", "input.projectId")
@@ -343,7 +338,7 @@ class AccountMutations:
         await events.publish_account_change(project_id, result.account.id, "created" if result.created else "merged")
         return _upserted_payload(result)
 
-    @_mutation("Create many accounts at once, deduplicated; a bad item is reported and the rest land.")
+    @mutation("Create many accounts at once, deduplicated; a bad item is reported and the rest land.")
     async def bulk_create_accounts(self, info: Info, input: BulkCreateAccountsInput) -> BulkCreateAccountsPayload:
         project_id = pk_of(input.project_id, "Project", "input.projectId")
         results = await accounts_service.bulk_create_accounts(
@@ -371,14 +366,14 @@ class AccountMutations:
                                                     "created" if r.upserted.created else "merged")
         return payload
 
-    @_mutation("Change an account's fields. A status change is kept in its history.")
+    @mutation("Change an account's fields. A status change is kept in its history.")
     async def update_account(self, info: Info, input: UpdateAccountInput) -> AccountPayload:
         row = await accounts_service.update_account(info.context.access, pk_of(input.id, "Account", "input.id"),
                                                     input_data(input, exclude=["id"]))
         await events.publish_account_change(row.project_id, row.id, "updated")
         return AccountPayload(account=Account.from_model(row))
 
-    @_mutation("Fold duplicates into one account: blanks filled, contacts, history, campaign rows and scores "
+    @mutation("Fold duplicates into one account: blanks filled, contacts, history, campaign rows and scores "
                "moved, the duplicates removed. All or nothing.")
     async def merge_accounts(self, info: Info, input: MergeAccountsInput) -> AccountPayload:
         target = pk_of(input.target_id, "Account", "input.targetId")
@@ -387,7 +382,7 @@ class AccountMutations:
         await events.publish_account_change(row.project_id, row.id, "merged")
         return AccountPayload(account=Account.from_model(row))
 
-    @_mutation("Add a contact to an account, or fill the blanks of the same person (same phone, then e-mail).")
+    @mutation("Add a contact to an account, or fill the blanks of the same person (same phone, then e-mail).")
     async def create_contact(self, info: Info, input: CreateContactInput) -> CreateContactPayload:
         row, created = await contacts_service.create_contact(
             info.context.access, pk_of(input.account_id, "Account", "input.accountId"),
@@ -395,7 +390,7 @@ class AccountMutations:
         )
         return CreateContactPayload(contact=Contact.from_model(row), created=created)
 
-    @_mutation("Change a contact's fields.")
+    @mutation("Change a contact's fields.")
     async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
         row = await contacts_service.update_contact(info.context.access, pk_of(input.id, "Contact", "input.id"),
                                                     input_data(input, exclude=["id"]))

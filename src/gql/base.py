@@ -9,6 +9,8 @@ from typing import Any, Self
 
 import strawberry
 from outboundql.errors import NotFound
+from outboundql.gql.errors import ErrorsAsData
+from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services.access import parse_id
 from strawberry import relay
 from tortoise.models import Model
@@ -64,3 +66,9 @@ async def scoped_nodes(
     ids = [parse_id(raw) or -1 for raw in node_ids]
     rows = {row.pk: row for row in await access.scope(model.filter(id__in=ids), project_field)}
     return [cls.from_model(rows[i]) if i in rows else None for i in ids]
+
+
+def mutation(description: str) -> Any:
+    """A mutation field for signed-in users whose domain errors come back in the payload's ``errors``."""
+    return strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
+                               description=description)

@@ -6,11 +6,10 @@ from datetime import datetime
 
 import strawberry
 from outboundql import models
-from outboundql.gql.base import RowType, input_data, pk_of, scoped_nodes
+from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
 from outboundql.gql.context import Info
 from outboundql.gql.enums import PersonaStatus
-from outboundql.gql.errors import ErrorsAsData, UserError
-from outboundql.gql.permissions import IsAuthenticated
+from outboundql.gql.errors import UserError
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 from strawberry import relay
@@ -137,37 +136,32 @@ class PersonaPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _mutation(description: str):  # type: ignore[no-untyped-def]
-    return strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
-                               description=description)
-
-
 @strawberry.type
 class ProductMutations:
-    @_mutation("Create a product; the slug comes from the name.")
+    @mutation("Create a product; the slug comes from the name.")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:
         project_id = pk_of(input.project_id, "Project", "input.projectId")
         row = await products_service.create_product(info.context.access, project_id,
                                                     input_data(input, exclude=["project_id"]))
         return ProductPayload(product=Product.from_model(row))
 
-    @_mutation("Change a product's fields; renaming re-derives the slug.")
+    @mutation("Change a product's fields; renaming re-derives the slug.")
     async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload:
         row = await products_service.update_product(info.context.access, pk_of(input.id, "Product", "input.id"),
                                                     input_data(input, exclude=["id"]))
         return ProductPayload(product=Product.from_model(row))
 
-    @_mutation("Hide a product from default lists; everything is kept.")
+    @mutation("Hide a product from default lists; everything is kept.")
     async def archive_product(self, info: Info, input: ProductIdInput) -> ProductPayload:
         row = await products_service.set_archived(info.context.access, pk_of(input.id, "Product", "input.id"), True)
         return ProductPayload(product=Product.from_model(row))
 
-    @_mutation("Show an archived product again.")
+    @mutation("Show an archived product again.")
     async def unarchive_product(self, info: Info, input: ProductIdInput) -> ProductPayload:
         row = await products_service.set_archived(info.context.access, pk_of(input.id, "Product", "input.id"), False)
         return ProductPayload(product=Product.from_model(row))
 
-    @_mutation("Create or edit the persona of (product, goal). Every edit bumps the version and makes it a draft.")
+    @mutation("Create or edit the persona of (product, goal). Every edit bumps the version and makes it a draft.")
     async def upsert_persona(self, info: Info, input: UpsertPersonaInput) -> PersonaPayload:
         row = await personas_service.upsert_persona(
             info.context.access, pk_of(input.product_id, "Product", "input.productId"), input.goal,
@@ -175,7 +169,7 @@ class ProductMutations:
         )
         return PersonaPayload(persona=Persona.from_model(row))
 
-    @_mutation("Approve a persona.")
+    @mutation("Approve a persona.")
     async def approve_persona(self, info: Info, input: ApprovePersonaInput) -> PersonaPayload:
         row = await personas_service.approve_persona(info.context.access, pk_of(input.id, "Persona", "input.id"),
                                                      input.version)

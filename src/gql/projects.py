@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from outboundql import models
-from outboundql.gql.base import RowType, pk_of, scoped_nodes
+from outboundql.gql.base import RowType, mutation, pk_of, scoped_nodes
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
-from outboundql.gql.errors import ErrorsAsData, UserError
+from outboundql.gql.errors import UserError
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import projects as projects_service
@@ -146,16 +146,14 @@ class ProjectQueries:
 
 @strawberry.type
 class ProjectMutations:
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
-                         description="Create a project; you become its owner.")
+    @mutation("Create a project; you become its owner.")
     async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
         row = await projects_service.create_project(info.context.access.user, input.name, input.description)
         info.context.access.roles[row.id] = models.enums.Role.OWNER
         return CreateProjectPayload(project=Project.from_model(row))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
-                         description="Add an existing user to a project (admins add members and viewers; "
-                         "owners add anyone).")
+    @mutation("Add an existing user to a project (admins add members and viewers; "
+              "owners add anyone).")
     async def add_project_member(self, info: Info, input: AddProjectMemberInput) -> AddProjectMemberPayload:
         project_id = pk_of(input.project_id, "Project", "input.projectId")
         await projects_service.add_member(info.context.access, project_id, input.email, input.role)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from outboundql import models
-from outboundql.gql.base import RowType, pk_of
+from outboundql.gql.base import RowType, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
-from outboundql.gql.errors import ErrorsAsData, UserError
+from outboundql.gql.errors import UserError
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import tokens
 from outboundql.services.access import parse_id
@@ -129,14 +129,12 @@ class UserQueries:
 
 @strawberry.type
 class UserMutations:
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
-                         description="Create an API token for yourself. The secret is in the payload, once.")
+    @mutation("Create an API token for yourself. The secret is in the payload, once.")
     async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
         issued = await tokens.issue_token(info.context.access.user, input.name, input.expires_in_days)
         return CreateApiTokenPayload(token=ApiToken.from_model(issued.row), secret=issued.secret)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
-                         description="Revoke one of your API tokens. Requests with it fail from then on.")
+    @mutation("Revoke one of your API tokens. Requests with it fail from then on.")
     async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> RevokeApiTokenPayload:
         row = await tokens.revoke_token(info.context.access.user, pk_of(input.id, "ApiToken", "input.id", "API token"))
         return RevokeApiTokenPayload(token=ApiToken.from_model(row))
