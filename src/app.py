@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 
 import dramatiq
+from outboundql.goals.manager import default_registry
+from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
@@ -56,10 +58,15 @@ async def _broker_status(settings: Settings) -> str:
         await client.aclose()
 
 
-def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_worker: bool = True) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, manage_db: bool = True, run_worker: bool = True,
+    goals: GoalRegistry | None = None,
+) -> Starlette:
     """Build the app. ``manage_db=False`` leaves the ORM to the caller (tests own it);
-    ``run_worker`` starts the in-process job worker when the broker is in-memory."""
+    ``run_worker`` starts the in-process job worker when the broker is in-memory; ``goals``
+    replaces the registry of installed goal plugins (tests)."""
     settings = settings or get_settings()
+    goals = goals if goals is not None else default_registry()  # a broken plugin stops startup here
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -75,7 +82,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
                 stack.push_async_callback(asyncio.to_thread, worker.stop)
             yield
 
-    graphql = OutboundqlGraphQL(schema, settings)
+    graphql = OutboundqlGraphQL(schema, settings, goals)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

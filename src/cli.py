@@ -111,6 +111,21 @@ def export_schema(output: Path | None) -> None:
         click.echo(sdl(), nl=False)
 
 
+@main.command()
+def goals() -> None:
+    """List the registered outreach goals and where each comes from."""
+    from outboundql.goals.api import GoalRegistrationError
+    from outboundql.goals.manager import default_registry
+
+    try:
+        registry = default_registry()
+    except GoalRegistrationError as exc:
+        _fail(str(exc))
+    width = max(len(g.key) for g in registry)
+    for goal in registry:
+        click.echo(f"{goal.key:<{width}}  {goal.label}  [{registry.source(goal.key)}]")
+
+
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", default="")

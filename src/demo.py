@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 from outboundql import models
+from outboundql.goals.manager import default_registry
 from outboundql.models.enums import AccountStatus
 from outboundql.services import accounts, personas, products, projects, tokens, users
 from outboundql.services.access import Access
@@ -138,7 +139,7 @@ async def seed_demo() -> str:
             "countries": ["ES", "US", "DE", "FR", "GB"],
             "keywords": ["fleet", "delivery", "dispatch", "last-mile"],
             "exclusions": ["freight brokers"],
-        })
+        }, default_registry())
         await personas.approve_persona(access, persona.id)
         await accounts.bulk_create_accounts(access, project.id, demo_accounts(), max_items=ACCOUNT_COUNT)
     return (await tokens.issue_token(user, "demo")).secret

@@ -48,7 +48,16 @@ class Settings(BaseSettings):
     token_touch_interval_seconds: int = Field(
         default=60, ge=0, description="How stale `lastUsedAt` of an API token may get before it is refreshed."
     )
+    disable_plugins: str = Field(
+        default="",
+        description="Comma-separated entry-point names of goal plugins not to load, e.g. `podcast,webinar`.",
+    )
+    trace_plugins: bool = Field(default=False, description="Print every plugin hook call (debugging plugins).")
     log_level: str = Field(default="info", description="Log level of the server and workers.")
+
+    @property
+    def disabled_plugins(self) -> list[str]:
+        return [name.strip() for name in self.disable_plugins.split(",") if name.strip()]
 
 
 @functools.cache

@@ -26,6 +26,7 @@ import httpx
 import pytest
 from outboundql import models
 from outboundql.app import create_app
+from outboundql.goals.testing import registry_with
 from outboundql.models.config import MODEL_MODULES
 from outboundql.models.enums import Role
 from outboundql.services.tokens import issue_token
@@ -128,7 +129,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def client(db: Any, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, manage_db=False, run_worker=False)
+    app = create_app(settings, manage_db=False, run_worker=False, goals=registry_with())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c

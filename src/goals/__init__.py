@@ -1,5 +1,42 @@
-"""Outreach goals as pluggy plugins: hookspecs, the plugin manager and the built-in goals.
+"""Outreach goals as pluggy plugins: the public API for plugin authors.
 
-Not built yet: the goals issue adds them here. Until then, goal keys (``Persona.goal_key``)
-are only checked to be lowercase snake_case.
+A goal plugin is a module with a function decorated ``@hookimpl`` named
+``outboundql_register_goals`` that calls ``register(Goal(...))``, listed under the
+``outboundql.goals`` entry-point group. See docs/plugins.md.
 """
+
+import pluggy
+from outboundql.goals.api import (
+    ALWAYS_HARD,
+    MEASURES,
+    OVERRIDE_FLAGS,
+    AccountFacts,
+    Block,
+    Criterion,
+    Goal,
+    GoalRegistrationError,
+    Guardrail,
+    Persona,
+    Product,
+    RegisterGoal,
+)
+from outboundql.goals.hookspecs import PROJECT_NAME
+
+#: Marks a function as an implementation of an outboundql hook.
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+__all__ = [
+    "ALWAYS_HARD",
+    "MEASURES",
+    "OVERRIDE_FLAGS",
+    "AccountFacts",
+    "Block",
+    "Criterion",
+    "Goal",
+    "GoalRegistrationError",
+    "Guardrail",
+    "Persona",
+    "Product",
+    "RegisterGoal",
+    "hookimpl",
+]

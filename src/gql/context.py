@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
+from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.errors import ClientError
 from outboundql.gql.loaders import Loaders
 from outboundql.services.access import Access
@@ -21,6 +22,7 @@ class Context:
     request: Request | WebSocket
     response: Any
     settings: Settings
+    goals: GoalRegistry
     access_or_none: Access | None = None
     auth_error: str | None = None
     connection_params: dict[str, Any] | None = None

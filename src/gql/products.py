@@ -10,6 +10,7 @@ from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nod
 from outboundql.gql.context import Info
 from outboundql.gql.enums import PersonaStatus
 from outboundql.gql.errors import UserError
+from outboundql.gql.goals import GoalType, goal_type
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 from strawberry import relay
@@ -72,6 +73,10 @@ class Persona(RowType, relay.Node):
     async def product(self, info: Info) -> Product:
         return Product.from_model(await info.context.loaders.product_by_id.load(self.row.product_id))
 
+    @strawberry.field(description="The goal this persona is for.")
+    def goal(self, info: Info) -> GoalType:
+        return goal_type(info, self.row.goal_key)
+
 
 @strawberry.input
 class CreateProductInput:
@@ -123,6 +128,19 @@ class UpsertPersonaInput:
 
 
 @strawberry.input
+class DerivePersonaInput:
+    product_id: relay.GlobalID
+    goal: str
+
+
+@strawberry.type
+class DerivePersonaPayload:
+    persona: Persona | None = None
+    created: bool = strawberry.field(default=False, description="False when the goal already had a persona.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
 class ApprovePersonaInput:
     id: relay.GlobalID
     version: int | None = strawberry.field(
@@ -165,9 +183,17 @@ class ProductMutations:
     async def upsert_persona(self, info: Info, input: UpsertPersonaInput) -> PersonaPayload:
         row = await personas_service.upsert_persona(
             info.context.access, pk_of(input.product_id, "Product", "input.productId"), input.goal,
-            input_data(input, exclude=["product_id", "goal"]),
+            input_data(input, exclude=["product_id", "goal"]), info.context.goals,
         )
         return PersonaPayload(persona=Persona.from_model(row))
+
+    @mutation("Give a goal its persona: derived by the goal's ICP tweaks from the product's sales persona (or "
+              "description), as a draft to review and approve. Returns the existing one if there is one.")
+    async def derive_persona(self, info: Info, input: DerivePersonaInput) -> DerivePersonaPayload:
+        row, created = await personas_service.derive_persona(
+            info.context.access, pk_of(input.product_id, "Product", "input.productId"), input.goal, info.context.goals
+        )
+        return DerivePersonaPayload(persona=Persona.from_model(row), created=created)
 
     @mutation("Approve a persona.")
     async def approve_persona(self, info: Info, input: ApprovePersonaInput) -> PersonaPayload:

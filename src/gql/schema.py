@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from outboundql.gql.accounts import AccountMutations, AccountSubscriptions
 from outboundql.gql.errors import is_unexpected
+from outboundql.gql.goals import GoalQueries
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.gql.products import ProductMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
@@ -22,7 +23,7 @@ from strawberry.extensions import (
 
 
 @strawberry.type
-class Query(UserQueries, ProjectQueries):
+class Query(UserQueries, ProjectQueries, GoalQueries):
     node: relay.Node | None = relay.node(
         permission_classes=[IsAuthenticated],
         description="Any object by its global id; null when it does not exist or is not yours to see.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.context import Context
 from outboundql.services.access import Access
 from outboundql.services.tokens import AuthError, authenticate
@@ -16,12 +17,13 @@ from strawberry.exceptions import ConnectionRejectionError
 
 
 class OutboundqlGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: Any, settings: Settings) -> None:
+    def __init__(self, schema: Any, settings: Settings, goals: GoalRegistry) -> None:
         super().__init__(schema, graphql_ide="graphiql", allowed_origins=settings.allowed_origins)
         self.settings = settings
+        self.goals = goals
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        context = Context(request=request, response=response, settings=self.settings)
+        context = Context(request=request, response=response, settings=self.settings, goals=self.goals)
         if isinstance(request, Request):
             await self._authenticate(context, request.headers.get("authorization"))
         return context

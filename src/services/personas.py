@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from outboundql import models
-from outboundql.errors import Collector
+from outboundql.errors import Collector, InvalidInput
+from outboundql.goals import api as goals_api
+from outboundql.goals.registry import GoalRegistry
 from outboundql.models.enums import PersonaStatus, Role
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 from tortoise.transactions import in_transaction
-
-_GOAL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 PERSONA_FIELDS = (
     "name", "summary", "industries", "job_titles", "pain_points", "company_size_min",
@@ -39,20 +38,78 @@ _CLEANERS = {
 }
 
 
-async def upsert_persona(access: Access, product_id: Any, goal_key: str, data: dict[str, Any]) -> models.Persona:
-    """Create or edit the persona of (product, goal). Every edit bumps ``version`` and makes it a draft again."""
+def _goal(registry: GoalRegistry, goal_key: str, field: str) -> goals_api.Goal:
+    goal = registry.get(goal_key or "")
+    if goal is None:
+        raise InvalidInput(f"Unknown goal {goal_key!r}; registered goals: {', '.join(registry.keys())}.", field=field)
+    return goal
+
+
+def _snapshot(row: models.Persona) -> goals_api.Persona:
+    return goals_api.Persona(**{name: tuple(v) if isinstance(v := getattr(row, name), list) else v
+                                for name in PERSONA_FIELDS})
+
+
+async def derived_fields(product: models.Product, goal: goals_api.Goal) -> dict[str, Any]:
+    """The persona a goal derives, by its ICP tweak, from the product's sales persona (or, when
+    there is none, from the product itself)."""
+    base_row = await models.Persona.filter(product_id=product.id, goal_key="sales").first()
+    base = _snapshot(base_row) if base_row else goals_api.Persona(name=product.name, summary=product.description)
+    info = goals_api.Product(name=product.name, description=product.description, website_url=product.website_url)
+    try:
+        tweaked = goal.tweak_icp(base, info)
+    except Exception as exc:  # a plugin bug: say whose, never crash the request
+        raise InvalidInput(f"The {goal.key!r} goal plugin failed to derive a persona: {exc}",
+                           field="input.goal") from exc
+    if not isinstance(tweaked, goals_api.Persona):
+        raise InvalidInput(
+            f"The {goal.key!r} goal plugin's tweak_icp returned {type(tweaked).__name__}, not a Persona.",
+            field="input.goal",
+        )
+    check = Collector()
+    cleaned = fields.clean({name: getattr(tweaked, name) for name in PERSONA_FIELDS}, _CLEANERS, check,
+                           prefix="derived.")
+    check.raise_if_any()
+    return {k: ("" if v is None and not k.startswith("company_size") else v) for k, v in cleaned.items()}
+
+
+async def derive_persona(
+    access: Access, product_id: Any, goal_key: str, registry: GoalRegistry
+) -> tuple[models.Persona, bool]:
+    """The persona of (product, goal), derived as a draft if the goal has none yet. (row, created)."""
+    product = await access.get(models.Product, product_id, Role.MEMBER, field="input.productId")
+    goal = _goal(registry, goal_key, "input.goal")
+    async with in_transaction():
+        existing = await models.Persona.filter(product_id=product.id, goal_key=goal.key).select_for_update().first()
+        if existing is not None:
+            return existing, False
+        persona = await models.Persona.create(project_id=product.project_id, product=product, goal_key=goal.key,
+                                              **await derived_fields(product, goal))
+        await audit.record(project_id=product.project_id, actor=access.user, action="persona.derive", row=persona,
+                           after=audit.snapshot(persona))
+        return persona, True
+
+
+async def upsert_persona(
+    access: Access, product_id: Any, goal_key: str, data: dict[str, Any], registry: GoalRegistry
+) -> models.Persona:
+    """Create or edit the persona of (product, goal). A new persona starts from the one the goal derives;
+    every edit bumps ``version`` and makes it a draft again."""
     product = await access.get(models.Product, product_id, Role.MEMBER, field="input.productId")
     check = Collector()
-    if not _GOAL_KEY.match(goal_key or ""):
-        check.add("input.goal", f"Goal key {goal_key!r} must be lowercase snake_case, e.g. 'sales'.")
+    goal = registry.get(goal_key or "")
+    if goal is None:
+        check.add("input.goal", f"Unknown goal {goal_key!r}; registered goals: {', '.join(registry.keys())}.")
     cleaned = fields.clean(data, _CLEANERS, check, prefix="input.")
     check.raise_if_any()
+    assert goal is not None
     async with in_transaction():
-        persona = await models.Persona.filter(product_id=product.id, goal_key=goal_key).select_for_update().first()
+        persona = await models.Persona.filter(product_id=product.id, goal_key=goal.key).select_for_update().first()
         if persona is None:
-            _check_sizes(cleaned.get("company_size_min"), cleaned.get("company_size_max"))
+            initial = {**await derived_fields(product, goal), **_defaults(cleaned)}
+            _check_sizes(initial.get("company_size_min"), initial.get("company_size_max"))
             persona = await models.Persona.create(
-                project_id=product.project_id, product=product, goal_key=goal_key, **_defaults(cleaned)
+                project_id=product.project_id, product=product, goal_key=goal.key, **initial
             )
             await audit.record(
                 project_id=product.project_id, actor=access.user, action="persona.create", row=persona,

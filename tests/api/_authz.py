@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outboundql import models
+from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
@@ -57,7 +58,9 @@ async def build_world(owner: Person, tag: str) -> World:
     product = await products_service.create_product(
         access, project.id, {"name": f"Product {tag}", "description": f"What {tag} sells"}
     )
-    persona = await personas_service.upsert_persona(access, product.id, "sales", {"name": f"Buyer {tag}"})
+    persona = await personas_service.upsert_persona(
+        access, product.id, "sales", {"name": f"Buyer {tag}"}, registry_with()
+    )
     account = (
         await accounts_service.create_account(
             access, project.id,
@@ -113,6 +116,8 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"id": gid}, "product { id }"),
     Mutation("upsertPersona", "UpsertPersonaInput", "product", "input.productId",
              lambda w, gid: {"productId": gid, "goal": "sales", "summary": "Changed summary"}, "persona { id }"),
+    Mutation("derivePersona", "DerivePersonaInput", "product", "input.productId",
+             lambda w, gid: {"productId": gid, "goal": "press"}, "persona { id }"),
     Mutation("approvePersona", "ApprovePersonaInput", "persona", "input.id",
              lambda w, gid: {"id": gid}, "persona { id status }"),
     Mutation("createAccount", "CreateAccountInput", "project", "input.projectId",

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from outboundql import models
+from outboundql.goals.testing import registry_with
 from outboundql.gql.context import Context
 from outboundql.services.access import Access
 from outboundql.settings import Settings
@@ -216,8 +217,10 @@ SUBSCRIBE = "subscription($projectId: ID!) { accountEvents(projectId: $projectId
 async def _first_result(person: Person, project_gid: str, publish: Any = None) -> Any:
     from outboundql.gql.schema import schema
 
-    context = Context(request=None, response=None, settings=Settings(database_url="sqlite://:memory:"),  # type: ignore[arg-type]
-                      access_or_none=await Access.for_user(person.user))
+    context = Context(
+        request=None, response=None, settings=Settings(database_url="sqlite://:memory:"),  # type: ignore[arg-type]
+        goals=registry_with(), access_or_none=await Access.for_user(person.user),
+    )
     stream = await schema.subscribe(SUBSCRIBE, context_value=context, variable_values={"projectId": project_gid})
     if not hasattr(stream, "__anext__"):  # a pre-execution error
         return stream

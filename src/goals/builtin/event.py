@@ -1,0 +1,34 @@
+"""Event: invite people to an event, webinar or meetup."""
+
+from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+
+
+def event_persona(base: Persona, product: Product) -> Persona:
+    return base.replace(
+        name=f"Attendees for {product.name} events",
+        summary="People who would get value from attending: peers of our buyers, customers and prospects.",
+        pain_points=("learn from peers", "see what others do", "meet the team behind the product"),
+    )
+
+
+EVENT = Goal(
+    key="event",
+    label="Event invitation",
+    description="Invite customers and prospects to an event, webinar or meetup.",
+    target_role_kind="buyer",
+    guardrails={"customer": Guardrail(Block.ALLOWED)},
+    rubric=(
+        Criterion("topic_interest", 0.35, "keywords", "Interested in the event's topics."),
+        Criterion("attendee_roles", 0.30, "job_titles", "Has people in the roles the event is for."),
+        Criterion("location", 0.20, "country", "Close enough to attend."),
+        Criterion("industry_fit", 0.15, "industry", "In an industry the event speaks to."),
+    ),
+    message_intent="Invite them to the event: what they will learn or whom they will meet, the date and place, "
+    "and how to register.",
+    tweak_icp=event_persona,
+)
+
+
+@hookimpl
+def outboundql_register_goals(register: RegisterGoal) -> None:
+    register(EVENT)

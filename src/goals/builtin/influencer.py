@@ -1,0 +1,45 @@
+"""Influencer: reach creators whose audience matches the product's buyers."""
+
+from datetime import date
+
+from outboundql.goals import AccountFacts, Criterion, Goal, Persona, Product, RegisterGoal, hookimpl
+
+
+def influencer_persona(base: Persona, product: Product) -> Persona:
+    return base.replace(
+        name=f"Creators whose audience buys {product.name}",
+        summary="Creators, newsletter authors and community leaders followed by the product's buyers.",
+        industries=("Media", "Creators", "Newsletters", "Communities"),
+        job_titles=("Creator", "Newsletter Author", "Community Lead", "YouTuber", "Podcast Host"),
+        pain_points=("content their audience values", "fair sponsorships", "products worth recommending"),
+        keywords=tuple(dict.fromkeys((*base.industries, *base.keywords))),
+    )
+
+
+def has_influencer(goal: Goal, facts: AccountFacts, today: date) -> bool:
+    """The target audience is accounts with at least one contact whose role kind is influencer."""
+    return "influencer" in facts.contact_role_kinds
+
+
+INFLUENCER = Goal(
+    key="influencer",
+    label="Influencer outreach",
+    description="Reach creators and community leaders whose audience matches the product's buyers.",
+    target_role_kind="influencer",
+    rubric=(
+        Criterion("audience_match", 0.40, "keywords", "Their audience cares about the product's topics."),
+        Criterion("creator_access", 0.30, "role_kind", "Has an influencer contact we can reach."),
+        Criterion("audience_size", 0.15, "company_size", "Audience within the range that matters."),
+        Criterion("market_fit", 0.15, "country", "Audience in our markets."),
+    ),
+    message_intent="Propose a collaboration to a creator: why their audience would care, what you offer, and a "
+    "simple next step.",
+    tweak_icp=influencer_persona,
+    is_target=has_influencer,
+    target_description="accounts with contacts whose role kind is influencer",
+)
+
+
+@hookimpl
+def outboundql_register_goals(register: RegisterGoal) -> None:
+    register(INFLUENCER)

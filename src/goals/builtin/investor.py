@@ -1,0 +1,40 @@
+"""Investor: raise money from funds and angels whose thesis fits."""
+
+from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+
+
+def investor_persona(base: Persona, product: Product) -> Persona:
+    return base.replace(
+        name=f"Investors for {product.name}",
+        summary="Funds and angels whose thesis covers the market the product sells into.",
+        industries=("Venture Capital", "Private Equity", "Angel Investing"),
+        job_titles=("General Partner", "Partner", "Principal", "Investment Manager"),
+        pain_points=("deal flow within their thesis", "evidence of traction"),
+        keywords=tuple(dict.fromkeys((*base.industries, *base.keywords))),
+        company_size_min=None,
+        company_size_max=None,
+    )
+
+
+INVESTOR = Goal(
+    key="investor",
+    label="Investor outreach",
+    description="Reach funds and angels whose thesis fits the product's market.",
+    target_role_kind="investor",
+    guardrails={"customer": Guardrail(Block.SOFT), "investor": Guardrail(Block.TARGET)},
+    rubric=(
+        Criterion("thesis_fit", 0.40, "keywords", "Invests in the product's market."),
+        Criterion("is_investor", 0.25, "status", "An investor account."),
+        Criterion("partner_access", 0.20, "role_kind", "Has an investor contact we can reach."),
+        Criterion("geography", 0.15, "country", "Invests where we operate."),
+    ),
+    message_intent="Introduce the company to an investor: the market, the traction and why it fits their thesis, "
+    "and ask for a first meeting.",
+    tweak_icp=investor_persona,
+    target_description="investor accounts",
+)
+
+
+@hookimpl
+def outboundql_register_goals(register: RegisterGoal) -> None:
+    register(INVESTOR)

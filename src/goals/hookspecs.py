@@ -1,0 +1,34 @@
+"""Hook specifications for outboundql plugins.
+
+Implement a hook by decorating a function of the same name with ``outboundql.goals.hookimpl``
+and listing your module under the ``outboundql.goals`` entry-point group. Hooks are always
+called with keyword arguments, and an implementation may accept fewer arguments than its spec.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from outboundql.goals.api import RegisterGoal
+
+PROJECT_NAME = "outboundql"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+@hookspec
+def outboundql_register_goals(register: RegisterGoal) -> None:
+    """Register the outreach goals this plugin provides.
+
+    Call ``register(goal)`` once per :class:`outboundql.goals.Goal`. Registration fails with
+    :class:`outboundql.goals.GoalRegistrationError`, naming the plugin, when the key is taken
+    or malformed, a field is missing or of the wrong type, the rubric is empty or its weights
+    do not sum to 1, or a guardrail admits ``do_not_contact``, ``competitor`` or
+    ``personal_network``. Return nothing: the registered goals are the result.
+
+    :param register: validates one goal and adds it to the registry.
+
+    .. versionadded:: 0.1
+    """

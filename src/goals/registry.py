@@ -1,0 +1,161 @@
+"""The registry of goals: validation at registration, lookup by key."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+
+from outboundql.goals.api import (
+    _KEY,
+    ACCOUNT_STATUSES,
+    ALWAYS_HARD,
+    MEASURES,
+    OVERRIDE_FLAGS,
+    ROLE_KINDS,
+    Block,
+    Criterion,
+    Goal,
+    GoalRegistrationError,
+    Guardrail,
+)
+
+_PIPELINE_AND_PARTNER = frozenset({"new", "initiated", "engaged", "qualified", "lost", "churned", "partner"})
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredGoal:
+    """A validated goal with its complete guardrail table and where it came from."""
+
+    goal: Goal
+    source: str  # "built-in" or "<distribution> <version>" or the plugin name
+
+    @property
+    def key(self) -> str:
+        return self.goal.key
+
+
+class GoalRegistry:
+    """Goals by key. Iteration is sorted by key, so plugin load order never matters."""
+
+    def __init__(self) -> None:
+        self._goals: dict[str, RegisteredGoal] = {}
+
+    def register(self, goal: object, *, source: str = "built-in", plugin: str = "?") -> None:
+        """Validate ``goal`` and add it; raise `GoalRegistrationError` naming ``plugin``."""
+        checked = validate_goal(goal, plugin=plugin)
+        if checked.key in self._goals:
+            other = self._goals[checked.key].source
+            raise GoalRegistrationError(
+                f"plugin {plugin!r}: goal key {checked.key!r} is already registered by {other}; "
+                "pick another key (keys are stable identifiers stored in campaigns)"
+            )
+        self._goals[checked.key] = RegisteredGoal(goal=checked, source=source)
+
+    def __getitem__(self, key: str) -> Goal:
+        return self._goals[key].goal
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._goals
+
+    def __iter__(self) -> Iterator[Goal]:
+        return (self._goals[k].goal for k in sorted(self._goals))
+
+    def __len__(self) -> int:
+        return len(self._goals)
+
+    def get(self, key: str) -> Goal | None:
+        entry = self._goals.get(key)
+        return entry.goal if entry else None
+
+    def source(self, key: str) -> str:
+        return self._goals[key].source
+
+    def keys(self) -> list[str]:
+        return sorted(self._goals)
+
+
+def _error(plugin: str, goal: object, message: str) -> GoalRegistrationError:
+    return GoalRegistrationError(f"plugin {plugin!r}, goal {getattr(goal, 'key', '?')!r}: {message}")
+
+
+def validate_goal(goal: object, *, plugin: str = "?") -> Goal:
+    """Check a goal and return it with its guardrail table completed for every account status."""
+    if not isinstance(goal, Goal):
+        raise GoalRegistrationError(
+            f"plugin {plugin!r} registered {type(goal).__name__!r}; register(...) takes an outboundql.goals.Goal"
+        )
+    if not isinstance(goal.key, str) or not _KEY.match(goal.key):
+        raise _error(plugin, goal, "the key must be lowercase snake_case, 1–64 characters, starting with a letter "
+                                   "(e.g. 'podcast')")
+    for name in ("label", "description", "message_intent"):
+        value = getattr(goal, name)
+        if not isinstance(value, str) or not value.strip():
+            raise _error(plugin, goal, f"{name} must be a non-empty string")
+    if goal.target_role_kind is not None and goal.target_role_kind not in ROLE_KINDS:
+        raise _error(plugin, goal, f"target_role_kind {goal.target_role_kind!r} is not one of {', '.join(ROLE_KINDS)}")
+    if not callable(goal.tweak_icp) or not callable(goal.is_target):
+        raise _error(plugin, goal, "tweak_icp and is_target must be callables")
+    return replace(goal, guardrails=_complete_guardrails(goal, plugin), rubric=_check_rubric(goal, plugin))
+
+
+def _complete_guardrails(goal: Goal, plugin: str) -> dict[str, Guardrail]:
+    if not isinstance(goal.guardrails, Mapping):
+        raise _error(plugin, goal, "guardrails must be a mapping of account status to Guardrail")
+    table: dict[str, Guardrail] = {}
+    for status, rule in goal.guardrails.items():
+        table[status] = _check_guardrail(goal, plugin, status, rule)
+    for status in ACCOUNT_STATUSES:
+        if status in table:
+            continue
+        if status in ALWAYS_HARD:
+            table[status] = Guardrail(Block.HARD)
+        elif status in _PIPELINE_AND_PARTNER:
+            table[status] = Guardrail(Block.ALLOWED)
+        else:
+            table[status] = Guardrail(Block.SOFT, OVERRIDE_FLAGS[status])
+    return {s: table[s] for s in ACCOUNT_STATUSES}
+
+
+def _check_guardrail(goal: Goal, plugin: str, status: object, rule: object) -> Guardrail:
+    if status not in ACCOUNT_STATUSES:
+        raise _error(plugin, goal, f"guardrail for unknown account status {status!r}; "
+                                   f"statuses are {', '.join(ACCOUNT_STATUSES)}")
+    if not isinstance(rule, Guardrail) or not isinstance(rule.block, Block):
+        raise _error(plugin, goal, f"the guardrail for {status!r} must be a Guardrail(Block.…)")
+    if status in ALWAYS_HARD and rule.block is not Block.HARD:
+        raise _error(plugin, goal, f"cannot admit {status!r} accounts: do_not_contact, competitor and "
+                                   "personal_network are always hard-blocked in every goal")
+    if rule.block is Block.SOFT:
+        flag = OVERRIDE_FLAGS.get(str(status))
+        if flag is None:
+            raise _error(plugin, goal, f"{status!r} cannot be soft-blocked: only {', '.join(OVERRIDE_FLAGS)} have "
+                                       "an override flag; use Block.HARD or Block.ALLOWED")
+        if rule.override_flag not in (None, flag):
+            raise _error(plugin, goal, f"the override flag for {status!r} is {flag!r}, not {rule.override_flag!r}")
+        return Guardrail(Block.SOFT, flag)
+    if rule.override_flag is not None:
+        raise _error(plugin, goal, f"only SOFT guardrails take an override flag ({status!r} is {rule.block.name})")
+    return rule
+
+
+def _check_rubric(goal: Goal, plugin: str) -> tuple[Criterion, ...]:
+    rubric = tuple(goal.rubric)
+    if not rubric:
+        raise _error(plugin, goal, "the rubric needs at least one Criterion")
+    seen: set[str] = set()
+    for c in rubric:
+        if not isinstance(c, Criterion):
+            raise _error(plugin, goal, f"rubric items must be Criterion, got {type(c).__name__}")
+        if not _KEY.match(c.key) or c.key in seen:
+            raise _error(plugin, goal, f"criterion key {c.key!r} must be unique lowercase snake_case")
+        seen.add(c.key)
+        if c.measure not in MEASURES:
+            raise _error(plugin, goal, f"criterion {c.key!r} measures {c.measure!r}; known measures: "
+                                       f"{', '.join(MEASURES)}")
+        if isinstance(c.weight, bool) or not isinstance(c.weight, (int, float)) or not 0 < c.weight <= 1:
+            raise _error(plugin, goal, f"criterion {c.key!r} weight must be in (0, 1], got {c.weight!r}")
+    total = sum(c.weight for c in rubric)
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise _error(plugin, goal, f"rubric weights must sum to 1.0, got {total:g}")
+    return rubric

@@ -1,0 +1,47 @@
+"""A test kit for goal-plugin authors (like ``pytester`` for pytest plugins).
+
+Example:
+    from outboundql.goals.testing import check_goal, registry_with
+
+    def test_goal_satisfies_the_contract():
+        check_goal(PODCAST)
+
+    def test_coexists_with_builtins():
+        assert "podcast" in registry_with(my_plugin_module)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from outboundql.goals.api import ACCOUNT_STATUSES, AccountFacts, Goal, Persona, Product
+from outboundql.goals.manager import collect_goals, make_plugin_manager
+from outboundql.goals.registry import GoalRegistry, validate_goal
+
+SAMPLE_PERSONA = Persona(
+    name="Operations leaders", summary="Runs delivery operations.", industries=("Logistics",),
+    job_titles=("COO",), pain_points=("late deliveries",), company_size_min=50, company_size_max=500,
+    countries=("ES",), keywords=("fleet",),
+)
+SAMPLE_PRODUCT = Product(name="RouteWise", description="Route optimisation for delivery fleets.")
+
+
+def check_goal(goal: Goal) -> Goal:
+    """Run the host's registration checks and exercise the goal's callables; returns the checked goal.
+
+    Raises `GoalRegistrationError` (or the callable's own error) when the goal breaks the contract.
+    """
+    checked = validate_goal(goal, plugin="test")
+    persona = checked.tweak_icp(SAMPLE_PERSONA, SAMPLE_PRODUCT)
+    if not isinstance(persona, Persona):
+        raise AssertionError(f"tweak_icp must return a Persona, got {type(persona).__name__}")
+    for status in ACCOUNT_STATUSES:
+        result = checked.is_target(checked, AccountFacts(status=status), date.today())
+        if not isinstance(result, bool):
+            raise AssertionError(f"is_target must return a bool, got {type(result).__name__} for {status!r}")
+    return checked
+
+
+def registry_with(*plugins: object) -> GoalRegistry:
+    """The built-in goals plus ``plugins`` (modules or objects with hook implementations)."""
+    return collect_goals(make_plugin_manager(entry_points=False, extra=plugins))
