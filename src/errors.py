@@ -36,6 +36,11 @@ class OutboundqlError(Exception):
     def issues(self) -> list[Issue]:
         return [Issue(self.code, self.message, self.field)]
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        """Shown with the error when it surfaces from a query (mutations return it as data)."""
+        return {"code": self.code, "field": self.field}
+
 
 class NotFound(OutboundqlError):
     code = "NOT_FOUND"

@@ -18,6 +18,7 @@ from strawberry import relay
 
 if TYPE_CHECKING:
     from outboundql.gql.accounts import AccountConnection, AccountFilter, AccountOrder
+    from outboundql.gql.guardrails import GuardrailExplanation, GuardrailOverrides
     from outboundql.gql.products import Product
     from outboundql.gql.users import User
 
@@ -27,6 +28,8 @@ UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
 AccountConnectionRef = Annotated["AccountConnection", strawberry.lazy(_accounts)]
 AccountFilterRef = Annotated["AccountFilter", strawberry.lazy(_accounts)]
 AccountOrderRef = Annotated["AccountOrder", strawberry.lazy(_accounts)]
+GuardrailOverridesRef = Annotated["GuardrailOverrides", strawberry.lazy("outboundql.gql.guardrails")]
+GuardrailExplanationRef = Annotated["GuardrailExplanation", strawberry.lazy("outboundql.gql.guardrails")]
 
 
 @strawberry.type(description="A tenant: a team's products, accounts and campaigns. Nothing crosses projects.")
@@ -82,6 +85,15 @@ class Project(RowType, relay.Node):
         from outboundql.gql.accounts import resolve_accounts
 
         return await resolve_accounts(info, self.row.id, filter, order_by, first, after, last, before)
+
+    @strawberry.field(description="Dry run of a campaign's guardrails: would these accounts be admitted to a "
+                      "campaign of `goal` with these overrides, and why. Changes nothing. At most 1000 ids.")
+    async def explain_guardrails(
+        self, info: Info, goal: str, account_ids: list[relay.GlobalID], overrides: GuardrailOverridesRef | None = None
+    ) -> GuardrailExplanationRef:
+        from outboundql.gql.guardrails import explain
+
+        return await explain(info, self.row.id, goal, account_ids, overrides)
 
 
 @strawberry.type(description="A member of a project.")

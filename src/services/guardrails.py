@@ -1,0 +1,95 @@
+"""Guardrails against stored accounts: facts for many accounts in two queries, then the goal's rules.
+
+Bulk add (campaigns) and ``explainGuardrails`` both go through `evaluate`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from outboundql import models
+from outboundql.errors import InvalidInput
+from outboundql.goals.api import OVERRIDE_FLAGS, AccountFacts, Goal
+from outboundql.goals.guardrails import BlockedGroup, Decision, decide_all, group_blocked, message
+from outboundql.goals.registry import GoalRegistry
+from outboundql.models.enums import Role
+from outboundql.services.access import Access
+
+
+async def account_facts(project_id: int, account_ids: Sequence[int]) -> dict[int, AccountFacts]:
+    """What the guardrails look at, for the accounts of ``project_id`` among ``account_ids``."""
+    rows = await models.Account.filter(project_id=project_id, id__in=list(account_ids)).values_list(
+        "id", "status", "contract_end_date"
+    )
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for account_id, kind in await models.Contact.filter(account_id__in=[r[0] for r in rows]).values_list(
+        "account_id", "role_kind"
+    ):
+        kinds[account_id].add(str(kind.value if hasattr(kind, "value") else kind))
+    return {
+        account_id: AccountFacts(status=str(getattr(status, "value", status)), contract_end_date=end,
+                                 contact_role_kinds=frozenset(kinds[account_id]))
+        for account_id, status, end in rows
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    account_id: int
+    decision: Decision
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Per-account decisions (in request order), refused accounts grouped, and ids not found."""
+
+    explanations: list[Explanation]
+    blocked: list[BlockedGroup]
+    missing: list[int]
+
+    @property
+    def admitted_ids(self) -> list[int]:
+        return [e.account_id for e in self.explanations if e.decision.verdict.admitted]
+
+
+def check_overrides(overrides: Iterable[str]) -> frozenset[str]:
+    flags = frozenset(overrides)
+    unknown = flags - set(OVERRIDE_FLAGS.values())
+    if unknown:
+        raise InvalidInput(f"Unknown override flags: {', '.join(sorted(unknown))}.", field="overrides")
+    return flags
+
+
+async def evaluate(
+    project_id: int, goal: Goal, account_ids: Sequence[int], overrides: Iterable[str], registry: GoalRegistry,
+    today: date | None = None,
+) -> Evaluation:
+    ordered = list(dict.fromkeys(account_ids))
+    facts = await account_facts(project_id, ordered)
+    decisions = decide_all(goal, facts, check_overrides(overrides), today)
+    return Evaluation(
+        explanations=[Explanation(i, decisions[i], message(goal, decisions[i], registry)) for i in ordered
+                      if i in decisions],
+        blocked=group_blocked(goal, decisions, registry),
+        missing=[i for i in ordered if i not in decisions],
+    )
+
+
+async def explain(
+    access: Access, project_id: int, goal_key: str, account_ids: Sequence[int], overrides: Iterable[str],
+    registry: GoalRegistry, *, max_items: int,
+) -> Evaluation:
+    """Would these accounts be admitted to a campaign of ``goal_key``, and why? Reads only."""
+    access.require(project_id, Role.VIEWER)
+    goal = registry.get(goal_key)
+    if goal is None:
+        raise InvalidInput(f"Unknown goal {goal_key!r}; registered goals: {', '.join(registry.keys())}.",
+                           field="goal")
+    if len(account_ids) > max_items:
+        raise InvalidInput(f"Explain at most {max_items} accounts at once (got {len(account_ids)}).",
+                           field="accountIds")
+    return await evaluate(project_id, goal, account_ids, overrides, registry)
