@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from outboundql.gql.accounts import AccountMutations, AccountSubscriptions
 from outboundql.gql.errors import is_unexpected
 from outboundql.gql.goals import GoalQueries
@@ -20,6 +21,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 
 
 @strawberry.type
@@ -43,7 +45,15 @@ class Subscription(AccountSubscriptions):
     pass
 
 
-schema = strawberry.Schema(
+class OutboundqlSchema(strawberry.Schema):
+    """Logs only unexpected errors: a bad token or a validation error is the client's business,
+    a crash is the operator's (with its traceback)."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        super().process_errors([e for e in errors if is_unexpected(e)], execution_context)
+
+
+schema = OutboundqlSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,

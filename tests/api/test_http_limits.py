@@ -135,3 +135,22 @@ async def test_an_unexpected_error_is_masked(gql: Any, owner: Person, project: m
     assert _messages(result) == ["Unexpected error."]
     text = json.dumps(result)
     assert "SELECT" not in text and "product\\\"" not in text and "Traceback" not in text
+
+
+async def test_only_unexpected_errors_reach_the_server_log(gql: Any, owner: Person, project: models.Project,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="strawberry.execution"):
+        await gql("{ viewer { email } }", headers={"Authorization": "Bearer nope"})  # client mistake
+        await gql("{ viewer { nosuchfield } }", as_=owner)  # validation error
+    assert caplog.records == []
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("connection reset")
+
+    monkeypatch.setattr(models.Product, "filter", broken)
+    with caplog.at_level("ERROR", logger="strawberry.execution"):
+        await gql("query P($slug: String!) { project(slug: $slug) { products { name } } }",
+                  {"slug": project.slug}, as_=owner)
+    assert len(caplog.records) == 1
+    assert "connection reset" in caplog.text  # the operator sees the real cause
