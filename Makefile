@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests examples
 
 schema: $(STAMP)
 	$(VENV)/bin/outboundql export-schema -o schema.graphql

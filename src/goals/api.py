@@ -44,7 +44,7 @@ MEASURES: Mapping[str, str] = {
     "exclusions": "none of the persona's exclusions appear in the account (a risk when they do)",
 }
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")  # \Z: "$" would accept a trailing newline
 
 
 class GoalRegistrationError(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.metadata
 from collections.abc import Iterable
 from functools import partial
 
@@ -38,20 +39,34 @@ def make_plugin_manager(
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         except Exception as exc:  # a plugin that fails to import stops startup, with the way out
+            name = _failed_entry_point(pm) or "<entry point name>"
             raise GoalRegistrationError(
-                f"a goal plugin of the {ENTRY_POINT_GROUP!r} entry-point group failed to load: {exc!r}; "
-                "fix or uninstall it, or set OUTBOUNDQL_DISABLE_PLUGINS=<entry point name> to start without it"
+                f"goal plugin {name!r} of the {ENTRY_POINT_GROUP!r} entry-point group failed to load: {exc!r}; "
+                f"fix or uninstall it, or set OUTBOUNDQL_DISABLE_PLUGINS={name} to start without it"
             ) from exc
     for plugin in extra:
         pm.register(plugin)
     try:
         pm.check_pending()  # a misspelt hook name fails here, naming the plugin
     except pluggy.PluginValidationError as exc:
-        raise GoalRegistrationError(f"plugin {exc.plugin!r}: {exc}") from exc
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        hooks = ", ".join(sorted(n for n, caller in vars(pm.hook).items() if caller.has_spec()))
+        raise GoalRegistrationError(
+            f"plugin {name!r}: {exc}; outboundql hooks are {hooks}: fix the spelling of the @hookimpl function"
+        ) from exc
     if trace:
         pm.trace.root.setwriter(print)
         pm.enable_tracing()
     return pm
+
+
+def _failed_entry_point(pm: pluggy.PluginManager) -> str | None:
+    """The entry point pluggy was loading when it failed: the first one (in pluggy's order) not yet registered."""
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP and pm.get_plugin(ep.name) is None and not pm.is_blocked(ep.name):
+                return ep.name
+    return None
 
 
 def plugin_sources(pm: pluggy.PluginManager) -> dict[str, str]:
@@ -69,10 +84,13 @@ def collect_goals(pm: pluggy.PluginManager) -> GoalRegistry:
     """Ask every plugin for its goals; each registration is attributed to its plugin."""
     registry = GoalRegistry()
     sources = plugin_sources(pm)
-    for impl in reversed(pm.hook.outboundql_register_goals.get_hookimpls()):  # registration order
+    hooktrace = pm.trace.root.get("hook")  # writes only when tracing is on (OUTBOUNDQL_TRACE_PLUGINS)
+    for impl in pm.hook.outboundql_register_goals.get_hookimpls():  # registration order (pluggy calls LIFO)
+        hooktrace("outboundql_register_goals", "plugin:", impl.plugin_name)
         register = partial(registry.register, source=sources.get(impl.plugin_name, impl.plugin_name),
                            plugin=impl.plugin_name)
-        result = impl.function(register=register)
+        # like pluggy, pass only the arguments the implementation declares (it may take fewer than the spec)
+        result = impl.function(**{name: arg for name, arg in {"register": register}.items() if name in impl.argnames})
         if result is not None:
             raise GoalRegistrationError(
                 f"plugin {impl.plugin_name!r}: outboundql_register_goals must call register(goal) and return None, "
