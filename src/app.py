@@ -8,18 +8,19 @@ import logging
 from collections.abc import AsyncIterator
 
 import dramatiq
-from outboundql.goals.manager import default_registry
-from outboundql.goals.registry import GoalRegistry
-from outboundql.gql.schema import schema
-from outboundql.gql.view import OutboundqlGraphQL
-from outboundql.models.config import tortoise_config
-from outboundql.settings import Settings, get_settings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 from tortoise.connection import connections
+
+from outboundql.goals.manager import default_registry
+from outboundql.goals.registry import GoalRegistry
+from outboundql.gql.schema import schema
+from outboundql.gql.view import OutboundqlGraphQL
+from outboundql.models.config import tortoise_config
+from outboundql.settings import Settings, get_settings
 
 log = logging.getLogger("outboundql")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
 from outboundql.settings import get_settings
 
 T = TypeVar("T")
@@ -17,8 +18,9 @@ T = TypeVar("T")
 
 def _with_db(fn: Callable[[], Awaitable[T]]) -> T:
     """Run ``fn`` with the ORM open on the configured database (migrated first on SQLite)."""
-    from outboundql.models.config import apply_migrations, tortoise_config
     from tortoise import Tortoise
+
+    from outboundql.models.config import apply_migrations, tortoise_config
 
     async def run() -> T:
         url = get_settings().database_url

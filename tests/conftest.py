@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from tortoise.context import tortoise_test_context
+
 from outboundql import models
 from outboundql.app import create_app
 from outboundql.goals.testing import registry_with
@@ -31,8 +33,6 @@ from outboundql.models.config import MODEL_MODULES
 from outboundql.models.enums import Role
 from outboundql.services.tokens import issue_token
 from outboundql.settings import Settings
-from tortoise.context import tortoise_test_context
-
 from tests.helpers import Person
 
 TEST_DATABASE_URL = os.environ.get("OUTBOUNDQL_TEST_DATABASE_URL")

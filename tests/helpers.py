@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from strawberry.relay import to_base64
+
 from outboundql import models
 from outboundql.services.access import Access
-from strawberry.relay import to_base64
 
 
 @dataclass

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import outboundql.goals
 import pytest
+
+import outboundql.goals
 from outboundql.goals import MEASURES, Block, Criterion, Goal, GoalRegistrationError, Guardrail, hookspecs
 from outboundql.goals.registry import GoalRegistry, validate_goal
 from outboundql.goals.testing import check_goal, registry_with

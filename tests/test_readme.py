@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from outboundql.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()

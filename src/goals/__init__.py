@@ -6,6 +6,7 @@ A goal plugin is a module with a function decorated ``@hookimpl`` named
 """
 
 import pluggy
+
 from outboundql.goals.api import (
     ALWAYS_HARD,
     MEASURES,

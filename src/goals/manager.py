@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from functools import partial
 
 import pluggy
+
 from outboundql.goals import hookspecs
 from outboundql.goals.api import GoalRegistrationError
 from outboundql.goals.registry import GoalRegistry

@@ -8,6 +8,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
 from outboundql import models
 from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
 from outboundql.gql.context import Info
@@ -18,8 +21,6 @@ from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import accounts as accounts_service
 from outboundql.services import contacts as contacts_service
 from outboundql.services import events
-from strawberry import relay
-from strawberry.scalars import JSON
 
 if TYPE_CHECKING:
     from outboundql.gql.users import User

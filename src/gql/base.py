@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from typing import Any, Self
 
 import strawberry
+from strawberry import relay
+from tortoise.models import Model
+
 from outboundql.errors import NotFound
 from outboundql.gql.errors import ErrorsAsData
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services.access import parse_id
-from strawberry import relay
-from tortoise.models import Model
 
 
 class RowType:

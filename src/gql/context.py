@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
+
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.errors import ClientError
 from outboundql.gql.loaders import Loaders

@@ -3,6 +3,7 @@
 import enum
 
 import strawberry
+
 from outboundql.models import enums
 
 Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")

@@ -7,10 +7,11 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from outboundql.errors import Issue, OutboundqlError
 from strawberry.extensions import FieldExtension
 from strawberry.relay.types import GlobalIDValueError
 from tortoise.exceptions import IntegrityError
+
+from outboundql.errors import Issue, OutboundqlError
 
 
 @strawberry.enum(description="What kind of mistake a `UserError` reports.")

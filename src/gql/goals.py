@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 import strawberry
+
 from outboundql.goals.api import Block, Goal
 from outboundql.goals.guardrails import camel
 from outboundql.gql.context import Info

@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 
 import strawberry
+from strawberry import relay
+
 from outboundql import models
 from outboundql.goals.guardrails import BlockedGroup, camel
 from outboundql.gql.accounts import Account
 from outboundql.gql.base import pk_of
 from outboundql.gql.context import Info
 from outboundql.services import guardrails as guardrails_service
-from strawberry import relay
 
 
 @strawberry.input(description="Flags that admit soft-blocked accounts (see each goal's guardrails).")

@@ -9,9 +9,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from outboundql import models
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
+
+from outboundql import models
 
 M = TypeVar("M", bound=Model)
 

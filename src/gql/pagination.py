@@ -6,10 +6,11 @@ import inspect
 from typing import Any, Generic, Self
 
 import strawberry
-from outboundql.gql.errors import ClientError
-from outboundql.settings import get_settings
 from strawberry import relay
 from strawberry.relay.types import NodeType
+
+from outboundql.gql.errors import ClientError
+from outboundql.settings import get_settings
 
 
 def max_page_size() -> int:

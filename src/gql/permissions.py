@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from outboundql.gql.errors import ClientError
 from strawberry.permission import BasePermission
+
+from outboundql.gql.errors import ClientError
 
 
 class IsAuthenticated(BasePermission):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry import relay
+
 from outboundql import models
 from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
 from outboundql.gql.context import Info
@@ -13,7 +15,6 @@ from outboundql.gql.errors import UserError
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
-from strawberry import relay
 
 
 @strawberry.type(description="What a project sells or promotes. Its description anchors personas and scoring.")

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from outboundql.gql.accounts import AccountMutations, AccountSubscriptions
-from outboundql.gql.errors import is_unexpected
-from outboundql.gql.goals import GoalQueries
-from outboundql.gql.permissions import IsAuthenticated
-from outboundql.gql.products import ProductMutations
-from outboundql.gql.projects import ProjectMutations, ProjectQueries
-from outboundql.gql.users import UserMutations, UserQueries
-from outboundql.settings import get_settings
 from strawberry import relay
 from strawberry.extensions import (
     MaskErrors,
@@ -22,6 +14,15 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.types import ExecutionContext
+
+from outboundql.gql.accounts import AccountMutations, AccountSubscriptions
+from outboundql.gql.errors import is_unexpected
+from outboundql.gql.goals import GoalQueries
+from outboundql.gql.permissions import IsAuthenticated
+from outboundql.gql.products import ProductMutations
+from outboundql.gql.projects import ProjectMutations, ProjectQueries
+from outboundql.gql.users import UserMutations, UserQueries
+from outboundql.settings import get_settings
 
 
 @strawberry.type

@@ -1,7 +1,8 @@
 """The SDL that ``schema.graphql`` must equal."""
 
-from outboundql.gql.schema import schema
 from strawberry.printer import print_schema
+
+from outboundql.gql.schema import schema
 
 
 def sdl() -> str:

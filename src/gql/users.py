@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry import relay
+
 from outboundql import models
 from outboundql.gql.base import RowType, mutation, pk_of
 from outboundql.gql.context import Info
@@ -14,7 +16,6 @@ from outboundql.gql.errors import UserError
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import tokens
 from outboundql.services.access import parse_id
-from strawberry import relay
 
 if TYPE_CHECKING:
     from outboundql.gql.projects import Project

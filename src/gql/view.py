@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.context import Context
 from outboundql.services.access import Access
 from outboundql.services.tokens import AuthError, authenticate
 from outboundql.settings import Settings
-from starlette.requests import Request
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 
 
 class OutboundqlGraphQL(GraphQL[Context, None]):

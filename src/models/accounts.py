@@ -1,10 +1,11 @@
 """Accounts (organisations), their status history, and their contacts."""
 
-from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import AccountStatus, RoleKind, StatusSource
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import AccountStatus, RoleKind, StatusSource
 
 
 class Account(ProjectScopedModel):

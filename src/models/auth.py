@@ -1,9 +1,10 @@
 """Users and their API tokens."""
 
-from outboundql.models.base import TimestampedModel
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+from outboundql.models.base import TimestampedModel
 
 
 class User(TimestampedModel):

@@ -1,10 +1,11 @@
 """What outcomes cost: campaign expenses and paid API usage."""
 
-from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import ExpenseKind, UsageOperation
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import ExpenseKind, UsageOperation
 
 
 class Expense(ProjectScopedModel):

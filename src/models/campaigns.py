@@ -1,9 +1,10 @@
 """Campaigns and the per-campaign work on each account (the join row)."""
 
-from outboundql.models.base import ProjectScopedModel, TimestampedModel
-from outboundql.models.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
 from tortoise import fields
 from tortoise.indexes import Index
+
+from outboundql.models.base import ProjectScopedModel, TimestampedModel
+from outboundql.models.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
 
 
 class Campaign(ProjectScopedModel):

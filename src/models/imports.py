@@ -1,9 +1,10 @@
 """CSV import jobs."""
 
-from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import ImportStatus
 from tortoise import fields
 from tortoise.indexes import Index
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import ImportStatus
 
 
 class ImportJob(ProjectScopedModel):

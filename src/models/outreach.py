@@ -1,9 +1,10 @@
 """The conversation log: one thread per campaign account."""
 
-from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import CallOutcome, Channel, Direction, MessageMode, MessageStatus
 from tortoise import fields
 from tortoise.indexes import Index
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import CallOutcome, Channel, Direction, MessageMode, MessageStatus
 
 
 class Message(ProjectScopedModel):

@@ -1,9 +1,10 @@
 """Products and the target personas (ICP) that live on each (product, goal) pair."""
 
-from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import PersonaStatus
 from tortoise import fields
 from tortoise.indexes import Index
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import PersonaStatus
 
 
 class Product(ProjectScopedModel):

@@ -1,9 +1,10 @@
 """The tenant (project), its memberships, markets and saved filters."""
 
-from outboundql.models.base import ProjectScopedModel, TimestampedModel
-from outboundql.models.enums import Role
 from tortoise import fields
 from tortoise.indexes import Index
+
+from outboundql.models.base import ProjectScopedModel, TimestampedModel
+from outboundql.models.enums import Role
 
 
 class Project(TimestampedModel):

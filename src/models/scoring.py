@@ -1,9 +1,10 @@
 """AI fit scores. A score lives on the product, not the campaign."""
 
-from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import Band
 from tortoise import fields
 from tortoise.indexes import Index
+
+from outboundql.models.base import ProjectScopedModel
+from outboundql.models.enums import Band
 
 
 class FitScore(ProjectScopedModel):

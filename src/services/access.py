@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tortoise.models import Model
+
 from outboundql import models
 from outboundql.errors import Forbidden, NotFound
 from outboundql.models.enums import Role
-from tortoise.models import Model
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
 from outboundql import models
 from outboundql.errors import Collector, Conflict, InvalidInput, Issue
 from outboundql.models.enums import AccountStatus, Role, StatusSource
 from outboundql.services import audit, contacts, fields, normalize
 from outboundql.services.access import Access
-from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
 
 MAX_CONTACTS_PER_ACCOUNT_INPUT = 50
 

@@ -7,8 +7,9 @@ import decimal
 import enum
 from typing import Any
 
-from outboundql import models
 from tortoise.models import Model
+
+from outboundql import models
 
 
 def snapshot(row: Model, fields: list[str] | None = None) -> dict[str, Any]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from outboundql import models
 from outboundql.errors import Collector, Conflict
 from outboundql.models.enums import Role, RoleKind
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
-from tortoise.transactions import in_transaction
 
 _CLEANERS = {
     "name": fields.text(200, required=True, label="Name"),

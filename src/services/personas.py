@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from outboundql import models
 from outboundql.errors import Collector, InvalidInput
 from outboundql.goals import api as goals_api
@@ -12,7 +14,6 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.models.enums import PersonaStatus, Role
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
-from tortoise.transactions import in_transaction
 
 PERSONA_FIELDS = (
     "name", "summary", "industries", "job_titles", "pain_points", "company_size_min",

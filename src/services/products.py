@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from outboundql import models
 from outboundql.errors import Collector, NotFound
 from outboundql.models.enums import Role
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug
-from tortoise.transactions import in_transaction
 
 
 def _url_list(value: Any) -> list[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from tortoise.transactions import in_transaction
+
 from outboundql import models
 from outboundql.errors import Collector, Conflict, NotFound
 from outboundql.models.enums import Role
 from outboundql.services import audit, fields
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug
-from tortoise.transactions import in_transaction
 
 
 async def create_project(user: models.User, name: str, description: str = "") -> models.Project:

@@ -6,6 +6,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
+
 from outboundql.settings import Settings, get_settings
 from outboundql.workers.middleware import DatabaseMiddleware, HostLoopAsyncIO
 

@@ -39,8 +39,9 @@ class DatabaseMiddleware(Middleware):
         self.database_url = database_url
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
-        from outboundql.models.config import tortoise_config
         from tortoise import Tortoise
+
+        from outboundql.models.config import tortoise_config
 
         thread = get_event_loop_thread()
         if thread is None:  # the AsyncIO middleware must come first

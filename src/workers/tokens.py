@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import dramatiq
+from tortoise.expressions import Q
+
 from outboundql import models
 from outboundql.workers.broker import broker
-from tortoise.expressions import Q
 
 
 @dramatiq.actor(broker=broker, actor_name="touch_api_token", queue_name="default", max_retries=3)

@@ -16,7 +16,6 @@ from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 from outboundql.services.access import Access
 from outboundql.services.projects import create_project
-
 from tests.helpers import Person, global_id
 
 FABRICATED_PK = 987_654

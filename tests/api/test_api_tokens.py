@@ -10,9 +10,9 @@ from typing import Any
 
 import dramatiq
 import pytest
+
 from outboundql import models
 from outboundql.workers.middleware import HostLoopAsyncIO
-
 from tests.helpers import Person, data_of, global_id
 
 CREATE = """

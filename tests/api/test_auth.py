@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from outboundql import models
 from outboundql.services.tokens import issue_token
-
 from tests.helpers import Person, data_of, global_id
 
 VIEWER = "query { viewer { email } }"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from outboundql import models
 from outboundql.settings import Settings
-
 from tests.helpers import data_of, global_id
 
 MAX_ITEMS = 5

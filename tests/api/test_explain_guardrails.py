@@ -6,9 +6,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+
 from outboundql import models
 from outboundql.models.enums import AccountStatus, Role, RoleKind
-
 from tests.helpers import data_of, global_id
 
 EXPLAIN = """

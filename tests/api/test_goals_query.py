@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+
 from outboundql.app import create_app
 from outboundql.goals import Block, Criterion, Goal, Guardrail, RegisterGoal, hookimpl
 from outboundql.goals.testing import registry_with
 from outboundql.settings import Settings
-
 from tests.helpers import data_of
 
 GOAL_FIELDS = """

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from outboundql import models
-from outboundql.settings import Settings, get_settings
 from tortoise.exceptions import OperationalError
 
+from outboundql import models
+from outboundql.settings import Settings, get_settings
 from tests.helpers import Person, data_of
 
 SMALL_BODY = 4096

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from outboundql import models
 from strawberry.relay import from_base64
 
+from outboundql import models
 from tests.helpers import data_of, global_id
 
 CREATE = """

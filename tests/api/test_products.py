@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from outboundql import models
 
+from outboundql import models
 from tests.helpers import data_of, global_id
 
 PRODUCT_FIELDS = "id name slug description websiteUrl communicationLanguage exampleGoodUrls exampleBadUrls archivedAt"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from outboundql import models
-
 from tests.helpers import data_of
 
 CREATE = """

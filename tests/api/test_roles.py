@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from outboundql import models
 from outboundql.models.enums import Role
-
 from tests.api._authz import (
     DATA_MUTATIONS,
     MUTATIONS,

@@ -12,12 +12,12 @@ import contextlib
 from typing import Any
 
 import pytest
+
 from outboundql import models
 from outboundql.goals.testing import registry_with
 from outboundql.gql.context import Context
 from outboundql.services.access import Access
 from outboundql.settings import Settings
-
 from tests.api._authz import FABRICATED_PK, IMPOSSIBLE_PKS, MUTATIONS, TYPE_OF, Mutation, World, build_world, snapshot
 from tests.helpers import Person, data_of, global_id
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tortoise.context import TortoiseContext
+
 from outboundql.app import create_app
 from outboundql.models.config import tortoise_config
 from outboundql.settings import Settings
-from tortoise.context import TortoiseContext
-
 from tests.integration.conftest import child_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

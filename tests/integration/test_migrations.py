@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
-from outboundql.models.config import apply_migrations, tortoise_config
 from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
 
+from outboundql.models.config import apply_migrations, tortoise_config
 from tests.conftest import drop_pg_database, throwaway_pg_url
 from tests.integration.conftest import create_pg_database
 

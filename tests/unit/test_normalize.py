@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from outboundql.services import normalize
 from outboundql.services.slugs import MAX_SLUG, base_slug
 

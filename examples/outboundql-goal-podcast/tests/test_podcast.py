@@ -3,6 +3,7 @@
 from datetime import date
 
 import outboundql_goal_podcast as plugin
+
 from outboundql.goals import AccountFacts, Block, Persona, Product
 from outboundql.goals.manager import collect_goals, make_plugin_manager
 from outboundql.goals.testing import check_goal, registry_with

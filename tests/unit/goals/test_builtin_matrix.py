@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from outboundql.goals import OVERRIDE_FLAGS, AccountFacts, Block, Goal, Persona
 from outboundql.goals.guardrails import Verdict, decide
 from outboundql.goals.testing import SAMPLE_PERSONA, SAMPLE_PRODUCT, check_goal, registry_with

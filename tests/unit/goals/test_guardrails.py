@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from outboundql.goals import AccountFacts, Block, Criterion, Goal, Guardrail, RegisterGoal, hookimpl
 from outboundql.goals.guardrails import Decision, Verdict, camel, decide_all, group_blocked, message
 from outboundql.goals.testing import registry_with

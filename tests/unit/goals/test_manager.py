@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from outboundql.goals import Block, Criterion, Goal, GoalRegistrationError, Guardrail, RegisterGoal, hookimpl
 from outboundql.goals.manager import (
     BUILTIN_PLUGINS,

@@ -7,6 +7,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+
 from outboundql.goals import hookspecs
 
 EXPECTED_PUBLIC_NAMES = [

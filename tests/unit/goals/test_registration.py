@@ -6,6 +6,7 @@ from typing import Any
 
 import pluggy
 import pytest
+
 from outboundql.goals import (
     ALWAYS_HARD,
     OVERRIDE_FLAGS,
