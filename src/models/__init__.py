@@ -4,7 +4,7 @@ from outboundql.models.accounts import Account, AccountStatusChange, Contact
 from outboundql.models.audit import AuditEvent
 from outboundql.models.auth import ApiToken, User
 from outboundql.models.billing import ApiUsage, Expense
-from outboundql.models.campaigns import Campaign, CampaignAccount
+from outboundql.models.campaigns import Campaign, CampaignAccount, CampaignAccountTag
 from outboundql.models.imports import ImportJob
 from outboundql.models.outreach import Message
 from outboundql.models.products import Persona, Product
@@ -19,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "CampaignAccount",
+    "CampaignAccountTag",
     "Contact",
     "Expense",
     "FitScore",

@@ -2,6 +2,7 @@
 
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.models import Model
 
 from outboundql.models.base import ProjectScopedModel, TimestampedModel
 from outboundql.models.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
@@ -41,6 +42,7 @@ class Campaign(ProjectScopedModel):
         unique_together = (("project", "slug"),)
         indexes = [
             Index(fields=["project_id", "archived_at", "created_at"]),
+            Index(fields=["project_id", "name"]),
             Index(fields=["product_id"]),
             Index(fields=["market_id"]),
         ]
@@ -61,12 +63,11 @@ class CampaignAccount(TimestampedModel):
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
     outreach_status = fields.CharEnumField(OutreachStatus, max_length=16, default=OutreachStatus.NOT_STARTED)
-    override_score = fields.DecimalField(max_digits=3, decimal_places=1, null=True)
+    override_score = fields.FloatField(null=True)  # 0.0–10.0, one decimal
     contact = fields.ForeignKeyField(
         "models.Contact", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
     contact_snapshot = fields.JSONField(null=True)  # name/title/email/linkedin when picked
-    tags = fields.JSONField(default=list)
     notes = fields.TextField(default="")
 
     class Meta:
@@ -77,3 +78,19 @@ class CampaignAccount(TimestampedModel):
             Index(fields=["campaign_id", "outreach_status"]),
             Index(fields=["account_id"]),
         ]
+
+
+class CampaignAccountTag(Model):
+    """A tag on a campaign account (a row each, so tag filters use an index on every database)."""
+
+    id = fields.IntField(primary_key=True)
+    campaign_account = fields.ForeignKeyField(
+        "models.CampaignAccount", related_name="tag_rows", on_delete=fields.OnDelete.CASCADE
+    )
+    campaign = fields.ForeignKeyField("models.Campaign", related_name=False, on_delete=fields.OnDelete.CASCADE)
+    tag = fields.CharField(max_length=100)
+
+    class Meta:
+        table = "campaign_account_tag"
+        unique_together = (("campaign_account", "tag"),)
+        indexes = [Index(fields=["campaign_id", "tag"])]

@@ -13,7 +13,7 @@ class FitScore(ProjectScopedModel):
     product = fields.ForeignKeyField("models.Product", related_name="fit_scores", on_delete=fields.OnDelete.CASCADE)
     account = fields.ForeignKeyField("models.Account", related_name="fit_scores", on_delete=fields.OnDelete.CASCADE)
     goal_key = fields.CharField(max_length=64)
-    score = fields.DecimalField(max_digits=3, decimal_places=1)  # 0.0–10.0
+    score = fields.FloatField()  # 0.0–10.0, one decimal; a float so SQL compares and sorts it on SQLite too
     band = fields.CharEnumField(Band, max_length=16)
     justifications = fields.JSONField(default=list)  # [{kind, criterion, text}]
     persona_version = fields.IntField(default=0)
@@ -23,4 +23,7 @@ class FitScore(ProjectScopedModel):
     class Meta:
         table = "fit_score"
         unique_together = (("product", "goal_key", "account"),)
-        indexes = [Index(fields=["account_id", "product_id", "updated_at"])]
+        indexes = [
+            Index(fields=["account_id", "product_id", "updated_at"]),
+            Index(fields=["product_id", "goal_key", "score"]),
+        ]

@@ -1,31 +1,11 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-
-from outboundql.models.enums import (
-    AccountStatus,
-    Band,
-    CallOutcome,
-    CampaignStatus,
-    Channel,
-    Direction,
-    ExpenseKind,
-    ImportStatus,
-    MessageMode,
-    MessageStatus,
-    OutreachStatus,
-    PersonaStatus,
-    ReviewStatus,
-    Role,
-    RoleKind,
-    ScoringStatus,
-    StatusSource,
-    UsageOperation,
-)
-from tortoise import fields, migrations
+from outboundql.models.enums import AccountStatus, Band, CallOutcome, CampaignStatus, Channel, Direction, ExpenseKind, ImportStatus, MessageMode, MessageStatus, OutreachStatus, PersonaStatus, ReviewStatus, Role, RoleKind, ScoringStatus, StatusSource, UsageOperation
 from tortoise.fields.base import OnDelete
+from tortoise import fields
 from tortoise.indexes import Index
-from tortoise.migrations import operations as ops
-
 
 class Migration(migrations.Migration):
     initial = True
@@ -257,7 +237,7 @@ class Migration(migrations.Migration):
                 ('responded_accounts', fields.IntField(default=0)),
                 ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
             ],
-            options={'table': 'campaign', 'app': 'models', 'unique_together': (('project', 'slug'),), 'indexes': [Index(fields=['project_id', 'archived_at', 'created_at']), Index(fields=['product_id']), Index(fields=['market_id'])], 'pk_attr': 'id', 'table_description': 'One outbound initiative for exactly one product. Cached stats are kept exact by writers.'},
+            options={'table': 'campaign', 'app': 'models', 'unique_together': (('project', 'slug'),), 'indexes': [Index(fields=['project_id', 'archived_at', 'created_at']), Index(fields=['project_id', 'name']), Index(fields=['product_id']), Index(fields=['market_id'])], 'pk_attr': 'id', 'table_description': 'One outbound initiative for exactly one product. Cached stats are kept exact by writers.'},
             bases=['ProjectScopedModel'],
         ),
         ops.CreateModel(
@@ -290,14 +270,24 @@ class Migration(migrations.Migration):
                 ('reviewed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('reviewed_by', fields.ForeignKeyField('models.User', source_field='reviewed_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
                 ('outreach_status', fields.CharEnumField(default=OutreachStatus.NOT_STARTED, description='NOT_STARTED: not_started\nDRAFT: draft\nSCHEDULED: scheduled\nSENT: sent\nBOUNCED: bounced\nRESPONDED: responded', enum_type=OutreachStatus, max_length=16)),
-                ('override_score', fields.DecimalField(null=True, max_digits=3, decimal_places=1)),
+                ('override_score', fields.FloatField(null=True)),
                 ('contact', fields.ForeignKeyField('models.Contact', source_field='contact_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
                 ('contact_snapshot', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('tags', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('notes', fields.TextField(default='', unique=False)),
             ],
             options={'table': 'campaign_account', 'app': 'models', 'unique_together': (('campaign', 'account'),), 'indexes': [Index(fields=['campaign_id', 'review_status']), Index(fields=['campaign_id', 'outreach_status']), Index(fields=['account_id'])], 'pk_attr': 'id', 'table_description': "An account's place in a campaign: review, outreach progress, override, chosen contact."},
             bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='CampaignAccountTag',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('campaign_account', fields.ForeignKeyField('models.CampaignAccount', source_field='campaign_account_id', db_constraint=True, to_field='id', related_name='tag_rows', on_delete=OnDelete.CASCADE)),
+                ('campaign', fields.ForeignKeyField('models.Campaign', source_field='campaign_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('tag', fields.CharField(max_length=100)),
+            ],
+            options={'table': 'campaign_account_tag', 'app': 'models', 'unique_together': (('campaign_account', 'tag'),), 'indexes': [Index(fields=['campaign_id', 'tag'])], 'pk_attr': 'id', 'table_description': 'A tag on a campaign account (a row each, so tag filters use an index on every database).'},
+            bases=['Model'],
         ),
         ops.CreateModel(
             name='Expense',
@@ -329,14 +319,14 @@ class Migration(migrations.Migration):
                 ('product', fields.ForeignKeyField('models.Product', source_field='product_id', db_constraint=True, to_field='id', related_name='fit_scores', on_delete=OnDelete.CASCADE)),
                 ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='fit_scores', on_delete=OnDelete.CASCADE)),
                 ('goal_key', fields.CharField(max_length=64)),
-                ('score', fields.DecimalField(max_digits=3, decimal_places=1)),
+                ('score', fields.FloatField()),
                 ('band', fields.CharEnumField(description='MISMATCH: mismatch\nMODERATE: moderate\nEXCELLENT: excellent', enum_type=Band, max_length=16)),
                 ('justifications', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('persona_version', fields.IntField(default=0)),
                 ('scorer', fields.CharField(max_length=32)),
                 ('model', fields.CharField(null=True, max_length=100)),
             ],
-            options={'table': 'fit_score', 'app': 'models', 'unique_together': (('product', 'goal_key', 'account'),), 'indexes': [Index(fields=['account_id', 'product_id', 'updated_at'])], 'pk_attr': 'id', 'table_description': 'Fit of one account for one (product, goal). Unique on (product, goal, account).'},
+            options={'table': 'fit_score', 'app': 'models', 'unique_together': (('product', 'goal_key', 'account'),), 'indexes': [Index(fields=['account_id', 'product_id', 'updated_at']), Index(fields=['product_id', 'goal_key', 'score'])], 'pk_attr': 'id', 'table_description': 'Fit of one account for one (product, goal). Unique on (product, goal, account).'},
             bases=['ProjectScopedModel'],
         ),
         ops.CreateModel(
