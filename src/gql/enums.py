@@ -21,3 +21,11 @@ PersonaStatus = strawberry.enum(enums.PersonaStatus, description="Approval state
 class Direction(enum.Enum):
     ASC = "asc"
     DESC = "desc"
+CampaignStatus = strawberry.enum(enums.CampaignStatus, description="Operator's workflow hint; never enforced.")
+ScoringStatus = strawberry.enum(enums.ScoringStatus, description="State of the background scoring job.")
+ReviewStatus = strawberry.enum(enums.ReviewStatus, description="Whether a person vetted the account.")
+OutreachStatus = strawberry.enum(
+    enums.OutreachStatus,
+    description="NOT_STARTED → DRAFT → SCHEDULED → SENT → BOUNCED / RESPONDED; only moves forward.",
+)
+Band = strawberry.enum(enums.Band, description="MISMATCH < 5.0 ≤ MODERATE < 8.0 ≤ EXCELLENT.")

@@ -35,6 +35,17 @@ def _children(model: type[M], key: str, order: str = "id") -> Callable[[list[int
     return load
 
 
+async def load_scores_by_product_account(keys: list[tuple[int, int]]) -> list[list[models.FitScore]]:
+    """Every fit score of each (product, account), newest first: one query for the whole page."""
+    grouped: dict[tuple[int, int], list[models.FitScore]] = defaultdict(list)
+    rows = await models.FitScore.filter(
+        product_id__in=list({p for p, _ in keys}), account_id__in=list({a for _, a in keys})
+    ).order_by("-updated_at", "-id")
+    for row in rows:
+        grouped[(row.product_id, row.account_id)].append(row)
+    return [grouped[key] for key in keys]
+
+
 def _loader(fn: Callable[..., Any]) -> Any:
     return field(default_factory=lambda: DataLoader(load_fn=fn))
 
@@ -52,6 +63,15 @@ class Loaders:
     )
     status_changes_by_account_id: DataLoader[int, list[models.AccountStatusChange]] = _loader(
         _children(models.AccountStatusChange, "account_id", "-id")
+    )
+    campaign_by_id: DataLoader[int, models.Campaign | None] = _loader(_by_id(models.Campaign))
+    contact_by_id: DataLoader[int, models.Contact | None] = _loader(_by_id(models.Contact))
+    market_by_id: DataLoader[int, models.Market | None] = _loader(_by_id(models.Market))
+    scores_by_product_account: DataLoader[tuple[int, int], list[models.FitScore]] = _loader(
+        load_scores_by_product_account
+    )
+    tags_by_campaign_account_id: DataLoader[int, list[models.CampaignAccountTag]] = _loader(
+        _children(models.CampaignAccountTag, "campaign_account_id", "tag")
     )
     personas_by_product_id: DataLoader[int, list[models.Persona]] = _loader(
         _children(models.Persona, "product_id", "goal_key")

@@ -19,7 +19,9 @@ from outboundql.services import projects as projects_service
 
 if TYPE_CHECKING:
     from outboundql.gql.accounts import AccountConnection, AccountFilter, AccountOrder
+    from outboundql.gql.campaigns import Campaign, CampaignConnection, CampaignFilter, CampaignOrder
     from outboundql.gql.guardrails import GuardrailExplanation, GuardrailOverrides
+    from outboundql.gql.markets import Market
     from outboundql.gql.products import Product
     from outboundql.gql.users import User
 
@@ -29,6 +31,12 @@ UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
 AccountConnectionRef = Annotated["AccountConnection", strawberry.lazy(_accounts)]
 AccountFilterRef = Annotated["AccountFilter", strawberry.lazy(_accounts)]
 AccountOrderRef = Annotated["AccountOrder", strawberry.lazy(_accounts)]
+_campaigns = "outboundql.gql.campaigns"
+CampaignRef = Annotated["Campaign", strawberry.lazy(_campaigns)]
+CampaignConnectionRef = Annotated["CampaignConnection", strawberry.lazy(_campaigns)]
+CampaignFilterRef = Annotated["CampaignFilter", strawberry.lazy(_campaigns)]
+CampaignOrderRef = Annotated["CampaignOrder", strawberry.lazy(_campaigns)]
+MarketRef = Annotated["Market", strawberry.lazy("outboundql.gql.markets")]
 GuardrailOverridesRef = Annotated["GuardrailOverrides", strawberry.lazy("outboundql.gql.guardrails")]
 GuardrailExplanationRef = Annotated["GuardrailExplanation", strawberry.lazy("outboundql.gql.guardrails")]
 
@@ -86,6 +94,29 @@ class Project(RowType, relay.Node):
         from outboundql.gql.accounts import resolve_accounts
 
         return await resolve_accounts(info, self.row.id, filter, order_by, first, after, last, before)
+
+    @strawberry.field(description="Campaigns of this project, newest first; archived ones only when asked.")
+    async def campaigns(
+        self, info: Info, filter: CampaignFilterRef | None = None, order_by: CampaignOrderRef | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> CampaignConnectionRef:
+        from outboundql.gql.campaigns import resolve_campaigns
+
+        return await resolve_campaigns(info, self.row.id, filter, order_by, first=first, after=after, last=last,
+                                       before=before)
+
+    @strawberry.field(description="One campaign by slug (archived ones too), or null.")
+    async def campaign(self, info: Info, slug: str) -> CampaignRef | None:
+        from outboundql.gql.campaigns import Campaign
+
+        row = await models.Campaign.filter(project_id=self.row.id, slug=slug).first()
+        return Campaign.from_model(row) if row else None
+
+    @strawberry.field(description="Markets of this project, by name.")
+    async def markets(self, info: Info) -> list[MarketRef]:
+        from outboundql.gql.markets import Market
+
+        return [Market.from_model(m) for m in await models.Market.filter(project_id=self.row.id).order_by("name")]
 
     @strawberry.field(description="Dry run of a campaign's guardrails: would these accounts be admitted to a "
                       "campaign of `goal` with these overrides, and why. Changes nothing. At most 1000 ids.")

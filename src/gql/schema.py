@@ -16,6 +16,8 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from outboundql.gql.accounts import AccountMutations, AccountSubscriptions
+from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignAccountQueries
+from outboundql.gql.campaigns import CampaignMutations
 from outboundql.gql.errors import is_unexpected
 from outboundql.gql.goals import GoalQueries
 from outboundql.gql.permissions import IsAuthenticated
@@ -26,7 +28,7 @@ from outboundql.settings import get_settings
 
 
 @strawberry.type
-class Query(UserQueries, ProjectQueries, GoalQueries):
+class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries):
     node: relay.Node | None = relay.node(
         permission_classes=[IsAuthenticated],
         description="Any object by its global id; null when it does not exist or is not yours to see.",
@@ -37,7 +39,9 @@ class Query(UserQueries, ProjectQueries, GoalQueries):
 
 
 @strawberry.type
-class Mutation(UserMutations, ProjectMutations, ProductMutations, AccountMutations):
+class Mutation(
+    UserMutations, ProjectMutations, ProductMutations, AccountMutations, CampaignMutations, CampaignAccountMutations
+):
     pass
 
 

@@ -1,0 +1,109 @@
+"""Listing a campaign's accounts: filters and orderings a review UI pages through, all in SQL.
+
+The effective score is the override when set, else the account's fit score for the campaign's
+(product, goal): a correlated subquery, so a page costs one query whatever its size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.expressions import F, Q, RawSQL, Subquery
+from tortoise.functions import Coalesce
+from tortoise.queryset import QuerySet
+
+from outboundql import models
+from outboundql.models.enums import Band, OutreachStatus, ReviewStatus
+
+BAND_BOUNDS = {Band.MISMATCH: (None, 5.0), Band.MODERATE: (5.0, 8.0), Band.EXCELLENT: (8.0, None)}
+
+
+def band_of(score: float | None) -> Band | None:
+    if score is None:
+        return None
+    return Band.MISMATCH if score < 5 else Band.MODERATE if score < 8 else Band.EXCELLENT
+
+
+def _ai_score_sql(campaign: models.Campaign) -> str:
+    # product_id is an int and goal keys are validated snake_case, so inlining them is safe.
+    product_id, goal = int(campaign.product_id), campaign.goal_key
+    assert goal.replace("_", "").isalnum()
+    return (
+        f"(SELECT f.score FROM fit_score f WHERE f.product_id = {product_id} AND f.goal_key = '{goal}' "
+        'AND f.account_id = "campaign_account"."account_id")'
+    )
+
+
+def with_scores(campaign: models.Campaign) -> QuerySet[models.CampaignAccount]:
+    """The campaign's rows annotated with ``ai`` (current-goal fit score), ``effective`` and ``unscored``."""
+    ai = _ai_score_sql(campaign)
+    return (
+        models.CampaignAccount.filter(campaign_id=campaign.id)
+        .annotate(ai=RawSQL(ai))
+        .annotate(effective=Coalesce(F("override_score"), RawSQL(ai)))
+        .annotate(unscored=RawSQL(f'(CASE WHEN COALESCE("campaign_account"."override_score", {ai}) IS NULL '
+                                  "THEN 1 ELSE 0 END)"))
+    )
+
+
+def stale_ids(campaign: models.Campaign) -> tuple[Subquery, Subquery]:
+    """(accounts with a score of this product under another goal, accounts with one under this goal)."""
+    other = models.FitScore.filter(product_id=campaign.product_id).exclude(goal_key=campaign.goal_key)
+    current = models.FitScore.filter(product_id=campaign.product_id, goal_key=campaign.goal_key)
+    return Subquery(other.values("account_id")), Subquery(current.values("account_id"))
+
+
+def stale_rows(campaign: models.Campaign) -> QuerySet[models.CampaignAccount]:
+    """Rows whose only score for this product is under another goal (the "rescore to refresh" set)."""
+    other, current = stale_ids(campaign)
+    return models.CampaignAccount.filter(campaign_id=campaign.id, account_id__in=other).exclude(
+        account_id__in=current
+    )
+
+
+def filter_rows(campaign: models.Campaign, flt: dict[str, Any]) -> QuerySet[models.CampaignAccount]:
+    qs = with_scores(campaign)
+    if flt.get("bands"):
+        condition = Q()
+        for band in flt["bands"]:
+            low, high = BAND_BOUNDS[Band(band)]
+            part = Q(unscored=0)
+            if low is not None:
+                part &= Q(effective__gte=low)
+            if high is not None:
+                part &= Q(effective__lt=high)
+            condition |= part
+        qs = qs.filter(condition)
+    if flt.get("scored") is not None:
+        qs = qs.filter(unscored=0 if flt["scored"] else 1)
+    if flt.get("review_statuses"):
+        qs = qs.filter(review_status__in=[ReviewStatus(s) for s in flt["review_statuses"]])
+    if flt.get("outreach_statuses"):
+        qs = qs.filter(outreach_status__in=[OutreachStatus(s) for s in flt["outreach_statuses"]])
+    if flt.get("tags"):
+        tagged = models.CampaignAccountTag.filter(campaign_id=campaign.id, tag__in=list(flt["tags"]))
+        qs = qs.filter(id__in=Subquery(tagged.values("campaign_account_id")))
+    if flt.get("search"):
+        term = flt["search"].strip()
+        qs = qs.filter(Q(account__name__icontains=term) | Q(account__domain__icontains=term))
+    if flt.get("stale") is not None:
+        other, current = stale_ids(campaign)
+        stale = Q(account_id__in=other) & ~Q(account_id__in=current)
+        qs = qs.filter(stale if flt["stale"] else ~stale)
+    return qs
+
+
+ORDERINGS = {
+    "effective_score": ("unscored", "-effective"),  # best first, unscored last, on both databases
+    "name": ("account__name",),
+    "added_at": ("created_at",),
+}
+
+
+def ordered(qs: QuerySet[models.CampaignAccount], field: str, descending: bool) -> QuerySet[models.CampaignAccount]:
+    keys = list(ORDERINGS[field])
+    if field == "effective_score":
+        keys = ["unscored", "effective" if descending is False else "-effective"]
+    elif descending:
+        keys = [f"-{k}" for k in keys]
+    return qs.order_by(*keys, "-id" if descending else "id")

@@ -1,0 +1,236 @@
+"""An account's place in a campaign: adding (through the goal's guardrails), review, override score,
+contact, tags, notes and outreach progress. Every change moves the cached statistics in the same
+transaction, with the campaign row locked so concurrent writers cannot lose an update."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from outboundql import models
+from outboundql.errors import Collector, InvalidInput, Issue, NotFound
+from outboundql.goals.guardrails import BlockedGroup
+from outboundql.goals.registry import GoalRegistry
+from outboundql.models.enums import OutreachStatus, ReviewStatus, Role
+from outboundql.services import audit, campaign_stats, fields, guardrails
+from outboundql.services.access import Access
+
+MAX_ADD = 10_000
+CHUNK = 2_000  # ids per IN (…) list, well under SQLite's and asyncpg's parameter limits
+
+OUTREACH_RANK = {
+    OutreachStatus.NOT_STARTED: 0, OutreachStatus.DRAFT: 1, OutreachStatus.SCHEDULED: 2, OutreachStatus.SENT: 3,
+    OutreachStatus.BOUNCED: 4, OutreachStatus.RESPONDED: 5,
+}
+
+
+def chunks(items: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+async def locked_campaign(campaign_id: int) -> models.Campaign:
+    """The campaign row, locked until the transaction ends (PostgreSQL; SQLite serialises writers)."""
+    return await models.Campaign.filter(id=campaign_id).select_for_update().get()
+
+
+@dataclass(slots=True)
+class AddResult:
+    added: int = 0
+    already_present: int = 0
+    blocked: list[BlockedGroup] = field(default_factory=list)
+    not_found: list[int] = field(default_factory=list)
+
+
+async def add_accounts(
+    access: Access, campaign_id: int, account_ids: Sequence[int] | None, saved_filter_id: int | None,
+    overrides: Iterable[str], registry: GoalRegistry,
+) -> AddResult:
+    """Add accounts by id or by saved filter, through the guardrails of the campaign's goal. Idempotent:
+    accounts already in the campaign are counted, not added twice."""
+    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.campaignId")
+    goal = registry.get(campaign.goal_key)
+    if goal is None:
+        raise InvalidInput(f"This campaign's goal {campaign.goal_key!r} is not installed; switch the goal first.",
+                           field="input.campaignId")
+    if (account_ids is None) == (saved_filter_id is None):
+        raise InvalidInput("Give either accountIds or savedFilterId.", field="input.accountIds")
+    if saved_filter_id is not None:
+        from outboundql.services import saved_filters
+
+        account_ids = await saved_filters.matching_account_ids(access, campaign.project_id, saved_filter_id)
+    ids = list(dict.fromkeys(account_ids or []))
+    if len(ids) > MAX_ADD:
+        raise InvalidInput(f"Add at most {MAX_ADD} accounts per call (got {len(ids)}).", field="input.accountIds")
+    async with in_transaction():
+        campaign = await locked_campaign(campaign.id)
+        evaluation = await guardrails.evaluate(campaign.project_id, goal, ids, overrides, registry)
+        admitted = evaluation.admitted_ids
+        present: set[int] = set()
+        for part in chunks(admitted):
+            present.update(await models.CampaignAccount.filter(campaign_id=campaign.id, account_id__in=list(part))
+                           .values_list("account_id", flat=True))
+        new_ids = [i for i in admitted if i not in present]
+        await models.CampaignAccount.bulk_create(
+            [models.CampaignAccount(campaign_id=campaign.id, account_id=i) for i in new_ids], batch_size=1000
+        )
+        scored = 0
+        for part in chunks(new_ids):
+            scored += await models.FitScore.filter(product_id=campaign.product_id, goal_key=campaign.goal_key,
+                                                   account_id__in=list(part)).count()
+        await campaign_stats.bump(campaign.id, total_accounts=len(new_ids), scored_accounts=scored)
+        result = AddResult(added=len(new_ids), already_present=len(present), blocked=evaluation.blocked,
+                           not_found=evaluation.missing)
+        await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.add_accounts",
+                           row=campaign, after={
+                               "added": result.added, "already_present": result.already_present,
+                               "blocked": {f"{g.reason}:{g.status}": g.count for g in result.blocked},
+                               "overrides": sorted(overrides), "saved_filter_id": saved_filter_id,
+                           })
+    return result
+
+
+@dataclass(slots=True)
+class RowResult:
+    """Outcome for one id of a bulk change: the row, or why it failed."""
+
+    id: int
+    row: models.CampaignAccount | None = None
+    issue: Issue | None = None
+
+
+async def _visible_rows(access: Access, ids: Sequence[int], role: Role) -> dict[int, models.CampaignAccount]:
+    rows = await access.scope(models.CampaignAccount.filter(id__in=list(ids)), "campaign__project_id").select_related(
+        "campaign")
+    for row in rows:
+        access.require(row.campaign.project_id, role)
+    return {row.id: row for row in rows}
+
+
+async def review(access: Access, ids: Sequence[int], decision: ReviewStatus) -> list[RowResult]:
+    """Set the review status of many campaign accounts; ids that fail are answered with why."""
+    ids = list(dict.fromkeys(ids))
+    if not ids or len(ids) > MAX_ADD:
+        raise InvalidInput(f"Review between 1 and {MAX_ADD} campaign accounts at once.",
+                           field="input.campaignAccountIds")
+    results = {i: RowResult(i) for i in ids}
+    rows = await _visible_rows(access, ids, Role.MEMBER)  # a viewer is refused for the whole request
+    for i in ids:
+        if i not in rows:
+            results[i].issue = Issue("NOT_FOUND", "Campaign account not found.", "input.campaignAccountIds")
+    by_campaign: dict[int, list[int]] = {}
+    for row in rows.values():
+        by_campaign.setdefault(row.campaign_id, []).append(row.id)
+    for campaign_id, row_ids in by_campaign.items():
+        async with in_transaction():
+            campaign = await locked_campaign(campaign_id)
+            fresh = await models.CampaignAccount.filter(id__in=row_ids)
+            delta = 0
+            for row in fresh:
+                was = row.review_status
+                if was is not decision:
+                    delta += (decision is ReviewStatus.APPROVED) - (was is ReviewStatus.APPROVED)
+                    row.review_status = decision
+                    row.reviewed_at = datetime.now(UTC)
+                    row.reviewed_by = access.user
+                    await row.save(update_fields=["review_status", "reviewed_at", "reviewed_by_id", "updated_at"])
+                results[row.id].row = row
+            await campaign_stats.bump(campaign_id, approved_accounts=delta)
+            await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.review",
+                               row=campaign, after={"decision": decision.value, "campaign_account_ids": row_ids})
+    return [results[i] for i in ids]
+
+
+async def get_row(access: Access, ca_id: int, role: Role = Role.VIEWER, field_name: str = "input.id"
+                  ) -> models.CampaignAccount:
+    row = await access.scope(models.CampaignAccount.filter(id=ca_id), "campaign__project_id").select_related(
+        "campaign").first()
+    if row is None:
+        raise NotFound("Campaign account", field=field_name)
+    access.require(row.campaign.project_id, role, what="Campaign account")
+    return row
+
+
+async def set_override_score(access: Access, ca_id: int, score: float | None) -> models.CampaignAccount:
+    """Set (0–10, one decimal) or clear the score that supersedes the AI score in this campaign only."""
+    row = await get_row(access, ca_id, Role.MEMBER)
+    if score is not None and not 0 <= score <= 10:
+        raise InvalidInput("The override score must be between 0 and 10.", field="input.score")
+    value = None if score is None else round(float(score), 1)
+    if row.override_score != value:
+        async with in_transaction():
+            before = {"override_score": row.override_score}
+            row.override_score = value
+            await row.save(update_fields=["override_score", "updated_at"])
+            await audit.record(project_id=row.campaign.project_id, actor=access.user,
+                               action="campaign_account.override_score", row=row, before=before,
+                               after={"override_score": value})
+    return row
+
+
+async def update_campaign_account(access: Access, ca_id: int, data: dict[str, Any]) -> models.CampaignAccount:
+    """Tags, notes, the contact aimed at (its details are snapshotted) and outreach status (forward only)."""
+    row = await get_row(access, ca_id, Role.MEMBER)
+    check = Collector()
+    cleaned = fields.clean(
+        {k: v for k, v in data.items() if k in ("tags", "notes")},
+        {"tags": fields.string_list(max_items=50, max_length=100, label="Tags"),
+         "notes": fields.long_text(label="Notes")},
+        check, prefix="input.",
+    )
+    contact: models.Contact | None = None
+    if data.get("contact_id") is not None:
+        contact = await models.Contact.filter(id=data["contact_id"], account_id=row.account_id).first()
+        if contact is None:
+            check.add("input.contactId", "Contact not found at this account.", code="NOT_FOUND")
+    new_status = OutreachStatus(data["outreach_status"]) if data.get("outreach_status") else None
+    if new_status is not None and OUTREACH_RANK[new_status] < OUTREACH_RANK[row.outreach_status]:
+        check.add("input.outreachStatus",
+                  f"Outreach status only moves forward: it is {row.outreach_status.value}, so "
+                  f"{new_status.value} would go back.")
+    check.raise_if_any()
+    async with in_transaction():
+        await locked_campaign(row.campaign_id)
+        row = await models.CampaignAccount.filter(id=row.id).select_related("campaign").get()
+        before = audit.snapshot(row)
+        if "notes" in cleaned:
+            row.notes = cleaned["notes"]
+        if "contact_id" in data:
+            row.contact = contact  # type: ignore[assignment]
+            row.contact_snapshot = None if contact is None else {
+                "name": contact.name, "title": contact.title, "email": contact.email,
+                "linkedin_url": contact.linkedin_url,
+            }
+        if new_status is not None and OUTREACH_RANK[new_status] < OUTREACH_RANK[row.outreach_status]:
+            raise InvalidInput("Outreach status only moves forward.", field="input.outreachStatus")
+        if new_status is not None and new_status is not row.outreach_status:
+            await campaign_stats.bump(row.campaign_id, **outreach_deltas(row.outreach_status, new_status))
+            row.outreach_status = new_status
+        await row.save()
+        if "tags" in cleaned:
+            await set_tags(row, cleaned["tags"])
+        old, new = audit.changed(before, audit.snapshot(row))
+        if "tags" in cleaned:
+            new["tags"] = cleaned["tags"]
+        if new:
+            await audit.record(project_id=row.campaign.project_id, actor=access.user,
+                               action="campaign_account.update", row=row, before=old, after=new)
+    return row
+
+
+def outreach_deltas(was: OutreachStatus, now: OutreachStatus) -> dict[str, int]:
+    """Counter changes for a forward move: outreached once when it first reaches sent, responded once."""
+    outreached = (now in campaign_stats.OUTREACHED) - (was in campaign_stats.OUTREACHED)
+    responded = (now is OutreachStatus.RESPONDED) - (was is OutreachStatus.RESPONDED)
+    return {"outreached_accounts": outreached, "responded_accounts": responded}
+
+
+async def set_tags(row: models.CampaignAccount, tags: list[str]) -> None:
+    await models.CampaignAccountTag.filter(campaign_account_id=row.id).delete()
+    await models.CampaignAccountTag.bulk_create(
+        [models.CampaignAccountTag(campaign_account_id=row.id, campaign_id=row.campaign_id, tag=t) for t in tags]
+    )
