@@ -185,3 +185,30 @@ def create_token(email: str, name: str, expires_days: int | None) -> None:
         click.echo(_with_db(run))
     except OutboundqlError as exc:
         _fail(exc.message)
+
+
+@main.command()
+@click.option("--project", "project_slug", default=None, help="Only this project's campaigns (its slug).")
+def recount(project_slug: str | None) -> None:
+    """Recompute campaigns' cached statistics from their rows; repair and report any drift."""
+    from outboundql import models
+    from outboundql.services import campaign_stats
+
+    async def run() -> tuple[int, list[campaign_stats.Drift], dict[int, str]]:
+        qs = models.Campaign.all()
+        if project_slug is not None:
+            project = await models.Project.filter(slug=project_slug).first()
+            if project is None:
+                _fail(f"no project with slug {project_slug!r}.")
+            qs = qs.filter(project_id=project.id)  # type: ignore[union-attr]
+        ids = list(await qs.order_by("id").values_list("id", flat=True))
+        drifted = await campaign_stats.recount(ids)
+        projects = dict(await models.Campaign.filter(id__in=[d.campaign_id for d in drifted])
+                        .values_list("id", "project__slug"))
+        return len(ids), drifted, projects
+
+    checked, drifted, projects = _with_db(run)
+    for drift in drifted:
+        changes = ", ".join(f"{name} {drift.cached[name]}→{drift.actual[name]}" for name in drift.fields)
+        click.echo(f"{drift.slug} (project {projects.get(drift.campaign_id, '?')}): {changes}")
+    click.echo(f"{checked} campaigns checked, {len(drifted)} repaired")

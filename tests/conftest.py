@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import tortoise_test_context
 
 from outboundql import models
@@ -78,6 +79,9 @@ def throwaway_pg_url(base: str) -> str:
 async def database(url: str | None = None) -> AsyncIterator[Any]:
     """A fresh schema (generate_schemas) on SQLite memory or a throwaway PostgreSQL database."""
     db_url = throwaway_pg_url(url) if url else "sqlite://:memory:"
+    # tortoise caches prepared INSERT/UPDATE SQL per (model, connection name); every test database is
+    # called "default", so a process that moves between SQLite and PostgreSQL must start afresh.
+    EXECUTOR_CACHE.clear()
     try:
         async with tortoise_test_context(list(MODEL_MODULES), db_url=db_url) as ctx:
             yield ctx

@@ -320,6 +320,49 @@ class ContactPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class UpdateAccountStatusesInput:
+    account_ids: list[relay.GlobalID] = strawberry.field(description="At most 1000.")
+    status: AccountStatus
+    note: str | None = strawberry.field(default=None, description="Why, kept in each account's status history.")
+
+
+@strawberry.enum(description="What happened to one account of a bulk status update.")
+class StatusUpdateOutcome(enum.Enum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@strawberry.type(description="The outcome for one id of updateAccountStatuses.")
+class AccountStatusResult:
+    index: int = strawberry.field(description="Position of the id in the input list (its first occurrence).")
+    id: relay.GlobalID = strawberry.field(description="The id as given.")
+    outcome: StatusUpdateOutcome
+    account: Account | None = strawberry.field(description="Null when the id failed.")
+    previous_status: AccountStatus | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class UpdateAccountStatusesPayload:
+    results: list[AccountStatusResult] = strawberry.field(default_factory=list)
+    changed_count: int = 0
+    unchanged_count: int = 0
+    failed_count: int = 0
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Problems with the whole request, then each failed id's error (field `input.accountIds[i]`); "
+        "the other ids are changed all the same.",
+    )
+
+
+def _account_pk(gid: relay.GlobalID) -> int | None:
+    from outboundql.services.access import parse_id
+
+    return parse_id(gid.node_id) if gid.type_name == "Account" else None
+
+
 def _upserted_payload(result: accounts_service.Upserted) -> CreateAccountPayload:
     return CreateAccountPayload(
         account=Account.from_model(result.account), created=result.created,
@@ -382,6 +425,31 @@ class AccountMutations:
         row = await accounts_service.merge_accounts(info.context.access, target, sources)
         await events.publish_account_change(row.project_id, row.id, "merged")
         return AccountPayload(account=Account.from_model(row))
+
+    @mutation("Set the status of many accounts (at most 1000) in one transaction; each id is answered: "
+              "changed, unchanged, or failed with why. Every change is kept in the status history (source "
+              "MANUAL) and audited.")
+    async def update_account_statuses(self, info: Info, input: UpdateAccountStatusesInput
+                                      ) -> UpdateAccountStatusesPayload:
+        ids = [_account_pk(g) for g in input.account_ids]
+        results = await accounts_service.update_statuses(
+            info.context.access, ids, models.enums.AccountStatus(input.status.value), input.note)
+        payload = UpdateAccountStatusesPayload()
+        for r in results:
+            errors = [to_user_error(r.issue)] if r.issue else []
+            payload.results.append(AccountStatusResult(
+                index=r.index, id=input.account_ids[r.index], outcome=StatusUpdateOutcome(r.outcome),
+                account=Account.from_model(r.account) if r.account else None,
+                previous_status=r.previous_status, errors=errors,
+            ))
+            payload.errors += errors
+        payload.changed_count = sum(1 for r in results if r.outcome == "changed")
+        payload.unchanged_count = sum(1 for r in results if r.outcome == "unchanged")
+        payload.failed_count = sum(1 for r in results if r.outcome == "failed")
+        for r in results:
+            if r.outcome == "changed" and r.account is not None:
+                await events.publish_account_change(r.account.project_id, r.account.id, "updated")
+        return payload
 
     @mutation("Add a contact to an account, or fill the blanks of the same person (same phone, then e-mail).")
     async def create_contact(self, info: Info, input: CreateContactInput) -> CreateContactPayload:

@@ -209,7 +209,11 @@ class ReviewCampaignAccountsPayload:
     results: list[CampaignAccountResult] = strawberry.field(default_factory=list)
     changed_count: int = 0
     failed_count: int = 0
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Problems with the whole request, then each failed id's error (field "
+        "`input.campaignAccountIds[i]`); the other ids are reviewed all the same.",
+    )
 
 
 @strawberry.input
@@ -270,12 +274,16 @@ class CampaignAccountMutations:
                                           models.enums.ReviewStatus(input.decision.value))
         by_id = {r.id: r for r in results}
         payload = ReviewCampaignAccountsPayload()
+        seen: set[int] = set()
         for gid, pk in zip(input.campaign_account_ids, ids, strict=True):
             r = by_id[pk]
+            errors = [to_user_error(r.issue)] if r.issue else []
             payload.results.append(CampaignAccountResult(
-                id=gid, campaign_account=CampaignAccount.from_model(r.row) if r.row else None,
-                errors=[to_user_error(r.issue)] if r.issue else [],
+                id=gid, campaign_account=CampaignAccount.from_model(r.row) if r.row else None, errors=errors,
             ))
+            if pk not in seen:  # each failed id once, at its first position
+                payload.errors += errors
+                seen.add(pk)
         payload.changed_count = sum(1 for r in payload.results if not r.errors)
         payload.failed_count = len(payload.results) - payload.changed_count
         return payload

@@ -46,6 +46,22 @@ async def load_scores_by_product_account(keys: list[tuple[int, int]]) -> list[li
     return [grouped[key] for key in keys]
 
 
+async def load_market_metrics_by_id(ids: list[int]) -> list[Any]:
+    """Metrics of each market, summed from its campaigns: one aggregate query for the whole list."""
+    from outboundql.services.markets import metrics_by_market
+
+    metrics = await metrics_by_market(ids)
+    return [metrics[i] for i in ids]
+
+
+async def load_saved_filter_match_count_by_id(ids: list[int]) -> list[int]:
+    """Accounts each saved filter matches: the filters, then one account query per project."""
+    from outboundql.services.saved_filters import match_counts
+
+    counts = await match_counts(await models.SavedFilter.filter(id__in=ids))
+    return [counts.get(i, 0) for i in ids]
+
+
 def _loader(fn: Callable[..., Any]) -> Any:
     return field(default_factory=lambda: DataLoader(load_fn=fn))
 
@@ -76,3 +92,8 @@ class Loaders:
     personas_by_product_id: DataLoader[int, list[models.Persona]] = _loader(
         _children(models.Persona, "product_id", "goal_key")
     )
+    market_metrics_by_id: DataLoader[int, Any] = _loader(load_market_metrics_by_id)
+    campaigns_by_market_id: DataLoader[int, list[models.Campaign]] = _loader(
+        _children(models.Campaign, "market_id", "-id")
+    )
+    saved_filter_match_count_by_id: DataLoader[int, int] = _loader(load_saved_filter_match_count_by_id)

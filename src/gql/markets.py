@@ -1,23 +1,32 @@
-"""Markets: territories inside a project that group campaigns."""
+"""Markets: territories inside a project that group campaigns, with metrics rolled up from them."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import RowType, scoped_nodes
+from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
 from outboundql.gql.context import Info
+from outboundql.gql.errors import UserError
+from outboundql.services import markets as markets_service
+
+if TYPE_CHECKING:
+    from outboundql.gql.campaigns import Campaign
+
+CampaignRef = Annotated["Campaign", strawberry.lazy("outboundql.gql.campaigns")]
 
 
-@strawberry.type(description="A territory inside a project (e.g. \"M&A — New York\"); campaigns may belong to one.")
+@strawberry.type(description="A territory inside a project (e.g. \"M&A — New York\"); campaigns may belong to one. "
+                 "Its metrics are the sums of its campaigns' (archived campaigns included).")
 class Market(RowType, relay.Node):
     id: relay.NodeID[int]
     name: str
-    slug: str
+    slug: str = strawberry.field(description="From the name, unique in the project (collisions get -2, -3…).")
     description: str
     filters: JSON
     created_at: datetime
@@ -26,3 +35,96 @@ class Market(RowType, relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Market | None]:
         return await scoped_nodes(cls, info, node_ids, models.Market)
+
+    async def _metrics(self, info: Info) -> markets_service.MarketMetrics:
+        return await info.context.loaders.market_metrics_by_id.load(self.row.id)
+
+    @strawberry.field(description="Campaigns in this market.")
+    async def campaign_count(self, info: Info) -> int:
+        return (await self._metrics(info)).campaign_count
+
+    @strawberry.field
+    async def total_accounts(self, info: Info) -> int:
+        return (await self._metrics(info)).total_accounts
+
+    @strawberry.field
+    async def scored_accounts(self, info: Info) -> int:
+        return (await self._metrics(info)).scored_accounts
+
+    @strawberry.field
+    async def approved_accounts(self, info: Info) -> int:
+        return (await self._metrics(info)).approved_accounts
+
+    @strawberry.field
+    async def outreached_accounts(self, info: Info) -> int:
+        return (await self._metrics(info)).outreached_accounts
+
+    @strawberry.field
+    async def responded_accounts(self, info: Info) -> int:
+        return (await self._metrics(info)).responded_accounts
+
+    @strawberry.field(description="responded / outreached over the market's campaigns; 0 when nothing was sent.")
+    async def response_rate(self, info: Info) -> float:
+        return (await self._metrics(info)).response_rate
+
+    @strawberry.field(description="The market's campaigns, newest first; archived ones only when asked.")
+    async def campaigns(self, info: Info, include_archived: bool = False) -> list[CampaignRef]:
+        from outboundql.gql.campaigns import Campaign
+
+        rows = await info.context.loaders.campaigns_by_market_id.load(self.row.id)
+        return [Campaign.from_model(c) for c in rows if include_archived or c.archived_at is None]
+
+
+@strawberry.input
+class CreateMarketInput:
+    project_id: relay.GlobalID
+    name: str
+    description: str = ""
+    filters: JSON | None = strawberry.field(default=None, description="A JSON object describing the territory.")
+
+
+@strawberry.input(description="Only the fields given change; renaming re-derives the slug.")
+class UpdateMarketInput:
+    id: relay.GlobalID
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    filters: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeleteMarketInput:
+    id: relay.GlobalID
+
+
+@strawberry.type
+class MarketPayload:
+    market: Market | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeleteMarketPayload:
+    deleted_market_id: relay.GlobalID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MarketMutations:
+    @mutation("Create a market. Assign campaigns to it with updateCampaign(marketId).")
+    async def create_market(self, info: Info, input: CreateMarketInput) -> MarketPayload:
+        row = await markets_service.create_market(info.context.access,
+                                                  pk_of(input.project_id, "Project", "input.projectId"),
+                                                  input_data(input, exclude=["project_id"]))
+        return MarketPayload(market=Market.from_model(row))
+
+    @mutation("Rename a market or change its description or filters.")
+    async def update_market(self, info: Info, input: UpdateMarketInput) -> MarketPayload:
+        row = await markets_service.update_market(info.context.access, pk_of(input.id, "Market", "input.id"),
+                                                  input_data(input, exclude=["id"]))
+        return MarketPayload(market=Market.from_model(row))
+
+    @mutation("Delete a market; its campaigns are kept, without a market.")
+    async def delete_market(self, info: Info, input: DeleteMarketInput) -> DeleteMarketPayload:
+        row_id = pk_of(input.id, "Market", "input.id")
+        await markets_service.delete_market(info.context.access, row_id)
+        return DeleteMarketPayload(deleted_market_id=relay.GlobalID("Market", str(row_id)))

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from outboundql.gql.guardrails import GuardrailExplanation, GuardrailOverrides
     from outboundql.gql.markets import Market
     from outboundql.gql.products import Product
+    from outboundql.gql.saved_filters import SavedFilter
     from outboundql.gql.users import User
 
 _accounts = "outboundql.gql.accounts"
@@ -37,6 +38,7 @@ CampaignConnectionRef = Annotated["CampaignConnection", strawberry.lazy(_campaig
 CampaignFilterRef = Annotated["CampaignFilter", strawberry.lazy(_campaigns)]
 CampaignOrderRef = Annotated["CampaignOrder", strawberry.lazy(_campaigns)]
 MarketRef = Annotated["Market", strawberry.lazy("outboundql.gql.markets")]
+SavedFilterRef = Annotated["SavedFilter", strawberry.lazy("outboundql.gql.saved_filters")]
 GuardrailOverridesRef = Annotated["GuardrailOverrides", strawberry.lazy("outboundql.gql.guardrails")]
 GuardrailExplanationRef = Annotated["GuardrailExplanation", strawberry.lazy("outboundql.gql.guardrails")]
 
@@ -117,6 +119,13 @@ class Project(RowType, relay.Node):
         from outboundql.gql.markets import Market
 
         return [Market.from_model(m) for m in await models.Market.filter(project_id=self.row.id).order_by("name")]
+
+    @strawberry.field(description="Saved filters of this project, by name.")
+    async def saved_filters(self, info: Info) -> list[SavedFilterRef]:
+        from outboundql.gql.saved_filters import SavedFilter
+
+        rows = await models.SavedFilter.filter(project_id=self.row.id).order_by("name", "id")
+        return [SavedFilter.from_model(f) for f in rows]
 
     @strawberry.field(description="Dry run of a campaign's guardrails: would these accounts be admitted to a "
                       "campaign of `goal` with these overrides, and why. Changes nothing. At most 1000 ids.")

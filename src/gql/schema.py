@@ -20,9 +20,12 @@ from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignA
 from outboundql.gql.campaigns import CampaignMutations
 from outboundql.gql.errors import is_unexpected
 from outboundql.gql.goals import GoalQueries
+from outboundql.gql.low_fit import LowFitMutations
+from outboundql.gql.markets import MarketMutations
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.gql.products import ProductMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
+from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.users import UserMutations, UserQueries
 from outboundql.settings import get_settings
 
@@ -40,7 +43,8 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries):
 
 @strawberry.type
 class Mutation(
-    UserMutations, ProjectMutations, ProductMutations, AccountMutations, CampaignMutations, CampaignAccountMutations
+    UserMutations, ProjectMutations, ProductMutations, AccountMutations, CampaignMutations, CampaignAccountMutations,
+    LowFitMutations, SavedFilterMutations, MarketMutations,
 ):
     pass
 

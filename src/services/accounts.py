@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise.expressions import F, Q
@@ -390,3 +390,81 @@ def filter_accounts(queryset: Any, flt: dict[str, Any]) -> Any:
     if flt.get("created_before") is not None:
         queryset = queryset.filter(created_at__lt=flt["created_before"])
     return queryset
+
+
+MAX_STATUS_UPDATES = 1000
+
+
+@dataclass(slots=True)
+class StatusResult:
+    """Outcome for one id of a bulk status update: ``changed``, ``unchanged`` or ``failed`` (with ``issue``)."""
+
+    index: int
+    account_id: int | None
+    outcome: str = "failed"
+    account: models.Account | None = None
+    previous_status: AccountStatus | None = None
+    issue: Issue | None = None
+
+
+async def update_statuses(
+    access: Access, account_ids: Sequence[int | None], status: AccountStatus, note: str | None = None
+) -> list[StatusResult]:
+    """Set the status of many accounts (at most 1000), a result per id in input order (a repeated id is
+    answered once, at its first position). Ids that are missing or of another project fail with
+    NOT_FOUND; the others change in one transaction, each move kept in the status history (source
+    manual) and audited. A role below member refuses the whole request."""
+    if not account_ids:
+        raise InvalidInput("Give at least one account id.", field="input.accountIds")
+    if len(account_ids) > MAX_STATUS_UPDATES:
+        raise InvalidInput(f"At most {MAX_STATUS_UPDATES} accounts per call (got {len(account_ids)}); split the "
+                           "list.", field="input.accountIds")
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise InvalidInput("The note must be at most 2000 characters.", field="input.note")
+    status = AccountStatus(status)
+    first_index: dict[int, int] = {}
+    results: list[StatusResult] = []
+    for i, pk in enumerate(account_ids):
+        if pk is not None and pk in first_index:
+            continue
+        if pk is not None:
+            first_index[pk] = i
+        results.append(StatusResult(index=i, account_id=pk))
+    wanted = [pk for pk in first_index]
+    async with in_transaction():
+        rows = {row.id: row for row in await access.scope(models.Account.filter(id__in=wanted)).select_for_update()}
+        for row in rows.values():
+            access.require(row.project_id, Role.MEMBER)
+        changes: list[models.Account] = []
+        for result in results:
+            row = rows.get(result.account_id) if result.account_id is not None else None
+            if row is None:
+                result.issue = Issue("NOT_FOUND", "Account not found.", f"input.accountIds[{result.index}]")
+                continue
+            result.account = row
+            result.previous_status = row.status
+            if row.status is status:
+                result.outcome = "unchanged"
+            else:
+                result.outcome = "changed"
+                changes.append(row)
+        if changes:
+            changed_ids = [row.id for row in changes]
+            now = datetime.now(UTC)
+            await models.Account.filter(id__in=changed_ids).update(status=status, updated_at=now)
+            await models.AccountStatusChange.bulk_create([
+                models.AccountStatusChange(account_id=row.id, from_status=row.status, to_status=status,
+                                           source=StatusSource.MANUAL, changed_by=access.user, note=note)
+                for row in changes
+            ])
+            await models.AuditEvent.bulk_create([
+                models.AuditEvent(project_id=row.project_id, actor=access.user, action="account.update_status",
+                                  object_type="Account", object_id=row.id, before={"status": row.status.value},
+                                  after={"status": status.value, **({"note": note} if note else {})})
+                for row in changes
+            ])
+            for row in changes:
+                row.status = status
+                row.updated_at = now
+    return results

@@ -88,8 +88,7 @@ async def update_campaign(
     change the status hint, language, description, keywords or audience."""
     campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.id")
     check = Collector()
-    if "name" in data and data["name"] is None:
-        check.add("input.name", "Name cannot be removed.")
+    # A null or blank name is reported once, by the name cleaner ("Name is required.").
     cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
     refs = await _check_refs(campaign.project_id, data, registry, check)
     check.raise_if_any()

@@ -12,8 +12,13 @@ from typing import Any
 from outboundql import models
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
+from outboundql.services import campaign_accounts as campaign_accounts_service
+from outboundql.services import campaigns as campaigns_service
+from outboundql.services import low_fit
+from outboundql.services import markets as markets_service
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
+from outboundql.services import saved_filters as saved_filters_service
 from outboundql.services.access import Access
 from outboundql.services.projects import create_project
 from tests.helpers import Person, global_id
@@ -34,6 +39,11 @@ class World:
     account: models.Account
     account2: models.Account
     contact: models.Contact
+    saved_filter: models.SavedFilter | None = None  # set by build_world
+    market: models.Market | None = None  # set by build_world
+    campaign: models.Campaign | None = None  # set by build_world
+    archived_campaign: models.Campaign | None = None  # set by build_world
+    campaign_account: models.CampaignAccount | None = None  # set by build_world (in a campaign of its own)
 
     def gid(self, attr: str) -> str:
         row = getattr(self, attr)
@@ -47,6 +57,11 @@ TYPE_OF = {
     "account": "Account",
     "account2": "Account",
     "contact": "Contact",
+    "saved_filter": "SavedFilter",
+    "market": "Market",
+    "campaign": "Campaign",
+    "archived_campaign": "Campaign",
+    "campaign_account": "CampaignAccount",
 }
 
 
@@ -72,7 +87,24 @@ async def build_world(owner: Person, tag: str) -> World:
         )
     ).account
     contact = await models.Contact.get(account_id=account.id)
-    return World(owner, project, product, persona, account, account2, contact)
+    world = World(owner, project, product, persona, account, account2, contact)
+    world.saved_filter = await saved_filters_service.create_saved_filter(
+        access, project.id, {"name": f"Filter {tag}", "expression": {"field": "domain", "op": "contains", "value": tag}}
+    )
+    world.market = await markets_service.create_market(access, project.id, {"name": f"Market {tag}"})
+    world.campaign = await campaigns_service.create_campaign(
+        access, project.id, product.id, {"name": f"Campaign {tag}"}, registry_with()
+    )
+    archived = await campaigns_service.create_campaign(
+        access, project.id, product.id, {"name": f"Archived {tag}"}, registry_with()
+    )
+    world.archived_campaign = await campaigns_service.set_archived(access, archived.id, True)
+    worked = await campaigns_service.create_campaign(
+        access, project.id, product.id, {"name": f"Outreach {tag}"}, registry_with()
+    )
+    await campaign_accounts_service.add_accounts(access, worked.id, [account.id], None, [], registry_with())
+    world.campaign_account = await models.CampaignAccount.get(campaign_id=worked.id)
+    return world
 
 
 @dataclass(frozen=True)
@@ -136,6 +168,51 @@ MUTATIONS: list[Mutation] = [
              "contact { id }"),
     Mutation("updateContact", "UpdateContactInput", "contact", "input.id",
              lambda w, gid: {"id": gid, "title": "CTO"}, "contact { id }"),
+    Mutation("createSavedFilter", "CreateSavedFilterInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "name": "Fresh filter",
+                             "expression": {"all": [{"field": "country", "op": "eq", "value": "FR"}]}},
+             "savedFilter { id }"),
+    Mutation("updateSavedFilter", "UpdateSavedFilterInput", "saved_filter", "input.id",
+             lambda w, gid: {"id": gid, "name": "Renamed filter"}, "savedFilter { id }"),
+    Mutation("deleteSavedFilter", "DeleteSavedFilterInput", "saved_filter", "input.id",
+             lambda w, gid: {"id": gid}, "deletedSavedFilterId"),
+    Mutation("createMarket", "CreateMarketInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "name": "Fresh market"}, "market { id }"),
+    Mutation("updateMarket", "UpdateMarketInput", "market", "input.id",
+             lambda w, gid: {"id": gid, "description": "Changed", "filters": {"cities": ["Lyon"]}}, "market { id }"),
+    Mutation("deleteMarket", "DeleteMarketInput", "market", "input.id",
+             lambda w, gid: {"id": gid}, "deletedMarketId"),
+    Mutation("updateAccountStatuses", "UpdateAccountStatusesInput", "account", "input.accountIds[0]",
+             lambda w, gid: {"accountIds": [gid], "status": "QUALIFIED", "note": "Bulk"}, "changedCount"),
+    # Confirms the dry run of the world's campaign (no campaign accounts: the empty set's token).
+    Mutation("removeLowFitAccounts", "RemoveLowFitAccountsInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid, "dryRun": False, "confirmToken": low_fit.confirm_token(
+                 w.campaign.id if w.campaign else 0, low_fit.Options(), [])}, "campaign { id }"),
+    Mutation("createCampaign", "CreateCampaignInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "productId": w.gid("product"), "name": "Fresh campaign"},
+             "campaign { id }"),
+    Mutation("createCampaign", "CreateCampaignInput", "product", "input.productId",
+             lambda w, gid: {"projectId": w.gid("project"), "productId": gid, "name": "Fresh campaign",
+                             "goal": "press"}, "campaign { id }"),
+    Mutation("updateCampaign", "UpdateCampaignInput", "campaign", "input.id",
+             lambda w, gid: {"id": gid, "name": "Renamed campaign", "goal": "press", "status": "ACTIVE"},
+             "campaign { id }"),
+    Mutation("archiveCampaign", "CampaignIdInput", "campaign", "input.id",
+             lambda w, gid: {"id": gid}, "campaign { id archivedAt }"),
+    Mutation("unarchiveCampaign", "CampaignIdInput", "archived_campaign", "input.id",
+             lambda w, gid: {"id": gid}, "campaign { id archivedAt }"),
+    Mutation("deleteCampaign", "DeleteCampaignInput", "campaign", "input.id",
+             lambda w, gid: {"id": gid, "confirmName": w.campaign.name if w.campaign else ""}, "deletedCampaignId"),
+    Mutation("addAccountsToCampaign", "AddAccountsToCampaignInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid, "accountIds": [w.gid("account"), w.gid("account2")]}, "added"),
+    Mutation("reviewCampaignAccounts", "ReviewCampaignAccountsInput", "campaign_account",
+             "input.campaignAccountIds[0]",
+             lambda w, gid: {"campaignAccountIds": [gid], "decision": "APPROVED"}, "changedCount"),
+    Mutation("setOverrideScore", "SetOverrideScoreInput", "campaign_account", "input.campaignAccountId",
+             lambda w, gid: {"campaignAccountId": gid, "score": 7.5}, "campaignAccount { id }"),
+    Mutation("updateCampaignAccount", "UpdateCampaignAccountInput", "campaign_account", "input.id",
+             lambda w, gid: {"id": gid, "tags": ["hot"], "notes": "Call back", "outreachStatus": "SENT",
+                             "contactId": w.gid("contact")}, "campaignAccount { id }"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
 ]
@@ -151,6 +228,8 @@ def own_input(m: Mutation, world: World) -> dict[str, Any]:
 SNAPSHOT_MODELS = (
     models.Project, models.Membership, models.Product, models.Persona, models.Account, models.Contact,
     models.AccountStatusChange, models.AuditEvent, models.ApiToken,
+    models.SavedFilter, models.Market,
+    models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
 )
 
 
@@ -164,6 +243,8 @@ async def snapshot(project_id: int | None = None) -> dict[str, list[dict[str, An
                 qs = qs.filter(id=project_id)
             elif model is models.AccountStatusChange:
                 qs = qs.filter(account__project_id=project_id)
+            elif model in (models.CampaignAccount, models.CampaignAccountTag):
+                qs = qs.filter(campaign__project_id=project_id)
             elif model is models.ApiToken:
                 continue
             else:

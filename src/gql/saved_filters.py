@@ -1,0 +1,98 @@
+"""Saved filters: named expressions over a project's accounts (see `outboundql.services.saved_filters`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from outboundql import models
+from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
+from outboundql.gql.context import Info
+from outboundql.gql.errors import UserError
+from outboundql.services import saved_filters as service
+
+EXPRESSION_HELP = (
+    'A filter expression: {"all": [...]}, {"any": [...]}, {"not": {...}} or a condition '
+    '{"field": F, "op": OP, "value": V}. Fields: name, domain, industry, employee_count, country, city, '
+    "language, status, tags, source, created_at, contract_end_date, or cf.<key> for a custom field. "
+    "Operators: eq, ne, in, not_in, gt, gte, lt, lte, contains (text, case-insensitive; for tags: has the tag), "
+    "exists."
+)
+
+
+@strawberry.type(description="A named filter over the project's accounts; usable as a campaign's audience.")
+class SavedFilter(RowType, relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Unique in the project (case-insensitive).")
+    expression: JSON = strawberry.field(description=EXPRESSION_HELP)
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[models.SavedFilter]
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: list[str], required: bool = False
+    ) -> list[SavedFilter | None]:
+        return await scoped_nodes(cls, info, node_ids, models.SavedFilter)
+
+    @strawberry.field(description="How many of the project's accounts match now.")
+    async def match_count(self, info: Info) -> int:
+        return await info.context.loaders.saved_filter_match_count_by_id.load(self.row.id)
+
+
+@strawberry.input
+class CreateSavedFilterInput:
+    project_id: relay.GlobalID
+    name: str
+    expression: JSON = strawberry.field(description=EXPRESSION_HELP)
+
+
+@strawberry.input(description="Only the fields given change.")
+class UpdateSavedFilterInput:
+    id: relay.GlobalID
+    name: str | None = strawberry.UNSET
+    expression: JSON | None = strawberry.field(default=strawberry.UNSET, description=EXPRESSION_HELP)
+
+
+@strawberry.input
+class DeleteSavedFilterInput:
+    id: relay.GlobalID
+
+
+@strawberry.type
+class SavedFilterPayload:
+    saved_filter: SavedFilter | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeleteSavedFilterPayload:
+    deleted_saved_filter_id: relay.GlobalID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SavedFilterMutations:
+    @mutation("Save a named filter expression; errors name the path of each mistake, e.g. "
+              "`input.expression.all[2].op`.")
+    async def create_saved_filter(self, info: Info, input: CreateSavedFilterInput) -> SavedFilterPayload:
+        row = await service.create_saved_filter(
+            info.context.access, pk_of(input.project_id, "Project", "input.projectId"),
+            {"name": input.name, "expression": input.expression},
+        )
+        return SavedFilterPayload(saved_filter=SavedFilter.from_model(row))
+
+    @mutation("Rename a saved filter or replace its expression.")
+    async def update_saved_filter(self, info: Info, input: UpdateSavedFilterInput) -> SavedFilterPayload:
+        row = await service.update_saved_filter(info.context.access, pk_of(input.id, "SavedFilter", "input.id"),
+                                                input_data(input, exclude=["id"]))
+        return SavedFilterPayload(saved_filter=SavedFilter.from_model(row))
+
+    @mutation("Delete a saved filter (refused while a campaign uses it as its audience). Accounts are untouched.")
+    async def delete_saved_filter(self, info: Info, input: DeleteSavedFilterInput) -> DeleteSavedFilterPayload:
+        row_id = pk_of(input.id, "SavedFilter", "input.id")
+        await service.delete_saved_filter(info.context.access, row_id)
+        return DeleteSavedFilterPayload(deleted_saved_filter_id=relay.GlobalID("SavedFilter", str(row_id)))

@@ -1,0 +1,131 @@
+"""Markets: territories inside a project that group campaigns, with metrics rolled up from them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.functions import Count, Sum
+from tortoise.transactions import in_transaction
+
+from outboundql import models
+from outboundql.errors import Collector
+from outboundql.models.enums import Role
+from outboundql.services import audit, fields
+from outboundql.services.access import Access
+from outboundql.services.slugs import unique_slug
+
+MAX_FILTERS_BYTES = 20_000
+
+
+def _filters(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError('Filters must be a JSON object, e.g. {"countries": ["US"], "cities": ["New York"]}.')
+    size = len(json.dumps(value))
+    if size > MAX_FILTERS_BYTES:
+        raise ValueError(f"Filters are too large ({size} bytes; at most {MAX_FILTERS_BYTES}).")
+    return value
+
+
+_CLEANERS = {
+    "name": fields.text(200, required=True, label="Name"),
+    "description": fields.long_text(label="Description"),
+    "filters": _filters,
+}
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    check = Collector()
+    if "name" in data and data["name"] is None:
+        check.add("input.name", "Name cannot be removed.")
+        check.raise_if_any()
+    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
+    check.raise_if_any()
+    return cleaned
+
+
+async def create_market(access: Access, project_id: int, data: dict[str, Any]) -> models.Market:
+    access.require(project_id, Role.MEMBER, field="input.projectId")
+    cleaned = _clean(data)
+    async with in_transaction():
+        slug = await unique_slug(models.Market, cleaned["name"], fallback="market", project_id=project_id)
+        market = await models.Market.create(project_id=project_id, slug=slug, **cleaned)
+        await audit.record(project_id=project_id, actor=access.user, action="market.create", row=market,
+                           after=audit.snapshot(market))
+    return market
+
+
+async def update_market(access: Access, market_id: Any, data: dict[str, Any]) -> models.Market:
+    """Change name (the slug follows, collisions suffixed), description or filters."""
+    market = await access.get(models.Market, market_id, Role.MEMBER, field="input.id")
+    cleaned = _clean(data)
+    async with in_transaction():
+        before = audit.snapshot(market)
+        if "name" in cleaned and cleaned["name"] != market.name:
+            market.slug = await unique_slug(models.Market, cleaned["name"], fallback="market",
+                                            project_id=market.project_id, exclude_id=market.id)
+        for key, value in cleaned.items():
+            setattr(market, key, value)
+        await market.save()
+        old, new = audit.changed(before, audit.snapshot(market))
+        if new:
+            await audit.record(project_id=market.project_id, actor=access.user, action="market.update", row=market,
+                               before=old, after=new)
+    return market
+
+
+async def delete_market(access: Access, market_id: Any) -> models.Market:
+    """Delete a market; its campaigns stay, without a market."""
+    market = await access.get(models.Market, market_id, Role.MEMBER, field="input.id")
+    async with in_transaction():
+        campaign_ids = list(await models.Campaign.filter(market_id=market.id).order_by("id")
+                            .values_list("id", flat=True))
+        if campaign_ids:
+            await models.Campaign.filter(id__in=campaign_ids).update(market_id=None)
+        await audit.record(project_id=market.project_id, actor=access.user, action="market.delete", row=market,
+                           before=audit.snapshot(market), after={"released_campaign_ids": campaign_ids})
+        await market.delete()
+    return market
+
+
+@dataclass(frozen=True, slots=True)
+class MarketMetrics:
+    """The sums of a market's campaigns' cached statistics (archived campaigns included)."""
+
+    campaign_count: int = 0
+    total_accounts: int = 0
+    scored_accounts: int = 0
+    approved_accounts: int = 0
+    outreached_accounts: int = 0
+    responded_accounts: int = 0
+
+    @property
+    def response_rate(self) -> float:
+        """responded / outreached, 0 when nothing was sent."""
+        if not self.outreached_accounts:
+            return 0.0
+        return round(self.responded_accounts / self.outreached_accounts, 4)
+
+
+_SUMS = ("total_accounts", "scored_accounts", "approved_accounts", "outreached_accounts", "responded_accounts")
+
+
+async def metrics_by_market(market_ids: list[int]) -> dict[int, MarketMetrics]:
+    """Metrics of many markets in one aggregate query; a market without campaigns gets zeros."""
+    rows = await (
+        models.Campaign.filter(market_id__in=market_ids)
+        .annotate(campaign_count=Count("id"), **{f"sum_{name}": Sum(name) for name in _SUMS})
+        .group_by("market_id")
+        .values("market_id", "campaign_count", *(f"sum_{name}" for name in _SUMS))
+    )
+    out = {
+        row["market_id"]: MarketMetrics(
+            campaign_count=int(row["campaign_count"] or 0),
+            **{name: int(row[f"sum_{name}"] or 0) for name in _SUMS},
+        )
+        for row in rows
+    }
+    return {i: out.get(i, MarketMetrics()) for i in market_ids}
