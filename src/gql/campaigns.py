@@ -19,7 +19,6 @@ from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.products import Persona, Product
 from outboundql.services import campaign_stats
 from outboundql.services import campaigns as campaigns_service
-from outboundql.services.campaign_account_queries import stale_rows
 
 if TYPE_CHECKING:
     from outboundql.gql.campaign_accounts import (
@@ -126,8 +125,8 @@ class Campaign(RowType, relay.Node):
 
     @strawberry.field(description="Accounts whose only score for this product is under another goal: "
                       "rescore to refresh them.")
-    async def stale_score_count(self) -> int:
-        return int(await stale_rows(self.row).count())
+    async def stale_score_count(self, info: Info) -> int:
+        return await info.context.loaders.stale_count_by_campaign.load(self.row)
 
     @strawberry.field(description="Histogram of this goal's fit scores of the campaign's accounts, 10 buckets.")
     async def score_distribution(self) -> list[ScoreBucket]:

@@ -83,14 +83,15 @@ async def explain(
         (overrides or GuardrailOverrides()).flags(), info.context.goals,
         max_items=info.context.settings.max_bulk_items,
     )
-    rows = {a.id: a for a in await models.Account.filter(id__in=[e.account_id for e in result.explanations])}
+    explanations = result.explanations()
+    rows = {a.id: a for a in await models.Account.filter(id__in=[e.account_id for e in explanations])}
     return GuardrailExplanation(
         accounts=[
             AccountGuardrail(verdict=GuardrailVerdict(e.decision.verdict.value), status=e.decision.status,
                              message=e.message, override_flag=camel(e.decision.override_flag)
                              if e.decision.override_flag else None,
                              overridden=e.decision.overridden, row=rows.get(e.account_id))
-            for e in result.explanations
+            for e in explanations
         ],
         blocked=[BlockedAccounts.from_group(g) for g in result.blocked],
         admitted_count=len(result.admitted_ids),

@@ -62,6 +62,30 @@ async def load_saved_filter_match_count_by_id(ids: list[int]) -> list[int]:
     return [counts.get(i, 0) for i in ids]
 
 
+async def load_stale_counts_by_campaign(campaigns: list[models.Campaign]) -> list[int]:
+    """Rows whose only score for the product is under another goal, per campaign: one grouped query per
+    (product, goal) on the page, not one per campaign."""
+    from tortoise.expressions import Subquery
+    from tortoise.functions import Count
+
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for c in campaigns:
+        groups[(c.product_id, c.goal_key)].append(c.id)
+    counts: dict[int, int] = {}
+    for (product_id, goal_key), ids in groups.items():
+        scores = models.FitScore.filter(product_id=product_id)
+        rows = await (
+            models.CampaignAccount.filter(
+                campaign_id__in=ids,
+                account_id__in=Subquery(scores.exclude(goal_key=goal_key).values("account_id")),
+            )
+            .exclude(account_id__in=Subquery(scores.filter(goal_key=goal_key).values("account_id")))
+            .annotate(n=Count("id")).group_by("campaign_id").values("campaign_id", "n")
+        )
+        counts.update({r["campaign_id"]: r["n"] for r in rows})
+    return [counts.get(c.id, 0) for c in campaigns]
+
+
 def _loader(fn: Callable[..., Any]) -> Any:
     return field(default_factory=lambda: DataLoader(load_fn=fn))
 
@@ -81,6 +105,9 @@ class Loaders:
         _children(models.AccountStatusChange, "account_id", "-id")
     )
     campaign_by_id: DataLoader[int, models.Campaign | None] = _loader(_by_id(models.Campaign))
+    stale_count_by_campaign: DataLoader[models.Campaign, int] = field(
+        default_factory=lambda: DataLoader(load_fn=load_stale_counts_by_campaign, cache_key_fn=lambda c: c.id)
+    )
     contact_by_id: DataLoader[int, models.Contact | None] = _loader(_by_id(models.Contact))
     market_by_id: DataLoader[int, models.Market | None] = _loader(_by_id(models.Market))
     scores_by_product_account: DataLoader[tuple[int, int], list[models.FitScore]] = _loader(

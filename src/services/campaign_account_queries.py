@@ -53,14 +53,6 @@ def stale_ids(campaign: models.Campaign) -> tuple[Subquery, Subquery]:
     return Subquery(other.values("account_id")), Subquery(current.values("account_id"))
 
 
-def stale_rows(campaign: models.Campaign) -> QuerySet[models.CampaignAccount]:
-    """Rows whose only score for this product is under another goal (the "rescore to refresh" set)."""
-    other, current = stale_ids(campaign)
-    return models.CampaignAccount.filter(campaign_id=campaign.id, account_id__in=other).exclude(
-        account_id__in=current
-    )
-
-
 def filter_rows(campaign: models.Campaign, flt: dict[str, Any]) -> QuerySet[models.CampaignAccount]:
     qs = with_scores(campaign)
     if flt.get("bands"):

@@ -62,13 +62,19 @@ class Explanation:
 class Evaluation:
     """Per-account decisions (in request order), refused accounts grouped, and ids not found."""
 
-    explanations: list[Explanation]
+    goal: Goal
+    registry: GoalRegistry
+    decisions: dict[int, Decision]  # in request order
     blocked: list[BlockedGroup]
     missing: list[int]
 
     @property
     def admitted_ids(self) -> list[int]:
-        return [e.account_id for e in self.explanations if e.decision.verdict.admitted]
+        return [i for i, d in self.decisions.items() if d.verdict.admitted]
+
+    def explanations(self) -> list[Explanation]:
+        """One sentence per account (built on demand: bulk add needs only the grouped messages)."""
+        return [Explanation(i, d, message(self.goal, d, self.registry)) for i, d in self.decisions.items()]
 
 
 def check_overrides(overrides: Iterable[str]) -> frozenset[str]:
@@ -87,10 +93,8 @@ async def evaluate(
     facts = await account_facts(project_id, ordered)
     decisions = decide_all(goal, facts, check_overrides(overrides), today)
     return Evaluation(
-        explanations=[Explanation(i, decisions[i], message(goal, decisions[i], registry)) for i in ordered
-                      if i in decisions],
-        blocked=group_blocked(goal, decisions, registry),
-        missing=[i for i in ordered if i not in decisions],
+        goal=goal, registry=registry, decisions={i: decisions[i] for i in ordered if i in decisions},
+        blocked=group_blocked(goal, decisions, registry), missing=[i for i in ordered if i not in decisions],
     )
 
 

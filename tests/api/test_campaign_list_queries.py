@@ -1,0 +1,53 @@
+"""A page of campaigns with their counters, goal, product, ICP and stale counts costs a constant
+number of SQL queries, however many campaigns it holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from outboundql import models
+from outboundql.models.enums import Band
+from tests.helpers import data_of
+
+CAMPAIGNS = """
+query($slug: String!, $first: Int!) {
+  project(slug: $slug) {
+    campaigns(first: $first) {
+      totalCount
+      edges { node { id name goal { key label } product { name } icp { version } totalAccounts scoredAccounts
+                     responseRate staleScoreCount effectiveLanguage } }
+    }
+  }
+}
+"""
+
+
+async def _seed(project: models.Project, count: int) -> None:
+    product = await models.Product.create(project=project, name="Widget", slug="widget")
+    accounts = [await models.Account.create(project=project, name=f"A{i}") for i in range(3)]
+    for account in accounts[:2]:  # scored under press only: stale for sales campaigns
+        await models.FitScore.create(project=project, product=product, account=account, goal_key="press",
+                                     score=6.0, band=Band.MODERATE, scorer="test")
+    for n in range(count):
+        campaign = await models.Campaign.create(project=project, product=product, name=f"C{n}", slug=f"c{n}",
+                                                goal_key="sales" if n % 2 else "press")
+        for account in accounts:
+            await models.CampaignAccount.create(campaign=campaign, account=account)
+
+
+async def test_a_page_of_campaigns_costs_constant_queries(gql: Any, owner: Any, project: models.Project,
+                                                          count_queries: Any) -> None:
+    await _seed(project, 30)
+
+    async def selects(first: int) -> tuple[int, list[dict[str, Any]]]:
+        with count_queries() as q:
+            data = data_of(await gql(CAMPAIGNS, {"slug": project.slug, "first": first}, as_=owner))
+        return q.selects, [e["node"] for e in data["project"]["campaigns"]["edges"]]
+
+    small, _ = await selects(4)
+    large, many = await selects(30)
+    assert small == large
+    assert len(many) == 30
+    stale = {c["name"]: c["staleScoreCount"] for c in many}
+    assert {stale[f"C{n}"] for n in range(30) if n % 2} == {2}  # sales campaigns: 2 accounts scored only for press
+    assert {stale[f"C{n}"] for n in range(30) if not n % 2} == {0}
