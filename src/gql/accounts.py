@@ -283,7 +283,8 @@ class BulkCreateAccountsPayload:
 @strawberry.input
 class MergeAccountsInput:
     target_id: relay.GlobalID = strawberry.field(description="The account that stays.")
-    source_ids: list[relay.GlobalID] = strawberry.field(description="Accounts folded into the target, then removed.")
+    source_ids: list[relay.GlobalID] = strawberry.field(
+        description="Accounts folded into the target, then removed. At most 50.")
 
 
 @strawberry.input
@@ -486,6 +487,7 @@ class AccountSubscriptions:
     async def account_events(self, info: Info, project_id: relay.GlobalID) -> AsyncGenerator[AccountEvent, None]:
         from outboundql.errors import NotFound
         from outboundql.gql.errors import ClientError
+        from outboundql.gql.loaders import Loaders
 
         try:
             pid = pk_of(project_id, "Project", "projectId")
@@ -493,5 +495,12 @@ class AccountSubscriptions:
         except NotFound as exc:
             raise ClientError(exc.message, "NOT_FOUND") from None
         async for event in events.get_bus().subscribe(events.account_channel(pid)):
+            # The stream outlives the check above: check the token and membership again, and read fresh rows.
+            await info.context.recheck()
+            info.context.loaders = Loaders()
+            try:
+                info.context.access.require(pid)
+            except NotFound as exc:
+                raise ClientError(exc.message, "NOT_FOUND") from None
             row = await models.Account.filter(id=event["account_id"], project_id=pid).first()
             yield AccountEvent(kind=AccountEventKind(event["kind"]), account=Account.from_model(row) if row else None)

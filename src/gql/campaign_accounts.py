@@ -312,7 +312,9 @@ class CampaignAccountMutations:
 @strawberry.type
 class CampaignAccountQueries:
     @strawberry.field(permission_classes=[IsAuthenticated],
-                      description="Dry run of add: would these accounts be admitted to this campaign, and why.")
+                      description="Dry run of add: would these accounts be admitted to this campaign, and why. "
+                      "Changes nothing. At most 1000 ids (OUTBOUNDQL_MAX_BULK_ITEMS); null when the campaign "
+                      "is not found.")
     async def explain_guardrails(self, info: Info, campaign_id: relay.GlobalID, account_ids: list[relay.GlobalID],
                                  overrides: GuardrailOverrides | None = None) -> GuardrailExplanation | None:
         from outboundql.gql.guardrails import explain

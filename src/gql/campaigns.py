@@ -61,16 +61,17 @@ class Campaign(RowType, relay.Node):
     slug: str = strawberry.field(description="From the name, unique in the project (collisions get -2, -3…).")
     description: str
     keywords: list[str]
-    status: CampaignStatus
-    scoring_status: ScoringStatus
-    scoring_error: str | None
+    status: CampaignStatus = strawberry.field(description="Workflow hint set by people; never enforced.")
+    scoring_status: ScoringStatus = strawberry.field(
+        description="State of the scoring job. Scoring is not built yet: IDLE until it is.")
+    scoring_error: str | None = strawberry.field(description="Why the last scoring run failed, when it did.")
     communication_language: str | None = strawberry.field(description="Null: inherit from the product.")
-    total_accounts: int
+    total_accounts: int = strawberry.field(description="Accounts in the campaign (cached counter, exact).")
     scored_accounts: int = strawberry.field(description="Accounts with a fit score for this product and goal.")
-    approved_accounts: int
-    outreached_accounts: int
-    responded_accounts: int
-    archived_at: datetime | None
+    approved_accounts: int = strawberry.field(description="Rows reviewed APPROVED.")
+    outreached_accounts: int = strawberry.field(description="Rows whose outreach is SENT, BOUNCED or RESPONDED.")
+    responded_accounts: int = strawberry.field(description="Rows whose outreach is RESPONDED.")
+    archived_at: datetime | None = strawberry.field(description="Set while archived (hidden from default lists).")
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[models.Campaign]
@@ -141,7 +142,10 @@ class Campaign(RowType, relay.Node):
             counts[min(int(float(score)), 9)] += 1
         return [ScoreBucket(from_=float(i), to=float(i + 1), count=counts[i]) for i in range(10)]
 
-    @strawberry.field(description="The campaign's accounts, filtered and sorted; pages of at most 100.")
+    @strawberry.field(description="The campaign's accounts, filtered and sorted (default: effective score, "
+                      "best first); "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default; more is a PAGE_TOO_LARGE "
+                      "error), a full page when neither is given.")
     async def accounts(
         self, info: Info, filter: CampaignAccountFilterRef | None = None,
         order_by: CampaignAccountOrderRef | None = None, first: int | None = None, after: str | None = None,
@@ -163,10 +167,10 @@ class CampaignConnection(CountedConnection[Campaign]):
 class CampaignFilter:
     include_archived: bool = False
     statuses: list[CampaignStatus] | None = None
-    goals: list[str] | None = None
+    goals: list[str] | None = strawberry.field(default=None, description="Goal keys, e.g. `sales`.")
     product_id: relay.GlobalID | None = None
     market_id: relay.GlobalID | None = None
-    search: str | None = None
+    search: str | None = strawberry.field(default=None, description="Part of the campaign's name.")
 
 
 @strawberry.enum

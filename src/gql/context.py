@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
@@ -28,6 +29,24 @@ class Context:
     auth_error: str | None = None
     connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(default_factory=Loaders)  # never shared across requests
+    ws_authorization: str | None = None
+    """On a websocket: the Authorization of ``connection_init``. A connection outlives token revocation,
+    expiry and membership changes, so `recheck` authenticates again on every operation and event."""
+
+    async def recheck(self) -> None:
+        """On a websocket, authenticate again and reload roles and dataloaders; a no-op for HTTP requests."""
+        if self.ws_authorization is None:
+            return
+        from outboundql.services.tokens import AuthError, authenticate
+
+        self.loaders = Loaders()
+        try:
+            user = await authenticate(self.ws_authorization,
+                                      timedelta(seconds=self.settings.token_touch_interval_seconds))
+        except AuthError as exc:
+            self.access_or_none, self.auth_error = None, str(exc)
+            return
+        self.access_or_none = await Access.for_user(user)
 
     @property
     def access(self) -> Access:

@@ -82,7 +82,9 @@ class Project(RowType, relay.Node):
         row = await models.Product.filter(project_id=self.row.id, slug=slug).first()
         return Product.from_model(row) if row else None
 
-    @strawberry.field(description="Accounts of this project, filtered and sorted; pages of at most 100.")
+    @strawberry.field(description="Accounts of this project, filtered and sorted (default: oldest first); "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default; more is a PAGE_TOO_LARGE "
+                      "error), a full page when neither is given.")
     async def accounts(
         self,
         info: Info,
@@ -97,7 +99,9 @@ class Project(RowType, relay.Node):
 
         return await resolve_accounts(info, self.row.id, filter, order_by, first, after, last, before)
 
-    @strawberry.field(description="Campaigns of this project, newest first; archived ones only when asked.")
+    @strawberry.field(description="Campaigns of this project, newest first; archived ones only when asked; "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default; more is a PAGE_TOO_LARGE "
+                      "error), a full page when neither is given.")
     async def campaigns(
         self, info: Info, filter: CampaignFilterRef | None = None, order_by: CampaignOrderRef | None = None,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
@@ -128,7 +132,8 @@ class Project(RowType, relay.Node):
         return [SavedFilter.from_model(f) for f in rows]
 
     @strawberry.field(description="Dry run of a campaign's guardrails: would these accounts be admitted to a "
-                      "campaign of `goal` with these overrides, and why. Changes nothing. At most 1000 ids.")
+                      "campaign of `goal` with these overrides, and why. Changes nothing. At most 1000 ids "
+                      "(OUTBOUNDQL_MAX_BULK_ITEMS).")
     async def explain_guardrails(
         self, info: Info, goal: str, account_ids: list[relay.GlobalID], overrides: GuardrailOverridesRef | None = None
     ) -> GuardrailExplanationRef:
@@ -184,7 +189,9 @@ class AddProjectMemberPayload:
 @strawberry.type
 class ProjectQueries:
     @relay.connection(ProjectConnection, permission_classes=[IsAuthenticated],
-                      description="Projects you are a member of, oldest first.")
+                      description="Projects you are a member of, oldest first; "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default; more is a PAGE_TOO_LARGE "
+                      "error), a full page when neither is given.")
     def projects(self, info: Info, include_archived: bool = False) -> list[models.Project]:
         qs = info.context.access.scope(models.Project.all(), "id")
         if not include_archived:

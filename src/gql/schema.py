@@ -11,6 +11,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.types import ExecutionContext
@@ -54,6 +55,16 @@ class Subscription(AccountSubscriptions):
     pass
 
 
+class RecheckWebsocketAuth(SchemaExtension):
+    """A websocket carries many operations over hours: check its token and roles again before each one."""
+
+    async def on_operation(self):  # type: ignore[no-untyped-def]
+        recheck = getattr(self.execution_context.context, "recheck", None)
+        if recheck is not None:
+            await recheck()
+        yield
+
+
 class OutboundqlSchema(strawberry.Schema):
     """Logs only unexpected errors: a bad token or a validation error is the client's business,
     a crash is the operator's (with its traceback)."""
@@ -67,6 +78,7 @@ schema = OutboundqlSchema(
     mutation=Mutation,
     subscription=Subscription,
     extensions=[
+        RecheckWebsocketAuth,
         lambda: QueryDepthLimiter(max_depth=get_settings().max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=get_settings().max_aliases),
         lambda: MaxTokensLimiter(max_token_count=get_settings().max_tokens),

@@ -39,6 +39,7 @@ class OutboundqlGraphQL(GraphQL[Context, None]):
         await self._authenticate(context, header)
         if context.access_or_none is None:
             raise ConnectionRejectionError({"message": context.auth_error})
+        context.ws_authorization = header  # checked again on every operation and event (Context.recheck)
         return None
 
     async def _authenticate(self, context: Context, header: str | None) -> None:

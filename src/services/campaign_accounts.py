@@ -65,6 +65,9 @@ async def add_accounts(
         account_ids = await saved_filters.matching_account_ids(access, campaign.project_id, saved_filter_id)
     ids = list(dict.fromkeys(account_ids or []))
     if len(ids) > MAX_ADD:
+        if saved_filter_id is not None:
+            raise InvalidInput(f"The saved filter matches {len(ids)} accounts; add at most {MAX_ADD} per call "
+                               "(narrow the filter or add by accountIds).", field="input.savedFilterId")
         raise InvalidInput(f"Add at most {MAX_ADD} accounts per call (got {len(ids)}).", field="input.accountIds")
     async with in_transaction() as conn:
         campaign = await locked_campaign(campaign.id)

@@ -48,6 +48,10 @@ async def _check_refs(
 async def _audience(project_id: int, audience: dict[str, Any] | None, check: Collector) -> dict[str, Any]:
     if not audience or audience.get("kind") in (None, "manual"):
         return {"kind": "manual"}
+    if audience.get("kind") != "saved_filter":
+        check.add("input.audience.kind",
+                  f"Unknown audience kind {audience.get('kind')!r}; use manual or saved_filter.")
+        return {"kind": "manual"}
     filter_id = audience.get("saved_filter_id")
     if filter_id is None:
         check.add("input.audience.savedFilterId", "A saved-filter audience needs savedFilterId.")

@@ -17,7 +17,14 @@ def base_slug(name: str, fallback: str) -> str:
 async def unique_slug(
     model: type[Model], name: str, *, fallback: str, exclude_id: int | None = None, **scope: Any
 ) -> str:
-    """The first free slug for ``name`` among rows of ``model`` matching ``scope``."""
+    """The first free slug for ``name`` among rows of ``model`` matching ``scope``.
+
+    Call inside the transaction that writes the row: a project-scoped slug locks the project row
+    first, so concurrent writers of one name get ``-2``, ``-3``… instead of a unique-key violation."""
+    if "project_id" in scope:
+        from outboundql import models
+
+        await models.Project.filter(id=scope["project_id"]).select_for_update().first()
     base = base_slug(name, fallback)
     qs = model.filter(slug__startswith=base, **scope)
     if exclude_id is not None:
