@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
+from outboundql.errors import NotFound
 from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
 from outboundql.gql.context import Info
 from outboundql.gql.enums import CampaignStatus, Direction, ScoringStatus
@@ -194,7 +195,7 @@ async def resolve_campaigns(info: Info, project_id: int, flt: CampaignFilter | N
         if data.get(key) is not None:
             try:
                 data[key] = pk_of(data[key], type_name, key)
-            except Exception:  # an id of another type or project matches nothing
+            except NotFound:  # an id of another type matches nothing
                 data[key] = -1
     qs = campaigns_service.filter_campaigns(models.Campaign.filter(project_id=project_id), data)
     order = order or CampaignOrder()

@@ -7,6 +7,7 @@ from typing import Any, Generic, Self
 
 import strawberry
 from strawberry import relay
+from strawberry.extensions import FieldExtension
 from strawberry.relay.types import NodeType
 
 from outboundql.gql.errors import ClientError
@@ -55,3 +56,21 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
             return attach()
         result.queryset = nodes
         return result
+
+
+class CapIds(FieldExtension):
+    """Refuse an ``ids`` argument longer than a page (``nodes(ids:)``): one request, one bounded query."""
+
+    def _check(self, kwargs: dict[str, Any]) -> None:
+        limit = max_page_size()
+        if len(kwargs.get("ids") or ()) > limit:
+            raise ClientError(f"Ask for at most {limit} ids at once (got {len(kwargs['ids'])}).", "TOO_MANY_IDS")
+
+    def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        self._check(kwargs)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        self._check(kwargs)
+        result = next_(source, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result

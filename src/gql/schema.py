@@ -23,6 +23,7 @@ from outboundql.gql.errors import is_unexpected
 from outboundql.gql.goals import GoalQueries
 from outboundql.gql.low_fit import LowFitMutations
 from outboundql.gql.markets import MarketMutations
+from outboundql.gql.pagination import CapIds
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.gql.products import ProductMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
@@ -38,7 +39,8 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries):
         description="Any object by its global id; null when it does not exist or is not yours to see.",
     )
     nodes: list[relay.Node | None] = relay.node(
-        permission_classes=[IsAuthenticated], description="Several objects by global id, in the same order."
+        permission_classes=[IsAuthenticated], extensions=[CapIds()],
+        description="Several objects by global id, in the same order; at most a page (100) of ids.",
     )
 
 

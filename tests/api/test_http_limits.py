@@ -154,3 +154,14 @@ async def test_only_unexpected_errors_reach_the_server_log(gql: Any, owner: Pers
                   {"slug": project.slug}, as_=owner)
     assert len(caplog.records) == 1
     assert "connection reset" in caplog.text  # the operator sees the real cause
+
+
+async def test_nodes_takes_at_most_a_page_of_ids(gql: Any, owner: Person, project: models.Project) -> None:
+    from tests.helpers import global_id
+
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    ok = await gql(query, {"ids": [global_id("Project", project.id)] * 100}, as_=owner)
+    assert not ok.get("errors") and len(ok["data"]["nodes"]) == 100
+    refused = await gql(query, {"ids": [global_id("Project", project.id)] * 101}, as_=owner)
+    [error] = refused["errors"]
+    assert error["extensions"]["code"] == "TOO_MANY_IDS" and "at most 100" in error["message"]
