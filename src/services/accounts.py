@@ -297,17 +297,13 @@ async def update_account(access: Access, account_id: Any, data: dict[str, Any]) 
                 "merge the two with mergeAccounts instead.",
                 field="input.domain",
             )
-    async with in_transaction():
-        before = audit.snapshot(row)
+    async with in_transaction(), audit.tracked(row, project_id=row.project_id, actor=access.user,
+                                               action="account.update"):
         for key, value in cleaned.items():
             setattr(row, key, value)
         await row.save()
         if status is not None:
             await _set_status(row, status, StatusSource.MANUAL, access.user, note=data.get("status_note") or "")
-        old, new = audit.changed(before, audit.snapshot(row))
-        if new:
-            await audit.record(project_id=row.project_id, actor=access.user, action="account.update", row=row,
-                               before=old, after=new)
     return row
 
 

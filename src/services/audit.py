@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import enum
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tortoise.models import Model
@@ -54,3 +56,25 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
     """Only the keys whose value differs, as (before, after)."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+@contextlib.asynccontextmanager
+async def tracked(
+    row: Model, *, project_id: int, actor: models.User | None, action: str
+) -> AsyncIterator[dict[str, Any]]:
+    """Record one `AuditEvent` for the fields the block changes (none if nothing changed).
+
+    Example:
+        async with audit.tracked(row, project_id=row.project_id, actor=user, action="market.update"):
+            row.name = "New name"
+            await row.save()
+
+    The yielded dict takes extra "after" entries (e.g. values kept outside the row, like tags).
+    """
+    before = snapshot(row)
+    extra: dict[str, Any] = {}
+    yield extra
+    old, new = changed(before, snapshot(row))
+    new.update(extra)
+    if new:
+        await record(project_id=project_id, actor=actor, action=action, row=row, before=old, after=new)

@@ -100,15 +100,11 @@ async def update_contact(access: Access, contact_id: Any, data: dict[str, Any]) 
         same_phone = bool(cleaned.get("phone")) and cleaned.get("phone") == other.phone
         raise Conflict(f"Contact {other.name!r} at this account already has that phone or e-mail.",
                        field="input.phone" if same_phone else "input.email")
-    async with in_transaction():
-        before = audit.snapshot(row)
+    async with in_transaction(), audit.tracked(row, project_id=row.project_id, actor=access.user,
+                                               action="contact.update"):
         for key, value in cleaned.items():
             setattr(row, key, value)
         await row.save()
-        old, new = audit.changed(before, audit.snapshot(row))
-        if new:
-            await audit.record(project_id=row.project_id, actor=access.user, action="contact.update", row=row,
-                               before=old, after=new)
     return row
 
 

@@ -62,18 +62,14 @@ async def update_market(access: Access, market_id: Any, data: dict[str, Any]) ->
     """Change name (the slug follows, collisions suffixed), description or filters."""
     market = await access.get(models.Market, market_id, Role.MEMBER, field="input.id")
     cleaned = _clean(data)
-    async with in_transaction():
-        before = audit.snapshot(market)
+    async with in_transaction(), audit.tracked(market, project_id=market.project_id, actor=access.user,
+                                               action="market.update"):
         if "name" in cleaned and cleaned["name"] != market.name:
             market.slug = await unique_slug(models.Market, cleaned["name"], fallback="market",
                                             project_id=market.project_id, exclude_id=market.id)
         for key, value in cleaned.items():
             setattr(market, key, value)
         await market.save()
-        old, new = audit.changed(before, audit.snapshot(market))
-        if new:
-            await audit.record(project_id=market.project_id, actor=access.user, action="market.update", row=market,
-                               before=old, after=new)
     return market
 
 

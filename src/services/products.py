@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector, NotFound
+from outboundql.errors import Collector
 from outboundql.models.enums import Role
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
@@ -56,8 +56,8 @@ async def update_product(access: Access, product_id: Any, data: dict[str, Any]) 
     """Change fields; renaming re-derives the slug (collisions suffixed)."""
     product = await access.get(models.Product, product_id, Role.MEMBER, field="input.id")
     cleaned = _clean(data)
-    async with in_transaction():
-        before = audit.snapshot(product)
+    async with in_transaction(), audit.tracked(product, project_id=product.project_id, actor=access.user,
+                                               action="product.update"):
         if "name" in cleaned and cleaned["name"] != product.name:
             product.slug = await unique_slug(
                 models.Product, cleaned["name"], fallback="product", project_id=product.project_id,
@@ -66,12 +66,6 @@ async def update_product(access: Access, product_id: Any, data: dict[str, Any]) 
         for key, value in cleaned.items():
             setattr(product, key, value)
         await product.save()
-        old, new = audit.changed(before, audit.snapshot(product))
-        if new:
-            await audit.record(
-                project_id=product.project_id, actor=access.user, action="product.update", row=product,
-                before=old, after=new,
-            )
     return product
 
 
@@ -88,12 +82,4 @@ async def set_archived(access: Access, product_id: Any, archived: bool) -> model
                 action="product.archive" if archived else "product.unarchive", row=product,
                 before=before, after=audit.snapshot(product, ["archived_at"]),
             )
-    return product
-
-
-async def by_slug(access: Access, project_id: int, slug: str) -> models.Product:
-    access.require(project_id)
-    product = await models.Product.filter(project_id=project_id, slug=slug).first()
-    if product is None:
-        raise NotFound("Product", field="slug")
     return product

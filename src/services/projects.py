@@ -49,10 +49,3 @@ async def add_member(access: Access, project_id: int, email: str, role: Role) ->
             after={"user": user.email, "role": role.value},
         )
     return membership
-
-
-async def by_slug(access: Access, slug: str) -> models.Project:
-    project = await access.scope(models.Project.filter(slug=slug), "id").first()
-    if project is None:
-        raise NotFound("Project", field="slug")
-    return project

@@ -477,14 +477,10 @@ async def update_saved_filter(access: Access, filter_id: Any, data: dict[str, An
     async with in_transaction():
         if "name" in cleaned:
             await _check_name_free(row.project_id, cleaned["name"], exclude_id=row.id)
-        before = audit.snapshot(row)
-        for key, value in cleaned.items():
-            setattr(row, key, value)
-        await row.save()
-        old, new = audit.changed(before, audit.snapshot(row))
-        if new:
-            await audit.record(project_id=row.project_id, actor=access.user, action="saved_filter.update", row=row,
-                               before=old, after=new)
+        async with audit.tracked(row, project_id=row.project_id, actor=access.user, action="saved_filter.update"):
+            for key, value in cleaned.items():
+                setattr(row, key, value)
+            await row.save()
     return row
 
 
