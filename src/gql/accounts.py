@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,10 +16,8 @@ from outboundql.gql.context import Info
 from outboundql.gql.enums import AccountStatus, Direction, RoleKind, StatusSource
 from outboundql.gql.errors import UserError, to_user_error
 from outboundql.gql.pagination import CountedConnection
-from outboundql.gql.permissions import IsAuthenticated
+from outboundql.services import account_merge, events
 from outboundql.services import accounts as accounts_service
-from outboundql.services import contacts as contacts_service
-from outboundql.services import events
 
 if TYPE_CHECKING:
     from outboundql.gql.users import User
@@ -288,40 +285,6 @@ class MergeAccountsInput:
 
 
 @strawberry.input
-class CreateContactInput(ContactInput):
-    account_id: relay.GlobalID
-
-
-@strawberry.type
-class CreateContactPayload:
-    contact: Contact | None = None
-    created: bool = strawberry.field(default=False, description="False when merged into a duplicate.")
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.input(description="Only the fields given change.")
-class UpdateContactInput:
-    id: relay.GlobalID
-    name: str | None = strawberry.UNSET
-    title: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    linkedin_url: str | None = strawberry.UNSET
-    seniority: str | None = strawberry.UNSET
-    department: str | None = strawberry.UNSET
-    is_decision_maker: bool | None = strawberry.UNSET
-    role_kind: RoleKind | None = strawberry.UNSET
-    language: str | None = strawberry.UNSET
-    do_not_contact: bool | None = strawberry.UNSET
-
-
-@strawberry.type
-class ContactPayload:
-    contact: Contact | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.input
 class UpdateAccountStatusesInput:
     account_ids: list[relay.GlobalID] = strawberry.field(description="At most 1000.")
     status: AccountStatus
@@ -423,7 +386,7 @@ class AccountMutations:
     async def merge_accounts(self, info: Info, input: MergeAccountsInput) -> AccountPayload:
         target = pk_of(input.target_id, "Account", "input.targetId")
         sources = [pk_of(g, "Account", f"input.sourceIds[{i}]") for i, g in enumerate(input.source_ids)]
-        row = await accounts_service.merge_accounts(info.context.access, target, sources)
+        row = await account_merge.merge_accounts(info.context.access, target, sources)
         await events.publish_account_change(row.project_id, row.id, "merged")
         return AccountPayload(account=Account.from_model(row))
 
@@ -451,56 +414,3 @@ class AccountMutations:
             if r.outcome == "changed" and r.account is not None:
                 await events.publish_account_change(r.account.project_id, r.account.id, "updated")
         return payload
-
-    @mutation("Add a contact to an account, or fill the blanks of the same person (same phone, then e-mail).")
-    async def create_contact(self, info: Info, input: CreateContactInput) -> CreateContactPayload:
-        row, created = await contacts_service.create_contact(
-            info.context.access, pk_of(input.account_id, "Account", "input.accountId"),
-            input_data(input, exclude=["account_id"]),
-        )
-        return CreateContactPayload(contact=Contact.from_model(row), created=created)
-
-    @mutation("Change a contact's fields.")
-    async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
-        row = await contacts_service.update_contact(info.context.access, pk_of(input.id, "Contact", "input.id"),
-                                                    input_data(input, exclude=["id"]))
-        return ContactPayload(contact=Contact.from_model(row))
-
-
-@strawberry.enum
-class AccountEventKind(enum.Enum):
-    CREATED = "created"
-    UPDATED = "updated"
-    MERGED = "merged"
-
-
-@strawberry.type(description="An account of the project changed.")
-class AccountEvent:
-    kind: AccountEventKind
-    account: Account | None = strawberry.field(description="Null if it was removed since.")
-
-
-@strawberry.type
-class AccountSubscriptions:
-    @strawberry.subscription(permission_classes=[IsAuthenticated],
-                             description="Accounts created, updated or merged in a project, live.")
-    async def account_events(self, info: Info, project_id: relay.GlobalID) -> AsyncGenerator[AccountEvent, None]:
-        from outboundql.errors import NotFound
-        from outboundql.gql.errors import ClientError
-        from outboundql.gql.loaders import Loaders
-
-        try:
-            pid = pk_of(project_id, "Project", "projectId")
-            info.context.access.require(pid)
-        except NotFound as exc:
-            raise ClientError(exc.message, "NOT_FOUND") from None
-        async for event in events.get_bus().subscribe(events.account_channel(pid)):
-            # The stream outlives the check above: check the token and membership again, and read fresh rows.
-            await info.context.recheck()
-            info.context.loaders = Loaders()
-            try:
-                info.context.access.require(pid)
-            except NotFound as exc:
-                raise ClientError(exc.message, "NOT_FOUND") from None
-            row = await models.Account.filter(id=event["account_id"], project_id=pid).first()
-            yield AccountEvent(kind=AccountEventKind(event["kind"]), account=Account.from_model(row) if row else None)

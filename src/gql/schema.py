@@ -16,9 +16,11 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from outboundql.gql.accounts import AccountMutations, AccountSubscriptions
+from outboundql.gql.account_events import AccountSubscriptions
+from outboundql.gql.accounts import AccountMutations
 from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignAccountQueries
 from outboundql.gql.campaigns import CampaignMutations
+from outboundql.gql.contacts import ContactMutations
 from outboundql.gql.errors import is_unexpected
 from outboundql.gql.goals import GoalQueries
 from outboundql.gql.low_fit import LowFitMutations
@@ -46,8 +48,8 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries):
 
 @strawberry.type
 class Mutation(
-    UserMutations, ProjectMutations, ProductMutations, AccountMutations, CampaignMutations, CampaignAccountMutations,
-    LowFitMutations, SavedFilterMutations, MarketMutations,
+    UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
+    CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations,
 ):
     pass
 

@@ -9,8 +9,7 @@ import pytest
 from outboundql import models
 from outboundql.goals.testing import registry_with
 from outboundql.models.enums import Band, OutreachStatus, ReviewStatus
-from outboundql.services import accounts as accounts_service
-from outboundql.services import campaign_stats
+from outboundql.services import account_merge, campaign_stats
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
 from tests.helpers import Person, data_of, global_id
@@ -72,7 +71,7 @@ async def test_merge_folding_duplicate_rows_keeps_every_counter_exact(
         await models.CampaignAccountTag.create(campaign_account=gone_row, campaign=campaign, tag=tag)
     await sync(campaign)
 
-    await accounts_service.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, target.id, [source.id])
 
     tags = await models.CampaignAccountTag.filter(campaign_id=campaign.id).order_by("tag").values_list(
         "campaign_account_id", "tag")
@@ -98,7 +97,7 @@ async def test_merge_moving_a_row_onto_a_scored_target_counts_it_scored(
     await join(campaign, source)  # unscored row; after the move it points at a scored account
     await sync(campaign)
 
-    await accounts_service.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, target.id, [source.id])
 
     assert (await assert_exact(campaign))["scored_accounts"] == 1
 
@@ -112,7 +111,7 @@ async def test_merge_moving_a_score_to_the_target_counts_the_targets_rows_scored
     await join(campaign, target)
     await sync(campaign)
 
-    await accounts_service.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, target.id, [source.id])
 
     assert (await assert_exact(campaign))["scored_accounts"] == 1
 
@@ -126,7 +125,7 @@ async def test_merge_folding_rows_with_target_worse_off_keeps_counts(
     await join(campaign, source, review_status=ReviewStatus.REJECTED, outreach_status=OutreachStatus.DRAFT)
     await sync(campaign)
 
-    await accounts_service.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, target.id, [source.id])
 
     assert await assert_exact(campaign) == {"total_accounts": 1, "scored_accounts": 0, "approved_accounts": 1,
                                             "outreached_accounts": 1, "responded_accounts": 0}
@@ -204,5 +203,5 @@ async def test_merge_moves_api_usage_to_the_target(
     source = await account(project, "Acme Dup")
     usage = await models.ApiUsage.create(project=project, provider="openai", model="m", operation=UsageOperation.SCORE,
                                          campaign=campaign, account=source)
-    await accounts_service.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, target.id, [source.id])
     assert (await models.ApiUsage.get(id=usage.id)).account_id == target.id
