@@ -9,7 +9,7 @@ import pytest
 
 from outboundql.errors import Collector
 from outboundql.models.enums import AccountStatus
-from outboundql.services.saved_filters import FIELDS, OPS, columns, match, validate_expression
+from outboundql.services.filter_expressions import FIELDS, OPS, columns, match, validate_expression
 
 
 def issues(expression: Any) -> list[tuple[str | None, str]]:
