@@ -23,6 +23,7 @@ import pytest
 from outboundql import models
 from outboundql.app import create_app
 from outboundql.goals.manager import collect_goals, make_plugin_manager
+from outboundql.models.enums import AccountStatus
 from outboundql.settings import Settings
 from tests.helpers import Person, data_of, global_id
 from tests.integration.conftest import COMMAND_TIMEOUT, child_env, run_cli
@@ -200,6 +201,45 @@ async def test_upsert_creates_a_plugin_persona_from_its_tweak(api: httpx.AsyncCl
     assert result["persona"]["goalKey"] == "podcast"
     assert result["persona"]["name"] == "Podcasts Widget's buyers listen to"  # derived, then the input applied
     assert result["persona"]["summary"] == "Shows about widgets."
+
+
+CAMPAIGN = """
+mutation($input: CreateCampaignInput!) {
+  createCampaign(input: $input) { campaign { id goal { key label source } icp { goalKey status } } errors { message } }
+}
+"""
+ADD = """
+mutation($input: AddAccountsToCampaignInput!) {
+  addAccountsToCampaign(input: $input) {
+    added campaign { totalAccounts } blocked { status reason message overrideFlag } errors { message }
+  }
+}
+"""
+
+
+async def test_plugin_goal_runs_a_campaign_like_a_builtin(api: httpx.AsyncClient, owner: Person,
+                                                          project: models.Project) -> None:
+    product = await models.Product.create(project=project, name="Widget", slug="widget", description="Widgets")
+    created = (await run(api, CAMPAIGN, {"input": {
+        "projectId": global_id("Project", project.id), "productId": global_id("Product", product.id),
+        "name": "Podcast tour", "goal": "podcast"}}, as_=owner))["createCampaign"]
+    assert created["errors"] == []
+    campaign = created["campaign"]
+    assert campaign["goal"] == {"key": "podcast", "label": "Podcast guest", "source": SOURCE}
+    assert campaign["icp"] == {"goalKey": "podcast", "status": "DRAFT"}  # derived by the plugin's tweak
+
+    accounts = {status: await models.Account.create(project=project, name=status, status=AccountStatus(status))
+                for status in ("press", "analyst", "competitor", "new")}
+    added = (await run(api, ADD, {"input": {
+        "campaignId": campaign["id"], "accountIds": [global_id("Account", a.id) for a in accounts.values()]}},
+        as_=owner))["addAccountsToCampaign"]
+    assert added["errors"] == []
+    assert added["added"] == 2 and added["campaign"]["totalAccounts"] == 2  # press (its target) and new
+    blocked = {g["status"]: g for g in added["blocked"]}
+    assert set(blocked) == {"analyst", "competitor"}
+    assert blocked["analyst"]["overrideFlag"] == "includeAnalysts"
+    assert "Podcast guest campaign soft-blocks analyst accounts" in blocked["analyst"]["message"]
+    assert blocked["competitor"]["reason"] == "hard_block"
 
 
 # --- real processes ----------------------------------------------------------------------------------------
