@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 import dramatiq
@@ -21,8 +20,6 @@ from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
 from outboundql.settings import Settings, get_settings
-
-log = logging.getLogger("outboundql")
 
 
 async def healthz(request: Request) -> JSONResponse:

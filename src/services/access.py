@@ -85,17 +85,13 @@ class Access:
         what: str | None = None,
         field: str | None = None,
         project_field: str = "project_id",
-        for_update: bool = False,
     ) -> M:
         """Fetch one row by id, visible to the viewer, checking ``role`` in its project."""
         label = what or model.__name__
         pk = parse_id(row_id)
         if pk is None:
             raise NotFound(label, field=field)
-        qs = self.scope(model.filter(id=pk), project_field)
-        if for_update:
-            qs = qs.select_for_update()
-        row = await qs.first()
+        row = await self.scope(model.filter(id=pk), project_field).first()
         if row is None:
             raise NotFound(label, field=field)
         self.require(_project_id(row, project_field), role, what=label, field=field)
