@@ -46,10 +46,13 @@ def test_wheel_contains_the_code_migrations_and_marker(tmp_path: Path) -> None:
         console_scripts = wheel.read(entry_points).decode()
 
     required_files = ("outboundql/__init__.py", "outboundql/cli.py", "outboundql/gql/schema.py",
-                      "outboundql/models/migrations/0001_initial.py", "outboundql/py.typed")
+                      "outboundql/models/migrations/0001_initial.py", "outboundql/py.typed",
+                      "outboundql/scoring/rubric.py")
     for required in required_files:
         assert required in names, f"{required} is missing from the wheel"
     for migration in (ROOT / "src/models/migrations").glob("0*.py"):
         assert f"outboundql/models/migrations/{migration.name}" in names
+    for catalog in (ROOT / "src/scoring/locales").glob("*/LC_MESSAGES/*.po"):
+        assert f"outboundql/{catalog.relative_to(ROOT / 'src').as_posix()}" in names, f"{catalog} is missing"
     assert not any(n.startswith(("src/", "tests/")) for n in names), "the wheel must only ship `outboundql`"
     assert "outboundql = outboundql.cli:main" in console_scripts
