@@ -213,6 +213,8 @@ MUTATIONS: list[Mutation] = [
     Mutation("updateCampaignAccount", "UpdateCampaignAccountInput", "campaign_account", "input.id",
              lambda w, gid: {"id": gid, "tags": ["hot"], "notes": "Call back", "outreachStatus": "SENT",
                              "contactId": w.gid("contact")}, "campaignAccount { id }"),
+    Mutation("scoreCampaign", "ScoreCampaignInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid, "force": True}, "started campaign { id }"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
 ]
