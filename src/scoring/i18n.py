@@ -23,6 +23,7 @@ def available_languages() -> tuple[str, ...]:
     return tuple(sorted(d.name for d in root.iterdir() if d.is_dir() and _catalog_file(d.name).is_file()))
 
 
+@functools.lru_cache(maxsize=256)
 def resolve_language(language: str | None) -> str:
     """``"es-ES"`` → ``"es"``; a language without a catalog → English."""
     primary = re.split(r"[-_]", (language or "").strip().lower(), maxsplit=1)[0]

@@ -98,24 +98,24 @@ async def _examples(stored: list[list[Any]]) -> list[tuple[AccountSnapshot, bool
     return [(item.account, approved_by_id[item.account_id]) for item in items]
 
 
-def account_snapshot(row: models.Account) -> AccountSnapshot:
-    return AccountSnapshot(
-        name=row.name, industry=row.industry, employee_count=row.employee_count, country=row.country,
-        city=row.city, description=row.description, custom_fields=dict(row.custom_fields or {}),
-        status=row.status.value, contract_end_date=row.contract_end_date,
-    )
+_SNAPSHOT_FIELDS = ("id", "name", "industry", "employee_count", "country", "city", "description", "custom_fields",
+                   "status", "contract_end_date")
 
 
 async def load_items(account_ids: Sequence[int]) -> list[ScoringItem]:
-    """The accounts and their contacts as scorers see them: two queries per 2,000 accounts."""
+    """The accounts and their contacts as scorers see them: two queries per 2,000 accounts, reading
+    only the columns scorers use (no model instances: a run reads every account it scores)."""
     items: list[ScoringItem] = []
     for part in chunks(list(account_ids)):
         contacts: dict[int, list[ContactSnapshot]] = defaultdict(list)
         for account_id, title, role_kind in await models.Contact.filter(account_id__in=part).order_by("id") \
                 .values_list("account_id", "title", "role_kind"):
             contacts[account_id].append(ContactSnapshot(title=title, role_kind=str(role_kind)))
-        for row in await models.Account.filter(id__in=part).order_by("id"):
-            items.append(ScoringItem(row.id, account_snapshot(row), tuple(contacts[row.id])))
+        for row in await models.Account.filter(id__in=part).order_by("id").values(*_SNAPSHOT_FIELDS):
+            account_id = row.pop("id")
+            snapshot = AccountSnapshot(**{**row, "status": str(row["status"]),
+                                          "custom_fields": row["custom_fields"] or {}})
+            items.append(ScoringItem(account_id, snapshot, tuple(contacts[account_id])))
     return items
 
 
