@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 import uuid
@@ -26,19 +25,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-PG_BASE = os.environ.get("OUTBOUNDQL_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from bench import PG_BASE, pg_admin
+
 ADMITTED_SHARE = 0.8
 COLUMNS = ("campaign_id", "account_id", "review_status", "outreach_status", "notes", "created_at", "updated_at")
 
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(urlsplit(PG_BASE)._replace(scheme="postgresql", path="/postgres").geturl())
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _statuses(n: int) -> list[str]:
@@ -99,7 +90,7 @@ async def bench(database: str, n: int, repeat: int) -> None:
     else:
         name = f"oql_bench_{uuid.uuid4().hex[:10]}"
         url = urlsplit(PG_BASE)._replace(path=f"/{name}").geturl()
-        await _admin(f'CREATE DATABASE "{name}"')
+        await pg_admin(f'CREATE DATABASE "{name}"')
     try:
         await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
         await Tortoise.generate_schemas()
@@ -173,7 +164,7 @@ async def bench(database: str, n: int, repeat: int) -> None:
     finally:
         await Tortoise.close_connections()
         if database == "postgres":
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         tmp.cleanup()
 
 

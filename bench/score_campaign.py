@@ -32,22 +32,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-PG_BASE = os.environ.get("OUTBOUNDQL_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from bench import PG_BASE, pg_admin
+
 REDIS_URL = os.environ.get("OUTBOUNDQL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 INDUSTRIES = ["Software", "Logistics", "Food", "Healthcare", "Retail", "Manufacturing", "Finance", None]
 COUNTRIES = ["ES", "FR", "DE", "US", "GB", "IT", None]
 WORDS = ["warehouse", "analytics", "bakery", "freight", "platform", "clinic", "retail", "automation", "data"]
 TITLES = ["Head of Operations", "CTO", "Office Manager", "VP Logistics", "Founder"]
 
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(urlsplit(PG_BASE)._replace(scheme="postgresql", path="/postgres").geturl())
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def _seed(n: int) -> tuple[object, int]:
@@ -63,8 +55,9 @@ async def _seed(n: int) -> tuple[object, int]:
     project = await create_project(user, "Bench")
     product = await models.Product.create(project=project, name="Warehouse OS", slug="warehouse-os",
                                           description="Software that runs warehouses for logistics teams")
-    await models.Persona.create(project=project, product=product, goal_key="sales", industries=["Software", "Logistics"],
-                                countries=["ES", "FR"], keywords=["warehouse", "automation"], company_size_min=50,
+    await models.Persona.create(project=project, product=product, goal_key="sales",
+                                industries=["Software", "Logistics"], countries=["ES", "FR"],
+                                keywords=["warehouse", "automation"], company_size_min=50,
                                 company_size_max=2000, job_titles=["Head of Operations", "VP Logistics"],
                                 exclusions=["bakery"])
     await models.Account.bulk_create([
@@ -94,11 +87,11 @@ async def _raw_baseline(campaign_id: int, repeat: int, pg: bool) -> tuple[float,
     from tortoise.transactions import in_transaction
 
     from outboundql import models
+    from outboundql.goals import api as goals_api
     from outboundql.goals.testing import registry_with
     from outboundql.scoring import rubric
     from outboundql.services.personas import persona_snapshot
     from outboundql.services.scoring_batches import load_items
-    from outboundql.goals import api as goals_api
 
     campaign = await models.Campaign.get(id=campaign_id)
     product = await models.Product.get(id=campaign.product_id)
@@ -143,9 +136,9 @@ async def _raw_baseline(campaign_id: int, repeat: int, pg: bool) -> tuple[float,
         async with in_transaction() as tx:
             for offset in range(0, len(rows), per_statement):
                 part = rows[offset:offset + per_statement]
-                await tx.execute_query(
-                    f"INSERT INTO fit_score ({', '.join(columns)}) VALUES " + ", ".join(group(k) for k in range(len(part))),
-                    [v for r in part for v in r])
+                values = ", ".join(group(k) for k in range(len(part)))
+                await tx.execute_query(f"INSERT INTO fit_score ({', '.join(columns)}) VALUES {values}",
+                                       [v for r in part for v in r])
         best_insert = min(best_insert, time.perf_counter() - start)
     assert conn is not None
     return best_compute, best_insert, len(results)
@@ -205,7 +198,8 @@ async def bench(mode: str, n: int, repeat: int) -> None:
         compute, insert, count = await _raw_baseline(campaign_id, repeat, distributed)
         raw = compute + insert
         print(f"(a) scoreCampaign end to end best of {repeat}: {best * 1000:9.1f} ms  {n / best:9.0f} accounts/s")
-        print(f"(b) pure rubric compute      best of {repeat}: {compute * 1000:9.1f} ms  {count / compute:9.0f} accounts/s")
+        print(f"(b) pure rubric compute      best of {repeat}: {compute * 1000:9.1f} ms  "
+              f"{count / compute:9.0f} accounts/s")
         print(f"    raw multi-row INSERT     best of {repeat}: {insert * 1000:9.1f} ms  {count / insert:9.0f} rows/s")
         print(f"    compute + insert:                  {raw * 1000:9.1f} ms  {count / raw:9.0f} accounts/s")
         print(f"ratio run / (compute + insert): {best / raw:.2f}x  (target: within 3x)")
@@ -237,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["OUTBOUNDQL_DATABASE_URL"] = urlsplit(PG_BASE)._replace(path=f"/{name}").geturl()
         os.environ["OUTBOUNDQL_REDIS_URL"] = REDIS_URL
         redis.Redis.from_url(REDIS_URL).flushdb()
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     else:
         os.environ["OUTBOUNDQL_DATABASE_URL"] = f"sqlite://{tmp.name}/bench.sqlite3"
     try:
@@ -246,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.mode == "distributed":
             import redis
 
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             redis.Redis.from_url(REDIS_URL).flushdb()
         tmp.cleanup()
 

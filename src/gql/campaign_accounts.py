@@ -43,7 +43,8 @@ class FitScore:
     persona_version: int
     scorer: str
     model: str | None
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the account was first scored for this product and goal.")
+    scored_at: datetime = strawberry.field(description="When this score was last computed (a rescore moves it).")
     stale: bool = strawberry.field(description="True when made under another goal than the campaign's.")
     goal_key: strawberry.Private[str]
 
@@ -54,7 +55,8 @@ class FitScore:
     @classmethod
     def from_model(cls, row: models.FitScore, stale: bool) -> FitScore:
         return cls(score=float(row.score), band=row.band, persona_version=row.persona_version, scorer=row.scorer,
-                   model=row.model, created_at=row.created_at, stale=stale, goal_key=row.goal_key,
+                   model=row.model, created_at=row.created_at, scored_at=row.updated_at, stale=stale,
+                   goal_key=row.goal_key,
                    justifications=[Justification(kind=j.get("kind", ""), criterion=j.get("criterion", ""),
                                                  text=j.get("text", "")) for j in row.justifications or []])
 

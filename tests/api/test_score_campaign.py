@@ -39,7 +39,7 @@ query($id: ID!) {
       scoringStatus scoringError scoringProgress { done total } scoredAccounts totalAccounts staleScoreCount
       scoringRuns { status total done failed error scorer }
       accounts(first: 100) {
-        edges { node { account { name } aiScore { score band scorer personaVersion goal { key }
+        edges { node { account { name } aiScore { score band scorer personaVersion goal { key } createdAt scoredAt
                                                   justifications { kind criterion text } } } }
       }
     }
@@ -189,6 +189,8 @@ async def test_the_cache_scores_only_what_is_missing_unless_forced(gql, setup: S
     after = await fit_scores(setup)
     assert len(after) == len(ACCOUNTS) + 1
     assert all(after[k].updated_at > first[k].updated_at for k in first)
+    rows = (await read(gql, setup))["accounts"]["edges"]
+    assert all(e["node"]["aiScore"]["scoredAt"] > e["node"]["aiScore"]["createdAt"] for e in rows)
     await assert_counters_exact(setup.campaign.id)
 
 

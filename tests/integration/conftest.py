@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -162,6 +163,17 @@ def running_worker(*extra: str, cwd: Path, env: dict[str, str]) -> Iterator[Chil
         yield child
     finally:
         child.stop()
+
+
+async def pg_fetch(url: str, sql: str) -> list[Any]:
+    """Rows of one query on the PostgreSQL database at ``url`` (a connection of its own)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(urlsplit(url)._replace(scheme="postgresql").geturl())
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
 
 
 async def create_pg_database(db_url: str) -> None:

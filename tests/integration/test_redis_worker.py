@@ -13,7 +13,6 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from gql.transport.exceptions import TransportError
@@ -21,7 +20,7 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
 from gql import Client, GraphQLRequest
-from tests.integration.conftest import child_env, run_cli, running_server, running_worker
+from tests.integration.conftest import child_env, pg_fetch, run_cli, running_server, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -54,15 +53,6 @@ def _setup(tmp_path: Path, env: dict[str, str], *, project: str | None = None) -
     return _ok(run_cli("create-token", "--email", "ops@example.com", cwd=tmp_path, env=env)).strip()
 
 
-async def _pg_fetch(url: str, sql: str) -> list[Any]:
-    import asyncpg
-
-    conn = await asyncpg.connect(urlsplit(url)._replace(scheme="postgresql").geturl())
-    try:
-        return list(await conn.fetch(sql))
-    finally:
-        await conn.close()
-
 
 def _http(url: str, token: str) -> Client:
     return Client(transport=HTTPXAsyncTransport(url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30))
@@ -83,7 +73,7 @@ async def test_the_worker_process_runs_jobs_the_api_enqueues(tmp_path: Path, emp
 
             # No worker yet: the touch waits in Redis and the server does not do it itself.
             assert queue.hlen(f"{QUEUE_KEY}.msgs") >= 1, "the request enqueued no job on Redis"
-            rows = await _pg_fetch(empty_pg_url, "SELECT last_used_at FROM api_token")
+            rows = await pg_fetch(empty_pg_url, "SELECT last_used_at FROM api_token")
             assert [r["last_used_at"] for r in rows] == [None]
 
             with running_worker("--processes", "1", "--threads", "2", cwd=tmp_path, env=env) as worker:
@@ -92,7 +82,7 @@ async def test_the_worker_process_runs_jobs_the_api_enqueues(tmp_path: Path, emp
                 while time.monotonic() < end and used_at is None:
                     if worker.proc.poll() is not None:
                         raise AssertionError(f"worker exited with {worker.proc.returncode}:\n{worker.output}")
-                    rows = await _pg_fetch(empty_pg_url, "SELECT last_used_at FROM api_token")
+                    rows = await pg_fetch(empty_pg_url, "SELECT last_used_at FROM api_token")
                     used_at = rows[0]["last_used_at"]
                     if used_at is None:
                         await asyncio.sleep(0.2)

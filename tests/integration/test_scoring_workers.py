@@ -15,7 +15,6 @@ import signal
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from gql.transport.exceptions import TransportError
@@ -23,7 +22,7 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
 from gql import Client, GraphQLRequest
-from tests.integration.conftest import child_env, run_cli, running_server, running_worker
+from tests.integration.conftest import child_env, pg_fetch, run_cli, running_server, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -54,15 +53,6 @@ def _ok(result: Any) -> str:
 def _http(url: str, token: str) -> Client:
     return Client(transport=HTTPXAsyncTransport(url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60))
 
-
-async def _pg(url: str, sql: str) -> list[Any]:
-    import asyncpg
-
-    conn = await asyncpg.connect(urlsplit(url)._replace(scheme="postgresql").geturl())
-    try:
-        return list(await conn.fetch(sql))
-    finally:
-        await conn.close()
 
 
 def _env(tmp_path: Path, pg_url: str, redis_url: str, batch_size: int) -> tuple[dict[str, str], str]:
@@ -107,13 +97,13 @@ async def _score(url: str, token: str, campaign: str) -> int:
 
 
 async def _assert_exactly_one_score_per_account(pg_url: str, count: int) -> None:
-    rows = await _pg(pg_url, "SELECT COUNT(*) AS n, COUNT(DISTINCT account_id) AS d FROM fit_score")
+    rows = await pg_fetch(pg_url, "SELECT COUNT(*) AS n, COUNT(DISTINCT account_id) AS d FROM fit_score")
     assert (rows[0]["n"], rows[0]["d"]) == (count, count)
-    rows = await _pg(pg_url, "SELECT status, done, failed, total FROM scoring_run")
+    rows = await pg_fetch(pg_url, "SELECT status, done, failed, total FROM scoring_run")
     assert [tuple(r) for r in rows] == [("completed", count, 0, count)]
-    rows = await _pg(pg_url, "SELECT state, COUNT(*) AS n FROM scoring_run_item GROUP BY state")
+    rows = await pg_fetch(pg_url, "SELECT state, COUNT(*) AS n FROM scoring_run_item GROUP BY state")
     assert [tuple(r) for r in rows] == [("done", count)]
-    rows = await _pg(pg_url, "SELECT scoring_status, scoring_done, scoring_total, scored_accounts, total_accounts "
+    rows = await pg_fetch(pg_url, "SELECT scoring_status, scoring_done, scoring_total, scored_accounts, total_accounts "
                              "FROM campaign")
     assert [tuple(r) for r in rows] == [("completed", count, count, count, count)]
 
@@ -166,19 +156,19 @@ async def test_a_worker_killed_mid_run_and_restarted_finishes_with_one_score_per
             assert await _score(server.url, token, campaign) == count
             end = time.monotonic() + DEADLINE
             while True:
-                done = (await _pg(empty_pg_url, "SELECT done FROM scoring_run"))[0]["done"]
+                done = (await pg_fetch(empty_pg_url, "SELECT done FROM scoring_run"))[0]["done"]
                 if done > 0:
                     break
                 assert time.monotonic() < end, f"the first worker made no progress:\n{first.output}"
                 await asyncio.sleep(0.02)
             os.killpg(first.proc.pid, signal.SIGKILL)  # mid-run, no chance to clean up
             first.proc.wait(timeout=30)
-        at_kill = (await _pg(empty_pg_url, "SELECT done, status FROM scoring_run"))[0]
+        at_kill = (await pg_fetch(empty_pg_url, "SELECT done, status FROM scoring_run"))[0]
         assert at_kill["status"] == "running" and 0 < at_kill["done"] < count, dict(at_kill)
 
         with running_worker("--processes", "1", "--threads", "4", cwd=tmp_path, env=env) as second:
             end = time.monotonic() + DEADLINE
-            while (await _pg(empty_pg_url, "SELECT status FROM scoring_run"))[0]["status"] == "running":
+            while (await pg_fetch(empty_pg_url, "SELECT status FROM scoring_run"))[0]["status"] == "running":
                 assert time.monotonic() < end, f"the restarted worker did not finish the run:\n{second.output}"
                 await asyncio.sleep(0.2)
         assert "Traceback" not in second.output, second.output
