@@ -5,6 +5,7 @@ counters kept exact, and the feedback loop."""
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -335,7 +336,7 @@ async def test_a_batch_that_keeps_failing_fails_the_run_and_a_retry_finishes_it(
     await jobs(fail_fast=False)
     campaign = await read(gql, setup)
     assert campaign["scoringStatus"] == "FAILED"
-    assert "Batch 0 failed after 2 attempts" in campaign["scoringError"]
+    assert re.match(r"Batch \d failed after 2 attempts: RuntimeError: scorer exploded", campaign["scoringError"])
     assert "scorer exploded" in campaign["scoringError"]
     assert await models.FitScore.filter(product_id=setup.product.id).count() == 0
 
