@@ -156,6 +156,18 @@ class Campaign(RowType, relay.Node):
 
         return await resolve_campaign_accounts(info, self.row, filter, order_by, first, after, last, before)
 
+    @strawberry.field(description="Threads that need a person, by attention: those with an inbound message "
+                      "(most recent inbound first), then those with unsent drafts (newest draft first). "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE.")
+    async def inbox(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                    before: str | None = None) -> CampaignAccountConnectionRef:
+        from outboundql.gql.campaign_accounts import CampaignAccountConnection
+        from outboundql.services.inbox import inbox
+
+        result = CampaignAccountConnection.resolve_connection(await inbox(self.row.id), info=info, first=first,
+                                                              after=after, last=last, before=before)
+        return await result if hasattr(result, "__await__") else result
+
 
 @strawberry.type
 class CampaignConnection(CountedConnection[Campaign]):

@@ -25,6 +25,7 @@ from outboundql.gql.errors import is_unexpected
 from outboundql.gql.goals import GoalQueries
 from outboundql.gql.low_fit import LowFitMutations
 from outboundql.gql.markets import MarketMutations
+from outboundql.gql.messages import MessageMutations
 from outboundql.gql.pagination import CapIds
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.gql.products import ProductMutations
@@ -49,7 +50,7 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries):
 @strawberry.type
 class Mutation(
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
-    CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations,
+    CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations, MessageMutations,
 ):
     pass
 

@@ -213,6 +213,9 @@ MUTATIONS: list[Mutation] = [
     Mutation("updateCampaignAccount", "UpdateCampaignAccountInput", "campaign_account", "input.id",
              lambda w, gid: {"id": gid, "tags": ["hot"], "notes": "Call back", "outreachStatus": "SENT",
                              "contactId": w.gid("contact")}, "campaignAccount { id }"),
+    Mutation("logMessage", "LogMessageInput", "campaign_account", "input.campaignAccountId",
+             lambda w, gid: {"campaignAccountId": gid, "text": "Hello", "signals": ["Uses a rival"],
+                             "idempotencyKey": "authz-1"}, "message { id }"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
 ]
@@ -230,6 +233,7 @@ SNAPSHOT_MODELS = (
     models.AccountStatusChange, models.AuditEvent, models.ApiToken,
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
+    models.Message, models.Expense, models.ApiUsage,
 )
 
 
