@@ -68,4 +68,5 @@ def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False
-    return not isinstance(original, (ClientError, GlobalIDValueError, OutboundqlError))
+    # A variable that does not coerce (e.g. an unknown enum value) wraps graphql-core's own GraphQLError.
+    return not isinstance(original, (ClientError, GlobalIDValueError, OutboundqlError, GraphQLError))

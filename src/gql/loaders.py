@@ -136,4 +136,7 @@ class Loaders:
     messages_by_campaign_account_id: DataLoader[int, list[models.Message]] = _loader(
         _children(models.Message, "campaign_account_id", "created_at")
     )
+    expenses_by_campaign_id: DataLoader[int, list[models.Expense]] = _loader(
+        _children(models.Expense, "campaign_id", "-incurred_on")
+    )
     attention_by_campaign_account_id: DataLoader[int, Any] = _loader(load_attention_by_campaign_account_id)
