@@ -20,6 +20,7 @@ class UserErrorCode(enum.Enum):
     INVALID = "INVALID"
     CONFLICT = "CONFLICT"
     FORBIDDEN = "FORBIDDEN"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 @strawberry.type(description="A problem with a mutation's input, reported as data.")

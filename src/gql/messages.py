@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -152,6 +153,49 @@ def message_data(input: Any) -> dict[str, Any]:
     return {k: (v.value if hasattr(v, "value") and not isinstance(v, str) else v) for k, v in data.items()}
 
 
+@strawberry.enum(description="What to draft.")
+class DraftMode(enum.Enum):
+    AI_DRAFT = "ai_draft"
+    AI_CONTINUE = "ai_continue"
+    TYPE_AND_TRANSLATE = "type_and_translate"
+
+
+@strawberry.input(description="Draft a message on a campaign account's thread; it is saved as a DRAFT (which moves "
+                  "nothing) in the resolved language: the account's, else the campaign's, else the product's, "
+                  "else yours, else English.")
+class DraftMessageInput:
+    campaign_account_id: relay.GlobalID
+    mode: DraftMode = strawberry.field(
+        default=DraftMode.AI_DRAFT, description="AI_DRAFT: a first message from the goal's intent, product, "
+        "persona, account and contact. AI_CONTINUE: the next message of the thread. TYPE_AND_TRANSLATE: your "
+        "`text` translated into the resolved language (needs an LLM).")
+    channel: Channel = models.enums.Channel.EMAIL
+    contact_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="A contact of the account; default: the campaign account's contact.")
+    language: str | None = strawberry.field(default=None, description="Override the resolved language (ISO 639-1).")
+    text: str | None = strawberry.field(default=None, description="TYPE_AND_TRANSLATE: the text to translate.")
+    source_language: str | None = strawberry.field(
+        default=None, description="TYPE_AND_TRANSLATE: the language of `text` (default: yours).")
+    subject: str | None = strawberry.field(default=None, description="TYPE_AND_TRANSLATE: a subject line.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Unique per project: a retry answers the first draft (`replayed: true`).")
+
+
+@strawberry.type
+class DraftMessagePayload:
+    message: Message | None = None
+    language: str | None = strawberry.field(default=None, description="The language the draft is written in.")
+    requested_language: str | None = strawberry.field(
+        default=None, description="The resolved (or requested) language; differs from `language` when the "
+        "built-in drafter has no catalog for it.")
+    drafter: str | None = strawberry.field(default=None, description="`template`, `llm` (or `replay`).")
+    notice: str | None = strawberry.field(default=None, description="Something the operator should know.")
+    replayed: bool = False
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="UNAVAILABLE on `input.mode` when translation needs an LLM that is not "
+        "configured (nothing is saved).")
+
+
 @strawberry.type
 class MessageMutations:
     @mutation("Log a message or call on a campaign account's thread. A sent outbound to a do_not_contact "
@@ -164,3 +208,25 @@ class MessageMutations:
         row = await models.CampaignAccount.get(id=logged.message.campaign_account_id)
         return LogMessagePayload(message=Message.from_model(logged.message), replayed=logged.replayed,
                                  campaign_account=CampaignAccount.from_model(row))
+
+    @mutation("Draft a first message (AI_DRAFT), the next one in the thread (AI_CONTINUE), or translate your text "
+              "(TYPE_AND_TRANSLATE), saved as a draft. Template based unless an LLM is configured.")
+    async def draft_message(self, info: Info, input: DraftMessageInput) -> DraftMessagePayload:
+        from outboundql.services import drafts
+
+        data: dict[str, Any] = {
+            "mode": input.mode.value, "channel": input.channel, "language": input.language, "text": input.text,
+            "source_language": input.source_language, "subject": input.subject,
+            "idempotency_key": input.idempotency_key,
+        }
+        if input.contact_id is not None:
+            try:
+                data["contact_id"] = pk_of(input.contact_id, "Contact", "input.contactId")
+            except NotFound:
+                data["contact_id"] = -1
+        ca_id = pk_of(input.campaign_account_id, "CampaignAccount", "input.campaignAccountId")
+        drafted = await drafts.draft_message(info.context.access, info.context.settings, info.context.goals, ca_id,
+                                             data)
+        return DraftMessagePayload(message=Message.from_model(drafted.message), language=drafted.language,
+                                   requested_language=drafted.requested_language, drafter=drafted.drafter,
+                                   notice=drafted.notice, replayed=drafted.replayed)
