@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import dramatiq
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
+from outboundql.services import scoring_runs
 from outboundql.settings import Settings, get_settings
 
 
@@ -78,6 +80,8 @@ def create_app(
                 worker = dramatiq.Worker(broker, worker_threads=settings.embedded_worker_threads)
                 worker.start()  # on this loop: async actors run here, sharing the ORM
                 stack.push_async_callback(asyncio.to_thread, worker.stop)
+                # In-memory messages died with the last process: resume what the database says is running.
+                await scoring_runs.resume_interrupted(claim_window=timedelta(0))
             yield
 
     graphql = OutboundqlGraphQL(schema, settings, goals)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from outboundql.llm.pricing import DEFAULT_PRICES, ModelPrice
 
 
 def _default_database_url() -> str:
@@ -54,6 +57,37 @@ class Settings(BaseSettings):
     )
     trace_plugins: bool = Field(default=False, description="Print every plugin hook call (debugging plugins).")
     log_level: str = Field(default="info", description="Log level of the server and workers.")
+    scorer: Literal["rubric", "llm"] = Field(
+        default="rubric", description="Default fit scorer; `scoreCampaign(scorer:)` overrides it for one run."
+    )
+    scoring_batch_size: int = Field(
+        default=200, ge=1, le=5000,
+        description="Accounts per scoring job message with the rubric scorer (the LLM scorer uses `LLM_BATCH_SIZE`).",
+    )
+    llm_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible API (`POST {url}/chat/completions`), "
+        "e.g. `https://api.openai.com/v1`. Unset: no LLM features.",
+    )
+    llm_model: str | None = Field(default=None, description="Model name sent to the LLM endpoint, e.g. `gpt-4o-mini`.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key for the LLM endpoint, sent as `Authorization: Bearer …`."
+    )
+    llm_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one LLM request, in seconds.")
+    llm_max_attempts: int = Field(
+        default=4, ge=1, le=10,
+        description="Requests per LLM call, the first included: 429, 5xx, timeouts and connection errors are retried.",
+    )
+    llm_backoff_seconds: float = Field(
+        default=1.0, ge=0,
+        description="Wait before the first LLM retry; doubles on each retry (a 429's `Retry-After` wins, ≤ 60 s).",
+    )
+    llm_batch_size: int = Field(default=20, ge=1, le=100, description="Accounts scored per LLM request.")
+    llm_prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="USD per million tokens per model, replacing the built-in table. JSON, e.g. "
+        '`{"my-model": {"input_per_million": 0.5, "output_per_million": 1.5}}`. A model not listed costs 0.',
+    )
 
     @property
     def disabled_plugins(self) -> list[str]:

@@ -148,6 +148,28 @@ def stub_broker() -> Iterator[Any]:
     broker.flush_all()
 
 
+@pytest.fixture
+def jobs(stub_broker: Any) -> Any:
+    """``await jobs()`` runs a real dramatiq worker on the test's own loop (HostLoopAsyncIO, as the
+    embedded server does) until every queued job, retries included, is done, then stops it."""
+    import asyncio
+
+    import dramatiq
+
+    async def run(*, fail_fast: bool = True) -> None:
+        worker = dramatiq.Worker(stub_broker, worker_threads=1, worker_timeout=50)
+        worker.start()  # on the running loop: async actors run here
+        try:
+            for _ in range(2):  # a job may enqueue into a queue joined before it
+                for queue in ("scoring", "default"):
+                    await asyncio.to_thread(stub_broker.join, queue, fail_fast=fail_fast)
+            await asyncio.to_thread(worker.join)
+        finally:
+            await asyncio.to_thread(worker.stop)
+
+    return run
+
+
 @pytest.fixture(autouse=True)
 def _empty_broker() -> Iterator[None]:
     # Requests enqueue jobs (e.g. token touches); nothing leaks into the next test.

@@ -47,7 +47,8 @@ def test_wheel_contains_the_code_migrations_and_marker(tmp_path: Path) -> None:
 
     required_files = ("outboundql/__init__.py", "outboundql/cli.py", "outboundql/gql/schema.py",
                       "outboundql/models/migrations/0001_initial.py", "outboundql/py.typed",
-                      "outboundql/scoring/rubric.py")
+                      "outboundql/scoring/rubric.py", "outboundql/scoring/llm.py", "outboundql/llm/__init__.py",
+                      "outboundql/llm/client.py", "outboundql/llm/pricing.py")
     for required in required_files:
         assert required in names, f"{required} is missing from the wheel"
     for migration in (ROOT / "src/models/migrations").glob("0*.py"):

@@ -24,6 +24,7 @@ from outboundql.gql.messages import Message
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import campaign_accounts as ca_service
+from outboundql.services import events
 from outboundql.services.access import parse_id
 from outboundql.services.campaign_account_queries import band_of, filter_rows, ordered
 
@@ -279,6 +280,8 @@ class CampaignAccountMutations:
         result = await ca_service.add_accounts(info.context.access, campaign_id, ids, saved_filter,
                                                (input.overrides or GuardrailOverrides()).flags(), info.context.goals)
         campaign = await models.Campaign.get(id=campaign_id)
+        if result.added:
+            await events.publish_campaign_event(campaign_id, "accounts_changed")
         missing = set(result.not_found)
         not_found = [g for g, pk in zip(input.account_ids or [], ids or [], strict=True) if pk == -1 or pk in missing]
         return AddAccountsToCampaignPayload(
@@ -293,6 +296,8 @@ class CampaignAccountMutations:
         results = await ca_service.review(info.context.access, ids,
                                           models.enums.ReviewStatus(input.decision.value))
         by_id = {r.id: r for r in results}
+        for campaign_id in sorted({r.row.campaign_id for r in results if r.row is not None and r.issue is None}):
+            await events.publish_campaign_event(campaign_id, "accounts_changed")
         payload = ReviewCampaignAccountsPayload()
         seen: set[int] = set()
         for gid, pk in zip(input.campaign_account_ids, ids, strict=True):
@@ -314,6 +319,7 @@ class CampaignAccountMutations:
             info.context.access, pk_of(input.campaign_account_id, "CampaignAccount", "input.campaignAccountId"),
             input.score,
         )
+        await events.publish_campaign_event(row.campaign_id, "accounts_changed")
         return CampaignAccountPayload(campaign_account=CampaignAccount.from_model(row))
 
     @mutation("Change tags, notes, the contact aimed at (its details are snapshotted) or the outreach status "
@@ -326,6 +332,7 @@ class CampaignAccountMutations:
         row = await ca_service.update_campaign_account(
             info.context.access, pk_of(input.id, "CampaignAccount", "input.id"), data
         )
+        await events.publish_campaign_event(row.campaign_id, "accounts_changed")
         return CampaignAccountPayload(campaign_account=CampaignAccount.from_model(row))
 
 

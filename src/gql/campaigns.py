@@ -18,7 +18,7 @@ from outboundql.gql.errors import UserError
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.products import Persona, Product
-from outboundql.services import campaign_stats
+from outboundql.services import campaign_stats, events
 from outboundql.services import campaigns as campaigns_service
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ CampaignAccountOrderRef = Annotated["CampaignAccountOrder", strawberry.lazy(_ca)
 MarketRef = Annotated["Market", strawberry.lazy("outboundql.gql.markets")]
 ExpenseRef = Annotated["Expense", strawberry.lazy("outboundql.gql.expenses")]
 CampaignCostsRef = Annotated["CampaignCosts", strawberry.lazy("outboundql.gql.expenses")]
+
+if TYPE_CHECKING:
+    from outboundql.gql.scoring import ScoringRun
 
 
 @strawberry.type(description="Progress of the scoring job.")
@@ -67,7 +70,7 @@ class Campaign(RowType, relay.Node):
     keywords: list[str]
     status: CampaignStatus = strawberry.field(description="Workflow hint set by people; never enforced.")
     scoring_status: ScoringStatus = strawberry.field(
-        description="State of the scoring job. Scoring is not built yet: IDLE until it is.")
+        description="State of the latest scoring run: IDLE before the first, then RUNNING, COMPLETED or FAILED.")
     scoring_error: str | None = strawberry.field(description="Why the last scoring run failed, when it did.")
     communication_language: str | None = strawberry.field(description="Null: inherit from the product.")
     total_accounts: int = strawberry.field(description="Accounts in the campaign (cached counter, exact).")
@@ -88,9 +91,18 @@ class Campaign(RowType, relay.Node):
     def goal(self, info: Info) -> GoalType:
         return goal_type(info, self.row.goal_key)
 
-    @strawberry.field
+    @strawberry.field(description="Accounts processed / in the work set of the latest scoring run.")
     def scoring_progress(self) -> ScoringProgress:
         return ScoringProgress(done=self.row.scoring_done, total=self.row.scoring_total)
+
+    @strawberry.field(description="The most recent scoring runs, newest first.")
+    async def scoring_runs(
+        self, limit: int = 10,
+    ) -> list[Annotated[ScoringRun, strawberry.lazy("outboundql.gql.scoring")]]:
+        from outboundql.gql.scoring import ScoringRun
+
+        rows = await models.ScoringRun.filter(campaign_id=self.row.id).order_by("-id").limit(max(1, min(limit, 50)))
+        return [ScoringRun.from_model(r) for r in rows]
 
     @strawberry.field(description="responded / outreached; 0 when nothing was sent.")
     def response_rate(self) -> float:
@@ -109,8 +121,7 @@ class Campaign(RowType, relay.Node):
                       "else yours, else English.")
     async def effective_language(self, info: Info) -> str:
         product = await info.context.loaders.product_by_id.load(self.row.product_id)
-        return (self.row.communication_language or (product and product.communication_language)
-                or info.context.access.user.language or "en")
+        return campaigns_service.effective_language(self.row, product, info.context.access.user)
 
     @strawberry.field
     async def market(self, info: Info) -> Annotated[Market, strawberry.lazy("outboundql.gql.markets")] | None:
@@ -326,6 +337,7 @@ class CampaignMutations:
             info.context.access, pk_of(input.project_id, "Project", "input.projectId"),
             pk_of(input.product_id, "Product", "input.productId"), _campaign_data(input), info.context.goals,
         )
+        await events.publish_campaign_event(row.id, "campaign_updated")
         return CampaignPayload(campaign=Campaign.from_model(row))
 
     @mutation("Rename, switch goal (scores are kept), move market, change the status hint, language, "
@@ -334,20 +346,24 @@ class CampaignMutations:
         row = await campaigns_service.update_campaign(
             info.context.access, pk_of(input.id, "Campaign", "input.id"), _campaign_data(input), info.context.goals
         )
+        await events.publish_campaign_event(row.id, "campaign_updated")
         return CampaignPayload(campaign=Campaign.from_model(row))
 
     @mutation("Hide a campaign from the default list; everything under it is kept.")
     async def archive_campaign(self, info: Info, input: CampaignIdInput) -> CampaignPayload:
         row = await campaigns_service.set_archived(info.context.access, pk_of(input.id, "Campaign", "input.id"), True)
+        await events.publish_campaign_event(row.id, "campaign_updated")
         return CampaignPayload(campaign=Campaign.from_model(row))
 
     @mutation("Show an archived campaign again.")
     async def unarchive_campaign(self, info: Info, input: CampaignIdInput) -> CampaignPayload:
         row = await campaigns_service.set_archived(info.context.access, pk_of(input.id, "Campaign", "input.id"), False)
+        await events.publish_campaign_event(row.id, "campaign_updated")
         return CampaignPayload(campaign=Campaign.from_model(row))
 
     @mutation("Delete a campaign and its own rows (never accounts or scores). Type its name back to confirm.")
     async def delete_campaign(self, info: Info, input: DeleteCampaignInput) -> DeleteCampaignPayload:
         row_id = pk_of(input.id, "Campaign", "input.id")
         await campaigns_service.delete_campaign(info.context.access, row_id, input.confirm_name)
+        await events.publish_campaign_event(row_id, "campaign_updated")
         return DeleteCampaignPayload(deleted_campaign_id=relay.GlobalID("Campaign", str(row_id)))

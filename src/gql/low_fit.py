@@ -9,7 +9,7 @@ from outboundql.gql.base import mutation, pk_of
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
-from outboundql.services import low_fit
+from outboundql.services import events, low_fit
 
 
 @strawberry.input(description="Run a dry run first; confirm with `dryRun: false` and the dry run's token.")
@@ -50,6 +50,8 @@ class LowFitMutations:
                                     keep_outreach_started=input.keep_outreach_started),
             token=input.confirm_token,
         )
+        if result.removed:
+            await events.publish_campaign_event(result.campaign.id, "accounts_changed")
         return RemoveLowFitAccountsPayload(
             campaign=Campaign.from_model(result.campaign), would_remove=result.would_remove, removed=result.removed,
             kept_approved=result.kept_approved, kept_outreach_started=result.kept_outreach_started,

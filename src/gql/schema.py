@@ -32,6 +32,7 @@ from outboundql.gql.permissions import IsAuthenticated
 from outboundql.gql.products import ProductMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
+from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
 from outboundql.gql.users import UserMutations, UserQueries
 from outboundql.settings import get_settings
 
@@ -51,14 +52,14 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries):
 @strawberry.type
 class Mutation(
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
-    CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations, MessageMutations,
-    ExpenseMutations,
+    CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
+    MessageMutations, ExpenseMutations,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(AccountSubscriptions):
+class Subscription(AccountSubscriptions, ScoringSubscriptions):
     pass
 
 

@@ -9,7 +9,7 @@ from outboundql.models.imports import ImportJob
 from outboundql.models.outreach import Message
 from outboundql.models.products import Persona, Product
 from outboundql.models.projects import Market, Membership, Project, SavedFilter
-from outboundql.models.scoring import FitScore
+from outboundql.models.scoring import FitScore, ScoringRun, ScoringRunItem
 
 __all__ = [
     "Account",
@@ -31,5 +31,7 @@ __all__ = [
     "Product",
     "Project",
     "SavedFilter",
+    "ScoringRun",
+    "ScoringRunItem",
     "User",
 ]

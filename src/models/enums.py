@@ -85,6 +85,12 @@ class ScoringStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class ScoringItemState(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class ReviewStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

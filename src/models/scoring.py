@@ -1,10 +1,11 @@
-"""AI fit scores. A score lives on the product, not the campaign."""
+"""AI fit scores and the runs that make them. A score lives on the product, not the campaign."""
 
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.models import Model
 
 from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import Band
+from outboundql.models.enums import Band, ScoringItemState, ScoringStatus
 
 
 class FitScore(ProjectScopedModel):
@@ -27,3 +28,51 @@ class FitScore(ProjectScopedModel):
             Index(fields=["account_id", "product_id", "updated_at"]),
             Index(fields=["product_id", "goal_key", "score"]),
         ]
+
+
+class ScoringRun(ProjectScopedModel):
+    """One scoring job over a campaign's accounts. The database, not the broker, is its truth:
+    the work set is fixed in `ScoringRunItem` rows when the run starts, so a run interrupted by a
+    crash resumes exactly where it was."""
+
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="scoring_runs", on_delete=fields.OnDelete.CASCADE)
+    product = fields.ForeignKeyField("models.Product", related_name=False, on_delete=fields.OnDelete.CASCADE)
+    goal_key = fields.CharField(max_length=64)
+    scorer = fields.CharField(max_length=32)
+    force = fields.BooleanField(default=False)
+    language = fields.CharField(max_length=8, default="en")
+    persona_version = fields.IntField(default=0)
+    examples = fields.JSONField(default=list)  # [[account_id, approved]] given to the scorer (feedback loop)
+    status = fields.CharEnumField(ScoringStatus, max_length=16, default=ScoringStatus.RUNNING)
+    # Set to the campaign's id while the run is active, NULL once it ends: a unique column, so the
+    # database itself refuses a second active run of one campaign.
+    active_campaign_id = fields.IntField(null=True, unique=True)
+    total = fields.IntField(default=0)
+    done = fields.IntField(default=0)
+    failed = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    resumed_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+
+    class Meta:
+        table = "scoring_run"
+        indexes = [Index(fields=["campaign_id", "created_at"]), Index(fields=["status"])]
+
+
+class ScoringRunItem(Model):
+    """An account a run must score, in the batch (job message) that carries it."""
+
+    id = fields.IntField(primary_key=True)
+    run = fields.ForeignKeyField("models.ScoringRun", related_name="items", on_delete=fields.OnDelete.CASCADE)
+    account = fields.ForeignKeyField("models.Account", related_name=False, on_delete=fields.OnDelete.CASCADE)
+    batch = fields.IntField()
+    state = fields.CharEnumField(ScoringItemState, max_length=16, default=ScoringItemState.PENDING)
+    error = fields.TextField(null=True)
+
+    class Meta:
+        table = "scoring_run_item"
+        unique_together = (("run", "account"),)
+        indexes = [Index(fields=["run_id", "batch", "state"])]

@@ -91,7 +91,9 @@ class RubricScorer:
     """The default: offline, deterministic, fast."""
 
     name = "rubric"
-    batch_size = 200
+
+    def __init__(self, batch_size: int = 200) -> None:
+        self.batch_size = batch_size
 
     async def score(self, context: ScoringContext, items: Sequence[ScoringItem]) -> BatchOutcome:
         outcome = BatchOutcome()
@@ -110,7 +112,7 @@ SCORERS = ("rubric", "llm")
 def get_scorer(name: str, settings: Settings) -> Scorer:
     """The scorer called ``name``; `ScorerUnavailable` when unknown or not configured."""
     if name == "rubric":
-        return RubricScorer()
+        return RubricScorer(settings.scoring_batch_size)
     if name == "llm":
         from outboundql.scoring.llm import LlmScorer
 

@@ -18,19 +18,14 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.models.enums import OutreachStatus, ReviewStatus, Role
 from outboundql.services import audit, campaign_stats, fields, guardrails
 from outboundql.services.access import Access
+from outboundql.services.sql import chunks, int_list, placeholder
 
 MAX_ADD = 10_000
-CHUNK = 2_000  # ids per IN (…) list, well under SQLite's and asyncpg's parameter limits
 
 OUTREACH_RANK = {
     OutreachStatus.NOT_STARTED: 0, OutreachStatus.DRAFT: 1, OutreachStatus.SCHEDULED: 2, OutreachStatus.SENT: 3,
     OutreachStatus.BOUNCED: 4, OutreachStatus.RESPONDED: 5,
 }
-
-
-def chunks(items: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 async def locked_campaign(campaign_id: int) -> models.Campaign:
@@ -77,7 +72,7 @@ async def add_accounts(
         for part in chunks(admitted):
             _, found = await conn.execute_query(
                 f"SELECT account_id FROM campaign_account WHERE campaign_id = {int(campaign.id)} "
-                f"AND account_id IN ({_int_list(part)})")
+                f"AND account_id IN ({int_list(part)})")
             present.update(row["account_id"] for row in found)
         new_ids = [i for i in admitted if i not in present]
         await _insert_rows(conn, campaign.id, new_ids)
@@ -85,7 +80,7 @@ async def add_accounts(
         for part in chunks(new_ids):
             _, counted = await conn.execute_query(
                 f"SELECT COUNT(*) AS n FROM fit_score WHERE product_id = {int(campaign.product_id)} "
-                f"AND goal_key = {_placeholder(conn, 1)} AND account_id IN ({_int_list(part)})", [campaign.goal_key])
+                f"AND goal_key = {placeholder(conn, 1)} AND account_id IN ({int_list(part)})", [campaign.goal_key])
             scored += int(counted[0]["n"])
         await campaign_stats.bump(campaign.id, total_accounts=len(new_ids), scored_accounts=scored)
         result = AddResult(added=len(new_ids), already_present=len(present), blocked=evaluation.blocked,
@@ -107,14 +102,6 @@ _INSERT_COLUMNS = ("campaign_id", "account_id", "review_status", "outreach_statu
 _INSERT_ROWS_PER_STATEMENT = 1000  # 7,000 parameters: under SQLite's and PostgreSQL's limits
 
 
-def _int_list(ids: Iterable[int]) -> str:
-    return ", ".join(str(int(i)) for i in ids)
-
-
-def _placeholder(conn: Any, n: int) -> str:
-    return f"${n}" if conn.capabilities.dialect == "postgres" else "?"
-
-
 async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) -> None:
     """INSERT the new join rows with the model's defaults (pending, not started, no notes)."""
     meta = models.CampaignAccount._meta
@@ -129,7 +116,7 @@ async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) 
     width = len(_INSERT_COLUMNS)
     for part in chunks(account_ids, _INSERT_ROWS_PER_STATEMENT):
         groups = ", ".join(
-            "(" + ", ".join(_placeholder(conn, k * width + c + 1) for c in range(width)) + ")" for k in range(len(part))
+            "(" + ", ".join(placeholder(conn, k * width + c + 1) for c in range(width)) + ")" for k in range(len(part))
         )
         values = [v for account_id in part for v in (campaign_id, int(account_id), *constant)]
         await conn.execute_query(f"INSERT INTO campaign_account ({', '.join(_INSERT_COLUMNS)}) VALUES {groups}",

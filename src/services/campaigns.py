@@ -23,6 +23,12 @@ _CLEANERS = {
 }
 
 
+def effective_language(campaign: models.Campaign, product: models.Product | None, user: models.User | None) -> str:
+    """The language generated text uses: the campaign's, else the product's, else the user's, else English."""
+    return (campaign.communication_language or (product and product.communication_language)
+            or (user and user.language) or "en")
+
+
 async def _check_refs(
     project_id: int, data: dict[str, Any], registry: GoalRegistry, check: Collector
 ) -> dict[str, Any]:

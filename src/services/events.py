@@ -86,3 +86,13 @@ def account_channel(project_id: int) -> str:
 
 async def publish_account_change(project_id: int, account_id: int, kind: str) -> None:
     await get_bus().publish(account_channel(project_id), {"account_id": account_id, "kind": kind})
+
+
+def campaign_channel(campaign_id: int) -> str:
+    return f"outboundql:campaign:{campaign_id}"
+
+
+async def publish_campaign_event(campaign_id: int, kind: str, data: dict[str, Any] | None = None) -> None:
+    """Something a campaign page shows changed (after the change committed): ``kind`` says what
+    (`scoring_progress`, `accounts_changed`, `campaign_updated`), ``data`` carries the details."""
+    await get_bus().publish(campaign_channel(campaign_id), {"kind": kind, "campaign_id": campaign_id, **(data or {})})

@@ -24,7 +24,8 @@ from outboundql.models.enums import Band, OutreachStatus, ReviewStatus, Role
 from outboundql.services import audit, campaign_stats
 from outboundql.services.access import Access
 from outboundql.services.campaign_account_queries import BAND_BOUNDS, with_scores
-from outboundql.services.campaign_accounts import chunks, locked_campaign
+from outboundql.services.campaign_accounts import locked_campaign
+from outboundql.services.sql import chunks
 
 MISMATCH_BELOW = BAND_BOUNDS[Band.MISMATCH][1]
 assert MISMATCH_BELOW is not None

@@ -46,7 +46,7 @@ def _goal(registry: GoalRegistry, goal_key: str, field: str) -> goals_api.Goal:
     return goal
 
 
-def _snapshot(row: models.Persona) -> goals_api.Persona:
+def persona_snapshot(row: models.Persona) -> goals_api.Persona:
     return goals_api.Persona(**{name: tuple(v) if isinstance(v := getattr(row, name), list) else v
                                 for name in PERSONA_FIELDS})
 
@@ -55,7 +55,7 @@ async def derived_fields(product: models.Product, goal: goals_api.Goal) -> dict[
     """The persona a goal derives, by its ICP tweak, from the product's sales persona (or, when
     there is none, from the product itself)."""
     base_row = await models.Persona.filter(product_id=product.id, goal_key="sales").first()
-    base = _snapshot(base_row) if base_row else goals_api.Persona(name=product.name, summary=product.description)
+    base = persona_snapshot(base_row) if base_row else goals_api.Persona(name=product.name, summary=product.description)
     info = goals_api.Product(name=product.name, description=product.description, website_url=product.website_url)
     try:
         tweaked = goal.tweak_icp(base, info)

@@ -1,7 +1,7 @@
 """Background jobs. ``dramatiq outboundql.workers`` (what ``outboundql worker`` runs) imports the
 broker first, then every actor module."""
 
-from outboundql.workers import tokens
+from outboundql.workers import scoring, tokens
 from outboundql.workers.broker import EMBEDDED, broker
 
-__all__ = ["EMBEDDED", "broker", "tokens"]
+__all__ = ["EMBEDDED", "broker", "scoring", "tokens"]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AsyncIO
 
 from outboundql.settings import Settings, get_settings
-from outboundql.workers.middleware import DatabaseMiddleware, HostLoopAsyncIO
+from outboundql.workers.middleware import DatabaseAsyncIO, HostLoopAsyncIO, ResumeScoringRuns
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
@@ -17,8 +16,8 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     broker: dramatiq.Broker
     if settings.redis_url:
         broker = RedisBroker(url=settings.redis_url)
-        broker.add_middleware(AsyncIO())
-        broker.add_middleware(DatabaseMiddleware(settings.database_url))
+        broker.add_middleware(DatabaseAsyncIO(settings.database_url))
+        broker.add_middleware(ResumeScoringRuns())
     else:
         broker = StubBroker()
         broker.add_middleware(HostLoopAsyncIO())

@@ -2,8 +2,8 @@
 
 * ``HostLoopAsyncIO`` (embedded): async actors run on the server's own event loop, so they
   share its tortoise connections. No second loop, no second ORM init.
-* ``DatabaseMiddleware`` (``outboundql worker`` processes): opens tortoise on dramatiq's
-  event-loop thread after the process boots and closes it on shutdown.
+* ``DatabaseAsyncIO`` (``outboundql worker`` processes): dramatiq's event-loop thread with
+  tortoise opened on it after the process boots, and closed after in-flight messages finished.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import AsyncIO, Middleware
 
 
 class HostLoopAsyncIO(Middleware):
@@ -32,10 +32,14 @@ class HostLoopAsyncIO(Middleware):
         set_event_loop_thread(None)
 
 
-class DatabaseMiddleware(Middleware):
-    """Open the ORM in a worker process, on the loop its async actors run on."""
+class DatabaseAsyncIO(AsyncIO):
+    """dramatiq's event-loop thread for async actors, with the ORM open on it for the worker's life.
+
+    One middleware, so the order holds both ways: the loop starts, then the ORM opens; at shutdown
+    (after in-flight messages finished) the ORM closes, then the loop stops."""
 
     def __init__(self, database_url: str) -> None:
+        super().__init__()
         self.database_url = database_url
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
@@ -43,16 +47,28 @@ class DatabaseMiddleware(Middleware):
 
         from outboundql.models.config import tortoise_config
 
+        super().before_worker_boot(broker, worker)
         thread = get_event_loop_thread()
-        if thread is None:  # the AsyncIO middleware must come first
-            raise RuntimeError("DatabaseMiddleware needs dramatiq's AsyncIO middleware registered before it")
-        thread.run_coroutine(
-            Tortoise.init(config=tortoise_config(self.database_url), _enable_global_fallback=True)
-        )
+        assert thread is not None
+        thread.run_coroutine(Tortoise.init(config=tortoise_config(self.database_url), _enable_global_fallback=True))
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
         from tortoise import Tortoise
 
         thread = get_event_loop_thread()
         if thread is not None:
             thread.run_coroutine(Tortoise.close_connections())
+        super().after_worker_shutdown(broker, worker)
+
+
+class ResumeScoringRuns(Middleware):
+    """When a worker process boots, enqueue again what running scoring runs still have pending
+    (their messages may have died with a killed worker). Runs are claimed, so the processes of a
+    cluster booting together resume each run once; duplicates would be harmless anyway."""
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        from outboundql.services.scoring_runs import resume_interrupted
+
+        thread = get_event_loop_thread()
+        if thread is not None:
+            thread.run_coroutine(resume_interrupted())

@@ -231,6 +231,8 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"id": gid, "amount": "20.00", "vendor": "Changed"}, "expense { id }"),
     Mutation("deleteExpense", "DeleteExpenseInput", "expense", "input.id",
              lambda w, gid: {"id": gid}, "deletedExpenseId"),
+    Mutation("scoreCampaign", "ScoreCampaignInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid, "force": True}, "started campaign { id }"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
 ]

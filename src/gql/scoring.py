@@ -1,0 +1,167 @@
+"""Scoring runs: start one, read them, and follow a campaign live (SPEC §4, §9)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from outboundql import models
+from outboundql.errors import NotFound
+from outboundql.gql.base import RowType, mutation, pk_of, scoped_nodes
+from outboundql.gql.campaigns import Campaign
+from outboundql.gql.context import Info
+from outboundql.gql.enums import ScoringStatus
+from outboundql.gql.errors import ClientError, UserError, UserErrorCode
+from outboundql.gql.loaders import Loaders
+from outboundql.gql.permissions import IsAuthenticated
+from outboundql.models.enums import ScoringItemState
+from outboundql.services import events, scoring_runs
+
+MAX_FAILURES_SHOWN = 100
+
+
+@strawberry.type(description="An account a run could not score, and why (the run went on without it).")
+class ScoringFailure:
+    account_id: relay.GlobalID
+    error: str
+
+
+@strawberry.type(description="One scoring job over a campaign's accounts. Its work set is fixed when it starts: "
+                 "the accounts with no score for the campaign's product and goal under the current persona "
+                 "version (every account when `force`).")
+class ScoringRun(RowType, relay.Node):
+    id: relay.NodeID[int]
+    status: ScoringStatus = strawberry.field(description="RUNNING, then COMPLETED or FAILED.")
+    scorer: str = strawberry.field(description="`rubric` or `llm`.")
+    force: bool = strawberry.field(description="Rescored accounts whose score was current.")
+    language: str = strawberry.field(description="Language of the justifications.")
+    persona_version: int = strawberry.field(description="Persona version when the run started.")
+    total: int = strawberry.field(description="Accounts in the work set.")
+    done: int = strawberry.field(description="Accounts processed so far (scored or failed).")
+    failed: int = strawberry.field(description="Accounts the scorer could not score.")
+    error: str | None = strawberry.field(description="Why the run failed (or the last error a retry is fixing).")
+    created_at: datetime
+    finished_at: datetime | None
+    row: strawberry.Private[models.ScoringRun]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[ScoringRun | None]:
+        return await scoped_nodes(cls, info, node_ids, models.ScoringRun)
+
+    @strawberry.field(description=f"Accounts that failed, with the reason (at most {MAX_FAILURES_SHOWN}).")
+    async def failures(self) -> list[ScoringFailure]:
+        rows = await models.ScoringRunItem.filter(run_id=self.row.id, state=ScoringItemState.FAILED) \
+            .order_by("id").limit(MAX_FAILURES_SHOWN).values_list("account_id", "error")
+        return [ScoringFailure(account_id=relay.GlobalID("Account", str(a)), error=e or "") for a, e in rows]
+
+
+@strawberry.input
+class ScoreCampaignInput:
+    campaign_id: relay.GlobalID
+    force: bool = strawberry.field(default=False, description="Rescore accounts whose score is current too.")
+    scorer: str | None = strawberry.field(
+        default=None, description="`rubric` or `llm` for this run; null: the server's default (OUTBOUNDQL_SCORER).")
+
+
+@strawberry.type
+class ScoreCampaignPayload:
+    campaign: Campaign | None = None
+    run: ScoringRun | None = strawberry.field(
+        default=None, description="The run started, or the one already running (then `started` is false).")
+    started: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="Where a campaign's scoring stands.")
+class ScoringProgressEvent:
+    campaign: Campaign
+    status: ScoringStatus
+    done: int
+    total: int
+    failed: int
+
+
+@strawberry.enum(description="What changed on a campaign.")
+class CampaignEventKind(enum.Enum):
+    SCORING_PROGRESS = "scoring_progress"
+    ACCOUNTS_CHANGED = "accounts_changed"
+    CAMPAIGN_UPDATED = "campaign_updated"
+
+
+@strawberry.type(description="Something a campaign page shows changed; `campaign` is read fresh.")
+class CampaignEvent:
+    kind: CampaignEventKind
+    campaign: Campaign | None = strawberry.field(description="Null if it was deleted since.")
+    scoring: ScoringProgressEvent | None = strawberry.field(description="Set for SCORING_PROGRESS.")
+
+
+@strawberry.type
+class ScoringMutations:
+    @mutation("Score the campaign's accounts in the background: those with no score for its product and goal, or "
+              "one made under an older persona version (all of them with `force`). Follow it with "
+              "`campaignScoringProgress` or by polling `scoringProgress`. A campaign has one run at a time: while "
+              "one is running, this returns it with `started: false` and a CONFLICT error.")
+    async def score_campaign(self, info: Info, input: ScoreCampaignInput) -> ScoreCampaignPayload:
+        result = await scoring_runs.start_run(
+            info.context.access, pk_of(input.campaign_id, "Campaign", "input.campaignId"), force=input.force,
+            scorer=input.scorer, registry=info.context.goals, settings=info.context.settings,
+        )
+        campaign = await models.Campaign.get(id=result.run.campaign_id)
+        errors = [] if result.started else [UserError(
+            code=UserErrorCode.CONFLICT, field="input.campaignId",
+            message=f"This campaign is already being scored ({result.run.done}/{result.run.total}); "
+                    "wait for that run to end before starting another.")]
+        return ScoreCampaignPayload(campaign=Campaign.from_model(campaign), run=ScoringRun.from_model(result.run),
+                                    started=result.started, errors=errors)
+
+
+async def _follow(info: Info, campaign_id: relay.GlobalID) -> AsyncGenerator[tuple[dict, models.Campaign | None], None]:
+    """Events of one campaign, re-checking the viewer's rights and reading the campaign fresh each time."""
+    try:
+        pk = pk_of(campaign_id, "Campaign", "campaignId")
+        row = await info.context.access.get(models.Campaign, pk, field="campaignId")
+    except NotFound as exc:
+        raise ClientError(exc.message, "NOT_FOUND") from None
+    async for event in events.get_bus().subscribe(events.campaign_channel(row.id)):
+        await info.context.recheck()
+        info.context.loaders = Loaders()
+        try:
+            info.context.access.require(row.project_id, what="Campaign")
+        except NotFound as exc:
+            raise ClientError(exc.message, "NOT_FOUND") from None
+        yield event, await models.Campaign.filter(id=row.id).first()
+
+
+def _progress(event: dict, campaign: models.Campaign) -> ScoringProgressEvent:
+    return ScoringProgressEvent(campaign=Campaign.from_model(campaign), status=ScoringStatus(event["status"]),
+                                done=int(event["done"]), total=int(event["total"]), failed=int(event["failed"]))
+
+
+@strawberry.type
+class ScoringSubscriptions:
+    @strawberry.subscription(permission_classes=[IsAuthenticated],
+                             description="Progress of the campaign's scoring, live: an event when a run starts, "
+                             "after every batch, and when it ends. Works across processes when Redis is set.")
+    async def campaign_scoring_progress(self, info: Info, campaign_id: relay.GlobalID
+                                        ) -> AsyncGenerator[ScoringProgressEvent, None]:
+        async for event, campaign in _follow(info, campaign_id):
+            if campaign is None:
+                return
+            if event["kind"] == CampaignEventKind.SCORING_PROGRESS.value:
+                yield _progress(event, campaign)
+
+    @strawberry.subscription(permission_classes=[IsAuthenticated],
+                             description="Any change a campaign page shows, live: scoring progress, accounts "
+                             "added, reviewed, removed or moved along, and edits of the campaign.")
+    async def campaign_events(self, info: Info, campaign_id: relay.GlobalID) -> AsyncGenerator[CampaignEvent, None]:
+        async for event, campaign in _follow(info, campaign_id):
+            kind = CampaignEventKind(event["kind"])
+            scoring = _progress(event, campaign) if campaign and kind is CampaignEventKind.SCORING_PROGRESS else None
+            yield CampaignEvent(kind=kind, campaign=Campaign.from_model(campaign) if campaign else None,
+                                scoring=scoring)
+            if campaign is None:
+                return

@@ -1,0 +1,181 @@
+"""One batch of a scoring run: load what the scorer sees, score, and write the results.
+
+Idempotent by construction: only ``pending`` items are scored, FitScores are upserted on their
+unique key (product, goal, account), and items move ``pending`` → ``done`` with a conditional
+UPDATE whose row count is what the progress counters add. A batch delivered twice, or processed
+by two workers at once, still leaves exactly one FitScore per account and exact counters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from outboundql import models
+from outboundql.goals import api as goals_api
+from outboundql.goals.registry import GoalRegistry
+from outboundql.models.enums import ScoringItemState, ScoringStatus, UsageOperation
+from outboundql.scoring.scorers import (
+    BatchOutcome,
+    ScorerUnavailable,
+    ScoringContext,
+    ScoringItem,
+    get_scorer,
+)
+from outboundql.scoring.snapshots import AccountSnapshot, ContactSnapshot
+from outboundql.services import scoring_runs
+from outboundql.services.personas import persona_snapshot
+from outboundql.services.sql import chunks, int_list, is_postgres, placeholder
+from outboundql.settings import Settings
+
+_UPSERT_COLUMNS = ("project_id", "product_id", "account_id", "goal_key", "score", "band", "justifications",
+                   "persona_version", "scorer", "model", "created_at", "updated_at")
+_UPDATED_ON_CONFLICT = ("score", "band", "justifications", "persona_version", "scorer", "model", "updated_at")
+_UPSERT_ROWS_PER_STATEMENT = 500  # 6,000 parameters: under SQLite's and PostgreSQL's limits
+
+
+class RunCannotContinue(Exception):
+    """The run cannot go on whatever the retries (goal uninstalled, scorer no longer configured)."""
+
+
+async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Settings) -> None:
+    """Score the pending items of ``batch``; fail the run (not the batch) when it cannot go on."""
+    run = await models.ScoringRun.get_or_none(id=run_id)
+    if run is None or run.status is not ScoringStatus.RUNNING:
+        return
+    account_ids = await models.ScoringRunItem.filter(
+        run_id=run_id, batch=batch, state=ScoringItemState.PENDING).values_list("account_id", flat=True)
+    if account_ids:
+        try:
+            context, persona_version = await _context(run, registry)
+            scorer = get_scorer(run.scorer, settings)
+        except (RunCannotContinue, ScorerUnavailable) as exc:
+            await scoring_runs.fail_run(run_id, str(exc))
+            return
+        outcome = await scorer.score(context, await load_items(account_ids))
+        await _write(run, persona_version, outcome)
+        await scoring_runs.publish_progress(run)
+    await scoring_runs.finish_if_done(run_id)
+
+
+async def _context(run: models.ScoringRun, registry: GoalRegistry) -> tuple[ScoringContext, int]:
+    goal = registry.get(run.goal_key)
+    if goal is None:
+        raise RunCannotContinue(f"The goal {run.goal_key!r} is no longer installed.")
+    product = await models.Product.get(id=run.product_id)
+    persona = await models.Persona.get_or_none(product_id=run.product_id, goal_key=run.goal_key)
+    if persona is None:
+        raise RunCannotContinue(f"The product's persona for the {run.goal_key!r} goal was deleted.")
+    examples = await _examples(run.examples)
+    context = ScoringContext(
+        goal=goal, persona=persona_snapshot(persona),
+        product=goals_api.Product(name=product.name, description=product.description,
+                                  website_url=product.website_url),
+        language=run.language, today=date.today(), examples=examples,
+    )
+    return context, persona.version
+
+
+async def _examples(stored: list[list[Any]]) -> list[tuple[AccountSnapshot, bool]]:
+    approved_by_id = {int(account_id): bool(approved) for account_id, approved in stored}
+    items = await load_items(list(approved_by_id))
+    return [(item.account, approved_by_id[item.account_id]) for item in items]
+
+
+def account_snapshot(row: models.Account) -> AccountSnapshot:
+    return AccountSnapshot(
+        name=row.name, industry=row.industry, employee_count=row.employee_count, country=row.country,
+        city=row.city, description=row.description, custom_fields=dict(row.custom_fields or {}),
+        status=row.status.value, contract_end_date=row.contract_end_date,
+    )
+
+
+async def load_items(account_ids: Sequence[int]) -> list[ScoringItem]:
+    """The accounts and their contacts as scorers see them: two queries per 2,000 accounts."""
+    items: list[ScoringItem] = []
+    for part in chunks(list(account_ids)):
+        contacts: dict[int, list[ContactSnapshot]] = defaultdict(list)
+        for account_id, title, role_kind in await models.Contact.filter(account_id__in=part).order_by("id") \
+                .values_list("account_id", "title", "role_kind"):
+            contacts[account_id].append(ContactSnapshot(title=title, role_kind=str(role_kind)))
+        for row in await models.Account.filter(id__in=part).order_by("id"):
+            items.append(ScoringItem(row.id, account_snapshot(row), tuple(contacts[row.id])))
+    return items
+
+
+async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> None:
+    """One transaction: FitScores, scored counters of every campaign of (product, goal), item states,
+    progress, and the paid usage."""
+    scored_ids = [s.account_id for s in outcome.scored]
+    async with in_transaction() as conn:
+        # Lock the campaigns whose `scored_accounts` may move (in id order: no deadlocks), then see
+        # which scores are new: under the locks, no other writer can make the same score new.
+        await models.Campaign.filter(product_id=run.product_id, goal_key=run.goal_key).order_by("id") \
+            .select_for_update().values_list("id", flat=True)
+        existing: set[int] = set()
+        for part in chunks(scored_ids):
+            existing.update(await models.FitScore.filter(
+                product_id=run.product_id, goal_key=run.goal_key, account_id__in=part,
+            ).values_list("account_id", flat=True))
+        await _upsert_scores(conn, run, persona_version, outcome)
+        new_ids = [i for i in scored_ids if i not in existing]
+        for part in chunks(new_ids):
+            await conn.execute_query(
+                "UPDATE campaign SET scored_accounts = scored_accounts + (SELECT COUNT(*) FROM campaign_account ca "
+                f"WHERE ca.campaign_id = campaign.id AND ca.account_id IN ({int_list(part)})) "
+                f"WHERE product_id = {int(run.product_id)} AND goal_key = {placeholder(conn, 1)} AND id IN "
+                f"(SELECT campaign_id FROM campaign_account WHERE account_id IN ({int_list(part)}))",
+                [run.goal_key])
+        done = 0
+        for part in chunks(scored_ids):
+            done += await models.ScoringRunItem.filter(
+                run_id=run.id, state=ScoringItemState.PENDING, account_id__in=part,
+            ).update(state=ScoringItemState.DONE)
+        failed = 0
+        for failure in outcome.failed:
+            failed += await models.ScoringRunItem.filter(
+                run_id=run.id, state=ScoringItemState.PENDING, account_id=failure.account_id,
+            ).update(state=ScoringItemState.FAILED, error=failure.error[:2000])
+        if done or failed:
+            await models.ScoringRun.filter(id=run.id).update(done=F("done") + (done + failed),
+                                                             failed=F("failed") + failed)
+            await models.Campaign.filter(id=run.campaign_id).update(scoring_done=F("scoring_done") + (done + failed))
+        if outcome.usage:
+            await models.ApiUsage.bulk_create([
+                models.ApiUsage(project_id=run.project_id, campaign_id=run.campaign_id, provider=u.provider,
+                                model=u.model, operation=UsageOperation.SCORE, input_units=u.input_units,
+                                output_units=u.output_units, cost_usd=u.cost_usd)
+                for u in outcome.usage
+            ])
+
+
+async def _upsert_scores(conn: Any, run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> None:
+    """INSERT … ON CONFLICT (product_id, goal_key, account_id) DO UPDATE: one statement per 500 scores."""
+    model = models.FitScore
+    fields_map = model._meta.fields_map
+    now = datetime.now(UTC)
+    stamp = fields_map["created_at"].to_db_value(now, model)
+    width = len(_UPSERT_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED_ON_CONFLICT)
+    cast = "::jsonb" if is_postgres(conn) else ""
+    for part in chunks(outcome.scored, _UPSERT_ROWS_PER_STATEMENT):
+        groups = ", ".join(
+            "(" + ", ".join(placeholder(conn, k * width + c + 1) + (cast if _UPSERT_COLUMNS[c] == "justifications"
+                                                                     else "")
+                            for c in range(width)) + ")"
+            for k in range(len(part)))
+        values: list[Any] = []
+        for s in part:
+            justifications = [{"kind": j.kind, "criterion": j.criterion, "text": j.text} for j in s.justifications]
+            values += [run.project_id, run.product_id, s.account_id, run.goal_key, float(s.score),
+                       fields_map["band"].to_db_value(s.band, model),
+                       fields_map["justifications"].to_db_value(justifications, model),
+                       persona_version, run.scorer, s.model, stamp, stamp]
+        await conn.execute_query(
+            f"INSERT INTO fit_score ({', '.join(_UPSERT_COLUMNS)}) VALUES {groups} "
+            f"ON CONFLICT (product_id, goal_key, account_id) DO UPDATE SET {updates}", values)

@@ -1,0 +1,192 @@
+"""Scoring runs (SPEC §4): start one over a campaign's accounts, resume the interrupted, end them.
+
+The database is the truth, not the broker: starting a run fixes its work set as `ScoringRunItem`
+rows (each in a numbered batch, one job message per batch) in the same transaction that records
+the run. Batches only ever move items from ``pending`` to ``done``/``failed``, so re-delivered or
+re-enqueued messages are harmless, and a run whose messages were lost (a crash of the embedded
+server, a flushed Redis) is resumed by enqueueing its batches that still have pending items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from outboundql import models
+from outboundql.errors import InvalidInput
+from outboundql.goals.registry import GoalRegistry
+from outboundql.models.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
+from outboundql.scoring.scorers import ScorerUnavailable, get_scorer
+from outboundql.services import audit, events, personas
+from outboundql.services.access import Access
+from outboundql.services.campaign_accounts import locked_campaign
+from outboundql.services.campaigns import effective_language
+from outboundql.services.sql import placeholder
+from outboundql.settings import Settings
+
+#: A product needs this many reviewed campaign accounts before reviews are given to the scorer.
+FEEDBACK_MIN_REVIEWED = 10
+FEEDBACK_PER_SIDE = 5
+#: Workers booting within this window of one another resume a run only once.
+RESUME_CLAIM_WINDOW = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class StartResult:
+    run: models.ScoringRun
+    started: bool  # False: a run of this campaign was already active, and it is returned instead
+
+
+async def start_run(
+    access: Access, campaign_id: Any, *, force: bool, scorer: str | None, registry: GoalRegistry,
+    settings: Settings,
+) -> StartResult:
+    """Record a run over the campaign's accounts that need a score and enqueue its batches.
+    Two concurrent calls for one campaign never make two runs: the second gets the first."""
+    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.campaignId")
+    if campaign.archived_at is not None:
+        raise InvalidInput("This campaign is archived; unarchive it before scoring.", field="input.campaignId")
+    scorer_name = scorer or settings.scorer
+    try:
+        batch_size = get_scorer(scorer_name, settings).batch_size
+    except ScorerUnavailable as exc:
+        raise InvalidInput(str(exc), field="input.scorer") from None
+    if registry.get(campaign.goal_key) is None:
+        raise InvalidInput(f"The campaign's goal {campaign.goal_key!r} is not installed; install its plugin or "
+                           "switch the campaign to another goal.", field="input.campaignId")
+    persona, _ = await personas.derive_persona(access, campaign.product_id, campaign.goal_key, registry)
+    product = await models.Product.get(id=campaign.product_id)
+    examples = await feedback_examples(campaign.product_id)
+    async with in_transaction() as conn:
+        campaign = await locked_campaign(campaign.id)
+        active = await models.ScoringRun.filter(active_campaign_id=campaign.id).first()
+        if active is not None:
+            return StartResult(active, started=False)
+        run = await models.ScoringRun.create(
+            project_id=campaign.project_id, campaign_id=campaign.id, product_id=campaign.product_id,
+            goal_key=campaign.goal_key, scorer=scorer_name, force=force,
+            language=effective_language(campaign, product, access.user), persona_version=persona.version,
+            examples=[[account_id, approved] for account_id, approved in examples],
+            status=ScoringStatus.RUNNING, active_campaign_id=campaign.id, created_by=access.user,
+        )
+        run.total = await _insert_items(conn, run, batch_size)
+        if run.total == 0:
+            run.status, run.active_campaign_id, run.finished_at = ScoringStatus.COMPLETED, None, datetime.now(UTC)
+        await run.save(update_fields=["total", "status", "active_campaign_id", "finished_at"])
+        await models.Campaign.filter(id=campaign.id).update(
+            scoring_status=run.status, scoring_error=None, scoring_done=0, scoring_total=run.total)
+        await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.score", row=campaign,
+                           after={"run_id": run.id, "scorer": scorer_name, "force": force, "total": run.total})
+    await enqueue(run.id, await pending_batches(run.id))
+    await publish_progress(run)
+    return StartResult(run, started=True)
+
+
+async def _insert_items(conn: Any, run: models.ScoringRun, batch_size: int) -> int:
+    """INSERT … SELECT the run's work set in one statement: the campaign's accounts with no score for
+    (product, goal) made under the current persona version (every account when ``force``)."""
+    p = lambda n: placeholder(conn, n)  # noqa: E731
+    cached = "" if run.force else (
+        f" AND NOT EXISTS (SELECT 1 FROM fit_score fs WHERE fs.product_id = {int(run.product_id)}"
+        f" AND fs.goal_key = {p(2)} AND fs.account_id = ca.account_id AND fs.persona_version >= {p(3)})")
+    values: list[Any] = [ScoringItemState.PENDING.value]
+    if not run.force:
+        values += [run.goal_key, run.persona_version]
+    await conn.execute_query(
+        "INSERT INTO scoring_run_item (run_id, account_id, batch, state) "
+        f"SELECT {int(run.id)}, ca.account_id, (ROW_NUMBER() OVER (ORDER BY ca.account_id) - 1) / {int(batch_size)}, "
+        f"{p(1)} FROM campaign_account ca WHERE ca.campaign_id = {int(run.campaign_id)}{cached}",
+        values,
+    )
+    return await models.ScoringRunItem.filter(run_id=run.id).count()
+
+
+async def feedback_examples(product_id: int) -> list[tuple[int, bool]]:
+    """Up to 5 most recent approvals and 5 most recent rejections among the product's campaigns,
+    once it has at least 10 reviewed campaign accounts (SPEC §4); else nothing."""
+    reviewed = models.CampaignAccount.filter(
+        campaign__product_id=product_id, review_status__in=[ReviewStatus.APPROVED, ReviewStatus.REJECTED])
+    if await reviewed.count() < FEEDBACK_MIN_REVIEWED:
+        return []
+    out: list[tuple[int, bool]] = []
+    for status in (ReviewStatus.APPROVED, ReviewStatus.REJECTED):
+        ids = await reviewed.filter(review_status=status).order_by("-reviewed_at", "-id").limit(
+            FEEDBACK_PER_SIDE * 3).values_list("account_id", flat=True)
+        out += [(account_id, status is ReviewStatus.APPROVED)
+                for account_id in list(dict.fromkeys(ids))[:FEEDBACK_PER_SIDE]]
+    return out
+
+
+async def pending_batches(run_id: int) -> list[int]:
+    return sorted(await models.ScoringRunItem.filter(run_id=run_id, state=ScoringItemState.PENDING)
+                  .distinct().values_list("batch", flat=True))
+
+
+async def enqueue(run_id: int, batches: list[int]) -> None:
+    """One message per batch. Sent after the transaction that made the items commits."""
+    if not batches:
+        return
+    from outboundql.workers.scoring import score_batch
+
+    def send() -> None:
+        for batch in batches:
+            score_batch.send(run_id, batch)
+
+    await asyncio.to_thread(send)
+
+
+async def finish_if_done(run_id: int) -> None:
+    """Complete the run once no item is pending; exactly one caller wins."""
+    if await models.ScoringRunItem.filter(run_id=run_id, state=ScoringItemState.PENDING).exists():
+        return
+    await _end(run_id, ScoringStatus.COMPLETED, None)
+
+
+async def fail_run(run_id: int, error: str) -> None:
+    """End the run as failed with ``error``; what it scored stays cached, so a retry does the rest."""
+    await _end(run_id, ScoringStatus.FAILED, error)
+
+
+async def _end(run_id: int, status: ScoringStatus, error: str | None) -> None:
+    async with in_transaction():
+        ended = await models.ScoringRun.filter(id=run_id, status=ScoringStatus.RUNNING).update(
+            status=status, error=error, active_campaign_id=None, finished_at=datetime.now(UTC))
+        run = await models.ScoringRun.get(id=run_id)
+        if ended:
+            await models.Campaign.filter(id=run.campaign_id).update(scoring_status=status, scoring_error=error)
+    if ended:
+        await publish_progress(run)
+
+
+async def resume_interrupted(claim_window: timedelta = RESUME_CLAIM_WINDOW) -> list[int]:
+    """Enqueue again the pending batches of every running run (after a crash or restart).
+    Each run is claimed first, so workers booting together resume it once. Returns the run ids."""
+    now = datetime.now(UTC)
+    resumed = []
+    for run_id in await models.ScoringRun.filter(status=ScoringStatus.RUNNING).values_list("id", flat=True):
+        claimed = await models.ScoringRun.filter(
+            Q(resumed_at__isnull=True) | Q(resumed_at__lt=now - claim_window), id=run_id,
+            status=ScoringStatus.RUNNING,
+        ).update(resumed_at=now)
+        if not claimed:
+            continue
+        batches = await pending_batches(run_id)
+        if batches:
+            await enqueue(run_id, batches)
+        else:
+            await finish_if_done(run_id)
+        resumed.append(run_id)
+    return resumed
+
+
+async def publish_progress(run: models.ScoringRun) -> None:
+    fresh = await models.ScoringRun.get(id=run.id)
+    await events.publish_campaign_event(fresh.campaign_id, "scoring_progress", {
+        "run_id": fresh.id, "status": fresh.status.value, "done": fresh.done, "total": fresh.total,
+        "failed": fresh.failed,
+    })

@@ -1,0 +1,28 @@
+"""Small helpers for the few hot paths written in raw SQL (bulk inserts and upserts), portable
+between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+CHUNK = 2_000  # ids per IN (…) list, well under SQLite's and asyncpg's parameter limits
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def int_list(ids: Iterable[int]) -> str:
+    """``1, 2, 3`` for an ``IN (…)`` list; every id is forced through int(), so nothing is injected."""
+    return ", ".join(str(int(i)) for i in ids) or "NULL"
+
+
+def placeholder(conn: Any, n: int) -> str:
+    """The ``n``-th (1-based) bind parameter in the connection's dialect."""
+    return f"${n}" if conn.capabilities.dialect == "postgres" else "?"
+
+
+def is_postgres(conn: Any) -> bool:
+    return conn.capabilities.dialect == "postgres"

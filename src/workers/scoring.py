@@ -1,0 +1,42 @@
+"""Actors of scoring runs. The run's state lives in the database (`services.scoring_runs`); a
+message only says "score the pending items of batch N of run R", so duplicates are harmless."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+
+from outboundql import models
+from outboundql.goals.manager import default_registry
+from outboundql.models.enums import ScoringStatus
+from outboundql.services import scoring_batches, scoring_runs
+from outboundql.settings import get_settings
+from outboundql.workers.broker import broker
+
+QUEUE = "scoring"
+
+
+@dramatiq.actor(broker=broker, actor_name="score_batch", queue_name=QUEUE, max_retries=3, min_backoff=1_000,
+                max_backoff=60_000, time_limit=30 * 60_000, on_retry_exhausted="scoring_batch_gave_up")
+async def score_batch(run_id: int, batch: int) -> None:
+    """Score one batch of a run. An error is kept on the run (the last one is what `scoringError`
+    shows if the retries run out) and re-raised so dramatiq retries the batch with backoff."""
+    try:
+        await scoring_batches.process(run_id, batch, default_registry(), get_settings())
+    except Exception as exc:
+        await models.ScoringRun.filter(id=run_id, status=ScoringStatus.RUNNING).update(
+            error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+
+
+@dramatiq.actor(broker=broker, actor_name="scoring_batch_gave_up", queue_name=QUEUE, max_retries=3)
+async def scoring_batch_gave_up(message_data: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """A batch failed every retry: the run fails with the batch's last error (its scores so far stay)."""
+    run_id, batch = message_data["args"]
+    run = await models.ScoringRun.get_or_none(id=run_id)
+    if run is None:
+        return
+    reason = run.error or "unknown error"
+    await scoring_runs.fail_run(run_id, f"Batch {batch} failed after {int(retry_info.get('retries', 0)) + 1} "
+                                        f"attempts: {reason}")

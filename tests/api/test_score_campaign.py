@@ -1,0 +1,438 @@
+"""scoreCampaign through GraphQL on the embedded default (real dramatiq worker on the test's loop):
+durable runs, the score cache, goal switches, one run at a time, resume after a crash, retries,
+counters kept exact, and the feedback loop."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from outboundql import models
+from outboundql.goals.testing import registry_with
+from outboundql.models.enums import ReviewStatus, ScoringItemState, ScoringStatus
+from outboundql.scoring.scorers import RubricScorer
+from outboundql.services import campaign_stats, scoring_runs
+from outboundql.services import campaigns as campaigns_service
+from outboundql.services import products as products_service
+from outboundql.services.access import Access
+from outboundql.settings import Settings
+from tests.helpers import Person, data_of, global_id
+
+SCORE = """
+mutation($input: ScoreCampaignInput!) {
+  scoreCampaign(input: $input) {
+    started
+    run { id status scorer force total done failed error }
+    campaign { id scoringStatus scoringProgress { done total } }
+    errors { code field message }
+  }
+}
+"""
+
+CAMPAIGN = """
+query($id: ID!) {
+  node(id: $id) {
+    ... on Campaign {
+      scoringStatus scoringError scoringProgress { done total } scoredAccounts totalAccounts staleScoreCount
+      scoringRuns { status total done failed error scorer }
+      accounts(first: 100) {
+        edges { node { account { name } aiScore { score band scorer personaVersion goal { key }
+                                                  justifications { kind criterion text } } } }
+      }
+    }
+  }
+}
+"""
+
+ACCOUNTS = [
+    # name, industry, employees, country, description
+    ("Acme Robotics", "Software", 250, "ES", "Warehouse automation software for logistics teams"),
+    ("Bakery Bros", "Food", 8, "FR", "Artisan bread and pastries"),
+    ("Cloudy Data", "Software", 1200, "DE", "Data platform for analytics teams"),
+    ("Dental Care", "Healthcare", 40, "US", "Family dentistry"),
+    ("Edge Logistics", "Logistics", 600, "ES", "Freight forwarding and warehouse software"),
+    ("Fjord Fisheries", None, None, None, ""),
+    ("Gamma Analytics", "Software", 90, "ES", "Analytics software for retail"),
+]
+
+
+@dataclass
+class Setup:
+    owner: Person
+    project: models.Project
+    product: models.Product
+    campaign: models.Campaign
+    accounts: list[models.Account]
+
+    @property
+    def gid(self) -> str:
+        return global_id("Campaign", self.campaign.id)
+
+
+async def make_campaign(owner: Person, project: models.Project, product: models.Product, name: str,
+                        accounts: list[models.Account], **data: Any) -> models.Campaign:
+    access = await Access.for_user(owner.user)
+    campaign = await campaigns_service.create_campaign(access, project.id, product.id,
+                                                       {"name": name, "goal_key": "sales", **data}, registry_with())
+    for account in accounts:
+        await models.CampaignAccount.create(campaign=campaign, account=account)
+    await campaign_stats.recount([campaign.id])
+    return await models.Campaign.get(id=campaign.id)
+
+
+@pytest.fixture
+async def setup(owner: Person, project: models.Project) -> Setup:
+    access = await Access.for_user(owner.user)
+    product = await products_service.create_product(access, project.id, {
+        "name": "Warehouse OS", "description": "Software that runs warehouses for logistics teams"})
+    await models.Persona.create(project=project, product=product, goal_key="sales", name="Ops leaders",
+                                industries=["Software", "Logistics"], countries=["ES"], keywords=["warehouse"],
+                                company_size_min=50, company_size_max=1000, job_titles=["Head of Operations"])
+    accounts = []
+    for name, industry, size, country, description in ACCOUNTS:
+        account = await models.Account.create(project=project, name=name, industry=industry, employee_count=size,
+                                              country=country, description=description)
+        accounts.append(account)
+    await models.Contact.create(project=project, account=accounts[0], name="Ana", title="Head of Operations")
+    campaign = await make_campaign(owner, project, product, "Spring", accounts)
+    return Setup(owner, project, product, campaign, accounts)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Batches of 3 accounts, so a campaign of 7 takes several job messages."""
+    return Settings(database_url="sqlite://:memory:", redis_url=None, scoring_batch_size=3)
+
+
+async def score(gql: Any, s: Setup, campaign: models.Campaign | None = None, **options: Any) -> dict[str, Any]:
+    gid = global_id("Campaign", (campaign or s.campaign).id)
+    return data_of(await gql(SCORE, {"input": {"campaignId": gid, **options}}, as_=s.owner))["scoreCampaign"]
+
+
+async def read(gql: Any, s: Setup, campaign: models.Campaign | None = None) -> dict[str, Any]:
+    gid = global_id("Campaign", (campaign or s.campaign).id)
+    return data_of(await gql(CAMPAIGN, {"id": gid}, as_=s.owner))["node"]
+
+
+async def fit_scores(s: Setup, goal: str = "sales") -> dict[int, models.FitScore]:
+    rows = await models.FitScore.filter(product_id=s.product.id, goal_key=goal)
+    assert len({r.account_id for r in rows}) == len(rows)
+    return {r.account_id: r for r in rows}
+
+
+async def assert_counters_exact(*campaign_ids: int) -> None:
+    assert await campaign_stats.recount(list(campaign_ids)) == []
+
+
+async def test_a_run_scores_every_account_once_in_batches(gql, setup: Setup, jobs) -> None:
+    started = await score(gql, setup)
+    assert started["errors"] == []
+    assert started["started"] is True
+    assert started["run"]["status"] == "RUNNING"
+    assert started["run"]["total"] == len(ACCOUNTS)
+    assert started["campaign"]["scoringStatus"] == "RUNNING"
+    assert started["campaign"]["scoringProgress"] == {"done": 0, "total": len(ACCOUNTS)}
+    batches = await models.ScoringRunItem.filter(run__campaign_id=setup.campaign.id).values_list("batch", flat=True)
+    assert sorted(batches) == [0, 0, 0, 1, 1, 1, 2]  # batches of 3 (this module's settings)
+
+    await jobs()
+
+    campaign = await read(gql, setup)
+    assert campaign["scoringStatus"] == "COMPLETED"
+    assert campaign["scoringError"] is None
+    assert campaign["scoringProgress"] == {"done": len(ACCOUNTS), "total": len(ACCOUNTS)}
+    assert campaign["scoredAccounts"] == len(ACCOUNTS)
+    assert campaign["scoringRuns"] == [{"status": "COMPLETED", "total": 7, "done": 7, "failed": 0, "error": None,
+                                        "scorer": "rubric"}]
+    scores = {e["node"]["account"]["name"]: e["node"]["aiScore"] for e in campaign["accounts"]["edges"]}
+    assert all(s is not None for s in scores.values())
+    criteria = {c.key for c in registry_with().get("sales").rubric}  # type: ignore[union-attr]
+    for value in scores.values():
+        assert value["goal"] == {"key": "sales"} and value["scorer"] == "rubric" and value["personaVersion"] == 1
+        assert 0.0 <= value["score"] <= 10.0 and round(value["score"], 1) == value["score"]
+        assert {j["criterion"] for j in value["justifications"]} <= criteria | {"feedback"}
+        assert all(j["kind"] in {"fit", "gap", "risk", "missing_data"} and j["text"] for j in value["justifications"])
+    # The rubric tells a fit from a mismatch: the Spanish warehouse-software firm beats the bakery.
+    assert scores["Acme Robotics"]["score"] > scores["Bakery Bros"]["score"]
+    assert scores["Bakery Bros"]["band"] == "MISMATCH"
+    assert len(await fit_scores(setup)) == len(ACCOUNTS)
+    await assert_counters_exact(setup.campaign.id)
+
+
+async def test_the_cache_scores_only_what_is_missing_unless_forced(gql, setup: Setup, jobs) -> None:
+    await score(gql, setup)
+    await jobs()
+    first = await fit_scores(setup)
+
+    again = await score(gql, setup)
+    assert again["started"] is True
+    assert again["run"]["total"] == 0 and again["run"]["status"] == "COMPLETED"  # nothing to do: done at once
+    await jobs()
+    assert {k: v.updated_at for k, v in (await fit_scores(setup)).items()} == {
+        k: v.updated_at for k, v in first.items()}
+
+    newcomer = await models.Account.create(project=setup.project, name="Hola Software", industry="Software",
+                                           country="ES")
+    await models.CampaignAccount.create(campaign=setup.campaign, account=newcomer)
+    await campaign_stats.recount([setup.campaign.id])
+    only_new = await score(gql, setup)
+    assert only_new["run"]["total"] == 1
+    await jobs()
+    assert len(await fit_scores(setup)) == len(ACCOUNTS) + 1
+
+    forced = await score(gql, setup, force=True)
+    assert forced["run"]["total"] == len(ACCOUNTS) + 1 and forced["run"]["force"] is True
+    await jobs()
+    after = await fit_scores(setup)
+    assert len(after) == len(ACCOUNTS) + 1
+    assert all(after[k].updated_at > first[k].updated_at for k in first)
+    await assert_counters_exact(setup.campaign.id)
+
+
+async def test_a_second_campaign_of_the_same_product_and_goal_never_rescores(gql, setup: Setup, jobs) -> None:
+    await score(gql, setup)
+    await jobs()
+    before = {k: v.updated_at for k, v in (await fit_scores(setup)).items()}
+    other = await make_campaign(setup.owner, setup.project, setup.product, "Autumn", setup.accounts[:4])
+    assert other.scored_accounts == 4  # counted when added: the scores live on the product
+
+    result = await score(gql, setup, campaign=other)
+    assert result["run"]["total"] == 0
+    await jobs()
+    assert {k: v.updated_at for k, v in (await fit_scores(setup)).items()} == before
+    assert (await read(gql, setup, other))["scoredAccounts"] == 4
+
+
+async def test_a_score_counts_in_every_campaign_of_the_product_and_goal_holding_the_account(
+    gql, setup: Setup, jobs,
+) -> None:
+    other = await make_campaign(setup.owner, setup.project, setup.product, "Autumn", setup.accounts[:3])
+    press = await make_campaign(setup.owner, setup.project, setup.product, "Press", setup.accounts[:3],
+                                goal_key="press")
+    await score(gql, setup)
+    await jobs()
+    assert (await read(gql, setup, other))["scoredAccounts"] == 3
+    assert (await read(gql, setup, press))["scoredAccounts"] == 0  # another goal: not its score
+    await assert_counters_exact(setup.campaign.id, other.id, press.id)
+
+
+async def test_a_new_persona_version_makes_scores_stale_for_the_next_run(gql, setup: Setup, jobs) -> None:
+    await score(gql, setup)
+    await jobs()
+    await models.Persona.filter(product_id=setup.product.id, goal_key="sales").update(version=2)
+    result = await score(gql, setup)
+    assert result["run"]["total"] == len(ACCOUNTS)
+    await jobs()
+    assert {s.persona_version for s in (await fit_scores(setup)).values()} == {2}
+
+
+async def test_after_a_goal_switch_rescoring_brings_stale_scores_to_zero(gql, setup: Setup, jobs) -> None:
+    await score(gql, setup)
+    await jobs()
+    access = await Access.for_user(setup.owner.user)
+    await campaigns_service.update_campaign(access, setup.campaign.id, {"goal_key": "partnership"}, registry_with())
+    campaign = await read(gql, setup)
+    assert campaign["staleScoreCount"] == len(ACCOUNTS)
+    assert campaign["scoredAccounts"] == 0
+
+    result = await score(gql, setup)
+    assert result["run"]["total"] == len(ACCOUNTS)
+    await jobs()
+    campaign = await read(gql, setup)
+    assert campaign["staleScoreCount"] == 0
+    assert campaign["scoredAccounts"] == len(ACCOUNTS)
+    assert {e["node"]["aiScore"]["goal"]["key"] for e in campaign["accounts"]["edges"]} == {"partnership"}
+    assert len(await fit_scores(setup, "sales")) == len(ACCOUNTS)  # old scores are kept
+    await assert_counters_exact(setup.campaign.id)
+
+
+async def test_concurrent_calls_make_one_run(gql, setup: Setup, jobs) -> None:
+    first, second = await asyncio.gather(score(gql, setup), score(gql, setup))
+    results = sorted([first, second], key=lambda r: not r["started"])
+    assert [r["started"] for r in results] == [True, False]
+    assert results[0]["run"]["id"] == results[1]["run"]["id"]
+    assert [e["code"] for e in results[1]["errors"]] == ["CONFLICT"]
+    assert "already being scored" in results[1]["errors"][0]["message"]
+    assert await models.ScoringRun.filter(campaign_id=setup.campaign.id).count() == 1
+    await jobs()
+    assert len(await fit_scores(setup)) == len(ACCOUNTS)
+
+
+async def test_justifications_come_in_the_campaign_language(gql, setup: Setup, jobs) -> None:
+    await models.Campaign.filter(id=setup.campaign.id).update(communication_language="es")
+    await score(gql, setup)
+    await jobs()
+    assert (await models.ScoringRun.get(campaign_id=setup.campaign.id)).language == "es"
+    texts = [j["text"] for e in (await read(gql, setup))["accounts"]["edges"]
+             for j in e["node"]["aiScore"]["justifications"]]
+    assert any("(sector)" in t and "encaja con el perfil" in t for t in texts), texts  # the Spanish catalog
+    assert not any("(industry)" in t for t in texts), texts
+
+
+async def test_a_run_interrupted_by_a_crash_resumes_from_the_database(gql, setup: Setup, jobs, stub_broker) -> None:
+    await score(gql, setup)
+    await jobs_for_one_batch(stub_broker)
+    run = await models.ScoringRun.get(campaign_id=setup.campaign.id)
+    assert 0 < run.done < run.total
+    stub_broker.flush_all()  # the process died: its in-memory messages are gone
+
+    resumed = await scoring_runs.resume_interrupted()
+    assert resumed == [run.id]
+    assert await scoring_runs.resume_interrupted() == []  # claimed: a second booting worker does not repeat it
+    await jobs()
+    run = await models.ScoringRun.get(id=run.id)
+    assert (run.status, run.done, run.total) == (ScoringStatus.COMPLETED, len(ACCOUNTS), len(ACCOUNTS))
+    assert len(await fit_scores(setup)) == len(ACCOUNTS)
+    await assert_counters_exact(setup.campaign.id)
+
+
+async def jobs_for_one_batch(stub_broker: Any) -> None:
+    """Process exactly the first queued scoring message, as a worker that dies right after would."""
+    import dramatiq
+
+    from outboundql.services import scoring_batches
+
+    queue = stub_broker.queues["scoring"]
+    message = dramatiq.Message.decode(queue.get_nowait())
+    queue.task_done()
+    run_id, batch = message.args
+    await scoring_batches.process(run_id, batch, registry_with(), Settings(database_url="sqlite://:memory:"))
+
+
+async def test_a_batch_delivered_twice_counts_once(gql, setup: Setup, jobs, stub_broker) -> None:
+    from outboundql.workers.scoring import score_batch
+
+    started = await score(gql, setup)
+    run_id = int((await models.ScoringRun.get(campaign_id=setup.campaign.id)).id)
+    assert started["run"]["total"] == len(ACCOUNTS)
+    score_batch.send(run_id, 0)
+    score_batch.send(run_id, 0)
+    await jobs()
+    run = await models.ScoringRun.get(id=run_id)
+    assert (run.done, run.failed, run.status) == (len(ACCOUNTS), 0, ScoringStatus.COMPLETED)
+    assert (await read(gql, setup))["scoringProgress"] == {"done": len(ACCOUNTS), "total": len(ACCOUNTS)}
+    await assert_counters_exact(setup.campaign.id)
+
+
+async def test_a_batch_that_keeps_failing_fails_the_run_and_a_retry_finishes_it(
+    gql, setup: Setup, jobs, stub_broker, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from outboundql.workers.scoring import score_batch
+
+    monkeypatch.setitem(score_batch.options, "min_backoff", 10)
+    monkeypatch.setitem(score_batch.options, "max_retries", 1)
+
+    async def broken(self: RubricScorer, context: Any, items: Any) -> Any:
+        raise RuntimeError("scorer exploded")
+
+    monkeypatch.setattr(RubricScorer, "score", broken)
+    await score(gql, setup)
+    await jobs(fail_fast=False)
+    campaign = await read(gql, setup)
+    assert campaign["scoringStatus"] == "FAILED"
+    assert "Batch 0 failed after 2 attempts" in campaign["scoringError"]
+    assert "scorer exploded" in campaign["scoringError"]
+    assert await models.FitScore.filter(product_id=setup.product.id).count() == 0
+
+    monkeypatch.undo()
+    stub_broker.flush_all()  # forget the dead-lettered message
+    retry = await score(gql, setup)
+    assert retry["started"] is True and retry["errors"] == []
+    await jobs()
+    campaign = await read(gql, setup)
+    assert campaign["scoringStatus"] == "COMPLETED" and campaign["scoringError"] is None
+    assert [r["status"] for r in campaign["scoringRuns"]] == ["COMPLETED", "FAILED"]
+    assert len(await fit_scores(setup)) == len(ACCOUNTS)
+
+
+async def test_an_account_the_scorer_cannot_score_is_marked_failed_and_the_run_goes_on(
+    gql, setup: Setup, jobs, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from outboundql.scoring.scorers import ScoreFailed
+
+    real = RubricScorer.score
+    unlucky = setup.accounts[1].id
+
+    async def partly(self: RubricScorer, context: Any, items: Any) -> Any:
+        outcome = await real(self, context, [i for i in items if i.account_id != unlucky])
+        outcome.failed.append(ScoreFailed(unlucky, "answer did not match the schema"))
+        return outcome
+
+    monkeypatch.setattr(RubricScorer, "score", partly)
+    await score(gql, setup)
+    await jobs()
+    run = await models.ScoringRun.get(campaign_id=setup.campaign.id)
+    assert (run.status, run.done, run.failed) == (ScoringStatus.COMPLETED, len(ACCOUNTS), 1)
+    item = await models.ScoringRunItem.get(run_id=run.id, account_id=unlucky)
+    assert (item.state, item.error) == (ScoringItemState.FAILED, "answer did not match the schema")
+    assert unlucky not in await fit_scores(setup)
+    failures = "query($id: ID!) { node(id: $id) { ... on ScoringRun { failures { accountId error } } } }"
+    result = data_of(await gql(failures, {"id": global_id("ScoringRun", run.id)}, as_=setup.owner))
+    assert result["node"]["failures"] == [{"accountId": global_id("Account", unlucky),
+                                           "error": "answer did not match the schema"}]
+
+
+async def test_feedback_from_reviews_lowers_an_account_resembling_rejections(gql, setup: Setup, jobs) -> None:
+    project, product = setup.project, setup.product
+    target = await models.Account.create(project=project, name="Crumbs Catering", industry="Food", country="FR",
+                                         employee_count=300, description="Warehouse catering for logistics teams")
+    campaign = await make_campaign(setup.owner, project, product, "Feedback", [target])
+    await score(gql, setup, campaign=campaign)
+    await jobs()
+    before = (await fit_scores(setup))[target.id].score
+
+    # 10 reviews: five rejected food companies (like the target), five approved software firms.
+    examples = []
+    for i in range(5):
+        examples.append((await models.Account.create(project=project, name=f"Food {i}", industry="Food",
+                                                     country="FR", employee_count=300,
+                                                     description="Catering for logistics teams"), False))
+        examples.append((await models.Account.create(project=project, name=f"Soft {i}", industry="Software",
+                                                     country="ES", employee_count=200,
+                                                     description="Warehouse software"), True))
+    reviewed = await make_campaign(setup.owner, project, product, "Reviewed", [a for a, _ in examples])
+    for account, approved in examples:
+        await models.CampaignAccount.filter(campaign_id=reviewed.id, account_id=account.id).update(
+            review_status=ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED)
+
+    forced = await score(gql, setup, campaign=campaign, force=True)
+    run = await models.ScoringRun.get(id=int((await models.ScoringRun.filter(campaign_id=campaign.id)
+                                              .order_by("-id").first()).id))  # type: ignore[union-attr]
+    assert forced["started"] is True
+    assert sorted(approved for _, approved in run.examples) == [False] * 5 + [True] * 5
+    await jobs()
+    after = (await fit_scores(setup))[target.id]
+    assert after.score < before
+    assert any(j["criterion"] == "feedback" and j["kind"] == "risk" for j in after.justifications)
+
+
+async def test_fewer_than_ten_reviews_give_no_examples(setup: Setup) -> None:
+    for account in setup.accounts[:5]:
+        await models.CampaignAccount.filter(campaign_id=setup.campaign.id, account_id=account.id).update(
+            review_status=ReviewStatus.REJECTED)
+    assert await scoring_runs.feedback_examples(setup.product.id) == []
+
+
+@pytest.mark.parametrize(("options", "field", "needle"), [
+    ({"scorer": "magic"}, "input.scorer", "unknown scorer 'magic'"),
+    ({"scorer": "llm"}, "input.scorer", "OUTBOUNDQL_LLM_URL"),
+])
+async def test_a_scorer_that_cannot_run_is_refused_before_anything_is_written(
+    gql, setup: Setup, options: dict[str, Any], field: str, needle: str,
+) -> None:
+    result = await score(gql, setup, **options)
+    assert result["started"] is False and result["run"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", field)]
+    assert needle in result["errors"][0]["message"]
+    assert await models.ScoringRun.all().count() == 0
+
+
+async def test_an_archived_campaign_is_not_scored(gql, setup: Setup) -> None:
+    access = await Access.for_user(setup.owner.user)
+    await campaigns_service.set_archived(access, setup.campaign.id, True)
+    result = await score(gql, setup)
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", "input.campaignId")]
+    assert "unarchive" in result["errors"][0]["message"]
