@@ -74,6 +74,7 @@ class Draft:
     drafter: str  # "template" | "llm"
     model: str | None = None
     usage: Sequence[Usage] = field(default_factory=tuple)
+    notice: str | None = None  # e.g. why the LLM drafter fell back to the templates
 
 
 class Drafter(Protocol):

@@ -42,13 +42,15 @@ class Drafted:
     requested_language: str
     drafter: str
     replayed: bool = False
+    drafter_notice: str | None = None
 
     @property
     def notice(self) -> str | None:
+        notes = [self.drafter_notice] if self.drafter_notice else []
         if self.language != self.requested_language:
-            return (f"The built-in drafter has no catalog for {self.requested_language!r}, so this draft is in "
-                    f"English; configure an LLM to draft in any language.")
-        return None
+            notes.append(f"The built-in drafter has no catalog for {self.requested_language!r}, so this draft is "
+                         "in English; configure an LLM to draft in any language.")
+        return " ".join(notes) or None
 
 
 def resolve_language(account: models.Account, campaign: models.Campaign, product: models.Product,
@@ -126,10 +128,10 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     draft = await select_drafter(settings).draft(request)
     message = await _save(access, row, contact, channel, mode, key, {
         "subject": draft.subject, "original_text": draft.text, "original_language": draft.language,
-    }, draft.usage, account.id)
+    }, draft.usage)
     if isinstance(message, Drafted):
         return message
-    return Drafted(message, draft.language, language, draft.drafter)
+    return Drafted(message, draft.language, language, draft.drafter, drafter_notice=draft.notice)
 
 
 async def _type_and_translate(access: Access, settings: Settings, row: models.CampaignAccount,
@@ -146,18 +148,33 @@ async def _type_and_translate(access: Access, settings: Settings, row: models.Ca
         source = normalize.normalize_language(data.get("source_language")) or access.user.language
     except ValueError as exc:
         raise InvalidInput(str(exc), field="input.sourceLanguage") from None
-    translation = await translator.translate(text, source=source, target=language)
+    try:
+        translation = await translator.translate(text, source=source, target=language)
+    except llm.TranslationFailed as exc:
+        await record_usage(row, exc.usage)  # billed even though it failed
+        raise Unavailable(f"{exc} Nothing was saved; try again later, or write the message in {language!r} "
+                          "yourself and log it with logMessage.", field="input.mode") from None
     message = await _save(access, row, contact, channel, MessageMode.TYPE_AND_TRANSLATE, key, {
         "subject": data.get("subject"), "original_text": text, "original_language": source,
         "translated_text": translation.text,
-    }, translation.usage, row.account_id)
+    }, translation.usage)
     if isinstance(message, Drafted):
         return message
     return Drafted(message, language, language, translator.name)
 
 
+async def record_usage(row: models.CampaignAccount, usage: Any) -> None:
+    """One ApiUsage row per billed LLM call, attributed to the campaign and account."""
+    for u in usage:
+        await models.ApiUsage.create(
+            project_id=row.campaign.project_id, provider=u.provider, model=u.model, operation=u.operation,
+            input_units=u.input_units, output_units=u.output_units, cost_usd=u.cost_usd,
+            campaign_id=row.campaign_id, account_id=row.account_id,
+        )
+
+
 async def _save(access: Access, row: models.CampaignAccount, contact: models.Contact | None, channel: Channel,
-                mode: MessageMode, key: str | None, content: dict[str, Any], usage: Any, account_id: int
+                mode: MessageMode, key: str | None, content: dict[str, Any], usage: Any
                 ) -> models.Message | Drafted:
     campaign = row.campaign
     try:
@@ -167,12 +184,7 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
                 channel=channel, status=MessageStatus.DRAFT, mode=mode, contact=contact, idempotency_key=key,
                 created_by=access.user, signals=[], **content,
             )
-            for u in usage:
-                await models.ApiUsage.create(
-                    project_id=campaign.project_id, provider=u.provider, model=u.model, operation=u.operation,
-                    input_units=u.input_units, output_units=u.output_units, cost_usd=u.cost_usd,
-                    campaign_id=campaign.id, account_id=account_id,
-                )
+            await record_usage(row, usage)
             await audit.record(project_id=campaign.project_id, actor=access.user, action="message.draft",
                                row=message, after=audit.snapshot(message, ["campaign_account_id", "mode", "channel",
                                                                            "original_language"]))
