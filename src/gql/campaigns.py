@@ -181,9 +181,8 @@ class Campaign(RowType, relay.Node):
                       "usage in USD beside it.")
     async def costs(self, info: Info) -> CampaignCostsRef:
         from outboundql.gql.expenses import CampaignCosts
-        from outboundql.services.expenses import costs
 
-        return CampaignCosts.from_costs(await costs(self.row))
+        return CampaignCosts.from_costs(await info.context.loaders.costs_by_campaign.load(self.row))
 
     @strawberry.field(description="Threads that need a person, by attention: those with an inbound message "
                       "(most recent inbound first), then those with unsent drafts (newest draft first). "

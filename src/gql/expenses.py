@@ -14,6 +14,7 @@ from outboundql.gql.base import RowType, input_data, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import ExpenseKind
 from outboundql.gql.errors import UserError
+from outboundql.services import events
 from outboundql.services import expenses as expenses_service
 from outboundql.services.access import parse_id
 
@@ -155,15 +156,18 @@ class ExpenseMutations:
     async def add_expense(self, info: Info, input: AddExpenseInput) -> ExpensePayload:
         row = await expenses_service.add_expense(
             info.context.access, pk_of(input.campaign_id, "Campaign", "input.campaignId"), _data(input))
+        await events.publish_campaign_event(row.campaign_id, "campaign_updated")
         return ExpensePayload(expense=Expense.from_model(row))
 
     @mutation("Correct an expense.")
     async def update_expense(self, info: Info, input: UpdateExpenseInput) -> ExpensePayload:
         row = await expenses_service.update_expense(info.context.access, pk_of(input.id, "Expense", "input.id"),
                                                     _data(input))
+        await events.publish_campaign_event(row.campaign_id, "campaign_updated")
         return ExpensePayload(expense=Expense.from_model(row))
 
     @mutation("Delete an expense (the audit trail keeps it).")
     async def delete_expense(self, info: Info, input: DeleteExpenseInput) -> DeleteExpensePayload:
-        pk = await expenses_service.delete_expense(info.context.access, pk_of(input.id, "Expense", "input.id"))
-        return DeleteExpensePayload(deleted_expense_id=relay.GlobalID("Expense", str(pk)))
+        row = await expenses_service.delete_expense(info.context.access, pk_of(input.id, "Expense", "input.id"))
+        await events.publish_campaign_event(row.campaign_id, "campaign_updated")
+        return DeleteExpensePayload(deleted_expense_id=relay.GlobalID("Expense", str(row.id)))

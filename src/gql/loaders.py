@@ -94,6 +94,14 @@ async def load_attention_by_campaign_account_id(ids: list[int]) -> list[Any]:
     return [facts[i] for i in ids]
 
 
+async def load_costs_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
+    """What each campaign's outcomes cost: four grouped queries for the whole list."""
+    from outboundql.services.expenses import costs_by_campaign
+
+    costs = await costs_by_campaign(campaigns)
+    return [costs[c.id] for c in campaigns]
+
+
 def _loader(fn: Callable[..., Any]) -> Any:
     return field(default_factory=lambda: DataLoader(load_fn=fn))
 
@@ -138,5 +146,8 @@ class Loaders:
     )
     expenses_by_campaign_id: DataLoader[int, list[models.Expense]] = _loader(
         _children(models.Expense, "campaign_id", "-incurred_on")
+    )
+    costs_by_campaign: DataLoader[models.Campaign, Any] = field(
+        default_factory=lambda: DataLoader(load_fn=load_costs_by_campaign, cache_key_fn=lambda c: c.id)
     )
     attention_by_campaign_account_id: DataLoader[int, Any] = _loader(load_attention_by_campaign_account_id)

@@ -16,6 +16,7 @@ from outboundql.gql.context import Info
 from outboundql.gql.enums import CallOutcome, Channel, MessageDirection, MessageMode, MessageStatus
 from outboundql.gql.errors import UserError
 from outboundql.gql.pagination import CountedConnection
+from outboundql.services import events
 from outboundql.services import messages as messages_service
 from outboundql.services.access import parse_id
 
@@ -206,6 +207,8 @@ class MessageMutations:
         ca_id = pk_of(input.campaign_account_id, "CampaignAccount", "input.campaignAccountId")
         logged = await messages_service.log_message(info.context.access, ca_id, message_data(input))
         row = await models.CampaignAccount.get(id=logged.message.campaign_account_id)
+        if not logged.replayed:
+            await events.publish_campaign_event(row.campaign_id, "accounts_changed")
         return LogMessagePayload(message=Message.from_model(logged.message), replayed=logged.replayed,
                                  campaign_account=CampaignAccount.from_model(row))
 
@@ -227,6 +230,10 @@ class MessageMutations:
         ca_id = pk_of(input.campaign_account_id, "CampaignAccount", "input.campaignAccountId")
         drafted = await drafts.draft_message(info.context.access, info.context.settings, info.context.goals, ca_id,
                                              data)
+        if not drafted.replayed:
+            campaign_account = await info.context.loaders.campaign_account_by_id.load(ca_id)
+            if campaign_account is not None:
+                await events.publish_campaign_event(campaign_account.campaign_id, "accounts_changed")
         return DraftMessagePayload(message=Message.from_model(drafted.message), language=drafted.language,
                                    requested_language=drafted.requested_language, drafter=drafted.drafter,
                                    notice=drafted.notice, replayed=drafted.replayed)

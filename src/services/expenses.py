@@ -137,13 +137,14 @@ async def update_expense(access: Access, expense_id: int, data: dict[str, Any]) 
     return row
 
 
-async def delete_expense(access: Access, expense_id: int) -> int:
+async def delete_expense(access: Access, expense_id: int) -> models.Expense:
+    """Delete an expense; the answer is the deleted row (its ``id`` kept)."""
     row = await access.get(models.Expense, expense_id, Role.MEMBER, field="input.id")
     async with in_transaction():
         await audit.record(project_id=row.project_id, actor=access.user, action="expense.delete", row=row,
                            before=audit.snapshot(row))
-        await row.delete()
-    return expense_id
+        await models.Expense.filter(id=row.id).delete()
+    return row
 
 
 async def campaign_expenses(campaign_id: int) -> list[models.Expense]:
@@ -194,32 +195,44 @@ class Costs:
     customers: int
 
 
-async def customer_count(campaign: models.Campaign) -> int:
-    """Closed-won within the campaign's cohort: accounts of the campaign that are customers now and became
-    customers after they were added to it."""
+async def customer_counts(campaign_ids: list[int]) -> dict[int, int]:
+    """Closed-won within each campaign's cohort: accounts of the campaign that are customers now and became
+    customers after they were added to it. Two queries for any number of campaigns."""
     rows = await models.CampaignAccount.filter(
-        campaign_id=campaign.id, account__status=AccountStatus.CUSTOMER).values("account_id", "created_at")
+        campaign_id__in=campaign_ids, account__status=AccountStatus.CUSTOMER).values(
+        "campaign_id", "account_id", "created_at")
     if not rows:
-        return 0
-    added = {r["account_id"]: r["created_at"] for r in rows}
-    won = await models.AccountStatusChange.filter(
-        account_id__in=list(added), to_status=AccountStatus.CUSTOMER).values("account_id", "created_at")
-    return len({w["account_id"] for w in won if w["created_at"] >= added[w["account_id"]]})
+        return {}
+    won: dict[int, list[datetime]] = defaultdict(list)
+    for change in await models.AccountStatusChange.filter(
+        account_id__in=sorted({r["account_id"] for r in rows}), to_status=AccountStatus.CUSTOMER,
+    ).values("account_id", "created_at"):
+        won[change["account_id"]].append(change["created_at"])
+    counts: dict[int, int] = defaultdict(int)
+    for row in rows:
+        if any(t >= row["created_at"] for t in won.get(row["account_id"], [])):
+            counts[row["campaign_id"]] += 1
+    return counts
 
 
-async def usage_summary(campaign_id: int) -> UsageSummary:
+async def usage_summaries(campaign_ids: list[int]) -> dict[int, UsageSummary]:
     rows = await (
-        models.ApiUsage.filter(campaign_id=campaign_id)
+        models.ApiUsage.filter(campaign_id__in=campaign_ids)
         .annotate(calls=Count("id"), cost=Sum("cost_usd"), inputs=Sum("input_units"), outputs=Sum("output_units"))
-        .group_by("provider", "model").order_by("provider", "model")
-        .values("provider", "model", "calls", "cost", "inputs", "outputs")
+        .group_by("campaign_id", "provider", "model").order_by("provider", "model")
+        .values("campaign_id", "provider", "model", "calls", "cost", "inputs", "outputs")
     )
-    by_model = [ModelUsage(provider=r["provider"], model=r["model"], calls=int(r["calls"]),
-                           input_units=int(r["inputs"] or 0), output_units=int(r["outputs"] or 0),
-                           cost_usd=Decimal(str(r["cost"] or 0)).quantize(Decimal("0.000001")))
-                for r in rows]
-    return UsageSummary(cost_usd=sum((m.cost_usd for m in by_model), Decimal(0)),
-                        calls=sum(m.calls for m in by_model), by_model=by_model)
+    by_campaign: dict[int, list[ModelUsage]] = defaultdict(list)
+    for r in rows:
+        by_campaign[r["campaign_id"]].append(ModelUsage(
+            provider=r["provider"], model=r["model"], calls=int(r["calls"]), input_units=int(r["inputs"] or 0),
+            output_units=int(r["outputs"] or 0), cost_usd=Decimal(str(r["cost"] or 0)).quantize(Decimal("0.000001")),
+        ))
+    return {
+        cid: UsageSummary(cost_usd=sum((m.cost_usd for m in models_), Decimal(0)),
+                          calls=sum(m.calls for m in models_), by_model=models_)
+        for cid, models_ in by_campaign.items()
+    }
 
 
 def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
@@ -242,15 +255,20 @@ def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
     return out
 
 
-async def costs(campaign: models.Campaign) -> Costs:
-    sums: dict[str, Decimal] = defaultdict(Decimal)
-    for row in await (models.Expense.filter(campaign_id=campaign.id).annotate(total=Sum("amount"))
-                      .group_by("currency").values("currency", "total")):
-        sums[row["currency"]] += Decimal(str(row["total"] or 0))
-    totals = [Money(amount.quantize(CENT), code) for code, amount in sorted(sums.items())]
-    customers = await customer_count(campaign)
-    counts = {"outreached": campaign.outreached_accounts, "responded": campaign.responded_accounts,
-              "customer": customers}
-    return Costs(totals=totals, ratios=ratios(totals, counts), api_usage=await usage_summary(campaign.id),
-                 customers=customers)
-
+async def costs_by_campaign(campaigns: list[models.Campaign]) -> dict[int, Costs]:
+    """Costs of many campaigns in four grouped queries (no query per campaign)."""
+    ids = [c.id for c in campaigns]
+    sums: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in await (models.Expense.filter(campaign_id__in=ids).annotate(total=Sum("amount"))
+                      .group_by("campaign_id", "currency").values("campaign_id", "currency", "total")):
+        sums[row["campaign_id"]][row["currency"]] += Decimal(str(row["total"] or 0))
+    customers = await customer_counts(ids)
+    usage = await usage_summaries(ids)
+    out = {}
+    for c in campaigns:
+        totals = [Money(amount.quantize(CENT), code) for code, amount in sorted(sums[c.id].items())]
+        counts = {"outreached": c.outreached_accounts, "responded": c.responded_accounts,
+                  "customer": customers.get(c.id, 0)}
+        out[c.id] = Costs(totals=totals, ratios=ratios(totals, counts), api_usage=usage.get(c.id, UsageSummary()),
+                          customers=customers.get(c.id, 0))
+    return out
