@@ -90,13 +90,16 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     if contact_id is not None:
         contact = await models.Contact.filter(id=contact_id, account_id=row.account_id).first()
         if contact is None:
-            check.add("input.contactId", "Contact not found at this account.", code="NOT_FOUND")
+            check.add("input.contactId", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
     try:
         override = normalize.normalize_language(data.get("language"))
     except ValueError as exc:
         check.add("input.language", str(exc))
         override = None
-    text = fields.long_text(label="Text")(data.get("text"))
+    cleaned = fields.clean({"text": data.get("text"), "subject": data.get("subject")},
+                           {"text": fields.long_text(label="Text"), "subject": fields.text(500, label="Subject")},
+                           check, prefix="input.")
+    text = cleaned.get("text") or ""
     if mode is MessageMode.TYPE_AND_TRANSLATE and not text:
         check.add("input.text", "Type the text to translate.")
     thread = await models.Message.filter(campaign_account_id=row.id).order_by("-created_at", "-id").limit(
@@ -110,7 +113,8 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     product = await models.Product.get(id=campaign.product_id)
     language = override or resolve_language(account, campaign, product, access.user)
     if mode is MessageMode.TYPE_AND_TRANSLATE:
-        return await _type_and_translate(access, settings, row, contact, channel, text, language, key, data)
+        return await _type_and_translate(access, settings, row, contact, channel, text, language, key,
+                                         {**data, "subject": cleaned.get("subject")})
     goal = registry.get(campaign.goal_key)
     persona = await models.Persona.filter(product_id=product.id, goal_key=campaign.goal_key).first()
     request = drafting.DraftRequest(
@@ -131,7 +135,17 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     }, draft.usage)
     if isinstance(message, Drafted):
         return message
-    return Drafted(message, draft.language, language, draft.drafter, drafter_notice=draft.notice)
+    return Drafted(message, draft.language, language, draft.drafter,
+                   drafter_notice=" ".join(filter(None, [draft.notice, _do_not_contact_notice(account, contact)]))
+                   or None)
+
+
+def _do_not_contact_notice(account: models.Account, contact: models.Contact | None) -> str | None:
+    if account.status.value == "do_not_contact":
+        return f"{account.name} is marked do_not_contact: this draft cannot be logged as sent."
+    if contact is not None and contact.do_not_contact:
+        return f"{contact.name} is marked do not contact: pick another contact before sending."
+    return None
 
 
 async def _type_and_translate(access: Access, settings: Settings, row: models.CampaignAccount,

@@ -120,9 +120,10 @@ async def add_expense(access: Access, campaign_id: int, data: dict[str, Any]) ->
 async def update_expense(access: Access, expense_id: int, data: dict[str, Any]) -> models.Expense:
     row = await access.get(models.Expense, expense_id, Role.MEMBER, field="input.id")
     check = Collector()
-    for name in ("amount", "currency", "incurred_on", "kind"):
+    for name, label in (("amount", "The amount"), ("currency", "The currency"), ("incurred_on", "The date"),
+                        ("kind", "The kind")):
         if name in data and data[name] is None:
-            check.add(f"input.{fields.camel(name)}", f"{fields.camel(name)} cannot be cleared.")
+            check.add(f"input.{fields.camel(name)}", f"{label} cannot be cleared; give a new value or leave it out.")
     cleaned = _clean({k: v for k, v in data.items() if v is not None or k in _CLEANERS}, check)
     check.raise_if_any()
     async with in_transaction():

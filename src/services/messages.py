@@ -144,7 +144,7 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
     if contact_id is not None:
         contact = await models.Contact.filter(id=contact_id, account_id=row.account_id).first()
         if contact is None:
-            check.add("input.contactId", "Contact not found at this account.", code="NOT_FOUND")
+            check.add("input.contactId", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
     check.raise_if_any()
     account = await models.Account.get(id=row.account_id)
     sends = cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT

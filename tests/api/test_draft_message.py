@@ -143,6 +143,7 @@ async def test_type_and_translate_without_an_llm_says_unavailable_and_writes_not
     ({"language": "klingon"}, [("INVALID", "input.language")]),
     ({"contactId": global_id("Contact", 987654)}, [("NOT_FOUND", "input.contactId")]),
     ({"idempotencyKey": "x" * 101}, [("INVALID", "input.idempotencyKey")]),
+    ({"mode": "TYPE_AND_TRANSLATE", "text": "Hi", "subject": "s" * 501}, [("INVALID", "input.subject")]),
 ])
 async def test_invalid_drafts_write_nothing(gql, setup: Setup, fields, expected) -> None:
     before = await snapshot(setup.project.id)
@@ -156,3 +157,10 @@ async def test_a_draft_is_logged_as_sent_with_log_message(gql, setup: Setup) -> 
     sent = data_of(await gql(LOG, {"input": {"campaignAccountId": setup.ca_gid, "text": text,
                                              "mode": "AI_DRAFT"}}, as_=setup.owner))["logMessage"]
     assert sent["errors"] == [] and sent["campaignAccount"]["outreachStatus"] == "SENT"
+
+
+async def test_drafting_for_a_do_not_contact_account_warns(gql, setup: Setup) -> None:
+    await models.Account.filter(id=setup.account.id).update(status="do_not_contact")
+    result = await draft(gql, setup)
+    assert result["errors"] == [] and result["message"]["status"] == "DRAFT"
+    assert "Acme is marked do_not_contact: this draft cannot be logged as sent." in result["notice"]
