@@ -209,6 +209,8 @@ class MessageMutations:
         row = await models.CampaignAccount.get(id=logged.message.campaign_account_id)
         if not logged.replayed:
             await events.publish_campaign_event(row.campaign_id, "accounts_changed")
+        if logged.promoted:
+            await events.publish_account_change(logged.message.project_id, row.account_id, "updated")
         return LogMessagePayload(message=Message.from_model(logged.message), replayed=logged.replayed,
                                  campaign_account=CampaignAccount.from_model(row))
 

@@ -63,6 +63,8 @@ class Logged:
 
     message: models.Message
     replayed: bool = False
+    promoted: bool = False
+    """The account's status moved (auto-promotion)."""
 
 
 def clean_key(key: str | None) -> str | None:
@@ -152,14 +154,14 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
         refuse_do_not_contact(account, contact)
     try:
         async with in_transaction():
-            message = await _write(access, row, account, contact, cleaned, key)
+            message, promoted = await _write(access, row, account, contact, cleaned, key)
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer its message (nothing was written here).
         earlier = await replay(access, project_id, key, row.id)
         if earlier is None:
             raise
         return Logged(earlier, replayed=True)
-    return Logged(message)
+    return Logged(message, promoted=promoted)
 
 
 def refuse_do_not_contact(account: models.Account, contact: models.Contact | None) -> None:
@@ -174,7 +176,8 @@ def refuse_do_not_contact(account: models.Account, contact: models.Contact | Non
 
 
 async def _write(access: Access, row: models.CampaignAccount, account: models.Account,
-                 contact: models.Contact | None, cleaned: dict[str, Any], key: str | None) -> models.Message:
+                 contact: models.Contact | None, cleaned: dict[str, Any], key: str | None
+                 ) -> tuple[models.Message, bool]:
     """Inside the transaction: lock the campaign, re-read what may have moved, write and move."""
     campaign = await locked_campaign(row.campaign_id)
     row = await models.CampaignAccount.get(id=row.id)
@@ -206,7 +209,7 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
     await audit.record(project_id=campaign.project_id, actor=access.user, action="message.log", row=message,
                        after={**audit.snapshot(message, ["campaign_account_id", "direction", "channel", "status",
                                                          "mode", "outcome"]), **moved})
-    return message
+    return message, "account_status" in moved
 
 
 def thread_queryset(campaign_account_id: int) -> Any:

@@ -195,3 +195,16 @@ async def test_no_expenses_or_no_accounts_explain_the_missing_ratio(gql, owner, 
     costs = data_of(await gql(COSTS, {"slug": project.slug}, as_=owner))["project"]["campaign"]["costs"]
     assert costs["costPerResponded"] == {"outcome": "responded", "accounts": 0, "value": None,
                                         "reason": "No account is responded yet, so there is nothing to divide by."}
+
+
+async def test_expenses_of_another_project_are_invisible(gql, owner, campaign, make_user: Any) -> None:
+    expense_id = (await add(gql, owner, campaign, currency="EUR"))["expense"]["id"]
+    stranger = await make_user("stranger@example.com")
+    node = "query($id: ID!) { node(id: $id) { __typename ... on Expense { amount } } }"
+    assert data_of(await gql(node, {"id": expense_id}, as_=owner)) == {
+        "node": {"__typename": "Expense", "amount": "100.00"}}
+    assert data_of(await gql(node, {"id": expense_id}, as_=stranger)) == {"node": None}
+    result = data_of(await gql(UPDATE, {"input": {"id": expense_id, "amount": "1.00"}}, as_=stranger))
+    assert result["updateExpense"]["errors"] == [{"code": "NOT_FOUND", "field": "input.id",
+                                                  "message": "Expense not found."}]
+    assert (await models.Expense.get(campaign_id=campaign.id)).amount == Decimal("100.00")

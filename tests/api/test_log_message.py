@@ -301,3 +301,21 @@ async def test_account_view_merges_its_threads_across_campaigns(gql, setup: Setu
     assert messages["totalCount"] == 2
     assert [(e["node"]["originalText"], e["node"]["campaign"]["name"]) for e in messages["edges"]] == [
         ("Autumn hello", "Autumn push"), ("Spring hello", "Spring push")]
+
+
+NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
+
+
+async def test_messages_of_another_project_are_invisible(gql, setup: Setup, make_user: Any) -> None:
+    own = (await log(gql, setup, text="Hello"))["message"]["id"]
+    stranger = await make_user("stranger@example.com")
+    assert data_of(await gql(NODE, {"id": own}, as_=setup.owner)) == {"node": {"__typename": "Message", "id": own}}
+    assert data_of(await gql(NODE, {"id": own}, as_=stranger)) == {"node": None}
+    assert data_of(await gql(NODE, {"id": global_id("Message", 987654)}, as_=setup.owner)) == {"node": None}
+    # the stranger cannot log on the thread either, exactly as on a missing one
+    foreign = data_of(await gql(LOG, {"input": {"campaignAccountId": setup.ca_gid, "text": "x"}}, as_=stranger))
+    missing = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", 987654),
+                                                "text": "x"}}, as_=stranger))
+    assert foreign == missing
+    assert foreign["logMessage"]["errors"] == [{"code": "NOT_FOUND", "field": "input.campaignAccountId",
+                                                "message": "CampaignAccount not found."}]
