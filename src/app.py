@@ -84,6 +84,9 @@ def create_app(
                 await scoring_runs.resume_interrupted(claim_window=timedelta(0))
             yield
 
+    from outboundql.workers import runtime
+
+    runtime.configure(settings, goals)  # in-process jobs use this app's settings and goals
     graphql = OutboundqlGraphQL(schema, settings, goals)
     app = Starlette(
         routes=[

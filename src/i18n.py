@@ -38,11 +38,8 @@ class Catalogs:
         return bool(language) and self.file(str(language)).is_file()
 
     def resolve_language(self, language: str | None) -> str:
-        """``"es-ES"`` → ``"es"``; a language without a catalog → English."""
-        primary = primary_language(language)
-        if primary and self.file(primary).is_file():
-            return primary
-        return DEFAULT_LANGUAGE
+        """``"es-ES"`` → ``"es"``; a language without a catalog → English (cached: scorers call it per reason)."""
+        return _resolve(self.package, self.domain, language)
 
     def messages(self, language: str) -> Mapping[str, str]:
         """msgid → translated text for one catalog language (untranslated entries fall back to the msgid)."""
@@ -59,6 +56,14 @@ def primary_language(language: str | None) -> str | None:
     """``"es-ES"`` → ``"es"``; None when it does not look like a language code."""
     primary = re.split(r"[-_]", (language or "").strip().lower(), maxsplit=1)[0]
     return primary if primary and re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolve(package: str, domain: str, language: str | None) -> str:
+    primary = primary_language(language)
+    if primary and Catalogs(package, domain).file(primary).is_file():
+        return primary
+    return DEFAULT_LANGUAGE
 
 
 @functools.cache

@@ -9,6 +9,7 @@ rendered in the requested language.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -82,6 +83,7 @@ def band(score: float) -> str:
 # --- text folding -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16_384)  # persona terms and common values recur across a run
 def fold(text: str | None) -> str:
     """Lowercase, accent-free, punctuation as spaces: ``"Logística & Last-Mile"`` → ``"logistica last mile"``."""
     decomposed = unicodedata.normalize("NFKD", text or "")
@@ -98,6 +100,7 @@ def _stem(token: str) -> str:
     return token
 
 
+@functools.lru_cache(maxsize=16_384)
 def tokens(text: str | None) -> tuple[str, ...]:
     return tuple(_stem(t) for t in fold(text).split())
 

@@ -19,12 +19,14 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
+from outboundql.llm.client import LlmError, LlmRequestRefused
 from outboundql.models.enums import ScoringItemState, ScoringStatus, UsageOperation
 from outboundql.scoring.scorers import (
     BatchOutcome,
     ScorerUnavailable,
     ScoringContext,
     ScoringItem,
+    Usage,
     get_scorer,
 )
 from outboundql.scoring.snapshots import AccountSnapshot, ContactSnapshot
@@ -57,7 +59,16 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
         except (RunCannotContinue, ScorerUnavailable) as exc:
             await scoring_runs.fail_run(run_id, str(exc))
             return
-        outcome = await scorer.score(context, await load_items(account_ids))
+        try:
+            outcome = await scorer.score(context, await load_items(account_ids))
+        except LlmError as exc:
+            # The calls were made (and billed) even though the batch failed: record them.
+            await record_usage(run, [Usage(c.provider, c.model, c.input_tokens, c.output_tokens, c.cost_usd)
+                                     for c in exc.calls])
+            if isinstance(exc, LlmRequestRefused):  # a wrong key or URL: retrying cannot help
+                await scoring_runs.fail_run(run_id, f"The LLM refused the request: {exc}")
+                return
+            raise
         await _write(run, persona_version, outcome)
         await scoring_runs.publish_progress(run)
     await scoring_runs.finish_if_done(run_id)
@@ -87,24 +98,24 @@ async def _examples(stored: list[list[Any]]) -> list[tuple[AccountSnapshot, bool
     return [(item.account, approved_by_id[item.account_id]) for item in items]
 
 
-def account_snapshot(row: models.Account) -> AccountSnapshot:
-    return AccountSnapshot(
-        name=row.name, industry=row.industry, employee_count=row.employee_count, country=row.country,
-        city=row.city, description=row.description, custom_fields=dict(row.custom_fields or {}),
-        status=row.status.value, contract_end_date=row.contract_end_date,
-    )
+_SNAPSHOT_FIELDS = ("id", "name", "industry", "employee_count", "country", "city", "description", "custom_fields",
+                   "status", "contract_end_date")
 
 
 async def load_items(account_ids: Sequence[int]) -> list[ScoringItem]:
-    """The accounts and their contacts as scorers see them: two queries per 2,000 accounts."""
+    """The accounts and their contacts as scorers see them: two queries per 2,000 accounts, reading
+    only the columns scorers use (no model instances: a run reads every account it scores)."""
     items: list[ScoringItem] = []
     for part in chunks(list(account_ids)):
         contacts: dict[int, list[ContactSnapshot]] = defaultdict(list)
         for account_id, title, role_kind in await models.Contact.filter(account_id__in=part).order_by("id") \
                 .values_list("account_id", "title", "role_kind"):
             contacts[account_id].append(ContactSnapshot(title=title, role_kind=str(role_kind)))
-        for row in await models.Account.filter(id__in=part).order_by("id"):
-            items.append(ScoringItem(row.id, account_snapshot(row), tuple(contacts[row.id])))
+        for row in await models.Account.filter(id__in=part).order_by("id").values(*_SNAPSHOT_FIELDS):
+            account_id = row.pop("id")
+            snapshot = AccountSnapshot(**{**row, "status": str(row["status"]),
+                                          "custom_fields": row["custom_fields"] or {}})
+            items.append(ScoringItem(account_id, snapshot, tuple(contacts[account_id])))
     return items
 
 
@@ -145,13 +156,18 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
             await models.ScoringRun.filter(id=run.id).update(done=F("done") + (done + failed),
                                                              failed=F("failed") + failed)
             await models.Campaign.filter(id=run.campaign_id).update(scoring_done=F("scoring_done") + (done + failed))
-        if outcome.usage:
-            await models.ApiUsage.bulk_create([
-                models.ApiUsage(project_id=run.project_id, campaign_id=run.campaign_id, provider=u.provider,
-                                model=u.model, operation=UsageOperation.SCORE, input_units=u.input_units,
-                                output_units=u.output_units, cost_usd=u.cost_usd)
-                for u in outcome.usage
-            ])
+        await record_usage(run, outcome.usage)
+
+
+async def record_usage(run: models.ScoringRun, usage: Sequence[Usage]) -> None:
+    """One ApiUsage row per paid call, on the run's project and campaign."""
+    if usage:
+        await models.ApiUsage.bulk_create([
+            models.ApiUsage(project_id=run.project_id, campaign_id=run.campaign_id, provider=u.provider,
+                            model=u.model, operation=UsageOperation.SCORE, input_units=u.input_units,
+                            output_units=u.output_units, cost_usd=u.cost_usd)
+            for u in usage
+        ])
 
 
 async def _upsert_scores(conn: Any, run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> None:

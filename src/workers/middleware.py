@@ -47,9 +47,12 @@ class DatabaseAsyncIO(AsyncIO):
 
         from outboundql.models.config import tortoise_config
 
-        super().before_worker_boot(broker, worker)
-        thread = get_event_loop_thread()
-        assert thread is not None
+        # As dramatiq's AsyncIO does, but a daemon thread: on a second SIGTERM dramatiq "kills" the
+        # worker process with sys.exit(), which a non-daemon loop thread would keep alive forever.
+        thread = EventLoopThread(self.logger)
+        thread.daemon = True
+        thread.start(timeout=1.0)
+        set_event_loop_thread(thread)
         thread.run_coroutine(Tortoise.init(config=tortoise_config(self.database_url), _enable_global_fallback=True))
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:

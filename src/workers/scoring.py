@@ -8,10 +8,9 @@ from typing import Any
 import dramatiq
 
 from outboundql import models
-from outboundql.goals.manager import default_registry
 from outboundql.models.enums import ScoringStatus
 from outboundql.services import scoring_batches, scoring_runs
-from outboundql.settings import get_settings
+from outboundql.workers import runtime
 from outboundql.workers.broker import broker
 
 QUEUE = "scoring"
@@ -23,7 +22,7 @@ async def score_batch(run_id: int, batch: int) -> None:
     """Score one batch of a run. An error is kept on the run (the last one is what `scoringError`
     shows if the retries run out) and re-raised so dramatiq retries the batch with backoff."""
     try:
-        await scoring_batches.process(run_id, batch, default_registry(), get_settings())
+        await scoring_batches.process(run_id, batch, runtime.goals(), runtime.settings())
     except Exception as exc:
         await models.ScoringRun.filter(id=run_id, status=ScoringStatus.RUNNING).update(
             error=f"{type(exc).__name__}: {exc}"[:2000])
