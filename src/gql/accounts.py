@@ -20,9 +20,11 @@ from outboundql.services import account_merge, events
 from outboundql.services import accounts as accounts_service
 
 if TYPE_CHECKING:
+    from outboundql.gql.messages import MessageConnection
     from outboundql.gql.users import User
 
 UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
+MessageConnectionRef = Annotated["MessageConnection", strawberry.lazy("outboundql.gql.messages")]
 
 
 @strawberry.type(description="A person at an account.")
@@ -109,6 +111,16 @@ class Account(RowType, relay.Node):
                                 created_at=r.created_at, changed_by_id=r.changed_by_id)
             for r in rows
         ]
+
+    @strawberry.field(description="Every conversation with this account across its campaigns, merged into one "
+                      "list, newest first (each message names its campaign). first/last at most "
+                      "OUTBOUNDQL_MAX_PAGE_SIZE.")
+    async def messages(self, info: Info, first: int | None = None, after: str | None = None,
+                       last: int | None = None, before: str | None = None) -> MessageConnectionRef:
+        from outboundql.gql.messages import resolve_messages
+
+        qs = models.Message.filter(project_id=self.row.project_id, campaign_account__account_id=self.row.id)
+        return await resolve_messages(info, qs.order_by("-created_at", "-id"), first, after, last, before)
 
 
 @strawberry.type

@@ -20,6 +20,7 @@ from outboundql.gql.enums import Band, Direction, OutreachStatus, ReviewStatus
 from outboundql.gql.errors import UserError, to_user_error
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.guardrails import BlockedAccounts, GuardrailExplanation, GuardrailOverrides
+from outboundql.gql.messages import Message
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import campaign_accounts as ca_service
@@ -59,6 +60,14 @@ class FitScore:
                    goal_key=row.goal_key,
                    justifications=[Justification(kind=j.get("kind", ""), criterion=j.get("criterion", ""),
                                                  text=j.get("text", "")) for j in row.justifications or []])
+
+
+@strawberry.type(description="What a thread holds that a person should look at.")
+class ThreadAttention:
+    last_inbound_at: datetime | None = strawberry.field(description="When they last wrote or answered.")
+    unsent_drafts: int = strawberry.field(description="Drafts on the thread not sent yet.")
+    last_message_at: datetime | None
+    awaiting_reply: bool = strawberry.field(description="Their message is the most recent sent one.")
 
 
 @strawberry.type(description="An account's place in a campaign: review, outreach, override, chosen contact.")
@@ -113,6 +122,17 @@ class CampaignAccount(RowType, relay.Node):
         if current is not None:
             return FitScore.from_model(current, stale=False)
         return FitScore.from_model(scores[0], stale=True) if scores else None
+
+    @strawberry.field(description="The thread: every message and call on this campaign account, oldest first.")
+    async def messages(self, info: Info) -> list[Message]:
+        rows = await info.context.loaders.messages_by_campaign_account_id.load(self.row.id)
+        return [Message.from_model(m) for m in rows]
+
+    @strawberry.field(description="What the thread holds that needs a person: last inbound, unsent drafts.")
+    async def attention(self, info: Info) -> ThreadAttention:
+        fact = await info.context.loaders.attention_by_campaign_account_id.load(self.row.id)
+        return ThreadAttention(last_inbound_at=fact.last_inbound_at, unsent_drafts=fact.unsent_drafts,
+                               last_message_at=fact.last_message_at, awaiting_reply=fact.awaiting_reply)
 
     @strawberry.field(description="The override when set, else the current-goal AI score.")
     async def effective_score(self, info: Info) -> float | None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         CampaignAccountFilter,
         CampaignAccountOrder,
     )
+    from outboundql.gql.expenses import CampaignCosts, Expense
     from outboundql.gql.markets import Market
 
 _ca = "outboundql.gql.campaign_accounts"
@@ -34,6 +35,9 @@ CampaignAccountConnectionRef = Annotated["CampaignAccountConnection", strawberry
 CampaignAccountFilterRef = Annotated["CampaignAccountFilter", strawberry.lazy(_ca)]
 CampaignAccountOrderRef = Annotated["CampaignAccountOrder", strawberry.lazy(_ca)]
 MarketRef = Annotated["Market", strawberry.lazy("outboundql.gql.markets")]
+ExpenseRef = Annotated["Expense", strawberry.lazy("outboundql.gql.expenses")]
+CampaignCostsRef = Annotated["CampaignCosts", strawberry.lazy("outboundql.gql.expenses")]
+
 if TYPE_CHECKING:
     from outboundql.gql.scoring import ScoringRun
 
@@ -165,6 +169,32 @@ class Campaign(RowType, relay.Node):
         from outboundql.gql.campaign_accounts import resolve_campaign_accounts
 
         return await resolve_campaign_accounts(info, self.row, filter, order_by, first, after, last, before)
+
+    @strawberry.field(description="Money spent on this campaign, most recent first.")
+    async def expenses(self, info: Info) -> list[ExpenseRef]:
+        from outboundql.gql.expenses import Expense
+
+        return [Expense.from_model(e) for e in await info.context.loaders.expenses_by_campaign_id.load(self.row.id)]
+
+    @strawberry.field(description="What outcomes cost: totals per currency, cost per outreached, responded and "
+                      "customer account (a ratio only when one currency is used, else a reason), and paid API "
+                      "usage in USD beside it.")
+    async def costs(self, info: Info) -> CampaignCostsRef:
+        from outboundql.gql.expenses import CampaignCosts
+
+        return CampaignCosts.from_costs(await info.context.loaders.costs_by_campaign.load(self.row))
+
+    @strawberry.field(description="Threads that need a person, by attention: those with an inbound message "
+                      "(most recent inbound first), then those with unsent drafts (newest draft first). "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE.")
+    async def inbox(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                    before: str | None = None) -> CampaignAccountConnectionRef:
+        from outboundql.gql.campaign_accounts import CampaignAccountConnection
+        from outboundql.services.inbox import inbox
+
+        result = CampaignAccountConnection.resolve_connection(await inbox(self.row.id), info=info, first=first,
+                                                              after=after, last=last, before=before)
+        return await result if hasattr(result, "__await__") else result
 
 
 @strawberry.type

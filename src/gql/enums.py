@@ -29,3 +29,18 @@ OutreachStatus = strawberry.enum(
     description="NOT_STARTED → DRAFT → SCHEDULED → SENT → BOUNCED / RESPONDED; only moves forward.",
 )
 Band = strawberry.enum(enums.Band, description="MISMATCH < 5.0 ≤ MODERATE < 8.0 ≤ EXCELLENT.")
+MessageDirection = strawberry.enum(enums.Direction, name="MessageDirection",
+                                   description="OUTBOUND (we wrote or called) or INBOUND (they did).")
+Channel = strawberry.enum(enums.Channel, description="How a message travelled.")
+MessageStatus = strawberry.enum(enums.MessageStatus, description="DRAFT (not sent, moves nothing) or SENT.")
+MessageMode = strawberry.enum(
+    enums.MessageMode,
+    description="How the message came to be: AI_DRAFT (first message), AI_CONTINUE (next in the thread), "
+    "TYPE_AND_TRANSLATE, LOG_SENT (sent elsewhere and logged), PASTE_INBOUND.",
+)
+CallOutcome = strawberry.enum(
+    enums.CallOutcome,
+    description="For calls: CONNECTED, VOICEMAIL, NO_ANSWER, BUSY, FAILED; for any channel: MEETING_BOOKED.",
+)
+ExpenseKind = strawberry.enum(enums.ExpenseKind, description="What the money was spent on.")
+UsageOperation = strawberry.enum(enums.UsageOperation, description="What a paid API call was for.")

@@ -20,6 +20,7 @@ class UserErrorCode(enum.Enum):
     INVALID = "INVALID"
     CONFLICT = "CONFLICT"
     FORBIDDEN = "FORBIDDEN"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 @strawberry.type(description="A problem with a mutation's input, reported as data.")
@@ -68,4 +69,5 @@ def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False
-    return not isinstance(original, (ClientError, GlobalIDValueError, OutboundqlError))
+    # A variable that does not coerce (e.g. an unknown enum value) wraps graphql-core's own GraphQLError.
+    return not isinstance(original, (ClientError, GlobalIDValueError, OutboundqlError, GraphQLError))

@@ -28,7 +28,7 @@ def _by_id(model: type[M]) -> Callable[[list[int]], Coroutine[Any, Any, list[M |
 def _children(model: type[M], key: str, order: str = "id") -> Callable[[list[int]], Coroutine[Any, Any, list[list[M]]]]:
     async def load(ids: list[int]) -> list[list[M]]:
         grouped: dict[int, list[M]] = defaultdict(list)
-        for row in await model.filter(**{f"{key}__in": ids}).order_by(order):
+        for row in await model.filter(**{f"{key}__in": ids}).order_by(order, "id"):
             grouped[getattr(row, key)].append(row)
         return [grouped[i] for i in ids]
 
@@ -86,6 +86,22 @@ async def load_stale_counts_by_campaign(campaigns: list[models.Campaign]) -> lis
     return [counts.get(c.id, 0) for c in campaigns]
 
 
+async def load_attention_by_campaign_account_id(ids: list[int]) -> list[Any]:
+    """The inbox facts of each campaign account (last inbound, unsent drafts): one grouped query."""
+    from outboundql.services.inbox import attention_by_campaign_account
+
+    facts = await attention_by_campaign_account(ids)
+    return [facts[i] for i in ids]
+
+
+async def load_costs_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
+    """What each campaign's outcomes cost: four grouped queries for the whole list."""
+    from outboundql.services.expenses import costs_by_campaign
+
+    costs = await costs_by_campaign(campaigns)
+    return [costs[c.id] for c in campaigns]
+
+
 def _loader(fn: Callable[..., Any]) -> Any:
     return field(default_factory=lambda: DataLoader(load_fn=fn))
 
@@ -124,3 +140,14 @@ class Loaders:
         _children(models.Campaign, "market_id", "-id")
     )
     saved_filter_match_count_by_id: DataLoader[int, int] = _loader(load_saved_filter_match_count_by_id)
+    campaign_account_by_id: DataLoader[int, models.CampaignAccount | None] = _loader(_by_id(models.CampaignAccount))
+    messages_by_campaign_account_id: DataLoader[int, list[models.Message]] = _loader(
+        _children(models.Message, "campaign_account_id", "created_at")
+    )
+    expenses_by_campaign_id: DataLoader[int, list[models.Expense]] = _loader(
+        _children(models.Expense, "campaign_id", "-incurred_on")
+    )
+    costs_by_campaign: DataLoader[models.Campaign, Any] = field(
+        default_factory=lambda: DataLoader(load_fn=load_costs_by_campaign, cache_key_fn=lambda c: c.id)
+    )
+    attention_by_campaign_account_id: DataLoader[int, Any] = _loader(load_attention_by_campaign_account_id)

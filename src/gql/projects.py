@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from outboundql.gql.markets import Market
     from outboundql.gql.products import Product
     from outboundql.gql.saved_filters import SavedFilter
+    from outboundql.gql.stats import ProjectStats
     from outboundql.gql.users import User
 
 _accounts = "outboundql.gql.accounts"
@@ -40,6 +41,7 @@ CampaignOrderRef = Annotated["CampaignOrder", strawberry.lazy(_campaigns)]
 MarketRef = Annotated["Market", strawberry.lazy("outboundql.gql.markets")]
 SavedFilterRef = Annotated["SavedFilter", strawberry.lazy("outboundql.gql.saved_filters")]
 GuardrailOverridesRef = Annotated["GuardrailOverrides", strawberry.lazy("outboundql.gql.guardrails")]
+ProjectStatsRef = Annotated["ProjectStats", strawberry.lazy("outboundql.gql.stats")]
 GuardrailExplanationRef = Annotated["GuardrailExplanation", strawberry.lazy("outboundql.gql.guardrails")]
 
 
@@ -140,6 +142,15 @@ class Project(RowType, relay.Node):
         from outboundql.gql.guardrails import explain
 
         return await explain(info, self.row.id, goal, account_ids, overrides)
+
+    @strawberry.field(description="Statistics by campaign, product and market: the funnel, response rate per "
+                      "channel, call metrics and customers of the trailing 30 days. Its cost does not grow with "
+                      "the number of campaigns.")
+    async def stats(self, info: Info, include_archived: bool = True) -> ProjectStatsRef:
+        from outboundql.gql.stats import project_stats
+
+        info.context.access.require(self.row.id)
+        return await project_stats(self.row.id, include_archived)
 
 
 @strawberry.type(description="A member of a project.")

@@ -22,9 +22,11 @@ from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignA
 from outboundql.gql.campaigns import CampaignMutations
 from outboundql.gql.contacts import ContactMutations
 from outboundql.gql.errors import is_unexpected
+from outboundql.gql.expenses import ExpenseMutations
 from outboundql.gql.goals import GoalQueries
 from outboundql.gql.low_fit import LowFitMutations
 from outboundql.gql.markets import MarketMutations
+from outboundql.gql.messages import MessageMutations
 from outboundql.gql.pagination import CapIds
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.gql.products import ProductMutations
@@ -51,6 +53,7 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries):
 class Mutation(
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
     CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
+    MessageMutations, ExpenseMutations,
 ):
     pass
 

@@ -14,6 +14,7 @@ from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as campaign_accounts_service
 from outboundql.services import campaigns as campaigns_service
+from outboundql.services import expenses as expenses_service
 from outboundql.services import low_fit
 from outboundql.services import markets as markets_service
 from outboundql.services import personas as personas_service
@@ -44,6 +45,7 @@ class World:
     campaign: models.Campaign | None = None  # set by build_world
     archived_campaign: models.Campaign | None = None  # set by build_world
     campaign_account: models.CampaignAccount | None = None  # set by build_world (in a campaign of its own)
+    expense: models.Expense | None = None  # set by build_world (on the campaign account's campaign)
 
     def gid(self, attr: str) -> str:
         row = getattr(self, attr)
@@ -62,6 +64,7 @@ TYPE_OF = {
     "campaign": "Campaign",
     "archived_campaign": "Campaign",
     "campaign_account": "CampaignAccount",
+    "expense": "Expense",
 }
 
 
@@ -104,6 +107,8 @@ async def build_world(owner: Person, tag: str) -> World:
     )
     await campaign_accounts_service.add_accounts(access, worked.id, [account.id], None, [], registry_with())
     world.campaign_account = await models.CampaignAccount.get(campaign_id=worked.id)
+    world.expense = await expenses_service.add_expense(
+        access, worked.id, {"kind": "agency", "amount": "120.00", "currency": "EUR", "vendor": f"Agency {tag}"})
     return world
 
 
@@ -213,6 +218,24 @@ MUTATIONS: list[Mutation] = [
     Mutation("updateCampaignAccount", "UpdateCampaignAccountInput", "campaign_account", "input.id",
              lambda w, gid: {"id": gid, "tags": ["hot"], "notes": "Call back", "outreachStatus": "SENT",
                              "contactId": w.gid("contact")}, "campaignAccount { id }"),
+    Mutation("logMessage", "LogMessageInput", "campaign_account", "input.campaignAccountId",
+             lambda w, gid: {"campaignAccountId": gid, "text": "Hello", "signals": ["Uses a rival"],
+                             "idempotencyKey": "authz-1"}, "message { id }"),
+    Mutation("logMessage", "LogMessageInput", "contact", "input.contactId",
+             lambda w, gid: {"campaignAccountId": w.gid("campaign_account"), "contactId": gid, "text": "Hi there",
+                             "channel": "LINKEDIN"}, "message { id }"),
+    Mutation("draftMessage", "DraftMessageInput", "contact", "input.contactId",
+             lambda w, gid: {"campaignAccountId": w.gid("campaign_account"), "contactId": gid}, "message { id }"),
+    Mutation("draftMessage", "DraftMessageInput", "campaign_account", "input.campaignAccountId",
+             lambda w, gid: {"campaignAccountId": gid, "language": "es", "idempotencyKey": "authz-draft"},
+             "message { id }"),
+    Mutation("addExpense", "AddExpenseInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid, "kind": "META_ADS", "amount": "12.50", "currency": "EUR"},
+             "expense { id }"),
+    Mutation("updateExpense", "UpdateExpenseInput", "expense", "input.id",
+             lambda w, gid: {"id": gid, "amount": "20.00", "vendor": "Changed"}, "expense { id }"),
+    Mutation("deleteExpense", "DeleteExpenseInput", "expense", "input.id",
+             lambda w, gid: {"id": gid}, "deletedExpenseId"),
     Mutation("scoreCampaign", "ScoreCampaignInput", "campaign", "input.campaignId",
              lambda w, gid: {"campaignId": gid, "force": True}, "started campaign { id }"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
@@ -232,6 +255,7 @@ SNAPSHOT_MODELS = (
     models.AccountStatusChange, models.AuditEvent, models.ApiToken,
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
+    models.Message, models.Expense, models.ApiUsage,
 )
 
 

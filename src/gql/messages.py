@@ -1,0 +1,241 @@
+"""Conversations: messages on a campaign account's thread, logging them, and reading threads."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from outboundql import models
+from outboundql.errors import NotFound
+from outboundql.gql.base import RowType, mutation, pk_of
+from outboundql.gql.context import Info
+from outboundql.gql.enums import CallOutcome, Channel, MessageDirection, MessageMode, MessageStatus
+from outboundql.gql.errors import UserError
+from outboundql.gql.pagination import CountedConnection
+from outboundql.services import events
+from outboundql.services import messages as messages_service
+from outboundql.services.access import parse_id
+
+if TYPE_CHECKING:
+    from outboundql.gql.accounts import Contact
+    from outboundql.gql.campaign_accounts import CampaignAccount
+    from outboundql.gql.campaigns import Campaign
+    from outboundql.gql.users import User
+
+CampaignAccountRef = Annotated["CampaignAccount", strawberry.lazy("outboundql.gql.campaign_accounts")]
+CampaignRef = Annotated["Campaign", strawberry.lazy("outboundql.gql.campaigns")]
+ContactRef = Annotated["Contact", strawberry.lazy("outboundql.gql.accounts")]
+UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
+
+
+@strawberry.type(description="One message or call on a campaign account's thread.")
+class Message(RowType, relay.Node):
+    id: relay.NodeID[int]
+    direction: MessageDirection
+    channel: Channel
+    status: MessageStatus
+    mode: MessageMode
+    subject: str | None
+    original_text: str = strawberry.field(description="The text as written or received.")
+    original_language: str | None = strawberry.field(description="ISO 639-1 language of the original text.")
+    translated_text: str | None = strawberry.field(description="A translation, when one was made or given.")
+    outcome: CallOutcome | None
+    signals: list[str] = strawberry.field(description="Short intelligence notes captured from the conversation.")
+    sent_at: datetime | None = strawberry.field(description="When it was sent or received; null for drafts.")
+    created_at: datetime
+    row: strawberry.Private[models.Message]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Message | None]:
+        ids = [parse_id(i) or -1 for i in node_ids]
+        rows = {r.id: r for r in await info.context.access.scope(models.Message.filter(id__in=ids))}
+        return [cls.from_model(rows[i]) if i in rows else None for i in ids]
+
+    @strawberry.field(description="The thread this message belongs to.")
+    async def campaign_account(self, info: Info) -> CampaignAccountRef:
+        from outboundql.gql.campaign_accounts import CampaignAccount
+
+        row = await info.context.loaders.campaign_account_by_id.load(self.row.campaign_account_id)
+        return CampaignAccount.from_model(row)
+
+    @strawberry.field(description="The campaign of the thread.")
+    async def campaign(self, info: Info) -> CampaignRef:
+        from outboundql.gql.campaigns import Campaign
+
+        row = await info.context.loaders.campaign_account_by_id.load(self.row.campaign_account_id)
+        assert row is not None
+        return Campaign.from_model(await info.context.loaders.campaign_by_id.load(row.campaign_id))
+
+    @strawberry.field(description="The person written to or heard from.")
+    async def contact(self, info: Info) -> ContactRef | None:
+        from outboundql.gql.accounts import Contact
+
+        if self.row.contact_id is None:
+            return None
+        row = await info.context.loaders.contact_by_id.load(self.row.contact_id)
+        return Contact.from_model(row) if row else None
+
+    @strawberry.field(description="Who logged or drafted it.")
+    async def created_by(self, info: Info) -> UserRef | None:
+        from outboundql.gql.users import User
+
+        if self.row.created_by_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.row.created_by_id)
+        return User.from_model(row) if row else None
+
+
+@strawberry.type
+class MessageConnection(CountedConnection[Message]):
+    @classmethod
+    def resolve_node(cls, node: models.Message, *, info: Info, **kwargs: Any) -> Message:
+        return Message.from_model(node)
+
+
+async def resolve_messages(info: Info, queryset: Any, first: int | None, after: str | None, last: int | None,
+                           before: str | None) -> MessageConnection:
+    result = MessageConnection.resolve_connection(queryset, info=info, first=first, after=after, last=last,
+                                                  before=before)
+    return await result if hasattr(result, "__await__") else result
+
+
+@strawberry.input(description="A message to add to a campaign account's thread. A sent outbound moves the "
+                  "outreach status to SENT and promotes a NEW account to INITIATED; an inbound moves it to "
+                  "RESPONDED and promotes NEW/INITIATED to ENGAGED; drafts move nothing.")
+class LogMessageInput:
+    campaign_account_id: relay.GlobalID
+    direction: MessageDirection = models.enums.Direction.OUTBOUND
+    channel: Channel = models.enums.Channel.EMAIL
+    status: MessageStatus = models.enums.MessageStatus.SENT
+    mode: MessageMode | None = strawberry.field(
+        default=None, description="Default: PASTE_INBOUND for inbound, LOG_SENT for a sent outbound, "
+        "TYPE_AND_TRANSLATE for an outbound draft.")
+    subject: str | None = None
+    text: str = strawberry.field(default="", description="Required except for a call logged with its outcome.")
+    original_language: str | None = strawberry.field(default=None, description="ISO 639-1.")
+    translated_text: str | None = None
+    outcome: CallOutcome | None = None
+    signals: list[str] = strawberry.field(default_factory=list, description="At most 20 short notes.")
+    sent_at: datetime | None = strawberry.field(
+        default=None, description="When it was sent or received (default: now); not for drafts, not in the future.")
+    contact_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="A contact of the account; default: the campaign account's contact.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Up to 100 characters, unique per project: a retried request with the same key "
+        "answers the first message (`replayed: true`) and counts nothing twice.")
+
+
+@strawberry.type
+class LogMessagePayload:
+    message: Message | None = None
+    campaign_account: CampaignAccountRef | None = strawberry.field(
+        default=None, description="The thread's row, with its outreach status after the message.")
+    replayed: bool = strawberry.field(
+        default=False, description="True when an earlier request with the same idempotency key made the message.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def message_data(input: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "direction": input.direction, "channel": input.channel, "status": input.status, "mode": input.mode,
+        "subject": input.subject, "original_text": input.text, "original_language": input.original_language,
+        "translated_text": input.translated_text, "outcome": input.outcome, "signals": input.signals,
+        "sent_at": input.sent_at, "idempotency_key": input.idempotency_key,
+    }
+    if input.contact_id is not None:
+        try:
+            data["contact_id"] = pk_of(input.contact_id, "Contact", "input.contactId")
+        except NotFound:
+            data["contact_id"] = -1  # answered NOT_FOUND on input.contactId by the service
+    return {k: (v.value if hasattr(v, "value") and not isinstance(v, str) else v) for k, v in data.items()}
+
+
+@strawberry.enum(description="What to draft.")
+class DraftMode(enum.Enum):
+    AI_DRAFT = "ai_draft"
+    AI_CONTINUE = "ai_continue"
+    TYPE_AND_TRANSLATE = "type_and_translate"
+
+
+@strawberry.input(description="Draft a message on a campaign account's thread; it is saved as a DRAFT (which moves "
+                  "nothing) in the resolved language: the account's, else the campaign's, else the product's, "
+                  "else yours, else English.")
+class DraftMessageInput:
+    campaign_account_id: relay.GlobalID
+    mode: DraftMode = strawberry.field(
+        default=DraftMode.AI_DRAFT, description="AI_DRAFT: a first message from the goal's intent, product, "
+        "persona, account and contact. AI_CONTINUE: the next message of the thread. TYPE_AND_TRANSLATE: your "
+        "`text` translated into the resolved language (needs an LLM).")
+    channel: Channel = models.enums.Channel.EMAIL
+    contact_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="A contact of the account; default: the campaign account's contact.")
+    language: str | None = strawberry.field(default=None, description="Override the resolved language (ISO 639-1).")
+    text: str | None = strawberry.field(default=None, description="TYPE_AND_TRANSLATE: the text to translate.")
+    source_language: str | None = strawberry.field(
+        default=None, description="TYPE_AND_TRANSLATE: the language of `text` (default: yours).")
+    subject: str | None = strawberry.field(default=None, description="TYPE_AND_TRANSLATE: a subject line.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Unique per project: a retry answers the first draft (`replayed: true`).")
+
+
+@strawberry.type
+class DraftMessagePayload:
+    message: Message | None = None
+    language: str | None = strawberry.field(default=None, description="The language the draft is written in.")
+    requested_language: str | None = strawberry.field(
+        default=None, description="The resolved (or requested) language; differs from `language` when the "
+        "built-in drafter has no catalog for it.")
+    drafter: str | None = strawberry.field(default=None, description="`template`, `llm` (or `replay`).")
+    notice: str | None = strawberry.field(default=None, description="Something the operator should know.")
+    replayed: bool = False
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="UNAVAILABLE on `input.mode` when translation needs an LLM that is not "
+        "configured (nothing is saved).")
+
+
+@strawberry.type
+class MessageMutations:
+    @mutation("Log a message or call on a campaign account's thread. A sent outbound to a do_not_contact "
+              "account or contact is refused and nothing is written. Give an idempotency key to make retries safe.")
+    async def log_message(self, info: Info, input: LogMessageInput) -> LogMessagePayload:
+        from outboundql.gql.campaign_accounts import CampaignAccount
+
+        ca_id = pk_of(input.campaign_account_id, "CampaignAccount", "input.campaignAccountId")
+        logged = await messages_service.log_message(info.context.access, ca_id, message_data(input))
+        row = await models.CampaignAccount.get(id=logged.message.campaign_account_id)
+        if not logged.replayed:
+            await events.publish_campaign_event(row.campaign_id, "accounts_changed")
+        if logged.promoted:
+            await events.publish_account_change(logged.message.project_id, row.account_id, "updated")
+        return LogMessagePayload(message=Message.from_model(logged.message), replayed=logged.replayed,
+                                 campaign_account=CampaignAccount.from_model(row))
+
+    @mutation("Draft a first message (AI_DRAFT), the next one in the thread (AI_CONTINUE), or translate your text "
+              "(TYPE_AND_TRANSLATE), saved as a draft. Template based unless an LLM is configured.")
+    async def draft_message(self, info: Info, input: DraftMessageInput) -> DraftMessagePayload:
+        from outboundql.services import drafts
+
+        data: dict[str, Any] = {
+            "mode": input.mode.value, "channel": input.channel, "language": input.language, "text": input.text,
+            "source_language": input.source_language, "subject": input.subject,
+            "idempotency_key": input.idempotency_key,
+        }
+        if input.contact_id is not None:
+            try:
+                data["contact_id"] = pk_of(input.contact_id, "Contact", "input.contactId")
+            except NotFound:
+                data["contact_id"] = -1
+        ca_id = pk_of(input.campaign_account_id, "CampaignAccount", "input.campaignAccountId")
+        drafted = await drafts.draft_message(info.context.access, info.context.settings, info.context.goals, ca_id,
+                                             data)
+        if not drafted.replayed:
+            campaign_account = await info.context.loaders.campaign_account_by_id.load(ca_id)
+            if campaign_account is not None:
+                await events.publish_campaign_event(campaign_account.campaign_id, "accounts_changed")
+        return DraftMessagePayload(message=Message.from_model(drafted.message), language=drafted.language,
+                                   requested_language=drafted.requested_language, drafter=drafted.drafter,
+                                   notice=drafted.notice, replayed=drafted.replayed)

@@ -1,0 +1,119 @@
+"""Project statistics by campaign, product and market (SPEC §7)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from outboundql.gql.enums import Channel
+from outboundql.models import enums
+from outboundql.services import stats as stats_service
+
+if TYPE_CHECKING:
+    from outboundql.gql.campaigns import Campaign
+    from outboundql.gql.markets import Market
+    from outboundql.gql.products import Product
+
+CampaignRef = Annotated["Campaign", strawberry.lazy("outboundql.gql.campaigns")]
+ProductRef = Annotated["Product", strawberry.lazy("outboundql.gql.products")]
+MarketRef = Annotated["Market", strawberry.lazy("outboundql.gql.markets")]
+
+
+@strawberry.type(description="total → scored → approved → outreached → responded → customer, in accounts.")
+class Funnel:
+    total: int
+    scored: int
+    approved: int
+    outreached: int
+    responded: int
+    customer: int = strawberry.field(description="Accounts that became customers after joining the campaign.")
+
+
+@strawberry.type(description="Accounts reached and answering on one channel.")
+class ChannelResponse:
+    channel: Channel
+    outreached: int = strawberry.field(description="Accounts with a sent outbound message on this channel.")
+    responded: int = strawberry.field(description="Accounts with an inbound message on this channel.")
+    response_rate: float = strawberry.field(description="responded / outreached; 0 when none.")
+
+
+@strawberry.type(description="Phone outreach and what conversations produced.")
+class CallMetrics:
+    calls_made: int
+    calls_connected: int = strawberry.field(description="Calls with outcome CONNECTED or MEETING_BOOKED.")
+    connection_rate: float = strawberry.field(description="calls connected / calls made; 0 when none.")
+    meetings_booked: int = strawberry.field(description="Messages of any channel with outcome MEETING_BOOKED.")
+    signals_captured: int = strawberry.field(description="Signals noted on sent messages.")
+
+
+@strawberry.type(description="The numbers of one campaign, or the sum of a group of campaigns.")
+class Stats:
+    campaign_count: int
+    funnel: Funnel
+    response_rate: float = strawberry.field(description="responded / outreached; 0 when none.")
+    response_rate_by_channel: list[ChannelResponse]
+    calls: CallMetrics
+    customers_last_30_days: int = strawberry.field(
+        description="Accounts that became customers in the trailing 30 days, attributed to the campaign they "
+        "had joined before.")
+
+    @classmethod
+    def from_stats(cls, s: stats_service.Stats) -> Stats:
+        return cls(
+            campaign_count=s.campaign_count,
+            funnel=Funnel(total=s.total, scored=s.scored, approved=s.approved, outreached=s.outreached,
+                          responded=s.responded, customer=s.customers),
+            response_rate=s.response_rate,
+            response_rate_by_channel=[
+                ChannelResponse(channel=enums.Channel(ch), outreached=c.outreached, responded=c.responded,
+                                response_rate=c.rate)
+                for ch, c in sorted(s.channels.items())
+            ],
+            calls=CallMetrics(calls_made=s.calls_made, calls_connected=s.calls_connected,
+                              connection_rate=s.connection_rate, meetings_booked=s.meetings_booked,
+                              signals_captured=s.signals_captured),
+            customers_last_30_days=s.customers_last_30_days,
+        )
+
+
+@strawberry.type
+class CampaignStats:
+    campaign: CampaignRef
+    stats: Stats
+
+
+@strawberry.type
+class ProductStats:
+    product: ProductRef
+    stats: Stats
+
+
+@strawberry.type(description="A market's numbers: the sum of its campaigns'.")
+class MarketStats:
+    market: MarketRef
+    stats: Stats
+
+
+@strawberry.type(description="The project's numbers, overall and by campaign, product and market.")
+class ProjectStats:
+    totals: Stats
+    by_campaign: list[CampaignStats]
+    by_product: list[ProductStats]
+    by_market: list[MarketStats]
+
+
+async def project_stats(project_id: int, include_archived: bool) -> ProjectStats:
+    from outboundql.gql.campaigns import Campaign
+    from outboundql.gql.markets import Market
+    from outboundql.gql.products import Product
+
+    result = await stats_service.project_stats(project_id, include_archived=include_archived)
+    return ProjectStats(
+        totals=Stats.from_stats(result.totals),
+        by_campaign=[CampaignStats(campaign=Campaign.from_model(c), stats=Stats.from_stats(s))
+                     for c, s in result.campaigns],
+        by_product=[ProductStats(product=Product.from_model(p), stats=Stats.from_stats(s))
+                    for p, s in result.products],
+        by_market=[MarketStats(market=Market.from_model(m), stats=Stats.from_stats(s)) for m, s in result.markets],
+    )

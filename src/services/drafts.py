@@ -1,0 +1,211 @@
+"""draftMessage: a first message, the next one in a thread, or "type and translate", saved as a draft.
+
+The language is resolved account → campaign → product → acting user → ``en``. The template drafter
+writes in that language when it has a catalog for it (else English, and the answer says so); an
+LLM drafter, when one is configured, writes in any language and records its paid usage. Type and
+translate needs the LLM: without one nothing is written and the answer says translation is
+unavailable. Drafts move nothing (no outreach status, counter or account status changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from outboundql import drafting, models
+from outboundql.errors import Collector, InvalidInput, OutboundqlError
+from outboundql.goals.registry import GoalRegistry
+from outboundql.models.enums import Channel, Direction, MessageMode, MessageStatus, Role
+from outboundql.services import audit, fields, normalize
+from outboundql.services.access import Access
+from outboundql.services.campaign_accounts import get_row
+from outboundql.services.messages import clean_key, replay
+from outboundql.settings import Settings
+
+MODES = (MessageMode.AI_DRAFT, MessageMode.AI_CONTINUE, MessageMode.TYPE_AND_TRANSLATE)
+THREAD_CONTEXT = 10  # the most recent messages a drafter sees
+
+
+class Unavailable(OutboundqlError):
+    """A capability this server is not configured for (e.g. translation without an LLM)."""
+
+    code = "UNAVAILABLE"
+
+
+@dataclass(slots=True)
+class Drafted:
+    message: models.Message
+    language: str
+    requested_language: str
+    drafter: str
+    replayed: bool = False
+    drafter_notice: str | None = None
+
+    @property
+    def notice(self) -> str | None:
+        notes = [self.drafter_notice] if self.drafter_notice else []
+        if self.language != self.requested_language:
+            notes.append(f"The built-in drafter has no catalog for {self.requested_language!r}, so this draft is "
+                         "in English; configure an LLM to draft in any language.")
+        return " ".join(notes) or None
+
+
+def resolve_language(account: models.Account, campaign: models.Campaign, product: models.Product,
+                     user: models.User) -> str:
+    """account → campaign → product → acting user → en."""
+    for value in (account.language, campaign.communication_language, product.communication_language,
+                  user.language):
+        if value and value.strip():
+            return value.strip().lower()
+    return "en"
+
+
+def select_drafter(settings: Settings) -> drafting.Drafter:
+    """The LLM drafter when an LLM is configured, else the template drafter."""
+    from outboundql.drafting import llm
+
+    return llm.drafter(settings) or drafting.TemplateDrafter()
+
+
+async def draft_message(access: Access, settings: Settings, registry: GoalRegistry, ca_id: int,
+                        data: dict[str, Any]) -> Drafted:
+    row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
+    campaign = row.campaign
+    key = clean_key(data.get("idempotency_key"))
+    earlier = await replay(access, campaign.project_id, key, row.id)
+    if earlier is not None:
+        language = earlier.original_language or "en"
+        return Drafted(earlier, language, language, "replay", replayed=True)
+    mode = MessageMode(data.get("mode") or MessageMode.AI_DRAFT)
+    channel = Channel(data.get("channel") or Channel.EMAIL)
+    check = Collector()
+    if mode not in MODES:
+        check.add("input.mode", "Draft with AI_DRAFT, AI_CONTINUE or TYPE_AND_TRANSLATE; log other messages with "
+                  "logMessage.")
+    contact_id = data.get("contact_id", row.contact_id)
+    contact = None
+    if contact_id is not None:
+        contact = await models.Contact.filter(id=contact_id, account_id=row.account_id).first()
+        if contact is None:
+            check.add("input.contactId", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
+    try:
+        override = normalize.normalize_language(data.get("language"))
+    except ValueError as exc:
+        check.add("input.language", str(exc))
+        override = None
+    cleaned = fields.clean({"text": data.get("text"), "subject": data.get("subject")},
+                           {"text": fields.long_text(label="Text"), "subject": fields.text(500, label="Subject")},
+                           check, prefix="input.")
+    text = cleaned.get("text") or ""
+    if mode is MessageMode.TYPE_AND_TRANSLATE and not text:
+        check.add("input.text", "Type the text to translate.")
+    thread = await models.Message.filter(campaign_account_id=row.id).order_by("-created_at", "-id").limit(
+        THREAD_CONTEXT)
+    thread.reverse()
+    if mode is MessageMode.AI_CONTINUE and not any(m.status is MessageStatus.SENT for m in thread):
+        check.add("input.mode", "Nothing to continue: no message was sent or received on this thread yet; "
+                  "draft a first message with AI_DRAFT.")
+    check.raise_if_any()
+    account = await models.Account.get(id=row.account_id)
+    product = await models.Product.get(id=campaign.product_id)
+    language = override or resolve_language(account, campaign, product, access.user)
+    if mode is MessageMode.TYPE_AND_TRANSLATE:
+        return await _type_and_translate(access, settings, row, contact, channel, text, language, key,
+                                         {**data, "subject": cleaned.get("subject")})
+    goal = registry.get(campaign.goal_key)
+    persona = await models.Persona.filter(product_id=product.id, goal_key=campaign.goal_key).first()
+    request = drafting.DraftRequest(
+        mode=drafting.CONTINUE if mode is MessageMode.AI_CONTINUE else drafting.FIRST,
+        language=language, channel=channel.value, goal_key=campaign.goal_key,
+        goal_label=goal.label if goal else campaign.goal_key, message_intent=goal.message_intent if goal else "",
+        product_name=product.name, product_description=product.description or "",
+        persona_summary=persona.summary if persona else "", pain_points=tuple(persona.pain_points) if persona else (),
+        account_name=account.name, account_industry=account.industry, account_description=account.description,
+        contact_name=contact.name if contact else None, contact_title=contact.title if contact else None,
+        sender_name=access.user.name or "",
+        thread=tuple(drafting.ThreadMessage(m.direction.value, m.status.value, m.subject, m.original_text)
+                     for m in thread),
+    )
+    draft = await select_drafter(settings).draft(request)
+    message = await _save(access, row, contact, channel, mode, key, {
+        "subject": draft.subject, "original_text": draft.text, "original_language": draft.language,
+    }, draft.usage)
+    if isinstance(message, Drafted):
+        return message
+    return Drafted(message, draft.language, language, draft.drafter,
+                   drafter_notice=" ".join(filter(None, [draft.notice, _do_not_contact_notice(account, contact)]))
+                   or None)
+
+
+def _do_not_contact_notice(account: models.Account, contact: models.Contact | None) -> str | None:
+    if account.status.value == "do_not_contact":
+        return f"{account.name} is marked do_not_contact: this draft cannot be logged as sent."
+    if contact is not None and contact.do_not_contact:
+        return f"{contact.name} is marked do not contact: pick another contact before sending."
+    return None
+
+
+async def _type_and_translate(access: Access, settings: Settings, row: models.CampaignAccount,
+                              contact: models.Contact | None, channel: Channel, text: str, language: str,
+                              key: str | None, data: dict[str, Any]) -> Drafted:
+    from outboundql.drafting import llm
+
+    translator = llm.translator(settings)
+    if translator is None:
+        raise Unavailable(f"Translation is unavailable: no LLM is configured on this server "
+                          f"(set OUTBOUNDQL_LLM_URL and OUTBOUNDQL_LLM_MODEL). Nothing was saved; write the message "
+                          f"in {language!r} yourself and log it with logMessage.", field="input.mode")
+    try:
+        source = normalize.normalize_language(data.get("source_language")) or access.user.language
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="input.sourceLanguage") from None
+    try:
+        translation = await translator.translate(text, source=source, target=language)
+    except llm.TranslationFailed as exc:
+        await record_usage(row, exc.usage)  # billed even though it failed
+        raise Unavailable(f"{exc} Nothing was saved; try again later, or write the message in {language!r} "
+                          "yourself and log it with logMessage.", field="input.mode") from None
+    message = await _save(access, row, contact, channel, MessageMode.TYPE_AND_TRANSLATE, key, {
+        "subject": data.get("subject"), "original_text": text, "original_language": source,
+        "translated_text": translation.text,
+    }, translation.usage)
+    if isinstance(message, Drafted):
+        return message
+    return Drafted(message, language, language, translator.name)
+
+
+async def record_usage(row: models.CampaignAccount, usage: Any) -> None:
+    """One ApiUsage row per billed LLM call, attributed to the campaign and account."""
+    for u in usage:
+        await models.ApiUsage.create(
+            project_id=row.campaign.project_id, provider=u.provider, model=u.model, operation=u.operation,
+            input_units=u.input_units, output_units=u.output_units, cost_usd=u.cost_usd,
+            campaign_id=row.campaign_id, account_id=row.account_id,
+        )
+
+
+async def _save(access: Access, row: models.CampaignAccount, contact: models.Contact | None, channel: Channel,
+                mode: MessageMode, key: str | None, content: dict[str, Any], usage: Any
+                ) -> models.Message | Drafted:
+    campaign = row.campaign
+    try:
+        async with in_transaction():
+            message = await models.Message.create(
+                project_id=campaign.project_id, campaign_account_id=row.id, direction=Direction.OUTBOUND,
+                channel=channel, status=MessageStatus.DRAFT, mode=mode, contact=contact, idempotency_key=key,
+                created_by=access.user, signals=[], **content,
+            )
+            await record_usage(row, usage)
+            await audit.record(project_id=campaign.project_id, actor=access.user, action="message.draft",
+                               row=message, after=audit.snapshot(message, ["campaign_account_id", "mode", "channel",
+                                                                           "original_language"]))
+    except IntegrityError:
+        earlier = await replay(access, campaign.project_id, key, row.id)
+        if earlier is None:
+            raise
+        language = earlier.original_language or "en"
+        return Drafted(earlier, language, language, "replay", replayed=True)
+    return message

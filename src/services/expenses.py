@@ -1,0 +1,275 @@
+"""Campaign expenses (exact decimals, one ISO 4217 currency each) and what outcomes cost.
+
+Costs follow SPEC §7: per-currency totals, never converted; cost per outreached, per responded
+and per customer account only where the campaign's expenses use one currency (otherwise no
+ratio, and a reason saying why). Paid API usage is reported beside it in USD, never mixed in.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from babel.numbers import list_currencies
+from tortoise.functions import Count, Sum
+from tortoise.transactions import in_transaction
+
+from outboundql import models
+from outboundql.errors import Collector
+from outboundql.models.enums import AccountStatus, ExpenseKind, Role
+from outboundql.services import audit, fields
+from outboundql.services.access import Access
+
+MAX_AMOUNT = Decimal("999999999999.99")  # the column holds 14 digits, 2 after the point
+OLDEST_YEARS = 10
+LATEST_DAYS = 366
+CENT = Decimal("0.01")
+
+_CLEANERS = {
+    "vendor": fields.text(200, label="Vendor"),
+    "description": fields.long_text(5000, label="Description"),
+    "external_ref": fields.text(200, label="External reference"),
+}
+
+
+@functools.cache
+def currencies() -> frozenset[str]:
+    """ISO 4217 codes (Babel's CLDR list)."""
+    return frozenset(list_currencies())
+
+
+def clean_amount(value: Any, check: Collector) -> Decimal | None:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        check.add("input.amount", f"{value!r} is not a number; write it like 1250.50.")
+        return None
+    if not amount.is_finite() or amount <= 0:
+        check.add("input.amount", "The amount must be greater than 0.")
+    elif amount > MAX_AMOUNT:
+        check.add("input.amount", f"The amount must be at most {MAX_AMOUNT}.")
+    elif amount != amount.quantize(CENT):
+        check.add("input.amount", "The amount has at most 2 decimal places.")
+    else:
+        return amount.quantize(CENT)
+    return None
+
+
+def clean_currency(value: Any, check: Collector) -> str | None:
+    code = str(value or "").strip().upper()
+    if code not in currencies():
+        check.add("input.currency", f"{value!r} is not an ISO 4217 currency code (e.g. EUR, USD, GBP).")
+        return None
+    return code
+
+
+def clean_date(value: date, check: Collector, today: date) -> date | None:
+    oldest = date(today.year - OLDEST_YEARS, today.month, min(today.day, 28))
+    latest = today + timedelta(days=LATEST_DAYS)
+    if not oldest <= value <= latest:
+        check.add("input.incurredOn", f"The date must be between {oldest.isoformat()} and {latest.isoformat()} "
+                  "(at most ten years back and a year ahead).")
+        return None
+    return value
+
+
+async def default_currency(campaign_id: int) -> str | None:
+    """The currency the campaign's expenses already use (the most recent one's)."""
+    row = await models.Expense.filter(campaign_id=campaign_id).order_by("-created_at", "-id").first()
+    return row.currency if row else None
+
+
+def _clean(data: dict[str, Any], check: Collector) -> dict[str, Any]:
+    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
+    for name in ("vendor", "description"):
+        if name in cleaned and cleaned[name] is None:
+            cleaned[name] = ""
+    if "amount" in data:
+        cleaned["amount"] = clean_amount(data["amount"], check)
+    if data.get("currency") is not None:
+        cleaned["currency"] = clean_currency(data["currency"], check)
+    if data.get("incurred_on") is not None:
+        cleaned["incurred_on"] = clean_date(data["incurred_on"], check, datetime.now(UTC).date())
+    if data.get("kind") is not None:
+        cleaned["kind"] = ExpenseKind(data["kind"])
+    return cleaned
+
+
+async def add_expense(access: Access, campaign_id: int, data: dict[str, Any]) -> models.Expense:
+    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.campaignId")
+    check = Collector()
+    cleaned = _clean(data, check)
+    if data.get("currency") is None:
+        cleaned["currency"] = await default_currency(campaign.id)
+        if cleaned["currency"] is None:
+            check.add("input.currency", "Give the currency: this campaign has no expense yet to take it from.")
+    cleaned.setdefault("incurred_on", datetime.now(UTC).date())
+    check.raise_if_any()
+    async with in_transaction():
+        row = await models.Expense.create(project_id=campaign.project_id, campaign_id=campaign.id,
+                                          created_by=access.user, **cleaned)
+        await audit.record(project_id=campaign.project_id, actor=access.user, action="expense.add", row=row,
+                           after=audit.snapshot(row))
+    return row
+
+
+async def update_expense(access: Access, expense_id: int, data: dict[str, Any]) -> models.Expense:
+    row = await access.get(models.Expense, expense_id, Role.MEMBER, field="input.id")
+    check = Collector()
+    for name, label in (("amount", "The amount"), ("currency", "The currency"), ("incurred_on", "The date"),
+                        ("kind", "The kind")):
+        if name in data and data[name] is None:
+            check.add(f"input.{fields.camel(name)}", f"{label} cannot be cleared; give a new value or leave it out.")
+    cleaned = _clean({k: v for k, v in data.items() if v is not None or k in _CLEANERS}, check)
+    check.raise_if_any()
+    async with in_transaction():
+        before = audit.snapshot(row)
+        for name, value in cleaned.items():
+            setattr(row, name, value)
+        await row.save()
+        old, new = audit.changed(before, audit.snapshot(row))
+        if new:
+            await audit.record(project_id=row.project_id, actor=access.user, action="expense.update", row=row,
+                               before=old, after=new)
+    return row
+
+
+async def delete_expense(access: Access, expense_id: int) -> models.Expense:
+    """Delete an expense; the answer is the deleted row (its ``id`` kept)."""
+    row = await access.get(models.Expense, expense_id, Role.MEMBER, field="input.id")
+    async with in_transaction():
+        await audit.record(project_id=row.project_id, actor=access.user, action="expense.delete", row=row,
+                           before=audit.snapshot(row))
+        await models.Expense.filter(id=row.id).delete()
+    return row
+
+
+async def campaign_expenses(campaign_id: int) -> list[models.Expense]:
+    return await models.Expense.filter(campaign_id=campaign_id).order_by("-incurred_on", "-id")
+
+
+# --- costs ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """Spend per account reaching an outcome; ``value`` is None when there is no honest answer (``reason``)."""
+
+    outcome: str
+    accounts: int
+    value: Money | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    provider: str
+    model: str
+    calls: int
+    input_units: int
+    output_units: int
+    cost_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSummary:
+    cost_usd: Decimal = Decimal(0)
+    calls: int = 0
+    by_model: list[ModelUsage] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    totals: list[Money]
+    ratios: list[Ratio]
+    api_usage: UsageSummary
+    customers: int
+
+
+async def customer_counts(campaign_ids: list[int]) -> dict[int, int]:
+    """Closed-won within each campaign's cohort: accounts of the campaign that are customers now and became
+    customers after they were added to it. Two queries for any number of campaigns."""
+    rows = await models.CampaignAccount.filter(
+        campaign_id__in=campaign_ids, account__status=AccountStatus.CUSTOMER).values(
+        "campaign_id", "account_id", "created_at")
+    if not rows:
+        return {}
+    won: dict[int, list[datetime]] = defaultdict(list)
+    for change in await models.AccountStatusChange.filter(
+        account_id__in=sorted({r["account_id"] for r in rows}), to_status=AccountStatus.CUSTOMER,
+    ).values("account_id", "created_at"):
+        won[change["account_id"]].append(change["created_at"])
+    counts: dict[int, int] = defaultdict(int)
+    for row in rows:
+        if any(t >= row["created_at"] for t in won.get(row["account_id"], [])):
+            counts[row["campaign_id"]] += 1
+    return counts
+
+
+async def usage_summaries(campaign_ids: list[int]) -> dict[int, UsageSummary]:
+    rows = await (
+        models.ApiUsage.filter(campaign_id__in=campaign_ids)
+        .annotate(calls=Count("id"), cost=Sum("cost_usd"), inputs=Sum("input_units"), outputs=Sum("output_units"))
+        .group_by("campaign_id", "provider", "model").order_by("provider", "model")
+        .values("campaign_id", "provider", "model", "calls", "cost", "inputs", "outputs")
+    )
+    by_campaign: dict[int, list[ModelUsage]] = defaultdict(list)
+    for r in rows:
+        by_campaign[r["campaign_id"]].append(ModelUsage(
+            provider=r["provider"], model=r["model"], calls=int(r["calls"]), input_units=int(r["inputs"] or 0),
+            output_units=int(r["outputs"] or 0), cost_usd=Decimal(str(r["cost"] or 0)).quantize(Decimal("0.000001")),
+        ))
+    return {
+        cid: UsageSummary(cost_usd=sum((m.cost_usd for m in models_), Decimal(0)),
+                          calls=sum(m.calls for m in models_), by_model=models_)
+        for cid, models_ in by_campaign.items()
+    }
+
+
+def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
+    """Cost per account reaching each outcome, only when one currency is used."""
+    out = []
+    for outcome, accounts in counts.items():
+        if not totals:
+            out.append(Ratio(outcome, accounts, reason="No expenses are recorded for this campaign yet."))
+        elif len(totals) > 1:
+            codes = ", ".join(t.currency for t in totals)
+            out.append(Ratio(outcome, accounts, reason=f"Expenses are in {len(totals)} currencies ({codes}) and "
+                             "are never converted, so there is no single cost per account; see the totals."))
+        elif not accounts:
+            out.append(Ratio(outcome, accounts, reason=f"No account is {outcome} yet, so there is nothing to "
+                             "divide by."))
+        else:
+            total = totals[0]
+            value = (total.amount / accounts).quantize(CENT, rounding=ROUND_HALF_UP)
+            out.append(Ratio(outcome, accounts, value=Money(value, total.currency)))
+    return out
+
+
+async def costs_by_campaign(campaigns: list[models.Campaign]) -> dict[int, Costs]:
+    """Costs of many campaigns in four grouped queries (no query per campaign)."""
+    ids = [c.id for c in campaigns]
+    sums: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in await (models.Expense.filter(campaign_id__in=ids).annotate(total=Sum("amount"))
+                      .group_by("campaign_id", "currency").values("campaign_id", "currency", "total")):
+        sums[row["campaign_id"]][row["currency"]] += Decimal(str(row["total"] or 0))
+    customers = await customer_counts(ids)
+    usage = await usage_summaries(ids)
+    out = {}
+    for c in campaigns:
+        totals = [Money(amount.quantize(CENT), code) for code, amount in sorted(sums[c.id].items())]
+        counts = {"outreached": c.outreached_accounts, "responded": c.responded_accounts,
+                  "customer": customers.get(c.id, 0)}
+        out[c.id] = Costs(totals=totals, ratios=ratios(totals, counts), api_usage=usage.get(c.id, UsageSummary()),
+                          customers=customers.get(c.id, 0))
+    return out

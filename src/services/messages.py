@@ -1,0 +1,216 @@
+"""The conversation log: logging messages on a campaign account's thread, and what a message moves.
+
+A **sent outbound** moves the row's outreach status to ``sent`` (forward only), counts the account
+as outreached once, and promotes the account ``new`` → ``initiated``. A **sent inbound** moves it to
+``responded``, counts it as responded once, and promotes ``new``/``initiated`` → ``engaged``.
+Drafts move nothing. Promotion never touches relationship or protection statuses and never goes
+back; each move is kept in the status history with source ``conversation``.
+
+A sent outbound to a ``do_not_contact`` account or contact is refused and nothing is written.
+An idempotency key (unique per project) makes a retried request answer the first result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from outboundql import models
+from outboundql.errors import Collector, Conflict, InvalidInput
+from outboundql.models.enums import (
+    AccountStatus,
+    CallOutcome,
+    Channel,
+    Direction,
+    MessageMode,
+    MessageStatus,
+    OutreachStatus,
+    Role,
+    StatusSource,
+)
+from outboundql.services import audit, campaign_stats, fields, normalize
+from outboundql.services.access import Access
+from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, locked_campaign, outreach_deltas
+
+MAX_KEY_LENGTH = 100
+MAX_SIGNALS = 20
+CALL_ONLY_OUTCOMES = frozenset({CallOutcome.CONNECTED, CallOutcome.VOICEMAIL, CallOutcome.NO_ANSWER,
+                                CallOutcome.BUSY, CallOutcome.FAILED})
+#: Auto-promotion: account statuses each direction may move from, and where to.
+PROMOTION = {
+    Direction.OUTBOUND: (frozenset({AccountStatus.NEW}), AccountStatus.INITIATED),
+    Direction.INBOUND: (frozenset({AccountStatus.NEW, AccountStatus.INITIATED}), AccountStatus.ENGAGED),
+}
+#: Where a sent message moves the row's outreach status (when that is forward).
+OUTREACH_TARGET = {Direction.OUTBOUND: OutreachStatus.SENT, Direction.INBOUND: OutreachStatus.RESPONDED}
+
+_CLEANERS = {
+    "subject": fields.text(500, label="Subject"),
+    "original_text": fields.long_text(label="Text"),
+    "translated_text": fields.long_text(label="Translation"),
+    "original_language": normalize.normalize_language,
+    "signals": fields.string_list(max_items=MAX_SIGNALS, max_length=300, label="Signals"),
+}
+
+
+@dataclass(slots=True)
+class Logged:
+    """A logged message, and whether it is the answer of an earlier request with the same key."""
+
+    message: models.Message
+    replayed: bool = False
+    promoted: bool = False
+    """The account's status moved (auto-promotion)."""
+
+
+def clean_key(key: str | None) -> str | None:
+    if key is None or not key.strip():
+        return None
+    key = key.strip()
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"The idempotency key must be at most {MAX_KEY_LENGTH} characters.",
+                           field="input.idempotencyKey")
+    return key
+
+
+async def replay(access: Access, project_id: int, key: str | None, ca_id: int) -> models.Message | None:
+    """The message an earlier request with ``key`` created, or None. A key reused for another
+    campaign account is a CONFLICT (the retry is not the same request)."""
+    if key is None:
+        return None
+    earlier = await models.Message.filter(project_id=project_id, idempotency_key=key).first()
+    if earlier is not None and earlier.campaign_account_id != ca_id:
+        raise Conflict("This idempotency key was already used for a message on another campaign account; "
+                       "use a new key for a new message.", field="input.idempotencyKey")
+    return earlier
+
+
+def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict[str, Any]:
+    """Validate the message's own fields; defaults filled in (mode, sent time)."""
+    direction = Direction(data.get("direction") or Direction.OUTBOUND)
+    status = MessageStatus(data.get("status") or MessageStatus.SENT)
+    channel = Channel(data.get("channel") or Channel.EMAIL)
+    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
+    mode = data.get("mode")
+    if mode is None:
+        mode = MessageMode.PASTE_INBOUND if direction is Direction.INBOUND else (
+            MessageMode.LOG_SENT if status is MessageStatus.SENT else MessageMode.TYPE_AND_TRANSLATE)
+    mode = MessageMode(mode)
+    if direction is Direction.INBOUND and status is MessageStatus.DRAFT:
+        check.add("input.status", "An inbound message is always sent (it was received); drafts are outbound.")
+    if direction is Direction.INBOUND and mode is not MessageMode.PASTE_INBOUND:
+        check.add("input.mode", "An inbound message is logged with mode PASTE_INBOUND.")
+    if direction is Direction.OUTBOUND and mode is MessageMode.PASTE_INBOUND:
+        check.add("input.mode", "PASTE_INBOUND is for inbound messages; set direction INBOUND.")
+    outcome = CallOutcome(data["outcome"]) if data.get("outcome") else None
+    if outcome in CALL_ONLY_OUTCOMES and channel is not Channel.PHONE_CALL:
+        check.add("input.outcome", f"The outcome {outcome.value} is for calls; use channel PHONE_CALL "
+                  "(MEETING_BOOKED fits any channel).")
+    if not cleaned.get("original_text") and channel is not Channel.PHONE_CALL:
+        check.add("input.text", "Text is required (only a call may be logged with its outcome alone).")
+    sent_at = data.get("sent_at")
+    if sent_at is not None:
+        if sent_at.tzinfo is None:
+            sent_at = sent_at.replace(tzinfo=UTC)
+        if status is MessageStatus.DRAFT:
+            check.add("input.sentAt", "A draft has no sent time; log it with status SENT once it is sent.")
+        elif sent_at > now + timedelta(hours=1):
+            check.add("input.sentAt", "The sent time is in the future; log a message once it is sent.")
+        elif sent_at < now - timedelta(days=3660):
+            check.add("input.sentAt", "The sent time is more than ten years ago; check the date.")
+    elif status is MessageStatus.SENT:
+        sent_at = now
+    return {
+        **cleaned, "direction": direction, "status": status, "channel": channel, "mode": mode, "outcome": outcome,
+        "sent_at": sent_at, "original_text": cleaned.get("original_text") or "",
+        "signals": cleaned.get("signals") or [],
+    }
+
+
+async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logged:
+    """Log one message on a campaign account's thread (see the module docstring for what it moves)."""
+    row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
+    project_id = row.campaign.project_id
+    key = clean_key(data.get("idempotency_key"))
+    earlier = await replay(access, project_id, key, row.id)
+    if earlier is not None:
+        return Logged(earlier, replayed=True)
+    check = Collector()
+    cleaned = clean_message(data, check, datetime.now(UTC))
+    contact_id = data.get("contact_id", row.contact_id)
+    contact: models.Contact | None = None
+    if contact_id is not None:
+        contact = await models.Contact.filter(id=contact_id, account_id=row.account_id).first()
+        if contact is None:
+            check.add("input.contactId", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
+    check.raise_if_any()
+    account = await models.Account.get(id=row.account_id)
+    sends = cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT
+    if sends:
+        refuse_do_not_contact(account, contact)
+    try:
+        async with in_transaction():
+            message, promoted = await _write(access, row, account, contact, cleaned, key)
+    except IntegrityError:
+        # A concurrent retry with the same key won the race: answer its message (nothing was written here).
+        earlier = await replay(access, project_id, key, row.id)
+        if earlier is None:
+            raise
+        return Logged(earlier, replayed=True)
+    return Logged(message, promoted=promoted)
+
+
+def refuse_do_not_contact(account: models.Account, contact: models.Contact | None) -> None:
+    if account.status is AccountStatus.DO_NOT_CONTACT:
+        raise InvalidInput(f"{account.name} is marked do_not_contact: a sent outbound message cannot be logged, "
+                           "and nothing was written. Change the account's status first if that is wrong.",
+                           field="input.campaignAccountId")
+    if contact is not None and contact.do_not_contact:
+        raise InvalidInput(f"{contact.name} is marked do not contact: a sent outbound message cannot be logged, "
+                           "and nothing was written. Pick another contact or clear the flag first.",
+                           field="input.contactId")
+
+
+async def _write(access: Access, row: models.CampaignAccount, account: models.Account,
+                 contact: models.Contact | None, cleaned: dict[str, Any], key: str | None
+                 ) -> tuple[models.Message, bool]:
+    """Inside the transaction: lock the campaign, re-read what may have moved, write and move."""
+    campaign = await locked_campaign(row.campaign_id)
+    row = await models.CampaignAccount.get(id=row.id)
+    account = await models.Account.get(id=account.id)
+    if contact is not None:
+        contact = await models.Contact.get(id=contact.id)
+    if cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT:
+        refuse_do_not_contact(account, contact)  # a status changed since the check above: roll back
+    message = await models.Message.create(
+        project_id=campaign.project_id, campaign_account_id=row.id, contact=contact, idempotency_key=key,
+        created_by=access.user, **cleaned,
+    )
+    moved: dict[str, Any] = {}
+    if cleaned["status"] is MessageStatus.SENT:
+        direction = cleaned["direction"]
+        target = OUTREACH_TARGET[direction]
+        if OUTREACH_RANK[row.outreach_status] < OUTREACH_RANK[target]:
+            await campaign_stats.bump(campaign.id, **outreach_deltas(row.outreach_status, target))
+            moved["outreach_status"] = [row.outreach_status.value, target.value]
+            row.outreach_status = target
+            await row.save(update_fields=["outreach_status", "updated_at"])
+        sources, promoted = PROMOTION[direction]
+        if account.status in sources:
+            from outboundql.services.accounts import _set_status
+
+            moved["account_status"] = [account.status.value, promoted.value]
+            await _set_status(account, promoted, StatusSource.CONVERSATION, access.user,
+                              note=f"{direction.value} {cleaned['channel'].value} message in {campaign.name}")
+    await audit.record(project_id=campaign.project_id, actor=access.user, action="message.log", row=message,
+                       after={**audit.snapshot(message, ["campaign_account_id", "direction", "channel", "status",
+                                                         "mode", "outcome"]), **moved})
+    return message, "account_status" in moved
+
+
+def thread_queryset(campaign_account_id: int) -> Any:
+    return models.Message.filter(campaign_account_id=campaign_account_id).order_by("created_at", "id")

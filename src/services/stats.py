@@ -1,0 +1,191 @@
+"""Project statistics (SPEC §7) by campaign, product and market, in a fixed number of aggregate queries.
+
+The funnel total → scored → approved → outreached → responded comes from each campaign's cached
+counters; customers are the campaign's accounts that became customers after they joined it, and
+``customers_last_30_days`` those that did within the trailing 30 days. Per-channel response
+rates count distinct campaign accounts with a sent outbound (outreached) and an inbound
+(responded) on that channel. Call metrics: calls made (sent outbound phone calls), connection
+rate (calls CONNECTED or MEETING_BOOKED ÷ calls made), meetings booked (messages of any channel
+with outcome MEETING_BOOKED), signals captured (notes on sent messages).
+
+Products and markets are the sums of their campaigns. Every query groups over the whole
+project, so the cost does not grow with the number of campaigns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise import connections
+
+from outboundql import models
+from outboundql.models.enums import AccountStatus, CallOutcome, Channel, Direction, MessageStatus
+
+WINDOW_DAYS = 30
+
+
+@dataclass(slots=True)
+class ChannelCounts:
+    outreached: int = 0
+    responded: int = 0
+
+    @property
+    def rate(self) -> float:
+        return round(self.responded / self.outreached, 4) if self.outreached else 0.0
+
+
+@dataclass(slots=True)
+class Stats:
+    """One group's numbers (a campaign, or the sum of several)."""
+
+    campaign_count: int = 0
+    total: int = 0
+    scored: int = 0
+    approved: int = 0
+    outreached: int = 0
+    responded: int = 0
+    customers: int = 0
+    customers_last_30_days: int = 0
+    calls_made: int = 0
+    calls_connected: int = 0
+    meetings_booked: int = 0
+    signals_captured: int = 0
+    channels: dict[str, ChannelCounts] = field(default_factory=dict)
+
+    @property
+    def response_rate(self) -> float:
+        return round(self.responded / self.outreached, 4) if self.outreached else 0.0
+
+    @property
+    def connection_rate(self) -> float:
+        return round(self.calls_connected / self.calls_made, 4) if self.calls_made else 0.0
+
+    def add(self, other: Stats) -> None:
+        for name in ("campaign_count", "total", "scored", "approved", "outreached", "responded", "customers",
+                     "customers_last_30_days", "calls_made", "calls_connected", "meetings_booked",
+                     "signals_captured"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for channel, counts in other.channels.items():
+            mine = self.channels.setdefault(channel, ChannelCounts())
+            mine.outreached += counts.outreached
+            mine.responded += counts.responded
+
+
+@dataclass(slots=True)
+class ProjectStats:
+    totals: Stats
+    campaigns: list[tuple[models.Campaign, Stats]]
+    products: list[tuple[models.Product, Stats]]
+    markets: list[tuple[models.Market, Stats]]
+
+
+def _p(conn: Any, n: int) -> str:
+    return f"${n}" if conn.capabilities.dialect == "postgres" else "?"
+
+
+def _signals_length(conn: Any) -> str:
+    function = "jsonb_array_length" if conn.capabilities.dialect == "postgres" else "json_array_length"
+    return f"{function}(m.signals)"
+
+
+async def _message_counts(project_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    conn = connections.get("default")
+    sent = MessageStatus.SENT.value
+    _, accounts = await conn.execute_query(
+        "SELECT ca.campaign_id AS campaign_id, m.channel AS channel, m.direction AS direction, "
+        "COUNT(DISTINCT m.campaign_account_id) AS accounts "
+        "FROM message m JOIN campaign_account ca ON ca.id = m.campaign_account_id "
+        f"WHERE m.project_id = {_p(conn, 1)} AND m.status = {_p(conn, 2)} "
+        "GROUP BY ca.campaign_id, m.channel, m.direction", [project_id, sent])
+    _, outcomes = await conn.execute_query(
+        "SELECT ca.campaign_id AS campaign_id, m.channel AS channel, m.direction AS direction, "
+        f"m.outcome AS outcome, COUNT(*) AS n, SUM({_signals_length(conn)}) AS signals "
+        "FROM message m JOIN campaign_account ca ON ca.id = m.campaign_account_id "
+        f"WHERE m.project_id = {_p(conn, 1)} AND m.status = {_p(conn, 2)} "
+        "GROUP BY ca.campaign_id, m.channel, m.direction, m.outcome", [project_id, sent])
+    return [dict(r) for r in accounts], [dict(r) for r in outcomes]
+
+
+async def _customers(project_id: int, now: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """Per campaign: accounts that became customers after joining it, and those that did in the window."""
+    rows = await models.CampaignAccount.filter(
+        campaign__project_id=project_id, account__status=AccountStatus.CUSTOMER,
+    ).values("campaign_id", "account_id", "created_at")
+    if not rows:
+        return {}, {}
+    won: dict[int, list[datetime]] = defaultdict(list)
+    for change in await models.AccountStatusChange.filter(
+        account__project_id=project_id, to_status=AccountStatus.CUSTOMER,
+    ).values("account_id", "created_at"):
+        won[change["account_id"]].append(change["created_at"])
+    since = now - timedelta(days=WINDOW_DAYS)
+    ever: dict[int, int] = defaultdict(int)
+    recent: dict[int, int] = defaultdict(int)
+    for row in rows:
+        after_joining = [t for t in won.get(row["account_id"], []) if t >= row["created_at"]]
+        if after_joining:
+            ever[row["campaign_id"]] += 1
+            if max(after_joining) >= since:
+                recent[row["campaign_id"]] += 1
+    return ever, recent
+
+
+async def project_stats(project_id: int, *, include_archived: bool = True) -> ProjectStats:
+    """Every number of the stats view in seven queries, whatever the number of campaigns."""
+    now = datetime.now(UTC)
+    qs = models.Campaign.filter(project_id=project_id)
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
+    campaigns = await qs.order_by("id")
+    accounts, outcomes = await _message_counts(project_id)
+    ever, recent = await _customers(project_id, now)
+    by_campaign: dict[int, Stats] = {}
+    for c in campaigns:
+        by_campaign[c.id] = Stats(
+            campaign_count=1, total=c.total_accounts, scored=c.scored_accounts, approved=c.approved_accounts,
+            outreached=c.outreached_accounts, responded=c.responded_accounts, customers=ever.get(c.id, 0),
+            customers_last_30_days=recent.get(c.id, 0),
+        )
+    for row in accounts:
+        stats = by_campaign.get(row["campaign_id"])
+        if stats is None:
+            continue
+        counts = stats.channels.setdefault(row["channel"], ChannelCounts())
+        if row["direction"] == Direction.OUTBOUND.value:
+            counts.outreached += int(row["accounts"])
+        else:
+            counts.responded += int(row["accounts"])
+    connected = {CallOutcome.CONNECTED.value, CallOutcome.MEETING_BOOKED.value}
+    for row in outcomes:
+        stats = by_campaign.get(row["campaign_id"])
+        if stats is None:
+            continue
+        n = int(row["n"])
+        stats.signals_captured += int(row["signals"] or 0)
+        if row["outcome"] == CallOutcome.MEETING_BOOKED.value:
+            stats.meetings_booked += n
+        if row["channel"] == Channel.PHONE_CALL.value and row["direction"] == Direction.OUTBOUND.value:
+            stats.calls_made += n
+            if row["outcome"] in connected:
+                stats.calls_connected += n
+    products = await models.Product.filter(project_id=project_id).order_by("id")
+    markets = await models.Market.filter(project_id=project_id).order_by("name", "id")
+    per_product: dict[int, Stats] = {p.id: Stats() for p in products}
+    per_market: dict[int, Stats] = {m.id: Stats() for m in markets}
+    totals = Stats()
+    for c in campaigns:
+        stats = by_campaign[c.id]
+        totals.add(stats)
+        if c.product_id in per_product:
+            per_product[c.product_id].add(stats)
+        if c.market_id is not None and c.market_id in per_market:
+            per_market[c.market_id].add(stats)
+    return ProjectStats(
+        totals=totals,
+        campaigns=[(c, by_campaign[c.id]) for c in campaigns],
+        products=[(p, per_product[p.id]) for p in products],
+        markets=[(m, per_market[m.id]) for m in markets],
+    )

@@ -1,0 +1,321 @@
+"""logMessage: what a sent outbound, an inbound and a draft move; do-not-contact refusals; idempotent
+retries; validation as payload errors; threads per campaign account, per account, and the inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from outboundql import models
+from outboundql.goals.testing import registry_with
+from outboundql.models.enums import AccountStatus, StatusSource
+from outboundql.services import accounts as accounts_service
+from outboundql.services import campaign_accounts as ca_service
+from outboundql.services import campaigns as campaigns_service
+from outboundql.services import products as products_service
+from tests.api._authz import snapshot
+from tests.helpers import Person, access_for, data_of, global_id
+
+LOG = """
+mutation($input: LogMessageInput!) {
+  logMessage(input: $input) {
+    replayed
+    message { id direction channel status mode subject originalText originalLanguage translatedText outcome
+              signals sentAt contact { name } createdBy { email } campaign { slug } }
+    campaignAccount { outreachStatus account { status statusHistory { fromStatus toStatus source } }
+                      campaign { outreachedAccounts respondedAccounts responseRate } }
+    errors { code field message }
+  }
+}
+"""
+
+THREAD = """
+query($slug: String!) {
+  project(slug: $slug) {
+    campaign(slug: "spring-push") {
+      accounts { edges { node { account { name } messages { direction status originalText }
+                                attention { unsentDrafts awaitingReply lastInboundAt } } } }
+      inbox(first: 10) { totalCount edges { node { account { name } } } }
+    }
+  }
+}
+"""
+
+
+@dataclass
+class Setup:
+    owner: Person
+    project: models.Project
+    campaign: models.Campaign
+    account: models.Account
+    contact: models.Contact
+    row: models.CampaignAccount
+
+    @property
+    def ca_gid(self) -> str:
+        return global_id("CampaignAccount", self.row.id)
+
+
+async def make_campaign(owner: Person, project: models.Project, name: str = "Spring push",
+                        accounts: list[models.Account] | None = None) -> models.Campaign:
+    access = await access_for(owner)
+    product = await models.Product.filter(project_id=project.id).first()
+    if product is None:
+        product = await products_service.create_product(access, project.id, {"name": "Widget"})
+    campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": name},
+                                                       registry_with())
+    if accounts:
+        await ca_service.add_accounts(access, campaign.id, [a.id for a in accounts], None, [], registry_with())
+    return campaign
+
+
+async def make_account(owner: Person, project: models.Project, name: str, **extra: Any) -> models.Account:
+    access = await access_for(owner)
+    return (await accounts_service.create_account(
+        access, project.id, {"name": name, "contacts": [{"name": f"{name} Person", "email": "p@example.com"}],
+                             **extra})).account
+
+
+@pytest.fixture
+async def setup(owner: Person, project: models.Project) -> Setup:
+    account = await make_account(owner, project, "Acme")
+    campaign = await make_campaign(owner, project, accounts=[account])
+    row = await models.CampaignAccount.get(campaign_id=campaign.id, account_id=account.id)
+    contact = await models.Contact.get(account_id=account.id)
+    return Setup(owner, project, campaign, account, contact, row)
+
+
+async def log(gql: Any, s: Setup, **fields: Any) -> dict[str, Any]:
+    return data_of(await gql(LOG, {"input": {"campaignAccountId": s.ca_gid, **fields}}, as_=s.owner))["logMessage"]
+
+
+async def test_sent_outbound_moves_outreach_counts_once_and_promotes(gql, setup: Setup) -> None:
+    first = await log(gql, setup, text="Hello Acme", subject="Hi", contactId=global_id("Contact", setup.contact.id),
+                      signals=["Uses SAP"], originalLanguage="EN")
+    assert first["errors"] == []
+    message = first["message"]
+    assert message["direction"] == "OUTBOUND" and message["status"] == "SENT" and message["mode"] == "LOG_SENT"
+    assert message["channel"] == "EMAIL" and message["sentAt"] is not None
+    assert message["originalLanguage"] == "en" and message["signals"] == ["Uses SAP"]
+    assert message["contact"] == {"name": "Acme Person"} and message["createdBy"] == {"email": "owner@example.com"}
+    assert message["campaign"] == {"slug": "spring-push"}
+    row = first["campaignAccount"]
+    assert row["outreachStatus"] == "SENT"
+    assert row["campaign"] == {"outreachedAccounts": 1, "respondedAccounts": 0, "responseRate": 0.0}
+    assert row["account"]["status"] == "INITIATED"
+    assert row["account"]["statusHistory"][0] == {"fromStatus": "NEW", "toStatus": "INITIATED",
+                                                  "source": "CONVERSATION"}
+
+    second = await log(gql, setup, text="Following up", channel="LINKEDIN")
+    assert second["errors"] == []
+    assert second["campaignAccount"]["campaign"]["outreachedAccounts"] == 1  # counted once
+    assert len(second["campaignAccount"]["account"]["statusHistory"]) == 2  # no second promotion
+
+
+async def test_inbound_moves_to_responded_counts_once_and_promotes_to_engaged(gql, setup: Setup) -> None:
+    await log(gql, setup, text="Hello")
+    reply = await log(gql, setup, text="Interested!", direction="INBOUND")
+    assert reply["errors"] == []
+    assert reply["message"]["mode"] == "PASTE_INBOUND"
+    row = reply["campaignAccount"]
+    assert row["outreachStatus"] == "RESPONDED"
+    assert row["campaign"] == {"outreachedAccounts": 1, "respondedAccounts": 1, "responseRate": 1.0}
+    assert row["account"]["status"] == "ENGAGED"
+    assert row["account"]["statusHistory"][0] == {"fromStatus": "INITIATED", "toStatus": "ENGAGED",
+                                                  "source": "CONVERSATION"}
+    again = await log(gql, setup, text="Also, call me", direction="INBOUND")
+    assert again["campaignAccount"]["campaign"]["respondedAccounts"] == 1
+    # a later outbound never moves the row back from RESPONDED
+    after = await log(gql, setup, text="Sure")
+    assert after["campaignAccount"]["outreachStatus"] == "RESPONDED"
+    assert after["campaignAccount"]["account"]["status"] == "ENGAGED"
+
+
+async def test_promotion_never_touches_relationship_or_advanced_statuses(gql, setup: Setup) -> None:
+    await models.Account.filter(id=setup.account.id).update(status=AccountStatus.PARTNER)
+    result = await log(gql, setup, text="Hi partner")
+    assert result["campaignAccount"]["account"]["status"] == "PARTNER"
+    result = await log(gql, setup, text="Reply", direction="INBOUND")
+    assert result["campaignAccount"]["account"]["status"] == "PARTNER"
+    assert result["campaignAccount"]["outreachStatus"] == "RESPONDED"
+
+    await models.Account.filter(id=setup.account.id).update(status=AccountStatus.QUALIFIED)
+    result = await log(gql, setup, text="Reply again", direction="INBOUND")
+    assert result["campaignAccount"]["account"]["status"] == "QUALIFIED"
+
+
+async def test_drafts_move_nothing(gql, setup: Setup) -> None:
+    before = await models.Campaign.get(id=setup.campaign.id)
+    result = await log(gql, setup, text="Draft text", status="DRAFT")
+    assert result["errors"] == []
+    assert result["message"]["status"] == "DRAFT" and result["message"]["sentAt"] is None
+    assert result["message"]["mode"] == "TYPE_AND_TRANSLATE"
+    assert result["campaignAccount"]["outreachStatus"] == "NOT_STARTED"
+    assert result["campaignAccount"]["account"]["status"] == "NEW"
+    after = await models.Campaign.get(id=setup.campaign.id)
+    assert after.outreached_accounts == before.outreached_accounts == 0
+    assert not await models.AccountStatusChange.filter(account_id=setup.account.id,
+                                                       source=StatusSource.CONVERSATION).exists()
+
+
+async def test_sent_outbound_to_do_not_contact_account_is_refused_and_nothing_written(gql, setup: Setup) -> None:
+    await models.Account.filter(id=setup.account.id).update(status=AccountStatus.DO_NOT_CONTACT)
+    before = await snapshot(setup.project.id)
+    messages_before = await models.Message.all().count()
+    result = await log(gql, setup, text="Hello", idempotencyKey="dnc-1")
+    assert result["message"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", "input.campaignAccountId")]
+    assert "do_not_contact" in result["errors"][0]["message"]
+    assert await snapshot(setup.project.id) == before
+    assert await models.Message.all().count() == messages_before
+    # an inbound from them is still logged (they wrote to us), and a draft is allowed
+    assert (await log(gql, setup, text="Draft", status="DRAFT"))["errors"] == []
+
+
+async def test_sent_outbound_to_do_not_contact_contact_is_refused(gql, setup: Setup) -> None:
+    await models.Contact.filter(id=setup.contact.id).update(do_not_contact=True)
+    before = await snapshot(setup.project.id)
+    result = await log(gql, setup, text="Hello", contactId=global_id("Contact", setup.contact.id))
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", "input.contactId")]
+    assert "do not contact" in result["errors"][0]["message"]
+    assert await snapshot(setup.project.id) == before
+    assert not await models.Message.exists()
+
+
+async def test_the_campaign_accounts_contact_is_the_default_and_checked_for_dnc(gql, setup: Setup) -> None:
+    await models.CampaignAccount.filter(id=setup.row.id).update(contact_id=setup.contact.id)
+    await models.Contact.filter(id=setup.contact.id).update(do_not_contact=True)
+    result = await log(gql, setup, text="Hello")
+    assert [e["field"] for e in result["errors"]] == ["input.contactId"]
+
+
+async def test_idempotent_retry_returns_the_first_message_and_counts_nothing_twice(gql, setup: Setup) -> None:
+    first = await log(gql, setup, text="Hello", idempotencyKey="req-42")
+    retry = await log(gql, setup, text="Hello", idempotencyKey="req-42")
+    assert first["replayed"] is False and retry["replayed"] is True
+    assert retry["message"]["id"] == first["message"]["id"]
+    assert retry["campaignAccount"]["campaign"]["outreachedAccounts"] == 1
+    assert await models.Message.all().count() == 1
+    assert await models.AccountStatusChange.filter(account_id=setup.account.id).count() == 2  # created + promoted
+    reply = await log(gql, setup, text="Yes", direction="INBOUND", idempotencyKey="in-1")
+    replay = await log(gql, setup, text="Yes", direction="INBOUND", idempotencyKey="in-1")
+    assert replay["replayed"] and replay["message"]["id"] == reply["message"]["id"]
+    assert replay["campaignAccount"]["campaign"]["respondedAccounts"] == 1
+
+
+async def test_a_key_reused_for_another_thread_is_a_conflict(gql, setup: Setup) -> None:
+    other = await make_account(setup.owner, setup.project, "Other Co")
+    await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [other.id], None, [],
+                                  registry_with())
+    other_row = await models.CampaignAccount.get(account_id=other.id)
+    await log(gql, setup, text="Hello", idempotencyKey="k1")
+    result = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", other_row.id),
+                                               "text": "Hi", "idempotencyKey": "k1"}}, as_=setup.owner))["logMessage"]
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("CONFLICT", "input.idempotencyKey")]
+    assert await models.Message.all().count() == 1
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"text": ""}, [("INVALID", "input.text")]),
+    ({"text": "x", "direction": "INBOUND", "status": "DRAFT"}, [("INVALID", "input.status")]),
+    ({"text": "x", "outcome": "NO_ANSWER"}, [("INVALID", "input.outcome")]),
+    ({"text": "x", "sentAt": "2999-01-01T00:00:00Z"}, [("INVALID", "input.sentAt")]),
+    ({"text": "x", "sentAt": "1990-01-01T00:00:00Z"}, [("INVALID", "input.sentAt")]),
+    ({"text": "x", "status": "DRAFT", "sentAt": "2020-01-01T00:00:00Z"}, [("INVALID", "input.sentAt")]),
+    ({"text": "x", "originalLanguage": "english"}, [("INVALID", "input.originalLanguage")]),
+    ({"text": "x", "mode": "PASTE_INBOUND"}, [("INVALID", "input.mode")]),
+    ({"text": "x", "signals": [f"s{i}" for i in range(21)]}, [("INVALID", "input.signals")]),
+    ({"text": "x", "idempotencyKey": "k" * 101}, [("INVALID", "input.idempotencyKey")]),
+    ({"text": "x", "contactId": global_id("Contact", 987654)}, [("NOT_FOUND", "input.contactId")]),
+    ({"text": "", "outcome": "BUSY", "channel": "SMS"}, [("INVALID", "input.outcome"), ("INVALID", "input.text")]),
+])
+async def test_validation_errors_are_payload_errors_and_write_nothing(gql, setup: Setup, fields, expected) -> None:
+    before = await snapshot(setup.project.id)
+    result = await log(gql, setup, **fields)
+    assert result["message"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == expected
+    assert await snapshot(setup.project.id) == before
+    assert not await models.Message.exists()
+
+
+async def test_a_call_is_logged_with_its_outcome_alone(gql, setup: Setup) -> None:
+    result = await log(gql, setup, channel="PHONE_CALL", outcome="CONNECTED", signals=["Budget in Q3"])
+    assert result["errors"] == []
+    assert result["message"]["outcome"] == "CONNECTED" and result["message"]["originalText"] == ""
+    assert result["campaignAccount"]["outreachStatus"] == "SENT"
+
+
+async def test_threads_per_campaign_account_and_the_inbox(gql, setup: Setup) -> None:
+    quiet = await make_account(setup.owner, setup.project, "Quiet Ltd")
+    drafted = await make_account(setup.owner, setup.project, "Drafted Inc")
+    replied = await make_account(setup.owner, setup.project, "Replied SA")
+    access = await access_for(setup.owner)
+    await ca_service.add_accounts(access, setup.campaign.id, [quiet.id, drafted.id, replied.id], None, [],
+                                  registry_with())
+    rows = {r.account_id: r for r in await models.CampaignAccount.filter(campaign_id=setup.campaign.id)}
+
+    async def on(account: models.Account, **fields: Any) -> None:
+        gid = global_id("CampaignAccount", rows[account.id].id)
+        payload = data_of(await gql(LOG, {"input": {"campaignAccountId": gid, **fields}}, as_=setup.owner))
+        assert payload["logMessage"]["errors"] == []
+
+    await on(setup.account, text="Hello Acme")
+    await on(setup.account, text="Reply from Acme", direction="INBOUND", sentAt="2026-01-01T10:00:00Z")
+    await on(quiet, text="Hello quiet")
+    await on(drafted, text="A draft", status="DRAFT")
+    await on(replied, text="Hello replied", sentAt="2026-02-01T09:00:00Z")
+    await on(replied, text="Reply from Replied", direction="INBOUND", sentAt="2026-02-01T10:00:00Z")
+
+    data = data_of(await gql(THREAD, {"slug": setup.project.slug}, as_=setup.owner))["project"]["campaign"]
+    threads = {e["node"]["account"]["name"]: e["node"] for e in data["accounts"]["edges"]}
+    assert [m["originalText"] for m in threads["Acme"]["messages"]] == ["Hello Acme", "Reply from Acme"]
+    assert threads["Acme"]["attention"]["awaitingReply"] is False  # our message was sent after their reply
+    assert threads["Replied SA"]["attention"]["awaitingReply"] is True
+    assert threads["Drafted Inc"]["attention"]["unsentDrafts"] == 1
+    assert threads["Quiet Ltd"]["attention"] == {"unsentDrafts": 0, "awaitingReply": False, "lastInboundAt": None}
+    inbox = [e["node"]["account"]["name"] for e in data["inbox"]["edges"]]
+    assert inbox == ["Replied SA", "Acme", "Drafted Inc"]
+    assert data["inbox"]["totalCount"] == 3
+
+
+ACCOUNT_THREADS = """
+query($id: ID!) {
+  node(id: $id) {
+    ... on Account { messages(first: 10) { totalCount edges { node { originalText campaign { name } } } } }
+  }
+}
+"""
+
+
+async def test_account_view_merges_its_threads_across_campaigns(gql, setup: Setup) -> None:
+    second = await make_campaign(setup.owner, setup.project, "Autumn push", accounts=[setup.account])
+    other_row = await models.CampaignAccount.get(campaign_id=second.id)
+    await log(gql, setup, text="Spring hello")
+    payload = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", other_row.id),
+                                                "text": "Autumn hello"}}, as_=setup.owner))
+    assert payload["logMessage"]["errors"] == []
+    data = data_of(await gql(ACCOUNT_THREADS, {"id": global_id("Account", setup.account.id)}, as_=setup.owner))
+    messages = data["node"]["messages"]
+    assert messages["totalCount"] == 2
+    assert [(e["node"]["originalText"], e["node"]["campaign"]["name"]) for e in messages["edges"]] == [
+        ("Autumn hello", "Autumn push"), ("Spring hello", "Spring push")]
+
+
+NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
+
+
+async def test_messages_of_another_project_are_invisible(gql, setup: Setup, make_user: Any) -> None:
+    own = (await log(gql, setup, text="Hello"))["message"]["id"]
+    stranger = await make_user("stranger@example.com")
+    assert data_of(await gql(NODE, {"id": own}, as_=setup.owner)) == {"node": {"__typename": "Message", "id": own}}
+    assert data_of(await gql(NODE, {"id": own}, as_=stranger)) == {"node": None}
+    assert data_of(await gql(NODE, {"id": global_id("Message", 987654)}, as_=setup.owner)) == {"node": None}
+    # the stranger cannot log on the thread either, exactly as on a missing one
+    foreign = data_of(await gql(LOG, {"input": {"campaignAccountId": setup.ca_gid, "text": "x"}}, as_=stranger))
+    missing = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", 987654),
+                                                "text": "x"}}, as_=stranger))
+    assert foreign == missing
+    assert foreign["logMessage"]["errors"] == [{"code": "NOT_FOUND", "field": "input.campaignAccountId",
+                                                "message": "CampaignAccount not found."}]
