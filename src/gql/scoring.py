@@ -79,6 +79,7 @@ class ScoreCampaignPayload:
 @strawberry.type(description="Where a campaign's scoring stands.")
 class ScoringProgressEvent:
     campaign: Campaign
+    run_id: relay.GlobalID = strawberry.field(description="The `ScoringRun` this event is about.")
     status: ScoringStatus
     done: int
     total: int
@@ -137,7 +138,9 @@ async def _follow(info: Info, campaign_id: relay.GlobalID) -> AsyncGenerator[tup
 
 
 def _progress(event: dict, campaign: models.Campaign) -> ScoringProgressEvent:
-    return ScoringProgressEvent(campaign=Campaign.from_model(campaign), status=ScoringStatus(event["status"]),
+    return ScoringProgressEvent(campaign=Campaign.from_model(campaign),
+                                run_id=relay.GlobalID("ScoringRun", str(event["run_id"])),
+                                status=ScoringStatus(event["status"]),
                                 done=int(event["done"]), total=int(event["total"]), failed=int(event["failed"]))
 
 

@@ -219,15 +219,29 @@ def _country(x: _Inputs) -> Evaluation:
     return Evaluation(1.0 if country in wanted else 0.0, country, ", ".join(sorted(wanted)))
 
 
+#: At most this many of the product's own words stand in for a persona without keywords.
+MAX_PRODUCT_TERMS = 12
+
+
+def product_terms(product: Product) -> tuple[str, ...]:
+    """The product's content words (name and description), for a persona that names no keywords."""
+    words = [w for w in tokens(f"{product.name} {product.description}") if len(w) >= 4 and w not in _STOPWORDS]
+    return tuple(dict.fromkeys(words))[:MAX_PRODUCT_TERMS]
+
+
 def _keywords(x: _Inputs) -> Evaluation:
     keywords = [k for k in dict.fromkeys(x.persona.keywords) if tokens(k)]
+    from_product = not keywords
+    if from_product:
+        keywords = list(product_terms(x.product))  # the product's own words say what the account should need
     if not keywords:
         return Evaluation(None, missing="persona")
     if not fold(x.account.description) and not any(fold(v) for v in _text_values(x.account.custom_fields)):
         return Evaluation(None)  # the industry alone is too thin to judge needs by
     text = account_text(x.account)
     found = [k for k in keywords if contains_phrase(text, tokens(k))]
-    needed = max(1, (len(keywords) + 1) // 2)  # half the persona's keywords is a full match
+    # Half the persona's keywords is a full match; a product's words are looser, a quarter of them is.
+    needed = max(1, (len(keywords) + 3) // 4 if from_product else (len(keywords) + 1) // 2)
     value = min(1.0, len(found) / needed)
     shown = f"{len(found)}/{len(keywords)}" + (f" ({', '.join(found)})" if found else "")
     return Evaluation(value, shown, ", ".join(keywords))

@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector, InvalidInput, NotFound
+from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.goals.registry import GoalRegistry
 from outboundql.models.enums import CampaignStatus, Role
 from outboundql.services import audit, campaign_stats, fields, normalize, personas
@@ -109,6 +109,9 @@ async def update_campaign(
             campaign.slug = await unique_slug(models.Campaign, cleaned["name"], fallback="campaign",
                                               project_id=campaign.project_id, exclude_id=campaign.id)
         goal_switched = refs.get("goal_key", campaign.goal_key) != campaign.goal_key
+        if goal_switched and await models.ScoringRun.filter(active_campaign_id=campaign.id).exists():
+            raise Conflict("This campaign is being scored for its current goal; switch the goal once the run "
+                           "has ended.", field="input.goal")
         for key, value in {**cleaned, **refs}.items():
             setattr(campaign, key, value)
         if goal_switched:

@@ -8,11 +8,13 @@ by two workers at once, still leaves exactly one FitScore per account and exact 
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -50,28 +52,53 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
     run = await models.ScoringRun.get_or_none(id=run_id)
     if run is None or run.status is not ScoringStatus.RUNNING:
         return
-    account_ids = await models.ScoringRunItem.filter(
-        run_id=run_id, batch=batch, state=ScoringItemState.PENDING).values_list("account_id", flat=True)
-    if account_ids:
-        try:
-            context, persona_version = await _context(run, registry)
-            scorer = get_scorer(run.scorer, settings)
-        except (RunCannotContinue, ScorerUnavailable) as exc:
-            await scoring_runs.fail_run(run_id, str(exc))
+    try:
+        context, persona_version = await _context(run, registry)
+        scorer = get_scorer(run.scorer, settings)
+    except (RunCannotContinue, ScorerUnavailable) as exc:
+        await scoring_runs.fail_run(run_id, str(exc))
+        return
+    failure: LlmError | None = None
+    wrote = False
+    async with claimed_items(run_id, batch) as account_ids:
+        if account_ids:
+            try:
+                outcome = await scorer.score(context, await load_items(account_ids))
+            except LlmError as exc:
+                failure = exc
+            else:
+                wrote = await _write(run, persona_version, outcome)
+    if failure is not None:
+        # The calls were made (and billed) even though the batch failed: record them.
+        await record_usage(run, [Usage(c.provider, c.model, c.input_tokens, c.output_tokens, c.cost_usd)
+                                 for c in failure.calls])
+        if isinstance(failure, LlmRequestRefused):  # a wrong key or URL: retrying cannot help
+            await scoring_runs.fail_run(run_id, f"The LLM refused the request: {failure}")
             return
-        try:
-            outcome = await scorer.score(context, await load_items(account_ids))
-        except LlmError as exc:
-            # The calls were made (and billed) even though the batch failed: record them.
-            await record_usage(run, [Usage(c.provider, c.model, c.input_tokens, c.output_tokens, c.cost_usd)
-                                     for c in exc.calls])
-            if isinstance(exc, LlmRequestRefused):  # a wrong key or URL: retrying cannot help
-                await scoring_runs.fail_run(run_id, f"The LLM refused the request: {exc}")
-                return
-            raise
-        await _write(run, persona_version, outcome)
+        raise failure
+    if wrote:
         await scoring_runs.publish_progress(run)
     await scoring_runs.finish_if_done(run_id)
+
+
+@contextlib.asynccontextmanager
+async def claimed_items(run_id: int, batch: int) -> AsyncIterator[list[int]]:
+    """The batch's pending accounts, claimed for as long as the block runs.
+
+    On PostgreSQL the items are locked (``FOR UPDATE SKIP LOCKED``) in a transaction that the
+    results are written in: a copy of the message processed at the same time (a worker resumed
+    the run while the original was in flight) finds nothing to do, so nothing is scored or paid
+    for twice; a killed worker's locks go with its connection. On SQLite (the embedded default,
+    one process whose in-memory queue never holds a copy while the original is in flight) the
+    scoring happens outside any transaction, so the API is never blocked behind a slow scorer.
+    """
+    query = models.ScoringRunItem.filter(run_id=run_id, batch=batch, state=ScoringItemState.PENDING)
+    if not is_postgres(connections.get("default")):
+        yield list(await query.values_list("account_id", flat=True))
+        return
+    async with in_transaction():
+        # Model rows, not values_list/exists: tortoise drops FOR UPDATE from those queries.
+        yield [item.account_id for item in await query.select_for_update(skip_locked=True).only("id", "account_id")]
 
 
 async def _context(run: models.ScoringRun, registry: GoalRegistry) -> tuple[ScoringContext, int]:
@@ -119,15 +146,18 @@ async def load_items(account_ids: Sequence[int]) -> list[ScoringItem]:
     return items
 
 
-async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> None:
+async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> bool:
     """One transaction: FitScores, scored counters of every campaign of (product, goal), item states,
-    progress, and the paid usage."""
+    progress, and the paid usage. False when the run ended meanwhile: the scores and usage are
+    still kept (they are right, and paid for), but the ended run's progress no longer moves."""
     scored_ids = [s.account_id for s in outcome.scored]
     async with in_transaction() as conn:
-        # Lock the campaigns whose `scored_accounts` may move (in id order: no deadlocks), then see
-        # which scores are new: under the locks, no other writer can make the same score new.
-        await models.Campaign.filter(product_id=run.product_id, goal_key=run.goal_key).order_by("id") \
-            .select_for_update().values_list("id", flat=True)
+        # Lock the product's campaigns (in id order: no deadlocks; all of them, so one switching to
+        # this goal meanwhile is counted by exactly one side), then the run, then see which scores
+        # are new: under the locks, no other writer can make the same score new.
+        await models.Campaign.filter(product_id=run.product_id).order_by("id").select_for_update().only("id")
+        running = bool(await models.ScoringRun.filter(id=run.id, status=ScoringStatus.RUNNING)
+                       .select_for_update().only("id"))
         existing: set[int] = set()
         for part in chunks(scored_ids):
             existing.update(await models.FitScore.filter(
@@ -142,6 +172,9 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
                 f"WHERE product_id = {int(run.product_id)} AND goal_key = {placeholder(conn, 1)} AND id IN "
                 f"(SELECT campaign_id FROM campaign_account WHERE account_id IN ({int_list(part)}))",
                 [run.goal_key])
+        await record_usage(run, outcome.usage)
+        if not running:
+            return False
         done = 0
         for part in chunks(scored_ids):
             done += await models.ScoringRunItem.filter(
@@ -156,7 +189,7 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
             await models.ScoringRun.filter(id=run.id).update(done=F("done") + (done + failed),
                                                              failed=F("failed") + failed)
             await models.Campaign.filter(id=run.campaign_id).update(scoring_done=F("scoring_done") + (done + failed))
-        await record_usage(run, outcome.usage)
+        return True
 
 
 async def record_usage(run: models.ScoringRun, usage: Sequence[Usage]) -> None:

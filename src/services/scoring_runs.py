@@ -153,10 +153,13 @@ async def fail_run(run_id: int, error: str) -> None:
 
 
 async def _end(run_id: int, status: ScoringStatus, error: str | None) -> None:
+    run = await models.ScoringRun.get_or_none(id=run_id)
+    if run is None:
+        return
     async with in_transaction():
+        await locked_campaign(run.campaign_id)  # the campaign before the run, as every writer locks them
         ended = await models.ScoringRun.filter(id=run_id, status=ScoringStatus.RUNNING).update(
             status=status, error=error, active_campaign_id=None, finished_at=datetime.now(UTC))
-        run = await models.ScoringRun.get(id=run_id)
         if ended:
             await models.Campaign.filter(id=run.campaign_id).update(scoring_status=status, scoring_error=error)
     if ended:

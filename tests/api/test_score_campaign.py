@@ -439,3 +439,15 @@ async def test_an_archived_campaign_is_not_scored(gql, setup: Setup) -> None:
     result = await score(gql, setup)
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", "input.campaignId")]
     assert "unarchive" in result["errors"][0]["message"]
+
+
+async def test_the_goal_cannot_be_switched_while_a_run_scores_the_current_one(gql, setup: Setup, jobs) -> None:
+    update = """mutation($input: UpdateCampaignInput!) {
+      updateCampaign(input: $input) { campaign { goal { key } } errors { code field message } } }"""
+    await score(gql, setup)
+    refused = data_of(await gql(update, {"input": {"id": setup.gid, "goal": "press"}}, as_=setup.owner))
+    assert [(e["code"], e["field"]) for e in refused["updateCampaign"]["errors"]] == [("CONFLICT", "input.goal")]
+    assert (await models.Campaign.get(id=setup.campaign.id)).goal_key == "sales"
+    await jobs()
+    switched = data_of(await gql(update, {"input": {"id": setup.gid, "goal": "press"}}, as_=setup.owner))
+    assert switched["updateCampaign"] == {"campaign": {"goal": {"key": "press"}}, "errors": []}

@@ -2,8 +2,8 @@
 PostgreSQL + Redis.
 
 * The progress a worker process makes reaches a websocket subscriber of the API server.
-* A worker killed (SIGKILL) mid-run and restarted finishes the run with exactly one FitScore per
-  account: none missing, none duplicated, counters exact.
+* A worker killed (SIGKILL) mid-run, its queue lost as well, and restarted finishes the run from
+  the database with exactly one FitScore per account: none missing, none duplicated, counters exact.
 """
 
 from __future__ import annotations
@@ -165,6 +165,12 @@ async def test_a_worker_killed_mid_run_and_restarted_finishes_with_one_score_per
             first.proc.wait(timeout=30)
         at_kill = (await pg_fetch(empty_pg_url, "SELECT done, status FROM scoring_run"))[0]
         assert at_kill["status"] == "running" and 0 < at_kill["done"] < count, dict(at_kill)
+        # Lose every queued and in-flight message too: only the database can say what is left to do.
+        import redis
+
+        client = redis.Redis.from_url(private_redis_url)
+        client.flushdb()
+        client.close()
 
         with running_worker("--processes", "1", "--threads", "4", cwd=tmp_path, env=env) as second:
             end = time.monotonic() + DEADLINE

@@ -252,3 +252,23 @@ def test_feedback_resembling_approvals_raises_the_score() -> None:
 
 def test_feedback_without_resemblance_changes_nothing() -> None:
     assert run(MIDDLING, examples=[(UNRELATED, True), (UNRELATED, False)]) == run(MIDDLING)
+
+
+def test_without_persona_keywords_the_products_own_words_judge_the_needs() -> None:
+    from outboundql.scoring.rubric import product_terms
+
+    bare = Persona(industries=PERSONA.industries, countries=PERSONA.countries)
+    assert product_terms(PRODUCT) == ("routewise", "route", "optimisation", "software", "delivery", "fleet")
+    fits = AccountSnapshot(name="Vans SL", description="Delivery fleet of 40 vans with route planning by hand.")
+    misses = AccountSnapshot(name="Ink SL", description="Printing of wedding invitations.")
+
+    def keyword_reason(account: AccountSnapshot, product: Product) -> str:
+        result = score(SALES, bare, product, account, (), today=TODAY)
+        return next(j.kind for j in result.justifications if j.criterion == "need_signals")
+
+    assert keyword_reason(fits, PRODUCT) == "fit"
+    assert keyword_reason(misses, PRODUCT) == "gap"
+    assert score(SALES, bare, PRODUCT, fits, (), today=TODAY).score > score(SALES, bare, PRODUCT, misses, (),
+                                                                              today=TODAY).score
+    # A product that says nothing leaves the criterion unjudged, as before.
+    assert keyword_reason(fits, Product(name="X")) == "missing_data"
