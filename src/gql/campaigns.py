@@ -95,14 +95,14 @@ class Campaign(RowType, relay.Node):
     def scoring_progress(self) -> ScoringProgress:
         return ScoringProgress(done=self.row.scoring_done, total=self.row.scoring_total)
 
-    @strawberry.field(description="The most recent scoring runs, newest first.")
+    @strawberry.field(description="The most recent scoring runs, newest first (at most 50).")
     async def scoring_runs(
-        self, limit: int = 10,
+        self, info: Info, limit: int = 10,
     ) -> list[Annotated[ScoringRun, strawberry.lazy("outboundql.gql.scoring")]]:
         from outboundql.gql.scoring import ScoringRun
 
-        rows = await models.ScoringRun.filter(campaign_id=self.row.id).order_by("-id").limit(max(1, min(limit, 50)))
-        return [ScoringRun.from_model(r) for r in rows]
+        rows = await info.context.loaders.scoring_runs_by_campaign_id.load(self.row.id)
+        return [ScoringRun.from_model(r) for r in rows[:max(0, min(limit, 50))]]
 
     @strawberry.field(description="responded / outreached; 0 when nothing was sent.")
     def response_rate(self) -> float:

@@ -144,6 +144,9 @@ class Loaders:
     messages_by_campaign_account_id: DataLoader[int, list[models.Message]] = _loader(
         _children(models.Message, "campaign_account_id", "created_at")
     )
+    scoring_runs_by_campaign_id: DataLoader[int, list[models.ScoringRun]] = _loader(
+        _children(models.ScoringRun, "campaign_id", "-id")
+    )
     expenses_by_campaign_id: DataLoader[int, list[models.Expense]] = _loader(
         _children(models.Expense, "campaign_id", "-incurred_on")
     )

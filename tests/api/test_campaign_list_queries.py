@@ -1,4 +1,4 @@
-"""A page of campaigns with their counters, goal, product, ICP and stale counts costs a constant
+"""A page of campaigns with their counters, goal, product, ICP, stale counts and scoring runs costs a constant
 number of SQL queries, however many campaigns it holds."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ query($slug: String!, $first: Int!) {
     campaigns(first: $first) {
       totalCount
       edges { node { id name goal { key label } product { name } icp { version } totalAccounts scoredAccounts
-                     responseRate staleScoreCount effectiveLanguage } }
+                     responseRate staleScoreCount effectiveLanguage scoringStatus scoringProgress { done total }
+                     scoringRuns(limit: 3) { status total } } }
     }
   }
 }
@@ -33,6 +34,9 @@ async def _seed(project: models.Project, count: int) -> None:
                                                 goal_key="sales" if n % 2 else "press")
         for account in accounts:
             await models.CampaignAccount.create(campaign=campaign, account=account)
+        for _ in range(n % 3):
+            await models.ScoringRun.create(project=project, campaign=campaign, product=product, scorer="rubric",
+                                           goal_key=campaign.goal_key, total=3, done=3, status="completed")
 
 
 async def test_a_page_of_campaigns_costs_constant_queries(gql: Any, owner: Any, project: models.Project,
@@ -51,3 +55,4 @@ async def test_a_page_of_campaigns_costs_constant_queries(gql: Any, owner: Any, 
     stale = {c["name"]: c["staleScoreCount"] for c in many}
     assert {stale[f"C{n}"] for n in range(30) if n % 2} == {2}  # sales campaigns: 2 accounts scored only for press
     assert {stale[f"C{n}"] for n in range(30) if not n % 2} == {0}
+    assert {c["name"]: len(c["scoringRuns"]) for c in many} == {f"C{n}": n % 3 for n in range(30)}
