@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ from outboundql.scoring.scorers import (
     get_scorer,
 )
 from outboundql.scoring.snapshots import AccountSnapshot, ContactSnapshot
-from outboundql.services import scoring_runs
+from outboundql.services import events, scoring_runs
 from outboundql.services.personas import persona_snapshot
 from outboundql.services.sql import chunks, int_list, is_postgres, placeholder
 from outboundql.settings import Settings
@@ -59,7 +60,7 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
         await scoring_runs.fail_run(run_id, str(exc))
         return
     failure: LlmError | None = None
-    wrote = False
+    written = Written()
     async with claimed_items(run_id, batch) as account_ids:
         if account_ids:
             try:
@@ -67,7 +68,7 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
             except LlmError as exc:
                 failure = exc
             else:
-                wrote = await _write(run, persona_version, outcome)
+                written = await _write(run, persona_version, outcome)
     if failure is not None:
         # The calls were made (and billed) even though the batch failed: record them.
         await record_usage(run, [Usage(c.provider, c.model, c.input_tokens, c.output_tokens, c.cost_usd)
@@ -76,8 +77,11 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
             await scoring_runs.fail_run(run_id, f"The LLM refused the request: {failure}")
             return
         raise failure
-    if wrote:
+    # After the commit: what subscribers read must already be there.
+    if written.progressed:
         await scoring_runs.publish_progress(run)
+    for campaign_id in written.other_campaigns:  # their scoredAccounts moved too
+        await events.publish_campaign_event(campaign_id, "accounts_changed")
     await scoring_runs.finish_if_done(run_id)
 
 
@@ -146,10 +150,16 @@ async def load_items(account_ids: Sequence[int]) -> list[ScoringItem]:
     return items
 
 
-async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> bool:
+@dataclass(frozen=True, slots=True)
+class Written:
+    progressed: bool = False  # False when the run ended meanwhile
+    other_campaigns: tuple[int, ...] = ()  # other campaigns whose scored counter moved
+
+
+async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> Written:
     """One transaction: FitScores, scored counters of every campaign of (product, goal), item states,
-    progress, and the paid usage. False when the run ended meanwhile: the scores and usage are
-    still kept (they are right, and paid for), but the ended run's progress no longer moves."""
+    progress, and the paid usage. When the run ended meanwhile the scores and usage are still kept
+    (they are right, and paid for), but the ended run's progress no longer moves."""
     scored_ids = [s.account_id for s in outcome.scored]
     async with in_transaction() as conn:
         # Lock the product's campaigns (in id order: no deadlocks; all of them, so one switching to
@@ -165,7 +175,11 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
             ).values_list("account_id", flat=True))
         await _upsert_scores(conn, run, persona_version, outcome)
         new_ids = [i for i in scored_ids if i not in existing]
+        others: set[int] = set()
         for part in chunks(new_ids):
+            others.update(await models.CampaignAccount.filter(
+                account_id__in=part, campaign__product_id=run.product_id, campaign__goal_key=run.goal_key,
+            ).exclude(campaign_id=run.campaign_id).distinct().values_list("campaign_id", flat=True))
             await conn.execute_query(
                 "UPDATE campaign SET scored_accounts = scored_accounts + (SELECT COUNT(*) FROM campaign_account ca "
                 f"WHERE ca.campaign_id = campaign.id AND ca.account_id IN ({int_list(part)})) "
@@ -174,7 +188,7 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
                 [run.goal_key])
         await record_usage(run, outcome.usage)
         if not running:
-            return False
+            return Written(False, tuple(sorted(others)))
         done = 0
         for part in chunks(scored_ids):
             done += await models.ScoringRunItem.filter(
@@ -189,7 +203,7 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
             await models.ScoringRun.filter(id=run.id).update(done=F("done") + (done + failed),
                                                              failed=F("failed") + failed)
             await models.Campaign.filter(id=run.campaign_id).update(scoring_done=F("scoring_done") + (done + failed))
-        return True
+        return Written(True, tuple(sorted(others)))
 
 
 async def record_usage(run: models.ScoringRun, usage: Sequence[Usage]) -> None:

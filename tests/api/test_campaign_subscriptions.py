@@ -100,3 +100,18 @@ async def test_another_projects_campaign_is_refused_like_a_missing_one(setup: Se
         assert result.data is None
         assert [(e.message, (e.extensions or {}).get("code")) for e in result.errors] == [
             ("Campaign not found.", "NOT_FOUND")]
+
+
+async def test_a_campaign_sharing_accounts_hears_when_another_run_scores_them(gql, setup: Setup, jobs) -> None:
+    from tests.api.test_score_campaign import make_campaign
+
+    other = await make_campaign(setup.owner, setup.project, setup.product, "Autumn", setup.accounts[:2])
+    async with subscribed(setup.owner, EVENTS, global_id("Campaign", other.id)) as stream:
+        events = asyncio.ensure_future(collect(stream, lambda d: d["campaignEvents"]["kind"] == "ACCOUNTS_CHANGED"))
+        await asyncio.sleep(0.05)
+        data_of(await gql(SCORE, {"input": {"campaignId": setup.gid}}, as_=setup.owner))
+        await jobs()
+        seen = [e["campaignEvents"] for e in await asyncio.wait_for(events, timeout=10)]
+    assert seen == [{"kind": "ACCOUNTS_CHANGED", "campaign": {"totalAccounts": 2, "approvedAccounts": 0},
+                     "scoring": None}]
+    assert (await models.Campaign.get(id=other.id)).scored_accounts == 2
