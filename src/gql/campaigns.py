@@ -145,16 +145,8 @@ class Campaign(RowType, relay.Node):
         return await info.context.loaders.stale_count_by_campaign.load(self.row)
 
     @strawberry.field(description="Histogram of this goal's fit scores of the campaign's accounts, 10 buckets.")
-    async def score_distribution(self) -> list[ScoreBucket]:
-        account_ids = models.CampaignAccount.filter(campaign_id=self.row.id).values("account_id")
-        from tortoise.expressions import Subquery
-
-        scores = await models.FitScore.filter(
-            product_id=self.row.product_id, goal_key=self.row.goal_key, account_id__in=Subquery(account_ids)
-        ).values_list("score", flat=True)
-        counts = [0] * 10
-        for score in scores:
-            counts[min(int(float(score)), 9)] += 1
+    async def score_distribution(self, info: Info) -> list[ScoreBucket]:
+        counts = await info.context.loaders.score_buckets_by_campaign_id.load(self.row.id)
         return [ScoreBucket(from_=float(i), to=float(i + 1), count=counts[i]) for i in range(10)]
 
     @strawberry.field(description="The campaign's accounts, filtered and sorted (default: effective score, "

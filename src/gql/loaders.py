@@ -46,6 +46,27 @@ async def load_scores_by_product_account(keys: list[tuple[int, int]]) -> list[li
     return [grouped[key] for key in keys]
 
 
+_BUCKET = "CASE " + " ".join(f"WHEN fs.score >= {b} THEN {b}" for b in range(9, 0, -1)) + " ELSE 0 END"
+
+
+async def load_score_buckets_by_campaign_id(ids: list[int]) -> list[list[int]]:
+    """Counts of each campaign's goal scores in the ten one-point bars [0, 1) … [9, 10]: one grouped query
+    for the whole page."""
+    from tortoise import connections
+
+    from outboundql.services.sql import int_list
+
+    counts = {i: [0] * 10 for i in ids}
+    _, rows = await connections.get("default").execute_query(
+        f"SELECT ca.campaign_id AS campaign_id, {_BUCKET} AS bucket, COUNT(*) AS n FROM campaign_account ca "
+        "JOIN campaign c ON c.id = ca.campaign_id JOIN fit_score fs ON fs.product_id = c.product_id "
+        "AND fs.goal_key = c.goal_key AND fs.account_id = ca.account_id "
+        f"WHERE ca.campaign_id IN ({int_list(ids)}) GROUP BY ca.campaign_id, {_BUCKET}")
+    for row in rows:
+        counts[int(row["campaign_id"])][int(row["bucket"])] = int(row["n"])
+    return [counts[i] for i in ids]
+
+
 async def load_market_metrics_by_id(ids: list[int]) -> list[Any]:
     """Metrics of each market, summed from its campaigns: one aggregate query for the whole list."""
     from outboundql.services.markets import metrics_by_market
@@ -144,6 +165,7 @@ class Loaders:
     messages_by_campaign_account_id: DataLoader[int, list[models.Message]] = _loader(
         _children(models.Message, "campaign_account_id", "created_at")
     )
+    score_buckets_by_campaign_id: DataLoader[int, list[int]] = _loader(load_score_buckets_by_campaign_id)
     scoring_runs_by_campaign_id: DataLoader[int, list[models.ScoringRun]] = _loader(
         _children(models.ScoringRun, "campaign_id", "-id")
     )

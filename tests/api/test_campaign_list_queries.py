@@ -16,7 +16,7 @@ query($slug: String!, $first: Int!) {
       totalCount
       edges { node { id name goal { key label } product { name } icp { version } totalAccounts scoredAccounts
                      responseRate staleScoreCount effectiveLanguage scoringStatus scoringProgress { done total }
-                     scoringRuns(limit: 3) { status total } } }
+                     scoringRuns(limit: 3) { status total } scoreDistribution { from count } } }
     }
   }
 }
@@ -56,3 +56,7 @@ async def test_a_page_of_campaigns_costs_constant_queries(gql: Any, owner: Any, 
     assert {stale[f"C{n}"] for n in range(30) if n % 2} == {2}  # sales campaigns: 2 accounts scored only for press
     assert {stale[f"C{n}"] for n in range(30) if not n % 2} == {0}
     assert {c["name"]: len(c["scoringRuns"]) for c in many} == {f"C{n}": n % 3 for n in range(30)}
+    # Press campaigns: the two press scores (6.0) in the [6, 7) bar; sales campaigns: no sales score.
+    assert {tuple(b["count"] for b in c["scoreDistribution"]) for c in many if c["name"] in {"C0", "C2"}} == {
+        (0, 0, 0, 0, 0, 0, 2, 0, 0, 0)}
+    assert {sum(b["count"] for b in c["scoreDistribution"]) for c in many if c["name"] in {"C1", "C3"}} == {0}
