@@ -115,8 +115,12 @@ async def feedback_examples(product_id: int) -> list[tuple[int, bool]]:
         return []
     out: list[tuple[int, bool]] = []
     for status in (ReviewStatus.APPROVED, ReviewStatus.REJECTED):
-        ids = await reviewed.filter(review_status=status).order_by("-reviewed_at", "-id").limit(
-            FEEDBACK_PER_SIDE * 3).values_list("account_id", flat=True)
+        rows = reviewed.filter(review_status=status)
+        # Dated reviews newest first, then undated ones (PostgreSQL would sort NULLs first).
+        ids = [*await rows.filter(reviewed_at__isnull=False).order_by("-reviewed_at", "-id")
+               .limit(FEEDBACK_PER_SIDE * 3).values_list("account_id", flat=True),
+               *await rows.filter(reviewed_at__isnull=True).order_by("-id")
+               .limit(FEEDBACK_PER_SIDE * 3).values_list("account_id", flat=True)]
         out += [(account_id, status is ReviewStatus.APPROVED)
                 for account_id in list(dict.fromkeys(ids))[:FEEDBACK_PER_SIDE]]
     return out

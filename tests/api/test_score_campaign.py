@@ -451,3 +451,22 @@ async def test_the_goal_cannot_be_switched_while_a_run_scores_the_current_one(gq
     await jobs()
     switched = data_of(await gql(update, {"input": {"id": setup.gid, "goal": "press"}}, as_=setup.owner))
     assert switched["updateCampaign"] == {"campaign": {"goal": {"key": "press"}}, "errors": []}
+
+
+async def test_the_latest_reviews_are_the_examples(setup: Setup) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    accounts = [await models.Account.create(project=setup.project, name=f"R{i}") for i in range(12)]
+    reviewed = await make_campaign(setup.owner, setup.project, setup.product, "Reviewed", accounts)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i, account in enumerate(accounts):  # R0..R5 approved, R6..R11 rejected, later ones reviewed later
+        await models.CampaignAccount.filter(campaign_id=reviewed.id, account_id=account.id).update(
+            review_status=ReviewStatus.APPROVED if i < 6 else ReviewStatus.REJECTED,
+            reviewed_at=start + timedelta(days=i))
+    undated = accounts[0]  # reviewed by a path that left no date: counted, but after every dated review
+    await models.CampaignAccount.filter(campaign_id=reviewed.id, account_id=undated.id).update(reviewed_at=None)
+    examples = await scoring_runs.feedback_examples(setup.product.id)
+    names = {a.id: a.name for a in accounts}
+    assert [(names[i], ok) for i, ok in examples] == [
+        ("R5", True), ("R4", True), ("R3", True), ("R2", True), ("R1", True),
+        ("R11", False), ("R10", False), ("R9", False), ("R8", False), ("R7", False)]
