@@ -178,12 +178,14 @@ def refuse_do_not_contact(account: models.Account, contact: models.Contact | Non
 async def _write(access: Access, row: models.CampaignAccount, account: models.Account,
                  contact: models.Contact | None, cleaned: dict[str, Any], key: str | None
                  ) -> tuple[models.Message, bool]:
-    """Inside the transaction: lock the campaign, re-read what may have moved, write and move."""
+    """Inside the transaction: lock the campaign, then the account, then the contact (every writer takes them
+    in this order), re-check do-not-contact under the locks, write and move. A status change committed
+    by another request waits for this transaction, or is seen here."""
     campaign = await locked_campaign(row.campaign_id)
     row = await models.CampaignAccount.get(id=row.id)
-    account = await models.Account.get(id=account.id)
+    account = await models.Account.filter(id=account.id).select_for_update().get()
     if contact is not None:
-        contact = await models.Contact.get(id=contact.id)
+        contact = await models.Contact.filter(id=contact.id).select_for_update().get()
     if cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT:
         refuse_do_not_contact(account, contact)  # a status changed since the check above: roll back
     message = await models.Message.create(
@@ -200,16 +202,27 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
             row.outreach_status = target
             await row.save(update_fields=["outreach_status", "updated_at"])
         sources, promoted = PROMOTION[direction]
-        if account.status in sources:
-            from outboundql.services.accounts import _set_status
-
+        if await _promote(access, account, sources, promoted,
+                          note=f"{direction.value} {cleaned['channel'].value} message in {campaign.name}"):
             moved["account_status"] = [account.status.value, promoted.value]
-            await _set_status(account, promoted, StatusSource.CONVERSATION, access.user,
-                              note=f"{direction.value} {cleaned['channel'].value} message in {campaign.name}")
+            account.status = promoted
     await audit.record(project_id=campaign.project_id, actor=access.user, action="message.log", row=message,
                        after={**audit.snapshot(message, ["campaign_account_id", "direction", "channel", "status",
                                                          "mode", "outcome"]), **moved})
     return message, "account_status" in moved
+
+
+async def _promote(access: Access, account: models.Account, sources: frozenset[AccountStatus],
+                   target: AccountStatus, note: str) -> bool:
+    """Move the account to ``target`` only if its stored status is still one of ``sources`` (a conditional
+    update, so a status set meanwhile is never overwritten); the history entry only when a row changed."""
+    changed = await models.Account.filter(id=account.id, status__in=list(sources)).update(
+        status=target, updated_at=datetime.now(UTC))
+    if not changed:
+        return False
+    await models.AccountStatusChange.create(account_id=account.id, from_status=account.status, to_status=target,
+                                            source=StatusSource.CONVERSATION, changed_by=access.user, note=note)
+    return True
 
 
 def thread_queryset(campaign_account_id: int) -> Any:
