@@ -75,10 +75,6 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
     campaign = row.campaign
     key = clean_key(data.get("idempotency_key"))
-    earlier = await replay(access, campaign.project_id, key, row.id)
-    if earlier is not None:
-        language = earlier.original_language or "en"
-        return Drafted(earlier, language, language, "replay", replayed=True)
     mode = MessageMode(data.get("mode") or MessageMode.AI_DRAFT)
     channel = Channel(data.get("channel") or Channel.EMAIL)
     check = Collector()
@@ -109,6 +105,11 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
         check.add("input.mode", "Nothing to continue: no message was sent or received on this thread yet; "
                   "draft a first message with AI_DRAFT.")
     check.raise_if_any()
+    earlier = await replay(access, campaign.project_id, key, row.id, action="message.draft",
+                           request=_draft_request(mode, channel, text, cleaned.get("subject")))
+    if earlier is not None:
+        language = earlier.original_language or "en"
+        return Drafted(earlier, language, language, "replay", replayed=True)
     account = await models.Account.get(id=row.account_id)
     product = await models.Product.get(id=campaign.product_id)
     language = override or resolve_language(account, campaign, product, access.user)
@@ -138,6 +139,15 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     return Drafted(message, draft.language, language, draft.drafter,
                    drafter_notice=" ".join(filter(None, [draft.notice, _do_not_contact_notice(account, contact)]))
                    or None)
+
+
+def _draft_request(mode: MessageMode, channel: Channel, text: str, subject: str | None) -> dict[str, Any]:
+    """What a retry must repeat for its key to answer the earlier draft (the typed text when translating)."""
+    request: dict[str, Any] = {"direction": Direction.OUTBOUND, "status": MessageStatus.DRAFT, "mode": mode,
+                               "channel": channel}
+    if mode is MessageMode.TYPE_AND_TRANSLATE:
+        request.update(original_text=text, subject=subject)
+    return request
 
 
 def _do_not_contact_notice(account: models.Account, contact: models.Contact | None) -> str | None:
@@ -203,7 +213,9 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
                                row=message, after=audit.snapshot(message, ["campaign_account_id", "mode", "channel",
                                                                            "original_language"]))
     except IntegrityError:
-        earlier = await replay(access, campaign.project_id, key, row.id)
+        earlier = await replay(access, campaign.project_id, key, row.id, action="message.draft",
+                               request=_draft_request(mode, channel, content.get("original_text") or "",
+                                                      content.get("subject")))
         if earlier is None:
             raise
         language = earlier.original_language or "en"

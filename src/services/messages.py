@@ -77,16 +77,29 @@ def clean_key(key: str | None) -> str | None:
     return key
 
 
-async def replay(access: Access, project_id: int, key: str | None, ca_id: int) -> models.Message | None:
-    """The message an earlier request with ``key`` created, or None. A key reused for another
-    campaign account is a CONFLICT (the retry is not the same request)."""
+async def replay(access: Access, project_id: int, key: str | None, ca_id: int, *, action: str,
+                 request: dict[str, Any]) -> models.Message | None:
+    """The message an earlier request with ``key`` created, or None. The earlier message must answer the
+    same request: the same campaign account, operation (``action``: ``message.log`` or ``message.draft``)
+    and ``request`` fields (direction, status, channel, mode, text…); a key reused for anything else is a
+    CONFLICT, so a different message is never lost behind a replay."""
     if key is None:
         return None
     earlier = await models.Message.filter(project_id=project_id, idempotency_key=key).first()
-    if earlier is not None and earlier.campaign_account_id != ca_id:
+    if earlier is None:
+        return None
+    if earlier.campaign_account_id != ca_id:
         raise Conflict("This idempotency key was already used for a message on another campaign account; "
                        "use a new key for a new message.", field="input.idempotencyKey")
+    same = all(getattr(earlier, name) == value for name, value in request.items()) and await models.AuditEvent.filter(
+        object_type="Message", object_id=earlier.id, action=action).exists()
+    if not same:
+        raise Conflict("This idempotency key was already used for a different message; use a new key for a new "
+                       "message (nothing was written).", field="input.idempotencyKey")
     return earlier
+
+
+REPLAY_FIELDS = ("direction", "status", "channel", "mode", "original_text", "subject", "outcome")
 
 
 def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict[str, Any]:
@@ -136,11 +149,13 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
     row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
     project_id = row.campaign.project_id
     key = clean_key(data.get("idempotency_key"))
-    earlier = await replay(access, project_id, key, row.id)
-    if earlier is not None:
-        return Logged(earlier, replayed=True)
     check = Collector()
     cleaned = clean_message(data, check, datetime.now(UTC))
+    request = {name: cleaned.get(name) for name in REPLAY_FIELDS}
+    if not check.items:
+        earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
+        if earlier is not None:
+            return Logged(earlier, replayed=True)
     contact_id = data.get("contact_id", row.contact_id)
     contact: models.Contact | None = None
     if contact_id is not None:
@@ -157,7 +172,7 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
             message, promoted = await _write(access, row, account, contact, cleaned, key)
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer its message (nothing was written here).
-        earlier = await replay(access, project_id, key, row.id)
+        earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
         if earlier is None:
             raise
         return Logged(earlier, replayed=True)

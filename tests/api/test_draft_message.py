@@ -164,3 +164,32 @@ async def test_drafting_for_a_do_not_contact_account_warns(gql, setup: Setup) ->
     result = await draft(gql, setup)
     assert result["errors"] == [] and result["message"]["status"] == "DRAFT"
     assert "Acme is marked do_not_contact: this draft cannot be logged as sent." in result["notice"]
+
+
+async def test_a_key_reused_for_a_different_message_is_a_conflict_and_writes_nothing(gql, setup: Setup) -> None:
+    first = await draft(gql, setup, idempotencyKey="k-1")
+    assert first["errors"] == []
+    before = await snapshot(setup.project.id)
+    sent = await log(gql, setup, text="Hello, sent for real", idempotencyKey="k-1")
+    assert sent["message"] is None and sent["replayed"] is False
+    assert [(e["code"], e["field"]) for e in sent["errors"]] == [("CONFLICT", "input.idempotencyKey")]
+    assert "already used for a different message" in sent["errors"][0]["message"]
+    other_channel = await draft(gql, setup, idempotencyKey="k-1", channel="LINKEDIN")
+    assert [(e["code"], e["field"]) for e in other_channel["errors"]] == [("CONFLICT", "input.idempotencyKey")]
+    assert await snapshot(setup.project.id) == before
+    assert await models.Message.all().count() == 1
+    # the same request again is still a replay
+    assert (await draft(gql, setup, idempotencyKey="k-1"))["replayed"] is True
+
+
+async def test_a_logged_key_reused_with_other_content_is_a_conflict(gql, setup: Setup) -> None:
+    first = await log(gql, setup, text="Hello", idempotencyKey="l-1")
+    assert first["errors"] == []
+    for change in ({"text": "Hello again"}, {"text": "Hello", "channel": "SMS"},
+                   {"text": "Hello", "status": "DRAFT"}, {"text": "Hello", "direction": "INBOUND"}):
+        result = await log(gql, setup, idempotencyKey="l-1", **change)
+        assert [(e["code"], e["field"]) for e in result["errors"]] == [("CONFLICT", "input.idempotencyKey")], change
+    translated = await draft(gql, setup, idempotencyKey="l-1", mode="TYPE_AND_TRANSLATE", text="Hello")
+    assert [e["code"] for e in translated["errors"]] == ["CONFLICT"]
+    assert await models.Message.all().count() == 1
+    assert (await log(gql, setup, text="Hello", idempotencyKey="l-1"))["replayed"] is True
