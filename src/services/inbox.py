@@ -1,7 +1,12 @@
 """A campaign's inbox: the threads that need a person, ordered by attention.
 
-First the threads with an inbound message, the most recent inbound first; then the threads with
-unsent drafts (and no inbound), the newest draft first. Threads with neither are not in the inbox.
+First the threads awaiting our reply (their inbound is the last message sent), the most recent
+inbound first; then the threads with unsent drafts, the newest draft first; then the conversations
+we already answered (they have an inbound, we wrote after it), the most recent inbound first.
+Threads with no inbound and no draft are not in the inbox.
+
+The order is computed from three grouped queries and sorted here; only the rows are loaded per
+2,000 ids (the page is cut from the sorted list, not in SQL).
 """
 
 from __future__ import annotations
@@ -72,11 +77,13 @@ async def inbox(campaign_id: int) -> list[models.CampaignAccount]:
 
     def key(item: tuple[int, Attention]) -> tuple[int, float, int]:
         ca_id, fact = item
-        if fact.last_inbound_at is not None:
+        if fact.awaiting_reply and fact.last_inbound_at is not None:
             return 0, -fact.last_inbound_at.timestamp(), -ca_id
         if fact.unsent_drafts and fact.last_draft_at is not None:
             return 1, -fact.last_draft_at.timestamp(), -ca_id
-        return 2, 0.0, 0
+        if fact.last_inbound_at is not None:
+            return 2, -fact.last_inbound_at.timestamp(), -ca_id
+        return 3, 0.0, 0
 
     ordered = [ca_id for ca_id, fact in sorted(facts.items(), key=key)
                if fact.last_inbound_at is not None or fact.unsent_drafts]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -125,6 +126,8 @@ def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict
                   "(MEETING_BOOKED fits any channel).")
     if not cleaned.get("original_text") and channel is not Channel.PHONE_CALL:
         check.add("input.text", "Text is required (only a call may be logged with its outcome alone).")
+    elif not cleaned.get("original_text") and outcome is None:
+        check.add("input.text", "A call needs its notes (text) or its outcome; give at least one.")
     sent_at = data.get("sent_at")
     if sent_at is not None:
         if sent_at.tzinfo is None:
@@ -240,5 +243,18 @@ async def _promote(access: Access, account: models.Account, sources: frozenset[A
     return True
 
 
+def in_thread_order(queryset: Any, *, newest_first: bool = False) -> Any:
+    """Messages in the order they were said: when sent or received (a draft: when written), then id; a
+    message logged late with an earlier sent time takes its place in the conversation."""
+    sign = "-" if newest_first else ""
+    said = RawSQL('COALESCE("message"."sent_at", "message"."created_at")')  # qualified: callers may join
+    return queryset.annotate(said_at=said).order_by(f"{sign}said_at", f"{sign}id")
+
+
+def said_at(message: models.Message) -> tuple[datetime, int]:
+    """The sort key of :func:`in_thread_order`, for messages already loaded."""
+    return message.sent_at or message.created_at, message.id
+
+
 def thread_queryset(campaign_account_id: int) -> Any:
-    return models.Message.filter(campaign_account_id=campaign_account_id).order_by("created_at", "id")
+    return in_thread_order(models.Message.filter(campaign_account_id=campaign_account_id))
