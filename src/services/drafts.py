@@ -22,11 +22,10 @@ from outboundql.models.enums import Channel, Direction, MessageMode, MessageStat
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import get_row
-from outboundql.services.messages import clean_key, replay
+from outboundql.services.messages import clean_key, replay, thread_queryset
 from outboundql.settings import Settings
 
 MODES = (MessageMode.AI_DRAFT, MessageMode.AI_CONTINUE, MessageMode.TYPE_AND_TRANSLATE)
-THREAD_CONTEXT = 10  # the most recent messages a drafter sees
 
 
 class Unavailable(OutboundqlError):
@@ -43,13 +42,16 @@ class Drafted:
     drafter: str
     replayed: bool = False
     drafter_notice: str | None = None
+    llm_configured: bool = False
+    """An LLM drafter was used (a template draft then means it failed, and the drafter notice says so)."""
 
     @property
     def notice(self) -> str | None:
         notes = [self.drafter_notice] if self.drafter_notice else []
         if self.language != self.requested_language:
+            advice = "" if self.llm_configured else "; configure an LLM to draft in any language"
             notes.append(f"The built-in drafter has no catalog for {self.requested_language!r}, so this draft is "
-                         "in English; configure an LLM to draft in any language.")
+                         f"in English{advice}.")
         return " ".join(notes) or None
 
 
@@ -98,9 +100,7 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     text = cleaned.get("text") or ""
     if mode is MessageMode.TYPE_AND_TRANSLATE and not text:
         check.add("input.text", "Type the text to translate.")
-    thread = await models.Message.filter(campaign_account_id=row.id).order_by("-created_at", "-id").limit(
-        THREAD_CONTEXT)
-    thread.reverse()
+    thread = await thread_queryset(row.id)  # the whole conversation, in the order it was said
     if mode is MessageMode.AI_CONTINUE and not any(m.status is MessageStatus.SENT for m in thread):
         check.add("input.mode", "Nothing to continue: no message was sent or received on this thread yet; "
                   "draft a first message with AI_DRAFT.")
@@ -130,13 +130,14 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
         thread=tuple(drafting.ThreadMessage(m.direction.value, m.status.value, m.subject, m.original_text)
                      for m in thread),
     )
-    draft = await select_drafter(settings).draft(request)
+    drafter = select_drafter(settings)
+    draft = await drafter.draft(request)
     message = await _save(access, row, contact, channel, mode, key, {
         "subject": draft.subject, "original_text": draft.text, "original_language": draft.language,
     }, draft.usage)
     if isinstance(message, Drafted):
         return message
-    return Drafted(message, draft.language, language, draft.drafter,
+    return Drafted(message, draft.language, language, draft.drafter, llm_configured=drafter.name != "template",
                    drafter_notice=" ".join(filter(None, [draft.notice, _do_not_contact_notice(account, contact)]))
                    or None)
 
