@@ -193,7 +193,7 @@ class Campaign(RowType, relay.Node):
         from outboundql.gql.campaign_accounts import CampaignAccountConnection
         from outboundql.services.inbox import inbox
 
-        result = CampaignAccountConnection.resolve_connection(await inbox(self.row.id), info=info, first=first,
+        result = CampaignAccountConnection.resolve_connection(inbox(self.row.id), info=info, first=first,
                                                               after=after, last=last, before=before)
         return await result if hasattr(result, "__await__") else result
 

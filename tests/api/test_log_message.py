@@ -292,6 +292,41 @@ async def test_threads_per_campaign_account_and_the_inbox(gql, setup: Setup) -> 
     assert data["inbox"]["totalCount"] == 4
 
 
+INBOX_PAGE = """
+query($slug: String!, $after: String) {
+  project(slug: $slug) { campaign(slug: "spring-push") {
+    inbox(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { account { name } } } }
+  } }
+}
+"""
+
+
+async def test_the_inbox_is_paged_in_sql(gql, setup: Setup, count_queries: Any) -> None:
+    names = [f"Waiting {n}" for n in range(5)]
+    accounts = [await make_account(setup.owner, setup.project, name) for name in names]
+    await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [a.id for a in accounts], None,
+                                  [], registry_with())
+    for n, account in enumerate(accounts):
+        row = await models.CampaignAccount.get(campaign_id=setup.campaign.id, account_id=account.id)
+        payload = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", row.id),
+                                                    "text": "Hi", "direction": "INBOUND",
+                                                    "sentAt": ago(hours=10 - n)}}, as_=setup.owner))
+        assert payload["logMessage"]["errors"] == []
+    seen: list[str] = []
+    after = None
+    while True:
+        with count_queries() as queries:
+            page = data_of(await gql(INBOX_PAGE, {"slug": setup.project.slug, "after": after},
+                                     as_=setup.owner))["project"]["campaign"]["inbox"]
+        assert queries.selects <= 8  # the page's rows, not the whole inbox
+        assert page["totalCount"] == 5
+        seen += [e["node"]["account"]["name"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == list(reversed(names))  # the most recent inbound first
+
+
 ACCOUNT_THREADS = """
 query($id: ID!) {
   node(id: $id) {
