@@ -114,9 +114,21 @@ GENERIC_SENTENCES = ("I am reaching out from {product} because I believe it coul
 SUBJECT_CHANNELS = frozenset({"email"})
 
 
+def _purpose(intent: str) -> str:
+    """A goal's message intent as the end of a sentence: first letter lowered (unless an acronym), one
+    closing full stop. Written by the plugin, it is not translated."""
+    intent = " ".join(intent.split())
+    if not intent:
+        return ""
+    if not (len(intent) > 1 and intent[1].isupper()):
+        intent = intent[0].lower() + intent[1:]
+    return intent if intent[-1] in ".!?" else intent + "."
+
+
 class TemplateDrafter:
-    """Offline drafts from the catalogs: greeting, the goal's opening, a pain point of the persona, the goal's
-    ask, sign-off; a continuation thanks for a reply or follows up on the last message."""
+    """Offline drafts from the catalogs: greeting, the goal's opening (for a goal without sentences of its
+    own, a generic one and its message intent as the purpose), a pain point of the persona, the goal's ask,
+    sign-off; a continuation thanks for a reply or follows up on the last message."""
 
     name = "template"
 
@@ -128,6 +140,8 @@ class TemplateDrafter:
 
         names = {"account": request.account_name, "product": request.product_name}
         opening, ask = GOAL_SENTENCES.get(request.goal_key, GENERIC_SENTENCES)
+        # A goal without sentences of its own (a plugin's) states its message intent as the purpose.
+        purpose = _purpose(request.message_intent) if request.goal_key not in GOAL_SENTENCES else ""
         first_name = (request.contact_name or "").split()[0] if (request.contact_name or "").strip() else ""
         greeting = t("Hello {name},", name=first_name) if first_name else t("Hello,")
         body: list[str] = []
@@ -143,6 +157,8 @@ class TemplateDrafter:
             subject = f"Re: {last_subject}" if last_subject else t("{product} for {account}", **names)
         else:
             body.append(t(opening, **names))
+            if purpose:
+                body.append(t("The purpose of my message: {purpose}", purpose=purpose))
             pain = next((p.strip().rstrip(".") for p in request.pain_points if p.strip()), None)
             if pain:
                 body.append(t("Many teams we talk to mention {pain_point}.", pain_point=pain))

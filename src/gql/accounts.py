@@ -113,14 +113,16 @@ class Account(RowType, relay.Node):
         ]
 
     @strawberry.field(description="Every conversation with this account across its campaigns, merged into one "
-                      "list, newest first (each message names its campaign). first/last at most "
+                      "list, newest first by when each was sent or received (a draft: written); each message "
+                      "names its campaign. first/last at most "
                       "OUTBOUNDQL_MAX_PAGE_SIZE.")
     async def messages(self, info: Info, first: int | None = None, after: str | None = None,
                        last: int | None = None, before: str | None = None) -> MessageConnectionRef:
         from outboundql.gql.messages import resolve_messages
+        from outboundql.services.messages import in_thread_order
 
         qs = models.Message.filter(project_id=self.row.project_id, campaign_account__account_id=self.row.id)
-        return await resolve_messages(info, qs.order_by("-created_at", "-id"), first, after, last, before)
+        return await resolve_messages(info, in_thread_order(qs, newest_first=True), first, after, last, before)
 
 
 @strawberry.type

@@ -123,7 +123,8 @@ class CampaignAccount(RowType, relay.Node):
             return FitScore.from_model(current, stale=False)
         return FitScore.from_model(scores[0], stale=True) if scores else None
 
-    @strawberry.field(description="The thread: every message and call on this campaign account, oldest first.")
+    @strawberry.field(description="The thread: every message and call on this campaign account, oldest first "
+                      "by when it was sent or received (a draft: written).")
     async def messages(self, info: Info) -> list[Message]:
         rows = await info.context.loaders.messages_by_campaign_account_id.load(self.row.id)
         return [Message.from_model(m) for m in rows]

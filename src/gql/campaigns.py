@@ -176,15 +176,16 @@ class Campaign(RowType, relay.Node):
 
         return CampaignCosts.from_costs(await info.context.loaders.costs_by_campaign.load(self.row))
 
-    @strawberry.field(description="Threads that need a person, by attention: those with an inbound message "
-                      "(most recent inbound first), then those with unsent drafts (newest draft first). "
+    @strawberry.field(description="Threads that need a person, by attention: those awaiting our reply (their "
+                      "message came last; most recent first), then those with unsent drafts (newest draft "
+                      "first), then conversations we already answered (most recent inbound first). "
                       "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE.")
     async def inbox(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
                     before: str | None = None) -> CampaignAccountConnectionRef:
         from outboundql.gql.campaign_accounts import CampaignAccountConnection
         from outboundql.services.inbox import inbox
 
-        result = CampaignAccountConnection.resolve_connection(await inbox(self.row.id), info=info, first=first,
+        result = CampaignAccountConnection.resolve_connection(inbox(self.row.id), info=info, first=first,
                                                               after=after, last=last, before=before)
         return await result if hasattr(result, "__await__") else result
 

@@ -107,6 +107,16 @@ async def load_stale_counts_by_campaign(campaigns: list[models.Campaign]) -> lis
     return [counts.get(c.id, 0) for c in campaigns]
 
 
+async def load_messages_by_campaign_account_id(ids: list[int]) -> list[list[models.Message]]:
+    """Each thread in the order things were said (sent/received time, a draft's creation): one query."""
+    from outboundql.services.messages import said_at
+
+    grouped: dict[int, list[models.Message]] = defaultdict(list)
+    for row in await models.Message.filter(campaign_account_id__in=ids):
+        grouped[row.campaign_account_id].append(row)  # type: ignore[attr-defined]
+    return [sorted(grouped[i], key=said_at) for i in ids]
+
+
 async def load_attention_by_campaign_account_id(ids: list[int]) -> list[Any]:
     """The inbox facts of each campaign account (last inbound, unsent drafts): one grouped query."""
     from outboundql.services.inbox import attention_by_campaign_account
@@ -163,7 +173,7 @@ class Loaders:
     saved_filter_match_count_by_id: DataLoader[int, int] = _loader(load_saved_filter_match_count_by_id)
     campaign_account_by_id: DataLoader[int, models.CampaignAccount | None] = _loader(_by_id(models.CampaignAccount))
     messages_by_campaign_account_id: DataLoader[int, list[models.Message]] = _loader(
-        _children(models.Message, "campaign_account_id", "created_at")
+        load_messages_by_campaign_account_id
     )
     score_buckets_by_campaign_id: DataLoader[int, list[int]] = _loader(load_score_buckets_by_campaign_id)
     scoring_runs_by_campaign_id: DataLoader[int, list[models.ScoringRun]] = _loader(

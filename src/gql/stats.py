@@ -27,14 +27,17 @@ class Funnel:
     approved: int
     outreached: int
     responded: int
-    customer: int = strawberry.field(description="Accounts that became customers after joining the campaign.")
+    customer: int = strawberry.field(description="Accounts that became customers after joining the campaign; for a "
+                                     "product, market or the project, distinct accounts (one won by two "
+                                     "campaigns counts once).")
 
 
 @strawberry.type(description="Accounts reached and answering on one channel.")
 class ChannelResponse:
     channel: Channel
     outreached: int = strawberry.field(description="Accounts with a sent outbound message on this channel.")
-    responded: int = strawberry.field(description="Accounts with an inbound message on this channel.")
+    responded: int = strawberry.field(description="Of the accounts outreached on this channel, those that answered "
+                                      "(on any channel): never more than outreached.")
     response_rate: float = strawberry.field(description="responded / outreached; 0 when none.")
 
 
@@ -56,7 +59,7 @@ class Stats:
     calls: CallMetrics
     customers_last_30_days: int = strawberry.field(
         description="Accounts that became customers in the trailing 30 days, attributed to the campaign they "
-        "had joined before.")
+        "had joined before; distinct accounts for a product, market or the project.")
 
     @classmethod
     def from_stats(cls, s: stats_service.Stats) -> Stats:

@@ -22,11 +22,10 @@ from outboundql.models.enums import Channel, Direction, MessageMode, MessageStat
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import get_row
-from outboundql.services.messages import clean_key, replay
+from outboundql.services.messages import clean_key, replay, thread_queryset
 from outboundql.settings import Settings
 
 MODES = (MessageMode.AI_DRAFT, MessageMode.AI_CONTINUE, MessageMode.TYPE_AND_TRANSLATE)
-THREAD_CONTEXT = 10  # the most recent messages a drafter sees
 
 
 class Unavailable(OutboundqlError):
@@ -43,13 +42,16 @@ class Drafted:
     drafter: str
     replayed: bool = False
     drafter_notice: str | None = None
+    llm_configured: bool = False
+    """An LLM drafter was used (a template draft then means it failed, and the drafter notice says so)."""
 
     @property
     def notice(self) -> str | None:
         notes = [self.drafter_notice] if self.drafter_notice else []
         if self.language != self.requested_language:
+            advice = "" if self.llm_configured else "; configure an LLM to draft in any language"
             notes.append(f"The built-in drafter has no catalog for {self.requested_language!r}, so this draft is "
-                         "in English; configure an LLM to draft in any language.")
+                         f"in English{advice}.")
         return " ".join(notes) or None
 
 
@@ -75,10 +77,6 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
     campaign = row.campaign
     key = clean_key(data.get("idempotency_key"))
-    earlier = await replay(access, campaign.project_id, key, row.id)
-    if earlier is not None:
-        language = earlier.original_language or "en"
-        return Drafted(earlier, language, language, "replay", replayed=True)
     mode = MessageMode(data.get("mode") or MessageMode.AI_DRAFT)
     channel = Channel(data.get("channel") or Channel.EMAIL)
     check = Collector()
@@ -102,13 +100,16 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     text = cleaned.get("text") or ""
     if mode is MessageMode.TYPE_AND_TRANSLATE and not text:
         check.add("input.text", "Type the text to translate.")
-    thread = await models.Message.filter(campaign_account_id=row.id).order_by("-created_at", "-id").limit(
-        THREAD_CONTEXT)
-    thread.reverse()
+    thread = await thread_queryset(row.id)  # the whole conversation, in the order it was said
     if mode is MessageMode.AI_CONTINUE and not any(m.status is MessageStatus.SENT for m in thread):
         check.add("input.mode", "Nothing to continue: no message was sent or received on this thread yet; "
                   "draft a first message with AI_DRAFT.")
     check.raise_if_any()
+    earlier = await replay(access, campaign.project_id, key, row.id, action="message.draft",
+                           request=_draft_request(mode, channel, text, cleaned.get("subject")))
+    if earlier is not None:
+        language = earlier.original_language or "en"
+        return Drafted(earlier, language, language, "replay", replayed=True)
     account = await models.Account.get(id=row.account_id)
     product = await models.Product.get(id=campaign.product_id)
     language = override or resolve_language(account, campaign, product, access.user)
@@ -129,15 +130,25 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
         thread=tuple(drafting.ThreadMessage(m.direction.value, m.status.value, m.subject, m.original_text)
                      for m in thread),
     )
-    draft = await select_drafter(settings).draft(request)
+    drafter = select_drafter(settings)
+    draft = await drafter.draft(request)
     message = await _save(access, row, contact, channel, mode, key, {
         "subject": draft.subject, "original_text": draft.text, "original_language": draft.language,
     }, draft.usage)
     if isinstance(message, Drafted):
         return message
-    return Drafted(message, draft.language, language, draft.drafter,
+    return Drafted(message, draft.language, language, draft.drafter, llm_configured=drafter.name != "template",
                    drafter_notice=" ".join(filter(None, [draft.notice, _do_not_contact_notice(account, contact)]))
                    or None)
+
+
+def _draft_request(mode: MessageMode, channel: Channel, text: str, subject: str | None) -> dict[str, Any]:
+    """What a retry must repeat for its key to answer the earlier draft (the typed text when translating)."""
+    request: dict[str, Any] = {"direction": Direction.OUTBOUND, "status": MessageStatus.DRAFT, "mode": mode,
+                               "channel": channel}
+    if mode is MessageMode.TYPE_AND_TRANSLATE:
+        request.update(original_text=text, subject=subject)
+    return request
 
 
 def _do_not_contact_notice(account: models.Account, contact: models.Contact | None) -> str | None:
@@ -203,7 +214,9 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
                                row=message, after=audit.snapshot(message, ["campaign_account_id", "mode", "channel",
                                                                            "original_language"]))
     except IntegrityError:
-        earlier = await replay(access, campaign.project_id, key, row.id)
+        earlier = await replay(access, campaign.project_id, key, row.id, action="message.draft",
+                               request=_draft_request(mode, channel, content.get("original_text") or "",
+                                                      content.get("subject")))
         if earlier is None:
             raise
         language = earlier.original_language or "en"

@@ -15,19 +15,22 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import list_currencies
+from tortoise import connections
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import Collector
 from outboundql.models.enums import AccountStatus, ExpenseKind, Role
-from outboundql.services import audit, fields
+from outboundql.services import audit, fields, sql
 from outboundql.services.access import Access
 
 MAX_AMOUNT = Decimal("999999999999.99")  # the column holds 14 digits, 2 after the point
 OLDEST_YEARS = 10
 LATEST_DAYS = 366
 CENT = Decimal("0.01")
+USD_PLACES = 6  # ApiUsage.cost_usd
+MICRO_USD = Decimal("0.000001")
 
 _CLEANERS = {
     "vendor": fields.text(200, label="Vendor"),
@@ -217,9 +220,11 @@ async def customer_counts(campaign_ids: list[int]) -> dict[int, int]:
 
 
 async def usage_summaries(campaign_ids: list[int]) -> dict[int, UsageSummary]:
+    conn = connections.get("default")
     rows = await (
         models.ApiUsage.filter(campaign_id__in=campaign_ids)
-        .annotate(calls=Count("id"), cost=Sum("cost_usd"), inputs=Sum("input_units"), outputs=Sum("output_units"))
+        .annotate(calls=Count("id"), cost=sql.decimal_sum(conn, "cost_usd", USD_PLACES), inputs=Sum("input_units"),
+                  outputs=Sum("output_units"))
         .group_by("campaign_id", "provider", "model").order_by("provider", "model")
         .values("campaign_id", "provider", "model", "calls", "cost", "inputs", "outputs")
     )
@@ -227,7 +232,8 @@ async def usage_summaries(campaign_ids: list[int]) -> dict[int, UsageSummary]:
     for r in rows:
         by_campaign[r["campaign_id"]].append(ModelUsage(
             provider=r["provider"], model=r["model"], calls=int(r["calls"]), input_units=int(r["inputs"] or 0),
-            output_units=int(r["outputs"] or 0), cost_usd=Decimal(str(r["cost"] or 0)).quantize(Decimal("0.000001")),
+            output_units=int(r["outputs"] or 0),
+            cost_usd=sql.decimal_value(conn, r["cost"], USD_PLACES).quantize(MICRO_USD),
         ))
     return {
         cid: UsageSummary(cost_usd=sum((m.cost_usd for m in models_), Decimal(0)),
@@ -259,10 +265,11 @@ def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
 async def costs_by_campaign(campaigns: list[models.Campaign]) -> dict[int, Costs]:
     """Costs of many campaigns in four grouped queries (no query per campaign)."""
     ids = [c.id for c in campaigns]
+    conn = connections.get("default")
     sums: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in await (models.Expense.filter(campaign_id__in=ids).annotate(total=Sum("amount"))
+    for row in await (models.Expense.filter(campaign_id__in=ids).annotate(total=sql.decimal_sum(conn, "amount", 2))
                       .group_by("campaign_id", "currency").values("campaign_id", "currency", "total")):
-        sums[row["campaign_id"]][row["currency"]] += Decimal(str(row["total"] or 0))
+        sums[row["campaign_id"]][row["currency"]] += sql.decimal_value(conn, row["total"], 2)
     customers = await customer_counts(ids)
     usage = await usage_summaries(ids)
     out = {}

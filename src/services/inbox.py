@@ -1,7 +1,12 @@
 """A campaign's inbox: the threads that need a person, ordered by attention.
 
-First the threads with an inbound message, the most recent inbound first; then the threads with
-unsent drafts (and no inbound), the newest draft first. Threads with neither are not in the inbox.
+First the threads awaiting our reply (their inbound is the last message sent), the most recent
+inbound first; then the threads with unsent drafts, the newest draft first; then the conversations
+we already answered (they have an inbound, we wrote after it), the most recent inbound first.
+Threads with no inbound and no draft are not in the inbox.
+
+The inbox is one queryset ordered in SQL (correlated MAX subqueries on the thread's messages, served
+by the message index on campaign account), so a page is a LIMIT/OFFSET and its count one query.
 """
 
 from __future__ import annotations
@@ -9,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from tortoise.expressions import RawSQL
 from tortoise.functions import Count, Max
 
 from outboundql import models
@@ -66,21 +73,26 @@ async def attention_by_campaign_account(ids: Sequence[int]) -> dict[int, Attenti
     return {i: out.get(i, Attention()) for i in ids}
 
 
-async def inbox(campaign_id: int) -> list[models.CampaignAccount]:
-    """The campaign's threads that need attention, in attention order (see the module docstring)."""
-    facts = await _facts({"campaign_account__campaign_id": campaign_id})
+def _latest(column: str, condition: str) -> str:
+    return (f'(SELECT MAX(m."{column}") FROM "message" m WHERE m."campaign_account_id" = "campaign_account"."id" '
+            f"AND {condition})")
 
-    def key(item: tuple[int, Attention]) -> tuple[int, float, int]:
-        ca_id, fact = item
-        if fact.last_inbound_at is not None:
-            return 0, -fact.last_inbound_at.timestamp(), -ca_id
-        if fact.unsent_drafts and fact.last_draft_at is not None:
-            return 1, -fact.last_draft_at.timestamp(), -ca_id
-        return 2, 0.0, 0
 
-    ordered = [ca_id for ca_id, fact in sorted(facts.items(), key=key)
-               if fact.last_inbound_at is not None or fact.unsent_drafts]
-    rows: dict[int, models.CampaignAccount] = {}
-    for part in chunks(ordered):
-        rows.update({r.id: r for r in await models.CampaignAccount.filter(id__in=list(part), campaign_id=campaign_id)})
-    return [rows[i] for i in ordered if i in rows]
+_SENT = f"m.\"status\" = '{MessageStatus.SENT.value}'"  # enum values: constants, nothing from a request
+_IN = _latest("sent_at", f"m.\"direction\" = '{Direction.INBOUND.value}' AND {_SENT}")
+_OUT = _latest("sent_at", f"m.\"direction\" = '{Direction.OUTBOUND.value}' AND {_SENT}")
+_DRAFT = _latest("created_at", f"m.\"status\" = '{MessageStatus.DRAFT.value}'")
+_AWAITING = f"{_IN} IS NOT NULL AND ({_OUT} IS NULL OR {_OUT} <= {_IN})"  # they wrote last
+#: 0 awaiting our reply, 1 unsent drafts, 2 answered conversation, 3 nothing to look at.
+_RANK = f"CASE WHEN {_AWAITING} THEN 0 WHEN {_DRAFT} IS NOT NULL THEN 1 WHEN {_IN} IS NOT NULL THEN 2 ELSE 3 END"
+#: Within a rank: the most recent inbound (ranks 0 and 2) or draft (rank 1) first.
+_AT = f"CASE WHEN {_AWAITING} THEN {_IN} WHEN {_DRAFT} IS NOT NULL THEN {_DRAFT} ELSE {_IN} END"
+
+
+def inbox(campaign_id: int) -> Any:
+    """The campaign's threads that need attention, in attention order (see the module docstring), as a
+    queryset: a page is cut in SQL (LIMIT/OFFSET), and the count is one query."""
+    return (models.CampaignAccount.filter(campaign_id=campaign_id)
+            .annotate(attention_rank=RawSQL(_RANK), attention_at=RawSQL(_AT))
+            .filter(attention_rank__lt=3)
+            .order_by("attention_rank", "-attention_at", "-id"))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -77,16 +78,29 @@ def clean_key(key: str | None) -> str | None:
     return key
 
 
-async def replay(access: Access, project_id: int, key: str | None, ca_id: int) -> models.Message | None:
-    """The message an earlier request with ``key`` created, or None. A key reused for another
-    campaign account is a CONFLICT (the retry is not the same request)."""
+async def replay(access: Access, project_id: int, key: str | None, ca_id: int, *, action: str,
+                 request: dict[str, Any]) -> models.Message | None:
+    """The message an earlier request with ``key`` created, or None. The earlier message must answer the
+    same request: the same campaign account, operation (``action``: ``message.log`` or ``message.draft``)
+    and ``request`` fields (direction, status, channel, mode, text…); a key reused for anything else is a
+    CONFLICT, so a different message is never lost behind a replay."""
     if key is None:
         return None
     earlier = await models.Message.filter(project_id=project_id, idempotency_key=key).first()
-    if earlier is not None and earlier.campaign_account_id != ca_id:
+    if earlier is None:
+        return None
+    if earlier.campaign_account_id != ca_id:
         raise Conflict("This idempotency key was already used for a message on another campaign account; "
                        "use a new key for a new message.", field="input.idempotencyKey")
+    same = all(getattr(earlier, name) == value for name, value in request.items()) and await models.AuditEvent.filter(
+        object_type="Message", object_id=earlier.id, action=action).exists()
+    if not same:
+        raise Conflict("This idempotency key was already used for a different message; use a new key for a new "
+                       "message (nothing was written).", field="input.idempotencyKey")
     return earlier
+
+
+REPLAY_FIELDS = ("direction", "status", "channel", "mode", "original_text", "subject", "outcome")
 
 
 def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict[str, Any]:
@@ -112,6 +126,8 @@ def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict
                   "(MEETING_BOOKED fits any channel).")
     if not cleaned.get("original_text") and channel is not Channel.PHONE_CALL:
         check.add("input.text", "Text is required (only a call may be logged with its outcome alone).")
+    elif not cleaned.get("original_text") and outcome is None:
+        check.add("input.text", "A call needs its notes (text) or its outcome; give at least one.")
     sent_at = data.get("sent_at")
     if sent_at is not None:
         if sent_at.tzinfo is None:
@@ -136,11 +152,13 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
     row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
     project_id = row.campaign.project_id
     key = clean_key(data.get("idempotency_key"))
-    earlier = await replay(access, project_id, key, row.id)
-    if earlier is not None:
-        return Logged(earlier, replayed=True)
     check = Collector()
     cleaned = clean_message(data, check, datetime.now(UTC))
+    request = {name: cleaned.get(name) for name in REPLAY_FIELDS}
+    if not check.items:
+        earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
+        if earlier is not None:
+            return Logged(earlier, replayed=True)
     contact_id = data.get("contact_id", row.contact_id)
     contact: models.Contact | None = None
     if contact_id is not None:
@@ -157,7 +175,7 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
             message, promoted = await _write(access, row, account, contact, cleaned, key)
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer its message (nothing was written here).
-        earlier = await replay(access, project_id, key, row.id)
+        earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
         if earlier is None:
             raise
         return Logged(earlier, replayed=True)
@@ -178,12 +196,14 @@ def refuse_do_not_contact(account: models.Account, contact: models.Contact | Non
 async def _write(access: Access, row: models.CampaignAccount, account: models.Account,
                  contact: models.Contact | None, cleaned: dict[str, Any], key: str | None
                  ) -> tuple[models.Message, bool]:
-    """Inside the transaction: lock the campaign, re-read what may have moved, write and move."""
+    """Inside the transaction: lock the campaign, then the account, then the contact (every writer takes them
+    in this order), re-check do-not-contact under the locks, write and move. A status change committed
+    by another request waits for this transaction, or is seen here."""
     campaign = await locked_campaign(row.campaign_id)
     row = await models.CampaignAccount.get(id=row.id)
-    account = await models.Account.get(id=account.id)
+    account = await models.Account.filter(id=account.id).select_for_update().get()
     if contact is not None:
-        contact = await models.Contact.get(id=contact.id)
+        contact = await models.Contact.filter(id=contact.id).select_for_update().get()
     if cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT:
         refuse_do_not_contact(account, contact)  # a status changed since the check above: roll back
     message = await models.Message.create(
@@ -200,17 +220,41 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
             row.outreach_status = target
             await row.save(update_fields=["outreach_status", "updated_at"])
         sources, promoted = PROMOTION[direction]
-        if account.status in sources:
-            from outboundql.services.accounts import _set_status
-
+        if await _promote(access, account, sources, promoted,
+                          note=f"{direction.value} {cleaned['channel'].value} message in {campaign.name}"):
             moved["account_status"] = [account.status.value, promoted.value]
-            await _set_status(account, promoted, StatusSource.CONVERSATION, access.user,
-                              note=f"{direction.value} {cleaned['channel'].value} message in {campaign.name}")
+            account.status = promoted
     await audit.record(project_id=campaign.project_id, actor=access.user, action="message.log", row=message,
                        after={**audit.snapshot(message, ["campaign_account_id", "direction", "channel", "status",
                                                          "mode", "outcome"]), **moved})
     return message, "account_status" in moved
 
 
+async def _promote(access: Access, account: models.Account, sources: frozenset[AccountStatus],
+                   target: AccountStatus, note: str) -> bool:
+    """Move the account to ``target`` only if its stored status is still one of ``sources`` (a conditional
+    update, so a status set meanwhile is never overwritten); the history entry only when a row changed."""
+    changed = await models.Account.filter(id=account.id, status__in=list(sources)).update(
+        status=target, updated_at=datetime.now(UTC))
+    if not changed:
+        return False
+    await models.AccountStatusChange.create(account_id=account.id, from_status=account.status, to_status=target,
+                                            source=StatusSource.CONVERSATION, changed_by=access.user, note=note)
+    return True
+
+
+def in_thread_order(queryset: Any, *, newest_first: bool = False) -> Any:
+    """Messages in the order they were said: when sent or received (a draft: when written), then id; a
+    message logged late with an earlier sent time takes its place in the conversation."""
+    sign = "-" if newest_first else ""
+    said = RawSQL('COALESCE("message"."sent_at", "message"."created_at")')  # qualified: callers may join
+    return queryset.annotate(said_at=said).order_by(f"{sign}said_at", f"{sign}id")
+
+
+def said_at(message: models.Message) -> tuple[datetime, int]:
+    """The sort key of :func:`in_thread_order`, for messages already loaded."""
+    return message.sent_at or message.created_at, message.id
+
+
 def thread_queryset(campaign_account_id: int) -> Any:
-    return models.Message.filter(campaign_account_id=campaign_account_id).order_by("created_at", "id")
+    return in_thread_order(models.Message.filter(campaign_account_id=campaign_account_id))

@@ -4,6 +4,7 @@ between SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 CHUNK = 2_000  # ids per IN (…) list, well under SQLite's and asyncpg's parameter limits
@@ -26,3 +27,24 @@ def placeholder(conn: Any, n: int) -> str:
 
 def is_postgres(conn: Any) -> bool:
     return conn.capabilities.dialect == "postgres"
+
+
+def decimal_sum(conn: Any, column: str, places: int) -> Any:
+    """An exact SUM of a decimal column, for ``annotate``: PostgreSQL sums ``numeric`` exactly, but SQLite
+    stores decimals as text and SUM adds them as floats, so there the sum is taken in integer units of
+    the last decimal place (read it back with :func:`decimal_value`)."""
+    from tortoise.expressions import RawSQL
+    from tortoise.functions import Sum
+
+    if is_postgres(conn):
+        return Sum(column)
+    return RawSQL(f"SUM(CAST(ROUND({column} * {10 ** places}) AS INTEGER))")
+
+
+def decimal_value(conn: Any, value: Any, places: int) -> Decimal:
+    """The Decimal of a :func:`decimal_sum` result."""
+    if value is None:
+        return Decimal(0)
+    if is_postgres(conn):
+        return Decimal(str(value))
+    return Decimal(int(value)).scaleb(-places)

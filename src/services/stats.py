@@ -3,12 +3,16 @@
 The funnel total → scored → approved → outreached → responded comes from each campaign's cached
 counters; customers are the campaign's accounts that became customers after they joined it, and
 ``customers_last_30_days`` those that did within the trailing 30 days. Per-channel response
-rates count distinct campaign accounts with a sent outbound (outreached) and an inbound
-(responded) on that channel. Call metrics: calls made (sent outbound phone calls), connection
-rate (calls CONNECTED or MEETING_BOOKED ÷ calls made), meetings booked (messages of any channel
-with outcome MEETING_BOOKED), signals captured (notes on sent messages).
+rates count distinct campaign accounts with a sent outbound on that channel (outreached), and
+those of them that answered, on any channel (responded): a reply credits the channels the
+account was reached on, so no channel answers above 100%. Call metrics: calls made (sent
+outbound phone calls), connection rate (calls CONNECTED or MEETING_BOOKED ÷ calls made),
+meetings booked (messages of any channel with outcome MEETING_BOOKED), signals captured (notes
+on sent messages).
 
-Products and markets are the sums of their campaigns. Every query groups over the whole
+Products, markets and the project totals are the sums of their campaigns, except customers:
+an account won by two campaigns is one customer of the product, market and project (distinct
+accounts). Every query groups over the whole
 project, so the cost does not grow with the number of campaigns.
 """
 
@@ -47,13 +51,22 @@ class Stats:
     approved: int = 0
     outreached: int = 0
     responded: int = 0
-    customers: int = 0
-    customers_last_30_days: int = 0
+    customer_ids: set[int] = field(default_factory=set)
+    recent_customer_ids: set[int] = field(default_factory=set)
     calls_made: int = 0
     calls_connected: int = 0
     meetings_booked: int = 0
     signals_captured: int = 0
     channels: dict[str, ChannelCounts] = field(default_factory=dict)
+
+    @property
+    def customers(self) -> int:
+        """Distinct accounts, also when summed over campaigns."""
+        return len(self.customer_ids)
+
+    @property
+    def customers_last_30_days(self) -> int:
+        return len(self.recent_customer_ids)
 
     @property
     def response_rate(self) -> float:
@@ -64,10 +77,11 @@ class Stats:
         return round(self.calls_connected / self.calls_made, 4) if self.calls_made else 0.0
 
     def add(self, other: Stats) -> None:
-        for name in ("campaign_count", "total", "scored", "approved", "outreached", "responded", "customers",
-                     "customers_last_30_days", "calls_made", "calls_connected", "meetings_booked",
-                     "signals_captured"):
+        for name in ("campaign_count", "total", "scored", "approved", "outreached", "responded", "calls_made",
+                     "calls_connected", "meetings_booked", "signals_captured"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.customer_ids |= other.customer_ids
+        self.recent_customer_ids |= other.recent_customer_ids
         for channel, counts in other.channels.items():
             mine = self.channels.setdefault(channel, ChannelCounts())
             mine.outreached += counts.outreached
@@ -93,13 +107,16 @@ def _signals_length(conn: Any) -> str:
 
 async def _message_counts(project_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     conn = connections.get("default")
-    sent = MessageStatus.SENT.value
+    sent, outbound, inbound = MessageStatus.SENT.value, Direction.OUTBOUND.value, Direction.INBOUND.value
     _, accounts = await conn.execute_query(
-        "SELECT ca.campaign_id AS campaign_id, m.channel AS channel, m.direction AS direction, "
-        "COUNT(DISTINCT m.campaign_account_id) AS accounts "
+        "SELECT ca.campaign_id AS campaign_id, m.channel AS channel, "
+        "COUNT(DISTINCT m.campaign_account_id) AS outreached, COUNT(DISTINCT r.campaign_account_id) AS responded "
         "FROM message m JOIN campaign_account ca ON ca.id = m.campaign_account_id "
-        f"WHERE m.project_id = {_p(conn, 1)} AND m.status = {_p(conn, 2)} "
-        "GROUP BY ca.campaign_id, m.channel, m.direction", [project_id, sent])
+        "LEFT JOIN (SELECT DISTINCT i.campaign_account_id AS campaign_account_id FROM message i "
+        f"WHERE i.project_id = {_p(conn, 1)} AND i.status = {_p(conn, 2)} AND i.direction = {_p(conn, 3)}) r "
+        "ON r.campaign_account_id = m.campaign_account_id "
+        f"WHERE m.project_id = {_p(conn, 4)} AND m.status = {_p(conn, 5)} AND m.direction = {_p(conn, 6)} "
+        "GROUP BY ca.campaign_id, m.channel", [project_id, sent, inbound, project_id, sent, outbound])
     _, outcomes = await conn.execute_query(
         "SELECT ca.campaign_id AS campaign_id, m.channel AS channel, m.direction AS direction, "
         f"m.outcome AS outcome, COUNT(*) AS n, SUM({_signals_length(conn)}) AS signals "
@@ -109,8 +126,8 @@ async def _message_counts(project_id: int) -> tuple[list[dict[str, Any]], list[d
     return [dict(r) for r in accounts], [dict(r) for r in outcomes]
 
 
-async def _customers(project_id: int, now: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    """Per campaign: accounts that became customers after joining it, and those that did in the window."""
+async def _customers(project_id: int, now: datetime) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    """Per campaign: the accounts that became customers after joining it, and those that did in the window."""
     rows = await models.CampaignAccount.filter(
         campaign__project_id=project_id, account__status=AccountStatus.CUSTOMER,
     ).values("campaign_id", "account_id", "created_at")
@@ -122,14 +139,14 @@ async def _customers(project_id: int, now: datetime) -> tuple[dict[int, int], di
     ).values("account_id", "created_at"):
         won[change["account_id"]].append(change["created_at"])
     since = now - timedelta(days=WINDOW_DAYS)
-    ever: dict[int, int] = defaultdict(int)
-    recent: dict[int, int] = defaultdict(int)
+    ever: dict[int, set[int]] = defaultdict(set)
+    recent: dict[int, set[int]] = defaultdict(set)
     for row in rows:
         after_joining = [t for t in won.get(row["account_id"], []) if t >= row["created_at"]]
         if after_joining:
-            ever[row["campaign_id"]] += 1
+            ever[row["campaign_id"]].add(row["account_id"])
             if max(after_joining) >= since:
-                recent[row["campaign_id"]] += 1
+                recent[row["campaign_id"]].add(row["account_id"])
     return ever, recent
 
 
@@ -146,18 +163,14 @@ async def project_stats(project_id: int, *, include_archived: bool = True) -> Pr
     for c in campaigns:
         by_campaign[c.id] = Stats(
             campaign_count=1, total=c.total_accounts, scored=c.scored_accounts, approved=c.approved_accounts,
-            outreached=c.outreached_accounts, responded=c.responded_accounts, customers=ever.get(c.id, 0),
-            customers_last_30_days=recent.get(c.id, 0),
+            outreached=c.outreached_accounts, responded=c.responded_accounts,
+            customer_ids=set(ever.get(c.id, ())), recent_customer_ids=set(recent.get(c.id, ())),
         )
     for row in accounts:
         stats = by_campaign.get(row["campaign_id"])
         if stats is None:
             continue
-        counts = stats.channels.setdefault(row["channel"], ChannelCounts())
-        if row["direction"] == Direction.OUTBOUND.value:
-            counts.outreached += int(row["accounts"])
-        else:
-            counts.responded += int(row["accounts"])
+        stats.channels[row["channel"]] = ChannelCounts(int(row["outreached"]), int(row["responded"]))
     connected = {CallOutcome.CONNECTED.value, CallOutcome.MEETING_BOOKED.value}
     for row in outcomes:
         stats = by_campaign.get(row["campaign_id"])

@@ -3,16 +3,25 @@ next message of a thread, drafts move nothing, idempotent retries, and type-and-
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
+import httpx
 import pytest
 
 from outboundql import models
+from outboundql.app import create_app
+from outboundql.goals import Criterion, Goal, RegisterGoal, hookimpl
+from outboundql.goals.testing import registry_with
 from outboundql.models.enums import OutreachStatus
+from outboundql.services import campaign_accounts as ca_service
+from outboundql.services import campaigns as campaigns_service
+from outboundql.services import products as products_service
+from outboundql.settings import Settings
 from tests.api._authz import snapshot
-from tests.api.test_log_message import LOG, Setup, log
+from tests.api.test_log_message import LOG, Setup, log, make_account
 from tests.api.test_log_message import setup as setup
-from tests.helpers import data_of, global_id
+from tests.helpers import Person, access_for, data_of, global_id
 
 DRAFT = """
 mutation($input: DraftMessageInput!) {
@@ -164,3 +173,84 @@ async def test_drafting_for_a_do_not_contact_account_warns(gql, setup: Setup) ->
     result = await draft(gql, setup)
     assert result["errors"] == [] and result["message"]["status"] == "DRAFT"
     assert "Acme is marked do_not_contact: this draft cannot be logged as sent." in result["notice"]
+
+
+async def test_a_key_reused_for_a_different_message_is_a_conflict_and_writes_nothing(gql, setup: Setup) -> None:
+    first = await draft(gql, setup, idempotencyKey="k-1")
+    assert first["errors"] == []
+    before = await snapshot(setup.project.id)
+    sent = await log(gql, setup, text="Hello, sent for real", idempotencyKey="k-1")
+    assert sent["message"] is None and sent["replayed"] is False
+    assert [(e["code"], e["field"]) for e in sent["errors"]] == [("CONFLICT", "input.idempotencyKey")]
+    assert "already used for a different message" in sent["errors"][0]["message"]
+    other_channel = await draft(gql, setup, idempotencyKey="k-1", channel="LINKEDIN")
+    assert [(e["code"], e["field"]) for e in other_channel["errors"]] == [("CONFLICT", "input.idempotencyKey")]
+    assert await snapshot(setup.project.id) == before
+    assert await models.Message.all().count() == 1
+    # the same request again is still a replay
+    assert (await draft(gql, setup, idempotencyKey="k-1"))["replayed"] is True
+
+
+async def test_a_logged_key_reused_with_other_content_is_a_conflict(gql, setup: Setup) -> None:
+    first = await log(gql, setup, text="Hello", idempotencyKey="l-1")
+    assert first["errors"] == []
+    for change in ({"text": "Hello again"}, {"text": "Hello", "channel": "SMS"},
+                   {"text": "Hello", "status": "DRAFT"}, {"text": "Hello", "direction": "INBOUND"}):
+        result = await log(gql, setup, idempotencyKey="l-1", **change)
+        assert [(e["code"], e["field"]) for e in result["errors"]] == [("CONFLICT", "input.idempotencyKey")], change
+    translated = await draft(gql, setup, idempotencyKey="l-1", mode="TYPE_AND_TRANSLATE", text="Hello")
+    assert [e["code"] for e in translated["errors"]] == ["CONFLICT"]
+    assert await models.Message.all().count() == 1
+    assert (await log(gql, setup, text="Hello", idempotencyKey="l-1"))["replayed"] is True
+
+
+async def test_ai_continue_sees_the_whole_thread(gql, setup: Setup) -> None:
+    """A reply followed by more than ten drafts is still a conversation to continue (and it answers the reply)."""
+    assert (await log(gql, setup, text="Hello", subject="Routes"))["errors"] == []
+    assert (await log(gql, setup, text="Tell me more", direction="INBOUND"))["errors"] == []
+    for n in range(12):
+        assert (await log(gql, setup, text=f"Unsent idea {n}", status="DRAFT"))["errors"] == []
+    answer = await draft(gql, setup, mode="AI_CONTINUE")
+    assert answer["errors"] == []
+    assert answer["message"]["subject"] == "Re: Routes"
+    assert "Thank you for your reply." in answer["message"]["originalText"]
+
+
+WEBINAR = Goal(key="webinar", label="Webinar speaker", description="Invite speakers to our webinars.",
+               rubric=(Criterion("topic_fit", 1.0, "industry"),),
+               message_intent="Invite them to speak at our spring webinar on delivery routes.")
+
+
+def webinar_plugin() -> types.ModuleType:
+    module = types.ModuleType("outboundql_goal_webinar")
+
+    @hookimpl
+    def outboundql_register_goals(register: RegisterGoal) -> None:
+        register(WEBINAR)
+
+    module.outboundql_register_goals = outboundql_register_goals  # type: ignore[attr-defined]
+    return module
+
+
+async def test_a_plugin_goal_without_templates_drafts_from_its_message_intent(
+    db: Any, settings: Settings, owner: Person, project: models.Project
+) -> None:
+    registry = registry_with(webinar_plugin())
+    access = await access_for(owner)
+    account = await make_account(owner, project, "Acme")
+    product = await products_service.create_product(access, project.id, {"name": "Widget"})
+    campaign = await campaigns_service.create_campaign(access, project.id, product.id,
+                                                       {"name": "Speakers", "goal_key": "webinar"}, registry)
+    await ca_service.add_accounts(access, campaign.id, [account.id], None, [], registry)
+    row = await models.CampaignAccount.get(campaign_id=campaign.id, account_id=account.id)
+    app = create_app(settings, manage_db=False, run_worker=False, goals=registry)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        for language, purpose in (("en", "The purpose of my message: invite them to speak at our spring webinar on "
+                                         "delivery routes."),
+                                  ("es", "El motivo de mi mensaje: invite them to speak at our spring webinar on "
+                                         "delivery routes.")):
+            response = await client.post("/graphql", headers=owner.headers, json={"query": DRAFT, "variables": {
+                "input": {"campaignAccountId": global_id("CampaignAccount", row.id), "language": language}}})
+            result = data_of(response.json())["draftMessage"]
+            assert result["errors"] == [] and result["drafter"] == "template"
+            assert purpose in result["message"]["originalText"], result["message"]["originalText"]

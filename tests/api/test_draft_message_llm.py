@@ -86,3 +86,15 @@ async def test_translation_failure_is_unavailable_and_saves_no_message(gql, setu
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("UNAVAILABLE", "input.mode")]
     assert "Translation failed" in result["errors"][0]["message"]
     assert await snapshot(setup.project.id) == before
+
+
+async def test_llm_failure_in_a_language_without_a_catalog_does_not_ask_to_configure_an_llm(
+    gql, setup: Setup, openai_server: FakeOpenAI
+) -> None:
+    await models.Account.filter(id=setup.account.id).update(language="ja")
+    openai_server.enqueue(status(503))
+    result = await draft(gql, setup)
+    assert result["errors"] == []
+    assert result["drafter"] == "template" and result["language"] == "en" and result["requestedLanguage"] == "ja"
+    assert "LLM could not draft" in result["notice"] and "English" in result["notice"]
+    assert "configure an LLM" not in result["notice"]

@@ -65,12 +65,13 @@ async def add(gql: Any, owner: Person, campaign: models.Campaign, **fields: Any)
 
 
 async def test_add_update_delete(gql, owner, campaign) -> None:
-    created = await add(gql, owner, campaign, amount="1250.5", currency="eur", incurredOn="2026-03-01",
+    incurred = (datetime.now(UTC).date() - timedelta(days=30)).isoformat()
+    created = await add(gql, owner, campaign, amount="1250.5", currency="eur", incurredOn=incurred,
                         vendor=" Google ", externalRef="INV-7")
     assert created["errors"] == []
     expense = created["expense"]
     assert expense["amount"] == "1250.50" and expense["currency"] == "EUR" and expense["kind"] == "GOOGLE_ADS"
-    assert expense["incurredOn"] == "2026-03-01" and expense["vendor"] == "Google"
+    assert expense["incurredOn"] == incurred and expense["vendor"] == "Google"
     assert expense["externalRef"] == "INV-7"
 
     defaulted = await add(gql, owner, campaign, kind="AGENCY", amount="10")
@@ -173,6 +174,27 @@ async def test_costs_in_one_currency_give_every_ratio(gql, owner, project, campa
     assert usage["calls"] == 3 and Decimal(usage["costUsd"]) == Decimal("0.016")
     assert [(m["model"], m["calls"], Decimal(m["costUsd"]), m["inputUnits"]) for m in usage["byModel"]] == [
         ("gpt-x", 2, Decimal("0.015"), 200), ("small", 1, Decimal("0.001"), 100)]
+
+
+async def test_totals_are_exact_decimals_where_floats_would_round(gql, owner, project, campaign) -> None:
+    """Amounts whose float sum is off by a cent (and usage costs off in the last place): totals stay exact."""
+    amounts = [Decimal("999999999999.99")] * 18 + [Decimal("0.01")] * 3 + [Decimal("0.10"), Decimal("0.20")] * 40
+    today = datetime.now(UTC).date()
+    await models.Expense.bulk_create([
+        models.Expense(project=project, campaign=campaign, kind="other", amount=a, currency="EUR", incurred_on=today)
+        for a in amounts
+    ])
+    costs = [Decimal("999999.999999")] * 40 + [Decimal("0.000001")] * 7
+    await models.ApiUsage.bulk_create([
+        models.ApiUsage(project=project, campaign=campaign, provider="openai", model="gpt-x",
+                        operation=UsageOperation.DRAFT, input_units=1, output_units=1, cost_usd=c)
+        for c in costs
+    ])
+    result = data_of(await gql(COSTS, {"slug": project.slug}, as_=owner))["project"]["campaign"]["costs"]
+    assert result["totals"] == [{"amount": str(sum(amounts)), "currency": "EUR"}]
+    assert str(sum(amounts)) == "18000000000011.85"
+    assert Decimal(result["apiUsage"]["costUsd"]) == sum(costs) == Decimal("39999999.999967")
+    assert Decimal(result["apiUsage"]["byModel"][0]["costUsd"]) == sum(costs)
 
 
 async def test_mixed_currencies_give_totals_and_no_ratio_with_a_reason(gql, owner, project, campaign) -> None:

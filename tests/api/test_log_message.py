@@ -4,6 +4,7 @@ retries; validation as payload errors; threads per campaign account, per account
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -224,6 +225,7 @@ async def test_a_key_reused_for_another_thread_is_a_conflict(gql, setup: Setup) 
     ({"text": "x", "sentAt": "2999-01-01T00:00:00Z"}, [("INVALID", "input.sentAt")]),
     ({"text": "x", "sentAt": "1990-01-01T00:00:00Z"}, [("INVALID", "input.sentAt")]),
     ({"text": "x", "status": "DRAFT", "sentAt": "2020-01-01T00:00:00Z"}, [("INVALID", "input.sentAt")]),
+    ({"channel": "PHONE_CALL"}, [("INVALID", "input.text")]),  # a call needs its notes or its outcome
     ({"text": "x", "originalLanguage": "english"}, [("INVALID", "input.originalLanguage")]),
     ({"text": "x", "mode": "PASTE_INBOUND"}, [("INVALID", "input.mode")]),
     ({"text": "x", "signals": [f"s{i}" for i in range(21)]}, [("INVALID", "input.signals")]),
@@ -247,12 +249,18 @@ async def test_a_call_is_logged_with_its_outcome_alone(gql, setup: Setup) -> Non
     assert result["campaignAccount"]["outreachStatus"] == "SENT"
 
 
+def ago(**delta: float) -> str:
+    """An ISO timestamp ``delta`` before now (tests never depend on today's date)."""
+    return (datetime.now(UTC) - timedelta(**delta)).isoformat()
+
+
 async def test_threads_per_campaign_account_and_the_inbox(gql, setup: Setup) -> None:
     quiet = await make_account(setup.owner, setup.project, "Quiet Ltd")
     drafted = await make_account(setup.owner, setup.project, "Drafted Inc")
     replied = await make_account(setup.owner, setup.project, "Replied SA")
+    late = await make_account(setup.owner, setup.project, "Late Reply AG")
     access = await access_for(setup.owner)
-    await ca_service.add_accounts(access, setup.campaign.id, [quiet.id, drafted.id, replied.id], None, [],
+    await ca_service.add_accounts(access, setup.campaign.id, [quiet.id, drafted.id, replied.id, late.id], None, [],
                                   registry_with())
     rows = {r.account_id: r for r in await models.CampaignAccount.filter(campaign_id=setup.campaign.id)}
 
@@ -261,23 +269,62 @@ async def test_threads_per_campaign_account_and_the_inbox(gql, setup: Setup) -> 
         payload = data_of(await gql(LOG, {"input": {"campaignAccountId": gid, **fields}}, as_=setup.owner))
         assert payload["logMessage"]["errors"] == []
 
-    await on(setup.account, text="Hello Acme")
-    await on(setup.account, text="Reply from Acme", direction="INBOUND", sentAt="2026-01-01T10:00:00Z")
+    await on(setup.account, text="Hello Acme")  # sent now, logged first
+    await on(setup.account, text="Reply from Acme", direction="INBOUND", sentAt=ago(days=2))  # logged late
     await on(quiet, text="Hello quiet")
     await on(drafted, text="A draft", status="DRAFT")
-    await on(replied, text="Hello replied", sentAt="2026-02-01T09:00:00Z")
-    await on(replied, text="Reply from Replied", direction="INBOUND", sentAt="2026-02-01T10:00:00Z")
+    await on(replied, text="Hello replied", sentAt=ago(days=1))
+    await on(replied, text="Reply from Replied", direction="INBOUND", sentAt=ago(hours=23))
+    await on(late, text="Hello late", sentAt=ago(days=3))
+    await on(late, text="Reply from Late", direction="INBOUND", sentAt=ago(hours=3))
 
     data = data_of(await gql(THREAD, {"slug": setup.project.slug}, as_=setup.owner))["project"]["campaign"]
     threads = {e["node"]["account"]["name"]: e["node"] for e in data["accounts"]["edges"]}
-    assert [m["originalText"] for m in threads["Acme"]["messages"]] == ["Hello Acme", "Reply from Acme"]
+    # a thread reads in the order things were said, not the order they were logged
+    assert [m["originalText"] for m in threads["Acme"]["messages"]] == ["Reply from Acme", "Hello Acme"]
     assert threads["Acme"]["attention"]["awaitingReply"] is False  # our message was sent after their reply
     assert threads["Replied SA"]["attention"]["awaitingReply"] is True
     assert threads["Drafted Inc"]["attention"]["unsentDrafts"] == 1
     assert threads["Quiet Ltd"]["attention"] == {"unsentDrafts": 0, "awaitingReply": False, "lastInboundAt": None}
+    # awaiting our reply (most recent first), then unsent drafts, then answered conversations
     inbox = [e["node"]["account"]["name"] for e in data["inbox"]["edges"]]
-    assert inbox == ["Replied SA", "Acme", "Drafted Inc"]
-    assert data["inbox"]["totalCount"] == 3
+    assert inbox == ["Late Reply AG", "Replied SA", "Drafted Inc", "Acme"]
+    assert data["inbox"]["totalCount"] == 4
+
+
+INBOX_PAGE = """
+query($slug: String!, $after: String) {
+  project(slug: $slug) { campaign(slug: "spring-push") {
+    inbox(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { account { name } } } }
+  } }
+}
+"""
+
+
+async def test_the_inbox_is_paged_in_sql(gql, setup: Setup, count_queries: Any) -> None:
+    names = [f"Waiting {n}" for n in range(5)]
+    accounts = [await make_account(setup.owner, setup.project, name) for name in names]
+    await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [a.id for a in accounts], None,
+                                  [], registry_with())
+    for n, account in enumerate(accounts):
+        row = await models.CampaignAccount.get(campaign_id=setup.campaign.id, account_id=account.id)
+        payload = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", row.id),
+                                                    "text": "Hi", "direction": "INBOUND",
+                                                    "sentAt": ago(hours=10 - n)}}, as_=setup.owner))
+        assert payload["logMessage"]["errors"] == []
+    seen: list[str] = []
+    after = None
+    while True:
+        with count_queries() as queries:
+            page = data_of(await gql(INBOX_PAGE, {"slug": setup.project.slug, "after": after},
+                                     as_=setup.owner))["project"]["campaign"]["inbox"]
+        assert queries.selects <= 8  # the page's rows, not the whole inbox
+        assert page["totalCount"] == 5
+        seen += [e["node"]["account"]["name"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == list(reversed(names))  # the most recent inbound first
 
 
 ACCOUNT_THREADS = """
@@ -294,13 +341,13 @@ async def test_account_view_merges_its_threads_across_campaigns(gql, setup: Setu
     other_row = await models.CampaignAccount.get(campaign_id=second.id)
     await log(gql, setup, text="Spring hello")
     payload = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", other_row.id),
-                                                "text": "Autumn hello"}}, as_=setup.owner))
-    assert payload["logMessage"]["errors"] == []
+                                                "text": "Autumn hello", "sentAt": ago(days=3)}}, as_=setup.owner))
+    assert payload["logMessage"]["errors"] == []  # logged after, but sent three days before the spring one
     data = data_of(await gql(ACCOUNT_THREADS, {"id": global_id("Account", setup.account.id)}, as_=setup.owner))
     messages = data["node"]["messages"]
     assert messages["totalCount"] == 2
     assert [(e["node"]["originalText"], e["node"]["campaign"]["name"]) for e in messages["edges"]] == [
-        ("Autumn hello", "Autumn push"), ("Spring hello", "Spring push")]
+        ("Spring hello", "Spring push"), ("Autumn hello", "Autumn push")]
 
 
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"

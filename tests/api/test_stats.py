@@ -37,8 +37,10 @@ query($slug: String!) {
           customersLast30Days
         }
       }
-      byProduct { product { name } stats { campaignCount funnel { total outreached responded } } }
-      byMarket { market { name } stats { campaignCount funnel { total outreached } calls { callsMade } } }
+      byProduct { product { name } stats { campaignCount funnel { total outreached responded customer }
+                                           customersLast30Days } }
+      byMarket { market { name } stats { campaignCount funnel { total outreached customer } customersLast30Days
+                                         calls { callsMade } } }
     }
   }
 }
@@ -85,9 +87,9 @@ async def test_stats_by_campaign_product_and_market(gql, owner: Person, project:
     e = by_campaign["Email push"]
     assert e["funnel"] == {"total": 3, "scored": 0, "approved": 1, "outreached": 2, "responded": 2, "customer": 1}
     assert e["responseRate"] == 1.0
+    # b answered on LinkedIn after an e-mail: the reply credits the channel it was reached on (never > 100%)
     assert e["responseRateByChannel"] == [
-        {"channel": "EMAIL", "outreached": 2, "responded": 1, "responseRate": 0.5},
-        {"channel": "LINKEDIN", "outreached": 0, "responded": 1, "responseRate": 0.0},
+        {"channel": "EMAIL", "outreached": 2, "responded": 2, "responseRate": 1.0},
     ]
     assert e["calls"] == {"callsMade": 0, "callsConnected": 0, "connectionRate": 0.0, "meetingsBooked": 0,
                           "signalsCaptured": 2}
@@ -102,13 +104,16 @@ async def test_stats_by_campaign_product_and_market(gql, owner: Person, project:
 
     totals = stats["totals"]
     assert totals["campaignCount"] == 2
-    assert totals["funnel"] == {"total": 5, "outreached": 4, "responded": 2, "customer": 3}
-    assert totals["responseRate"] == 0.5 and totals["customersLast30Days"] == 2
+    # a is in both campaigns: a customer of each campaign, but one customer of the project
+    assert totals["funnel"] == {"total": 5, "outreached": 4, "responded": 2, "customer": 2}
+    assert totals["responseRate"] == 0.5 and totals["customersLast30Days"] == 1
     assert totals["calls"]["callsMade"] == 4 and totals["calls"]["meetingsBooked"] == 2
     assert stats["byProduct"] == [{"product": {"name": "Widget"}, "stats": {
-        "campaignCount": 2, "funnel": {"total": 5, "outreached": 4, "responded": 2}}}]
+        "campaignCount": 2, "funnel": {"total": 5, "outreached": 4, "responded": 2, "customer": 2},
+        "customersLast30Days": 1}}]
     assert stats["byMarket"] == [{"market": {"name": "Iberia"}, "stats": {
-        "campaignCount": 2, "funnel": {"total": 5, "outreached": 4}, "calls": {"callsMade": 4}}}]
+        "campaignCount": 2, "funnel": {"total": 5, "outreached": 4, "customer": 2}, "customersLast30Days": 1,
+        "calls": {"callsMade": 4}}}]
 
 
 async def test_another_projects_stats_are_invisible(gql, owner: Person, make_user: Any, make_project: Any) -> None:
@@ -162,8 +167,16 @@ async def test_stats_cost_a_bounded_number_of_queries(
 
     assert len(small_stats["byCampaign"]) == 5 and len(big_stats["byCampaign"]) == 50
     totals = big_stats["totals"]
-    assert totals["funnel"]["customer"] == 50 and totals["calls"]["callsMade"] == 50
+    # one customer account in all 50 campaigns: a customer of each campaign, one customer of the project
+    assert [c["stats"]["funnel"]["customer"] for c in big_stats["byCampaign"]] == [1] * 50
+    assert totals["funnel"]["customer"] == 1 and totals["customersLast30Days"] == 1
+    assert big_stats["byMarket"][0]["stats"]["funnel"]["customer"] == 1
+    assert totals["calls"]["callsMade"] == 50
     assert totals["calls"]["meetingsBooked"] == 50 and totals["calls"]["signalsCaptured"] == 150
     assert big_stats["byMarket"][0]["stats"]["campaignCount"] == 25
+    # the e-mail reply of each campaign credits its e-mail outreach; no channel answers above 100%
+    for row in big_stats["byCampaign"]:
+        assert {(r["channel"], r["outreached"], r["responded"]) for r in row["stats"]["responseRateByChannel"]} == {
+            ("EMAIL", 1, 1), ("PHONE_CALL", 1, 1)}
     assert many.selects == few.selects
     assert many.selects <= 12

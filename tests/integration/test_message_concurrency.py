@@ -4,13 +4,18 @@ sends and replies logged at once on many threads leave the counters equal to the
 from __future__ import annotations
 
 import asyncio
+import contextvars
+from collections.abc import Awaitable
 
 import pytest
 
 from outboundql import models
+from outboundql.errors import InvalidInput
 from outboundql.goals.testing import registry_with
 from outboundql.models.enums import AccountStatus, StatusSource
+from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as ca_service
+from outboundql.services import campaign_stats
 from outboundql.services import messages as messages_service
 from tests.integration.test_campaign_concurrency import assert_exact, scene
 
@@ -53,3 +58,70 @@ async def test_concurrent_sends_and_replies_keep_counters_exact(pg_url: str) -> 
         assert counters["responded_accounts"] == len([n for n in range(len(rows)) if n % 3 == 0])
         engaged = await models.Account.filter(id__in=ids, status=AccountStatus.ENGAGED).count()
         assert engaged == counters["responded_accounts"]
+
+
+async def test_do_not_contact_racing_a_send_never_loses_the_protection(pg_url: str) -> None:
+    """updateAccountStatuses(DO_NOT_CONTACT) racing logMessage(SENT) on many accounts: whichever commits
+    first, every account ends do_not_contact, and a sent message exists only if it was logged before."""
+    async with scene(pg_url) as s:
+        new = sorted(await models.Account.filter(id__in=sorted(s.admitted), status=AccountStatus.NEW)
+                     .values_list("id", flat=True))[:40]
+        await ca_service.add_accounts(s.access, s.campaign.id, new, None, [], registry_with())
+        rows = await models.CampaignAccount.filter(campaign_id=s.campaign.id).order_by("id")
+
+        async def later(delay: float, work: Awaitable[object]) -> object:
+            await asyncio.sleep(delay)
+            return await work
+
+        async def race(n: int, row: models.CampaignAccount) -> list[object]:
+            # staggered so that across the rows the protection lands before, during and after the send
+            send = messages_service.log_message(s.access, row.id, {"original_text": "Hello"})
+            protect = accounts_service.update_statuses(s.access, [row.account_id], AccountStatus.DO_NOT_CONTACT)
+            return await asyncio.gather(send, later(n * 0.004, protect), return_exceptions=True)
+
+        outcomes = await asyncio.gather(*[race(n, row) for n, row in enumerate(rows)])
+        for outcome in outcomes:
+            for result in outcome:
+                if isinstance(result, BaseException):
+                    assert isinstance(result, InvalidInput) and "do_not_contact" in result.message, repr(result)
+        for row in rows:
+            account = await models.Account.get(id=row.account_id)
+            assert account.status is AccountStatus.DO_NOT_CONTACT, account.name
+            history = await models.AccountStatusChange.filter(account_id=account.id).order_by("created_at", "id")
+            assert history[-1].to_status is AccountStatus.DO_NOT_CONTACT
+            protected_at = history[-1].created_at
+            for message in await models.Message.filter(campaign_account_id=row.id):
+                assert message.created_at <= protected_at, f"{account.name}: a send logged after do_not_contact"
+        await assert_exact(s.campaign.id)
+
+
+async def test_do_not_contact_landing_inside_the_send_transaction_waits_for_it(pg_url: str, monkeypatch) -> None:
+    """The worst interleaving, forced: the protection is set while the send's transaction is between its
+    do-not-contact check and the promotion. It must wait for the send (the account is locked) and win."""
+    async with scene(pg_url) as s:
+        account_id = sorted(await models.Account.filter(id__in=sorted(s.admitted), status=AccountStatus.NEW)
+                            .values_list("id", flat=True))[0]
+        await ca_service.add_accounts(s.access, s.campaign.id, [account_id], None, [], registry_with())
+        row = await models.CampaignAccount.get(campaign_id=s.campaign.id, account_id=account_id)
+        bump = campaign_stats.bump
+        protection: list[asyncio.Task[object]] = []
+
+        async def bump_while_protecting(*args: object, **kwargs: object) -> None:
+            # a context of its own: another request, not a savepoint inside the send's transaction
+            task = asyncio.create_task(
+                accounts_service.update_statuses(s.access, [account_id], AccountStatus.DO_NOT_CONTACT),
+                context=contextvars.Context())
+            protection.append(task)
+            await asyncio.wait([task], timeout=1.0)  # finishes only when nothing holds the account
+            await bump(*args, **kwargs)
+
+        monkeypatch.setattr(campaign_stats, "bump", bump_while_protecting)
+        logged = await messages_service.log_message(s.access, row.id, {"original_text": "Hello"})
+        await protection[0]
+        account = await models.Account.get(id=account_id)
+        assert account.status is AccountStatus.DO_NOT_CONTACT
+        history = await models.AccountStatusChange.filter(account_id=account_id).order_by("created_at", "id")
+        assert [(h.from_status, h.to_status) for h in history] == [
+            (AccountStatus.NEW, AccountStatus.INITIATED),
+            (AccountStatus.INITIATED, AccountStatus.DO_NOT_CONTACT)]
+        assert logged.message.created_at <= history[-1].created_at

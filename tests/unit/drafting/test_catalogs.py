@@ -11,7 +11,8 @@ from outboundql.i18n import placeholders
 FIXED = ("Hello {name},", "Hello,", "Best regards,", "{product} for {account}",
          "Many teams we talk to mention {pain_point}.", "Thank you for your reply.",
          "I am glad to answer any questions about {product}.",
-         "I wanted to follow up on my previous message about {product}.")
+         "I wanted to follow up on my previous message about {product}.",
+         "The purpose of my message: {purpose}")
 USED = sorted({*FIXED, *GENERIC_SENTENCES, *(s for pair in GOAL_SENTENCES.values() for s in pair)})
 
 
