@@ -6,6 +6,7 @@ Services raise these; the GraphQL layer turns them into `UserError` data in one 
     ├── NotFound        a row that does not exist *or* belongs to a project the viewer cannot see
     ├── Forbidden       the viewer sees the row but their role does not allow the change
     ├── Conflict        the change collides with existing data
+    ├── Unavailable     the server is not set up for what was asked (e.g. no LLM configured)
     └── InvalidInput    one or more fields are wrong (carries every issue at once)
 """
 
@@ -55,6 +56,10 @@ class Forbidden(OutboundqlError):
 
 class Conflict(OutboundqlError):
     code = "CONFLICT"
+
+
+class Unavailable(OutboundqlError):
+    code = "UNAVAILABLE"
 
 
 class InvalidInput(OutboundqlError):

@@ -2,8 +2,10 @@
 
 Each criterion of the goal's rubric measures one thing (see `outboundql.goals.MEASURES`) and
 evaluates to a value in [0, 1], or None when the data to judge it is missing. The score is 10 ×
-the weighted mean over the evaluated criteria, minus a penalty when the persona's exclusions show
-up, nudged toward reviewed examples the account resembles. Every reason is one typed justification
+the weighted mean over the criteria that apply, minus a penalty when the persona's exclusions show
+up, nudged toward reviewed examples the account resembles. A criterion the persona says nothing
+about does not apply; one the account has no data for counts as neutral (`UNKNOWN_VALUE`), so a
+sparse account is not ranked above accounts whose data was actually checked. Every reason is one typed justification
 rendered in the requested language.
 """
 
@@ -35,6 +37,8 @@ MODERATE_FROM = 5.0
 EXCELLENT_FROM = 8.0
 FIT_FROM = 0.7
 GAP_BELOW = 0.3
+#: What a criterion counts for when the account lacks the data to judge it: neither fit nor gap.
+UNKNOWN_VALUE = 0.5
 #: Points taken off when an exclusion of the persona appears in the account.
 EXCLUSION_PENALTY = 2.0
 #: The feedback nudge moves a score by at most this many points.
@@ -445,9 +449,9 @@ def score(
             raise ValueError(f"criterion {criterion.key!r}: unknown measure {criterion.measure!r}")
         ev = evaluator(inputs)
         reasons.append(_justify(criterion, ev, language))
-        if ev.value is None:
-            continue
-        weighted += criterion.weight * ev.value
+        if ev.value is None and ev.missing == "persona":
+            continue  # the persona does not care about this criterion
+        weighted += criterion.weight * (UNKNOWN_VALUE if ev.value is None else ev.value)
         total_weight += criterion.weight
         excluded = excluded or (criterion.measure == "exclusions" and ev.value == 0.0)
     if total_weight <= 0:

@@ -87,6 +87,10 @@ class ScorerUnavailable(Exception):
     """The scorer asked for cannot run with these settings (the message says what is missing)."""
 
 
+class UnknownScorer(ScorerUnavailable):
+    """No scorer has that name."""
+
+
 class RubricScorer:
     """The default: offline, deterministic, fast."""
 
@@ -117,4 +121,4 @@ def get_scorer(name: str, settings: Settings) -> Scorer:
         from outboundql.scoring.llm import LlmScorer
 
         return LlmScorer.from_settings(settings)
-    raise ScorerUnavailable(f"unknown scorer {name!r}; choose one of: {', '.join(SCORERS)}")
+    raise UnknownScorer(f"unknown scorer {name!r}; choose one of: {', '.join(SCORERS)}")

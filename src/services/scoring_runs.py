@@ -18,10 +18,10 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import InvalidInput
+from outboundql.errors import InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
 from outboundql.models.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
-from outboundql.scoring.scorers import ScorerUnavailable, get_scorer
+from outboundql.scoring.scorers import ScorerUnavailable, UnknownScorer, get_scorer
 from outboundql.services import audit, events, personas
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import locked_campaign
@@ -54,8 +54,10 @@ async def start_run(
     scorer_name = scorer or settings.scorer
     try:
         batch_size = get_scorer(scorer_name, settings).batch_size
-    except ScorerUnavailable as exc:
+    except UnknownScorer as exc:
         raise InvalidInput(str(exc), field="input.scorer") from None
+    except ScorerUnavailable as exc:
+        raise Unavailable(str(exc), field="input.scorer") from None
     if registry.get(campaign.goal_key) is None:
         raise InvalidInput(f"The campaign's goal {campaign.goal_key!r} is not installed; install its plugin or "
                            "switch the campaign to another goal.", field="input.campaignId")

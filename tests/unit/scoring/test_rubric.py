@@ -80,7 +80,11 @@ def test_missing_data_is_reported_and_not_counted_as_a_gap() -> None:
     kinds = {j.criterion: j.kind for j in result.justifications}
     assert kinds["size_fit"] == kinds["need_signals"] == kinds["buyer_access"] == "missing_data"
     assert kinds["industry_fit"] == kinds["market_fit"] == "fit"
-    assert result.score == 10.0  # only the evaluated criteria count
+    # Unknown counts as neutral: below a full match, above an account that shows gaps there.
+    gaps = run(AccountSnapshot(name="FleetCo", industry="Logistics", country="ES", employee_count=3,
+                               description="A bakery."))
+    assert gaps.score < result.score < run(GOOD, GOOD_CONTACTS).score
+    assert result.score < 10.0
 
 
 def test_persona_without_data_is_missing_data_too() -> None:
@@ -88,10 +92,16 @@ def test_persona_without_data_is_missing_data_too() -> None:
     assert by_criterion(result)["industry_fit"].kind == "missing_data"
 
 
-def test_everything_missing_scores_zero_with_missing_data_reasons() -> None:
-    result = run(BLANK, persona=Persona())
-    assert result.score == 0.0 and result.band == "mismatch"
-    assert {j.kind for j in result.justifications} == {"missing_data"}
+def test_everything_missing_is_neutral_with_missing_data_reasons() -> None:
+    unknown = run(BLANK)  # the persona cares about everything, the account says nothing: unknown, not bad
+    kinds = {j.criterion: j.kind for j in unknown.justifications}
+    assert kinds.pop("exclusion_risk") == "fit"  # nothing excluded shows up in an empty record
+    assert set(kinds.values()) == {"missing_data"}
+    assert unknown.score == 5.5 and unknown.band == "moderate"  # neutral, plus the fitting tenth (exclusions)
+    # Nothing to judge by at all (empty persona, a product without words): no fit can be claimed.
+    nothing = score(SALES, Persona(), Product(name="X"), BLANK, (), today=TODAY)
+    assert nothing.score == 0.0 and nothing.band == "mismatch"
+    assert {j.kind for j in nothing.justifications} == {"missing_data"}
 
 
 def test_an_exclusion_is_a_risk_and_costs_points() -> None:
