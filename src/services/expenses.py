@@ -242,6 +242,14 @@ async def usage_summaries(campaign_ids: list[int]) -> dict[int, UsageSummary]:
     }
 
 
+#: Why a ratio is missing when no account reached its outcome: one sentence per outcome.
+NONE_REACHED = {
+    "outreached": "No account has been reached yet",
+    "responded": "No account has replied yet",
+    "customer": "No account has become a customer yet",
+}
+
+
 def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
     """Cost per account reaching each outcome, only when one currency is used."""
     out = []
@@ -253,8 +261,7 @@ def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
             out.append(Ratio(outcome, accounts, reason=f"Expenses are in {len(totals)} currencies ({codes}) and "
                              "are never converted, so there is no single cost per account; see the totals."))
         elif not accounts:
-            out.append(Ratio(outcome, accounts, reason=f"No account is {outcome} yet, so there is nothing to "
-                             "divide by."))
+            out.append(Ratio(outcome, accounts, reason=f"{NONE_REACHED[outcome]}, so there is nothing to divide by."))
         else:
             total = totals[0]
             value = (total.amount / accounts).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -215,8 +215,13 @@ async def test_no_expenses_or_no_accounts_explain_the_missing_ratio(gql, owner, 
     assert "No expenses" in costs["costPerOutreached"]["reason"]
     await add(gql, owner, campaign, amount="10.00", currency="GBP")
     costs = data_of(await gql(COSTS, {"slug": project.slug}, as_=owner))["project"]["campaign"]["costs"]
-    assert costs["costPerResponded"] == {"outcome": "responded", "accounts": 0, "value": None,
-                                        "reason": "No account is responded yet, so there is nothing to divide by."}
+    reasons = {key: costs[key]["reason"] for key in ("costPerOutreached", "costPerResponded", "costPerCustomer")}
+    assert reasons == {
+        "costPerOutreached": "No account has been reached yet, so there is nothing to divide by.",
+        "costPerResponded": "No account has replied yet, so there is nothing to divide by.",
+        "costPerCustomer": "No account has become a customer yet, so there is nothing to divide by.",
+    }
+    assert costs["costPerResponded"]["accounts"] == 0 and costs["costPerResponded"]["value"] is None
 
 
 async def test_expenses_of_another_project_are_invisible(gql, owner, campaign, make_user: Any) -> None:
