@@ -100,7 +100,19 @@ async def replay(access: Access, project_id: int, key: str | None, ca_id: int, *
     return earlier
 
 
-REPLAY_FIELDS = ("direction", "status", "channel", "mode", "original_text", "subject", "outcome")
+#: What a retry must repeat for its key to answer the earlier message; a different value is a CONFLICT. The sent
+#: time is compared only when the request gives one (its default, "now", moves on between retries); the contact is
+#: the resolved one (given, else the campaign account's).
+REPLAY_FIELDS = ("direction", "status", "channel", "mode", "original_text", "subject", "outcome", "contact_id",
+                 "sent_at", "signals", "translated_text", "original_language")
+
+
+def replay_request(cleaned: dict[str, Any], contact_id: int | None, *, sent_at_given: bool) -> dict[str, Any]:
+    request = {name: cleaned.get(name) for name in REPLAY_FIELDS}
+    request["contact_id"] = contact_id
+    if not sent_at_given:
+        del request["sent_at"]
+    return request
 
 
 def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict[str, Any]:
@@ -154,11 +166,6 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
     key = clean_key(data.get("idempotency_key"))
     check = Collector()
     cleaned = clean_message(data, check, datetime.now(UTC))
-    request = {name: cleaned.get(name) for name in REPLAY_FIELDS}
-    if not check.items:
-        earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
-        if earlier is not None:
-            return Logged(earlier, replayed=True)
     contact_id = data.get("contact_id", row.contact_id)
     contact: models.Contact | None = None
     if contact_id is not None:
@@ -166,6 +173,10 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
         if contact is None:
             check.add("input.contactId", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
     check.raise_if_any()
+    request = replay_request(cleaned, contact_id, sent_at_given=data.get("sent_at") is not None)
+    earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
+    if earlier is not None:
+        return Logged(earlier, replayed=True)
     account = await models.Account.get(id=row.account_id)
     sends = cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT
     if sends:

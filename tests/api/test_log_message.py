@@ -206,6 +206,46 @@ async def test_idempotent_retry_returns_the_first_message_and_counts_nothing_twi
     assert replay["campaignAccount"]["campaign"]["respondedAccounts"] == 1
 
 
+FIRST_SENT = "2026-01-05T10:00:00+00:00"
+
+
+@pytest.mark.parametrize("changed", [
+    {"contactId": "other"},
+    {"contactId": None},
+    {"sentAt": "2026-01-06T10:00:00+00:00"},
+    {"signals": ["Budget in Q4"]},
+    {"signals": []},
+    {"translatedText": "Hola"},
+    {"originalLanguage": "fr"},
+    {"text": "Hello again"},
+])
+async def test_a_retry_with_any_different_value_is_a_conflict(gql, setup: Setup, changed: dict[str, Any]) -> None:
+    other = await models.Contact.create(project_id=setup.project.id, account_id=setup.account.id, name="Other One")
+    first_fields = {"text": "Hello", "idempotencyKey": "req-7", "contactId": global_id("Contact", setup.contact.id),
+                    "sentAt": FIRST_SENT, "signals": ["Budget in Q3"], "translatedText": "Hallo",
+                    "originalLanguage": "en"}
+    first = await log(gql, setup, **first_fields)
+    assert first["errors"] == []
+    same = await log(gql, setup, **first_fields)
+    assert same["replayed"] is True and same["message"]["id"] == first["message"]["id"]
+    retry = {**first_fields, **changed}
+    if changed.get("contactId") == "other":
+        retry["contactId"] = global_id("Contact", other.id)
+    elif "contactId" in changed:
+        del retry["contactId"]  # the campaign account has no contact: the retry names none
+    result = await log(gql, setup, **retry)
+    assert result["message"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("CONFLICT", "input.idempotencyKey")]
+    assert await models.Message.all().count() == 1
+
+
+async def test_a_retry_without_a_sent_time_replays_a_message_logged_without_one(gql, setup: Setup) -> None:
+    first = await log(gql, setup, text="Hello", idempotencyKey="req-8")
+    retry = await log(gql, setup, text="Hello", idempotencyKey="req-8")  # "now" has moved on: still the same
+    assert retry["replayed"] is True and retry["message"]["id"] == first["message"]["id"]
+    assert retry["message"]["sentAt"] == first["message"]["sentAt"]
+
+
 async def test_a_key_reused_for_another_thread_is_a_conflict(gql, setup: Setup) -> None:
     other = await make_account(setup.owner, setup.project, "Other Co")
     await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [other.id], None, [],
