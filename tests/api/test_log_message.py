@@ -134,6 +134,35 @@ async def test_inbound_moves_to_responded_counts_once_and_promotes_to_engaged(gq
     assert after["campaignAccount"]["account"]["status"] == "ENGAGED"
 
 
+OUTBOUND_PROMOTES = {AccountStatus.NEW: AccountStatus.INITIATED}
+INBOUND_PROMOTES = {AccountStatus.NEW: AccountStatus.ENGAGED, AccountStatus.INITIATED: AccountStatus.ENGAGED}
+
+
+@pytest.mark.parametrize("status", list(AccountStatus), ids=lambda s: s.value)
+@pytest.mark.parametrize("direction", ["OUTBOUND", "INBOUND"])
+async def test_promotion_for_every_account_status(gql, setup: Setup, status: AccountStatus, direction: str) -> None:
+    """Only NEW → INITIATED on a sent outbound, only NEW/INITIATED → ENGAGED on an inbound; every other status
+    is left alone (and a do_not_contact account refuses a sent outbound)."""
+    await models.Account.filter(id=setup.account.id).update(status=status)
+    history = await models.AccountStatusChange.filter(account_id=setup.account.id).count()
+    result = await log(gql, setup, text="Hi", direction=direction)
+    promotes = OUTBOUND_PROMOTES if direction == "OUTBOUND" else INBOUND_PROMOTES
+    if direction == "OUTBOUND" and status is AccountStatus.DO_NOT_CONTACT:
+        assert [e["code"] for e in result["errors"]] == ["INVALID"]
+    else:
+        assert result["errors"] == []
+    expected = promotes.get(status, status)
+    account = await models.Account.get(id=setup.account.id)
+    assert account.status is expected
+    changes = await models.AccountStatusChange.filter(account_id=setup.account.id).order_by("id")
+    if status in promotes:
+        assert len(changes) == history + 1
+        assert (changes[-1].from_status, changes[-1].to_status, changes[-1].source) == (
+            status, expected, StatusSource.CONVERSATION)
+    else:
+        assert len(changes) == history
+
+
 async def test_promotion_never_touches_relationship_or_advanced_statuses(gql, setup: Setup) -> None:
     await models.Account.filter(id=setup.account.id).update(status=AccountStatus.PARTNER)
     result = await log(gql, setup, text="Hi partner")
@@ -172,6 +201,12 @@ async def test_sent_outbound_to_do_not_contact_account_is_refused_and_nothing_wr
     assert await snapshot(setup.project.id) == before
     assert await models.Message.all().count() == messages_before
     # an inbound from them is still logged (they wrote to us), and a draft is allowed
+    inbound = await log(gql, setup, text="Please call us", direction="INBOUND")
+    assert inbound["errors"] == []
+    assert inbound["message"]["direction"] == "INBOUND" and inbound["message"]["originalText"] == "Please call us"
+    assert inbound["campaignAccount"]["outreachStatus"] == "RESPONDED"
+    assert inbound["campaignAccount"]["account"]["status"] == "DO_NOT_CONTACT"  # protection is never promoted
+    assert await models.Message.filter(campaign_account_id=setup.row.id, direction="inbound").count() == 1
     assert (await log(gql, setup, text="Draft", status="DRAFT"))["errors"] == []
 
 
@@ -188,8 +223,13 @@ async def test_sent_outbound_to_do_not_contact_contact_is_refused(gql, setup: Se
 async def test_the_campaign_accounts_contact_is_the_default_and_checked_for_dnc(gql, setup: Setup) -> None:
     await models.CampaignAccount.filter(id=setup.row.id).update(contact_id=setup.contact.id)
     await models.Contact.filter(id=setup.contact.id).update(do_not_contact=True)
+    before = await snapshot(setup.project.id)
     result = await log(gql, setup, text="Hello")
+    assert result["message"] is None
     assert [e["field"] for e in result["errors"]] == ["input.contactId"]
+    assert await snapshot(setup.project.id) == before
+    assert not await models.Message.exists()
+    assert (await models.CampaignAccount.get(id=setup.row.id)).outreach_status.value == "not_started"
 
 
 async def test_idempotent_retry_returns_the_first_message_and_counts_nothing_twice(gql, setup: Setup) -> None:
