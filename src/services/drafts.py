@@ -202,6 +202,10 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
                 mode: MessageMode, key: str | None, content: dict[str, Any], usage: Any
                 ) -> models.Message | Drafted:
     campaign = row.campaign
+    # The LLM call is billed whatever happens to the draft: its usage is its own write, committed before the
+    # draft's insert, so a failed insert (a duplicate key of a concurrent retry…) never rolls it back.
+    async with in_transaction():
+        await record_usage(row, usage)
     try:
         async with in_transaction():
             message = await models.Message.create(
@@ -209,7 +213,6 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
                 channel=channel, status=MessageStatus.DRAFT, mode=mode, contact=contact, idempotency_key=key,
                 created_by=access.user, signals=[], **content,
             )
-            await record_usage(row, usage)
             await audit.record(project_id=campaign.project_id, actor=access.user, action="message.draft",
                                row=message, after=audit.snapshot(message, ["campaign_account_id", "mode", "channel",
                                                                            "original_language"]))
