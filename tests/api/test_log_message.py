@@ -446,3 +446,108 @@ async def test_messages_of_another_project_are_invisible(gql, setup: Setup, make
     assert foreign == missing
     assert foreign["logMessage"]["errors"] == [{"code": "NOT_FOUND", "field": "input.campaignAccountId",
                                                 "message": "CampaignAccount not found."}]
+
+
+# --- sending and discarding drafts ---------------------------------------------------------------
+
+DISCARD = """
+mutation($input: DiscardDraftInput!) {
+  discardDraft(input: $input) {
+    deletedMessageId
+    campaignAccount { outreachStatus attention { unsentDrafts } }
+    errors { code field message }
+  }
+}
+"""
+
+
+async def discard(gql: Any, s: Setup, message_id: str) -> dict[str, Any]:
+    return data_of(await gql(DISCARD, {"input": {"messageId": message_id}}, as_=s.owner))["discardDraft"]
+
+
+async def inbox_of(gql: Any, s: Setup) -> dict[str, Any]:
+    data = data_of(await gql(THREAD, {"slug": s.project.slug}, as_=s.owner))["project"]["campaign"]
+    return {"inbox": [e["node"]["account"]["name"] for e in data["inbox"]["edges"]],
+            "drafts": {e["node"]["account"]["name"]: e["node"]["attention"]["unsentDrafts"]
+                       for e in data["accounts"]["edges"]}}
+
+
+async def test_logging_a_draft_as_sent_turns_it_into_the_message(gql, setup: Setup) -> None:
+    draft = (await log(gql, setup, text="Draft text", status="DRAFT", mode="AI_DRAFT"))["message"]
+    assert await inbox_of(gql, setup) == {"inbox": ["Acme"], "drafts": {"Acme": 1}}
+
+    sent = await log(gql, setup, draftId=draft["id"], text="Final text", subject="Hi", idempotencyKey="send-1",
+                     contactId=global_id("Contact", setup.contact.id))
+    assert sent["errors"] == [] and sent["replayed"] is False
+    message = sent["message"]
+    assert message["id"] == draft["id"]  # the draft became the message: no second one
+    assert message["status"] == "SENT" and message["sentAt"] is not None
+    assert message["originalText"] == "Final text" and message["subject"] == "Hi"
+    assert message["mode"] == "AI_DRAFT"  # how it was written is kept
+    assert message["contact"] == {"name": "Acme Person"}
+    assert sent["campaignAccount"]["outreachStatus"] == "SENT"
+    assert sent["campaignAccount"]["campaign"]["outreachedAccounts"] == 1
+    assert sent["campaignAccount"]["account"]["status"] == "INITIATED"
+    assert await models.Message.all().count() == 1
+    events = await models.AuditEvent.filter(object_type="Message", action="message.log").order_by("id")
+    assert [e.after["status"] for e in events] == ["draft", "sent"]  # logged as a draft, then sent
+    # the thread has no unsent draft any more, and the inbox no longer lists it (nothing awaits anyone)
+    assert await inbox_of(gql, setup) == {"inbox": [], "drafts": {"Acme": 0}}
+
+    retry = await log(gql, setup, draftId=draft["id"], text="Final text", subject="Hi", idempotencyKey="send-1",
+                      contactId=global_id("Contact", setup.contact.id))
+    assert retry["replayed"] is True and retry["message"]["id"] == draft["id"]
+    assert retry["campaignAccount"]["campaign"]["outreachedAccounts"] == 1
+    again = await log(gql, setup, draftId=draft["id"], text="Final text")  # no key: it is no draft any more
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("INVALID", "input.draftId")]
+    assert await models.Message.all().count() == 1
+
+
+async def test_a_draft_of_another_thread_is_not_found_and_a_sent_message_is_invalid(gql, setup: Setup) -> None:
+    other = await make_account(setup.owner, setup.project, "Other Co")
+    await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [other.id], None, [],
+                                  registry_with())
+    other_row = await models.CampaignAccount.get(account_id=other.id)
+    payload = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", other_row.id),
+                                                "text": "Their draft", "status": "DRAFT"}}, as_=setup.owner))
+    their_draft = payload["logMessage"]["message"]["id"]
+    sent = (await log(gql, setup, text="Sent already"))["message"]["id"]
+    before = await snapshot(setup.project.id)
+
+    foreign = await log(gql, setup, draftId=their_draft, text="Hello")
+    assert foreign["message"] is None
+    assert foreign["errors"] == [{"code": "NOT_FOUND", "field": "input.draftId", "message": "Message not found."}]
+    not_a_draft = await log(gql, setup, draftId=sent, text="Hello")
+    assert [(e["code"], e["field"]) for e in not_a_draft["errors"]] == [("INVALID", "input.draftId")]
+    assert await snapshot(setup.project.id) == before
+
+
+async def test_a_draft_to_a_do_not_contact_account_is_not_sent(gql, setup: Setup) -> None:
+    draft = (await log(gql, setup, text="Draft text", status="DRAFT"))["message"]
+    await models.Account.filter(id=setup.account.id).update(status=AccountStatus.DO_NOT_CONTACT)
+    before = await snapshot(setup.project.id)
+    result = await log(gql, setup, draftId=draft["id"], text="Draft text")
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", "input.campaignAccountId")]
+    assert await snapshot(setup.project.id) == before
+    assert (await models.Message.get()).status.value == "draft"
+
+
+async def test_discard_draft_deletes_it_audited_and_the_inbox_forgets_it(gql, setup: Setup) -> None:
+    draft = (await log(gql, setup, text="Draft text", status="DRAFT"))["message"]
+    sent = (await log(gql, setup, text="Sent"))["message"]
+    assert (await inbox_of(gql, setup))["inbox"] == ["Acme"]
+
+    refused = await discard(gql, setup, sent["id"])
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID", "input.messageId")]
+    assert await models.Message.all().count() == 2
+
+    result = await discard(gql, setup, draft["id"])
+    assert result["errors"] == [] and result["deletedMessageId"] == draft["id"]
+    assert result["campaignAccount"] == {"outreachStatus": "SENT", "attention": {"unsentDrafts": 0}}
+    assert await models.Message.all().count() == 1
+    event = await models.AuditEvent.get(object_type="Message", action="message.discard")
+    assert event.before["original_text"] == "Draft text"
+    assert await inbox_of(gql, setup) == {"inbox": [], "drafts": {"Acme": 0}}
+
+    gone = await discard(gql, setup, draft["id"])
+    assert gone["errors"] == [{"code": "NOT_FOUND", "field": "input.messageId", "message": "Message not found."}]
