@@ -43,6 +43,8 @@ class Message(RowType, relay.Node):
     original_text: str = strawberry.field(description="The text as written or received.")
     original_language: str | None = strawberry.field(description="ISO 639-1 language of the original text.")
     translated_text: str | None = strawberry.field(description="A translation, when one was made or given.")
+    translated_language: str | None = strawberry.field(
+        description="ISO 639-1 language of the translation (TYPE_AND_TRANSLATE: the target language).")
     outcome: CallOutcome | None
     signals: list[str] = strawberry.field(description="Short intelligence notes captured from the conversation.")
     sent_at: datetime | None = strawberry.field(description="When it was sent or received; null for drafts.")
@@ -118,6 +120,8 @@ class LogMessageInput:
     text: str = strawberry.field(default="", description="Required except for a call logged with its outcome.")
     original_language: str | None = strawberry.field(default=None, description="ISO 639-1.")
     translated_text: str | None = None
+    translated_language: str | None = strawberry.field(
+        default=None, description="ISO 639-1 language of `translatedText` (only with a translation).")
     outcome: CallOutcome | None = None
     signals: list[str] = strawberry.field(default_factory=list, description="At most 20 short notes.")
     sent_at: datetime | None = strawberry.field(
@@ -147,7 +151,8 @@ def message_data(input: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "direction": input.direction, "channel": input.channel, "status": input.status, "mode": input.mode,
         "subject": input.subject, "original_text": input.text, "original_language": input.original_language,
-        "translated_text": input.translated_text, "outcome": input.outcome, "signals": input.signals,
+        "translated_text": input.translated_text, "translated_language": input.translated_language,
+        "outcome": input.outcome, "signals": input.signals,
         "sent_at": input.sent_at, "idempotency_key": input.idempotency_key,
     }
     if input.draft_id is not None:

@@ -58,6 +58,7 @@ _CLEANERS = {
     "original_text": fields.long_text(label="Text"),
     "translated_text": fields.long_text(label="Translation"),
     "original_language": normalize.normalize_language,
+    "translated_language": normalize.normalize_language,
     "signals": fields.string_list(max_items=MAX_SIGNALS, max_length=300, label="Signals"),
 }
 
@@ -108,7 +109,7 @@ async def replay(access: Access, project_id: int, key: str | None, ca_id: int, *
 #: time is compared only when the request gives one (its default, "now", moves on between retries); the contact is
 #: the resolved one (given, else the campaign account's).
 REPLAY_FIELDS = ("direction", "status", "channel", "mode", "original_text", "subject", "outcome", "contact_id",
-                 "sent_at", "signals", "translated_text", "original_language")
+                 "sent_at", "signals", "translated_text", "translated_language", "original_language")
 
 
 def replay_request(cleaned: dict[str, Any], contact_id: int | None, *, sent_at_given: bool) -> dict[str, Any]:
@@ -136,6 +137,8 @@ def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict
         check.add("input.mode", "An inbound message is logged with mode PASTE_INBOUND.")
     if direction is Direction.OUTBOUND and mode is MessageMode.PASTE_INBOUND:
         check.add("input.mode", "PASTE_INBOUND is for inbound messages; set direction INBOUND.")
+    if cleaned.get("translated_language") and not cleaned.get("translated_text"):
+        check.add("input.translatedLanguage", "A translation's language needs the translation (translatedText).")
     outcome = CallOutcome(data["outcome"]) if data.get("outcome") else None
     if outcome in CALL_ONLY_OUTCOMES and channel is not Channel.PHONE_CALL:
         check.add("input.outcome", f"The outcome {outcome.value} is for calls; use channel PHONE_CALL "

@@ -72,6 +72,7 @@ async def test_type_and_translate_with_the_llm(gql, setup: Setup, openai_server:
     assert message["mode"] == "TYPE_AND_TRANSLATE" and message["status"] == "DRAFT"
     assert message["originalText"] == "Hola, ¿hablamos?" and message["originalLanguage"] == "es"
     assert message["translatedText"] == "Bonjour, on en parle ?" and result["language"] == "fr"
+    assert message["translatedLanguage"] == "fr"  # the target language is kept with the translation
     assert '"target": "fr"' in openai_server.requests[-1].prompt
     usage = await models.ApiUsage.get(campaign_id=setup.campaign.id)
     assert usage.operation is UsageOperation.TRANSLATE
@@ -124,3 +125,18 @@ async def test_billed_usage_survives_a_failed_draft_insert(gql, setup: Setup, op
     assert await models.Message.filter(campaign_account_id=setup.row.id).count() == 1
     usage = await models.ApiUsage.get(campaign_id=setup.campaign.id)
     assert usage.operation is UsageOperation.DRAFT and usage.cost_usd == Decimal("0.00027")
+
+
+async def test_a_replayed_translation_answers_its_target_language(gql, setup: Setup,
+                                                                 openai_server: FakeOpenAI) -> None:
+    await models.User.filter(id=setup.owner.user.id).update(language="es")
+    openai_server.enqueue(answer({"text": "Hallo, sprechen wir?"}))
+    first = await draft(gql, setup, mode="TYPE_AND_TRANSLATE", text="Hola, ¿hablamos?", language="de",
+                        idempotencyKey="tt-1")
+    assert first["errors"] == [] and first["language"] == "de"
+    retry = await draft(gql, setup, mode="TYPE_AND_TRANSLATE", text="Hola, ¿hablamos?", language="de",
+                        idempotencyKey="tt-1")
+    assert retry["replayed"] is True and retry["message"]["id"] == first["message"]["id"]
+    assert retry["language"] == retry["requestedLanguage"] == "de"  # not the source language (es)
+    assert retry["message"]["translatedLanguage"] == "de"
+    assert len(openai_server.requests) == 1

@@ -23,7 +23,8 @@ LOG = """
 mutation($input: LogMessageInput!) {
   logMessage(input: $input) {
     replayed
-    message { id direction channel status mode subject originalText originalLanguage translatedText outcome
+    message { id direction channel status mode subject originalText originalLanguage translatedText
+              translatedLanguage outcome
               signals sentAt contact { name } createdBy { email } campaign { slug } }
     campaignAccount { outreachStatus account { status statusHistory { fromStatus toStatus source } }
                       campaign { outreachedAccounts respondedAccounts responseRate } }
@@ -256,6 +257,7 @@ FIRST_SENT = "2026-01-05T10:00:00+00:00"
     {"signals": ["Budget in Q4"]},
     {"signals": []},
     {"translatedText": "Hola"},
+    {"translatedLanguage": "nl"},
     {"originalLanguage": "fr"},
     {"text": "Hello again"},
 ])
@@ -263,7 +265,7 @@ async def test_a_retry_with_any_different_value_is_a_conflict(gql, setup: Setup,
     other = await models.Contact.create(project_id=setup.project.id, account_id=setup.account.id, name="Other One")
     first_fields = {"text": "Hello", "idempotencyKey": "req-7", "contactId": global_id("Contact", setup.contact.id),
                     "sentAt": FIRST_SENT, "signals": ["Budget in Q3"], "translatedText": "Hallo",
-                    "originalLanguage": "en"}
+                    "translatedLanguage": "de", "originalLanguage": "en"}
     first = await log(gql, setup, **first_fields)
     assert first["errors"] == []
     same = await log(gql, setup, **first_fields)
@@ -307,6 +309,8 @@ async def test_a_key_reused_for_another_thread_is_a_conflict(gql, setup: Setup) 
     ({"text": "x", "status": "DRAFT", "sentAt": "2020-01-01T00:00:00Z"}, [("INVALID", "input.sentAt")]),
     ({"channel": "PHONE_CALL"}, [("INVALID", "input.text")]),  # a call needs its notes or its outcome
     ({"text": "x", "originalLanguage": "english"}, [("INVALID", "input.originalLanguage")]),
+    ({"text": "x", "translatedText": "y", "translatedLanguage": "klingon"}, [("INVALID", "input.translatedLanguage")]),
+    ({"text": "x", "translatedLanguage": "fr"}, [("INVALID", "input.translatedLanguage")]),  # no translation
     ({"text": "x", "mode": "PASTE_INBOUND"}, [("INVALID", "input.mode")]),
     ({"text": "x", "signals": [f"s{i}" for i in range(21)]}, [("INVALID", "input.signals")]),
     ({"text": "x", "idempotencyKey": "k" * 101}, [("INVALID", "input.idempotencyKey")]),
@@ -320,6 +324,16 @@ async def test_validation_errors_are_payload_errors_and_write_nothing(gql, setup
     assert [(e["code"], e["field"]) for e in result["errors"]] == expected
     assert await snapshot(setup.project.id) == before
     assert not await models.Message.exists()
+
+
+async def test_a_translation_is_logged_with_its_language(gql, setup: Setup) -> None:
+    result = await log(gql, setup, text="Hola", originalLanguage="es", translatedText="Bonjour",
+                       translatedLanguage="FR")
+    assert result["errors"] == []
+    message = result["message"]
+    assert (message["originalLanguage"], message["translatedText"], message["translatedLanguage"]) == (
+        "es", "Bonjour", "fr")
+    assert (await models.Message.get()).translated_language == "fr"
 
 
 async def test_a_call_is_logged_with_its_outcome_alone(gql, setup: Setup) -> None:
