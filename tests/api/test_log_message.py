@@ -565,3 +565,12 @@ async def test_discard_draft_deletes_it_audited_and_the_inbox_forgets_it(gql, se
 
     gone = await discard(gql, setup, draft["id"])
     assert gone["errors"] == [{"code": "NOT_FOUND", "field": "input.messageId", "message": "Message not found."}]
+
+
+async def test_an_inbound_on_a_row_never_contacted_counts_it_outreached_and_responded(gql, setup: Setup) -> None:
+    result = await log(gql, setup, text="We heard about you", direction="INBOUND")
+    assert result["errors"] == []
+    row = result["campaignAccount"]
+    assert row["outreachStatus"] == "RESPONDED"
+    assert row["campaign"] == {"outreachedAccounts": 1, "respondedAccounts": 1, "responseRate": 1.0}
+    assert row["account"]["status"] == "ENGAGED"
