@@ -173,7 +173,7 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
     key = clean_key(data.get("idempotency_key"))
     check = Collector()
     draft = await _draft_of(row, data.get("draft_id"))
-    if draft is not None and data.get("mode") is None:
+    if draft is not None and draft.direction is Direction.OUTBOUND and data.get("mode") is None:
         data = {**data, "mode": draft.mode}  # how it was written (AI_DRAFT…) is kept when it is sent
     cleaned = clean_message(data, check, datetime.now(UTC))
     if draft is not None:

@@ -533,6 +533,10 @@ async def test_a_draft_of_another_thread_is_not_found_and_a_sent_message_is_inva
     assert foreign["errors"] == [{"code": "NOT_FOUND", "field": "input.draftId", "message": "Message not found."}]
     not_a_draft = await log(gql, setup, draftId=sent, text="Hello")
     assert [(e["code"], e["field"]) for e in not_a_draft["errors"]] == [("INVALID", "input.draftId")]
+    inbound = (await log(gql, setup, text="Their reply", direction="INBOUND"))["message"]["id"]
+    before = await snapshot(setup.project.id)
+    not_a_draft = await log(gql, setup, draftId=inbound, text="Hello")
+    assert [(e["code"], e["field"]) for e in not_a_draft["errors"]] == [("INVALID", "input.draftId")]
     assert await snapshot(setup.project.id) == before
 
 
