@@ -107,9 +107,12 @@ class CampaignCosts:
 class AddExpenseInput:
     campaign_id: relay.GlobalID
     kind: ExpenseKind
-    amount: Decimal = strawberry.field(description="Greater than 0, at most two decimals, e.g. \"1250.50\".")
+    amount: Decimal = strawberry.field(description="Greater than 0, with no more decimals than the currency has "
+                                       "(EUR: two, JPY: none), e.g. \"1250.50\".")
     currency: str | None = strawberry.field(
-        default=None, description="ISO 4217; default: the currency the campaign's expenses already use.")
+        default=None, description="ISO 4217 code of a currency in use today (obsolete codes such as DEM and codes "
+        "that are no money such as XXX or XAU are refused; three-decimal currencies such as KWD are not supported "
+        "yet); default: the currency the campaign's expenses already use.")
     incurred_on: date | None = strawberry.field(
         default=None, description="Default: today. At most ten years back and a year ahead.")
     vendor: str | None = None

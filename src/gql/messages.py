@@ -43,6 +43,8 @@ class Message(RowType, relay.Node):
     original_text: str = strawberry.field(description="The text as written or received.")
     original_language: str | None = strawberry.field(description="ISO 639-1 language of the original text.")
     translated_text: str | None = strawberry.field(description="A translation, when one was made or given.")
+    translated_language: str | None = strawberry.field(
+        description="ISO 639-1 language of the translation (TYPE_AND_TRANSLATE: the target language).")
     outcome: CallOutcome | None
     signals: list[str] = strawberry.field(description="Short intelligence notes captured from the conversation.")
     sent_at: datetime | None = strawberry.field(description="When it was sent or received; null for drafts.")
@@ -118,6 +120,8 @@ class LogMessageInput:
     text: str = strawberry.field(default="", description="Required except for a call logged with its outcome.")
     original_language: str | None = strawberry.field(default=None, description="ISO 639-1.")
     translated_text: str | None = None
+    translated_language: str | None = strawberry.field(
+        default=None, description="ISO 639-1 language of `translatedText` (only with a translation).")
     outcome: CallOutcome | None = None
     signals: list[str] = strawberry.field(default_factory=list, description="At most 20 short notes.")
     sent_at: datetime | None = strawberry.field(
@@ -127,6 +131,10 @@ class LogMessageInput:
     idempotency_key: str | None = strawberry.field(
         default=None, description="Up to 100 characters, unique per project: a retried request with the same key "
         "answers the first message (`replayed: true`) and counts nothing twice.")
+    draft_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Send this DRAFT of the same campaign account: the draft becomes the logged "
+        "message (no second message; its mode is kept unless `mode` is given) and moves everything a sent outbound "
+        "moves. Direction OUTBOUND and status SENT; a message that is no draft is INVALID.")
 
 
 @strawberry.type
@@ -143,15 +151,31 @@ def message_data(input: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "direction": input.direction, "channel": input.channel, "status": input.status, "mode": input.mode,
         "subject": input.subject, "original_text": input.text, "original_language": input.original_language,
-        "translated_text": input.translated_text, "outcome": input.outcome, "signals": input.signals,
+        "translated_text": input.translated_text, "translated_language": input.translated_language,
+        "outcome": input.outcome, "signals": input.signals,
         "sent_at": input.sent_at, "idempotency_key": input.idempotency_key,
     }
+    if input.draft_id is not None:
+        data["draft_id"] = pk_of(input.draft_id, "Message", "input.draftId")
     if input.contact_id is not None:
         try:
             data["contact_id"] = pk_of(input.contact_id, "Contact", "input.contactId")
         except NotFound:
             data["contact_id"] = -1  # answered NOT_FOUND on input.contactId by the service
     return {k: (v.value if hasattr(v, "value") and not isinstance(v, str) else v) for k, v in data.items()}
+
+
+@strawberry.input(description="The draft to discard.")
+class DiscardDraftInput:
+    message_id: relay.GlobalID
+
+
+@strawberry.type
+class DiscardDraftPayload:
+    deleted_message_id: relay.GlobalID | None = None
+    campaign_account: CampaignAccountRef | None = strawberry.field(
+        default=None, description="The thread's row, without the draft.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.enum(description="What to draft.")
@@ -200,7 +224,8 @@ class DraftMessagePayload:
 @strawberry.type
 class MessageMutations:
     @mutation("Log a message or call on a campaign account's thread. A sent outbound to a do_not_contact "
-              "account or contact is refused and nothing is written. Give an idempotency key to make retries safe.")
+              "account or contact is refused and nothing is written. Give an idempotency key to make retries safe, "
+              "and a draftId to send a draft (it becomes the logged message).")
     async def log_message(self, info: Info, input: LogMessageInput) -> LogMessagePayload:
         from outboundql.gql.campaign_accounts import CampaignAccount
 
@@ -213,6 +238,18 @@ class MessageMutations:
             await events.publish_account_change(logged.message.project_id, row.account_id, "updated")
         return LogMessagePayload(message=Message.from_model(logged.message), replayed=logged.replayed,
                                  campaign_account=CampaignAccount.from_model(row))
+
+    @mutation("Discard (delete) an unsent DRAFT; a message that was sent or received is INVALID. The audit "
+              "trail keeps the draft.")
+    async def discard_draft(self, info: Info, input: DiscardDraftInput) -> DiscardDraftPayload:
+        from outboundql.gql.campaign_accounts import CampaignAccount
+
+        message = await messages_service.discard_draft(info.context.access,
+                                                       pk_of(input.message_id, "Message", "input.messageId"))
+        row = await models.CampaignAccount.get(id=message.campaign_account_id)
+        await events.publish_campaign_event(row.campaign_id, "accounts_changed")
+        return DiscardDraftPayload(deleted_message_id=relay.GlobalID("Message", str(message.id)),
+                                   campaign_account=CampaignAccount.from_model(row))
 
     @mutation("Draft a first message (AI_DRAFT), the next one in the thread (AI_CONTINUE), or translate your text "
               "(TYPE_AND_TRANSLATE), saved as a draft. Template based unless an LLM is configured.")

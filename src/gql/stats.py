@@ -46,7 +46,9 @@ class CallMetrics:
     calls_made: int
     calls_connected: int = strawberry.field(description="Calls with outcome CONNECTED or MEETING_BOOKED.")
     connection_rate: float = strawberry.field(description="calls connected / calls made; 0 when none.")
-    meetings_booked: int = strawberry.field(description="Messages of any channel with outcome MEETING_BOOKED.")
+    meetings_booked: int = strawberry.field(
+        description="Meetings booked: distinct campaign accounts with a sent message (any channel) whose outcome is "
+        "MEETING_BOOKED; a booked call and the e-mail confirming it count once. Summed over campaigns.")
     signals_captured: int = strawberry.field(description="Signals noted on sent messages.")
 
 

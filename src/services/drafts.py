@@ -108,8 +108,7 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     earlier = await replay(access, campaign.project_id, key, row.id, action="message.draft",
                            request=_draft_request(mode, channel, text, cleaned.get("subject")))
     if earlier is not None:
-        language = earlier.original_language or "en"
-        return Drafted(earlier, language, language, "replay", replayed=True)
+        return _replayed(earlier)
     account = await models.Account.get(id=row.account_id)
     product = await models.Product.get(id=campaign.product_id)
     language = override or resolve_language(account, campaign, product, access.user)
@@ -181,7 +180,7 @@ async def _type_and_translate(access: Access, settings: Settings, row: models.Ca
                           "yourself and log it with logMessage.", field="input.mode") from None
     message = await _save(access, row, contact, channel, MessageMode.TYPE_AND_TRANSLATE, key, {
         "subject": data.get("subject"), "original_text": text, "original_language": source,
-        "translated_text": translation.text,
+        "translated_text": translation.text, "translated_language": language,
     }, translation.usage)
     if isinstance(message, Drafted):
         return message
@@ -202,6 +201,10 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
                 mode: MessageMode, key: str | None, content: dict[str, Any], usage: Any
                 ) -> models.Message | Drafted:
     campaign = row.campaign
+    # The LLM call is billed whatever happens to the draft: its usage is its own write, committed before the
+    # draft's insert, so a failed insert (a duplicate key of a concurrent retry…) never rolls it back.
+    async with in_transaction():
+        await record_usage(row, usage)
     try:
         async with in_transaction():
             message = await models.Message.create(
@@ -209,7 +212,6 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
                 channel=channel, status=MessageStatus.DRAFT, mode=mode, contact=contact, idempotency_key=key,
                 created_by=access.user, signals=[], **content,
             )
-            await record_usage(row, usage)
             await audit.record(project_id=campaign.project_id, actor=access.user, action="message.draft",
                                row=message, after=audit.snapshot(message, ["campaign_account_id", "mode", "channel",
                                                                            "original_language"]))
@@ -219,6 +221,11 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
                                                       content.get("subject")))
         if earlier is None:
             raise
-        language = earlier.original_language or "en"
-        return Drafted(earlier, language, language, "replay", replayed=True)
+        return _replayed(earlier)
     return message
+
+
+def _replayed(earlier: models.Message) -> Drafted:
+    """The answer of a retry: the language the draft is written in (a translation's target language)."""
+    language = earlier.translated_language or earlier.original_language or "en"
+    return Drafted(earlier, language, language, "replay", replayed=True)

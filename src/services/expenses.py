@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import list_currencies
+from babel.core import get_global
+from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
 from tortoise import connections
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
@@ -41,8 +42,16 @@ _CLEANERS = {
 
 @functools.cache
 def currencies() -> frozenset[str]:
-    """ISO 4217 codes (Babel's CLDR list)."""
-    return frozenset(list_currencies())
+    """The ISO 4217 currencies in use today: the legal tender of at least one territory on this date (Babel's
+    CLDR territory data, ``get_territory_currencies(territory, tender=True)`` over every territory). Obsolete
+    codes (DEM, ESP), funds and units (USN, CLF) and codes that are no money (XXX, XTS, XAU) are not in it."""
+    return frozenset(code for territory in get_global("territory_currencies")
+                     for code in get_territory_currencies(territory, tender=True))
+
+
+def decimal_places(code: str) -> int:
+    """The currency's minor unit (CLDR): JPY 0, EUR 2, KWD 3."""
+    return get_currency_precision(code)
 
 
 def clean_amount(value: Any, check: Collector) -> Decimal | None:
@@ -65,9 +74,27 @@ def clean_amount(value: Any, check: Collector) -> Decimal | None:
 def clean_currency(value: Any, check: Collector) -> str | None:
     code = str(value or "").strip().upper()
     if code not in currencies():
-        check.add("input.currency", f"{value!r} is not an ISO 4217 currency code (e.g. EUR, USD, GBP).")
+        if code in list_currencies():
+            check.add("input.currency", f"{code} is not a currency in use today (an obsolete currency, or a code "
+                      "that is no money, like XXX or XAU); give the currency you paid in, e.g. EUR, USD, GBP.")
+        else:
+            check.add("input.currency", f"{value!r} is not an ISO 4217 currency code (e.g. EUR, USD, GBP).")
+        return None
+    if decimal_places(code) > 2:
+        check.add("input.currency", f"{code} has three decimal places: such currencies are not supported yet "
+                  "(expense amounts keep two decimals); record this expense in another currency for now.")
         return None
     return code
+
+
+def check_minor_unit(amount: Decimal | None, code: str | None, check: Collector) -> None:
+    """An amount has no more decimals than its currency (JPY: none); amounts are stored with two."""
+    if amount is None or code is None:
+        return
+    places = decimal_places(code)
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        check.add("input.amount", f"{code} has no decimal places: give a whole amount." if places == 0 else
+                  f"{code} has {places} decimal places: give the amount with at most {places}.")
 
 
 def clean_date(value: date, check: Collector, today: date) -> date | None:
@@ -110,6 +137,7 @@ async def add_expense(access: Access, campaign_id: int, data: dict[str, Any]) ->
         cleaned["currency"] = await default_currency(campaign.id)
         if cleaned["currency"] is None:
             check.add("input.currency", "Give the currency: this campaign has no expense yet to take it from.")
+    check_minor_unit(cleaned.get("amount"), cleaned.get("currency"), check)
     cleaned.setdefault("incurred_on", datetime.now(UTC).date())
     check.raise_if_any()
     async with in_transaction():
@@ -128,6 +156,8 @@ async def update_expense(access: Access, expense_id: int, data: dict[str, Any]) 
         if name in data and data[name] is None:
             check.add(f"input.{fields.camel(name)}", f"{label} cannot be cleared; give a new value or leave it out.")
     cleaned = _clean({k: v for k, v in data.items() if v is not None or k in _CLEANERS}, check)
+    if not check.items:  # a changed currency checks the stored amount too, and the other way round
+        check_minor_unit(cleaned.get("amount", row.amount), cleaned.get("currency", row.currency), check)
     check.raise_if_any()
     async with in_transaction():
         before = audit.snapshot(row)
@@ -242,6 +272,14 @@ async def usage_summaries(campaign_ids: list[int]) -> dict[int, UsageSummary]:
     }
 
 
+#: Why a ratio is missing when no account reached its outcome: one sentence per outcome.
+NONE_REACHED = {
+    "outreached": "No account has been reached yet",
+    "responded": "No account has replied yet",
+    "customer": "No account has become a customer yet",
+}
+
+
 def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
     """Cost per account reaching each outcome, only when one currency is used."""
     out = []
@@ -253,8 +291,7 @@ def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
             out.append(Ratio(outcome, accounts, reason=f"Expenses are in {len(totals)} currencies ({codes}) and "
                              "are never converted, so there is no single cost per account; see the totals."))
         elif not accounts:
-            out.append(Ratio(outcome, accounts, reason=f"No account is {outcome} yet, so there is nothing to "
-                             "divide by."))
+            out.append(Ratio(outcome, accounts, reason=f"{NONE_REACHED[outcome]}, so there is nothing to divide by."))
         else:
             total = totals[0]
             value = (total.amount / accounts).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -8,6 +8,10 @@ back; each move is kept in the status history with source ``conversation``.
 
 A sent outbound to a ``do_not_contact`` account or contact is refused and nothing is written.
 An idempotency key (unique per project) makes a retried request answer the first result.
+
+Logging with a ``draft_id`` (a DRAFT of the same campaign account) sends that draft: the draft becomes the
+logged message (its fields replaced by the request's, its mode kept unless one is given) and moves
+everything a sent message moves, in the same transaction. :func:`discard_draft` deletes a draft.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector, Conflict, InvalidInput
+from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.models.enums import (
     AccountStatus,
     CallOutcome,
@@ -54,6 +58,7 @@ _CLEANERS = {
     "original_text": fields.long_text(label="Text"),
     "translated_text": fields.long_text(label="Translation"),
     "original_language": normalize.normalize_language,
+    "translated_language": normalize.normalize_language,
     "signals": fields.string_list(max_items=MAX_SIGNALS, max_length=300, label="Signals"),
 }
 
@@ -100,7 +105,19 @@ async def replay(access: Access, project_id: int, key: str | None, ca_id: int, *
     return earlier
 
 
-REPLAY_FIELDS = ("direction", "status", "channel", "mode", "original_text", "subject", "outcome")
+#: What a retry must repeat for its key to answer the earlier message; a different value is a CONFLICT. The sent
+#: time is compared only when the request gives one (its default, "now", moves on between retries); the contact is
+#: the resolved one (given, else the campaign account's).
+REPLAY_FIELDS = ("direction", "status", "channel", "mode", "original_text", "subject", "outcome", "contact_id",
+                 "sent_at", "signals", "translated_text", "translated_language", "original_language")
+
+
+def replay_request(cleaned: dict[str, Any], contact_id: int | None, *, sent_at_given: bool) -> dict[str, Any]:
+    request = {name: cleaned.get(name) for name in REPLAY_FIELDS}
+    request["contact_id"] = contact_id
+    if not sent_at_given:
+        del request["sent_at"]
+    return request
 
 
 def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict[str, Any]:
@@ -120,6 +137,8 @@ def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict
         check.add("input.mode", "An inbound message is logged with mode PASTE_INBOUND.")
     if direction is Direction.OUTBOUND and mode is MessageMode.PASTE_INBOUND:
         check.add("input.mode", "PASTE_INBOUND is for inbound messages; set direction INBOUND.")
+    if cleaned.get("translated_language") and not cleaned.get("translated_text"):
+        check.add("input.translatedLanguage", "A translation's language needs the translation (translatedText).")
     outcome = CallOutcome(data["outcome"]) if data.get("outcome") else None
     if outcome in CALL_ONLY_OUTCOMES and channel is not Channel.PHONE_CALL:
         check.add("input.outcome", f"The outcome {outcome.value} is for calls; use channel PHONE_CALL "
@@ -153,12 +172,15 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
     project_id = row.campaign.project_id
     key = clean_key(data.get("idempotency_key"))
     check = Collector()
+    draft = await _draft_of(row, data.get("draft_id"))
+    if draft is not None and draft.direction is Direction.OUTBOUND and data.get("mode") is None:
+        data = {**data, "mode": draft.mode}  # how it was written (AI_DRAFT…) is kept when it is sent
     cleaned = clean_message(data, check, datetime.now(UTC))
-    request = {name: cleaned.get(name) for name in REPLAY_FIELDS}
-    if not check.items:
-        earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
-        if earlier is not None:
-            return Logged(earlier, replayed=True)
+    if draft is not None:
+        if cleaned["direction"] is not Direction.OUTBOUND:
+            check.add("input.direction", "A draft is an outbound message; log it with direction OUTBOUND.")
+        elif cleaned["status"] is not MessageStatus.SENT:
+            check.add("input.status", "Logging a draft sends it: use status SENT (or keep editing the draft).")
     contact_id = data.get("contact_id", row.contact_id)
     contact: models.Contact | None = None
     if contact_id is not None:
@@ -166,20 +188,55 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
         if contact is None:
             check.add("input.contactId", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
     check.raise_if_any()
+    request = replay_request(cleaned, contact_id, sent_at_given=data.get("sent_at") is not None)
+    if draft is not None:
+        request["id"] = draft.id
+    earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
+    if earlier is not None:
+        return Logged(earlier, replayed=True)
+    if draft is not None:
+        require_draft(draft)
     account = await models.Account.get(id=row.account_id)
     sends = cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT
     if sends:
         refuse_do_not_contact(account, contact)
     try:
         async with in_transaction():
-            message, promoted = await _write(access, row, account, contact, cleaned, key)
-    except IntegrityError:
+            message, promoted = await _write(access, row, account, contact, cleaned, key, draft)
+    except (IntegrityError, DraftGone) as exc:
         # A concurrent retry with the same key won the race: answer its message (nothing was written here).
         earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
         if earlier is None:
+            if isinstance(exc, DraftGone):
+                raise exc.error from None
             raise
         return Logged(earlier, replayed=True)
     return Logged(message, promoted=promoted)
+
+
+class DraftGone(Exception):
+    """The draft was sent or discarded by a concurrent request (seen under the locks)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def _draft_of(row: models.CampaignAccount, draft_id: int | None) -> models.Message | None:
+    """The message ``draft_id`` on this campaign account's thread; a message of another thread or project is
+    NOT_FOUND, worded like a missing one. Whether it is still a draft is checked by :func:`require_draft`."""
+    if draft_id is None:
+        return None
+    message = await models.Message.filter(id=draft_id, campaign_account_id=row.id).first()
+    if message is None:
+        raise NotFound("Message", field="input.draftId")
+    return message
+
+
+def require_draft(message: models.Message, field: str = "input.draftId") -> None:
+    if message.status is not MessageStatus.DRAFT:
+        raise InvalidInput("This message is not a draft (it was already sent or received); only a draft can be "
+                           "sent or discarded.", field=field)
 
 
 def refuse_do_not_contact(account: models.Account, contact: models.Contact | None) -> None:
@@ -194,8 +251,8 @@ def refuse_do_not_contact(account: models.Account, contact: models.Contact | Non
 
 
 async def _write(access: Access, row: models.CampaignAccount, account: models.Account,
-                 contact: models.Contact | None, cleaned: dict[str, Any], key: str | None
-                 ) -> tuple[models.Message, bool]:
+                 contact: models.Contact | None, cleaned: dict[str, Any], key: str | None,
+                 draft: models.Message | None = None) -> tuple[models.Message, bool]:
     """Inside the transaction: lock the campaign, then the account, then the contact (every writer takes them
     in this order), re-check do-not-contact under the locks, write and move. A status change committed
     by another request waits for this transaction, or is seen here."""
@@ -206,10 +263,27 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
         contact = await models.Contact.filter(id=contact.id).select_for_update().get()
     if cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT:
         refuse_do_not_contact(account, contact)  # a status changed since the check above: roll back
-    message = await models.Message.create(
-        project_id=campaign.project_id, campaign_account_id=row.id, contact=contact, idempotency_key=key,
-        created_by=access.user, **cleaned,
-    )
+    if draft is None:
+        message = await models.Message.create(
+            project_id=campaign.project_id, campaign_account_id=row.id, contact=contact, idempotency_key=key,
+            created_by=access.user, **cleaned,
+        )
+    else:
+        # Locked after the campaign (every writer of this thread holds it): sent or discarded meanwhile?
+        message = await models.Message.filter(id=draft.id).select_for_update().first()
+        if message is None:
+            raise DraftGone(NotFound("Message", field="input.draftId"))
+        try:
+            require_draft(message)
+        except InvalidInput as exc:
+            raise DraftGone(exc) from None
+        for name, value in cleaned.items():
+            setattr(message, name, value)
+        message.contact = contact
+        message.contact_id = contact.id if contact is not None else None
+        if key is not None:
+            message.idempotency_key = key
+        await message.save()
     moved: dict[str, Any] = {}
     if cleaned["status"] is MessageStatus.SENT:
         direction = cleaned["direction"]
@@ -258,3 +332,20 @@ def said_at(message: models.Message) -> tuple[datetime, int]:
 
 def thread_queryset(campaign_account_id: int) -> Any:
     return in_thread_order(models.Message.filter(campaign_account_id=campaign_account_id))
+
+
+async def discard_draft(access: Access, message_id: int) -> models.Message:
+    """Delete a DRAFT (anything sent or received is INVALID); audited with the draft as it was."""
+    message = await access.get(models.Message, message_id, Role.MEMBER, field="input.messageId")
+    require_draft(message, "input.messageId")
+    row = await models.CampaignAccount.get(id=message.campaign_account_id)
+    async with in_transaction():
+        await locked_campaign(row.campaign_id)  # the order every writer of the thread takes
+        locked = await models.Message.filter(id=message.id).select_for_update().first()
+        if locked is None:
+            raise NotFound("Message", field="input.messageId")
+        require_draft(locked, "input.messageId")
+        await audit.record(project_id=locked.project_id, actor=access.user, action="message.discard", row=locked,
+                           before=audit.snapshot(locked))
+        await models.Message.filter(id=locked.id).delete()
+    return locked

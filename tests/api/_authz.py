@@ -17,6 +17,7 @@ from outboundql.services import campaigns as campaigns_service
 from outboundql.services import expenses as expenses_service
 from outboundql.services import low_fit
 from outboundql.services import markets as markets_service
+from outboundql.services import messages as messages_service
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 from outboundql.services import saved_filters as saved_filters_service
@@ -46,6 +47,7 @@ class World:
     archived_campaign: models.Campaign | None = None  # set by build_world
     campaign_account: models.CampaignAccount | None = None  # set by build_world (in a campaign of its own)
     expense: models.Expense | None = None  # set by build_world (on the campaign account's campaign)
+    draft: models.Message | None = None  # set by build_world (an unsent draft on the campaign account's thread)
 
     def gid(self, attr: str) -> str:
         row = getattr(self, attr)
@@ -65,6 +67,7 @@ TYPE_OF = {
     "archived_campaign": "Campaign",
     "campaign_account": "CampaignAccount",
     "expense": "Expense",
+    "draft": "Message",
 }
 
 
@@ -109,6 +112,8 @@ async def build_world(owner: Person, tag: str) -> World:
     world.campaign_account = await models.CampaignAccount.get(campaign_id=worked.id)
     world.expense = await expenses_service.add_expense(
         access, worked.id, {"kind": "agency", "amount": "120.00", "currency": "EUR", "vendor": f"Agency {tag}"})
+    world.draft = (await messages_service.log_message(
+        access, world.campaign_account.id, {"status": "draft", "original_text": f"Draft {tag}"})).message
     return world
 
 
@@ -229,6 +234,11 @@ MUTATIONS: list[Mutation] = [
     Mutation("draftMessage", "DraftMessageInput", "campaign_account", "input.campaignAccountId",
              lambda w, gid: {"campaignAccountId": gid, "language": "es", "idempotencyKey": "authz-draft"},
              "message { id }"),
+    Mutation("logMessage", "LogMessageInput", "draft", "input.draftId",
+             lambda w, gid: {"campaignAccountId": w.gid("campaign_account"), "draftId": gid,
+                             "text": "Hello from the draft"}, "message { id status }"),
+    Mutation("discardDraft", "DiscardDraftInput", "draft", "input.messageId",
+             lambda w, gid: {"messageId": gid}, "deletedMessageId"),
     Mutation("addExpense", "AddExpenseInput", "campaign", "input.campaignId",
              lambda w, gid: {"campaignId": gid, "kind": "META_ADS", "amount": "12.50", "currency": "EUR"},
              "expense { id }"),

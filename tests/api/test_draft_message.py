@@ -27,7 +27,7 @@ DRAFT = """
 mutation($input: DraftMessageInput!) {
   draftMessage(input: $input) {
     message { id direction status mode channel subject originalText originalLanguage translatedText
-              contact { name } }
+              translatedLanguage contact { name } }
     language requestedLanguage drafter notice replayed
     errors { code field message }
   }

@@ -12,7 +12,7 @@ from outboundql.models.enums import UsageOperation
 from outboundql.settings import Settings
 from tests.api._authz import snapshot
 from tests.api.test_draft_message import draft
-from tests.api.test_log_message import Setup
+from tests.api.test_log_message import Setup, log
 from tests.api.test_log_message import setup as setup
 from tests.fakes.openai_server import FakeOpenAI, answer, status
 from tests.fakes.openai_server import openai_server as openai_server
@@ -72,6 +72,7 @@ async def test_type_and_translate_with_the_llm(gql, setup: Setup, openai_server:
     assert message["mode"] == "TYPE_AND_TRANSLATE" and message["status"] == "DRAFT"
     assert message["originalText"] == "Hola, ¿hablamos?" and message["originalLanguage"] == "es"
     assert message["translatedText"] == "Bonjour, on en parle ?" and result["language"] == "fr"
+    assert message["translatedLanguage"] == "fr"  # the target language is kept with the translation
     assert '"target": "fr"' in openai_server.requests[-1].prompt
     usage = await models.ApiUsage.get(campaign_id=setup.campaign.id)
     assert usage.operation is UsageOperation.TRANSLATE
@@ -98,3 +99,44 @@ async def test_llm_failure_in_a_language_without_a_catalog_does_not_ask_to_confi
     assert result["drafter"] == "template" and result["language"] == "en" and result["requestedLanguage"] == "ja"
     assert "LLM could not draft" in result["notice"] and "English" in result["notice"]
     assert "configure an LLM" not in result["notice"]
+
+
+async def test_billed_usage_survives_a_failed_draft_insert(gql, setup: Setup, openai_server: FakeOpenAI,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A concurrent request takes the idempotency key between the replay check and the insert: the draft's
+    insert fails on the duplicate key (CONFLICT, no draft saved), but the LLM call was billed and stays recorded."""
+    from outboundql.services import drafts
+
+    assert (await log(gql, setup, text="Logged first", idempotencyKey="dup"))["errors"] == []
+    real_replay = drafts.replay
+    calls = []
+
+    async def replay_missing_the_race(*args, **kwargs):
+        calls.append(kwargs.get("action"))
+        if len(calls) == 1:
+            return None  # the check ran before the other request committed
+        return await real_replay(*args, **kwargs)
+
+    monkeypatch.setattr(drafts, "replay", replay_missing_the_race)
+    openai_server.enqueue(answer({"subject": "Hi", "text": "Hello from the LLM"}))
+    result = await draft(gql, setup, idempotencyKey="dup")
+    assert result["message"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("CONFLICT", "input.idempotencyKey")]
+    assert await models.Message.filter(campaign_account_id=setup.row.id).count() == 1
+    usage = await models.ApiUsage.get(campaign_id=setup.campaign.id)
+    assert usage.operation is UsageOperation.DRAFT and usage.cost_usd == Decimal("0.00027")
+
+
+async def test_a_replayed_translation_answers_its_target_language(gql, setup: Setup,
+                                                                 openai_server: FakeOpenAI) -> None:
+    await models.User.filter(id=setup.owner.user.id).update(language="es")
+    openai_server.enqueue(answer({"text": "Hallo, sprechen wir?"}))
+    first = await draft(gql, setup, mode="TYPE_AND_TRANSLATE", text="Hola, ¿hablamos?", language="de",
+                        idempotencyKey="tt-1")
+    assert first["errors"] == [] and first["language"] == "de"
+    retry = await draft(gql, setup, mode="TYPE_AND_TRANSLATE", text="Hola, ¿hablamos?", language="de",
+                        idempotencyKey="tt-1")
+    assert retry["replayed"] is True and retry["message"]["id"] == first["message"]["id"]
+    assert retry["language"] == retry["requestedLanguage"] == "de"  # not the source language (es)
+    assert retry["message"]["translatedLanguage"] == "de"
+    assert len(openai_server.requests) == 1

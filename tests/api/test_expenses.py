@@ -103,6 +103,16 @@ async def test_add_update_delete(gql, owner, campaign) -> None:
     ({"currency": "USD", "incurredOn": (datetime.now(UTC).date() + timedelta(days=400)).isoformat()},
      [("INVALID", "input.incurredOn")]),
     ({"amount": "0", "currency": "??"}, [("INVALID", "input.amount"), ("INVALID", "input.currency")]),
+    # ISO 4217 codes that are no money in use: obsolete (Deutsche Mark, peseta), "no currency", testing, gold
+    ({"currency": "DEM"}, [("INVALID", "input.currency")]),
+    ({"currency": "ESP"}, [("INVALID", "input.currency")]),
+    ({"currency": "XXX"}, [("INVALID", "input.currency")]),
+    ({"currency": "XTS"}, [("INVALID", "input.currency")]),
+    ({"currency": "XAU"}, [("INVALID", "input.currency")]),
+    # more decimals than the currency has
+    ({"amount": "10.5", "currency": "JPY"}, [("INVALID", "input.amount")]),
+    # three-decimal currencies are refused until amounts keep three decimals
+    ({"amount": "10.000", "currency": "KWD"}, [("INVALID", "input.currency")]),
 ])
 async def test_invalid_expenses_are_payload_errors_and_write_nothing(gql, owner, project, campaign, fields,
                                                                      expected) -> None:
@@ -111,6 +121,37 @@ async def test_invalid_expenses_are_payload_errors_and_write_nothing(gql, owner,
     assert result["expense"] is None
     assert [(e["code"], e["field"]) for e in result["errors"]] == expected
     assert await snapshot(project.id) == before
+
+
+@pytest.mark.parametrize(("currency", "amount", "stored"), [
+    ("EUR", "12.34", "12.34"), ("USD", "0.99", "0.99"), ("jpy", "1500", "1500.00"), ("JPY", "1500.00", "1500.00"),
+    ("CHF", "5.05", "5.05"),
+])
+async def test_currencies_in_use_are_accepted(gql, owner, campaign, currency, amount, stored) -> None:
+    result = await add(gql, owner, campaign, amount=amount, currency=currency)
+    assert result["errors"] == []
+    assert (result["expense"]["amount"], result["expense"]["currency"]) == (stored, currency.upper())
+
+
+async def test_errors_say_why_a_currency_or_amount_is_refused(gql, owner, campaign) -> None:
+    obsolete = (await add(gql, owner, campaign, currency="DEM"))["errors"][0]["message"]
+    assert "not a currency in use" in obsolete
+    yen = (await add(gql, owner, campaign, amount="10.5", currency="JPY"))["errors"][0]["message"]
+    assert yen == "JPY has no decimal places: give a whole amount."
+    dinar = (await add(gql, owner, campaign, amount="10", currency="KWD"))["errors"][0]["message"]
+    assert "three decimal places" in dinar and "not supported yet" in dinar
+
+
+async def test_changing_the_currency_checks_the_stored_amount(gql, owner, project, campaign) -> None:
+    expense = (await add(gql, owner, campaign, amount="10.50", currency="EUR"))["expense"]
+    before = await snapshot(project.id)
+    result = data_of(await gql(UPDATE, {"input": {"id": expense["id"], "currency": "JPY"}}, as_=owner))
+    assert [(e["code"], e["field"]) for e in result["updateExpense"]["errors"]] == [("INVALID", "input.amount")]
+    assert await snapshot(project.id) == before
+    result = data_of(await gql(UPDATE, {"input": {"id": expense["id"], "currency": "JPY", "amount": "1500"}},
+                               as_=owner))
+    assert result["updateExpense"]["errors"] == []
+    assert result["updateExpense"]["expense"]["currency"] == "JPY"
 
 
 async def test_update_validates_and_cannot_clear_required_fields(gql, owner, project, campaign) -> None:
@@ -215,8 +256,13 @@ async def test_no_expenses_or_no_accounts_explain_the_missing_ratio(gql, owner, 
     assert "No expenses" in costs["costPerOutreached"]["reason"]
     await add(gql, owner, campaign, amount="10.00", currency="GBP")
     costs = data_of(await gql(COSTS, {"slug": project.slug}, as_=owner))["project"]["campaign"]["costs"]
-    assert costs["costPerResponded"] == {"outcome": "responded", "accounts": 0, "value": None,
-                                        "reason": "No account is responded yet, so there is nothing to divide by."}
+    reasons = {key: costs[key]["reason"] for key in ("costPerOutreached", "costPerResponded", "costPerCustomer")}
+    assert reasons == {
+        "costPerOutreached": "No account has been reached yet, so there is nothing to divide by.",
+        "costPerResponded": "No account has replied yet, so there is nothing to divide by.",
+        "costPerCustomer": "No account has become a customer yet, so there is nothing to divide by.",
+    }
+    assert costs["costPerResponded"]["accounts"] == 0 and costs["costPerResponded"]["value"] is None
 
 
 async def test_expenses_of_another_project_are_invisible(gql, owner, campaign, make_user: Any) -> None:

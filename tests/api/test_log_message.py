@@ -23,7 +23,8 @@ LOG = """
 mutation($input: LogMessageInput!) {
   logMessage(input: $input) {
     replayed
-    message { id direction channel status mode subject originalText originalLanguage translatedText outcome
+    message { id direction channel status mode subject originalText originalLanguage translatedText
+              translatedLanguage outcome
               signals sentAt contact { name } createdBy { email } campaign { slug } }
     campaignAccount { outreachStatus account { status statusHistory { fromStatus toStatus source } }
                       campaign { outreachedAccounts respondedAccounts responseRate } }
@@ -134,6 +135,35 @@ async def test_inbound_moves_to_responded_counts_once_and_promotes_to_engaged(gq
     assert after["campaignAccount"]["account"]["status"] == "ENGAGED"
 
 
+OUTBOUND_PROMOTES = {AccountStatus.NEW: AccountStatus.INITIATED}
+INBOUND_PROMOTES = {AccountStatus.NEW: AccountStatus.ENGAGED, AccountStatus.INITIATED: AccountStatus.ENGAGED}
+
+
+@pytest.mark.parametrize("status", list(AccountStatus), ids=lambda s: s.value)
+@pytest.mark.parametrize("direction", ["OUTBOUND", "INBOUND"])
+async def test_promotion_for_every_account_status(gql, setup: Setup, status: AccountStatus, direction: str) -> None:
+    """Only NEW → INITIATED on a sent outbound, only NEW/INITIATED → ENGAGED on an inbound; every other status
+    is left alone (and a do_not_contact account refuses a sent outbound)."""
+    await models.Account.filter(id=setup.account.id).update(status=status)
+    history = await models.AccountStatusChange.filter(account_id=setup.account.id).count()
+    result = await log(gql, setup, text="Hi", direction=direction)
+    promotes = OUTBOUND_PROMOTES if direction == "OUTBOUND" else INBOUND_PROMOTES
+    if direction == "OUTBOUND" and status is AccountStatus.DO_NOT_CONTACT:
+        assert [e["code"] for e in result["errors"]] == ["INVALID"]
+    else:
+        assert result["errors"] == []
+    expected = promotes.get(status, status)
+    account = await models.Account.get(id=setup.account.id)
+    assert account.status is expected
+    changes = await models.AccountStatusChange.filter(account_id=setup.account.id).order_by("id")
+    if status in promotes:
+        assert len(changes) == history + 1
+        assert (changes[-1].from_status, changes[-1].to_status, changes[-1].source) == (
+            status, expected, StatusSource.CONVERSATION)
+    else:
+        assert len(changes) == history
+
+
 async def test_promotion_never_touches_relationship_or_advanced_statuses(gql, setup: Setup) -> None:
     await models.Account.filter(id=setup.account.id).update(status=AccountStatus.PARTNER)
     result = await log(gql, setup, text="Hi partner")
@@ -172,6 +202,12 @@ async def test_sent_outbound_to_do_not_contact_account_is_refused_and_nothing_wr
     assert await snapshot(setup.project.id) == before
     assert await models.Message.all().count() == messages_before
     # an inbound from them is still logged (they wrote to us), and a draft is allowed
+    inbound = await log(gql, setup, text="Please call us", direction="INBOUND")
+    assert inbound["errors"] == []
+    assert inbound["message"]["direction"] == "INBOUND" and inbound["message"]["originalText"] == "Please call us"
+    assert inbound["campaignAccount"]["outreachStatus"] == "RESPONDED"
+    assert inbound["campaignAccount"]["account"]["status"] == "DO_NOT_CONTACT"  # protection is never promoted
+    assert await models.Message.filter(campaign_account_id=setup.row.id, direction="inbound").count() == 1
     assert (await log(gql, setup, text="Draft", status="DRAFT"))["errors"] == []
 
 
@@ -188,8 +224,13 @@ async def test_sent_outbound_to_do_not_contact_contact_is_refused(gql, setup: Se
 async def test_the_campaign_accounts_contact_is_the_default_and_checked_for_dnc(gql, setup: Setup) -> None:
     await models.CampaignAccount.filter(id=setup.row.id).update(contact_id=setup.contact.id)
     await models.Contact.filter(id=setup.contact.id).update(do_not_contact=True)
+    before = await snapshot(setup.project.id)
     result = await log(gql, setup, text="Hello")
+    assert result["message"] is None
     assert [e["field"] for e in result["errors"]] == ["input.contactId"]
+    assert await snapshot(setup.project.id) == before
+    assert not await models.Message.exists()
+    assert (await models.CampaignAccount.get(id=setup.row.id)).outreach_status.value == "not_started"
 
 
 async def test_idempotent_retry_returns_the_first_message_and_counts_nothing_twice(gql, setup: Setup) -> None:
@@ -204,6 +245,47 @@ async def test_idempotent_retry_returns_the_first_message_and_counts_nothing_twi
     replay = await log(gql, setup, text="Yes", direction="INBOUND", idempotencyKey="in-1")
     assert replay["replayed"] and replay["message"]["id"] == reply["message"]["id"]
     assert replay["campaignAccount"]["campaign"]["respondedAccounts"] == 1
+
+
+FIRST_SENT = "2026-01-05T10:00:00+00:00"
+
+
+@pytest.mark.parametrize("changed", [
+    {"contactId": "other"},
+    {"contactId": None},
+    {"sentAt": "2026-01-06T10:00:00+00:00"},
+    {"signals": ["Budget in Q4"]},
+    {"signals": []},
+    {"translatedText": "Hola"},
+    {"translatedLanguage": "nl"},
+    {"originalLanguage": "fr"},
+    {"text": "Hello again"},
+])
+async def test_a_retry_with_any_different_value_is_a_conflict(gql, setup: Setup, changed: dict[str, Any]) -> None:
+    other = await models.Contact.create(project_id=setup.project.id, account_id=setup.account.id, name="Other One")
+    first_fields = {"text": "Hello", "idempotencyKey": "req-7", "contactId": global_id("Contact", setup.contact.id),
+                    "sentAt": FIRST_SENT, "signals": ["Budget in Q3"], "translatedText": "Hallo",
+                    "translatedLanguage": "de", "originalLanguage": "en"}
+    first = await log(gql, setup, **first_fields)
+    assert first["errors"] == []
+    same = await log(gql, setup, **first_fields)
+    assert same["replayed"] is True and same["message"]["id"] == first["message"]["id"]
+    retry = {**first_fields, **changed}
+    if changed.get("contactId") == "other":
+        retry["contactId"] = global_id("Contact", other.id)
+    elif "contactId" in changed:
+        del retry["contactId"]  # the campaign account has no contact: the retry names none
+    result = await log(gql, setup, **retry)
+    assert result["message"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("CONFLICT", "input.idempotencyKey")]
+    assert await models.Message.all().count() == 1
+
+
+async def test_a_retry_without_a_sent_time_replays_a_message_logged_without_one(gql, setup: Setup) -> None:
+    first = await log(gql, setup, text="Hello", idempotencyKey="req-8")
+    retry = await log(gql, setup, text="Hello", idempotencyKey="req-8")  # "now" has moved on: still the same
+    assert retry["replayed"] is True and retry["message"]["id"] == first["message"]["id"]
+    assert retry["message"]["sentAt"] == first["message"]["sentAt"]
 
 
 async def test_a_key_reused_for_another_thread_is_a_conflict(gql, setup: Setup) -> None:
@@ -227,6 +309,8 @@ async def test_a_key_reused_for_another_thread_is_a_conflict(gql, setup: Setup) 
     ({"text": "x", "status": "DRAFT", "sentAt": "2020-01-01T00:00:00Z"}, [("INVALID", "input.sentAt")]),
     ({"channel": "PHONE_CALL"}, [("INVALID", "input.text")]),  # a call needs its notes or its outcome
     ({"text": "x", "originalLanguage": "english"}, [("INVALID", "input.originalLanguage")]),
+    ({"text": "x", "translatedText": "y", "translatedLanguage": "klingon"}, [("INVALID", "input.translatedLanguage")]),
+    ({"text": "x", "translatedLanguage": "fr"}, [("INVALID", "input.translatedLanguage")]),  # no translation
     ({"text": "x", "mode": "PASTE_INBOUND"}, [("INVALID", "input.mode")]),
     ({"text": "x", "signals": [f"s{i}" for i in range(21)]}, [("INVALID", "input.signals")]),
     ({"text": "x", "idempotencyKey": "k" * 101}, [("INVALID", "input.idempotencyKey")]),
@@ -240,6 +324,16 @@ async def test_validation_errors_are_payload_errors_and_write_nothing(gql, setup
     assert [(e["code"], e["field"]) for e in result["errors"]] == expected
     assert await snapshot(setup.project.id) == before
     assert not await models.Message.exists()
+
+
+async def test_a_translation_is_logged_with_its_language(gql, setup: Setup) -> None:
+    result = await log(gql, setup, text="Hola", originalLanguage="es", translatedText="Bonjour",
+                       translatedLanguage="FR")
+    assert result["errors"] == []
+    message = result["message"]
+    assert (message["originalLanguage"], message["translatedText"], message["translatedLanguage"]) == (
+        "es", "Bonjour", "fr")
+    assert (await models.Message.get()).translated_language == "fr"
 
 
 async def test_a_call_is_logged_with_its_outcome_alone(gql, setup: Setup) -> None:
@@ -366,3 +460,121 @@ async def test_messages_of_another_project_are_invisible(gql, setup: Setup, make
     assert foreign == missing
     assert foreign["logMessage"]["errors"] == [{"code": "NOT_FOUND", "field": "input.campaignAccountId",
                                                 "message": "CampaignAccount not found."}]
+
+
+# --- sending and discarding drafts ---------------------------------------------------------------
+
+DISCARD = """
+mutation($input: DiscardDraftInput!) {
+  discardDraft(input: $input) {
+    deletedMessageId
+    campaignAccount { outreachStatus attention { unsentDrafts } }
+    errors { code field message }
+  }
+}
+"""
+
+
+async def discard(gql: Any, s: Setup, message_id: str) -> dict[str, Any]:
+    return data_of(await gql(DISCARD, {"input": {"messageId": message_id}}, as_=s.owner))["discardDraft"]
+
+
+async def inbox_of(gql: Any, s: Setup) -> dict[str, Any]:
+    data = data_of(await gql(THREAD, {"slug": s.project.slug}, as_=s.owner))["project"]["campaign"]
+    return {"inbox": [e["node"]["account"]["name"] for e in data["inbox"]["edges"]],
+            "drafts": {e["node"]["account"]["name"]: e["node"]["attention"]["unsentDrafts"]
+                       for e in data["accounts"]["edges"]}}
+
+
+async def test_logging_a_draft_as_sent_turns_it_into_the_message(gql, setup: Setup) -> None:
+    draft = (await log(gql, setup, text="Draft text", status="DRAFT", mode="AI_DRAFT"))["message"]
+    assert await inbox_of(gql, setup) == {"inbox": ["Acme"], "drafts": {"Acme": 1}}
+
+    sent = await log(gql, setup, draftId=draft["id"], text="Final text", subject="Hi", idempotencyKey="send-1",
+                     contactId=global_id("Contact", setup.contact.id))
+    assert sent["errors"] == [] and sent["replayed"] is False
+    message = sent["message"]
+    assert message["id"] == draft["id"]  # the draft became the message: no second one
+    assert message["status"] == "SENT" and message["sentAt"] is not None
+    assert message["originalText"] == "Final text" and message["subject"] == "Hi"
+    assert message["mode"] == "AI_DRAFT"  # how it was written is kept
+    assert message["contact"] == {"name": "Acme Person"}
+    assert sent["campaignAccount"]["outreachStatus"] == "SENT"
+    assert sent["campaignAccount"]["campaign"]["outreachedAccounts"] == 1
+    assert sent["campaignAccount"]["account"]["status"] == "INITIATED"
+    assert await models.Message.all().count() == 1
+    events = await models.AuditEvent.filter(object_type="Message", action="message.log").order_by("id")
+    assert [e.after["status"] for e in events] == ["draft", "sent"]  # logged as a draft, then sent
+    # the thread has no unsent draft any more, and the inbox no longer lists it (nothing awaits anyone)
+    assert await inbox_of(gql, setup) == {"inbox": [], "drafts": {"Acme": 0}}
+
+    retry = await log(gql, setup, draftId=draft["id"], text="Final text", subject="Hi", idempotencyKey="send-1",
+                      contactId=global_id("Contact", setup.contact.id))
+    assert retry["replayed"] is True and retry["message"]["id"] == draft["id"]
+    assert retry["campaignAccount"]["campaign"]["outreachedAccounts"] == 1
+    again = await log(gql, setup, draftId=draft["id"], text="Final text")  # no key: it is no draft any more
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("INVALID", "input.draftId")]
+    assert await models.Message.all().count() == 1
+
+
+async def test_a_draft_of_another_thread_is_not_found_and_a_sent_message_is_invalid(gql, setup: Setup) -> None:
+    other = await make_account(setup.owner, setup.project, "Other Co")
+    await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [other.id], None, [],
+                                  registry_with())
+    other_row = await models.CampaignAccount.get(account_id=other.id)
+    payload = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", other_row.id),
+                                                "text": "Their draft", "status": "DRAFT"}}, as_=setup.owner))
+    their_draft = payload["logMessage"]["message"]["id"]
+    sent = (await log(gql, setup, text="Sent already"))["message"]["id"]
+    before = await snapshot(setup.project.id)
+
+    foreign = await log(gql, setup, draftId=their_draft, text="Hello")
+    assert foreign["message"] is None
+    assert foreign["errors"] == [{"code": "NOT_FOUND", "field": "input.draftId", "message": "Message not found."}]
+    not_a_draft = await log(gql, setup, draftId=sent, text="Hello")
+    assert [(e["code"], e["field"]) for e in not_a_draft["errors"]] == [("INVALID", "input.draftId")]
+    inbound = (await log(gql, setup, text="Their reply", direction="INBOUND"))["message"]["id"]
+    before = await snapshot(setup.project.id)
+    not_a_draft = await log(gql, setup, draftId=inbound, text="Hello")
+    assert [(e["code"], e["field"]) for e in not_a_draft["errors"]] == [("INVALID", "input.draftId")]
+    assert await snapshot(setup.project.id) == before
+
+
+async def test_a_draft_to_a_do_not_contact_account_is_not_sent(gql, setup: Setup) -> None:
+    draft = (await log(gql, setup, text="Draft text", status="DRAFT"))["message"]
+    await models.Account.filter(id=setup.account.id).update(status=AccountStatus.DO_NOT_CONTACT)
+    before = await snapshot(setup.project.id)
+    result = await log(gql, setup, draftId=draft["id"], text="Draft text")
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", "input.campaignAccountId")]
+    assert await snapshot(setup.project.id) == before
+    assert (await models.Message.get()).status.value == "draft"
+
+
+async def test_discard_draft_deletes_it_audited_and_the_inbox_forgets_it(gql, setup: Setup) -> None:
+    draft = (await log(gql, setup, text="Draft text", status="DRAFT"))["message"]
+    sent = (await log(gql, setup, text="Sent"))["message"]
+    assert (await inbox_of(gql, setup))["inbox"] == ["Acme"]
+
+    refused = await discard(gql, setup, sent["id"])
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID", "input.messageId")]
+    assert await models.Message.all().count() == 2
+
+    result = await discard(gql, setup, draft["id"])
+    assert result["errors"] == [] and result["deletedMessageId"] == draft["id"]
+    assert result["campaignAccount"] == {"outreachStatus": "SENT", "attention": {"unsentDrafts": 0}}
+    assert await models.Message.all().count() == 1
+    event = await models.AuditEvent.get(object_type="Message", action="message.discard")
+    assert event.before["original_text"] == "Draft text"
+    assert await inbox_of(gql, setup) == {"inbox": [], "drafts": {"Acme": 0}}
+
+    gone = await discard(gql, setup, draft["id"])
+    assert gone["errors"] == [{"code": "NOT_FOUND", "field": "input.messageId", "message": "Message not found."}]
+
+
+async def test_an_inbound_on_a_row_never_contacted_counts_it_outreached_and_responded(gql, setup: Setup) -> None:
+    result = await log(gql, setup, text="We heard about you", direction="INBOUND")
+    assert result["errors"] == []
+    row = result["campaignAccount"]
+    assert row["outreachStatus"] == "RESPONDED"
+    assert row["campaign"] == {"outreachedAccounts": 1, "respondedAccounts": 1, "responseRate": 1.0}
+    assert row["account"]["status"] == "ENGAGED"

@@ -125,3 +125,44 @@ async def test_do_not_contact_landing_inside_the_send_transaction_waits_for_it(p
             (AccountStatus.NEW, AccountStatus.INITIATED),
             (AccountStatus.INITIATED, AccountStatus.DO_NOT_CONTACT)]
         assert logged.message.created_at <= history[-1].created_at
+
+
+async def test_racing_sends_and_discards_of_one_draft_make_one_outcome(pg_url: str) -> None:
+    """Sends of one draft (with and without a key) racing its discard, on PostgreSQL: the draft is sent once
+    (counted once) or discarded, never both; every loser answers INVALID/NOT_FOUND or replays the winner."""
+    from outboundql.errors import NotFound
+
+    async with scene(pg_url) as s:
+        ids = sorted(await models.Account.filter(id__in=sorted(s.admitted), status=AccountStatus.NEW)
+                     .values_list("id", flat=True))[:10]
+        await ca_service.add_accounts(s.access, s.campaign.id, ids, None, [], registry_with())
+        rows = await models.CampaignAccount.filter(campaign_id=s.campaign.id).order_by("id")
+
+        async def race(row: models.CampaignAccount) -> list[object]:
+            draft = (await messages_service.log_message(s.access, row.id, {"original_text": "Draft",
+                                                                             "status": "draft"})).message
+            send = {"original_text": "Hello", "draft_id": draft.id}
+            return await asyncio.gather(
+                messages_service.log_message(s.access, row.id, dict(send)),
+                messages_service.log_message(s.access, row.id, {**send, "idempotency_key": f"send-{row.id}"}),
+                messages_service.log_message(s.access, row.id, {**send, "idempotency_key": f"send-{row.id}"}),
+                messages_service.discard_draft(s.access, draft.id),
+                return_exceptions=True)
+
+        outcomes = await asyncio.gather(*[race(row) for row in rows])
+        sent_rows = 0
+        for row, results in zip(rows, outcomes, strict=True):
+            for r in results:
+                assert not isinstance(r, Exception) or isinstance(r, (InvalidInput, NotFound)), r
+            messages = await models.Message.filter(campaign_account_id=row.id)
+            assert len(messages) <= 1  # never a second message
+            fresh = [r for r in results[:3] if isinstance(r, messages_service.Logged) and not r.replayed]
+            discarded = not isinstance(results[3], Exception)
+            assert len(fresh) + discarded == 1  # sent once, or discarded
+            if fresh:
+                sent_rows += 1
+                assert messages[0].status.value == "sent"
+            else:
+                assert messages == []
+        counters = await assert_exact(s.campaign.id)
+        assert counters["outreached_accounts"] == sent_rows
