@@ -16,7 +16,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from outboundql import drafting, models
-from outboundql.errors import Collector, InvalidInput, OutboundqlError
+from outboundql.errors import Collector, InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
 from outboundql.models.enums import Channel, Direction, MessageMode, MessageStatus, Role
 from outboundql.services import audit, fields, normalize
@@ -26,12 +26,6 @@ from outboundql.services.messages import clean_key, replay, thread_queryset
 from outboundql.settings import Settings
 
 MODES = (MessageMode.AI_DRAFT, MessageMode.AI_CONTINUE, MessageMode.TYPE_AND_TRANSLATE)
-
-
-class Unavailable(OutboundqlError):
-    """A capability this server is not configured for (e.g. translation without an LLM)."""
-
-    code = "UNAVAILABLE"
 
 
 @dataclass(slots=True)
