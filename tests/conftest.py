@@ -102,11 +102,11 @@ async def drop_pg_database(db_url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture
-async def db() -> AsyncIterator[Any]:
-    if TEST_DATABASE_URL:
-        _require_service(TEST_DATABASE_URL, "PostgreSQL")
-    async with database(TEST_DATABASE_URL) as ctx:
+@contextlib.asynccontextmanager
+async def global_database(url: str | None = None) -> AsyncIterator[Any]:
+    """`database`, made the global ORM context for the block: every task (and every connection of
+    the pool) sees it, as the app's do."""
+    async with database(url) as ctx:
         from tortoise.context import set_global_context
 
         set_global_context(ctx, force=True) if _accepts_force() else set_global_context(ctx)
@@ -116,6 +116,14 @@ async def db() -> AsyncIterator[Any]:
             import tortoise.context as tc
 
             tc._global_context = None  # no public "unset" (see STACK-NOTES)
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[Any]:
+    if TEST_DATABASE_URL:
+        _require_service(TEST_DATABASE_URL, "PostgreSQL")
+    async with global_database(TEST_DATABASE_URL) as ctx:
+        yield ctx
 
 
 def _accepts_force() -> bool:

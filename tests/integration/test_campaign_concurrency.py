@@ -22,7 +22,7 @@ from outboundql.services import campaign_stats
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
 from outboundql.services.projects import create_project
-from tests.conftest import database
+from tests.conftest import global_database
 
 pytestmark = pytest.mark.integration
 
@@ -39,37 +39,27 @@ class Scene:
 
 @asynccontextmanager
 async def scene(pg_url: str) -> AsyncIterator[Scene]:
-    async with database(pg_url) as ctx:
-        import tortoise.context as tc
-        from tortoise.context import set_global_context
-
-        try:
-            set_global_context(ctx, force=True)
-        except TypeError:
-            set_global_context(ctx)
-        try:
-            user = await models.User.create(email="racer@example.com", name="Racer")
-            project = await create_project(user, "Race")
-            access = await Access.for_user(user)
-            product = await models.Product.create(project=project, name="Widget", slug="widget")
-            campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Race"},
-                                                               registry_with())
-            statuses = [AccountStatus.NEW] * 6 + [AccountStatus.PARTNER, AccountStatus.PRESS,
-                                                  AccountStatus.DO_NOT_CONTACT, AccountStatus.COMPETITOR]
-            await models.Account.bulk_create([
-                models.Account(project=project, name=f"Racer {i:03d}", status=statuses[i % len(statuses)])
-                for i in range(N_ACCOUNTS)
-            ])
-            rows = await models.Account.filter(project_id=project.id).order_by("id").values_list("id", "status")
-            await models.FitScore.bulk_create([
-                models.FitScore(project=project, product=product, account_id=i, goal_key="sales",
-                                score=float(n % 11) if n % 11 < 10 else 10.0, band=Band.MODERATE, scorer="test")
-                for n, (i, _) in enumerate(rows) if n % 2 == 0
-            ])
-            admitted = {i for i, s in rows if s in (AccountStatus.NEW, AccountStatus.PARTNER)}
-            yield Scene(access, campaign, [i for i, _ in rows], admitted)
-        finally:
-            tc._global_context = None
+    async with global_database(pg_url):
+        user = await models.User.create(email="racer@example.com", name="Racer")
+        project = await create_project(user, "Race")
+        access = await Access.for_user(user)
+        product = await models.Product.create(project=project, name="Widget", slug="widget")
+        campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Race"},
+                                                           registry_with())
+        statuses = [AccountStatus.NEW] * 6 + [AccountStatus.PARTNER, AccountStatus.PRESS,
+                                              AccountStatus.DO_NOT_CONTACT, AccountStatus.COMPETITOR]
+        await models.Account.bulk_create([
+            models.Account(project=project, name=f"Racer {i:03d}", status=statuses[i % len(statuses)])
+            for i in range(N_ACCOUNTS)
+        ])
+        rows = await models.Account.filter(project_id=project.id).order_by("id").values_list("id", "status")
+        await models.FitScore.bulk_create([
+            models.FitScore(project=project, product=product, account_id=i, goal_key="sales",
+                            score=float(n % 11) if n % 11 < 10 else 10.0, band=Band.MODERATE, scorer="test")
+            for n, (i, _) in enumerate(rows) if n % 2 == 0
+        ])
+        admitted = {i for i, s in rows if s in (AccountStatus.NEW, AccountStatus.PARTNER)}
+        yield Scene(access, campaign, [i for i, _ in rows], admitted)
 
 
 async def assert_exact(campaign_id: int) -> dict[str, int]:

@@ -21,7 +21,7 @@ from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
 from outboundql.services.projects import create_project
 from outboundql.settings import Settings
-from tests.conftest import database
+from tests.conftest import global_database
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +39,7 @@ class Scene:
 async def scene(pg_url: str) -> AsyncIterator[Scene]:
     from outboundql.workers import broker
 
-    async with database(pg_url) as ctx:
-        import tortoise.context as tc
-        from tortoise.context import set_global_context
-
-        try:
-            set_global_context(ctx, force=True)
-        except TypeError:
-            set_global_context(ctx)
+    async with global_database(pg_url):
         try:
             user = await models.User.create(email="racer@example.com", name="Racer")
             project = await create_project(user, "Race")
@@ -63,7 +56,6 @@ async def scene(pg_url: str) -> AsyncIterator[Scene]:
             yield Scene(access, campaign)
         finally:
             broker.flush_all()
-            tc._global_context = None
 
 
 async def test_two_copies_of_a_batch_at_once_score_each_account_once(pg_url: str,
