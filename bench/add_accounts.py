@@ -42,7 +42,7 @@ def _statuses(n: int) -> list[str]:
 
 async def _seed(n: int) -> tuple[object, int, int, list[int]]:
     from outboundql import models
-    from outboundql.models.enums import AccountStatus, Band
+    from outboundql.enums import AccountStatus, Band
     from outboundql.services.access import Access
     from outboundql.services.projects import create_project
 

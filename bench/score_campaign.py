@@ -147,7 +147,7 @@ async def _raw_baseline(campaign_id: int, repeat: int, pg: bool) -> tuple[float,
 async def _run_once(access: object, campaign_id: int, distributed: bool) -> float:
     from outboundql import models
     from outboundql.goals.testing import registry_with
-    from outboundql.models.enums import ScoringStatus
+    from outboundql.enums import ScoringStatus
     from outboundql.services import scoring_runs
     from outboundql.settings import get_settings
 

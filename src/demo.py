@@ -8,7 +8,7 @@ import random
 
 from outboundql import models
 from outboundql.goals.manager import default_registry
-from outboundql.models.enums import AccountStatus
+from outboundql.enums import AccountStatus
 from outboundql.services import accounts, personas, products, projects, tokens, users
 from outboundql.services.access import Access
 

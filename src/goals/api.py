@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from outboundql.models.enums import AccountStatus, RoleKind
+from outboundql.enums import AccountStatus, RoleKind
 
 #: Statuses no goal can admit: always hard-blocked, never overridable.
 ALWAYS_HARD = frozenset({"do_not_contact", "competitor", "personal_network"})

@@ -10,8 +10,8 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from outboundql import models
-from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
+from outboundql import enums, models
+from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import AccountStatus, Direction, RoleKind, StatusSource
 from outboundql.gql.errors import UserError, to_user_error
@@ -28,7 +28,7 @@ MessageConnectionRef = Annotated["MessageConnection", strawberry.lazy("outboundq
 
 
 @strawberry.type(description="A person at an account.")
-class Contact(RowType, relay.Node):
+class Contact(ProjectNode):
     id: relay.NodeID[int]
     name: str
     title: str | None
@@ -43,10 +43,7 @@ class Contact(RowType, relay.Node):
     do_not_contact: bool
     created_at: datetime
     row: strawberry.Private[models.Contact]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Contact | None]:
-        return await scoped_nodes(cls, info, node_ids, models.Contact)
+    node_model = models.Contact
 
     @strawberry.field
     async def account(self, info: Info) -> Account:
@@ -73,7 +70,7 @@ class AccountStatusChange:
 
 
 @strawberry.type(description="An organisation: company, publication, podcast, venue…")
-class Account(RowType, relay.Node):
+class Account(ProjectNode):
     id: relay.NodeID[int]
     name: str
     domain: str | None = strawberry.field(description="Normalised: no scheme, no `www.`, lowercase.")
@@ -94,10 +91,7 @@ class Account(RowType, relay.Node):
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[models.Account]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Account | None]:
-        return await scoped_nodes(cls, info, node_ids, models.Account)
+    node_model = models.Account
 
     @strawberry.field(description="People at this account, oldest first.")
     async def contacts(self, info: Info) -> list[Contact]:
@@ -190,7 +184,7 @@ class ContactInput:
     seniority: str | None = None
     department: str | None = None
     is_decision_maker: bool = False
-    role_kind: RoleKind = models.enums.RoleKind.BUYER
+    role_kind: RoleKind = enums.RoleKind.BUYER
     language: str | None = None
     do_not_contact: bool = False
 
@@ -411,7 +405,7 @@ class AccountMutations:
                                       ) -> UpdateAccountStatusesPayload:
         ids = [_account_pk(g) for g in input.account_ids]
         results = await accounts_service.update_statuses(
-            info.context.access, ids, models.enums.AccountStatus(input.status.value), input.note)
+            info.context.access, ids, enums.AccountStatus(input.status.value), input.note)
         payload = UpdateAccountStatusesPayload()
         for r in results:
             errors = [to_user_error(r.issue)] if r.issue else []

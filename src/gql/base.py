@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import strawberry
 from strawberry import relay
@@ -30,10 +30,20 @@ class RowType:
         return cls(row=row, **kwargs)
 
 
+def pk_or_none(gid: relay.GlobalID | None, type_name: str) -> int | None:
+    """The database id inside a global id of ``type_name``; None for no id, an id of another type or
+    one no row can have. A service given None for a required reference answers NOT_FOUND on it, so a
+    malformed id and a missing row read the same."""
+    if gid is None or gid.type_name != type_name:
+        return None
+    return parse_id(gid.node_id)
+
+
 def pk_of(gid: relay.GlobalID, type_name: str, field: str, what: str | None = None) -> int:
-    """The database id inside a global id of ``type_name``; any other id is NOT_FOUND (worded like the
-    service's own NOT_FOUND for a missing row: ``what``, by default the type name)."""
-    pk = parse_id(gid.node_id) if gid.type_name == type_name else None
+    """`pk_or_none`, for an id the mutation cannot do without: no such row is NOT_FOUND on the
+    snake-case input ``field`` (worded like the service's own NOT_FOUND: ``what``, by default the
+    type name)."""
+    pk = pk_or_none(gid, type_name)
     if pk is None:
         raise NotFound(what or type_name, field=field)
     return pk
@@ -59,14 +69,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-async def scoped_nodes(
-    cls: Any, info: Any, node_ids: Iterable[str], model: type[Model], project_field: str = "project_id"
-) -> list[Any]:
-    """Resolve Relay ids of ``model`` rows visible to the viewer; anything else resolves to None."""
-    access = info.context.access
-    ids = [parse_id(raw) or -1 for raw in node_ids]
-    rows = {row.pk: row for row in await access.scope(model.filter(id__in=ids), project_field)}
-    return [cls.from_model(rows[i]) if i in rows else None for i in ids]
+class ProjectNode(RowType, relay.Node):
+    """A Relay node whose rows belong to one project: `node`/`nodes` resolve only the rows of projects
+    the viewer is a member of, and anything else (another project's, missing, malformed) to null.
+
+    Subclasses name their table in ``node_model`` (and, when the project is reached through a
+    relation, ``node_project_field``), as plain class attributes."""
+
+    node_model: ClassVar[type[Model]]
+    node_project_field: ClassVar[str] = "project_id"
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Any, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        pks = [parse_id(raw) for raw in node_ids]
+        wanted = [pk for pk in pks if pk is not None]
+        query = info.context.access.scope(cls.node_model.filter(id__in=wanted), cls.node_project_field)
+        rows = {row.pk: row for row in await query} if wanted else {}
+        return [cls.from_model(rows[pk]) if pk in rows else None for pk in pks]
 
 
 def mutation(description: str) -> Any:

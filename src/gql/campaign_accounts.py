@@ -10,10 +10,10 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from outboundql import models
+from outboundql import enums, models
 from outboundql.errors import NotFound
 from outboundql.gql.accounts import Account, Contact
-from outboundql.gql.base import RowType, input_data, mutation, pk_of
+from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Band, Direction, OutreachStatus, ReviewStatus
@@ -25,7 +25,6 @@ from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import events
-from outboundql.services.access import parse_id
 from outboundql.services.campaign_account_queries import band_of, filter_rows, ordered
 
 
@@ -71,7 +70,7 @@ class ThreadAttention:
 
 
 @strawberry.type(description="An account's place in a campaign: review, outreach, override, chosen contact.")
-class CampaignAccount(RowType, relay.Node):
+class CampaignAccount(ProjectNode):
     id: relay.NodeID[int]
     review_status: ReviewStatus
     outreach_status: OutreachStatus
@@ -83,15 +82,8 @@ class CampaignAccount(RowType, relay.Node):
     reviewed_at: datetime | None
     created_at: datetime = strawberry.field(description="When the account was added to the campaign.")
     row: strawberry.Private[models.CampaignAccount]
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list[CampaignAccount | None]:
-        ids = [parse_id(i) or -1 for i in node_ids]
-        rows = {r.id: r for r in await info.context.access.scope(
-            models.CampaignAccount.filter(id__in=ids), "campaign__project_id")}
-        return [cls.from_model(rows[i]) if i in rows else None for i in ids]
+    node_model = models.CampaignAccount
+    node_project_field = "campaign__project_id"
 
     @strawberry.field
     async def campaign(self, info: Info) -> Campaign:
@@ -297,7 +289,7 @@ class CampaignAccountMutations:
                                        ) -> ReviewCampaignAccountsPayload:
         ids = [_pk(g, "CampaignAccount") for g in input.campaign_account_ids]
         results = await ca_service.review(info.context.access, ids,
-                                          models.enums.ReviewStatus(input.decision.value))
+                                          enums.ReviewStatus(input.decision.value))
         by_id = {r.id: r for r in results}
         for campaign_id in sorted({r.row.campaign_id for r in results if r.row is not None and r.issue is None}):
             await events.publish_campaign_event(campaign_id, "accounts_changed")

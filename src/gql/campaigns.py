@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
-from outboundql import models
+from outboundql import enums, models
 from outboundql.errors import NotFound
-from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
+from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import CampaignStatus, Direction, ScoringStatus
 from outboundql.gql.errors import UserError
@@ -62,7 +62,7 @@ class Audience:
 
 
 @strawberry.type(description="One outbound initiative against a list of accounts, for one product and one goal.")
-class Campaign(RowType, relay.Node):
+class Campaign(ProjectNode):
     id: relay.NodeID[int]
     name: str
     slug: str = strawberry.field(description="From the name, unique in the project (collisions get -2, -3…).")
@@ -82,10 +82,7 @@ class Campaign(RowType, relay.Node):
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[models.Campaign]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Campaign | None]:
-        return await scoped_nodes(cls, info, node_ids, models.Campaign)
+    node_model = models.Campaign
 
     @strawberry.field(description="Why this campaign reaches out.")
     def goal(self, info: Info) -> GoalType:
@@ -248,7 +245,7 @@ class CreateCampaignInput:
     keywords: list[str] = strawberry.field(default_factory=list)
     communication_language: str | None = strawberry.field(default=None, description="Null: inherit from the product.")
     market_id: relay.GlobalID | None = None
-    status: CampaignStatus = models.enums.CampaignStatus.DRAFT
+    status: CampaignStatus = enums.CampaignStatus.DRAFT
     audience: AudienceInput | None = None
 
 

@@ -1,10 +1,10 @@
-"""GraphQL enums, the same value sets as the stored ones (`outboundql.models.enums`)."""
+"""GraphQL enums, the same value sets as the stored ones (`outboundql.enums`)."""
 
 import enum
 
 import strawberry
 
-from outboundql.models import enums
+from outboundql import enums
 
 Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")
 AccountStatus = strawberry.enum(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import FieldExtension
 from strawberry.relay.types import GlobalIDValueError
+from strawberry.schema.name_converter import NameConverter
+from strawberry.types.base import StrawberryContainer, has_object_definition
+from strawberry.types.field import StrawberryField
+from strawberry.types.lazy_type import LazyType
 from tortoise.exceptions import IntegrityError
 
 from outboundql.errors import Issue, OutboundqlError
@@ -33,21 +38,78 @@ class UserError:
     message: str = strawberry.field(description="A sentence for people, saying what to do next.")
 
 
-def to_user_error(issue: Issue) -> UserError:
-    return UserError(code=UserErrorCode[issue.code], field=issue.field, message=issue.message)
+_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+
+
+def graphql_path(field: StrawberryField, path: str | None, names: NameConverter) -> str | None:
+    """The GraphQL path of a service's snake-case ``path`` (``accounts[3].saved_filter_id``) under the
+    arguments of ``field``: ``input.accounts[3].savedFilterId``. Names come from strawberry's own field
+    definitions; a name the arguments do not declare is camel-cased as is. A path that does not start
+    with an argument of ``field`` is inside its only argument (every mutation takes one ``input``)."""
+    if not path:
+        return None
+    segments = path.split(".")
+    arguments = {a.python_name: a for a in field.arguments}
+    head = _SEGMENT.fullmatch(segments[0])
+    if head is None or head.group(1) not in arguments:
+        if len(arguments) != 1:
+            return ".".join(_camel(s, names) for s in segments)
+        segments.insert(0, next(iter(arguments)))
+    out: list[str] = []
+    current: Any = None
+    for index, segment in enumerate(segments):
+        match = _SEGMENT.fullmatch(segment)
+        if match is None:
+            out.append(segment)
+            current = None
+            continue
+        name, indexes = match.groups()
+        found: Any = arguments.get(name) if index == 0 else _input_field(current, name)
+        out.append((names.get_graphql_name(found) if found is not None else names.apply_naming_config(name))
+                   + indexes)
+        current = _inner_type(found.type) if found is not None else None
+    return ".".join(out)
+
+
+def _camel(segment: str, names: NameConverter) -> str:
+    match = _SEGMENT.fullmatch(segment)
+    return segment if match is None else names.apply_naming_config(match.group(1)) + match.group(2)
+
+
+def _input_field(type_: Any, python_name: str) -> Any:
+    if type_ is None or not has_object_definition(type_):
+        return None
+    return next((f for f in type_.__strawberry_definition__.fields if f.python_name == python_name), None)
+
+
+def _inner_type(type_: Any) -> Any:
+    while True:
+        if isinstance(type_, LazyType):
+            type_ = type_.resolve_type()
+        elif isinstance(type_, StrawberryContainer):
+            type_ = type_.of_type
+        else:
+            return type_
+
+
+def to_user_error(issue: Issue, field: StrawberryField | None = None, names: NameConverter | None = None) -> UserError:
+    path = graphql_path(field, issue.field, names or NameConverter()) if field is not None else issue.field
+    return UserError(code=UserErrorCode[issue.code], field=path, message=issue.message)
 
 
 class ErrorsAsData(FieldExtension):
     """Turn a raised `OutboundqlError` into the mutation's payload with ``errors`` filled in."""
 
     def apply(self, field: Any) -> None:
+        self.field = field
         self.payload = field.type
 
     async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
         try:
             return await next_(source, info, **kwargs)
         except OutboundqlError as exc:
-            return self.payload(errors=[to_user_error(issue) for issue in exc.issues()])
+            names = info.schema.config.name_converter
+            return self.payload(errors=[to_user_error(issue, self.field, names) for issue in exc.issues()])
         except IntegrityError:
             # A concurrent request won a uniqueness race; the transaction was rolled back.
             return self.payload(
@@ -71,3 +133,24 @@ def is_unexpected(error: GraphQLError) -> bool:
         return False
     # A variable that does not coerce (e.g. an unknown enum value) wraps graphql-core's own GraphQLError.
     return not isinstance(original, (ClientError, GlobalIDValueError, OutboundqlError, GraphQLError))
+
+
+class ArgumentErrors(FieldExtension):
+    """On a query field: a domain error raised by a service names the field's arguments in snake case;
+    re-raise it with their GraphQL path (``account_ids`` → ``accountIds``) in ``extensions.field``."""
+
+    def apply(self, field: Any) -> None:
+        self.field = field
+
+    async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        try:
+            return await next_(source, info, **kwargs)
+        except OutboundqlError as exc:
+            exc.field = graphql_path(self.field, exc.field, info.schema.config.name_converter)
+            raise
+
+
+def user_errors(info: Any, issues: list[Issue]) -> list[UserError]:
+    """``issues`` of one item of a bulk mutation, with GraphQL paths under the mutation's arguments."""
+    names = info.schema.config.name_converter
+    return [to_user_error(issue, info._field, names) for issue in issues]

@@ -10,17 +10,16 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import RowType, input_data, mutation, pk_of
+from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import ExpenseKind
 from outboundql.gql.errors import UserError
 from outboundql.services import events
 from outboundql.services import expenses as expenses_service
-from outboundql.services.access import parse_id
 
 
 @strawberry.type(description="Money spent on a campaign: an exact decimal amount in one ISO 4217 currency.")
-class Expense(RowType, relay.Node):
+class Expense(ProjectNode):
     id: relay.NodeID[int]
     kind: ExpenseKind
     amount: Decimal = strawberry.field(description="Greater than 0, two decimals.")
@@ -32,12 +31,7 @@ class Expense(RowType, relay.Node):
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[models.Expense]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Expense | None]:
-        ids = [parse_id(i) or -1 for i in node_ids]
-        rows = {r.id: r for r in await info.context.access.scope(models.Expense.filter(id__in=ids))}
-        return [cls.from_model(rows[i]) if i in rows else None for i in ids]
+    node_model = models.Expense
 
 
 @strawberry.type(description="An amount in one currency.")

@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
+from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
 from outboundql.services import markets as markets_service
@@ -23,7 +23,7 @@ CampaignRef = Annotated["Campaign", strawberry.lazy("outboundql.gql.campaigns")]
 
 @strawberry.type(description="A territory inside a project (e.g. \"M&A — New York\"); campaigns may belong to one. "
                  "Its metrics are the sums of its campaigns' (archived campaigns included).")
-class Market(RowType, relay.Node):
+class Market(ProjectNode):
     id: relay.NodeID[int]
     name: str
     slug: str = strawberry.field(description="From the name, unique in the project (collisions get -2, -3…).")
@@ -31,10 +31,7 @@ class Market(RowType, relay.Node):
     filters: JSON
     created_at: datetime
     row: strawberry.Private[models.Market]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Market | None]:
-        return await scoped_nodes(cls, info, node_ids, models.Market)
+    node_model = models.Market
 
     async def _metrics(self, info: Info) -> markets_service.MarketMetrics:
         return await info.context.loaders.market_metrics_by_id.load(self.row.id)

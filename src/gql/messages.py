@@ -9,16 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
-from outboundql import models
+from outboundql import enums, models
 from outboundql.errors import NotFound
-from outboundql.gql.base import RowType, mutation, pk_of
+from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import CallOutcome, Channel, MessageDirection, MessageMode, MessageStatus
 from outboundql.gql.errors import UserError
 from outboundql.gql.pagination import CountedConnection
 from outboundql.services import events
 from outboundql.services import messages as messages_service
-from outboundql.services.access import parse_id
 
 if TYPE_CHECKING:
     from outboundql.gql.accounts import Contact
@@ -33,7 +32,7 @@ UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
 
 
 @strawberry.type(description="One message or call on a campaign account's thread.")
-class Message(RowType, relay.Node):
+class Message(ProjectNode):
     id: relay.NodeID[int]
     direction: MessageDirection
     channel: Channel
@@ -50,12 +49,7 @@ class Message(RowType, relay.Node):
     sent_at: datetime | None = strawberry.field(description="When it was sent or received; null for drafts.")
     created_at: datetime
     row: strawberry.Private[models.Message]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Message | None]:
-        ids = [parse_id(i) or -1 for i in node_ids]
-        rows = {r.id: r for r in await info.context.access.scope(models.Message.filter(id__in=ids))}
-        return [cls.from_model(rows[i]) if i in rows else None for i in ids]
+    node_model = models.Message
 
     @strawberry.field(description="The thread this message belongs to.")
     async def campaign_account(self, info: Info) -> CampaignAccountRef:
@@ -110,9 +104,9 @@ async def resolve_messages(info: Info, queryset: Any, first: int | None, after: 
                   "RESPONDED and promotes NEW/INITIATED to ENGAGED; drafts move nothing.")
 class LogMessageInput:
     campaign_account_id: relay.GlobalID
-    direction: MessageDirection = models.enums.Direction.OUTBOUND
-    channel: Channel = models.enums.Channel.EMAIL
-    status: MessageStatus = models.enums.MessageStatus.SENT
+    direction: MessageDirection = enums.Direction.OUTBOUND
+    channel: Channel = enums.Channel.EMAIL
+    status: MessageStatus = enums.MessageStatus.SENT
     mode: MessageMode | None = strawberry.field(
         default=None, description="Default: PASTE_INBOUND for inbound, LOG_SENT for a sent outbound, "
         "TYPE_AND_TRANSLATE for an outbound draft.")
@@ -194,7 +188,7 @@ class DraftMessageInput:
         default=DraftMode.AI_DRAFT, description="AI_DRAFT: a first message from the goal's intent, product, "
         "persona, account and contact. AI_CONTINUE: the next message of the thread. TYPE_AND_TRANSLATE: your "
         "`text` translated into the resolved language (needs an LLM).")
-    channel: Channel = models.enums.Channel.EMAIL
+    channel: Channel = enums.Channel.EMAIL
     contact_id: relay.GlobalID | None = strawberry.field(
         default=None, description="A contact of the account; default: the campaign account's contact.")
     language: str | None = strawberry.field(default=None, description="Override the resolved language (ISO 639-1).")

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
+from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import PersonaStatus
 from outboundql.gql.errors import UserError
@@ -18,7 +18,7 @@ from outboundql.services import products as products_service
 
 
 @strawberry.type(description="What a project sells or promotes. Its description anchors personas and scoring.")
-class Product(RowType, relay.Node):
+class Product(ProjectNode):
     id: relay.NodeID[int]
     name: str
     slug: str = strawberry.field(description="Unique in the project; a taken slug gets -2, -3….")
@@ -31,10 +31,7 @@ class Product(RowType, relay.Node):
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[models.Product]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Product | None]:
-        return await scoped_nodes(cls, info, node_ids, models.Product)
+    node_model = models.Product
 
     @strawberry.field(description="The personas of this product, one per goal, by goal key.")
     async def personas(self, info: Info) -> list[Persona]:
@@ -47,7 +44,7 @@ class Product(RowType, relay.Node):
 
 
 @strawberry.type(description="The target persona (ICP) of one (product, goal). `version` goes up on every edit.")
-class Persona(RowType, relay.Node):
+class Persona(ProjectNode):
     id: relay.NodeID[int]
     goal_key: str = strawberry.field(description="Key of the goal plugin this persona is for, e.g. `sales`.")
     status: PersonaStatus
@@ -65,10 +62,7 @@ class Persona(RowType, relay.Node):
     approved_at: datetime | None
     updated_at: datetime
     row: strawberry.Private[models.Persona]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Persona | None]:
-        return await scoped_nodes(cls, info, node_ids, models.Persona)
+    node_model = models.Persona
 
     @strawberry.field
     async def product(self, info: Info) -> Product:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from outboundql import models
-from outboundql.gql.base import RowType, mutation, pk_of, scoped_nodes
+from outboundql import enums, models
+from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
 from outboundql.gql.errors import UserError
@@ -46,7 +46,7 @@ GuardrailExplanationRef = Annotated["GuardrailExplanation", strawberry.lazy("out
 
 
 @strawberry.type(description="A tenant: a team's products, accounts and campaigns. Nothing crosses projects.")
-class Project(RowType, relay.Node):
+class Project(ProjectNode):
     id: relay.NodeID[int]
     name: str
     slug: str = strawberry.field(description="Unique site-wide; used in URLs.")
@@ -54,10 +54,8 @@ class Project(RowType, relay.Node):
     archived_at: datetime | None
     created_at: datetime
     row: strawberry.Private[models.Project]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[Project | None]:
-        return await scoped_nodes(cls, info, node_ids, models.Project, "id")
+    node_model = models.Project
+    node_project_field = "id"
 
     @strawberry.field(description="Your role in this project.")
     def viewer_role(self, info: Info) -> Role:
@@ -188,7 +186,7 @@ class CreateProjectPayload:
 class AddProjectMemberInput:
     project_id: relay.GlobalID
     email: str = strawberry.field(description="E-mail of an existing user.")
-    role: Role = models.enums.Role.MEMBER
+    role: Role = enums.Role.MEMBER
 
 
 @strawberry.type
@@ -220,7 +218,7 @@ class ProjectMutations:
     @mutation("Create a project; you become its owner.")
     async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
         row = await projects_service.create_project(info.context.access.user, input.name, input.description)
-        info.context.access.roles[row.id] = models.enums.Role.OWNER
+        info.context.access.roles[row.id] = enums.Role.OWNER
         return CreateProjectPayload(project=Project.from_model(row))
 
     @mutation("Add an existing user to a project (admins add members and viewers; "

@@ -9,7 +9,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import RowType, input_data, mutation, pk_of, scoped_nodes
+from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
 from outboundql.services import saved_filters as service
@@ -24,19 +24,14 @@ EXPRESSION_HELP = (
 
 
 @strawberry.type(description="A named filter over the project's accounts; usable as a campaign's audience.")
-class SavedFilter(RowType, relay.Node):
+class SavedFilter(ProjectNode):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Unique in the project (case-insensitive).")
     expression: JSON = strawberry.field(description=EXPRESSION_HELP)
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[models.SavedFilter]
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list[SavedFilter | None]:
-        return await scoped_nodes(cls, info, node_ids, models.SavedFilter)
+    node_model = models.SavedFilter
 
     @strawberry.field(description="How many of the project's accounts match now.")
     async def match_count(self, info: Info) -> int:

@@ -11,14 +11,14 @@ from strawberry import relay
 
 from outboundql import models
 from outboundql.errors import NotFound
-from outboundql.gql.base import RowType, mutation, pk_of, scoped_nodes
+from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.enums import ScoringStatus
 from outboundql.gql.errors import ClientError, UserError, UserErrorCode
 from outboundql.gql.loaders import Loaders
 from outboundql.gql.permissions import IsAuthenticated
-from outboundql.models.enums import ScoringItemState
+from outboundql.enums import ScoringItemState
 from outboundql.services import events, scoring_runs
 
 MAX_FAILURES_SHOWN = 100
@@ -33,7 +33,7 @@ class ScoringFailure:
 @strawberry.type(description="One scoring job over a campaign's accounts. Its work set is fixed when it starts: "
                  "the accounts with no score for the campaign's product and goal under the current persona "
                  "version (every account when `force`).")
-class ScoringRun(RowType, relay.Node):
+class ScoringRun(ProjectNode):
     id: relay.NodeID[int]
     status: ScoringStatus = strawberry.field(description="RUNNING, then COMPLETED or FAILED.")
     scorer: str = strawberry.field(description="`rubric` or `llm`.")
@@ -47,10 +47,7 @@ class ScoringRun(RowType, relay.Node):
     created_at: datetime
     finished_at: datetime | None
     row: strawberry.Private[models.ScoringRun]
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[ScoringRun | None]:
-        return await scoped_nodes(cls, info, node_ids, models.ScoringRun)
+    node_model = models.ScoringRun
 
     @strawberry.field(description=f"Accounts that failed, with the reason (at most {MAX_FAILURES_SHOWN}).")
     async def failures(self) -> list[ScoringFailure]:

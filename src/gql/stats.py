@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from outboundql.gql.enums import Channel
-from outboundql.models import enums
+from outboundql import enums
 from outboundql.services import stats as stats_service
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import ExpenseKind, UsageOperation
+from outboundql.enums import ExpenseKind, UsageOperation
 
 
 class Expense(ProjectScopedModel):

@@ -5,7 +5,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from outboundql.models.base import ProjectScopedModel, TimestampedModel
-from outboundql.models.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
+from outboundql.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
 
 
 class Campaign(ProjectScopedModel):

@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import ImportStatus
+from outboundql.enums import ImportStatus
 
 
 class ImportJob(ProjectScopedModel):

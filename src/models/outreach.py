@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import CallOutcome, Channel, Direction, MessageMode, MessageStatus
+from outboundql.enums import CallOutcome, Channel, Direction, MessageMode, MessageStatus
 
 
 class Message(ProjectScopedModel):

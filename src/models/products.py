@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 from outboundql.models.base import ProjectScopedModel
-from outboundql.models.enums import PersonaStatus
+from outboundql.enums import PersonaStatus
 
 
 class Product(ProjectScopedModel):

@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 from outboundql.models.base import ProjectScopedModel, TimestampedModel
-from outboundql.models.enums import Role
+from outboundql.enums import Role
 
 
 class Project(TimestampedModel):

@@ -14,7 +14,7 @@ from tortoise.models import Model
 
 from outboundql import models
 from outboundql.errors import Forbidden, NotFound
-from outboundql.models.enums import Role
+from outboundql.enums import Role
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet

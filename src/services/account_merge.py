@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import InvalidInput
-from outboundql.models.enums import ReviewStatus, Role
+from outboundql.enums import ReviewStatus, Role
 from outboundql.services import accounts, audit, campaign_stats, contacts
 from outboundql.services.access import Access
 

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import Collector, Conflict, InvalidInput, Issue
-from outboundql.models.enums import AccountStatus, Role, StatusSource
+from outboundql.enums import AccountStatus, Role, StatusSource
 from outboundql.services import audit, contacts, fields, normalize
 from outboundql.services.access import Access
 

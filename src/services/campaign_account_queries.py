@@ -13,7 +13,7 @@ from tortoise.functions import Coalesce
 from tortoise.queryset import QuerySet
 
 from outboundql import models
-from outboundql.models.enums import Band, OutreachStatus, ReviewStatus
+from outboundql.enums import Band, OutreachStatus, ReviewStatus
 
 BAND_BOUNDS = {Band.MISMATCH: (None, 5.0), Band.MODERATE: (5.0, 8.0), Band.EXCELLENT: (8.0, None)}
 

@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.expressions import F, Subquery
 
 from outboundql import models
-from outboundql.models.enums import OutreachStatus, ReviewStatus
+from outboundql.enums import OutreachStatus, ReviewStatus
 
 COUNTERS = ("total_accounts", "scored_accounts", "approved_accounts", "outreached_accounts", "responded_accounts")
 OUTREACHED = (OutreachStatus.SENT, OutreachStatus.BOUNCED, OutreachStatus.RESPONDED)

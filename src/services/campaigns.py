@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.goals.registry import GoalRegistry
-from outboundql.models.enums import CampaignStatus, Role
+from outboundql.enums import CampaignStatus, Role
 from outboundql.services import audit, campaign_stats, fields, normalize, personas
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug

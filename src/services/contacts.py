@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import Collector, Conflict
-from outboundql.models.enums import Role, RoleKind
+from outboundql.enums import Role, RoleKind
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 

@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import Collector
-from outboundql.models.enums import AccountStatus, ExpenseKind, Role
+from outboundql.enums import AccountStatus, ExpenseKind, Role
 from outboundql.services import audit, fields, sql
 from outboundql.services.access import Access
 

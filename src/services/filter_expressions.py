@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from outboundql.errors import Collector
-from outboundql.models.enums import AccountStatus
+from outboundql.enums import AccountStatus
 
 MAX_DEPTH = 10
 MAX_CONDITIONS = 200

@@ -20,7 +20,7 @@ from tortoise.expressions import RawSQL
 from tortoise.functions import Count, Max
 
 from outboundql import models
-from outboundql.models.enums import Direction, MessageStatus
+from outboundql.enums import Direction, MessageStatus
 from outboundql.services.campaign_accounts import chunks
 
 

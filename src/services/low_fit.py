@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import Conflict, InvalidInput
-from outboundql.models.enums import Band, OutreachStatus, ReviewStatus, Role
+from outboundql.enums import Band, OutreachStatus, ReviewStatus, Role
 from outboundql.services import audit, campaign_stats
 from outboundql.services.access import Access
 from outboundql.services.campaign_account_queries import BAND_BOUNDS, with_scores

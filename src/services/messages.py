@@ -26,7 +26,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
-from outboundql.models.enums import (
+from outboundql.enums import (
     AccountStatus,
     CallOutcome,
     Channel,

@@ -11,7 +11,7 @@ from outboundql import models
 from outboundql.errors import Collector, InvalidInput
 from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
-from outboundql.models.enums import PersonaStatus, Role
+from outboundql.enums import PersonaStatus, Role
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 

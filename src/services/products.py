@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import Collector
-from outboundql.models.enums import Role
+from outboundql.enums import Role
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug

@@ -6,7 +6,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.errors import Collector, Conflict, NotFound
-from outboundql.models.enums import Role
+from outboundql.enums import Role
 from outboundql.services import audit, fields
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug

@@ -23,7 +23,7 @@ from outboundql import models
 from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
 from outboundql.llm.client import LlmError, LlmRequestRefused
-from outboundql.models.enums import ScoringItemState, ScoringStatus, UsageOperation
+from outboundql.enums import ScoringItemState, ScoringStatus, UsageOperation
 from outboundql.scoring.scorers import (
     BatchOutcome,
     ScorerUnavailable,

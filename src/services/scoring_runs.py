@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.errors import InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
-from outboundql.models.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
+from outboundql.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
 from outboundql.scoring.scorers import ScorerUnavailable, UnknownScorer, get_scorer
 from outboundql.services import audit, events, personas
 from outboundql.services.access import Access

@@ -27,7 +27,7 @@ from typing import Any
 from tortoise import connections
 
 from outboundql import models
-from outboundql.models.enums import AccountStatus, CallOutcome, Channel, Direction, MessageStatus
+from outboundql.enums import AccountStatus, CallOutcome, Channel, Direction, MessageStatus
 
 WINDOW_DAYS = 30
 

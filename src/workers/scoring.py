@@ -8,7 +8,7 @@ from typing import Any
 import dramatiq
 
 from outboundql import models
-from outboundql.models.enums import ScoringStatus
+from outboundql.enums import ScoringStatus
 from outboundql.services import scoring_batches, scoring_runs
 from outboundql.workers import runtime
 from outboundql.workers.broker import broker

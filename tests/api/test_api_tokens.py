@@ -158,7 +158,7 @@ async def test_revoking_another_users_token_is_not_found(gql, owner: Person, mak
 
 
 async def test_viewer_lists_only_own_tokens(gql, owner: Person, make_user: Any, project, add_member) -> None:
-    from outboundql.models.enums import Role
+    from outboundql.enums import Role
 
     other = await make_user("other@example.com")
     await add_member(other, project, Role.MEMBER)  # shares a project, still sees none of owner's tokens

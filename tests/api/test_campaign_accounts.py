@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import AccountStatus, Band, OutreachStatus, ReviewStatus, Role
+from outboundql.enums import AccountStatus, Band, OutreachStatus, ReviewStatus, Role
 from outboundql.services import campaign_stats
 from tests.helpers import Person, data_of, global_id
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from outboundql import models
-from outboundql.models.enums import Band
+from outboundql.enums import Band
 from tests.helpers import data_of
 
 CAMPAIGNS = """

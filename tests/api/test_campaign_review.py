@@ -8,7 +8,7 @@ import pytest
 
 from outboundql import models
 from outboundql.goals.testing import registry_with
-from outboundql.models.enums import Band, OutreachStatus, ReviewStatus
+from outboundql.enums import Band, OutreachStatus, ReviewStatus
 from outboundql.services import account_merge, campaign_stats
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
@@ -197,7 +197,7 @@ async def test_recount_repair_is_audited(project: models.Project, campaign: mode
 async def test_merge_moves_api_usage_to_the_target(
     access: Access, project: models.Project, campaign: models.Campaign
 ) -> None:
-    from outboundql.models.enums import UsageOperation
+    from outboundql.enums import UsageOperation
 
     target = await account(project, "Acme")
     source = await account(project, "Acme Dup")

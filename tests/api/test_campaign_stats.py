@@ -10,7 +10,7 @@ import pytest
 
 from outboundql import models
 from outboundql.goals.testing import registry_with
-from outboundql.models.enums import AccountStatus, Band, OutreachStatus, ReviewStatus
+from outboundql.enums import AccountStatus, Band, OutreachStatus, ReviewStatus
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaign_stats
 from outboundql.services import campaigns as campaigns_service

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import (
+from outboundql.enums import (
     AccountStatus,
     Band,
     Direction,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from outboundql import models
-from outboundql.models.enums import Direction, ExpenseKind, MessageMode, MessageStatus, UsageOperation
+from outboundql.enums import Direction, ExpenseKind, MessageMode, MessageStatus, UsageOperation
 from tests.helpers import Person, data_of
 
 CAMPAIGNS = """

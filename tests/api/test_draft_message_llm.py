@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import UsageOperation
+from outboundql.enums import UsageOperation
 from outboundql.settings import Settings
 from tests.api._authz import snapshot
 from tests.api.test_draft_message import draft

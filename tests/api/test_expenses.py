@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import AccountStatus, OutreachStatus, StatusSource, UsageOperation
+from outboundql.enums import AccountStatus, OutreachStatus, StatusSource, UsageOperation
 from tests.api._authz import snapshot
 from tests.api.test_log_message import make_account, make_campaign
 from tests.helpers import Person, data_of, global_id

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import AccountStatus, Role, RoleKind
+from outboundql.enums import AccountStatus, Role, RoleKind
 from tests.helpers import data_of, global_id
 
 EXPLAIN = """

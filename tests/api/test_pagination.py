@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import AccountStatus
+from outboundql.enums import AccountStatus
 from tests.helpers import data_of, global_id
 
 ACCOUNTS = """

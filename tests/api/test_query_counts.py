@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import AccountStatus, PersonaStatus, StatusSource
+from outboundql.enums import AccountStatus, PersonaStatus, StatusSource
 from tests.helpers import data_of
 
 # token + memberships (auth), project, page, count, contacts, history, contact.account, changedBy users

@@ -11,7 +11,7 @@ import pytest
 
 from outboundql import models
 from outboundql.goals.testing import registry_with
-from outboundql.models.enums import (
+from outboundql.enums import (
     Band,
     Direction,
     MessageMode,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import Role
+from outboundql.enums import Role
 from tests.api._authz import (
     DATA_MUTATIONS,
     MUTATIONS,

@@ -9,7 +9,7 @@ import pytest
 
 from outboundql import models
 from outboundql.goals.testing import registry_with
-from outboundql.models.enums import Role
+from outboundql.enums import Role
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import products as products_service

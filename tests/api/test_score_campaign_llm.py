@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.models.enums import ReviewStatus, ScoringStatus, UsageOperation
+from outboundql.enums import ReviewStatus, ScoringStatus, UsageOperation
 from outboundql.settings import Settings
 from tests.api.test_score_campaign import ACCOUNTS, Setup, fit_scores, make_campaign, read, score
 from tests.api.test_score_campaign import setup as setup  # the fixture

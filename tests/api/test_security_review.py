@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from outboundql import models
+from outboundql import enums, models
 from outboundql.goals.testing import registry_with
 from outboundql.gql.context import Context
 from outboundql.services import events
@@ -107,7 +107,7 @@ async def test_subscription_stops_when_its_token_expires(alice, mine) -> None:
 
 async def test_subscription_stops_when_the_viewer_leaves_the_project(alice, mine, make_user, add_member) -> None:
     viewer = await make_user("vera@example.com", "Vera")
-    await add_member(viewer, mine.project, models.enums.Role.VIEWER)
+    await add_member(viewer, mine.project, enums.Role.VIEWER)
     async with Stream(await _ws_context(viewer), mine.gid("project")) as live:
         assert (await live.next_after(_publisher(mine))).errors is None
         await models.Membership.filter(user_id=viewer.user.id, project_id=mine.project.id).delete()
@@ -157,7 +157,7 @@ async def test_websocket_operations_see_a_role_change_made_after_connecting(alic
     from tests.helpers import global_id
 
     bea = await make_user("bea@example.com", "Bea")
-    await add_member(bea, mine.project, models.enums.Role.MEMBER)
+    await add_member(bea, mine.project, enums.Role.MEMBER)
     context = await _ws_context(bea)
     await models.Membership.filter(user_id=bea.user.id, project_id=mine.project.id).update(role="viewer")
     result = await schema.execute(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from outboundql import models
-from outboundql.models.enums import (
+from outboundql.enums import (
     AccountStatus,
     CallOutcome,
     Channel,

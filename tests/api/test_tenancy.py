@@ -188,7 +188,7 @@ async def test_merging_across_projects_is_refused_even_for_a_member_of_both(
     gql, alice, bob, mine, theirs, add_member
 ) -> None:
     """Being in both projects makes the rows visible, but accounts never cross projects."""
-    from outboundql.models.enums import Role
+    from outboundql.enums import Role
 
     await add_member(alice, theirs.project, Role.MEMBER)
     m = next(m for m in MUTATIONS if m.op == "mergeAccounts")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from outboundql import models
-from outboundql.models.enums import AccountStatus, Role, StatusSource
+from outboundql.enums import AccountStatus, Role, StatusSource
 from outboundql.services import accounts as accounts_service
 from tests.helpers import Person, access_for, data_of, global_id
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tortoise.context import TortoiseContext
 
-from outboundql import models
+from outboundql import enums, models
 from outboundql.goals.testing import registry_with
 from outboundql.models.config import tortoise_config
 from outboundql.services import accounts as accounts_service
@@ -55,7 +55,7 @@ async def _seed(db_url: str) -> dict[str, int]:
             await ca_service.add_accounts(access, campaign.id, account_ids, None, [], registry_with())
             first = await models.CampaignAccount.filter(campaign_id=campaign.id).order_by("id").first()
             assert first is not None
-            await ca_service.review(access, [first.id], models.enums.ReviewStatus.APPROVED)
+            await ca_service.review(access, [first.id], enums.ReviewStatus.APPROVED)
             ids[name] = campaign.id
         await models.Campaign.filter(id=ids["Alpha"]).update(total_accounts=5, approved_accounts=0)
         await models.Campaign.filter(id=ids["Beta"]).update(total_accounts=9)

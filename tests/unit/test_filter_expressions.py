@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from outboundql.errors import Collector
-from outboundql.models.enums import AccountStatus
+from outboundql.enums import AccountStatus
 from outboundql.services.filter_expressions import FIELDS, OPS, columns, match, validate_expression
 
 

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from outboundql.models.enums import AccountStatus, Band, CallOutcome, CampaignStatus, Channel, Direction, ExpenseKind, ImportStatus, MessageMode, MessageStatus, OutreachStatus, PersonaStatus, ReviewStatus, Role, RoleKind, ScoringStatus, StatusSource, UsageOperation
+from outboundql.enums import AccountStatus, Band, CallOutcome, CampaignStatus, Channel, Direction, ExpenseKind, ImportStatus, MessageMode, MessageStatus, OutreachStatus, PersonaStatus, ReviewStatus, Role, RoleKind, ScoringStatus, StatusSource, UsageOperation
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
