@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 
 from outboundql import models
-from outboundql.goals.manager import default_registry
 from outboundql.enums import AccountStatus
+from outboundql.goals.manager import default_registry
 from outboundql.services import accounts, personas, products, projects, tokens, users
 from outboundql.services.access import Access
 

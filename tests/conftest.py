@@ -29,9 +29,9 @@ from tortoise.context import tortoise_test_context
 
 from outboundql import models
 from outboundql.app import create_app
+from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
 from outboundql.models.config import MODEL_MODULES
-from outboundql.enums import Role
 from outboundql.services.tokens import issue_token
 from outboundql.settings import Settings
 from tests.helpers import Person

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
+from outboundql.enums import ScoringItemState
 from outboundql.errors import NotFound
 from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.campaigns import Campaign
@@ -18,7 +19,6 @@ from outboundql.gql.enums import ScoringStatus
 from outboundql.gql.errors import ClientError, UserError, UserErrorCode
 from outboundql.gql.loaders import Loaders
 from outboundql.gql.permissions import IsAuthenticated
-from outboundql.enums import ScoringItemState
 from outboundql.services import events, scoring_runs
 
 MAX_FAILURES_SHOWN = 100

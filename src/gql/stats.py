@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from outboundql.gql.enums import Channel
 from outboundql import enums
+from outboundql.gql.enums import Channel
 from outboundql.services import stats as stats_service
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from outboundql.models.base import ProjectScopedModel
 from outboundql.enums import ExpenseKind, UsageOperation
+from outboundql.models.base import ProjectScopedModel
 
 
 class Expense(ProjectScopedModel):

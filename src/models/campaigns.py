@@ -4,8 +4,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from outboundql.models.base import ProjectScopedModel, TimestampedModel
 from outboundql.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
+from outboundql.models.base import ProjectScopedModel, TimestampedModel
 
 
 class Campaign(ProjectScopedModel):

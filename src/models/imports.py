@@ -3,8 +3,8 @@
 from tortoise import fields
 from tortoise.indexes import Index
 
-from outboundql.models.base import ProjectScopedModel
 from outboundql.enums import ImportStatus
+from outboundql.models.base import ProjectScopedModel
 
 
 class ImportJob(ProjectScopedModel):

@@ -3,8 +3,8 @@
 from tortoise import fields
 from tortoise.indexes import Index
 
-from outboundql.models.base import ProjectScopedModel, TimestampedModel
 from outboundql.enums import Role
+from outboundql.models.base import ProjectScopedModel, TimestampedModel
 
 
 class Project(TimestampedModel):

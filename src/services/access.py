@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tortoise.models import Model
 
 from outboundql import models
-from outboundql.errors import Forbidden, NotFound
 from outboundql.enums import Role
+from outboundql.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet

@@ -13,8 +13,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import InvalidInput
 from outboundql.enums import ReviewStatus, Role
+from outboundql.errors import InvalidInput
 from outboundql.services import accounts, audit, campaign_stats, contacts
 from outboundql.services.access import Access
 

@@ -17,8 +17,8 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector, Conflict, InvalidInput, Issue
 from outboundql.enums import AccountStatus, Role, StatusSource
+from outboundql.errors import Collector, Conflict, InvalidInput, Issue
 from outboundql.services import audit, contacts, fields, normalize
 from outboundql.services.access import Access
 

@@ -12,10 +12,10 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
+from outboundql.enums import OutreachStatus, ReviewStatus, Role
 from outboundql.errors import Collector, InvalidInput, Issue, NotFound
 from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
-from outboundql.enums import OutreachStatus, ReviewStatus, Role
 from outboundql.services import audit, campaign_stats, fields, guardrails
 from outboundql.services.access import Access
 from outboundql.services.sql import chunks, int_list, placeholder

@@ -8,9 +8,9 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
+from outboundql.enums import CampaignStatus, Role
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.goals.registry import GoalRegistry
-from outboundql.enums import CampaignStatus, Role
 from outboundql.services import audit, campaign_stats, fields, normalize, personas
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug

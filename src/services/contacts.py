@@ -7,8 +7,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector, Conflict
 from outboundql.enums import Role, RoleKind
+from outboundql.errors import Collector, Conflict
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 

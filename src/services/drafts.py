@@ -16,9 +16,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from outboundql import drafting, models
+from outboundql.enums import Channel, Direction, MessageMode, MessageStatus, Role
 from outboundql.errors import Collector, InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
-from outboundql.enums import Channel, Direction, MessageMode, MessageStatus, Role
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import get_row

@@ -21,8 +21,8 @@ from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector
 from outboundql.enums import AccountStatus, ExpenseKind, Role
+from outboundql.errors import Collector
 from outboundql.services import audit, fields, sql
 from outboundql.services.access import Access
 

@@ -31,8 +31,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from outboundql.errors import Collector
 from outboundql.enums import AccountStatus
+from outboundql.errors import Collector
 
 MAX_DEPTH = 10
 MAX_CONDITIONS = 200

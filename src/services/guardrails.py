@@ -13,11 +13,11 @@ from datetime import date
 from tortoise import connections
 
 from outboundql import models
+from outboundql.enums import Role
 from outboundql.errors import InvalidInput
 from outboundql.goals.api import OVERRIDE_FLAGS, AccountFacts, Goal
 from outboundql.goals.guardrails import BlockedGroup, Decision, decide_all, group_blocked, message
 from outboundql.goals.registry import GoalRegistry
-from outboundql.enums import Role
 from outboundql.services.access import Access
 
 _CHUNK = 2_000

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Conflict, InvalidInput
 from outboundql.enums import Band, OutreachStatus, ReviewStatus, Role
+from outboundql.errors import Conflict, InvalidInput
 from outboundql.services import audit, campaign_stats
 from outboundql.services.access import Access
 from outboundql.services.campaign_account_queries import BAND_BOUNDS, with_scores

@@ -10,8 +10,8 @@ from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector
 from outboundql.enums import Role
+from outboundql.errors import Collector
 from outboundql.services import audit, fields
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug

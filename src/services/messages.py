@@ -25,7 +25,6 @@ from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.enums import (
     AccountStatus,
     CallOutcome,
@@ -37,6 +36,7 @@ from outboundql.enums import (
     Role,
     StatusSource,
 )
+from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.services import audit, campaign_stats, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, locked_campaign, outreach_deltas

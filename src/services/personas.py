@@ -8,10 +8,10 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
+from outboundql.enums import PersonaStatus, Role
 from outboundql.errors import Collector, InvalidInput
 from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
-from outboundql.enums import PersonaStatus, Role
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 

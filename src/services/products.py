@@ -8,8 +8,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector
 from outboundql.enums import Role
+from outboundql.errors import Collector
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug

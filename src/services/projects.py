@@ -5,8 +5,8 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector, Conflict, NotFound
 from outboundql.enums import Role
+from outboundql.errors import Collector, Conflict, NotFound
 from outboundql.services import audit, fields
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug

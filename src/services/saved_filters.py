@@ -9,8 +9,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.errors import Collector, Conflict, NotFound
 from outboundql.enums import Role
+from outboundql.errors import Collector, Conflict, NotFound
 from outboundql.services import audit, fields
 from outboundql.services.access import Access, parse_id
 from outboundql.services.filter_expressions import Row, columns, match, validate_expression

@@ -20,10 +20,10 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from outboundql import models
+from outboundql.enums import ScoringItemState, ScoringStatus, UsageOperation
 from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
 from outboundql.llm.client import LlmError, LlmRequestRefused
-from outboundql.enums import ScoringItemState, ScoringStatus, UsageOperation
 from outboundql.scoring.scorers import (
     BatchOutcome,
     ScorerUnavailable,

@@ -18,9 +18,9 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from outboundql import models
+from outboundql.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
 from outboundql.errors import InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
-from outboundql.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
 from outboundql.scoring.scorers import ScorerUnavailable, UnknownScorer, get_scorer
 from outboundql.services import audit, events, personas
 from outboundql.services.access import Access

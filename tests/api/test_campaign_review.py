@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.goals.testing import registry_with
 from outboundql.enums import Band, OutreachStatus, ReviewStatus
+from outboundql.goals.testing import registry_with
 from outboundql.services import account_merge, campaign_stats
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.goals.testing import registry_with
 from outboundql.enums import AccountStatus, Band, OutreachStatus, ReviewStatus
+from outboundql.goals.testing import registry_with
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaign_stats
 from outboundql.services import campaigns as campaigns_service

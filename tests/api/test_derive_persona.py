@@ -11,9 +11,9 @@ import pytest
 
 from outboundql import models
 from outboundql.app import create_app
+from outboundql.enums import PersonaStatus
 from outboundql.goals import Criterion, Goal, Persona, Product, RegisterGoal, hookimpl
 from outboundql.goals.testing import registry_with
-from outboundql.enums import PersonaStatus
 from outboundql.settings import Settings
 from tests.helpers import Person, data_of, global_id
 

@@ -11,9 +11,9 @@ import pytest
 
 from outboundql import models
 from outboundql.app import create_app
+from outboundql.enums import OutreachStatus
 from outboundql.goals import Criterion, Goal, RegisterGoal, hookimpl
 from outboundql.goals.testing import registry_with
-from outboundql.enums import OutreachStatus
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import products as products_service

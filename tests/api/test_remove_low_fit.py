@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.goals.testing import registry_with
 from outboundql.enums import (
     Band,
     Direction,
@@ -20,6 +19,7 @@ from outboundql.enums import (
     ReviewStatus,
     Role,
 )
+from outboundql.goals.testing import registry_with
 from outboundql.services import campaign_stats, low_fit
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import products as products_service

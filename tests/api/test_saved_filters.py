@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.goals.testing import registry_with
 from outboundql.enums import Role
+from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import products as products_service

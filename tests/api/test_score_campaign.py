@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.goals.testing import registry_with
 from outboundql.enums import ReviewStatus, ScoringItemState, ScoringStatus
+from outboundql.goals.testing import registry_with
 from outboundql.scoring.scorers import RubricScorer
 from outboundql.services import campaign_stats, scoring_runs
 from outboundql.services import campaigns as campaigns_service

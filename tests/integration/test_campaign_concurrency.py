@@ -14,9 +14,9 @@ import pytest
 from tortoise.expressions import F
 
 from outboundql import models
+from outboundql.enums import AccountStatus, Band, OutreachStatus, ReviewStatus
 from outboundql.errors import InvalidInput
 from outboundql.goals.testing import registry_with
-from outboundql.enums import AccountStatus, Band, OutreachStatus, ReviewStatus
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaign_stats
 from outboundql.services import campaigns as campaigns_service

@@ -22,8 +22,8 @@ import pytest
 
 from outboundql import models
 from outboundql.app import create_app
-from outboundql.goals.manager import collect_goals, make_plugin_manager
 from outboundql.enums import AccountStatus
+from outboundql.goals.manager import collect_goals, make_plugin_manager
 from outboundql.settings import Settings
 from tests.helpers import Person, data_of, global_id
 from tests.integration.conftest import COMMAND_TIMEOUT, child_env, run_cli

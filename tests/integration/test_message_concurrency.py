@@ -10,9 +10,9 @@ from collections.abc import Awaitable
 import pytest
 
 from outboundql import models
+from outboundql.enums import AccountStatus, StatusSource
 from outboundql.errors import InvalidInput
 from outboundql.goals.testing import registry_with
-from outboundql.enums import AccountStatus, StatusSource
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaign_stats

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from outboundql.errors import Collector
 from outboundql.enums import AccountStatus
+from outboundql.errors import Collector
 from outboundql.services.filter_expressions import FIELDS, OPS, columns, match, validate_expression
 
 

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from outboundql.enums import RoleKind
 from outboundql.goals import OVERRIDE_FLAGS, AccountFacts, Block, Goal, Persona
 from outboundql.goals.guardrails import Verdict, decide
 from outboundql.goals.testing import SAMPLE_PERSONA, SAMPLE_PRODUCT, check_goal, registry_with
-from outboundql.enums import RoleKind
 
 # SPEC §3, verbatim. H = hard block, S(flag) = soft block admitted by that override flag
 # (a bare S uses the column's flag, as spelt in the sales row), T = target audience, · = admitted.
