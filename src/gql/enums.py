@@ -1,46 +1,68 @@
 """GraphQL enums, the same value sets as the stored ones (`outboundql.enums`)."""
 
 import enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
 from outboundql import enums
 
-Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")
-AccountStatus = strawberry.enum(
-    enums.AccountStatus,
-    description="Pipeline (NEW…CHURNED), relationship (PARTNER…CANDIDATE) or protection "
-    "(COMPETITOR, PERSONAL_NETWORK, DO_NOT_CONTACT) status of an account.",
-)
-StatusSource = strawberry.enum(enums.StatusSource, description="What moved an account's status.")
-RoleKind = strawberry.enum(enums.RoleKind, description="What kind of person a contact is to us.")
-PersonaStatus = strawberry.enum(enums.PersonaStatus, description="Approval state of a persona.")
+if TYPE_CHECKING:
+    # `strawberry.enum(cls, ...)` registers the stored enum class and returns that same class; to a type
+    # checker a name assigned from a call is a variable, not a type, so it sees the class under its name.
+    Role = enums.Role
+    AccountStatus = enums.AccountStatus
+    StatusSource = enums.StatusSource
+    RoleKind = enums.RoleKind
+    PersonaStatus = enums.PersonaStatus
+    CampaignStatus = enums.CampaignStatus
+    ScoringStatus = enums.ScoringStatus
+    ReviewStatus = enums.ReviewStatus
+    OutreachStatus = enums.OutreachStatus
+    Band = enums.Band
+    MessageDirection = enums.Direction
+    Channel = enums.Channel
+    MessageStatus = enums.MessageStatus
+    MessageMode = enums.MessageMode
+    CallOutcome = enums.CallOutcome
+    ExpenseKind = enums.ExpenseKind
+    UsageOperation = enums.UsageOperation
+else:
+    Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")
+    AccountStatus = strawberry.enum(
+        enums.AccountStatus,
+        description="Pipeline (NEW…CHURNED), relationship (PARTNER…CANDIDATE) or protection "
+        "(COMPETITOR, PERSONAL_NETWORK, DO_NOT_CONTACT) status of an account.",
+    )
+    StatusSource = strawberry.enum(enums.StatusSource, description="What moved an account's status.")
+    RoleKind = strawberry.enum(enums.RoleKind, description="What kind of person a contact is to us.")
+    PersonaStatus = strawberry.enum(enums.PersonaStatus, description="Approval state of a persona.")
+    CampaignStatus = strawberry.enum(enums.CampaignStatus, description="Operator's workflow hint; never enforced.")
+    ScoringStatus = strawberry.enum(enums.ScoringStatus, description="State of the background scoring job.")
+    ReviewStatus = strawberry.enum(enums.ReviewStatus, description="Whether a person vetted the account.")
+    OutreachStatus = strawberry.enum(
+        enums.OutreachStatus,
+        description="NOT_STARTED → DRAFT → SCHEDULED → SENT → BOUNCED / RESPONDED; only moves forward.",
+    )
+    Band = strawberry.enum(enums.Band, description="MISMATCH < 5.0 ≤ MODERATE < 8.0 ≤ EXCELLENT.")
+    MessageDirection = strawberry.enum(enums.Direction, name="MessageDirection",
+                                       description="OUTBOUND (we wrote or called) or INBOUND (they did).")
+    Channel = strawberry.enum(enums.Channel, description="How a message travelled.")
+    MessageStatus = strawberry.enum(enums.MessageStatus, description="DRAFT (not sent, moves nothing) or SENT.")
+    MessageMode = strawberry.enum(
+        enums.MessageMode,
+        description="How the message came to be: AI_DRAFT (first message), AI_CONTINUE (next in the thread), "
+        "TYPE_AND_TRANSLATE, LOG_SENT (sent elsewhere and logged), PASTE_INBOUND.",
+    )
+    CallOutcome = strawberry.enum(
+        enums.CallOutcome,
+        description="For calls: CONNECTED, VOICEMAIL, NO_ANSWER, BUSY, FAILED; for any channel: MEETING_BOOKED.",
+    )
+    ExpenseKind = strawberry.enum(enums.ExpenseKind, description="What the money was spent on.")
+    UsageOperation = strawberry.enum(enums.UsageOperation, description="What a paid API call was for.")
 
 
 @strawberry.enum(description="Sort direction.")
 class Direction(enum.Enum):
     ASC = "asc"
     DESC = "desc"
-CampaignStatus = strawberry.enum(enums.CampaignStatus, description="Operator's workflow hint; never enforced.")
-ScoringStatus = strawberry.enum(enums.ScoringStatus, description="State of the background scoring job.")
-ReviewStatus = strawberry.enum(enums.ReviewStatus, description="Whether a person vetted the account.")
-OutreachStatus = strawberry.enum(
-    enums.OutreachStatus,
-    description="NOT_STARTED → DRAFT → SCHEDULED → SENT → BOUNCED / RESPONDED; only moves forward.",
-)
-Band = strawberry.enum(enums.Band, description="MISMATCH < 5.0 ≤ MODERATE < 8.0 ≤ EXCELLENT.")
-MessageDirection = strawberry.enum(enums.Direction, name="MessageDirection",
-                                   description="OUTBOUND (we wrote or called) or INBOUND (they did).")
-Channel = strawberry.enum(enums.Channel, description="How a message travelled.")
-MessageStatus = strawberry.enum(enums.MessageStatus, description="DRAFT (not sent, moves nothing) or SENT.")
-MessageMode = strawberry.enum(
-    enums.MessageMode,
-    description="How the message came to be: AI_DRAFT (first message), AI_CONTINUE (next in the thread), "
-    "TYPE_AND_TRANSLATE, LOG_SENT (sent elsewhere and logged), PASTE_INBOUND.",
-)
-CallOutcome = strawberry.enum(
-    enums.CallOutcome,
-    description="For calls: CONNECTED, VOICEMAIL, NO_ANSWER, BUSY, FAILED; for any channel: MEETING_BOOKED.",
-)
-ExpenseKind = strawberry.enum(enums.ExpenseKind, description="What the money was spent on.")
-UsageOperation = strawberry.enum(enums.UsageOperation, description="What a paid API call was for.")

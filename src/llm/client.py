@@ -380,7 +380,7 @@ class LlmClient:
         )
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.config.backoff_seconds * 2 ** (attempt - 1), self.config.max_backoff_seconds)
+        return min(self.config.backoff_seconds * 2.0 ** (attempt - 1), self.config.max_backoff_seconds)
 
     def _record(self, response: httpx.Response, calls: list[LlmCall]) -> Any:
         """The JSON body (None if not JSON); a call is recorded when billed: usage reported, or success."""

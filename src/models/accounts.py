@@ -1,11 +1,18 @@
 """Accounts (organisations), their status history, and their contacts."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
 from outboundql.enums import AccountStatus, RoleKind, StatusSource
 from outboundql.models.base import ProjectScopedModel
+
+if TYPE_CHECKING:
+    from outboundql.models.auth import User
 
 
 class Account(ProjectScopedModel):
@@ -24,14 +31,15 @@ class Account(ProjectScopedModel):
     description = fields.TextField(default="")
     phone = fields.CharField(max_length=32, null=True)  # E.164 when it parses, else as given
     email = fields.CharField(max_length=254, null=True)
-    tags = fields.JSONField(default=list)
-    custom_fields = fields.JSONField(default=dict)
+    tags: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    custom_fields: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     contract_end_date = fields.DateField(null=True)
     source = fields.CharField(max_length=100, null=True)
     status = fields.CharEnumField(AccountStatus, max_length=20, default=AccountStatus.NEW)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    created_by_id: int | None
 
     class Meta:
         table = "account"
@@ -53,15 +61,17 @@ class AccountStatusChange(Model):
     """One move of an account's status: from, to, what caused it, who, when."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="status_changes", on_delete=fields.OnDelete.CASCADE
     )
+    account_id: int
     from_status = fields.CharEnumField(AccountStatus, max_length=20, null=True)  # null on creation
     to_status = fields.CharEnumField(AccountStatus, max_length=20)
     source = fields.CharEnumField(StatusSource, max_length=16)
-    changed_by = fields.ForeignKeyField(
+    changed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    changed_by_id: int | None
     note = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -73,7 +83,10 @@ class AccountStatusChange(Model):
 class Contact(ProjectScopedModel):
     """A person at an account."""
 
-    account = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.OnDelete.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="contacts", on_delete=fields.OnDelete.CASCADE
+    )
+    account_id: int
     name = fields.CharField(max_length=200)
     title = fields.CharField(max_length=200, null=True)
     email = fields.CharField(max_length=254, null=True)  # lowercased

@@ -1,5 +1,7 @@
 """Users and their API tokens."""
 
+from __future__ import annotations
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -22,7 +24,10 @@ class ApiToken(Model):
     """A bearer token. Only the SHA-256 of the secret is stored, the secret is shown once."""
 
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="tokens", on_delete=fields.OnDelete.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="tokens", on_delete=fields.OnDelete.CASCADE
+    )
+    user_id: int
     name = fields.CharField(max_length=200, default="")
     token_hash = fields.CharField(max_length=64, unique=True)
     prefix = fields.CharField(max_length=16)  # first characters, to recognise a token in a list

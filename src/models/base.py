@@ -1,7 +1,14 @@
 """Abstract bases shared by every model."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from outboundql.models.projects import Project
 
 
 class TimestampedModel(Model):
@@ -18,9 +25,10 @@ class TimestampedModel(Model):
 class ProjectScopedModel(TimestampedModel):
     """Every row below a project carries its ``project_id``, so tenancy is one indexed filter."""
 
-    project = fields.ForeignKeyField(
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name=False, on_delete=fields.OnDelete.CASCADE
     )
+    project_id: int
 
     class Meta:
         abstract = True

@@ -1,5 +1,9 @@
 """What outcomes cost: campaign expenses and paid API usage."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -7,11 +11,20 @@ from tortoise.models import Model
 from outboundql.enums import ExpenseKind, UsageOperation
 from outboundql.models.base import ProjectScopedModel
 
+if TYPE_CHECKING:
+    from outboundql.models.accounts import Account
+    from outboundql.models.auth import User
+    from outboundql.models.campaigns import Campaign
+    from outboundql.models.projects import Project
+
 
 class Expense(ProjectScopedModel):
     """Money spent on a campaign. Amounts are exact decimals in one ISO 4217 currency."""
 
-    campaign = fields.ForeignKeyField("models.Campaign", related_name="expenses", on_delete=fields.OnDelete.CASCADE)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="expenses", on_delete=fields.OnDelete.CASCADE
+    )
+    campaign_id: int
     kind = fields.CharEnumField(ExpenseKind, max_length=16)
     amount = fields.DecimalField(max_digits=14, decimal_places=2)
     currency = fields.CharField(max_length=3)
@@ -19,9 +32,10 @@ class Expense(ProjectScopedModel):
     vendor = fields.CharField(max_length=200, default="")
     description = fields.TextField(default="")
     external_ref = fields.CharField(max_length=200, null=True)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    created_by_id: int | None
 
     class Meta:
         table = "expense"
@@ -32,19 +46,24 @@ class ApiUsage(Model):
     """One call to a paid service (LLM, enrichment), in USD."""
 
     id = fields.IntField(primary_key=True)
-    project = fields.ForeignKeyField("models.Project", related_name=False, on_delete=fields.OnDelete.CASCADE)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name=False, on_delete=fields.OnDelete.CASCADE
+    )
+    project_id: int
     provider = fields.CharField(max_length=50)
     model = fields.CharField(max_length=100)
     operation = fields.CharEnumField(UsageOperation, max_length=16)
     input_units = fields.IntField(default=0)
     output_units = fields.IntField(default=0)
     cost_usd = fields.DecimalField(max_digits=12, decimal_places=6, default=0)
-    campaign = fields.ForeignKeyField(
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
-    account = fields.ForeignKeyField(
+    campaign_id: int | None
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    account_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

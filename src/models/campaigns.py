@@ -1,5 +1,9 @@
 """Campaigns and the per-campaign work on each account (the join row)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -7,20 +11,30 @@ from tortoise.models import Model
 from outboundql.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
 from outboundql.models.base import ProjectScopedModel, TimestampedModel
 
+if TYPE_CHECKING:
+    from outboundql.models.accounts import Account, Contact
+    from outboundql.models.auth import User
+    from outboundql.models.products import Product
+    from outboundql.models.projects import Market
+
 
 class Campaign(ProjectScopedModel):
     """One outbound initiative for exactly one product. Cached stats are kept exact by writers."""
 
-    product = fields.ForeignKeyField("models.Product", related_name="campaigns", on_delete=fields.OnDelete.RESTRICT)
-    market = fields.ForeignKeyField(
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="campaigns", on_delete=fields.OnDelete.RESTRICT
+    )
+    product_id: int
+    market: fields.ForeignKeyNullableRelation[Market] = fields.ForeignKeyField(
         "models.Market", related_name="campaigns", null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    market_id: int | None
     name = fields.CharField(max_length=200)
     slug = fields.CharField(max_length=100)
     description = fields.TextField(default="")
-    keywords = fields.JSONField(default=list)
+    keywords: fields.JSONField[list[str]] = fields.JSONField(default=list)
     goal_key = fields.CharField(max_length=64, default="sales")
-    audience_config = fields.JSONField(default=dict)
+    audience_config: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     communication_language = fields.CharField(max_length=8, null=True)  # null = inherit from product
     status = fields.CharEnumField(CampaignStatus, max_length=20, default=CampaignStatus.DRAFT)
     archived_at = fields.DatetimeField(null=True)
@@ -33,9 +47,10 @@ class Campaign(ProjectScopedModel):
     approved_accounts = fields.IntField(default=0)
     outreached_accounts = fields.IntField(default=0)
     responded_accounts = fields.IntField(default=0)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    created_by_id: int | None
 
     class Meta:
         table = "campaign"
@@ -51,23 +66,28 @@ class Campaign(ProjectScopedModel):
 class CampaignAccount(TimestampedModel):
     """An account's place in a campaign: review, outreach progress, override, chosen contact."""
 
-    campaign = fields.ForeignKeyField(
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="campaign_accounts", on_delete=fields.OnDelete.CASCADE
     )
-    account = fields.ForeignKeyField(
+    campaign_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="campaign_accounts", on_delete=fields.OnDelete.CASCADE
     )
+    account_id: int
     review_status = fields.CharEnumField(ReviewStatus, max_length=16, default=ReviewStatus.PENDING)
     reviewed_at = fields.DatetimeField(null=True)
-    reviewed_by = fields.ForeignKeyField(
+    reviewed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    reviewed_by_id: int | None
     outreach_status = fields.CharEnumField(OutreachStatus, max_length=16, default=OutreachStatus.NOT_STARTED)
     override_score = fields.FloatField(null=True)  # 0.0–10.0, one decimal
-    contact = fields.ForeignKeyField(
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
-    contact_snapshot = fields.JSONField(null=True)  # name/title/email/linkedin when picked
+    contact_id: int | None
+    # name/title/email/linkedin when picked
+    contact_snapshot: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     notes = fields.TextField(default="")
 
     class Meta:
@@ -84,10 +104,14 @@ class CampaignAccountTag(Model):
     """A tag on a campaign account (a row each, so tag filters use an index on every database)."""
 
     id = fields.IntField(primary_key=True)
-    campaign_account = fields.ForeignKeyField(
+    campaign_account: fields.ForeignKeyRelation[CampaignAccount] = fields.ForeignKeyField(
         "models.CampaignAccount", related_name="tag_rows", on_delete=fields.OnDelete.CASCADE
     )
-    campaign = fields.ForeignKeyField("models.Campaign", related_name=False, on_delete=fields.OnDelete.CASCADE)
+    campaign_account_id: int
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name=False, on_delete=fields.OnDelete.CASCADE
+    )
+    campaign_id: int
     tag = fields.CharField(max_length=100)
 
     class Meta:

@@ -1,18 +1,28 @@
 """The conversation log: one thread per campaign account."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.indexes import Index
 
 from outboundql.enums import CallOutcome, Channel, Direction, MessageMode, MessageStatus
 from outboundql.models.base import ProjectScopedModel
 
+if TYPE_CHECKING:
+    from outboundql.models.accounts import Contact
+    from outboundql.models.auth import User
+    from outboundql.models.campaigns import CampaignAccount
+
 
 class Message(ProjectScopedModel):
     """One message or call in a campaign account's thread."""
 
-    campaign_account = fields.ForeignKeyField(
+    campaign_account: fields.ForeignKeyRelation[CampaignAccount] = fields.ForeignKeyField(
         "models.CampaignAccount", related_name="messages", on_delete=fields.OnDelete.CASCADE
     )
+    campaign_account_id: int
     direction = fields.CharEnumField(Direction, max_length=16)
     channel = fields.CharEnumField(Channel, max_length=16, default=Channel.EMAIL)
     status = fields.CharEnumField(MessageStatus, max_length=16)
@@ -23,15 +33,17 @@ class Message(ProjectScopedModel):
     translated_text = fields.TextField(null=True)
     translated_language = fields.CharField(max_length=8, null=True)  # ISO 639-1 of translated_text
     outcome = fields.CharEnumField(CallOutcome, max_length=16, null=True)
-    signals = fields.JSONField(default=list)
+    signals: fields.JSONField[list[str]] = fields.JSONField(default=list)
     sent_at = fields.DatetimeField(null=True)
-    contact = fields.ForeignKeyField(
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    contact_id: int | None
     idempotency_key = fields.CharField(max_length=100, null=True)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    created_by_id: int | None
 
     class Meta:
         table = "message"

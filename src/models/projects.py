@@ -1,10 +1,17 @@
 """The tenant (project), its memberships, markets and saved filters."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 
 from outboundql.enums import Role
 from outboundql.models.base import ProjectScopedModel, TimestampedModel
+
+if TYPE_CHECKING:
+    from outboundql.models.auth import User
 
 
 class Project(TimestampedModel):
@@ -22,10 +29,14 @@ class Project(TimestampedModel):
 class Membership(TimestampedModel):
     """A user's role in a project."""
 
-    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.OnDelete.CASCADE)
-    project = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="memberships", on_delete=fields.OnDelete.CASCADE
+    )
+    user_id: int
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name="memberships", on_delete=fields.OnDelete.CASCADE
     )
+    project_id: int
     role = fields.CharEnumField(Role, max_length=16)
 
     class Meta:
@@ -40,7 +51,7 @@ class Market(ProjectScopedModel):
     name = fields.CharField(max_length=200)
     slug = fields.CharField(max_length=100)
     description = fields.TextField(default="")
-    filters = fields.JSONField(default=dict)
+    filters: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "market"
@@ -51,10 +62,11 @@ class SavedFilter(ProjectScopedModel):
     """A named filter expression over account fields and ``cf.<key>`` custom fields."""
 
     name = fields.CharField(max_length=200)
-    expression = fields.JSONField()
-    created_by = fields.ForeignKeyField(
+    expression: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
+    created_by_id: int | None
 
     class Meta:
         table = "saved_filter"
