@@ -1,4 +1,4 @@
-"""What an LLM call costs, in USD, from a per-model price table (SPEC §7: API usage in USD).
+"""What an LLM call costs, in USD, from a per-model price table (reported beside expenses, never added to them).
 
 Prices are per million tokens, as providers publish them. The table is configuration
 (``OUTBOUNDQL_LLM_PRICES``) because prices change and self-hosted models have their own; the

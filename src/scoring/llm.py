@@ -1,4 +1,4 @@
-"""The ``llm`` scorer: an OpenAI-compatible model applies the goal's rubric (SPEC §4).
+"""The ``llm`` scorer: an OpenAI-compatible model applies the goal's rubric.
 
 One request scores a whole batch of accounts: the rubric, persona, product and reviewed examples
 are the same for all of them, so sending them once per batch rather than per account divides the

@@ -1,4 +1,4 @@
-"""The ``rubric`` scorer: offline, deterministic, fast (SPEC §4).
+"""The ``rubric`` scorer: offline, deterministic, fast.
 
 Each criterion of the goal's rubric measures one thing (see `outboundql.goals.MEASURES`) and
 evaluates to a value in [0, 1], or None when the data to judge it is missing. The score is 10 ×

@@ -29,7 +29,7 @@ class ScoringContext:
     product: Product
     language: str
     today: date
-    #: Reviewed examples of this product (SPEC §4 feedback loop): (account, approved?).
+    #: Reviewed examples of this product: (account, approved?); resembling one moves an account's score.
     examples: Sequence[tuple[AccountSnapshot, bool]] = ()
 
 

@@ -1,6 +1,6 @@
 """Campaign expenses (exact decimals, one ISO 4217 currency each) and what outcomes cost.
 
-Costs follow SPEC §7: per-currency totals, never converted; cost per outreached, per responded
+Costs are totals per currency, never converted; cost per outreached, per responded
 and per customer account only where the campaign's expenses use one currency (otherwise no
 ratio, and a reason saying why). Paid API usage is reported beside it in USD, never mixed in.
 """

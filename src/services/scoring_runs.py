@@ -1,4 +1,4 @@
-"""Scoring runs (SPEC §4): start one over a campaign's accounts, resume the interrupted, end them.
+"""Scoring runs: start one over a campaign's accounts, resume the interrupted, end them.
 
 The database is the truth, not the broker: starting a run fixes its work set as `ScoringRunItem`
 rows (each in a numbered batch, one job message per batch) in the same transaction that records
@@ -110,7 +110,7 @@ async def _insert_items(conn: Any, run: models.ScoringRun, batch_size: int) -> i
 
 async def feedback_examples(product_id: int) -> list[tuple[int, bool]]:
     """Up to 5 most recent approvals and 5 most recent rejections among the product's campaigns,
-    once it has at least 10 reviewed campaign accounts (SPEC §4); else nothing."""
+    once it has at least 10 reviewed campaign accounts; else nothing."""
     reviewed = models.CampaignAccount.filter(
         campaign__product_id=product_id, review_status__in=[ReviewStatus.APPROVED, ReviewStatus.REJECTED])
     if await reviewed.count() < FEEDBACK_MIN_REVIEWED:

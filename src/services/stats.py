@@ -1,4 +1,4 @@
-"""Project statistics (SPEC §7) by campaign, product and market, in a fixed number of aggregate queries.
+"""Project statistics by campaign, product and market, in a fixed number of aggregate queries.
 
 The funnel total → scored → approved → outreached → responded comes from each campaign's cached
 counters; customers are the campaign's accounts that became customers after they joined it, and

@@ -37,19 +37,9 @@ STATUSES = ("new", "engaged", "partner", "churned", "customer", "supplier", "inv
             "candidate", "competitor", "personal_network", "do_not_contact")
 
 
-@pytest.fixture
-async def product(project: models.Project) -> models.Product:
-    return await models.Product.create(project=project, name="Widget", slug="widget")
-
-
 async def make_campaign(project: models.Project, product: models.Product, goal: str = "sales",
                         slug: str = "camp") -> models.Campaign:
     return await models.Campaign.create(project=project, product=product, name=slug, slug=slug, goal_key=goal)
-
-
-@pytest.fixture
-async def campaign(project: models.Project, product: models.Product) -> models.Campaign:
-    return await make_campaign(project, product)
 
 
 @pytest.fixture

@@ -72,16 +72,6 @@ mutation($input: UpdateCampaignAccountInput!) {
 """
 
 
-@pytest.fixture
-async def product(project: models.Project) -> models.Product:
-    return await models.Product.create(project=project, name="Widget", slug="widget")
-
-
-@pytest.fixture
-async def campaign(project: models.Project, product: models.Product) -> models.Campaign:
-    return await models.Campaign.create(project=project, product=product, name="Camp", slug="camp")
-
-
 async def score(project: models.Project, product: models.Product, account: models.Account, value: float,
                 goal: str = "sales") -> None:
     band = Band.MISMATCH if value < 5 else Band.MODERATE if value < 8 else Band.EXCELLENT

@@ -16,18 +16,8 @@ from tests.helpers import Person, data_of, global_id
 
 
 @pytest.fixture
-async def product(project: models.Project) -> models.Product:
-    return await models.Product.create(project=project, name="Widget", slug="widget")
-
-
-@pytest.fixture
 async def access(owner: Person, project: models.Project) -> Access:
     return await Access.for_user(owner.user)
-
-
-@pytest.fixture
-async def campaign(access: Access, project: models.Project, product: models.Product) -> models.Campaign:
-    return await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Camp"}, registry_with())
 
 
 async def account(project: models.Project, name: str) -> models.Account:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from outboundql import models
 from outboundql.enums import ReviewStatus, Role
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaigns as campaigns_service
-from outboundql.services import products as products_service
 from outboundql.services.access import Access
 from tests.helpers import Person, access_for, data_of, global_id
 
@@ -52,11 +49,6 @@ NODE = f"query($id: ID!) {{ node(id: $id) {{ __typename ... on Market {{ {MARKET
 async def _create(gql: Any, person: Person, project: models.Project, **fields: Any) -> dict[str, Any]:
     variables = {"input": {"projectId": global_id("Project", project.id), **fields}}
     return data_of(await gql(CREATE, variables, as_=person))["createMarket"]
-
-
-@pytest.fixture
-async def product(owner: Person, project: models.Project) -> models.Product:
-    return await products_service.create_product(await access_for(owner), project.id, {"name": "Widget"})
 
 
 async def _campaign(owner: Person, project: models.Project, product: models.Product, name: str,

@@ -41,12 +41,6 @@ query($slug: String!) {
 
 
 @pytest.fixture
-async def product(project: models.Project, owner: Any) -> models.Product:
-    return await models.Product.create(project=project, name="Widget", slug="widget", description="Widgets",
-                                       created_by=owner.user)
-
-
-@pytest.fixture
 def upsert(gql: Any, owner: Any, product: models.Product) -> Any:
     async def run(**fields: Any) -> dict[str, Any]:
         variables = {"input": {"productId": global_id("Product", product.id), **fields}}

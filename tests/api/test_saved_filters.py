@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import products as products_service
-from outboundql.services.access import Access
 from tests.helpers import Person, access_for, data_of, global_id
 
 FIELDS = "id name expression matchCount createdAt"
@@ -250,14 +247,6 @@ async def test_match_counts_of_a_list_cost_a_constant_number_of_queries(gql, own
 
 
 # --- adding a campaign's accounts by saved filter ------------------------------------------------
-
-
-@pytest.fixture
-async def campaign(owner: Person, project: models.Project) -> models.Campaign:
-    access = await Access.for_user(owner.user)
-    product = await products_service.create_product(access, project.id, {"name": "Widget"})
-    return await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Spring push"},
-                                                   registry_with())
 
 
 async def test_add_accounts_to_campaign_by_saved_filter(gql, owner, project, campaign) -> None:

@@ -1,4 +1,4 @@
-"""The built-in goals equal SPEC §3: every cell of the guardrail table, registered and decided."""
+"""The built-in goals equal the guardrail table below: every cell of it, registered and decided."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from outboundql.goals import OVERRIDE_FLAGS, AccountFacts, Block, Goal, Persona
 from outboundql.goals.guardrails import Verdict, decide
 from outboundql.goals.testing import SAMPLE_PERSONA, SAMPLE_PRODUCT, check_goal, registry_with
 
-# SPEC §3, verbatim. H = hard block, S(flag) = soft block admitted by that override flag
+# Every built-in goal's rules, written out by hand. H = hard block, S(flag) = soft block admitted by that override flag
 # (a bare S uses the column's flag, as spelt in the sales row), T = target audience, · = admitted.
 SPEC_TABLE = """
 | goal | customer | supplier | investor | press | analyst | candidate |

@@ -343,4 +343,14 @@ def test_an_implementation_may_take_fewer_arguments() -> None:
 def test_a_refused_registration_leaves_no_half_registry() -> None:
     with pytest.raises(GoalRegistrationError):
         collect(plugin(make_goal(), make_goal(key="sales")))
-    assert "podcast" not in collect()
+    registry = collect(plugin(make_goal()))
+
+    def contents() -> dict[str, tuple[Goal, str]]:
+        return {goal.key: (goal, registry.source(goal.key)) for goal in registry}
+
+    before = contents()
+    # a taken key, and a goal refused by a check that runs late (the rubric, after the guardrails)
+    for goal in (make_goal(key="sales"), make_goal(key="webinar", rubric=())):
+        with pytest.raises(GoalRegistrationError):
+            registry.register(goal, source="acme-goals 1.0", plugin=PLUGIN)
+        assert contents() == before

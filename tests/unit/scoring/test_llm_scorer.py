@@ -1,4 +1,4 @@
-"""The llm scorer (SPEC §4): batched requests, validated answers, re-asks, retries and paid usage.
+"""The llm scorer: batched requests, validated answers, re-asks, retries and paid usage.
 
 Every test talks HTTP to the fake OpenAI-compatible server (``tests/fakes/openai_server.py``).
 """

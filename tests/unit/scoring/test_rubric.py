@@ -1,4 +1,4 @@
-"""The rubric scorer (SPEC §4): deterministic, typed reasons, bands, languages and the feedback nudge."""
+"""The rubric scorer: deterministic, typed reasons, bands, languages and the feedback nudge."""
 
 from __future__ import annotations
 
