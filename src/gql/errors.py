@@ -52,9 +52,10 @@ def graphql_path(field: StrawberryField, path: str | None, names: NameConverter)
     arguments = {a.python_name: a for a in field.arguments}
     head = _SEGMENT.fullmatch(segments[0])
     if head is None or head.group(1) not in arguments:
-        if len(arguments) != 1:
-            return ".".join(_camel(s, names) for s in segments)
-        segments.insert(0, next(iter(arguments)))
+        only = next(iter(arguments.values())) if len(arguments) == 1 else None
+        if only is None or head is None or _input_field(_inner_type(only.type), head.group(1)) is None:
+            return ".".join(_camel(s, names) for s in segments)  # not an argument: a name of its own
+        segments.insert(0, only.python_name)
     out: list[str] = []
     current: Any = None
     for index, segment in enumerate(segments):
