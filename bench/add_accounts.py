@@ -107,8 +107,8 @@ async def bench(database: str, n: int, repeat: int) -> None:
             return row.id
 
         async def service(campaign_id: int) -> int:
-            result = await campaign_accounts.add_accounts(access, campaign_id, ids, None, [],  # type: ignore[arg-type]
-                                                          registry)
+            result = await campaign_accounts.add_accounts(
+                access, registry, campaign_accounts.AddAccountsToCampaign(campaign_id, ids))  # type: ignore[arg-type]
             return result.added
 
         added_time, added = await _best(repeat, new_campaign, service)

@@ -6,7 +6,8 @@ The effective score is the override when set, else the account's fit score for t
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tortoise.expressions import F, Q, RawSQL, Subquery
 from tortoise.functions import Coalesce
@@ -53,11 +54,28 @@ def stale_ids(campaign: models.Campaign) -> tuple[Subquery, Subquery]:
     return Subquery(other.values("account_id")), Subquery(current.values("account_id"))
 
 
-def filter_rows(campaign: models.Campaign, flt: dict[str, Any]) -> QuerySet[models.CampaignAccount]:
+@dataclass(frozen=True, slots=True)
+class CampaignAccountsFilter:
+    """All conditions must hold; a list matches any of its values (an empty list or None: no condition)."""
+
+    bands: Sequence[Band] | None = None
+    """By effective score."""
+    scored: bool | None = None
+    """Has an effective score (or not)."""
+    review_statuses: Sequence[ReviewStatus] | None = None
+    outreach_statuses: Sequence[OutreachStatus] | None = None
+    tags: Sequence[str] | None = None
+    search: str | None = None
+    """Part of the account's name or domain."""
+    stale: bool | None = None
+    """Only scored under another goal (or not)."""
+
+
+def filter_rows(campaign: models.Campaign, flt: CampaignAccountsFilter) -> QuerySet[models.CampaignAccount]:
     qs = with_scores(campaign)
-    if flt.get("bands"):
+    if flt.bands:
         condition = Q()
-        for band in flt["bands"]:
+        for band in flt.bands:
             low, high = BAND_BOUNDS[Band(band)]
             part = Q(unscored=0)
             if low is not None:
@@ -66,22 +84,22 @@ def filter_rows(campaign: models.Campaign, flt: dict[str, Any]) -> QuerySet[mode
                 part &= Q(effective__lt=high)
             condition |= part
         qs = qs.filter(condition)
-    if flt.get("scored") is not None:
-        qs = qs.filter(unscored=0 if flt["scored"] else 1)
-    if flt.get("review_statuses"):
-        qs = qs.filter(review_status__in=[ReviewStatus(s) for s in flt["review_statuses"]])
-    if flt.get("outreach_statuses"):
-        qs = qs.filter(outreach_status__in=[OutreachStatus(s) for s in flt["outreach_statuses"]])
-    if flt.get("tags"):
-        tagged = models.CampaignAccountTag.filter(campaign_id=campaign.id, tag__in=list(flt["tags"]))
+    if flt.scored is not None:
+        qs = qs.filter(unscored=0 if flt.scored else 1)
+    if flt.review_statuses:
+        qs = qs.filter(review_status__in=[ReviewStatus(s) for s in flt.review_statuses])
+    if flt.outreach_statuses:
+        qs = qs.filter(outreach_status__in=[OutreachStatus(s) for s in flt.outreach_statuses])
+    if flt.tags:
+        tagged = models.CampaignAccountTag.filter(campaign_id=campaign.id, tag__in=list(flt.tags))
         qs = qs.filter(id__in=Subquery(tagged.values("campaign_account_id")))
-    if flt.get("search"):
-        term = flt["search"].strip()
+    if flt.search:
+        term = flt.search.strip()
         qs = qs.filter(Q(account__name__icontains=term) | Q(account__domain__icontains=term))
-    if flt.get("stale") is not None:
+    if flt.stale is not None:
         other, current = stale_ids(campaign)
         stale = Q(account_id__in=other) & ~Q(account_id__in=current)
-        qs = qs.filter(stale if flt["stale"] else ~stale)
+        qs = qs.filter(stale if flt.stale else ~stale)
     return qs
 
 
@@ -99,3 +117,12 @@ def ordered(qs: QuerySet[models.CampaignAccount], field: str, descending: bool) 
     elif descending:
         keys = [f"-{k}" for k in keys]
     return qs.order_by(*keys, "-id" if descending else "id")
+
+
+def campaign_accounts(
+    campaign: models.Campaign, flt: CampaignAccountsFilter | None = None, order_by: str = "effective_score",
+    descending: bool = True,
+) -> QuerySet[models.CampaignAccount]:
+    """The campaign's accounts, filtered and ordered (``order_by`` one of `ORDERINGS`: by default the
+    effective score, best first, unscored last), as a queryset a connection pages in SQL."""
+    return ordered(filter_rows(campaign, flt or CampaignAccountsFilter()), order_by, descending)

@@ -1,10 +1,13 @@
 """An account's place in a campaign: adding (through the goal's guardrails), review, override score,
 contact, tags, notes and outreach progress. Every change moves the cached statistics in the same
-transaction, with the campaign row locked so concurrent writers cannot lose an update."""
+transaction, with the campaign row locked so concurrent writers cannot lose an update; each use case
+publishes ``accounts_changed`` on the campaign once its changes committed.
+
+Error fields name the commands' own fields in snake case (``campaign_account_ids[3]``, ``score``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +19,9 @@ from outboundql.enums import OutreachStatus, ReviewStatus, Role
 from outboundql.errors import Collector, InvalidInput, Issue, NotFound
 from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, campaign_stats, fields, guardrails
+from outboundql.services import audit, campaign_stats, events, fields, guardrails, saved_filters
 from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.sql import chunks, int_list, placeholder
 
 MAX_ADD = 10_000
@@ -33,40 +37,67 @@ async def locked_campaign(campaign_id: int) -> models.Campaign:
     return await models.Campaign.filter(id=campaign_id).select_for_update().get()
 
 
-@dataclass(slots=True)
-class AddResult:
+async def visible_campaign(access: Access, campaign_id: int | None) -> models.Campaign | None:
+    """The campaign when the viewer may read it; None when there is no such id, no such campaign, or it
+    belongs to a project the viewer is not a member of."""
+    if campaign_id is None:
+        return None
+    try:
+        return await access.get(models.Campaign, campaign_id)
+    except NotFound:
+        return None
+
+
+# --- adding accounts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AddAccountsToCampaign:
+    """Add accounts by id or by a saved filter (exactly one of the two). An id of ``account_ids`` may be
+    None: a reference that names no account (answered in `AccountsAdded.not_found_at`)."""
+
+    campaign_id: int
+    account_ids: Sequence[int | None] | None = None
+    saved_filter_id: int | None = None
+    overrides: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsAdded:
+    campaign: models.Campaign
+    """The campaign, its counters as this change left them."""
     added: int = 0
     already_present: int = 0
     blocked: list[BlockedGroup] = field(default_factory=list)
     not_found: list[int] = field(default_factory=list)
+    """Ids that are not accounts of the campaign's project."""
+    not_found_at: list[int] = field(default_factory=list)
+    """Positions in the command's ``account_ids`` that name no account of the project (None or not found)."""
 
 
-async def add_accounts(
-    access: Access, campaign_id: int, account_ids: Sequence[int] | None, saved_filter_id: int | None,
-    overrides: Iterable[str], registry: GoalRegistry,
-) -> AddResult:
+async def add_accounts(access: Access, goals: GoalRegistry, cmd: AddAccountsToCampaign) -> AccountsAdded:
     """Add accounts by id or by saved filter, through the guardrails of the campaign's goal. Idempotent:
     accounts already in the campaign are counted, not added twice."""
-    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.campaignId")
-    goal = registry.get(campaign.goal_key)
+    campaign = await access.get(models.Campaign, cmd.campaign_id, Role.MEMBER, field="campaign_id")
+    goal = goals.get(campaign.goal_key)
     if goal is None:
         raise InvalidInput(f"This campaign's goal {campaign.goal_key!r} is not installed; switch the goal first.",
-                           field="input.campaignId")
-    if (account_ids is None) == (saved_filter_id is None):
-        raise InvalidInput("Give either accountIds or savedFilterId.", field="input.accountIds")
-    if saved_filter_id is not None:
-        from outboundql.services import saved_filters
-
-        account_ids = await saved_filters.matching_account_ids(access, campaign.project_id, saved_filter_id)
-    ids = list(dict.fromkeys(account_ids or []))
+                           field="campaign_id")
+    if (cmd.account_ids is None) == (cmd.saved_filter_id is None):
+        raise InvalidInput("Give either account ids or a saved filter.", field="account_ids")
+    if cmd.saved_filter_id is not None:
+        matched = await saved_filters.matching_account_ids(access, campaign.project_id, cmd.saved_filter_id)
+    else:
+        matched = [i for i in cmd.account_ids or () if i is not None]
+    ids = list(dict.fromkeys(matched))
     if len(ids) > MAX_ADD:
-        if saved_filter_id is not None:
+        if cmd.saved_filter_id is not None:
             raise InvalidInput(f"The saved filter matches {len(ids)} accounts; add at most {MAX_ADD} per call "
-                               "(narrow the filter or add by accountIds).", field="input.savedFilterId")
-        raise InvalidInput(f"Add at most {MAX_ADD} accounts per call (got {len(ids)}).", field="input.accountIds")
+                               "(narrow the filter or add by account ids).", field="saved_filter_id")
+        raise InvalidInput(f"Add at most {MAX_ADD} accounts per call (got {len(ids)}).", field="account_ids")
     async with in_transaction() as conn:
         campaign = await locked_campaign(campaign.id)
-        evaluation = await guardrails.evaluate(campaign.project_id, goal, ids, overrides, registry)
+        evaluation = await guardrails.evaluate(campaign.project_id, goal, ids, cmd.overrides, goals)
         admitted = evaluation.admitted_ids
         present: set[int] = set()
         for part in chunks(admitted):
@@ -83,14 +114,21 @@ async def add_accounts(
                 f"AND goal_key = {placeholder(conn, 1)} AND account_id IN ({int_list(part)})", [campaign.goal_key])
             scored += int(counted[0]["n"])
         await campaign_stats.bump(campaign.id, total_accounts=len(new_ids), scored_accounts=scored)
-        result = AddResult(added=len(new_ids), already_present=len(present), blocked=evaluation.blocked,
-                           not_found=evaluation.missing)
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.add_accounts",
                            row=campaign, after={
-                               "added": result.added, "already_present": result.already_present,
-                               "blocked": {f"{g.reason}:{g.status}": g.count for g in result.blocked},
-                               "overrides": sorted(overrides), "saved_filter_id": saved_filter_id,
+                               "added": len(new_ids), "already_present": len(present),
+                               "blocked": {f"{g.reason}:{g.status}": g.count for g in evaluation.blocked},
+                               "overrides": sorted(cmd.overrides), "saved_filter_id": cmd.saved_filter_id,
                            })
+        campaign = await models.Campaign.get(id=campaign.id)  # the counters as this change left them
+    missing = set(evaluation.missing)
+    result = AccountsAdded(
+        campaign=campaign, added=len(new_ids), already_present=len(present), blocked=evaluation.blocked,
+        not_found=evaluation.missing,
+        not_found_at=[n for n, i in enumerate(cmd.account_ids or ()) if i is None or i in missing],
+    )
+    if result.added:
+        await events.publish_campaign_event(campaign.id, "accounts_changed")
     return result
 
 
@@ -123,13 +161,40 @@ async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) 
                                  values)
 
 
-@dataclass(slots=True)
-class RowResult:
-    """Outcome for one id of a bulk change: the row, or why it failed."""
+# --- review ---------------------------------------------------------------------------------------
 
-    id: int
-    row: models.CampaignAccount | None = None
-    issue: Issue | None = None
+
+@dataclass(frozen=True, slots=True)
+class ReviewCampaignAccounts:
+    """Set the review status of many campaign accounts. An id may be None: a reference that names no
+    campaign account (answered NOT_FOUND at its position)."""
+
+    campaign_account_ids: Sequence[int | None]
+    decision: ReviewStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    """The outcome for one requested id: the row as reviewed, or why it failed."""
+
+    campaign_account: models.CampaignAccount | None = None
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignAccountsReviewed:
+    outcomes: list[ReviewOutcome]
+    """One per requested id, in request order (a repeated id is answered each time)."""
+    issues: list[Issue]
+    """Each failed id once, at its first position (field ``campaign_account_ids[i]``)."""
+
+    @property
+    def changed_count(self) -> int:
+        return sum(1 for o in self.outcomes if not o.issues)
+
+    @property
+    def failed_count(self) -> int:
+        return len(self.outcomes) - self.changed_count
 
 
 async def _visible_rows(access: Access, ids: Sequence[int], role: Role) -> dict[int, models.CampaignAccount]:
@@ -140,25 +205,23 @@ async def _visible_rows(access: Access, ids: Sequence[int], role: Role) -> dict[
     return {row.id: row for row in rows}
 
 
-async def review(access: Access, ids: Sequence[int], decision: ReviewStatus) -> list[RowResult]:
-    """Set the review status of many campaign accounts; ids that fail are answered with why (the issue's
-    field names the id's first position in the request: ``input.campaignAccountIds[i]``)."""
+async def review(access: Access, cmd: ReviewCampaignAccounts) -> CampaignAccountsReviewed:
+    """Set the review status of many campaign accounts; ids that fail are answered with why, the others
+    are reviewed all the same (one transaction per campaign). A viewer is refused for the whole request."""
+    requested = list(cmd.campaign_account_ids)
     first_index: dict[int, int] = {}
-    for index, i in enumerate(ids):
-        first_index.setdefault(i, index)
-    ids = list(first_index)
-    if not ids or len(ids) > MAX_ADD:
+    for index, pk in enumerate(requested):
+        if pk is not None:
+            first_index.setdefault(pk, index)
+    distinct = len(first_index) + sum(1 for pk in requested if pk is None)
+    if not distinct or distinct > MAX_ADD:
         raise InvalidInput(f"Review between 1 and {MAX_ADD} campaign accounts at once.",
-                           field="input.campaignAccountIds")
-    results = {i: RowResult(i) for i in ids}
-    rows = await _visible_rows(access, ids, Role.MEMBER)  # a viewer is refused for the whole request
-    for i in ids:
-        if i not in rows:
-            results[i].issue = Issue("NOT_FOUND", "CampaignAccount not found.",
-                                     f"input.campaignAccountIds[{first_index[i]}]")
+                           field="campaign_account_ids")
+    rows = await _visible_rows(access, list(first_index), Role.MEMBER)
     by_campaign: dict[int, list[int]] = {}
     for row in rows.values():
         by_campaign.setdefault(row.campaign_id, []).append(row.id)
+    reviewed: dict[int, models.CampaignAccount] = {}
     for campaign_id, row_ids in by_campaign.items():
         async with in_transaction():
             campaign = await locked_campaign(campaign_id)
@@ -166,35 +229,67 @@ async def review(access: Access, ids: Sequence[int], decision: ReviewStatus) -> 
             delta = 0
             for row in fresh:
                 was = row.review_status
-                if was is not decision:
-                    delta += (decision is ReviewStatus.APPROVED) - (was is ReviewStatus.APPROVED)
-                    row.review_status = decision
+                if was is not cmd.decision:
+                    delta += (cmd.decision is ReviewStatus.APPROVED) - (was is ReviewStatus.APPROVED)
+                    row.review_status = cmd.decision
                     row.reviewed_at = datetime.now(UTC)
                     row.reviewed_by = access.user
                     await row.save(update_fields=["review_status", "reviewed_at", "reviewed_by_id", "updated_at"])
-                results[row.id].row = row
+                reviewed[row.id] = row
             await campaign_stats.bump(campaign_id, approved_accounts=delta)
             await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.review",
-                               row=campaign, after={"decision": decision.value, "campaign_account_ids": row_ids})
-    return [results[i] for i in ids]
+                               row=campaign, after={"decision": cmd.decision.value, "campaign_account_ids": row_ids})
+    outcomes: list[ReviewOutcome] = []
+    issues: list[Issue] = []
+    for index, pk in enumerate(requested):
+        done = reviewed.get(pk) if pk is not None else None
+        if done is not None:
+            outcomes.append(ReviewOutcome(campaign_account=done))
+            continue
+        at = index if pk is None else first_index[pk]
+        issue = Issue("NOT_FOUND", "CampaignAccount not found.", f"campaign_account_ids[{at}]")
+        outcomes.append(ReviewOutcome(issues=[issue]))
+        if at == index:
+            issues.append(issue)
+    for campaign_id in sorted(by_campaign):
+        await events.publish_campaign_event(campaign_id, "accounts_changed")
+    return CampaignAccountsReviewed(outcomes=outcomes, issues=issues)
 
 
-async def get_row(access: Access, ca_id: int, role: Role = Role.VIEWER, field_name: str = "input.id"
+# --- one campaign account -------------------------------------------------------------------------
+
+
+async def get_row(access: Access, ca_id: int | None, role: Role = Role.VIEWER, field_name: str = "id"
                   ) -> models.CampaignAccount:
-    row = await access.scope(models.CampaignAccount.filter(id=ca_id), "campaign__project_id").select_related(
-        "campaign").first()
+    """The campaign account with its campaign; NOT_FOUND on ``field_name`` when missing or not visible."""
+    row = None if ca_id is None else await access.scope(
+        models.CampaignAccount.filter(id=ca_id), "campaign__project_id").select_related("campaign").first()
     if row is None:
         raise NotFound("CampaignAccount", field=field_name)  # worded like a wrong-type or malformed id
     access.require(row.campaign.project_id, role, what="CampaignAccount")
     return row
 
 
-async def set_override_score(access: Access, ca_id: int, score: float | None) -> models.CampaignAccount:
-    """Set (0–10, one decimal) or clear the score that supersedes the AI score in this campaign only."""
-    row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
-    if score is not None and not 0 <= score <= 10:
-        raise InvalidInput("The override score must be between 0 and 10.", field="input.score")
-    value = None if score is None else round(float(score), 1)
+@dataclass(frozen=True, slots=True)
+class CampaignAccountChanged:
+    campaign_account: models.CampaignAccount
+    """The row as changed, with its campaign."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetOverrideScore:
+    """Set (0–10, one decimal kept) or clear (None) the score that supersedes the AI score."""
+
+    campaign_account_id: int
+    score: float | None
+
+
+async def set_override_score(access: Access, cmd: SetOverrideScore) -> CampaignAccountChanged:
+    """Set or clear the score that supersedes the AI score in this campaign only."""
+    row = await get_row(access, cmd.campaign_account_id, Role.MEMBER, "campaign_account_id")
+    if cmd.score is not None and not 0 <= cmd.score <= 10:
+        raise InvalidInput("The override score must be between 0 and 10.", field="score")
+    value = None if cmd.score is None else round(float(cmd.score), 1)
     if row.override_score != value:
         async with in_transaction():
             before = {"override_score": row.override_score}
@@ -203,27 +298,41 @@ async def set_override_score(access: Access, ca_id: int, score: float | None) ->
             await audit.record(project_id=row.campaign.project_id, actor=access.user,
                                action="campaign_account.override_score", row=row, before=before,
                                after={"override_score": value})
-    return row
+    await events.publish_campaign_event(row.campaign_id, "accounts_changed")
+    return CampaignAccountChanged(campaign_account=row)
 
 
-async def update_campaign_account(access: Access, ca_id: int, data: dict[str, Any]) -> models.CampaignAccount:
+@dataclass(frozen=True, slots=True)
+class UpdateCampaignAccount:
+    """Only the fields given change. ``contact_id`` None clears the contact; ``outreach_status`` None
+    leaves it as it is."""
+
+    id: int
+    tags: Maybe[Sequence[str] | None] = UNSET
+    notes: Maybe[str | None] = UNSET
+    contact_id: Maybe[int | None] = UNSET
+    outreach_status: Maybe[OutreachStatus | None] = UNSET
+
+
+async def update_campaign_account(access: Access, cmd: UpdateCampaignAccount) -> CampaignAccountChanged:
     """Tags, notes, the contact aimed at (its details are snapshotted) and outreach status (forward only)."""
-    row = await get_row(access, ca_id, Role.MEMBER)
+    row = await get_row(access, cmd.id, Role.MEMBER, "id")
+    data = given(cmd, exclude=("id",))
     check = Collector()
     cleaned = fields.clean(
         {k: v for k, v in data.items() if k in ("tags", "notes")},
         {"tags": fields.string_list(max_items=50, max_length=100, label="Tags"),
          "notes": fields.long_text(label="Notes")},
-        check, prefix="input.",
+        check,
     )
     contact: models.Contact | None = None
     if data.get("contact_id") is not None:
         contact = await models.Contact.filter(id=data["contact_id"], account_id=row.account_id).first()
         if contact is None:
-            check.add("input.contactId", "Contact not found at this account.", code="NOT_FOUND")
+            check.add("contact_id", "Contact not found at this account.", code="NOT_FOUND")
     new_status = OutreachStatus(data["outreach_status"]) if data.get("outreach_status") else None
     if new_status is not None and OUTREACH_RANK[new_status] < OUTREACH_RANK[row.outreach_status]:
-        check.add("input.outreachStatus",
+        check.add("outreach_status",
                   f"Outreach status only moves forward: it is {row.outreach_status.value}, so "
                   f"{new_status.value} would go back.")
     check.raise_if_any()
@@ -234,13 +343,13 @@ async def update_campaign_account(access: Access, ca_id: int, data: dict[str, An
         if "notes" in cleaned:
             row.notes = cleaned["notes"]
         if "contact_id" in data:
-            row.contact = contact  # type: ignore[assignment]
+            row.contact = contact
             row.contact_snapshot = None if contact is None else {
                 "name": contact.name, "title": contact.title, "email": contact.email,
                 "linkedin_url": contact.linkedin_url,
             }
         if new_status is not None and OUTREACH_RANK[new_status] < OUTREACH_RANK[row.outreach_status]:
-            raise InvalidInput("Outreach status only moves forward.", field="input.outreachStatus")
+            raise InvalidInput("Outreach status only moves forward.", field="outreach_status")
         if new_status is not None and new_status is not row.outreach_status:
             await campaign_stats.bump(row.campaign_id, **outreach_deltas(row.outreach_status, new_status))
             row.outreach_status = new_status
@@ -253,7 +362,8 @@ async def update_campaign_account(access: Access, ca_id: int, data: dict[str, An
         if new:
             await audit.record(project_id=row.campaign.project_id, actor=access.user,
                                action="campaign_account.update", row=row, before=old, after=new)
-    return row
+    await events.publish_campaign_event(row.campaign_id, "accounts_changed")
+    return CampaignAccountChanged(campaign_account=row)
 
 
 def outreach_deltas(was: OutreachStatus, now: OutreachStatus) -> dict[str, int]:

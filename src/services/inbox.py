@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tortoise.expressions import RawSQL
 from tortoise.functions import Count, Max
+from tortoise.queryset import QuerySet
 
 from outboundql import models
 from outboundql.enums import Direction, MessageStatus
-from outboundql.services.campaign_accounts import chunks
+from outboundql.services.sql import chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ _RANK = f"CASE WHEN {_AWAITING} THEN 0 WHEN {_DRAFT} IS NOT NULL THEN 1 WHEN {_I
 _AT = f"CASE WHEN {_AWAITING} THEN {_IN} WHEN {_DRAFT} IS NOT NULL THEN {_DRAFT} ELSE {_IN} END"
 
 
-def inbox(campaign_id: int) -> Any:
+def inbox(campaign_id: int) -> QuerySet[models.CampaignAccount]:
     """The campaign's threads that need attention, in attention order (see the module docstring), as a
     queryset: a page is cut in SQL (LIMIT/OFFSET), and the count is one query."""
     return (models.CampaignAccount.filter(campaign_id=campaign_id)

@@ -108,7 +108,8 @@ async def build_world(owner: Person, tag: str) -> World:
     worked = await campaigns_service.create_campaign(
         access, project.id, product.id, {"name": f"Outreach {tag}"}, registry_with()
     )
-    await campaign_accounts_service.add_accounts(access, worked.id, [account.id], None, [], registry_with())
+    await campaign_accounts_service.add_accounts(
+        access, registry_with(), campaign_accounts_service.AddAccountsToCampaign(worked.id, [account.id]))
     world.campaign_account = await models.CampaignAccount.get(campaign_id=worked.id)
     world.expense = await expenses_service.add_expense(
         access, worked.id, {"kind": "agency", "amount": "120.00", "currency": "EUR", "vendor": f"Agency {tag}"})

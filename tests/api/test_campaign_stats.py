@@ -148,7 +148,8 @@ async def test_exact_after_every_graphql_operation(gql, owner, project, product,
     access = await Access.for_user(owner.user)
     other = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Other"},
                                                     registry_with())
-    await ca_service.add_accounts(access, other.id, [a.id for a in made], None, [], registry_with())
+    await ca_service.add_accounts(access, registry_with(),
+                                  ca_service.AddAccountsToCampaign(other.id, [a.id for a in made]))
     await campaigns_service.delete_campaign(access, other.id, "Other")
     assert await check(gql, owner, project, campaign) == counters(13, 6, 6, 4, 2)
     await campaigns_service.set_archived(access, campaign.id, True)
@@ -167,19 +168,22 @@ async def test_random_service_operations_stay_exact(gql, owner, project, product
         present = list(await models.CampaignAccount.filter(campaign_id=campaign.id).values_list("id", flat=True))
         if kind == "add" or not present:
             overrides = ["include_customers"] if rng.random() < 0.3 else []
-            await ca_service.add_accounts(access, campaign.id, rng.sample(pool, rng.randint(1, 8)), None, overrides,
-                                          registry)
+            await ca_service.add_accounts(access, registry, ca_service.AddAccountsToCampaign(
+                campaign.id, rng.sample(pool, rng.randint(1, 8)), overrides=overrides))
         elif kind == "review":
             decision = rng.choice(list(ReviewStatus))
-            await ca_service.review(access, rng.sample(present, min(len(present), rng.randint(1, 6))), decision)
+            await ca_service.review(access, ca_service.ReviewCampaignAccounts(
+                rng.sample(present, min(len(present), rng.randint(1, 6))), decision))
         elif kind == "outreach":
             status = rng.choice(list(OutreachStatus))
             try:
-                await ca_service.update_campaign_account(access, rng.choice(present), {"outreach_status": status})
+                await ca_service.update_campaign_account(access, ca_service.UpdateCampaignAccount(
+                    rng.choice(present), outreach_status=status))
             except Exception as exc:  # a backward move
                 assert "forward" in str(exc)
         elif kind == "override":
-            await ca_service.set_override_score(access, rng.choice(present), rng.choice([None, 2.5, 9.1]))
+            await ca_service.set_override_score(access, ca_service.SetOverrideScore(
+                rng.choice(present), rng.choice([None, 2.5, 9.1])))
         else:
             fresh = await models.Campaign.get(id=campaign.id)
             await campaigns_service.update_campaign(
@@ -193,7 +197,8 @@ async def test_random_service_operations_stay_exact(gql, owner, project, product
 async def test_statistics_are_cached_and_recount_repairs_drift(gql, owner, project, product, campaign,
                                                                access) -> None:
     made = await accounts_with_scores(project, product, 6)
-    await ca_service.add_accounts(access, campaign.id, [a.id for a in made], None, [], registry_with())
+    await ca_service.add_accounts(access, registry_with(),
+                                  ca_service.AddAccountsToCampaign(campaign.id, [a.id for a in made]))
     healthy = await check(gql, owner, project, campaign)
     assert healthy == counters(6, 3)
     other = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Second"},
@@ -227,7 +232,8 @@ async def test_score_distribution_has_ten_buckets_of_the_current_goal(gql, owner
     outsider = await models.Account.create(project=project, name="outsider")  # scored, not in the campaign
     await models.FitScore.create(project=project, product=product, account=outsider, goal_key="sales", score=3.0,
                                  band=Band.MISMATCH, scorer="test")
-    await ca_service.add_accounts(access, campaign.id, [a.id for a in [*made, stale]], None, [], registry_with())
+    await ca_service.add_accounts(access, registry_with(),
+                                  ca_service.AddAccountsToCampaign(campaign.id, [a.id for a in [*made, stale]]))
 
     buckets = (await read(gql, owner, project))["scoreDistribution"]
     assert [(b["from"], b["to"]) for b in buckets] == [(float(i), float(i + 1)) for i in range(10)]

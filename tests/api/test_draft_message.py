@@ -241,7 +241,7 @@ async def test_a_plugin_goal_without_templates_drafts_from_its_message_intent(
     product = await products_service.create_product(access, project.id, {"name": "Widget"})
     campaign = await campaigns_service.create_campaign(access, project.id, product.id,
                                                        {"name": "Speakers", "goal_key": "webinar"}, registry)
-    await ca_service.add_accounts(access, campaign.id, [account.id], None, [], registry)
+    await ca_service.add_accounts(access, registry, ca_service.AddAccountsToCampaign(campaign.id, [account.id]))
     row = await models.CampaignAccount.get(campaign_id=campaign.id, account_id=account.id)
     app = create_app(settings, manage_db=False, run_worker=False, goals=registry)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

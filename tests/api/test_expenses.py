@@ -183,8 +183,9 @@ async def _seed_outcomes(owner: Person, project: models.Project, campaign: model
     from outboundql.services import campaign_accounts as ca_service
     from tests.helpers import access_for
 
-    await ca_service.add_accounts(await access_for(owner), campaign.id, [a.id for a in accounts], None,
-                                  ["include_customers"], registry_with())
+    await ca_service.add_accounts(await access_for(owner), registry_with(),
+                                  ca_service.AddAccountsToCampaign(campaign.id, [a.id for a in accounts],
+                                                                   overrides=["include_customers"]))
     rows = {r.account_id: r for r in await models.CampaignAccount.filter(campaign_id=campaign.id)}
     for i, account in enumerate(accounts):
         status = OutreachStatus.RESPONDED if i < 2 else OutreachStatus.SENT

@@ -69,7 +69,8 @@ async def make_campaign(owner: Person, project: models.Project, name: str = "Spr
     campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": name},
                                                        registry_with())
     if accounts:
-        await ca_service.add_accounts(access, campaign.id, [a.id for a in accounts], None, [], registry_with())
+        await ca_service.add_accounts(access, registry_with(),
+                                      ca_service.AddAccountsToCampaign(campaign.id, [a.id for a in accounts]))
     return campaign
 
 
@@ -290,8 +291,8 @@ async def test_a_retry_without_a_sent_time_replays_a_message_logged_without_one(
 
 async def test_a_key_reused_for_another_thread_is_a_conflict(gql, setup: Setup) -> None:
     other = await make_account(setup.owner, setup.project, "Other Co")
-    await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [other.id], None, [],
-                                  registry_with())
+    await ca_service.add_accounts(await access_for(setup.owner), registry_with(),
+                                  ca_service.AddAccountsToCampaign(setup.campaign.id, [other.id]))
     other_row = await models.CampaignAccount.get(account_id=other.id)
     await log(gql, setup, text="Hello", idempotencyKey="k1")
     result = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", other_row.id),
@@ -354,8 +355,9 @@ async def test_threads_per_campaign_account_and_the_inbox(gql, setup: Setup) -> 
     replied = await make_account(setup.owner, setup.project, "Replied SA")
     late = await make_account(setup.owner, setup.project, "Late Reply AG")
     access = await access_for(setup.owner)
-    await ca_service.add_accounts(access, setup.campaign.id, [quiet.id, drafted.id, replied.id, late.id], None, [],
-                                  registry_with())
+    await ca_service.add_accounts(access, registry_with(),
+                                  ca_service.AddAccountsToCampaign(setup.campaign.id,
+                                                                   [quiet.id, drafted.id, replied.id, late.id]))
     rows = {r.account_id: r for r in await models.CampaignAccount.filter(campaign_id=setup.campaign.id)}
 
     async def on(account: models.Account, **fields: Any) -> None:
@@ -398,8 +400,8 @@ query($slug: String!, $after: String) {
 async def test_the_inbox_is_paged_in_sql(gql, setup: Setup, count_queries: Any) -> None:
     names = [f"Waiting {n}" for n in range(5)]
     accounts = [await make_account(setup.owner, setup.project, name) for name in names]
-    await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [a.id for a in accounts], None,
-                                  [], registry_with())
+    await ca_service.add_accounts(await access_for(setup.owner), registry_with(),
+                                  ca_service.AddAccountsToCampaign(setup.campaign.id, [a.id for a in accounts]))
     for n, account in enumerate(accounts):
         row = await models.CampaignAccount.get(campaign_id=setup.campaign.id, account_id=account.id)
         payload = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", row.id),
@@ -519,8 +521,8 @@ async def test_logging_a_draft_as_sent_turns_it_into_the_message(gql, setup: Set
 
 async def test_a_draft_of_another_thread_is_not_found_and_a_sent_message_is_invalid(gql, setup: Setup) -> None:
     other = await make_account(setup.owner, setup.project, "Other Co")
-    await ca_service.add_accounts(await access_for(setup.owner), setup.campaign.id, [other.id], None, [],
-                                  registry_with())
+    await ca_service.add_accounts(await access_for(setup.owner), registry_with(),
+                                  ca_service.AddAccountsToCampaign(setup.campaign.id, [other.id]))
     other_row = await models.CampaignAccount.get(account_id=other.id)
     payload = data_of(await gql(LOG, {"input": {"campaignAccountId": global_id("CampaignAccount", other_row.id),
                                                 "text": "Their draft", "status": "DRAFT"}}, as_=setup.owner))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from outboundql import models
-from outboundql.enums import ReviewStatus, Role
+from outboundql.enums import OutreachStatus, ReviewStatus, Role
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as ca_service
@@ -158,11 +158,13 @@ async def test_metrics_follow_real_work_on_the_campaign(gql, owner, project, pro
     access = await Access.for_user(owner.user)
     ids = [(await accounts_service.create_account(access, project.id, {"name": f"Acc {i}"})).account.id
            for i in range(3)]
-    await ca_service.add_accounts(access, campaign.id, ids, None, [], registry_with())
+    await ca_service.add_accounts(access, registry_with(), ca_service.AddAccountsToCampaign(campaign.id, ids))
     rows = await models.CampaignAccount.filter(campaign_id=campaign.id).order_by("id")
-    await ca_service.review(access, [rows[0].id, rows[1].id], ReviewStatus.APPROVED)
-    await ca_service.update_campaign_account(access, rows[0].id, {"outreach_status": "sent"})
-    await ca_service.update_campaign_account(access, rows[1].id, {"outreach_status": "responded"})
+    await ca_service.review(access, ca_service.ReviewCampaignAccounts([rows[0].id, rows[1].id], ReviewStatus.APPROVED))
+    await ca_service.update_campaign_account(access, ca_service.UpdateCampaignAccount(
+        rows[0].id, outreach_status=OutreachStatus.SENT))
+    await ca_service.update_campaign_account(access, ca_service.UpdateCampaignAccount(
+        rows[1].id, outreach_status=OutreachStatus.RESPONDED))
 
     node = data_of(await gql(NODE, {"id": market["id"]}, as_=owner))["node"]
     assert {k: node[k] for k in METRICS.split()} == {

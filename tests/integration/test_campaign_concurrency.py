@@ -83,7 +83,8 @@ async def test_concurrent_adds_reviews_and_outreach_keep_statistics_exact(pg_url
 
         # 1. Forty overlapping adds at once.
         samples = [rng.sample(s.account_ids, 70) for _ in range(40)]
-        results = await asyncio.gather(*(ca_service.add_accounts(s.access, cid, ids, None, [], registry)
+        results = await asyncio.gather(*(ca_service.add_accounts(s.access, registry,
+                                                                 ca_service.AddAccountsToCampaign(cid, ids))
                                          for ids in samples))
         expected = {i for ids in samples for i in ids} & s.admitted
         assert sum(r.added for r in results) == len(expected)  # each account added exactly once
@@ -96,22 +97,24 @@ async def test_concurrent_adds_reviews_and_outreach_keep_statistics_exact(pg_url
         for n in range(60):
             kind = n % 3
             if kind == 0:
-                tasks.append(ca_service.add_accounts(s.access, cid, rng.sample(s.account_ids, 40), None, [],
-                                                     registry))
+                tasks.append(ca_service.add_accounts(s.access, registry, ca_service.AddAccountsToCampaign(
+                    cid, rng.sample(s.account_ids, 40))))
             elif kind == 1:
-                tasks.append(ca_service.review(s.access, rng.sample(row_ids, 25), rng.choice(list(ReviewStatus))))
+                tasks.append(ca_service.review(s.access, ca_service.ReviewCampaignAccounts(
+                    rng.sample(row_ids, 25), rng.choice(list(ReviewStatus)))))
             else:
                 status = rng.choice([OutreachStatus.DRAFT, OutreachStatus.SENT, OutreachStatus.SENT,
                                      OutreachStatus.RESPONDED, OutreachStatus.BOUNCED])
-                tasks.append(ca_service.update_campaign_account(s.access, rng.choice(row_ids[:30]),
-                                                                {"outreach_status": status}))
+                tasks.append(ca_service.update_campaign_account(s.access, ca_service.UpdateCampaignAccount(
+                    rng.choice(row_ids[:30]), outreach_status=status)))
         only_forward_refusals(await asyncio.gather(*tasks, return_exceptions=True))
         counters = await assert_exact(cid)
         assert counters["outreached_accounts"] > 0 and counters["approved_accounts"] > 0
 
         # 3. Many outreach moves on the same few rows: SENT and RESPONDED are each counted once per row.
         hot = row_ids[30:36]
-        moves = [ca_service.update_campaign_account(s.access, hot[n % len(hot)], {"outreach_status": status})
+        moves = [ca_service.update_campaign_account(
+                     s.access, ca_service.UpdateCampaignAccount(hot[n % len(hot)], outreach_status=status))
                  for n in range(48)
                  for status in [(OutreachStatus.SENT, OutreachStatus.RESPONDED)[n % 2]]]
         only_forward_refusals(await asyncio.gather(*moves, return_exceptions=True))
@@ -125,11 +128,13 @@ async def test_concurrent_adds_reviews_and_outreach_keep_statistics_exact(pg_url
 async def test_recount_reports_and_repairs_a_corrupted_counter(pg_url: str) -> None:
     async with scene(pg_url) as s:
         cid = s.campaign.id
-        await ca_service.add_accounts(s.access, cid, s.account_ids[:100], None, [], registry_with())
+        await ca_service.add_accounts(s.access, registry_with(),
+                                      ca_service.AddAccountsToCampaign(cid, s.account_ids[:100]))
         rows = list(await models.CampaignAccount.filter(campaign_id=cid).values_list("id", flat=True))
         await asyncio.gather(
-            ca_service.review(s.access, rows[:20], ReviewStatus.APPROVED),
-            *(ca_service.update_campaign_account(s.access, r, {"outreach_status": OutreachStatus.SENT})
+            ca_service.review(s.access, ca_service.ReviewCampaignAccounts(rows[:20], ReviewStatus.APPROVED)),
+            *(ca_service.update_campaign_account(
+                s.access, ca_service.UpdateCampaignAccount(r, outreach_status=OutreachStatus.SENT))
               for r in rows[:10]),
         )
         healthy = await assert_exact(cid)

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.integration
 async def test_racing_retries_make_one_message_and_count_once(pg_url: str) -> None:
     async with scene(pg_url) as s:
         account_id = next(iter(sorted(s.admitted)))
-        await ca_service.add_accounts(s.access, s.campaign.id, [account_id], None, [], registry_with())
+        await ca_service.add_accounts(s.access, registry_with(),
+                                      ca_service.AddAccountsToCampaign(s.campaign.id, [account_id]))
         row = await models.CampaignAccount.get(campaign_id=s.campaign.id, account_id=account_id)
         data = {"original_text": "Hello", "idempotency_key": "retry-1"}
         results = await asyncio.gather(*[messages_service.log_message(s.access, row.id, dict(data))
@@ -44,7 +45,7 @@ async def test_concurrent_sends_and_replies_keep_counters_exact(pg_url: str) -> 
         new = set(await models.Account.filter(id__in=sorted(s.admitted), status=AccountStatus.NEW)
                   .values_list("id", flat=True))
         ids = sorted(new)[:30]
-        await ca_service.add_accounts(s.access, s.campaign.id, ids, None, [], registry_with())
+        await ca_service.add_accounts(s.access, registry_with(), ca_service.AddAccountsToCampaign(s.campaign.id, ids))
         rows = await models.CampaignAccount.filter(campaign_id=s.campaign.id).order_by("id")
 
         async def converse(row: models.CampaignAccount, n: int) -> None:
@@ -66,7 +67,7 @@ async def test_do_not_contact_racing_a_send_never_loses_the_protection(pg_url: s
     async with scene(pg_url) as s:
         new = sorted(await models.Account.filter(id__in=sorted(s.admitted), status=AccountStatus.NEW)
                      .values_list("id", flat=True))[:40]
-        await ca_service.add_accounts(s.access, s.campaign.id, new, None, [], registry_with())
+        await ca_service.add_accounts(s.access, registry_with(), ca_service.AddAccountsToCampaign(s.campaign.id, new))
         rows = await models.CampaignAccount.filter(campaign_id=s.campaign.id).order_by("id")
 
         async def later(delay: float, work: Awaitable[object]) -> object:
@@ -101,7 +102,8 @@ async def test_do_not_contact_landing_inside_the_send_transaction_waits_for_it(p
     async with scene(pg_url) as s:
         account_id = sorted(await models.Account.filter(id__in=sorted(s.admitted), status=AccountStatus.NEW)
                             .values_list("id", flat=True))[0]
-        await ca_service.add_accounts(s.access, s.campaign.id, [account_id], None, [], registry_with())
+        await ca_service.add_accounts(s.access, registry_with(),
+                                      ca_service.AddAccountsToCampaign(s.campaign.id, [account_id]))
         row = await models.CampaignAccount.get(campaign_id=s.campaign.id, account_id=account_id)
         bump = campaign_stats.bump
         protection: list[asyncio.Task[object]] = []
@@ -135,7 +137,7 @@ async def test_racing_sends_and_discards_of_one_draft_make_one_outcome(pg_url: s
     async with scene(pg_url) as s:
         ids = sorted(await models.Account.filter(id__in=sorted(s.admitted), status=AccountStatus.NEW)
                      .values_list("id", flat=True))[:10]
-        await ca_service.add_accounts(s.access, s.campaign.id, ids, None, [], registry_with())
+        await ca_service.add_accounts(s.access, registry_with(), ca_service.AddAccountsToCampaign(s.campaign.id, ids))
         rows = await models.CampaignAccount.filter(campaign_id=s.campaign.id).order_by("id")
 
         async def race(row: models.CampaignAccount) -> list[object]:

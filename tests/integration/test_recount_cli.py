@@ -52,10 +52,11 @@ async def _seed(db_url: str) -> dict[str, int]:
                                                                {"name": f"{name} push"}, registry_with())
             account_ids = [(await accounts_service.create_account(access, project.id, {"name": f"{name} {i}"}))
                            .account.id for i in range(3)]
-            await ca_service.add_accounts(access, campaign.id, account_ids, None, [], registry_with())
+            await ca_service.add_accounts(access, registry_with(),
+                                          ca_service.AddAccountsToCampaign(campaign.id, account_ids))
             first = await models.CampaignAccount.filter(campaign_id=campaign.id).order_by("id").first()
             assert first is not None
-            await ca_service.review(access, [first.id], enums.ReviewStatus.APPROVED)
+            await ca_service.review(access, ca_service.ReviewCampaignAccounts([first.id], enums.ReviewStatus.APPROVED))
             ids[name] = campaign.id
         await models.Campaign.filter(id=ids["Alpha"]).update(total_accounts=5, approved_accounts=0)
         await models.Campaign.filter(id=ids["Beta"]).update(total_accounts=9)

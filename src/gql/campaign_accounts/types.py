@@ -1,0 +1,159 @@
+"""Campaign accounts as GraphQL types: the per-campaign work on an account, its fit score and thread."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types.lazy_type import LazyType
+
+from outboundql import models
+from outboundql.gql.accounts import Account, Contact
+from outboundql.gql.base import ProjectNode
+from outboundql.gql.context import Info
+from outboundql.gql.enums import Band, OutreachStatus, ReviewStatus
+from outboundql.gql.goals import GoalType, goal_type
+from outboundql.gql.pagination import CountedConnection
+from outboundql.services.campaign_account_queries import band_of
+
+if TYPE_CHECKING:
+    from outboundql.gql.campaigns import Campaign
+    from outboundql.gql.messages import Message
+
+# gql.campaigns and gql.messages import this package: their types are named lazily and resolved when a
+# resolver first builds one, so either side can be imported first.
+_CAMPAIGNS, _MESSAGES = "outboundql.gql.campaigns", "outboundql.gql.messages"
+CampaignRef = Annotated["Campaign", strawberry.lazy(_CAMPAIGNS)]
+MessageRef = Annotated["Message", strawberry.lazy(_MESSAGES)]
+
+
+def campaign_type() -> type[Campaign]:
+    """The `Campaign` GraphQL type (defined in gql.campaigns, which imports this package)."""
+    return cast("type[Campaign]", LazyType("Campaign", _CAMPAIGNS).resolve_type())
+
+
+def message_type() -> type[Message]:
+    """The `Message` GraphQL type (defined in gql.messages, which imports this package)."""
+    return cast("type[Message]", LazyType("Message", _MESSAGES).resolve_type())
+
+
+@strawberry.type(description="One typed reason of a fit score, naming the rubric criterion.")
+class Justification:
+    kind: str = strawberry.field(description="`fit`, `gap`, `risk` or `missing_data`.")
+    criterion: str
+    text: str
+
+
+@strawberry.type(description="An AI fit score of an account for a product and goal.")
+class FitScore:
+    score: float = strawberry.field(description="0.0–10.0, one decimal.")
+    band: Band
+    justifications: list[Justification]
+    persona_version: int
+    scorer: str
+    model: str | None
+    created_at: datetime = strawberry.field(description="When the account was first scored for this product and goal.")
+    scored_at: datetime = strawberry.field(description="When this score was last computed (a rescore moves it).")
+    stale: bool = strawberry.field(description="True when made under another goal than the campaign's.")
+    goal_key: strawberry.Private[str]
+
+    @strawberry.field
+    def goal(self, info: Info) -> GoalType:
+        return goal_type(info, self.goal_key)
+
+    @classmethod
+    def from_model(cls, row: models.FitScore, stale: bool) -> FitScore:
+        return cls(score=float(row.score), band=row.band, persona_version=row.persona_version, scorer=row.scorer,
+                   model=row.model, created_at=row.created_at, scored_at=row.updated_at, stale=stale,
+                   goal_key=row.goal_key,
+                   justifications=[Justification(kind=j.get("kind", ""), criterion=j.get("criterion", ""),
+                                                 text=j.get("text", "")) for j in row.justifications or []])
+
+
+@strawberry.type(description="What a thread holds that a person should look at.")
+class ThreadAttention:
+    last_inbound_at: datetime | None = strawberry.field(description="When they last wrote or answered.")
+    unsent_drafts: int = strawberry.field(description="Drafts on the thread not sent yet.")
+    last_message_at: datetime | None
+    awaiting_reply: bool = strawberry.field(description="Their message is the most recent sent one.")
+
+
+@strawberry.type(description="An account's place in a campaign: review, outreach, override, chosen contact.")
+class CampaignAccount(ProjectNode):
+    id: relay.NodeID[int]
+    review_status: ReviewStatus
+    outreach_status: OutreachStatus
+    override_score: float | None = strawberry.field(description="Supersedes the AI score in this campaign only.")
+    notes: str
+    contact_snapshot: JSON | None = strawberry.field(
+        description="Name, title, e-mail and LinkedIn of the contact when it was picked."
+    )
+    reviewed_at: datetime | None
+    created_at: datetime = strawberry.field(description="When the account was added to the campaign.")
+    row: strawberry.Private[models.CampaignAccount]
+    node_model = models.CampaignAccount
+    node_project_field = "campaign__project_id"
+
+    @strawberry.field
+    async def campaign(self, info: Info) -> CampaignRef:
+        return campaign_type().from_model(await info.context.loaders.campaign_by_id.load(self.row.campaign_id))
+
+    @strawberry.field
+    async def account(self, info: Info) -> Account:
+        return Account.from_model(await info.context.loaders.account_by_id.load(self.row.account_id))
+
+    @strawberry.field(description="The contact the outreach is aimed at.")
+    async def contact(self, info: Info) -> Contact | None:
+        if self.row.contact_id is None:
+            return None
+        row = await info.context.loaders.contact_by_id.load(self.row.contact_id)
+        return Contact.from_model(row) if row else None
+
+    @strawberry.field
+    async def tags(self, info: Info) -> list[str]:
+        return [t.tag for t in await info.context.loaders.tags_by_campaign_account_id.load(self.row.id)]
+
+    @strawberry.field(description="The fit score for the campaign's product and goal; else the product's most "
+                      "recent score under another goal, marked stale; null when unscored.")
+    async def ai_score(self, info: Info) -> FitScore | None:
+        campaign = await info.context.loaders.campaign_by_id.load(self.row.campaign_id)
+        assert campaign is not None
+        scores = await info.context.loaders.scores_by_product_account.load((campaign.product_id, self.row.account_id))
+        current = next((s for s in scores if s.goal_key == campaign.goal_key), None)
+        if current is not None:
+            return FitScore.from_model(current, stale=False)
+        return FitScore.from_model(scores[0], stale=True) if scores else None
+
+    @strawberry.field(description="The thread: every message and call on this campaign account, oldest first "
+                      "by when it was sent or received (a draft: written).")
+    async def messages(self, info: Info) -> list[MessageRef]:
+        rows = await info.context.loaders.messages_by_campaign_account_id.load(self.row.id)
+        message = message_type()
+        return [message.from_model(m) for m in rows]
+
+    @strawberry.field(description="What the thread holds that needs a person: last inbound, unsent drafts.")
+    async def attention(self, info: Info) -> ThreadAttention:
+        fact = await info.context.loaders.attention_by_campaign_account_id.load(self.row.id)
+        return ThreadAttention(last_inbound_at=fact.last_inbound_at, unsent_drafts=fact.unsent_drafts,
+                               last_message_at=fact.last_message_at, awaiting_reply=fact.awaiting_reply)
+
+    @strawberry.field(description="The override when set, else the current-goal AI score.")
+    async def effective_score(self, info: Info) -> float | None:
+        if self.row.override_score is not None:
+            return float(self.row.override_score)
+        score = await self.ai_score(info)
+        return None if score is None or score.stale else score.score
+
+    @strawberry.field(description="Band of the effective score.")
+    async def band(self, info: Info) -> Band | None:
+        return band_of(await self.effective_score(info))
+
+
+@strawberry.type
+class CampaignAccountConnection(CountedConnection[CampaignAccount]):
+    @classmethod
+    def resolve_node(cls, node: models.CampaignAccount, *, info: Info, **kwargs: Any) -> CampaignAccount:
+        return CampaignAccount.from_model(node)
