@@ -32,7 +32,7 @@ from outboundql.app import create_app
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
 from outboundql.models.config import MODEL_MODULES
-from outboundql.services.tokens import issue_token
+from outboundql.services.tokens import CreateApiToken, create_api_token
 from outboundql.settings import Settings
 from tests.helpers import Person
 
@@ -191,7 +191,7 @@ def _empty_broker() -> Iterator[None]:
 def make_user(db: Any) -> Any:
     async def make(email: str, name: str = "") -> Person:
         user = await models.User.create(email=email, name=name or email.split("@")[0])
-        return Person(user, (await issue_token(user, "test")).secret)
+        return Person(user, (await create_api_token(user, CreateApiToken(name="test"))).secret)
 
     return make
 
@@ -212,10 +212,11 @@ def add_member(db: Any) -> Any:
 @pytest.fixture
 def make_project(db: Any) -> Any:
     """Create a project owned by ``person`` directly through the service layer."""
-    from outboundql.services.projects import create_project
+    from outboundql.services.access import Access
+    from outboundql.services.projects import CreateProject, create_project
 
     async def make(person: Person, name: str = "Acme Outbound") -> models.Project:
-        return await create_project(person.user, name)
+        return (await create_project(await Access.for_user(person.user), CreateProject(name=name))).project
 
     return make
 

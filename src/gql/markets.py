@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
+from outboundql.gql.base import ProjectNode, mutation, pk_of
+from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
 from outboundql.services import markets as markets_service
+from outboundql.services.commands import UNSET, Maybe
 
-if TYPE_CHECKING:
-    from outboundql.gql.campaigns import Campaign
 
-CampaignRef = Annotated["Campaign", strawberry.lazy("outboundql.gql.campaigns")]
+def _maybe(value: Any) -> Maybe[Any]:
+    """An input field left out (strawberry's UNSET) as the command's `UNSET`."""
+    return UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.type(description="A territory inside a project (e.g. \"M&A — New York\"); campaigns may belong to one. "
@@ -34,7 +36,8 @@ class Market(ProjectNode):
     node_model = models.Market
 
     async def _metrics(self, info: Info) -> markets_service.MarketMetrics:
-        return await info.context.loaders.market_metrics_by_id.load(self.row.id)
+        metrics: markets_service.MarketMetrics = await info.context.loaders.market_metrics_by_id.load(self.row.id)
+        return metrics
 
     @strawberry.field(description="Campaigns in this market.")
     async def campaign_count(self, info: Info) -> int:
@@ -65,9 +68,7 @@ class Market(ProjectNode):
         return (await self._metrics(info)).response_rate
 
     @strawberry.field(description="The market's campaigns, newest first; archived ones only when asked.")
-    async def campaigns(self, info: Info, include_archived: bool = False) -> list[CampaignRef]:
-        from outboundql.gql.campaigns import Campaign
-
+    async def campaigns(self, info: Info, include_archived: bool = False) -> list[Campaign]:
         rows = await info.context.loaders.campaigns_by_market_id.load(self.row.id)
         return [Campaign.from_model(c) for c in rows if include_archived or c.archived_at is None]
 
@@ -79,6 +80,10 @@ class CreateMarketInput:
     description: str = ""
     filters: JSON | None = strawberry.field(default=None, description="A JSON object describing the territory.")
 
+    def to_command(self) -> markets_service.CreateMarket:
+        return markets_service.CreateMarket(project_id=pk_of(self.project_id, "Project", "project_id"),
+                                            name=self.name, description=self.description, filters=self.filters)
+
 
 @strawberry.input(description="Only the fields given change; renaming re-derives the slug.")
 class UpdateMarketInput:
@@ -86,6 +91,10 @@ class UpdateMarketInput:
     name: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
     filters: JSON | None = strawberry.UNSET
+
+    def to_command(self) -> markets_service.UpdateMarket:
+        return markets_service.UpdateMarket(id=pk_of(self.id, "Market", "id"), name=_maybe(self.name),
+                                            description=_maybe(self.description), filters=_maybe(self.filters))
 
 
 @strawberry.input
@@ -109,19 +118,16 @@ class DeleteMarketPayload:
 class MarketMutations:
     @mutation("Create a market. Assign campaigns to it with updateCampaign(marketId).")
     async def create_market(self, info: Info, input: CreateMarketInput) -> MarketPayload:
-        row = await markets_service.create_market(info.context.access,
-                                                  pk_of(input.project_id, "Project", "input.projectId"),
-                                                  input_data(input, exclude=["project_id"]))
-        return MarketPayload(market=Market.from_model(row))
+        result = await markets_service.create_market(info.context.access, input.to_command())
+        return MarketPayload(market=Market.from_model(result.market))
 
     @mutation("Rename a market or change its description or filters.")
     async def update_market(self, info: Info, input: UpdateMarketInput) -> MarketPayload:
-        row = await markets_service.update_market(info.context.access, pk_of(input.id, "Market", "input.id"),
-                                                  input_data(input, exclude=["id"]))
-        return MarketPayload(market=Market.from_model(row))
+        result = await markets_service.update_market(info.context.access, input.to_command())
+        return MarketPayload(market=Market.from_model(result.market))
 
     @mutation("Delete a market; its campaigns are kept, without a market.")
     async def delete_market(self, info: Info, input: DeleteMarketInput) -> DeleteMarketPayload:
-        row_id = pk_of(input.id, "Market", "input.id")
-        await markets_service.delete_market(info.context.access, row_id)
-        return DeleteMarketPayload(deleted_market_id=relay.GlobalID("Market", str(row_id)))
+        cmd = markets_service.DeleteMarket(id=pk_of(input.id, "Market", "id"))
+        result = await markets_service.delete_market(info.context.access, cmd)
+        return DeleteMarketPayload(deleted_market_id=relay.GlobalID("Market", str(result.market_id)))

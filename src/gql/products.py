@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
+from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import PersonaStatus
 from outboundql.gql.errors import UserError
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
+from outboundql.services.commands import UNSET, Maybe
+
+
+def _maybe(value: Any) -> Maybe[Any]:
+    """An input field left out (strawberry's UNSET) as the command's `UNSET`."""
+    return UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.type(description="What a project sells or promotes. Its description anchors personas and scoring.")
@@ -83,6 +90,13 @@ class CreateProductInput:
     example_good_urls: list[str] = strawberry.field(default_factory=list)
     example_bad_urls: list[str] = strawberry.field(default_factory=list)
 
+    def to_command(self) -> products_service.CreateProduct:
+        return products_service.CreateProduct(
+            project_id=pk_of(self.project_id, "Project", "project_id"), name=self.name, description=self.description,
+            website_url=self.website_url, communication_language=self.communication_language,
+            example_good_urls=self.example_good_urls, example_bad_urls=self.example_bad_urls,
+        )
+
 
 @strawberry.input(description="Only the fields given change.")
 class UpdateProductInput:
@@ -93,6 +107,13 @@ class UpdateProductInput:
     communication_language: str | None = strawberry.UNSET
     example_good_urls: list[str] | None = strawberry.UNSET
     example_bad_urls: list[str] | None = strawberry.UNSET
+
+    def to_command(self) -> products_service.UpdateProduct:
+        return products_service.UpdateProduct(
+            id=pk_of(self.id, "Product", "id"), name=_maybe(self.name), description=_maybe(self.description),
+            website_url=_maybe(self.website_url), communication_language=_maybe(self.communication_language),
+            example_good_urls=_maybe(self.example_good_urls), example_bad_urls=_maybe(self.example_bad_urls),
+        )
 
 
 @strawberry.input
@@ -121,11 +142,24 @@ class UpsertPersonaInput:
     keywords: list[str] | None = strawberry.UNSET
     exclusions: list[str] | None = strawberry.UNSET
 
+    def to_command(self) -> personas_service.UpsertPersona:
+        return personas_service.UpsertPersona(
+            product_id=pk_of(self.product_id, "Product", "product_id"), goal=self.goal, name=_maybe(self.name),
+            summary=_maybe(self.summary), industries=_maybe(self.industries), job_titles=_maybe(self.job_titles),
+            pain_points=_maybe(self.pain_points), company_size_min=_maybe(self.company_size_min),
+            company_size_max=_maybe(self.company_size_max), countries=_maybe(self.countries),
+            keywords=_maybe(self.keywords), exclusions=_maybe(self.exclusions),
+        )
+
 
 @strawberry.input
 class DerivePersonaInput:
     product_id: relay.GlobalID
     goal: str
+
+    def to_command(self) -> personas_service.DerivePersona:
+        return personas_service.DerivePersona(product_id=pk_of(self.product_id, "Product", "product_id"),
+                                              goal=self.goal)
 
 
 @strawberry.type
@@ -142,6 +176,9 @@ class ApprovePersonaInput:
         default=None, description="The version you reviewed; refused (CONFLICT) if the persona changed since."
     )
 
+    def to_command(self) -> personas_service.ApprovePersona:
+        return personas_service.ApprovePersona(id=pk_of(self.id, "Persona", "id"), version=self.version)
+
 
 @strawberry.type
 class PersonaPayload:
@@ -153,45 +190,38 @@ class PersonaPayload:
 class ProductMutations:
     @mutation("Create a product; the slug comes from the name.")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:
-        project_id = pk_of(input.project_id, "Project", "input.projectId")
-        row = await products_service.create_product(info.context.access, project_id,
-                                                    input_data(input, exclude=["project_id"]))
-        return ProductPayload(product=Product.from_model(row))
+        result = await products_service.create_product(info.context.access, input.to_command())
+        return ProductPayload(product=Product.from_model(result.product))
 
     @mutation("Change a product's fields; renaming re-derives the slug.")
     async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload:
-        row = await products_service.update_product(info.context.access, pk_of(input.id, "Product", "input.id"),
-                                                    input_data(input, exclude=["id"]))
-        return ProductPayload(product=Product.from_model(row))
+        result = await products_service.update_product(info.context.access, input.to_command())
+        return ProductPayload(product=Product.from_model(result.product))
 
     @mutation("Hide a product from default lists; everything is kept.")
     async def archive_product(self, info: Info, input: ProductIdInput) -> ProductPayload:
-        row = await products_service.set_archived(info.context.access, pk_of(input.id, "Product", "input.id"), True)
-        return ProductPayload(product=Product.from_model(row))
+        cmd = products_service.SetProductArchived(id=pk_of(input.id, "Product", "id"), archived=True)
+        result = await products_service.set_archived(info.context.access, cmd)
+        return ProductPayload(product=Product.from_model(result.product))
 
     @mutation("Show an archived product again.")
     async def unarchive_product(self, info: Info, input: ProductIdInput) -> ProductPayload:
-        row = await products_service.set_archived(info.context.access, pk_of(input.id, "Product", "input.id"), False)
-        return ProductPayload(product=Product.from_model(row))
+        cmd = products_service.SetProductArchived(id=pk_of(input.id, "Product", "id"), archived=False)
+        result = await products_service.set_archived(info.context.access, cmd)
+        return ProductPayload(product=Product.from_model(result.product))
 
     @mutation("Create or edit the persona of (product, goal). Every edit bumps the version and makes it a draft.")
     async def upsert_persona(self, info: Info, input: UpsertPersonaInput) -> PersonaPayload:
-        row = await personas_service.upsert_persona(
-            info.context.access, pk_of(input.product_id, "Product", "input.productId"), input.goal,
-            input_data(input, exclude=["product_id", "goal"]), info.context.goals,
-        )
-        return PersonaPayload(persona=Persona.from_model(row))
+        result = await personas_service.upsert_persona(info.context.access, info.context.goals, input.to_command())
+        return PersonaPayload(persona=Persona.from_model(result.persona))
 
     @mutation("Give a goal its persona: derived by the goal's ICP tweaks from the product's sales persona (or "
               "description), as a draft to review and approve. Returns the existing one if there is one.")
     async def derive_persona(self, info: Info, input: DerivePersonaInput) -> DerivePersonaPayload:
-        row, created = await personas_service.derive_persona(
-            info.context.access, pk_of(input.product_id, "Product", "input.productId"), input.goal, info.context.goals
-        )
-        return DerivePersonaPayload(persona=Persona.from_model(row), created=created)
+        result = await personas_service.derive_persona(info.context.access, info.context.goals, input.to_command())
+        return DerivePersonaPayload(persona=Persona.from_model(result.persona), created=result.created)
 
     @mutation("Approve a persona.")
     async def approve_persona(self, info: Info, input: ApprovePersonaInput) -> PersonaPayload:
-        row = await personas_service.approve_persona(info.context.access, pk_of(input.id, "Persona", "input.id"),
-                                                     input.version)
-        return PersonaPayload(persona=Persona.from_model(row))
+        result = await personas_service.approve_persona(info.context.access, input.to_command())
+        return PersonaPayload(persona=Persona.from_model(result.persona))

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
+from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
 from outboundql.services import saved_filters as service
+from outboundql.services.commands import UNSET, Maybe
 
 EXPRESSION_HELP = (
     'A filter expression: {"all": [...]}, {"any": [...]}, {"not": {...}} or a condition '
@@ -21,6 +23,11 @@ EXPRESSION_HELP = (
     "Operators: eq, ne, in, not_in, gt, gte, lt, lte, contains (text, case-insensitive; for tags: has the tag), "
     "exists."
 )
+
+
+def _maybe(value: Any) -> Maybe[Any]:
+    """An input field left out (strawberry's UNSET) as the command's `UNSET`."""
+    return UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.type(description="A named filter over the project's accounts; usable as a campaign's audience.")
@@ -44,12 +51,20 @@ class CreateSavedFilterInput:
     name: str
     expression: JSON = strawberry.field(description=EXPRESSION_HELP)
 
+    def to_command(self) -> service.CreateSavedFilter:
+        return service.CreateSavedFilter(project_id=pk_of(self.project_id, "Project", "project_id"), name=self.name,
+                                         expression=self.expression)
+
 
 @strawberry.input(description="Only the fields given change.")
 class UpdateSavedFilterInput:
     id: relay.GlobalID
     name: str | None = strawberry.UNSET
     expression: JSON | None = strawberry.field(default=strawberry.UNSET, description=EXPRESSION_HELP)
+
+    def to_command(self) -> service.UpdateSavedFilter:
+        return service.UpdateSavedFilter(id=pk_of(self.id, "SavedFilter", "id"), name=_maybe(self.name),
+                                         expression=_maybe(self.expression))
 
 
 @strawberry.input
@@ -74,20 +89,17 @@ class SavedFilterMutations:
     @mutation("Save a named filter expression; errors name the path of each mistake, e.g. "
               "`input.expression.all[2].op`.")
     async def create_saved_filter(self, info: Info, input: CreateSavedFilterInput) -> SavedFilterPayload:
-        row = await service.create_saved_filter(
-            info.context.access, pk_of(input.project_id, "Project", "input.projectId"),
-            {"name": input.name, "expression": input.expression},
-        )
-        return SavedFilterPayload(saved_filter=SavedFilter.from_model(row))
+        result = await service.create_saved_filter(info.context.access, input.to_command())
+        return SavedFilterPayload(saved_filter=SavedFilter.from_model(result.saved_filter))
 
     @mutation("Rename a saved filter or replace its expression.")
     async def update_saved_filter(self, info: Info, input: UpdateSavedFilterInput) -> SavedFilterPayload:
-        row = await service.update_saved_filter(info.context.access, pk_of(input.id, "SavedFilter", "input.id"),
-                                                input_data(input, exclude=["id"]))
-        return SavedFilterPayload(saved_filter=SavedFilter.from_model(row))
+        result = await service.update_saved_filter(info.context.access, input.to_command())
+        return SavedFilterPayload(saved_filter=SavedFilter.from_model(result.saved_filter))
 
     @mutation("Delete a saved filter (refused while a campaign uses it as its audience). Accounts are untouched.")
     async def delete_saved_filter(self, info: Info, input: DeleteSavedFilterInput) -> DeleteSavedFilterPayload:
-        row_id = pk_of(input.id, "SavedFilter", "input.id")
-        await service.delete_saved_filter(info.context.access, row_id)
-        return DeleteSavedFilterPayload(deleted_saved_filter_id=relay.GlobalID("SavedFilter", str(row_id)))
+        cmd = service.DeleteSavedFilter(id=pk_of(input.id, "SavedFilter", "id"))
+        result = await service.delete_saved_filter(info.context.access, cmd)
+        return DeleteSavedFilterPayload(deleted_saved_filter_id=relay.GlobalID("SavedFilter",
+                                                                               str(result.saved_filter_id)))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
+from strawberry.types.lazy_type import LazyType
 
 from outboundql import models
 from outboundql.gql.base import RowType, mutation, pk_of
@@ -14,13 +16,19 @@ from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
 from outboundql.gql.errors import UserError
 from outboundql.gql.permissions import IsAuthenticated
-from outboundql.services import tokens
+from outboundql.services import tokens, users
 from outboundql.services.access import parse_id
 
 if TYPE_CHECKING:
     from outboundql.gql.projects import Project
 
-ProjectRef = Annotated["Project", strawberry.lazy("outboundql.gql.projects")]
+_PROJECTS = "outboundql.gql.projects"
+ProjectRef = Annotated["Project", strawberry.lazy(_PROJECTS)]
+
+
+def project_type() -> type[Project]:
+    """The `Project` GraphQL type (defined in gql.projects, which imports this module)."""
+    return cast("type[Project]", LazyType("Project", _PROJECTS).resolve_type())
 
 
 @strawberry.type(description="A person using the API.")
@@ -32,25 +40,15 @@ class User(RowType, relay.Node):
     row: strawberry.Private[models.User]
 
     @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[User | None]:
+    async def resolve_nodes(cls, *, info: Any, node_ids: Iterable[str], required: bool = False) -> list[Any]:
         # Users are visible to themselves and to members of a shared project.
-        access = info.context.access
         pks = [parse_id(i) for i in node_ids]
-        ids = [pk for pk in pks if pk is not None]
-        visible = set(
-            await models.Membership.filter(user_id__in=ids, project_id__in=access.project_ids).values_list(
-                "user_id", flat=True
-            )
-        ) | {access.user.id}
-        rows = {u.id: u for u in await models.User.filter(id__in=[i for i in ids if i in visible])}
+        rows = await users.visible_users(info.context.access, [pk for pk in pks if pk is not None])
         return [cls.from_model(rows[pk]) if pk is not None and pk in rows else None for pk in pks]
 
     @strawberry.field(description="This user's projects, with their role in each (only projects you share).")
     async def memberships(self, info: Info) -> list[Membership]:
-        access = info.context.access
-        rows = await models.Membership.filter(user_id=self.row.id, project_id__in=access.project_ids).order_by(
-            "project_id"
-        )
+        rows = await users.shared_memberships(info.context.access, self.row.id)
         return [Membership(role=r.role, project_id=r.project_id) for r in rows]
 
     @strawberry.field(description="Your API tokens, newest first; empty for anyone but yourself. "
@@ -58,10 +56,7 @@ class User(RowType, relay.Node):
     async def api_tokens(self, info: Info, include_revoked: bool = False) -> list[ApiToken]:
         if self.row.id != info.context.access.user.id:
             return []
-        qs = models.ApiToken.filter(user_id=self.row.id)
-        if not include_revoked:
-            qs = qs.filter(revoked_at__isnull=True)
-        return [ApiToken.from_model(t) for t in await qs.order_by("-created_at", "-id")]
+        return [ApiToken.from_model(t) for t in await tokens.user_tokens(self.row.id, include_revoked)]
 
 
 @strawberry.type(description="A user's role in one project.")
@@ -71,9 +66,7 @@ class Membership:
 
     @strawberry.field
     async def project(self, info: Info) -> ProjectRef:
-        from outboundql.gql.projects import Project
-
-        return Project.from_model(await info.context.loaders.project_by_id.load(self.project_id))
+        return project_type().from_model(await info.context.loaders.project_by_id.load(self.project_id))
 
 
 @strawberry.type(description="An API token. The secret itself is returned only by `createApiToken`.")
@@ -90,10 +83,9 @@ class ApiToken(RowType, relay.Node):
     row: strawberry.Private[models.ApiToken]
 
     @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: list[str], required: bool = False) -> list[ApiToken | None]:
+    async def resolve_nodes(cls, *, info: Any, node_ids: Iterable[str], required: bool = False) -> list[Any]:
         pks = [parse_id(i) for i in node_ids]
-        ids = [pk for pk in pks if pk is not None]
-        rows = {t.id: t for t in await models.ApiToken.filter(id__in=ids, user_id=info.context.access.user.id)}
+        rows = await tokens.tokens_by_id(info.context.access.user, [pk for pk in pks if pk is not None])
         return [cls.from_model(rows[pk]) if pk is not None and pk in rows else None for pk in pks]
 
 
@@ -101,6 +93,9 @@ class ApiToken(RowType, relay.Node):
 class CreateApiTokenInput:
     name: str = ""
     expires_in_days: int | None = strawberry.field(default=None, description="1–3650; null never expires.")
+
+    def to_command(self) -> tokens.CreateApiToken:
+        return tokens.CreateApiToken(name=self.name, expires_in_days=self.expires_in_days)
 
 
 @strawberry.type
@@ -132,10 +127,11 @@ class UserQueries:
 class UserMutations:
     @mutation("Create an API token for yourself. The secret is in the payload, once.")
     async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
-        issued = await tokens.issue_token(info.context.access.user, input.name, input.expires_in_days)
-        return CreateApiTokenPayload(token=ApiToken.from_model(issued.row), secret=issued.secret)
+        result = await tokens.create_api_token(info.context.access.user, input.to_command())
+        return CreateApiTokenPayload(token=ApiToken.from_model(result.token), secret=result.secret)
 
     @mutation("Revoke one of your API tokens. Requests with it fail from then on.")
     async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> RevokeApiTokenPayload:
-        row = await tokens.revoke_token(info.context.access.user, pk_of(input.id, "ApiToken", "input.id", "API token"))
-        return RevokeApiTokenPayload(token=ApiToken.from_model(row))
+        cmd = tokens.RevokeApiToken(id=pk_of(input.id, "ApiToken", "id", "API token"))
+        result = await tokens.revoke_api_token(info.context.access.user, cmd)
+        return RevokeApiTokenPayload(token=ApiToken.from_model(result.token))

@@ -85,7 +85,7 @@ async def create_campaign(
         slug = await unique_slug(models.Campaign, cleaned["name"], fallback="campaign", project_id=project_id)
         campaign = await models.Campaign.create(project_id=project_id, product=product, slug=slug,
                                                 created_by=access.user, **cleaned, **refs)
-        await personas.derive_persona(access, product.id, campaign.goal_key, registry)
+        await personas.derive_persona(access, registry, personas.DerivePersona(product.id, campaign.goal_key))
         await audit.record(project_id=project_id, actor=access.user, action="campaign.create", row=campaign,
                            after=audit.snapshot(campaign))
     return campaign
@@ -115,7 +115,8 @@ async def update_campaign(
         for key, value in {**cleaned, **refs}.items():
             setattr(campaign, key, value)
         if goal_switched:
-            await personas.derive_persona(access, campaign.product_id, campaign.goal_key, registry)
+            await personas.derive_persona(access, registry,
+                                          personas.DerivePersona(campaign.product_id, campaign.goal_key))
             campaign.scored_accounts = (await campaign_stats.exact(campaign))["scored_accounts"]
         await campaign.save()
         old, new = audit.changed(before, audit.snapshot(campaign))

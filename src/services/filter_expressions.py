@@ -94,10 +94,10 @@ def field_kind(name: str) -> Kind | None:
 # --- validation ------------------------------------------------------------------------------------
 
 
-def validate_expression(expression: Any, check: Collector, path: str = "input.expression") -> Any:
+def validate_expression(expression: Any, check: Collector, path: str = "expression") -> Any:
     """Check ``expression`` and return its canonical form (snake_case fields, lower-case operators,
-    normalised values). Every problem is added to ``check`` with its path, e.g.
-    ``input.expression.all[2].op``."""
+    normalised values). Every problem is added to ``check`` with its path under ``path``, e.g.
+    ``expression.all[2].op``."""
     try:
         size = len(json.dumps(expression))
     except (TypeError, ValueError):
@@ -168,7 +168,7 @@ def _validate_condition(node: dict[str, Any], check: Collector, path: str) -> di
     if op not in OPS:
         check.add(f"{path}.op", f"Unknown operator {node['op']!r}; use one of {', '.join(OPS)}.")
         return None
-    if kind is None:
+    if kind is None or not isinstance(name, str):
         return None
     if op not in KIND_OPS[kind]:
         check.add(f"{path}.op", f"Operator {op!r} does not apply to {kind.value} field {name!r}; "
@@ -176,11 +176,11 @@ def _validate_condition(node: dict[str, Any], check: Collector, path: str) -> di
         return None
     value_path = f"{path}.value"
     if op == "exists":
-        value = node.get("value", True)
-        if not isinstance(value, bool):
+        present = node.get("value", True)
+        if not isinstance(present, bool):
             check.add(value_path, "'exists' takes true or false.")
             return None
-        return {"field": name, "op": op, "value": value}
+        return {"field": name, "op": op, "value": present}
     if "value" not in node:
         check.add(value_path, f"Operator {op!r} needs a value.")
         return None
@@ -334,7 +334,7 @@ def _test(kind: Kind, op: str, value: Any) -> Callable[[Any], bool]:
         needle = str(value).casefold()
         return lambda x: any(needle == str(i).casefold() for i in x) if isinstance(x, list) else (
             needle in str(x).casefold())
-    compare = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
+    compare: Callable[[Any, Any], Any] = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
                "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}[op]
 
     def ordered(x: Any) -> bool:

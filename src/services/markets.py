@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
@@ -14,9 +14,46 @@ from outboundql.enums import Role
 from outboundql.errors import Collector
 from outboundql.services import audit, fields
 from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.slugs import unique_slug
 
 MAX_FILTERS_BYTES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMarket:
+    project_id: int
+    name: str
+    description: str = ""
+    filters: Any = None
+    """A JSON object describing the territory (anything else is refused)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMarket:
+    """Only the fields given change; renaming re-derives the slug."""
+
+    id: int
+    name: Maybe[str | None] = UNSET
+    description: Maybe[str | None] = UNSET
+    filters: Maybe[Any] = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteMarket:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarketChanged:
+    market: models.Market
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDeleted:
+    market_id: int
+    released_campaign_ids: list[int]
+    """The campaigns that belonged to the market, now without one."""
 
 
 def _filters(value: Any) -> dict[str, Any]:
@@ -40,28 +77,28 @@ _CLEANERS = {
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
     check = Collector()
     if "name" in data and data["name"] is None:
-        check.add("input.name", "Name cannot be removed.")
+        check.add("name", "Name cannot be removed.")
         check.raise_if_any()
-    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
+    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check)
     check.raise_if_any()
     return cleaned
 
 
-async def create_market(access: Access, project_id: int, data: dict[str, Any]) -> models.Market:
-    access.require(project_id, Role.MEMBER, field="input.projectId")
-    cleaned = _clean(data)
+async def create_market(access: Access, cmd: CreateMarket) -> MarketChanged:
+    access.require(cmd.project_id, Role.MEMBER, field="project_id")
+    cleaned = _clean(given(cmd, exclude=("project_id",)))
     async with in_transaction():
-        slug = await unique_slug(models.Market, cleaned["name"], fallback="market", project_id=project_id)
-        market = await models.Market.create(project_id=project_id, slug=slug, **cleaned)
-        await audit.record(project_id=project_id, actor=access.user, action="market.create", row=market,
+        slug = await unique_slug(models.Market, cleaned["name"], fallback="market", project_id=cmd.project_id)
+        market = await models.Market.create(project_id=cmd.project_id, slug=slug, **cleaned)
+        await audit.record(project_id=cmd.project_id, actor=access.user, action="market.create", row=market,
                            after=audit.snapshot(market))
-    return market
+    return MarketChanged(market=market)
 
 
-async def update_market(access: Access, market_id: Any, data: dict[str, Any]) -> models.Market:
+async def update_market(access: Access, cmd: UpdateMarket) -> MarketChanged:
     """Change name (the slug follows, collisions suffixed), description or filters."""
-    market = await access.get(models.Market, market_id, Role.MEMBER, field="input.id")
-    cleaned = _clean(data)
+    market = await access.get(models.Market, cmd.id, Role.MEMBER, field="id")
+    cleaned = _clean(given(cmd, exclude=("id",)))
     async with in_transaction(), audit.tracked(market, project_id=market.project_id, actor=access.user,
                                                action="market.update"):
         if "name" in cleaned and cleaned["name"] != market.name:
@@ -70,21 +107,26 @@ async def update_market(access: Access, market_id: Any, data: dict[str, Any]) ->
         for key, value in cleaned.items():
             setattr(market, key, value)
         await market.save()
-    return market
+    return MarketChanged(market=market)
 
 
-async def delete_market(access: Access, market_id: Any) -> models.Market:
+async def delete_market(access: Access, cmd: DeleteMarket) -> MarketDeleted:
     """Delete a market; its campaigns stay, without a market."""
-    market = await access.get(models.Market, market_id, Role.MEMBER, field="input.id")
+    market = await access.get(models.Market, cmd.id, Role.MEMBER, field="id")
     async with in_transaction():
-        campaign_ids = list(await models.Campaign.filter(market_id=market.id).order_by("id")
-                            .values_list("id", flat=True))
+        campaign_ids = cast("list[int]", list(await models.Campaign.filter(market_id=market.id).order_by("id")
+                                              .values_list("id", flat=True)))
         if campaign_ids:
             await models.Campaign.filter(id__in=campaign_ids).update(market_id=None)
         await audit.record(project_id=market.project_id, actor=access.user, action="market.delete", row=market,
                            before=audit.snapshot(market), after={"released_campaign_ids": campaign_ids})
         await market.delete()
-    return market
+    return MarketDeleted(market_id=cmd.id, released_campaign_ids=campaign_ids)
+
+
+async def project_markets(project_id: int) -> list[models.Market]:
+    """The markets of a project, by name."""
+    return list(await models.Market.filter(project_id=project_id).order_by("name"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""Target personas per (product, goal): upsert (version bump) and approval."""
+"""Target personas per (product, goal): upsert (version bump), derivation by a goal, approval."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,11 +16,55 @@ from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
 
 PERSONA_FIELDS = (
     "name", "summary", "industries", "job_titles", "pain_points", "company_size_min",
     "company_size_max", "countries", "keywords", "exclusions",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertPersona:
+    """The persona fields to set; the ones left `UNSET` keep their value (a new persona takes the derived one)."""
+
+    product_id: int
+    goal: str = "sales"
+    name: Maybe[str | None] = UNSET
+    summary: Maybe[str | None] = UNSET
+    industries: Maybe[Sequence[str] | None] = UNSET
+    job_titles: Maybe[Sequence[str] | None] = UNSET
+    pain_points: Maybe[Sequence[str] | None] = UNSET
+    company_size_min: Maybe[int | None] = UNSET
+    company_size_max: Maybe[int | None] = UNSET
+    countries: Maybe[Sequence[str] | None] = UNSET
+    keywords: Maybe[Sequence[str] | None] = UNSET
+    exclusions: Maybe[Sequence[str] | None] = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class DerivePersona:
+    product_id: int
+    goal: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovePersona:
+    id: int
+    version: int | None = None
+    """The version the caller reviewed; refused (CONFLICT) if the persona changed since."""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaChanged:
+    persona: models.Persona
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaDerived:
+    persona: models.Persona
+    created: bool
+    """False when the goal already had a persona (returned as it is)."""
 
 
 def _countries(value: Any) -> list[str]:
@@ -47,8 +93,7 @@ def _goal(registry: GoalRegistry, goal_key: str, field: str) -> goals_api.Goal:
 
 
 def persona_snapshot(row: models.Persona) -> goals_api.Persona:
-    return goals_api.Persona(**{name: tuple(v) if isinstance(v := getattr(row, name), list) else v
-                                for name in PERSONA_FIELDS})
+    return goals_api.Persona().replace(**{name: getattr(row, name) for name in PERSONA_FIELDS})
 
 
 async def derived_fields(product: models.Product, goal: goals_api.Goal) -> dict[str, Any]:
@@ -61,11 +106,11 @@ async def derived_fields(product: models.Product, goal: goals_api.Goal) -> dict[
         tweaked = goal.tweak_icp(base, info)
     except Exception as exc:  # a plugin bug: say whose, never crash the request
         raise InvalidInput(f"The {goal.key!r} goal plugin failed to derive a persona: {exc}",
-                           field="input.goal") from exc
+                           field="goal") from exc
     if not isinstance(tweaked, goals_api.Persona):
         raise InvalidInput(
             f"The {goal.key!r} goal plugin's tweak_icp returned {type(tweaked).__name__}, not a Persona.",
-            field="input.goal",
+            field="goal",
         )
     check = Collector()
     cleaned = fields.clean({name: getattr(tweaked, name) for name in PERSONA_FIELDS}, _CLEANERS, check,
@@ -74,34 +119,30 @@ async def derived_fields(product: models.Product, goal: goals_api.Goal) -> dict[
     return {k: ("" if v is None and not k.startswith("company_size") else v) for k, v in cleaned.items()}
 
 
-async def derive_persona(
-    access: Access, product_id: Any, goal_key: str, registry: GoalRegistry
-) -> tuple[models.Persona, bool]:
-    """The persona of (product, goal), derived as a draft if the goal has none yet. (row, created)."""
-    product = await access.get(models.Product, product_id, Role.MEMBER, field="input.productId")
-    goal = _goal(registry, goal_key, "input.goal")
+async def derive_persona(access: Access, registry: GoalRegistry, cmd: DerivePersona) -> PersonaDerived:
+    """The persona of (product, goal), derived as a draft if the goal has none yet."""
+    product = await access.get(models.Product, cmd.product_id, Role.MEMBER, field="product_id")
+    goal = _goal(registry, cmd.goal, "goal")
     async with in_transaction():
         existing = await models.Persona.filter(product_id=product.id, goal_key=goal.key).select_for_update().first()
         if existing is not None:
-            return existing, False
+            return PersonaDerived(persona=existing, created=False)
         persona = await models.Persona.create(project_id=product.project_id, product=product, goal_key=goal.key,
                                               **await derived_fields(product, goal))
         await audit.record(project_id=product.project_id, actor=access.user, action="persona.derive", row=persona,
                            after=audit.snapshot(persona))
-        return persona, True
+    return PersonaDerived(persona=persona, created=True)
 
 
-async def upsert_persona(
-    access: Access, product_id: Any, goal_key: str, data: dict[str, Any], registry: GoalRegistry
-) -> models.Persona:
+async def upsert_persona(access: Access, registry: GoalRegistry, cmd: UpsertPersona) -> PersonaChanged:
     """Create or edit the persona of (product, goal). A new persona starts from the one the goal derives;
     every edit bumps ``version`` and makes it a draft again."""
-    product = await access.get(models.Product, product_id, Role.MEMBER, field="input.productId")
+    product = await access.get(models.Product, cmd.product_id, Role.MEMBER, field="product_id")
     check = Collector()
-    goal = registry.get(goal_key or "")
+    goal = registry.get(cmd.goal or "")
     if goal is None:
-        check.add("input.goal", f"Unknown goal {goal_key!r}; registered goals: {', '.join(registry.keys())}.")
-    cleaned = fields.clean(data, _CLEANERS, check, prefix="input.")
+        check.add("goal", f"Unknown goal {cmd.goal!r}; registered goals: {', '.join(registry.keys())}.")
+    cleaned = fields.clean(given(cmd, exclude=("product_id", "goal")), _CLEANERS, check)
     check.raise_if_any()
     assert goal is not None
     async with in_transaction():
@@ -116,7 +157,7 @@ async def upsert_persona(
                 project_id=product.project_id, actor=access.user, action="persona.create", row=persona,
                 after=audit.snapshot(persona),
             )
-            return persona
+            return PersonaChanged(persona=persona)
         before = audit.snapshot(persona)
         for key, value in cleaned.items():
             setattr(persona, key, value if value is not None or key.startswith("company_size") else "")
@@ -126,13 +167,13 @@ async def upsert_persona(
             persona.version += 1
             persona.status = PersonaStatus.DRAFT
             persona.approved_at = None
-            persona.approved_by = None  # type: ignore[assignment]
+            persona.approved_by = None
             await persona.save()
             await audit.record(
                 project_id=product.project_id, actor=access.user, action="persona.update", row=persona,
                 before=old, after=new,
             )
-    return persona
+    return PersonaChanged(persona=persona)
 
 
 def _defaults(cleaned: dict[str, Any]) -> dict[str, Any]:
@@ -142,17 +183,17 @@ def _defaults(cleaned: dict[str, Any]) -> dict[str, Any]:
 def _check_sizes(low: int | None, high: int | None) -> None:
     if low is not None and high is not None and low > high:
         check = Collector()
-        check.add("input.companySizeMin", "Minimum company size must not exceed the maximum.")
+        check.add("company_size_min", "Minimum company size must not exceed the maximum.")
         check.raise_if_any()
 
 
-async def approve_persona(access: Access, persona_id: Any, expected_version: int | None = None) -> models.Persona:
-    """Approve a persona. With ``expected_version``, refuse if it was edited since it was read."""
-    persona = await access.get(models.Persona, persona_id, Role.MEMBER, field="input.id")
-    if expected_version is not None and expected_version != persona.version:
+async def approve_persona(access: Access, cmd: ApprovePersona) -> PersonaChanged:
+    """Approve a persona. With a ``version``, refuse if it was edited since that version was read."""
+    persona = await access.get(models.Persona, cmd.id, Role.MEMBER, field="id")
+    if cmd.version is not None and cmd.version != persona.version:
         check = Collector()
         check.add(
-            "input.version",
+            "version",
             f"The persona changed since you read it (now version {persona.version}); review it and approve again.",
             code="CONFLICT",
         )
@@ -167,4 +208,4 @@ async def approve_persona(access: Access, persona_id: Any, expected_version: int
                 project_id=persona.project_id, actor=access.user, action="persona.approve", row=persona,
                 after={"status": "approved", "version": persona.version},
             )
-    return persona
+    return PersonaChanged(persona=persona)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -12,40 +15,90 @@ from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug
 
 
-async def create_project(user: models.User, name: str, description: str = "") -> models.Project:
-    """Create a project; its creator becomes the owner."""
+@dataclass(frozen=True, slots=True)
+class CreateProject:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AddProjectMember:
+    project_id: int
+    email: str
+    """E-mail of an existing user."""
+    role: Role = Role.MEMBER
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCreated:
+    project: models.Project
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAdded:
+    project: models.Project
+    membership: models.Membership
+
+
+async def create_project(access: Access, cmd: CreateProject) -> ProjectCreated:
+    """Create a project; the viewer becomes its owner (``access`` knows it from then on)."""
     check = Collector()
     data = fields.clean(
-        {"name": name, "description": description},
+        {"name": cmd.name, "description": cmd.description},
         {"name": fields.text(200, required=True, label="Name"), "description": fields.long_text(label="Description")},
         check,
-        prefix="input.",
     )
     check.raise_if_any()
     async with in_transaction():
         slug = await unique_slug(models.Project, data["name"], fallback="project")
         project = await models.Project.create(name=data["name"], slug=slug, description=data["description"])
-        await models.Membership.create(user=user, project=project, role=Role.OWNER)
+        await models.Membership.create(user=access.user, project=project, role=Role.OWNER)
         await audit.record(
-            project_id=project.id, actor=user, action="project.create", row=project, after=audit.snapshot(project)
+            project_id=project.id, actor=access.user, action="project.create", row=project,
+            after=audit.snapshot(project),
         )
-    return project
+    access.roles[project.id] = Role.OWNER
+    return ProjectCreated(project=project)
 
 
-async def add_member(access: Access, project_id: int, email: str, role: Role) -> models.Membership:
+async def add_project_member(access: Access, cmd: AddProjectMember) -> MemberAdded:
     """Add a user (by e-mail) to a project. Admins add members and viewers, owners anyone."""
-    have = access.require(project_id, Role.ADMIN, field="input.projectId")
-    if role.rank >= Role.ADMIN.rank and have is not Role.OWNER:
-        access.require(project_id, Role.OWNER)
-    user = await models.User.filter(email=email.strip().lower()).first()
+    have = access.require(cmd.project_id, Role.ADMIN, field="project_id")
+    if cmd.role.rank >= Role.ADMIN.rank and have is not Role.OWNER:
+        access.require(cmd.project_id, Role.OWNER)
+    user = await models.User.filter(email=cmd.email.strip().lower()).first()
     if user is None:
-        raise NotFound("User", field="input.email")
-    if await models.Membership.filter(user_id=user.id, project_id=project_id).exists():
-        raise Conflict(f"{user.email} is already a member of this project.", field="input.email")
+        raise NotFound("User", field="email")
+    if await models.Membership.filter(user_id=user.id, project_id=cmd.project_id).exists():
+        raise Conflict(f"{user.email} is already a member of this project.", field="email")
     async with in_transaction():
-        membership = await models.Membership.create(user=user, project_id=project_id, role=role)
+        project = await models.Project.get(id=cmd.project_id)
+        membership = await models.Membership.create(user=user, project=project, role=cmd.role)
         await audit.record(
-            project_id=project_id, actor=access.user, action="membership.create", row=membership,
-            after={"user": user.email, "role": role.value},
+            project_id=project.id, actor=access.user, action="membership.create", row=membership,
+            after={"user": user.email, "role": cmd.role.value},
         )
-    return membership
+    return MemberAdded(project=project, membership=membership)
+
+
+def visible_projects(access: Access, include_archived: bool = False) -> QuerySet[models.Project]:
+    """The projects the viewer is a member of, oldest first; archived ones only when asked."""
+    query = access.scope(models.Project.all(), "id")
+    if not include_archived:
+        query = query.filter(archived_at__isnull=True)
+    return query.order_by("id")
+
+
+async def project_by_slug(access: Access, slug: str) -> models.Project | None:
+    """A project of the viewer by slug, or None (also when the viewer is not a member)."""
+    return await access.scope(models.Project.filter(slug=slug), "id").first()
+
+
+async def project_members(project_id: int) -> list[models.Membership]:
+    """The memberships of a project, oldest first, with their users loaded."""
+    return list(await models.Membership.filter(project_id=project_id).select_related("user").order_by("id"))
+
+
+async def campaign_by_slug(project_id: int, slug: str) -> models.Campaign | None:
+    """One campaign of a project by slug (archived ones too), or None."""
+    return await models.Campaign.filter(project_id=project_id, slug=slug).first()

@@ -4,6 +4,7 @@ evaluates in Python, so semantics are the same on every database."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -12,7 +13,8 @@ from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector, Conflict, NotFound
 from outboundql.services import audit, fields
-from outboundql.services.access import Access, parse_id
+from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.filter_expressions import Row, columns, match, validate_expression
 
 
@@ -22,14 +24,16 @@ async def account_rows(project_id: int, needed: set[str]) -> list[Row]:
     return list(await models.Account.filter(project_id=project_id).order_by("id").values(*names))
 
 
-async def matching_account_ids(access: Access, project_id: int, saved_filter_id: Any) -> list[int]:
+async def matching_account_ids(
+    access: Access, project_id: int, saved_filter_id: int | None, field: str = "saved_filter_id"
+) -> list[int]:
     """Ids of the project's accounts the saved filter matches, ordered by id. A filter of another
-    project (or none) is NOT_FOUND on ``input.savedFilterId``."""
-    access.require(project_id, what="Saved filter", field="input.savedFilterId")
-    pk = parse_id(saved_filter_id)
-    row = None if pk is None else await models.SavedFilter.filter(id=pk, project_id=project_id).first()
+    project (or none) is NOT_FOUND on ``field``."""
+    access.require(project_id, what="Saved filter", field=field)
+    row = None if saved_filter_id is None else await models.SavedFilter.filter(
+        id=saved_filter_id, project_id=project_id).first()
     if row is None:
-        raise NotFound("Saved filter", field="input.savedFilterId")
+        raise NotFound("Saved filter", field=field)
     return match(row.expression, await account_rows(project_id, columns(row.expression)))
 
 
@@ -46,7 +50,45 @@ async def match_counts(filters: list[models.SavedFilter]) -> dict[int, int]:
     return counts
 
 
+async def project_saved_filters(project_id: int) -> list[models.SavedFilter]:
+    """The saved filters of a project, by name."""
+    return list(await models.SavedFilter.filter(project_id=project_id).order_by("name", "id"))
+
+
 # --- create, update, delete ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSavedFilter:
+    project_id: int
+    name: str
+    expression: Any
+    """A filter expression (see `outboundql.services.filter_expressions`), validated by the service."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateSavedFilter:
+    """Only the fields given change."""
+
+    id: int
+    name: Maybe[str | None] = UNSET
+    expression: Maybe[Any] = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteSavedFilter:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SavedFilterChanged:
+    saved_filter: models.SavedFilter
+
+
+@dataclass(frozen=True, slots=True)
+class SavedFilterDeleted:
+    saved_filter_id: int
+
 
 _name = fields.text(200, required=True, label="Name")
 
@@ -58,10 +100,10 @@ def _clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         try:
             out["name"] = _name(data.get("name"))
         except ValueError as exc:
-            check.add("input.name", str(exc))
+            check.add("name", str(exc))
     if creating or "expression" in data:
         if data.get("expression") is None:
-            check.add("input.expression", 'Give an expression, e.g. {"all": [{"field": "country", "op": "eq", '
+            check.add("expression", 'Give an expression, e.g. {"all": [{"field": "country", "op": "eq", '
                                           '"value": "FR"}]}.')
         else:
             out["expression"] = validate_expression(data["expression"], check)
@@ -75,24 +117,24 @@ async def _check_name_free(project_id: int, name: str, exclude_id: int | None = 
         qs = qs.exclude(id=exclude_id)
     if await qs.exists():
         raise Conflict(f"A saved filter named {name!r} already exists in this project; choose another name.",
-                       field="input.name")
+                       field="name")
 
 
-async def create_saved_filter(access: Access, project_id: int, data: dict[str, Any]) -> models.SavedFilter:
-    access.require(project_id, Role.MEMBER, field="input.projectId")
-    cleaned = _clean(data, creating=True)
+async def create_saved_filter(access: Access, cmd: CreateSavedFilter) -> SavedFilterChanged:
+    access.require(cmd.project_id, Role.MEMBER, field="project_id")
+    cleaned = _clean(given(cmd, exclude=("project_id",)), creating=True)
     async with in_transaction():
-        await _check_name_free(project_id, cleaned["name"])
-        row = await models.SavedFilter.create(project_id=project_id, created_by=access.user, **cleaned)
-        await audit.record(project_id=project_id, actor=access.user, action="saved_filter.create", row=row,
+        await _check_name_free(cmd.project_id, cleaned["name"])
+        row = await models.SavedFilter.create(project_id=cmd.project_id, created_by=access.user, **cleaned)
+        await audit.record(project_id=cmd.project_id, actor=access.user, action="saved_filter.create", row=row,
                            after=audit.snapshot(row))
-    return row
+    return SavedFilterChanged(saved_filter=row)
 
 
-async def update_saved_filter(access: Access, filter_id: Any, data: dict[str, Any]) -> models.SavedFilter:
+async def update_saved_filter(access: Access, cmd: UpdateSavedFilter) -> SavedFilterChanged:
     """Rename and/or replace the expression."""
-    row = await access.get(models.SavedFilter, filter_id, Role.MEMBER, field="input.id")
-    cleaned = _clean(data, creating=False)
+    row = await access.get(models.SavedFilter, cmd.id, Role.MEMBER, field="id")
+    cleaned = _clean(given(cmd, exclude=("id",)), creating=False)
     async with in_transaction():
         if "name" in cleaned:
             await _check_name_free(row.project_id, cleaned["name"], exclude_id=row.id)
@@ -100,12 +142,12 @@ async def update_saved_filter(access: Access, filter_id: Any, data: dict[str, An
             for key, value in cleaned.items():
                 setattr(row, key, value)
             await row.save()
-    return row
+    return SavedFilterChanged(saved_filter=row)
 
 
-async def delete_saved_filter(access: Access, filter_id: Any) -> models.SavedFilter:
+async def delete_saved_filter(access: Access, cmd: DeleteSavedFilter) -> SavedFilterDeleted:
     """Delete a filter no campaign uses as its audience (accounts are never touched)."""
-    row = await access.get(models.SavedFilter, filter_id, Role.MEMBER, field="input.id")
+    row = await access.get(models.SavedFilter, cmd.id, Role.MEMBER, field="id")
     users = [
         name for name, config in await models.Campaign.filter(project_id=row.project_id).order_by("id")
         .values_list("name", "audience_config")
@@ -115,10 +157,10 @@ async def delete_saved_filter(access: Access, filter_id: Any) -> models.SavedFil
         raise Conflict(
             f"This saved filter is the audience of {', '.join(repr(n) for n in users)}; give "
             f"{'that campaign' if len(users) == 1 else 'those campaigns'} another audience first.",
-            field="input.id",
+            field="id",
         )
     async with in_transaction():
         await audit.record(project_id=row.project_id, actor=access.user, action="saved_filter.delete", row=row,
                            before=audit.snapshot(row))
         await row.delete()
-    return row
+    return SavedFilterDeleted(saved_filter_id=cmd.id)

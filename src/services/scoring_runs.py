@@ -61,7 +61,9 @@ async def start_run(
     if registry.get(campaign.goal_key) is None:
         raise InvalidInput(f"The campaign's goal {campaign.goal_key!r} is not installed; install its plugin or "
                            "switch the campaign to another goal.", field="input.campaignId")
-    persona, _ = await personas.derive_persona(access, campaign.product_id, campaign.goal_key, registry)
+    derived = await personas.derive_persona(access, registry, personas.DerivePersona(campaign.product_id,
+                                                                                     campaign.goal_key))
+    persona = derived.persona
     product = await models.Product.get(id=campaign.product_id)
     examples = await feedback_examples(campaign.product_id)
     async with in_transaction() as conn:

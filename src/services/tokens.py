@@ -19,23 +19,41 @@ def hash_token(secret: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class IssuedToken:
-    row: models.ApiToken
-    secret: str  # shown once, never stored
+class CreateApiToken:
+    name: str = ""
+    expires_in_days: int | None = None
+    """1–3650; None never expires."""
 
 
-async def issue_token(user: models.User, name: str = "", expires_days: int | None = None) -> IssuedToken:
-    """Create a token for ``user``. ``expires_days`` None means it never expires."""
-    if expires_days is not None and not 1 <= expires_days <= 3650:
-        raise InvalidInput("Expiry must be between 1 and 3650 days.", field="input.expiresInDays")
-    if len(name) > 200:
-        raise InvalidInput("Token name must be at most 200 characters.", field="input.name")
+@dataclass(frozen=True, slots=True)
+class RevokeApiToken:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenCreated:
+    token: models.ApiToken
+    secret: str
+    """The bearer token: shown once, never stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenRevoked:
+    token: models.ApiToken
+
+
+async def create_api_token(user: models.User, cmd: CreateApiToken) -> ApiTokenCreated:
+    """Create a token for ``user``; the secret is in the result, and nowhere else."""
+    if cmd.expires_in_days is not None and not 1 <= cmd.expires_in_days <= 3650:
+        raise InvalidInput("Expiry must be between 1 and 3650 days.", field="expires_in_days")
+    if len(cmd.name) > 200:
+        raise InvalidInput("Token name must be at most 200 characters.", field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires_at = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
+    expires_at = datetime.now(UTC) + timedelta(days=cmd.expires_in_days) if cmd.expires_in_days else None
     row = await models.ApiToken.create(
-        user=user, name=name.strip(), token_hash=hash_token(secret), prefix=secret[:10], expires_at=expires_at
+        user=user, name=cmd.name.strip(), token_hash=hash_token(secret), prefix=secret[:10], expires_at=expires_at
     )
-    return IssuedToken(row=row, secret=secret)
+    return ApiTokenCreated(token=row, secret=secret)
 
 
 class AuthError(Exception):
@@ -69,12 +87,25 @@ async def _schedule_touch(token_id: int, at: datetime) -> None:
     await asyncio.to_thread(touch_api_token.send, token_id, at.isoformat())
 
 
-async def revoke_token(user: models.User, token_id: int) -> models.ApiToken:
+async def revoke_api_token(user: models.User, cmd: RevokeApiToken) -> ApiTokenRevoked:
     """Revoke one of ``user``'s own tokens (someone else's is NOT_FOUND). Idempotent."""
-    token = await models.ApiToken.filter(id=token_id, user_id=user.id).first()
+    token = await models.ApiToken.filter(id=cmd.id, user_id=user.id).first()
     if token is None:
-        raise NotFound("API token", field="input.id")
+        raise NotFound("API token", field="id")
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         await token.save(update_fields=["revoked_at"])
-    return token
+    return ApiTokenRevoked(token=token)
+
+
+async def user_tokens(user_id: int, include_revoked: bool = False) -> list[models.ApiToken]:
+    """A user's tokens, newest first; revoked ones only when asked."""
+    query = models.ApiToken.filter(user_id=user_id)
+    if not include_revoked:
+        query = query.filter(revoked_at__isnull=True)
+    return list(await query.order_by("-created_at", "-id"))
+
+
+async def tokens_by_id(user: models.User, ids: list[int]) -> dict[int, models.ApiToken]:
+    """``user``'s own tokens among ``ids``, by id (anyone else's are left out)."""
+    return {t.id: t for t in await models.ApiToken.filter(id__in=ids, user_id=user.id)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from outboundql import models
 from outboundql.errors import Collector, Conflict
 from outboundql.services import fields, normalize
+from outboundql.services.access import Access
 
 
 async def create_user(email: str, name: str = "", language: str | None = None) -> models.User:
@@ -28,3 +29,20 @@ async def create_user(email: str, name: str = "", language: str | None = None) -
 
 async def find_user(email: str) -> models.User | None:
     return await models.User.filter(email=email.strip().lower()).first()
+
+
+async def visible_users(access: Access, ids: list[int]) -> dict[int, models.User]:
+    """The users among ``ids`` the viewer may see, by id: themselves and members of a project they share."""
+    shared = set(
+        await models.Membership.filter(user_id__in=ids, project_id__in=access.project_ids).values_list(
+            "user_id", flat=True
+        )
+    ) | {access.user.id}
+    return {u.id: u for u in await models.User.filter(id__in=[i for i in ids if i in shared])}
+
+
+async def shared_memberships(access: Access, user_id: int) -> list[models.Membership]:
+    """A user's memberships in the projects the viewer is a member of, by project."""
+    return list(
+        await models.Membership.filter(user_id=user_id, project_id__in=access.project_ids).order_by("project_id")
+    )

@@ -22,7 +22,7 @@ from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 from outboundql.services import saved_filters as saved_filters_service
 from outboundql.services.access import Access
-from outboundql.services.projects import create_project
+from outboundql.services.projects import CreateProject, create_project
 from tests.helpers import Person, global_id
 
 FABRICATED_PK = 987_654
@@ -73,14 +73,12 @@ TYPE_OF = {
 
 async def build_world(owner: Person, tag: str) -> World:
     """``tag`` makes names, slugs and domains distinct between worlds."""
-    project = await create_project(owner.user, f"Project {tag}")
     access = await Access.for_user(owner.user)
-    product = await products_service.create_product(
-        access, project.id, {"name": f"Product {tag}", "description": f"What {tag} sells"}
-    )
-    persona = await personas_service.upsert_persona(
-        access, product.id, "sales", {"name": f"Buyer {tag}"}, registry_with()
-    )
+    project = (await create_project(access, CreateProject(name=f"Project {tag}"))).project
+    product = (await products_service.create_product(access, products_service.CreateProduct(
+        project_id=project.id, name=f"Product {tag}", description=f"What {tag} sells"))).product
+    persona = (await personas_service.upsert_persona(access, registry_with(), personas_service.UpsertPersona(
+        product_id=product.id, goal="sales", name=f"Buyer {tag}"))).persona
     account = (
         await accounts_service.create_account(
             access, project.id,
@@ -94,10 +92,13 @@ async def build_world(owner: Person, tag: str) -> World:
     ).account
     contact = await models.Contact.get(account_id=account.id)
     world = World(owner, project, product, persona, account, account2, contact)
-    world.saved_filter = await saved_filters_service.create_saved_filter(
-        access, project.id, {"name": f"Filter {tag}", "expression": {"field": "domain", "op": "contains", "value": tag}}
-    )
-    world.market = await markets_service.create_market(access, project.id, {"name": f"Market {tag}"})
+    world.saved_filter = (await saved_filters_service.create_saved_filter(
+        access, saved_filters_service.CreateSavedFilter(
+            project_id=project.id, name=f"Filter {tag}",
+            expression={"field": "domain", "op": "contains", "value": tag}),
+    )).saved_filter
+    world.market = (await markets_service.create_market(
+        access, markets_service.CreateMarket(project_id=project.id, name=f"Market {tag}"))).market
     world.campaign = await campaigns_service.create_campaign(
         access, project.id, product.id, {"name": f"Campaign {tag}"}, registry_with()
     )

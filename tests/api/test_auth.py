@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from outboundql import models
-from outboundql.services.tokens import issue_token
+from outboundql.services.tokens import CreateApiToken, create_api_token
 from tests.helpers import Person, data_of, global_id
 
 VIEWER = "query { viewer { email } }"
@@ -109,20 +109,20 @@ async def test_a_token_can_revoke_itself(gql, owner: Person) -> None:
 
 
 async def test_expired_token(gql, owner: Person) -> None:
-    issued = await issue_token(owner.user, "short-lived", expires_days=1)
+    issued = await create_api_token(owner.user, CreateApiToken(name="short-lived", expires_in_days=1))
     person = Person(owner.user, issued.secret)
     assert data_of(await gql(VIEWER, as_=person)) == {"viewer": {"email": "owner@example.com"}}
 
-    await models.ApiToken.filter(id=issued.row.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await models.ApiToken.filter(id=issued.token.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     result = await gql(VIEWER, as_=person)
     assert_unauthenticated(result, EXPIRED)
     assert result["data"] is None
 
 
 async def test_revoked_wins_over_expired(gql, owner: Person) -> None:
-    issued = await issue_token(owner.user, "both")
+    issued = await create_api_token(owner.user, CreateApiToken(name="both"))
     past = datetime.now(UTC) - timedelta(days=1)
-    await models.ApiToken.filter(id=issued.row.id).update(expires_at=past, revoked_at=past)
+    await models.ApiToken.filter(id=issued.token.id).update(expires_at=past, revoked_at=past)
     assert_unauthenticated(await gql(VIEWER, as_=Person(owner.user, issued.secret)), REVOKED)
 
 

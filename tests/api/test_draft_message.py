@@ -238,7 +238,8 @@ async def test_a_plugin_goal_without_templates_drafts_from_its_message_intent(
     registry = registry_with(webinar_plugin())
     access = await access_for(owner)
     account = await make_account(owner, project, "Acme")
-    product = await products_service.create_product(access, project.id, {"name": "Widget"})
+    product = (await products_service.create_product(
+        access, products_service.CreateProduct(project_id=project.id, name="Widget"))).product
     campaign = await campaigns_service.create_campaign(access, project.id, product.id,
                                                        {"name": "Speakers", "goal_key": "webinar"}, registry)
     await ca_service.add_accounts(access, registry, ca_service.AddAccountsToCampaign(campaign.id, [account.id]))

@@ -65,7 +65,8 @@ async def make_campaign(owner: Person, project: models.Project, name: str = "Spr
     access = await access_for(owner)
     product = await models.Product.filter(project_id=project.id).first()
     if product is None:
-        product = await products_service.create_product(access, project.id, {"name": "Widget"})
+        product = (await products_service.create_product(
+            access, products_service.CreateProduct(project_id=project.id, name="Widget"))).product
     campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": name},
                                                        registry_with())
     if accounts:

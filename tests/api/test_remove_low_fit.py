@@ -105,7 +105,8 @@ async def score(project: models.Project, product: models.Product, account: model
 
 async def build(owner: Person, project: models.Project, tag: str = "a") -> Setup:
     access = await Access.for_user(owner.user)
-    product = await products_service.create_product(access, project.id, {"name": f"Widget {tag}"})
+    product = (await products_service.create_product(
+        access, products_service.CreateProduct(project_id=project.id, name=f"Widget {tag}"))).product
     campaign = await campaigns_service.create_campaign(access, project.id, product.id,
                                                        {"name": f"Spring {tag}", "goal_key": "sales"},
                                                        registry_with())
@@ -371,7 +372,8 @@ async def test_a_token_of_another_campaign_is_refused(gql, owner: Person, projec
 
 async def test_an_empty_campaign_has_nothing_to_remove(gql, owner: Person, project: models.Project) -> None:
     access = await Access.for_user(owner.user)
-    product = await products_service.create_product(access, project.id, {"name": "Empty"})
+    product = (await products_service.create_product(
+        access, products_service.CreateProduct(project_id=project.id, name="Empty"))).product
     campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Empty"},
                                                        registry_with())
     gid = global_id("Campaign", campaign.id)

@@ -173,7 +173,8 @@ async def test_delete_is_audited_and_refused_while_a_campaign_uses_it(gql, owner
     saved = (await _create(gql, owner, project, "Audience", FRENCH_SAAS))["savedFilter"]
     pk = int((await models.SavedFilter.get(name="Audience")).id)
     access = await access_for(owner)
-    product = await products_service.create_product(access, project.id, {"name": "Widget"})
+    product = (await products_service.create_product(
+        access, products_service.CreateProduct(project_id=project.id, name="Widget"))).product
     campaign = await campaigns_service.create_campaign(
         access, project.id, product.id,
         {"name": "Spring", "audience": {"kind": "saved_filter", "saved_filter_id": pk}}, registry_with())

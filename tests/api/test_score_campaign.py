@@ -87,8 +87,9 @@ async def make_campaign(owner: Person, project: models.Project, product: models.
 @pytest.fixture
 async def setup(owner: Person, project: models.Project) -> Setup:
     access = await Access.for_user(owner.user)
-    product = await products_service.create_product(access, project.id, {
-        "name": "Warehouse OS", "description": "Software that runs warehouses for logistics teams"})
+    product = (await products_service.create_product(access, products_service.CreateProduct(
+        project_id=project.id, name="Warehouse OS",
+        description="Software that runs warehouses for logistics teams"))).product
     await models.Persona.create(project=project, product=product, goal_key="sales", name="Ops leaders",
                                 industries=["Software", "Logistics"], countries=["ES"], keywords=["warehouse"],
                                 company_size_min=50, company_size_max=1000, job_titles=["Head of Operations"])

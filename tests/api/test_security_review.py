@@ -19,7 +19,7 @@ from outboundql.goals.testing import registry_with
 from outboundql.gql.context import Context
 from outboundql.services import events
 from outboundql.services.access import Access
-from outboundql.services.tokens import revoke_token
+from outboundql.services.tokens import RevokeApiToken, revoke_api_token
 from outboundql.settings import Settings
 from tests.api._authz import World, build_world
 from tests.helpers import Person
@@ -91,7 +91,7 @@ async def test_subscription_stops_when_its_token_is_revoked(alice, mine) -> None
         assert first.errors is None
         assert first.data["accountEvents"]["account"]["name"] == "Account alpha"
 
-        await revoke_token(alice.user, (await _token_row(alice)).id)
+        await revoke_api_token(alice.user, RevokeApiToken(id=(await _token_row(alice)).id))
         second = await live.next_after(_publisher(mine))
         assert second.data is None
         assert [(e.extensions or {}).get("code") for e in second.errors] == ["UNAUTHENTICATED"]
@@ -124,8 +124,8 @@ async def test_subscription_events_are_not_served_from_a_stale_cache(alice, mine
     async with Stream(await _ws_context(alice), mine.gid("project")) as live:
         first = await live.next_after(_publisher(mine))
         assert [h["toStatus"] for h in first.data["accountEvents"]["account"]["statusHistory"]] == ["NEW"]
-        await accounts_service.update_account(await Access.for_user(alice.user), mine.account.id,
-                                              {"status": "do_not_contact"})
+        await accounts_service.update_account(await Access.for_user(alice.user), accounts_service.UpdateAccount(
+            mine.account.id, status=enums.AccountStatus.DO_NOT_CONTACT))
         second = await live.next_after(_publisher(mine))
         history = second.data["accountEvents"]["account"]["statusHistory"]
         assert [h["toStatus"] for h in history] == ["DO_NOT_CONTACT", "NEW"]
@@ -140,7 +140,7 @@ async def test_queries_and_mutations_on_a_websocket_recheck_the_token(alice, min
     ok = await schema.execute(query, context_value=context)
     assert ok.errors is None and ok.data["projects"]["totalCount"] == 1
 
-    await revoke_token(alice.user, (await _token_row(alice)).id)
+    await revoke_api_token(alice.user, RevokeApiToken(id=(await _token_row(alice)).id))
     refused = await schema.execute(query, context_value=context)
     assert refused.errors and {(e.extensions or {}).get("code") for e in refused.errors} == {"UNAUTHENTICATED"}
 

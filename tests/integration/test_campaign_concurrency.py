@@ -21,7 +21,7 @@ from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaign_stats
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
-from outboundql.services.projects import create_project
+from outboundql.services.projects import CreateProject, create_project
 from tests.conftest import global_database
 
 pytestmark = pytest.mark.integration
@@ -41,8 +41,8 @@ class Scene:
 async def scene(pg_url: str) -> AsyncIterator[Scene]:
     async with global_database(pg_url):
         user = await models.User.create(email="racer@example.com", name="Racer")
-        project = await create_project(user, "Race")
         access = await Access.for_user(user)
+        project = (await create_project(access, CreateProject(name="Race"))).project
         product = await models.Product.create(project=project, name="Widget", slug="widget")
         campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Race"},
                                                            registry_with())

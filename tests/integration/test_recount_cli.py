@@ -17,7 +17,7 @@ from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import products as products_service
 from outboundql.services.access import Access
-from outboundql.services.projects import create_project
+from outboundql.services.projects import CreateProject, create_project
 from tests.integration.conftest import child_env, run_cli
 
 pytestmark = pytest.mark.integration  # real processes (no services needed: SQLite in a temp directory)
@@ -45,9 +45,10 @@ async def _seed(db_url: str) -> dict[str, int]:
         user = await models.User.create(email="ada@example.com", name="Ada")
         ids = {}
         for name in ("Alpha", "Beta"):
-            project = await create_project(user, name)
             access = await Access.for_user(user)
-            product = await products_service.create_product(access, project.id, {"name": f"{name} product"})
+            project = (await create_project(access, CreateProject(name=name))).project
+            product = (await products_service.create_product(
+                access, products_service.CreateProduct(project_id=project.id, name=f"{name} product"))).product
             campaign = await campaigns_service.create_campaign(access, project.id, product.id,
                                                                {"name": f"{name} push"}, registry_with())
             account_ids = [(await accounts_service.create_account(access, project.id, {"name": f"{name} {i}"}))

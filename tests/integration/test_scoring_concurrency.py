@@ -19,7 +19,7 @@ from outboundql.scoring.scorers import RubricScorer
 from outboundql.services import campaign_stats, scoring_batches, scoring_runs
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
-from outboundql.services.projects import create_project
+from outboundql.services.projects import CreateProject, create_project
 from outboundql.settings import Settings
 from tests.conftest import global_database
 
@@ -42,8 +42,8 @@ async def scene(pg_url: str) -> AsyncIterator[Scene]:
     async with global_database(pg_url):
         try:
             user = await models.User.create(email="racer@example.com", name="Racer")
-            project = await create_project(user, "Race")
             access = await Access.for_user(user)
+            project = (await create_project(access, CreateProject(name="Race"))).project
             product = await models.Product.create(project=project, name="Widget", slug="widget",
                                                   description="Warehouse software")
             campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Race"},

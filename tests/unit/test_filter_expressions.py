@@ -14,7 +14,7 @@ from outboundql.services.filter_expressions import FIELDS, OPS, columns, match, 
 
 def issues(expression: Any) -> list[tuple[str | None, str]]:
     check = Collector()
-    validate_expression(expression, check)
+    validate_expression(expression, check, path="input.expression")
     return [(i.field, i.message) for i in check.items]
 
 
