@@ -1,4 +1,4 @@
-"""Money: campaign expenses, what outcomes cost (SPEC §7), and paid API usage beside it."""
+"""Money: campaign expenses, what outcomes cost (per currency, never converted), and paid API usage beside it."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, input_data, mutation, pk_of
+from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import ExpenseKind
 from outboundql.gql.errors import UserError
-from outboundql.services import events
 from outboundql.services import expenses as expenses_service
+from outboundql.services.commands import UNSET, Maybe
 
 
 @strawberry.type(description="Money spent on a campaign: an exact decimal amount in one ISO 4217 currency.")
@@ -97,6 +97,11 @@ class CampaignCosts:
         )
 
 
+def _maybe(value: Any) -> Maybe[Any]:
+    """An input field left out (strawberry's UNSET) as the command's `UNSET`."""
+    return UNSET if value is strawberry.UNSET else value
+
+
 @strawberry.input(description="An expense of a campaign.")
 class AddExpenseInput:
     campaign_id: relay.GlobalID
@@ -113,6 +118,12 @@ class AddExpenseInput:
     description: str | None = None
     external_ref: str | None = strawberry.field(default=None, description="An invoice or PO number.")
 
+    def to_command(self) -> expenses_service.AddExpense:
+        return expenses_service.AddExpense(
+            campaign_id=pk_of(self.campaign_id, "Campaign", "campaign_id"), kind=self.kind, amount=self.amount,
+            currency=self.currency, incurred_on=self.incurred_on, vendor=self.vendor, description=self.description,
+            external_ref=self.external_ref)
+
 
 @strawberry.input(description="Only the fields given change.")
 class UpdateExpenseInput:
@@ -124,6 +135,12 @@ class UpdateExpenseInput:
     vendor: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
     external_ref: str | None = strawberry.UNSET
+
+    def to_command(self) -> expenses_service.UpdateExpense:
+        return expenses_service.UpdateExpense(
+            id=pk_of(self.id, "Expense", "id"), kind=_maybe(self.kind), amount=_maybe(self.amount),
+            currency=_maybe(self.currency), incurred_on=_maybe(self.incurred_on), vendor=_maybe(self.vendor),
+            description=_maybe(self.description), external_ref=_maybe(self.external_ref))
 
 
 @strawberry.input
@@ -143,28 +160,20 @@ class DeleteExpensePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _data(input: Any) -> dict[str, Any]:
-    return input_data(input, exclude=["id", "campaign_id"])
-
-
 @strawberry.type
 class ExpenseMutations:
     @mutation("Record money spent on a campaign (amount > 0, ISO 4217 currency, a kind of the spec).")
     async def add_expense(self, info: Info, input: AddExpenseInput) -> ExpensePayload:
-        row = await expenses_service.add_expense(
-            info.context.access, pk_of(input.campaign_id, "Campaign", "input.campaignId"), _data(input))
-        await events.publish_campaign_event(row.campaign_id, "campaign_updated")
-        return ExpensePayload(expense=Expense.from_model(row))
+        result = await expenses_service.add_expense(info.context.access, input.to_command())
+        return ExpensePayload(expense=Expense.from_model(result.expense))
 
     @mutation("Correct an expense.")
     async def update_expense(self, info: Info, input: UpdateExpenseInput) -> ExpensePayload:
-        row = await expenses_service.update_expense(info.context.access, pk_of(input.id, "Expense", "input.id"),
-                                                    _data(input))
-        await events.publish_campaign_event(row.campaign_id, "campaign_updated")
-        return ExpensePayload(expense=Expense.from_model(row))
+        result = await expenses_service.update_expense(info.context.access, input.to_command())
+        return ExpensePayload(expense=Expense.from_model(result.expense))
 
     @mutation("Delete an expense (the audit trail keeps it).")
     async def delete_expense(self, info: Info, input: DeleteExpenseInput) -> DeleteExpensePayload:
-        row = await expenses_service.delete_expense(info.context.access, pk_of(input.id, "Expense", "input.id"))
-        await events.publish_campaign_event(row.campaign_id, "campaign_updated")
-        return DeleteExpensePayload(deleted_expense_id=relay.GlobalID("Expense", str(row.id)))
+        cmd = expenses_service.DeleteExpense(id=pk_of(input.id, "Expense", "id"))
+        result = await expenses_service.delete_expense(info.context.access, cmd)
+        return DeleteExpensePayload(deleted_expense_id=relay.GlobalID("Expense", str(result.expense.id)))

@@ -13,6 +13,8 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from outboundql import models
+from outboundql.services.expenses import costs_by_campaign
+from outboundql.services.messages import said_at
 
 M = TypeVar("M", bound=Model)
 
@@ -109,8 +111,6 @@ async def load_stale_counts_by_campaign(campaigns: list[models.Campaign]) -> lis
 
 async def load_messages_by_campaign_account_id(ids: list[int]) -> list[list[models.Message]]:
     """Each thread in the order things were said (sent/received time, a draft's creation): one query."""
-    from outboundql.services.messages import said_at
-
     grouped: dict[int, list[models.Message]] = defaultdict(list)
     for row in await models.Message.filter(campaign_account_id__in=ids):
         grouped[row.campaign_account_id].append(row)  # type: ignore[attr-defined]
@@ -127,8 +127,6 @@ async def load_attention_by_campaign_account_id(ids: list[int]) -> list[Any]:
 
 async def load_costs_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
     """What each campaign's outcomes cost: four grouped queries for the whole list."""
-    from outboundql.services.expenses import costs_by_campaign
-
     costs = await costs_by_campaign(campaigns)
     return [costs[c.id] for c in campaigns]
 

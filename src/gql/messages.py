@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast, get_args
 
 import strawberry
 from strawberry import relay
 
 from outboundql import enums, models
-from outboundql.errors import NotFound
 from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import CallOutcome, Channel, MessageDirection, MessageMode, MessageStatus
 from outboundql.gql.errors import UserError
 from outboundql.gql.pagination import CountedConnection
-from outboundql.services import events
+from outboundql.services import drafts
 from outboundql.services import messages as messages_service
 
 if TYPE_CHECKING:
@@ -29,6 +29,14 @@ CampaignAccountRef = Annotated["CampaignAccount", strawberry.lazy("outboundql.gq
 CampaignRef = Annotated["Campaign", strawberry.lazy("outboundql.gql.campaigns")]
 ContactRef = Annotated["Contact", strawberry.lazy("outboundql.gql.accounts")]
 UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
+
+
+@functools.cache
+def _resolved(ref: Any) -> Any:
+    """The class a lazy reference (``Annotated["X", strawberry.lazy(module)]``) names, imported on first use
+    as strawberry does when it builds the schema: the modules of these types import this one."""
+    forward, lazy = get_args(ref)
+    return lazy.resolve_forward_ref(forward).resolve_type()
 
 
 @strawberry.type(description="One message or call on a campaign account's thread.")
@@ -53,36 +61,30 @@ class Message(ProjectNode):
 
     @strawberry.field(description="The thread this message belongs to.")
     async def campaign_account(self, info: Info) -> CampaignAccountRef:
-        from outboundql.gql.campaign_accounts import CampaignAccount
-
         row = await info.context.loaders.campaign_account_by_id.load(self.row.campaign_account_id)
-        return CampaignAccount.from_model(row)
+        campaign_account: type[CampaignAccount] = _resolved(CampaignAccountRef)
+        return campaign_account.from_model(row)
 
     @strawberry.field(description="The campaign of the thread.")
     async def campaign(self, info: Info) -> CampaignRef:
-        from outboundql.gql.campaigns import Campaign
-
         row = await info.context.loaders.campaign_account_by_id.load(self.row.campaign_account_id)
         assert row is not None
-        return Campaign.from_model(await info.context.loaders.campaign_by_id.load(row.campaign_id))
+        campaign: type[Campaign] = _resolved(CampaignRef)
+        return campaign.from_model(await info.context.loaders.campaign_by_id.load(row.campaign_id))
 
     @strawberry.field(description="The person written to or heard from.")
     async def contact(self, info: Info) -> ContactRef | None:
-        from outboundql.gql.accounts import Contact
-
         if self.row.contact_id is None:
             return None
         row = await info.context.loaders.contact_by_id.load(self.row.contact_id)
-        return Contact.from_model(row) if row else None
+        return _resolved(ContactRef).from_model(row) if row else None
 
     @strawberry.field(description="Who logged or drafted it.")
     async def created_by(self, info: Info) -> UserRef | None:
-        from outboundql.gql.users import User
-
         if self.row.created_by_id is None:
             return None
         row = await info.context.loaders.user_by_id.load(self.row.created_by_id)
-        return User.from_model(row) if row else None
+        return _resolved(UserRef).from_model(row) if row else None
 
 
 @strawberry.type
@@ -96,7 +98,7 @@ async def resolve_messages(info: Info, queryset: Any, first: int | None, after: 
                            before: str | None) -> MessageConnection:
     result = MessageConnection.resolve_connection(queryset, info=info, first=first, after=after, last=last,
                                                   before=before)
-    return await result if hasattr(result, "__await__") else result
+    return cast(MessageConnection, await result if hasattr(result, "__await__") else result)
 
 
 @strawberry.input(description="A message to add to a campaign account's thread. A sent outbound moves the "
@@ -130,6 +132,17 @@ class LogMessageInput:
         "message (no second message; its mode is kept unless `mode` is given) and moves everything a sent outbound "
         "moves. Direction OUTBOUND and status SENT; a message that is no draft is INVALID.")
 
+    def to_command(self) -> messages_service.LogMessage:
+        return messages_service.LogMessage(
+            campaign_account_id=pk_of(self.campaign_account_id, "CampaignAccount", "campaign_account_id"),
+            direction=self.direction, channel=self.channel, status=self.status, mode=self.mode,
+            subject=self.subject, text=self.text, original_language=self.original_language,
+            translated_text=self.translated_text, translated_language=self.translated_language,
+            outcome=self.outcome, signals=tuple(self.signals), sent_at=self.sent_at,
+            contact_id=None if self.contact_id is None else pk_of(self.contact_id, "Contact", "contact_id"),
+            idempotency_key=self.idempotency_key,
+            draft_id=None if self.draft_id is None else pk_of(self.draft_id, "Message", "draft_id"))
+
 
 @strawberry.type
 class LogMessagePayload:
@@ -139,24 +152,6 @@ class LogMessagePayload:
     replayed: bool = strawberry.field(
         default=False, description="True when an earlier request with the same idempotency key made the message.")
     errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-def message_data(input: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "direction": input.direction, "channel": input.channel, "status": input.status, "mode": input.mode,
-        "subject": input.subject, "original_text": input.text, "original_language": input.original_language,
-        "translated_text": input.translated_text, "translated_language": input.translated_language,
-        "outcome": input.outcome, "signals": input.signals,
-        "sent_at": input.sent_at, "idempotency_key": input.idempotency_key,
-    }
-    if input.draft_id is not None:
-        data["draft_id"] = pk_of(input.draft_id, "Message", "input.draftId")
-    if input.contact_id is not None:
-        try:
-            data["contact_id"] = pk_of(input.contact_id, "Contact", "input.contactId")
-        except NotFound:
-            data["contact_id"] = -1  # answered NOT_FOUND on input.contactId by the service
-    return {k: (v.value if hasattr(v, "value") and not isinstance(v, str) else v) for k, v in data.items()}
 
 
 @strawberry.input(description="The draft to discard.")
@@ -199,6 +194,14 @@ class DraftMessageInput:
     idempotency_key: str | None = strawberry.field(
         default=None, description="Unique per project: a retry answers the first draft (`replayed: true`).")
 
+    def to_command(self) -> drafts.DraftMessage:
+        return drafts.DraftMessage(
+            campaign_account_id=pk_of(self.campaign_account_id, "CampaignAccount", "campaign_account_id"),
+            mode=enums.MessageMode(self.mode.value), channel=self.channel,
+            contact_id=None if self.contact_id is None else pk_of(self.contact_id, "Contact", "contact_id"),
+            language=self.language, text=self.text, source_language=self.source_language, subject=self.subject,
+            idempotency_key=self.idempotency_key)
+
 
 @strawberry.type
 class DraftMessagePayload:
@@ -221,52 +224,24 @@ class MessageMutations:
               "account or contact is refused and nothing is written. Give an idempotency key to make retries safe, "
               "and a draftId to send a draft (it becomes the logged message).")
     async def log_message(self, info: Info, input: LogMessageInput) -> LogMessagePayload:
-        from outboundql.gql.campaign_accounts import CampaignAccount
-
-        ca_id = pk_of(input.campaign_account_id, "CampaignAccount", "input.campaignAccountId")
-        logged = await messages_service.log_message(info.context.access, ca_id, message_data(input))
-        row = await models.CampaignAccount.get(id=logged.message.campaign_account_id)
-        if not logged.replayed:
-            await events.publish_campaign_event(row.campaign_id, "accounts_changed")
-        if logged.promoted:
-            await events.publish_account_change(logged.message.project_id, row.account_id, "updated")
+        logged = await messages_service.log_message(info.context.access, input.to_command())
         return LogMessagePayload(message=Message.from_model(logged.message), replayed=logged.replayed,
-                                 campaign_account=CampaignAccount.from_model(row))
+                                 campaign_account=_resolved(CampaignAccountRef).from_model(logged.campaign_account))
 
     @mutation("Discard (delete) an unsent DRAFT; a message that was sent or received is INVALID. The audit "
               "trail keeps the draft.")
     async def discard_draft(self, info: Info, input: DiscardDraftInput) -> DiscardDraftPayload:
-        from outboundql.gql.campaign_accounts import CampaignAccount
-
-        message = await messages_service.discard_draft(info.context.access,
-                                                       pk_of(input.message_id, "Message", "input.messageId"))
-        row = await models.CampaignAccount.get(id=message.campaign_account_id)
-        await events.publish_campaign_event(row.campaign_id, "accounts_changed")
-        return DiscardDraftPayload(deleted_message_id=relay.GlobalID("Message", str(message.id)),
-                                   campaign_account=CampaignAccount.from_model(row))
+        cmd = messages_service.DiscardDraft(message_id=pk_of(input.message_id, "Message", "message_id"))
+        discarded = await messages_service.discard_draft(info.context.access, cmd)
+        return DiscardDraftPayload(
+            deleted_message_id=relay.GlobalID("Message", str(discarded.message.id)),
+            campaign_account=_resolved(CampaignAccountRef).from_model(discarded.campaign_account))
 
     @mutation("Draft a first message (AI_DRAFT), the next one in the thread (AI_CONTINUE), or translate your text "
               "(TYPE_AND_TRANSLATE), saved as a draft. Template based unless an LLM is configured.")
     async def draft_message(self, info: Info, input: DraftMessageInput) -> DraftMessagePayload:
-        from outboundql.services import drafts
-
-        data: dict[str, Any] = {
-            "mode": input.mode.value, "channel": input.channel, "language": input.language, "text": input.text,
-            "source_language": input.source_language, "subject": input.subject,
-            "idempotency_key": input.idempotency_key,
-        }
-        if input.contact_id is not None:
-            try:
-                data["contact_id"] = pk_of(input.contact_id, "Contact", "input.contactId")
-            except NotFound:
-                data["contact_id"] = -1
-        ca_id = pk_of(input.campaign_account_id, "CampaignAccount", "input.campaignAccountId")
-        drafted = await drafts.draft_message(info.context.access, info.context.settings, info.context.goals, ca_id,
-                                             data)
-        if not drafted.replayed:
-            campaign_account = await info.context.loaders.campaign_account_by_id.load(ca_id)
-            if campaign_account is not None:
-                await events.publish_campaign_event(campaign_account.campaign_id, "accounts_changed")
+        drafted = await drafts.draft_message(info.context.access, info.context.settings, info.context.goals,
+                                             input.to_command())
         return DraftMessagePayload(message=Message.from_model(drafted.message), language=drafted.language,
                                    requested_language=drafted.requested_language, drafter=drafted.drafter,
                                    notice=drafted.notice, replayed=drafted.replayed)

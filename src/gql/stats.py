@@ -1,23 +1,15 @@
-"""Project statistics by campaign, product and market (SPEC §7)."""
+"""Project statistics: the funnel, response rates and call metrics by campaign, product and market."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from outboundql import enums
+from outboundql.gql.campaigns import Campaign
 from outboundql.gql.enums import Channel
+from outboundql.gql.markets import Market
+from outboundql.gql.products import Product
 from outboundql.services import stats as stats_service
-
-if TYPE_CHECKING:
-    from outboundql.gql.campaigns import Campaign
-    from outboundql.gql.markets import Market
-    from outboundql.gql.products import Product
-
-CampaignRef = Annotated["Campaign", strawberry.lazy("outboundql.gql.campaigns")]
-ProductRef = Annotated["Product", strawberry.lazy("outboundql.gql.products")]
-MarketRef = Annotated["Market", strawberry.lazy("outboundql.gql.markets")]
 
 
 @strawberry.type(description="total → scored → approved → outreached → responded → customer, in accounts.")
@@ -84,19 +76,19 @@ class Stats:
 
 @strawberry.type
 class CampaignStats:
-    campaign: CampaignRef
+    campaign: Campaign
     stats: Stats
 
 
 @strawberry.type
 class ProductStats:
-    product: ProductRef
+    product: Product
     stats: Stats
 
 
 @strawberry.type(description="A market's numbers: the sum of its campaigns'.")
 class MarketStats:
-    market: MarketRef
+    market: Market
     stats: Stats
 
 
@@ -109,10 +101,6 @@ class ProjectStats:
 
 
 async def project_stats(project_id: int, include_archived: bool) -> ProjectStats:
-    from outboundql.gql.campaigns import Campaign
-    from outboundql.gql.markets import Market
-    from outboundql.gql.products import Product
-
     result = await stats_service.project_stats(project_id, include_archived=include_archived)
     return ProjectStats(
         totals=Stats.from_stats(result.totals),

@@ -19,7 +19,7 @@ from outboundql import drafting, models
 from outboundql.enums import Channel, Direction, MessageMode, MessageStatus, Role
 from outboundql.errors import Collector, InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, fields, normalize
+from outboundql.services import audit, events, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import get_row
 from outboundql.services.messages import clean_key, replay, thread_queryset
@@ -28,7 +28,27 @@ from outboundql.settings import Settings
 MODES = (MessageMode.AI_DRAFT, MessageMode.AI_CONTINUE, MessageMode.TYPE_AND_TRANSLATE)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class DraftMessage:
+    """Draft a message on a campaign account's thread, saved as a DRAFT (see the module docstring)."""
+
+    campaign_account_id: int
+    mode: MessageMode = MessageMode.AI_DRAFT
+    """AI_DRAFT, AI_CONTINUE or TYPE_AND_TRANSLATE."""
+    channel: Channel = Channel.EMAIL
+    contact_id: int | None = None
+    """Default (None): the campaign account's contact."""
+    language: str | None = None
+    """Override the resolved language (ISO 639-1)."""
+    text: str | None = None
+    """TYPE_AND_TRANSLATE: the text to translate."""
+    source_language: str | None = None
+    """TYPE_AND_TRANSLATE: the language of ``text`` (default: the acting user's)."""
+    subject: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Drafted:
     message: models.Message
     language: str
@@ -66,37 +86,46 @@ def select_drafter(settings: Settings) -> drafting.Drafter:
     return llm.drafter(settings) or drafting.TemplateDrafter()
 
 
-async def draft_message(access: Access, settings: Settings, registry: GoalRegistry, ca_id: int,
-                        data: dict[str, Any]) -> Drafted:
-    row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
+async def draft_message(access: Access, settings: Settings, registry: GoalRegistry, cmd: DraftMessage) -> Drafted:
+    """Draft and save; once committed, the campaign's page hears ``accounts_changed`` (a replay publishes
+    nothing)."""
+    row = await get_row(access, cmd.campaign_account_id, Role.MEMBER, "campaign_account_id")
+    drafted = await _draft(access, settings, registry, row, cmd)
+    if not drafted.replayed:
+        await events.publish_campaign_event(row.campaign_id, "accounts_changed")
+    return drafted
+
+
+async def _draft(access: Access, settings: Settings, registry: GoalRegistry, row: models.CampaignAccount,
+                 cmd: DraftMessage) -> Drafted:
     campaign = row.campaign
-    key = clean_key(data.get("idempotency_key"))
-    mode = MessageMode(data.get("mode") or MessageMode.AI_DRAFT)
-    channel = Channel(data.get("channel") or Channel.EMAIL)
+    key = clean_key(cmd.idempotency_key)
+    mode = MessageMode(cmd.mode or MessageMode.AI_DRAFT)
+    channel = Channel(cmd.channel or Channel.EMAIL)
     check = Collector()
     if mode not in MODES:
-        check.add("input.mode", "Draft with AI_DRAFT, AI_CONTINUE or TYPE_AND_TRANSLATE; log other messages with "
+        check.add("mode", "Draft with AI_DRAFT, AI_CONTINUE or TYPE_AND_TRANSLATE; log other messages with "
                   "logMessage.")
-    contact_id = data.get("contact_id", row.contact_id)
+    contact_id = row.contact_id if cmd.contact_id is None else cmd.contact_id
     contact = None
     if contact_id is not None:
         contact = await models.Contact.filter(id=contact_id, account_id=row.account_id).first()
         if contact is None:
-            check.add("input.contactId", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
+            check.add("contact_id", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
     try:
-        override = normalize.normalize_language(data.get("language"))
+        override = normalize.normalize_language(cmd.language)
     except ValueError as exc:
-        check.add("input.language", str(exc))
+        check.add("language", str(exc))
         override = None
-    cleaned = fields.clean({"text": data.get("text"), "subject": data.get("subject")},
+    cleaned = fields.clean({"text": cmd.text, "subject": cmd.subject},
                            {"text": fields.long_text(label="Text"), "subject": fields.text(500, label="Subject")},
-                           check, prefix="input.")
+                           check)
     text = cleaned.get("text") or ""
     if mode is MessageMode.TYPE_AND_TRANSLATE and not text:
-        check.add("input.text", "Type the text to translate.")
+        check.add("text", "Type the text to translate.")
     thread = await thread_queryset(row.id)  # the whole conversation, in the order it was said
     if mode is MessageMode.AI_CONTINUE and not any(m.status is MessageStatus.SENT for m in thread):
-        check.add("input.mode", "Nothing to continue: no message was sent or received on this thread yet; "
+        check.add("mode", "Nothing to continue: no message was sent or received on this thread yet; "
                   "draft a first message with AI_DRAFT.")
     check.raise_if_any()
     earlier = await replay(access, campaign.project_id, key, row.id, action="message.draft",
@@ -108,7 +137,7 @@ async def draft_message(access: Access, settings: Settings, registry: GoalRegist
     language = override or resolve_language(account, campaign, product, access.user)
     if mode is MessageMode.TYPE_AND_TRANSLATE:
         return await _type_and_translate(access, settings, row, contact, channel, text, language, key,
-                                         {**data, "subject": cleaned.get("subject")})
+                                         cleaned.get("subject"), cmd.source_language)
     goal = registry.get(campaign.goal_key)
     persona = await models.Persona.filter(product_id=product.id, goal_key=campaign.goal_key).first()
     request = drafting.DraftRequest(
@@ -154,26 +183,26 @@ def _do_not_contact_notice(account: models.Account, contact: models.Contact | No
 
 async def _type_and_translate(access: Access, settings: Settings, row: models.CampaignAccount,
                               contact: models.Contact | None, channel: Channel, text: str, language: str,
-                              key: str | None, data: dict[str, Any]) -> Drafted:
+                              key: str | None, subject: str | None, source_language: str | None) -> Drafted:
     from outboundql.drafting import llm
 
     translator = llm.translator(settings)
     if translator is None:
         raise Unavailable(f"Translation is unavailable: no LLM is configured on this server "
                           f"(set OUTBOUNDQL_LLM_URL and OUTBOUNDQL_LLM_MODEL). Nothing was saved; write the message "
-                          f"in {language!r} yourself and log it with logMessage.", field="input.mode")
+                          f"in {language!r} yourself and log it with logMessage.", field="mode")
     try:
-        source = normalize.normalize_language(data.get("source_language")) or access.user.language
+        source = normalize.normalize_language(source_language) or access.user.language
     except ValueError as exc:
-        raise InvalidInput(str(exc), field="input.sourceLanguage") from None
+        raise InvalidInput(str(exc), field="source_language") from None
     try:
         translation = await translator.translate(text, source=source, target=language)
     except llm.TranslationFailed as exc:
         await record_usage(row, exc.usage)  # billed even though it failed
         raise Unavailable(f"{exc} Nothing was saved; try again later, or write the message in {language!r} "
-                          "yourself and log it with logMessage.", field="input.mode") from None
+                          "yourself and log it with logMessage.", field="mode") from None
     message = await _save(access, row, contact, channel, MessageMode.TYPE_AND_TRANSLATE, key, {
-        "subject": data.get("subject"), "original_text": text, "original_language": source,
+        "subject": subject, "original_text": text, "original_language": source,
         "translated_text": translation.text, "translated_language": language,
     }, translation.usage)
     if isinstance(message, Drafted):

@@ -23,8 +23,9 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import AccountStatus, ExpenseKind, Role
 from outboundql.errors import Collector
-from outboundql.services import audit, fields, sql
+from outboundql.services import audit, events, fields, sql
 from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
 
 MAX_AMOUNT = Decimal("999999999999.99")  # the column holds 14 digits, 2 after the point
 OLDEST_YEARS = 10
@@ -58,14 +59,14 @@ def clean_amount(value: Any, check: Collector) -> Decimal | None:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        check.add("input.amount", f"{value!r} is not a number; write it like 1250.50.")
+        check.add("amount", f"{value!r} is not a number; write it like 1250.50.")
         return None
     if not amount.is_finite() or amount <= 0:
-        check.add("input.amount", "The amount must be greater than 0.")
+        check.add("amount", "The amount must be greater than 0.")
     elif amount > MAX_AMOUNT:
-        check.add("input.amount", f"The amount must be at most {MAX_AMOUNT}.")
+        check.add("amount", f"The amount must be at most {MAX_AMOUNT}.")
     elif amount != amount.quantize(CENT):
-        check.add("input.amount", "The amount has at most 2 decimal places.")
+        check.add("amount", "The amount has at most 2 decimal places.")
     else:
         return amount.quantize(CENT)
     return None
@@ -75,13 +76,13 @@ def clean_currency(value: Any, check: Collector) -> str | None:
     code = str(value or "").strip().upper()
     if code not in currencies():
         if code in list_currencies():
-            check.add("input.currency", f"{code} is not a currency in use today (an obsolete currency, or a code "
+            check.add("currency", f"{code} is not a currency in use today (an obsolete currency, or a code "
                       "that is no money, like XXX or XAU); give the currency you paid in, e.g. EUR, USD, GBP.")
         else:
-            check.add("input.currency", f"{value!r} is not an ISO 4217 currency code (e.g. EUR, USD, GBP).")
+            check.add("currency", f"{value!r} is not an ISO 4217 currency code (e.g. EUR, USD, GBP).")
         return None
     if decimal_places(code) > 2:
-        check.add("input.currency", f"{code} has three decimal places: such currencies are not supported yet "
+        check.add("currency", f"{code} has three decimal places: such currencies are not supported yet "
                   "(expense amounts keep two decimals); record this expense in another currency for now.")
         return None
     return code
@@ -93,7 +94,7 @@ def check_minor_unit(amount: Decimal | None, code: str | None, check: Collector)
         return
     places = decimal_places(code)
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        check.add("input.amount", f"{code} has no decimal places: give a whole amount." if places == 0 else
+        check.add("amount", f"{code} has no decimal places: give a whole amount." if places == 0 else
                   f"{code} has {places} decimal places: give the amount with at most {places}.")
 
 
@@ -101,7 +102,7 @@ def clean_date(value: date, check: Collector, today: date) -> date | None:
     oldest = date(today.year - OLDEST_YEARS, today.month, min(today.day, 28))
     latest = today + timedelta(days=LATEST_DAYS)
     if not oldest <= value <= latest:
-        check.add("input.incurredOn", f"The date must be between {oldest.isoformat()} and {latest.isoformat()} "
+        check.add("incurred_on", f"The date must be between {oldest.isoformat()} and {latest.isoformat()} "
                   "(at most ten years back and a year ahead).")
         return None
     return value
@@ -113,8 +114,50 @@ async def default_currency(campaign_id: int) -> str | None:
     return row.currency if row else None
 
 
+@dataclass(frozen=True, slots=True)
+class AddExpense:
+    """Record money spent on a campaign."""
+
+    campaign_id: int
+    kind: ExpenseKind
+    amount: Decimal
+    """Greater than 0, with no more decimals than the currency has."""
+    currency: str | None = None
+    """ISO 4217; default: the currency the campaign's expenses already use."""
+    incurred_on: date | None = None
+    """Default: today."""
+    vendor: str | None = None
+    description: str | None = None
+    external_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateExpense:
+    """Correct an expense: only the fields given change (amount, currency, date and kind cannot be cleared)."""
+
+    id: int
+    kind: Maybe[ExpenseKind | None] = UNSET
+    amount: Maybe[Decimal | None] = UNSET
+    currency: Maybe[str | None] = UNSET
+    incurred_on: Maybe[date | None] = UNSET
+    vendor: Maybe[str | None] = UNSET
+    description: Maybe[str | None] = UNSET
+    external_ref: Maybe[str | None] = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteExpense:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseChanged:
+    expense: models.Expense
+    """The expense as stored (after a delete: the deleted row, its ``id`` kept)."""
+
+
 def _clean(data: dict[str, Any], check: Collector) -> dict[str, Any]:
-    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
+    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check)
     for name in ("vendor", "description"):
         if name in cleaned and cleaned[name] is None:
             cleaned[name] = ""
@@ -129,32 +172,37 @@ def _clean(data: dict[str, Any], check: Collector) -> dict[str, Any]:
     return cleaned
 
 
-async def add_expense(access: Access, campaign_id: int, data: dict[str, Any]) -> models.Expense:
-    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.campaignId")
+async def add_expense(access: Access, cmd: AddExpense) -> ExpenseChanged:
+    """Record an expense; once committed, the campaign's page hears ``campaign_updated``."""
+    campaign = await access.get(models.Campaign, cmd.campaign_id, Role.MEMBER, field="campaign_id")
     check = Collector()
-    cleaned = _clean(data, check)
-    if data.get("currency") is None:
+    cleaned = _clean(given(cmd, exclude=("campaign_id",)), check)
+    if cmd.currency is None:
         cleaned["currency"] = await default_currency(campaign.id)
         if cleaned["currency"] is None:
-            check.add("input.currency", "Give the currency: this campaign has no expense yet to take it from.")
+            check.add("currency", "Give the currency: this campaign has no expense yet to take it from.")
     check_minor_unit(cleaned.get("amount"), cleaned.get("currency"), check)
-    cleaned.setdefault("incurred_on", datetime.now(UTC).date())
+    if cleaned.get("incurred_on") is None:
+        cleaned["incurred_on"] = datetime.now(UTC).date()
     check.raise_if_any()
     async with in_transaction():
         row = await models.Expense.create(project_id=campaign.project_id, campaign_id=campaign.id,
                                           created_by=access.user, **cleaned)
         await audit.record(project_id=campaign.project_id, actor=access.user, action="expense.add", row=row,
                            after=audit.snapshot(row))
-    return row
+    await events.publish_campaign_event(row.campaign_id, "campaign_updated")
+    return ExpenseChanged(expense=row)
 
 
-async def update_expense(access: Access, expense_id: int, data: dict[str, Any]) -> models.Expense:
-    row = await access.get(models.Expense, expense_id, Role.MEMBER, field="input.id")
+async def update_expense(access: Access, cmd: UpdateExpense) -> ExpenseChanged:
+    """Change the given fields; once committed, the campaign's page hears ``campaign_updated``."""
+    row = await access.get(models.Expense, cmd.id, Role.MEMBER, field="id")
+    data = given(cmd, exclude=("id",))
     check = Collector()
     for name, label in (("amount", "The amount"), ("currency", "The currency"), ("incurred_on", "The date"),
                         ("kind", "The kind")):
         if name in data and data[name] is None:
-            check.add(f"input.{fields.camel(name)}", f"{label} cannot be cleared; give a new value or leave it out.")
+            check.add(name, f"{label} cannot be cleared; give a new value or leave it out.")
     cleaned = _clean({k: v for k, v in data.items() if v is not None or k in _CLEANERS}, check)
     if not check.items:  # a changed currency checks the stored amount too, and the other way round
         check_minor_unit(cleaned.get("amount", row.amount), cleaned.get("currency", row.currency), check)
@@ -168,17 +216,20 @@ async def update_expense(access: Access, expense_id: int, data: dict[str, Any]) 
         if new:
             await audit.record(project_id=row.project_id, actor=access.user, action="expense.update", row=row,
                                before=old, after=new)
-    return row
+    await events.publish_campaign_event(row.campaign_id, "campaign_updated")
+    return ExpenseChanged(expense=row)
 
 
-async def delete_expense(access: Access, expense_id: int) -> models.Expense:
-    """Delete an expense; the answer is the deleted row (its ``id`` kept)."""
-    row = await access.get(models.Expense, expense_id, Role.MEMBER, field="input.id")
+async def delete_expense(access: Access, cmd: DeleteExpense) -> ExpenseChanged:
+    """Delete an expense (the audit trail keeps it); the answer is the deleted row (its ``id`` kept). Once
+    committed, the campaign's page hears ``campaign_updated``."""
+    row = await access.get(models.Expense, cmd.id, Role.MEMBER, field="id")
     async with in_transaction():
         await audit.record(project_id=row.project_id, actor=access.user, action="expense.delete", row=row,
                            before=audit.snapshot(row))
         await models.Expense.filter(id=row.id).delete()
-    return row
+    await events.publish_campaign_event(row.campaign_id, "campaign_updated")
+    return ExpenseChanged(expense=row)
 
 
 async def campaign_expenses(campaign_id: int) -> list[models.Expense]:

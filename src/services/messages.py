@@ -16,6 +16,7 @@ everything a sent message moves, in the same transaction. :func:`discard_draft` 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from outboundql.enums import (
     StatusSource,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
-from outboundql.services import audit, campaign_stats, fields, normalize
+from outboundql.services import audit, campaign_stats, events, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, locked_campaign, outreach_deltas
 
@@ -55,7 +56,7 @@ OUTREACH_TARGET = {Direction.OUTBOUND: OutreachStatus.SENT, Direction.INBOUND: O
 
 _CLEANERS = {
     "subject": fields.text(500, label="Subject"),
-    "original_text": fields.long_text(label="Text"),
+    "text": fields.long_text(label="Text"),
     "translated_text": fields.long_text(label="Translation"),
     "original_language": normalize.normalize_language,
     "translated_language": normalize.normalize_language,
@@ -63,14 +64,55 @@ _CLEANERS = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class LogMessage:
+    """Log a message or call on a campaign account's thread (see the module docstring)."""
+
+    campaign_account_id: int
+    direction: Direction = Direction.OUTBOUND
+    channel: Channel = Channel.EMAIL
+    status: MessageStatus = MessageStatus.SENT
+    mode: MessageMode | None = None
+    """Default: PASTE_INBOUND for inbound, LOG_SENT for a sent outbound, TYPE_AND_TRANSLATE for a draft."""
+    subject: str | None = None
+    text: str = ""
+    original_language: str | None = None
+    translated_text: str | None = None
+    translated_language: str | None = None
+    outcome: CallOutcome | None = None
+    signals: tuple[str, ...] = ()
+    sent_at: datetime | None = None
+    """Default: now (a sent message); never for a draft."""
+    contact_id: int | None = None
+    """Default (None): the campaign account's contact."""
+    idempotency_key: str | None = None
+    draft_id: int | None = None
+    """Send this DRAFT of the same campaign account: it becomes the logged message."""
+
+
+@dataclass(frozen=True, slots=True)
 class Logged:
     """A logged message, and whether it is the answer of an earlier request with the same key."""
 
     message: models.Message
+    campaign_account: models.CampaignAccount
+    """The thread's row, with its outreach status after the message."""
     replayed: bool = False
     promoted: bool = False
     """The account's status moved (auto-promotion)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardDraft:
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DraftDiscarded:
+    message: models.Message
+    """The deleted draft, its ``id`` kept."""
+    campaign_account: models.CampaignAccount
+    """The thread's row, without the draft."""
 
 
 def clean_key(key: str | None) -> str | None:
@@ -79,7 +121,7 @@ def clean_key(key: str | None) -> str | None:
     key = key.strip()
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"The idempotency key must be at most {MAX_KEY_LENGTH} characters.",
-                           field="input.idempotencyKey")
+                           field="idempotency_key")
     return key
 
 
@@ -96,12 +138,12 @@ async def replay(access: Access, project_id: int, key: str | None, ca_id: int, *
         return None
     if earlier.campaign_account_id != ca_id:
         raise Conflict("This idempotency key was already used for a message on another campaign account; "
-                       "use a new key for a new message.", field="input.idempotencyKey")
+                       "use a new key for a new message.", field="idempotency_key")
     same = all(getattr(earlier, name) == value for name, value in request.items()) and await models.AuditEvent.filter(
         object_type="Message", object_id=earlier.id, action=action).exists()
     if not same:
         raise Conflict("This idempotency key was already used for a different message; use a new key for a new "
-                       "message (nothing was written).", field="input.idempotencyKey")
+                       "message (nothing was written).", field="idempotency_key")
     return earlier
 
 
@@ -120,43 +162,44 @@ def replay_request(cleaned: dict[str, Any], contact_id: int | None, *, sent_at_g
     return request
 
 
-def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict[str, Any]:
-    """Validate the message's own fields; defaults filled in (mode, sent time)."""
-    direction = Direction(data.get("direction") or Direction.OUTBOUND)
-    status = MessageStatus(data.get("status") or MessageStatus.SENT)
-    channel = Channel(data.get("channel") or Channel.EMAIL)
-    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
-    mode = data.get("mode")
+def clean_message(cmd: LogMessage, check: Collector, now: datetime) -> dict[str, Any]:
+    """Validate the message's own fields, as the columns of a message; defaults filled in (mode, sent time)."""
+    direction = Direction(cmd.direction or Direction.OUTBOUND)
+    status = MessageStatus(cmd.status or MessageStatus.SENT)
+    channel = Channel(cmd.channel or Channel.EMAIL)
+    cleaned = fields.clean({name: getattr(cmd, name) for name in _CLEANERS}, _CLEANERS, check)
+    cleaned["original_text"] = cleaned.pop("text", None)
+    mode = cmd.mode
     if mode is None:
         mode = MessageMode.PASTE_INBOUND if direction is Direction.INBOUND else (
             MessageMode.LOG_SENT if status is MessageStatus.SENT else MessageMode.TYPE_AND_TRANSLATE)
     mode = MessageMode(mode)
     if direction is Direction.INBOUND and status is MessageStatus.DRAFT:
-        check.add("input.status", "An inbound message is always sent (it was received); drafts are outbound.")
+        check.add("status", "An inbound message is always sent (it was received); drafts are outbound.")
     if direction is Direction.INBOUND and mode is not MessageMode.PASTE_INBOUND:
-        check.add("input.mode", "An inbound message is logged with mode PASTE_INBOUND.")
+        check.add("mode", "An inbound message is logged with mode PASTE_INBOUND.")
     if direction is Direction.OUTBOUND and mode is MessageMode.PASTE_INBOUND:
-        check.add("input.mode", "PASTE_INBOUND is for inbound messages; set direction INBOUND.")
+        check.add("mode", "PASTE_INBOUND is for inbound messages; set direction INBOUND.")
     if cleaned.get("translated_language") and not cleaned.get("translated_text"):
-        check.add("input.translatedLanguage", "A translation's language needs the translation (translatedText).")
-    outcome = CallOutcome(data["outcome"]) if data.get("outcome") else None
+        check.add("translated_language", "A translation's language needs the translation (the translated text).")
+    outcome = CallOutcome(cmd.outcome) if cmd.outcome else None
     if outcome in CALL_ONLY_OUTCOMES and channel is not Channel.PHONE_CALL:
-        check.add("input.outcome", f"The outcome {outcome.value} is for calls; use channel PHONE_CALL "
+        check.add("outcome", f"The outcome {outcome.value} is for calls; use channel PHONE_CALL "
                   "(MEETING_BOOKED fits any channel).")
     if not cleaned.get("original_text") and channel is not Channel.PHONE_CALL:
-        check.add("input.text", "Text is required (only a call may be logged with its outcome alone).")
+        check.add("text", "Text is required (only a call may be logged with its outcome alone).")
     elif not cleaned.get("original_text") and outcome is None:
-        check.add("input.text", "A call needs its notes (text) or its outcome; give at least one.")
-    sent_at = data.get("sent_at")
+        check.add("text", "A call needs its notes (text) or its outcome; give at least one.")
+    sent_at = cmd.sent_at
     if sent_at is not None:
         if sent_at.tzinfo is None:
             sent_at = sent_at.replace(tzinfo=UTC)
         if status is MessageStatus.DRAFT:
-            check.add("input.sentAt", "A draft has no sent time; log it with status SENT once it is sent.")
+            check.add("sent_at", "A draft has no sent time; log it with status SENT once it is sent.")
         elif sent_at > now + timedelta(hours=1):
-            check.add("input.sentAt", "The sent time is in the future; log a message once it is sent.")
+            check.add("sent_at", "The sent time is in the future; log a message once it is sent.")
         elif sent_at < now - timedelta(days=3660):
-            check.add("input.sentAt", "The sent time is more than ten years ago; check the date.")
+            check.add("sent_at", "The sent time is more than ten years ago; check the date.")
     elif status is MessageStatus.SENT:
         sent_at = now
     return {
@@ -166,34 +209,36 @@ def clean_message(data: dict[str, Any], check: Collector, now: datetime) -> dict
     }
 
 
-async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logged:
-    """Log one message on a campaign account's thread (see the module docstring for what it moves)."""
-    row = await get_row(access, ca_id, Role.MEMBER, "input.campaignAccountId")
+async def log_message(access: Access, cmd: LogMessage) -> Logged:
+    """Log one message on a campaign account's thread (see the module docstring for what it moves); once
+    committed, the campaign's page hears ``accounts_changed`` and, when the account was promoted, the
+    project's account stream hears ``updated``. A replay writes and publishes nothing."""
+    row = await get_row(access, cmd.campaign_account_id, Role.MEMBER, "campaign_account_id")
     project_id = row.campaign.project_id
-    key = clean_key(data.get("idempotency_key"))
+    key = clean_key(cmd.idempotency_key)
     check = Collector()
-    draft = await _draft_of(row, data.get("draft_id"))
-    if draft is not None and draft.direction is Direction.OUTBOUND and data.get("mode") is None:
-        data = {**data, "mode": draft.mode}  # how it was written (AI_DRAFT…) is kept when it is sent
-    cleaned = clean_message(data, check, datetime.now(UTC))
+    draft = await _draft_of(row, cmd.draft_id)
+    if draft is not None and draft.direction is Direction.OUTBOUND and cmd.mode is None:
+        cmd = dataclasses.replace(cmd, mode=draft.mode)  # how it was written (AI_DRAFT…) is kept when it is sent
+    cleaned = clean_message(cmd, check, datetime.now(UTC))
     if draft is not None:
         if cleaned["direction"] is not Direction.OUTBOUND:
-            check.add("input.direction", "A draft is an outbound message; log it with direction OUTBOUND.")
+            check.add("direction", "A draft is an outbound message; log it with direction OUTBOUND.")
         elif cleaned["status"] is not MessageStatus.SENT:
-            check.add("input.status", "Logging a draft sends it: use status SENT (or keep editing the draft).")
-    contact_id = data.get("contact_id", row.contact_id)
+            check.add("status", "Logging a draft sends it: use status SENT (or keep editing the draft).")
+    contact_id = row.contact_id if cmd.contact_id is None else cmd.contact_id
     contact: models.Contact | None = None
     if contact_id is not None:
         contact = await models.Contact.filter(id=contact_id, account_id=row.account_id).first()
         if contact is None:
-            check.add("input.contactId", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
+            check.add("contact_id", "Contact not found.", code="NOT_FOUND")  # worded like any missing row
     check.raise_if_any()
-    request = replay_request(cleaned, contact_id, sent_at_given=data.get("sent_at") is not None)
+    request = replay_request(cleaned, contact_id, sent_at_given=cmd.sent_at is not None)
     if draft is not None:
         request["id"] = draft.id
     earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
     if earlier is not None:
-        return Logged(earlier, replayed=True)
+        return await _replayed(earlier)
     if draft is not None:
         require_draft(draft)
     account = await models.Account.get(id=row.account_id)
@@ -202,7 +247,7 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
         refuse_do_not_contact(account, contact)
     try:
         async with in_transaction():
-            message, promoted = await _write(access, row, account, contact, cleaned, key, draft)
+            message, row, promoted = await _write(access, row, account, contact, cleaned, key, draft)
     except (IntegrityError, DraftGone) as exc:
         # A concurrent retry with the same key won the race: answer its message (nothing was written here).
         earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
@@ -210,8 +255,16 @@ async def log_message(access: Access, ca_id: int, data: dict[str, Any]) -> Logge
             if isinstance(exc, DraftGone):
                 raise exc.error from None
             raise
-        return Logged(earlier, replayed=True)
-    return Logged(message, promoted=promoted)
+        return await _replayed(earlier)
+    await events.publish_campaign_event(row.campaign_id, "accounts_changed")
+    if promoted:
+        await events.publish_account_change(project_id, row.account_id, "updated")
+    return Logged(message, row, promoted=promoted)
+
+
+async def _replayed(earlier: models.Message) -> Logged:
+    """The answer of a retry: the earlier message and its thread's row as it is now."""
+    return Logged(earlier, await models.CampaignAccount.get(id=earlier.campaign_account_id), replayed=True)
 
 
 class DraftGone(Exception):
@@ -229,11 +282,11 @@ async def _draft_of(row: models.CampaignAccount, draft_id: int | None) -> models
         return None
     message = await models.Message.filter(id=draft_id, campaign_account_id=row.id).first()
     if message is None:
-        raise NotFound("Message", field="input.draftId")
+        raise NotFound("Message", field="draft_id")
     return message
 
 
-def require_draft(message: models.Message, field: str = "input.draftId") -> None:
+def require_draft(message: models.Message, field: str = "draft_id") -> None:
     if message.status is not MessageStatus.DRAFT:
         raise InvalidInput("This message is not a draft (it was already sent or received); only a draft can be "
                            "sent or discarded.", field=field)
@@ -243,16 +296,16 @@ def refuse_do_not_contact(account: models.Account, contact: models.Contact | Non
     if account.status is AccountStatus.DO_NOT_CONTACT:
         raise InvalidInput(f"{account.name} is marked do_not_contact: a sent outbound message cannot be logged, "
                            "and nothing was written. Change the account's status first if that is wrong.",
-                           field="input.campaignAccountId")
+                           field="campaign_account_id")
     if contact is not None and contact.do_not_contact:
         raise InvalidInput(f"{contact.name} is marked do not contact: a sent outbound message cannot be logged, "
                            "and nothing was written. Pick another contact or clear the flag first.",
-                           field="input.contactId")
+                           field="contact_id")
 
 
 async def _write(access: Access, row: models.CampaignAccount, account: models.Account,
                  contact: models.Contact | None, cleaned: dict[str, Any], key: str | None,
-                 draft: models.Message | None = None) -> tuple[models.Message, bool]:
+                 draft: models.Message | None = None) -> tuple[models.Message, models.CampaignAccount, bool]:
     """Inside the transaction: lock the campaign, then the account, then the contact (every writer takes them
     in this order), re-check do-not-contact under the locks, write and move. A status change committed
     by another request waits for this transaction, or is seen here."""
@@ -270,9 +323,10 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
         )
     else:
         # Locked after the campaign (every writer of this thread holds it): sent or discarded meanwhile?
-        message = await models.Message.filter(id=draft.id).select_for_update().first()
-        if message is None:
-            raise DraftGone(NotFound("Message", field="input.draftId"))
+        locked = await models.Message.filter(id=draft.id).select_for_update().first()
+        if locked is None:
+            raise DraftGone(NotFound("Message", field="draft_id"))
+        message = locked
         try:
             require_draft(message)
         except InvalidInput as exc:
@@ -301,7 +355,7 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
     await audit.record(project_id=campaign.project_id, actor=access.user, action="message.log", row=message,
                        after={**audit.snapshot(message, ["campaign_account_id", "direction", "channel", "status",
                                                          "mode", "outcome"]), **moved})
-    return message, "account_status" in moved
+    return message, row, "account_status" in moved
 
 
 async def _promote(access: Access, account: models.Account, sources: frozenset[AccountStatus],
@@ -334,18 +388,27 @@ def thread_queryset(campaign_account_id: int) -> Any:
     return in_thread_order(models.Message.filter(campaign_account_id=campaign_account_id))
 
 
-async def discard_draft(access: Access, message_id: int) -> models.Message:
-    """Delete a DRAFT (anything sent or received is INVALID); audited with the draft as it was."""
-    message = await access.get(models.Message, message_id, Role.MEMBER, field="input.messageId")
-    require_draft(message, "input.messageId")
+def account_messages(project_id: int, account_id: int) -> Any:
+    """Every message with an account across its campaigns, newest first (for a connection)."""
+    return in_thread_order(models.Message.filter(project_id=project_id, campaign_account__account_id=account_id),
+                           newest_first=True)
+
+
+async def discard_draft(access: Access, cmd: DiscardDraft) -> DraftDiscarded:
+    """Delete a DRAFT (anything sent or received is INVALID); audited with the draft as it was. Once
+    committed, the campaign's page hears ``accounts_changed``."""
+    message = await access.get(models.Message, cmd.message_id, Role.MEMBER, field="message_id")
+    require_draft(message, "message_id")
     row = await models.CampaignAccount.get(id=message.campaign_account_id)
     async with in_transaction():
         await locked_campaign(row.campaign_id)  # the order every writer of the thread takes
         locked = await models.Message.filter(id=message.id).select_for_update().first()
         if locked is None:
-            raise NotFound("Message", field="input.messageId")
-        require_draft(locked, "input.messageId")
+            raise NotFound("Message", field="message_id")
+        require_draft(locked, "message_id")
         await audit.record(project_id=locked.project_id, actor=access.user, action="message.discard", row=locked,
                            before=audit.snapshot(locked))
         await models.Message.filter(id=locked.id).delete()
-    return locked
+        row = await models.CampaignAccount.get(id=row.id)  # as it is once the draft is gone
+    await events.publish_campaign_event(row.campaign_id, "accounts_changed")
+    return DraftDiscarded(message=locked, campaign_account=row)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from outboundql import models
+from outboundql.enums import ExpenseKind, MessageStatus
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as campaign_accounts_service
@@ -112,10 +114,11 @@ async def build_world(owner: Person, tag: str) -> World:
     await campaign_accounts_service.add_accounts(
         access, registry_with(), campaign_accounts_service.AddAccountsToCampaign(worked.id, [account.id]))
     world.campaign_account = await models.CampaignAccount.get(campaign_id=worked.id)
-    world.expense = await expenses_service.add_expense(
-        access, worked.id, {"kind": "agency", "amount": "120.00", "currency": "EUR", "vendor": f"Agency {tag}"})
-    world.draft = (await messages_service.log_message(
-        access, world.campaign_account.id, {"status": "draft", "original_text": f"Draft {tag}"})).message
+    world.expense = (await expenses_service.add_expense(access, expenses_service.AddExpense(
+        campaign_id=worked.id, kind=ExpenseKind.AGENCY, amount=Decimal("120.00"), currency="EUR",
+        vendor=f"Agency {tag}"))).expense
+    world.draft = (await messages_service.log_message(access, messages_service.LogMessage(
+        campaign_account_id=world.campaign_account.id, status=MessageStatus.DRAFT, text=f"Draft {tag}"))).message
     return world
 
 

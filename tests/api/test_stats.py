@@ -49,7 +49,8 @@ query($slug: String!) {
 
 async def _log(owner: Person, campaign: models.Campaign, account: models.Account, **data: Any) -> None:
     row = await models.CampaignAccount.get(campaign_id=campaign.id, account_id=account.id)
-    await messages_service.log_message(await access_for(owner), row.id, {"original_text": "x", **data})
+    await messages_service.log_message(await access_for(owner),
+                                       messages_service.LogMessage(campaign_account_id=row.id, text="x", **data))
 
 
 async def test_stats_by_campaign_product_and_market(gql, owner: Person, project: models.Project) -> None:

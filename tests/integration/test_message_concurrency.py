@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 from collections.abc import Awaitable
 
 import pytest
 
 from outboundql import models
-from outboundql.enums import AccountStatus, StatusSource
+from outboundql.enums import AccountStatus, Direction, MessageStatus, StatusSource
 from outboundql.errors import InvalidInput
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
@@ -28,9 +29,8 @@ async def test_racing_retries_make_one_message_and_count_once(pg_url: str) -> No
         await ca_service.add_accounts(s.access, registry_with(),
                                       ca_service.AddAccountsToCampaign(s.campaign.id, [account_id]))
         row = await models.CampaignAccount.get(campaign_id=s.campaign.id, account_id=account_id)
-        data = {"original_text": "Hello", "idempotency_key": "retry-1"}
-        results = await asyncio.gather(*[messages_service.log_message(s.access, row.id, dict(data))
-                                         for _ in range(8)])
+        cmd = messages_service.LogMessage(campaign_account_id=row.id, text="Hello", idempotency_key="retry-1")
+        results = await asyncio.gather(*[messages_service.log_message(s.access, cmd) for _ in range(8)])
         assert len({r.message.id for r in results}) == 1
         assert sum(not r.replayed for r in results) == 1
         assert await models.Message.filter(campaign_account_id=row.id).count() == 1
@@ -49,9 +49,10 @@ async def test_concurrent_sends_and_replies_keep_counters_exact(pg_url: str) -> 
         rows = await models.CampaignAccount.filter(campaign_id=s.campaign.id).order_by("id")
 
         async def converse(row: models.CampaignAccount, n: int) -> None:
-            await messages_service.log_message(s.access, row.id, {"original_text": "Hi"})
+            await messages_service.log_message(s.access, messages_service.LogMessage(row.id, text="Hi"))
             if n % 3 == 0:
-                await messages_service.log_message(s.access, row.id, {"original_text": "Yes", "direction": "inbound"})
+                await messages_service.log_message(s.access, messages_service.LogMessage(
+                    row.id, text="Yes", direction=Direction.INBOUND))
 
         await asyncio.gather(*[converse(row, n) for n, row in enumerate(rows) for _ in range(2)])
         counters = await assert_exact(s.campaign.id)
@@ -76,7 +77,7 @@ async def test_do_not_contact_racing_a_send_never_loses_the_protection(pg_url: s
 
         async def race(n: int, row: models.CampaignAccount) -> list[object]:
             # staggered so that across the rows the protection lands before, during and after the send
-            send = messages_service.log_message(s.access, row.id, {"original_text": "Hello"})
+            send = messages_service.log_message(s.access, messages_service.LogMessage(row.id, text="Hello"))
             protect = accounts_service.update_statuses(s.access, [row.account_id], AccountStatus.DO_NOT_CONTACT)
             return await asyncio.gather(send, later(n * 0.004, protect), return_exceptions=True)
 
@@ -118,7 +119,7 @@ async def test_do_not_contact_landing_inside_the_send_transaction_waits_for_it(p
             await bump(*args, **kwargs)
 
         monkeypatch.setattr(campaign_stats, "bump", bump_while_protecting)
-        logged = await messages_service.log_message(s.access, row.id, {"original_text": "Hello"})
+        logged = await messages_service.log_message(s.access, messages_service.LogMessage(row.id, text="Hello"))
         await protection[0]
         account = await models.Account.get(id=account_id)
         assert account.status is AccountStatus.DO_NOT_CONTACT
@@ -141,14 +142,15 @@ async def test_racing_sends_and_discards_of_one_draft_make_one_outcome(pg_url: s
         rows = await models.CampaignAccount.filter(campaign_id=s.campaign.id).order_by("id")
 
         async def race(row: models.CampaignAccount) -> list[object]:
-            draft = (await messages_service.log_message(s.access, row.id, {"original_text": "Draft",
-                                                                             "status": "draft"})).message
-            send = {"original_text": "Hello", "draft_id": draft.id}
+            draft = (await messages_service.log_message(s.access, messages_service.LogMessage(
+                row.id, text="Draft", status=MessageStatus.DRAFT))).message
+            send = messages_service.LogMessage(row.id, text="Hello", draft_id=draft.id)
+            keyed = dataclasses.replace(send, idempotency_key=f"send-{row.id}")
             return await asyncio.gather(
-                messages_service.log_message(s.access, row.id, dict(send)),
-                messages_service.log_message(s.access, row.id, {**send, "idempotency_key": f"send-{row.id}"}),
-                messages_service.log_message(s.access, row.id, {**send, "idempotency_key": f"send-{row.id}"}),
-                messages_service.discard_draft(s.access, draft.id),
+                messages_service.log_message(s.access, send),
+                messages_service.log_message(s.access, keyed),
+                messages_service.log_message(s.access, keyed),
+                messages_service.discard_draft(s.access, messages_service.DiscardDraft(draft.id)),
                 return_exceptions=True)
 
         outcomes = await asyncio.gather(*[race(row) for row in rows])
