@@ -102,9 +102,9 @@ async def bench(database: str, n: int, repeat: int) -> None:
         counter = iter(range(1, 1000))
 
         async def new_campaign() -> int:
-            row = await campaigns.create_campaign(access, project_id, product_id,  # type: ignore[arg-type]
-                                                  {"name": f"Bench {next(counter)}"}, registry)
-            return row.id
+            result = await campaigns.create_campaign(access, registry, campaigns.CreateCampaign(  # type: ignore[arg-type]
+                project_id=project_id, product_id=product_id, name=f"Bench {next(counter)}"))
+            return result.campaign.id
 
         async def service(campaign_id: int) -> int:
             result = await campaign_accounts.add_accounts(

@@ -74,7 +74,8 @@ async def _seed(n: int) -> tuple[object, int]:
         for k, a in enumerate(ids) if k % 2 == 0
     ], batch_size=1000)
     access = await Access.for_user(user)
-    campaign = await campaigns.create_campaign(access, project.id, product.id, {"name": "Bench"}, registry_with())
+    campaign = (await campaigns.create_campaign(access, registry_with(), campaigns.CreateCampaign(
+        project_id=project.id, product_id=product.id, name="Bench"))).campaign
     await models.CampaignAccount.bulk_create([models.CampaignAccount(campaign=campaign, account_id=a) for a in ids],
                                              batch_size=1000)
     await campaign_stats.recount([campaign.id])

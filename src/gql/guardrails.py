@@ -7,12 +7,11 @@ import enum
 import strawberry
 from strawberry import relay
 
-from outboundql import models
 from outboundql.goals.guardrails import BlockedGroup, camel
 from outboundql.gql.accounts import Account
-from outboundql.gql.base import pk_of
+from outboundql.gql.base import pk_or_none
 from outboundql.gql.context import Info
-from outboundql.services import guardrails as guardrails_service
+from outboundql.services import guardrails
 
 
 @strawberry.input(description="Flags that admit soft-blocked accounts (see each goal's guardrails).")
@@ -43,11 +42,12 @@ class AccountGuardrail:
     message: str
     override_flag: str | None = strawberry.field(description="The flag that admits it (SOFT), e.g. `includePress`.")
     overridden: bool = strawberry.field(description="Admitted only because its override flag is set.")
-    row: strawberry.Private[models.Account | None]
+    account_id: strawberry.Private[int]
 
     @strawberry.field
-    def account(self) -> Account | None:
-        return Account.from_model(self.row) if self.row else None
+    async def account(self, info: Info) -> Account | None:
+        row = await info.context.loaders.account_by_id.load(self.account_id)
+        return Account.from_model(row) if row else None
 
 
 @strawberry.type(description="Accounts refused for one reason.")
@@ -77,33 +77,24 @@ class GuardrailExplanation:
 async def explain(
     info: Info, project_id: int, goal: str, account_ids: list[relay.GlobalID], overrides: GuardrailOverrides | None
 ) -> GuardrailExplanation:
-    ids = [_account_pk(gid) for gid in account_ids]
-    result = await guardrails_service.explain(
-        info.context.access, project_id, goal, [i for i in ids if i is not None],
-        (overrides or GuardrailOverrides()).flags(), info.context.goals,
+    """The body of the explainGuardrails query fields (whose arguments are ``goal``, ``account_ids`` and
+    ``overrides``; give them `ArgumentErrors`). Ids that are not accounts of the project are not found."""
+    ids = [pk_or_none(gid, "Account") for gid in account_ids]
+    result = await guardrails.explain(
+        info.context.access, info.context.goals,
+        guardrails.ExplainGuardrails(project_id=project_id, goal=goal, account_ids=[i for i in ids if i is not None],
+                                     overrides=(overrides or GuardrailOverrides()).flags()),
         max_items=info.context.settings.max_bulk_items,
     )
-    explanations = result.explanations()
-    rows = {a.id: a for a in await models.Account.filter(id__in=[e.account_id for e in explanations])}
     return GuardrailExplanation(
         accounts=[
             AccountGuardrail(verdict=GuardrailVerdict(e.decision.verdict.value), status=e.decision.status,
                              message=e.message, override_flag=camel(e.decision.override_flag)
                              if e.decision.override_flag else None,
-                             overridden=e.decision.overridden, row=rows.get(e.account_id))
-            for e in explanations
+                             overridden=e.decision.overridden, account_id=e.account_id)
+            for e in result.explanations()
         ],
         blocked=[BlockedAccounts.from_group(g) for g in result.blocked],
         admitted_count=len(result.admitted_ids),
         not_found=[gid for gid, pk in zip(account_ids, ids, strict=True) if pk is None or pk in result.missing],
     )
-
-
-def _account_pk(gid: relay.GlobalID) -> int | None:
-    from outboundql.errors import NotFound
-
-    try:
-        return pk_of(gid, "Account", "accountIds")
-    except NotFound:
-        return None
-

@@ -9,7 +9,7 @@ from outboundql.gql.base import mutation, pk_of
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
-from outboundql.services import events, low_fit
+from outboundql.services import low_fit
 
 
 @strawberry.input(description="Run a dry run first; confirm with `dryRun: false` and the dry run's token.")
@@ -21,6 +21,13 @@ class RemoveLowFitAccountsInput:
                                                    description="Keep rows whose outreach has started.")
     confirm_token: str | None = strawberry.field(
         default=None, description="The dry run's token (same options); needed when `dryRun` is false.")
+
+    def to_command(self) -> low_fit.RemoveLowFitAccounts:
+        return low_fit.RemoveLowFitAccounts(
+            campaign_id=pk_of(self.campaign_id, "Campaign", "campaign_id"), dry_run=self.dry_run,
+            keep_approved=self.keep_approved, keep_outreach_started=self.keep_outreach_started,
+            confirm_token=self.confirm_token,
+        )
 
 
 @strawberry.type
@@ -44,14 +51,7 @@ class LowFitMutations:
               "started are kept unless switched off. Accounts and fit scores are never deleted.")
     async def remove_low_fit_accounts(self, info: Info, input: RemoveLowFitAccountsInput
                                       ) -> RemoveLowFitAccountsPayload:
-        result = await low_fit.remove_low_fit(
-            info.context.access, pk_of(input.campaign_id, "Campaign", "input.campaignId"), dry_run=input.dry_run,
-            options=low_fit.Options(keep_approved=input.keep_approved,
-                                    keep_outreach_started=input.keep_outreach_started),
-            token=input.confirm_token,
-        )
-        if result.removed:
-            await events.publish_campaign_event(result.campaign.id, "accounts_changed")
+        result = await low_fit.remove_low_fit(info.context.access, input.to_command())
         return RemoveLowFitAccountsPayload(
             campaign=Campaign.from_model(result.campaign), would_remove=result.would_remove, removed=result.removed,
             kept_approved=result.kept_approved, kept_outreach_started=result.kept_outreach_started,

@@ -10,10 +10,10 @@ from strawberry import relay
 
 from outboundql import enums, models
 from outboundql.gql.base import ProjectNode, mutation, pk_of
-from outboundql.gql.campaigns import Campaign
+from outboundql.gql.campaigns import Campaign, resolve_campaigns
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
-from outboundql.gql.errors import UserError
+from outboundql.gql.errors import ArgumentErrors, UserError
 from outboundql.gql.guardrails import GuardrailExplanation, GuardrailOverrides, explain
 from outboundql.gql.markets import Market
 from outboundql.gql.pagination import CountedConnection
@@ -93,8 +93,6 @@ class Project(ProjectNode):
         self, info: Info, filter: CampaignFilterRef | None = None, order_by: CampaignOrderRef | None = None,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> CampaignConnectionRef:
-        from outboundql.gql.campaigns import resolve_campaigns
-
         return await resolve_campaigns(info, self.row.id, filter, order_by, first=first, after=after, last=last,
                                        before=before)
 
@@ -113,7 +111,7 @@ class Project(ProjectNode):
 
     @strawberry.field(description="Dry run of a campaign's guardrails: would these accounts be admitted to a "
                       "campaign of `goal` with these overrides, and why. Changes nothing. At most 1000 ids "
-                      "(OUTBOUNDQL_MAX_BULK_ITEMS).")
+                      "(OUTBOUNDQL_MAX_BULK_ITEMS).", extensions=[ArgumentErrors()])
     async def explain_guardrails(
         self, info: Info, goal: str, account_ids: list[relay.GlobalID], overrides: GuardrailOverrides | None = None
     ) -> GuardrailExplanation:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import F, Subquery
+from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.enums import OutreachStatus, ReviewStatus
+from outboundql.services import audit
 
 COUNTERS = ("total_accounts", "scored_accounts", "approved_accounts", "outreached_accounts", "responded_accounts")
 OUTREACHED = (OutreachStatus.SENT, OutreachStatus.BOUNCED, OutreachStatus.RESPONDED)
@@ -64,10 +66,6 @@ class Drift:
 
 async def recount(campaign_ids: list[int] | None = None) -> list[Drift]:
     """Recompute the counters of the given campaigns (all when None); fix and report those that drifted."""
-    from tortoise.transactions import in_transaction
-
-    from outboundql.services import audit
-
     qs = models.Campaign.all() if campaign_ids is None else models.Campaign.filter(id__in=campaign_ids)
     drifted = []
     for campaign_id in await qs.order_by("id").values_list("id", flat=True):
@@ -76,8 +74,8 @@ async def recount(campaign_ids: list[int] | None = None) -> list[Drift]:
             actual = await exact(campaign)
             cached: dict[str, Any] = {k: getattr(campaign, k) for k in COUNTERS}
             if cached != actual:
-                await models.Campaign.filter(id=campaign_id).update(**actual)
-                drifted.append(Drift(campaign_id, campaign.slug, cached, actual))
+                await models.Campaign.filter(id=campaign.id).update(**actual)
+                drifted.append(Drift(campaign.id, campaign.slug, cached, actual))
                 await audit.record(project_id=campaign.project_id, actor=None, action="campaign.recount",
                                    row=campaign, before={k: cached[k] for k in drifted[-1].fields},
                                    after={k: actual[k] for k in drifted[-1].fields})

@@ -1,18 +1,22 @@
-"""Campaigns: create, update (rename, goal switch, …), archive, delete."""
+"""Campaigns: create, update (rename, goal switch, …), archive, delete; the campaign list of a project."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.enums import CampaignStatus, Role
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, campaign_stats, fields, normalize, personas
+from outboundql.services import audit, campaign_stats, events, fields, normalize, personas
 from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.slugs import unique_slug
 
 _CLEANERS = {
@@ -21,6 +25,85 @@ _CLEANERS = {
     "keywords": fields.string_list(max_items=50, max_length=100, label="Keywords"),
     "communication_language": normalize.normalize_language,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """How a campaign reaches its accounts: ``manual``, or ``saved_filter`` with ``saved_filter_id``."""
+
+    kind: str = "manual"
+    saved_filter_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCampaign:
+    project_id: int
+    product_id: int
+    name: str
+    goal: str = "sales"
+    description: str = ""
+    keywords: Sequence[str] = ()
+    communication_language: str | None = None
+    market_id: int | None = None
+    status: CampaignStatus = CampaignStatus.DRAFT
+    audience: Audience | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCampaign:
+    """Only the fields given change. A null ``status`` leaves it alone; a null ``market_id`` or
+    ``audience`` clears it (no market, a manual audience)."""
+
+    id: int
+    name: Maybe[str | None] = UNSET
+    goal: Maybe[str | None] = UNSET
+    description: Maybe[str | None] = UNSET
+    keywords: Maybe[Sequence[str] | None] = UNSET
+    communication_language: Maybe[str | None] = UNSET
+    market_id: Maybe[int | None] = UNSET
+    status: Maybe[CampaignStatus | None] = UNSET
+    audience: Maybe[Audience | None] = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class SetCampaignArchived:
+    id: int
+    archived: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCampaign:
+    id: int
+    confirm_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignChanged:
+    campaign: models.Campaign
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignDeleted:
+    campaign_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFilter:
+    """Which campaigns of a project to list. ``product_ids`` and ``market_ids``: None for any, else one
+    of these (an empty tuple matches nothing: the caller was given an id that names no row)."""
+
+    include_archived: bool = False
+    statuses: Sequence[CampaignStatus] | None = None
+    goals: Sequence[str] | None = None
+    product_ids: Sequence[int] | None = None
+    market_ids: Sequence[int] | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOrder:
+    field: Literal["name", "created_at", "updated_at"] = "created_at"
+    descending: bool = True
 
 
 def effective_language(campaign: models.Campaign, product: models.Product | None, user: models.User | None) -> str:
@@ -32,75 +115,78 @@ def effective_language(campaign: models.Campaign, product: models.Product | None
 async def _check_refs(
     project_id: int, data: dict[str, Any], registry: GoalRegistry, check: Collector
 ) -> dict[str, Any]:
-    """Resolve goal, market and audience references (all within ``project_id``)."""
+    """Resolve goal, market and audience references (all within ``project_id``) into model fields."""
     out: dict[str, Any] = {}
-    if "goal_key" in data:
-        if data["goal_key"] not in registry:
-            check.add("input.goal",
-                      f"Unknown goal {data['goal_key']!r}; registered goals: {', '.join(registry.keys())}.")
-        out["goal_key"] = data["goal_key"]
+    if "goal" in data:
+        if data["goal"] not in registry:
+            check.add("goal", f"Unknown goal {data['goal']!r}; registered goals: {', '.join(registry.keys())}.")
+        out["goal_key"] = data["goal"]
     if "market_id" in data:
         market_id = data["market_id"]
         if market_id is not None and not await models.Market.filter(id=market_id, project_id=project_id).exists():
-            check.add("input.marketId", "Market not found.", code="NOT_FOUND")
+            check.add("market_id", "Market not found.", code="NOT_FOUND")
         out["market_id"] = market_id
     if "audience" in data:
         out["audience_config"] = await _audience(project_id, data["audience"], check)
-    if "status" in data and data["status"] is not None:
+    if data.get("status") is not None:
         out["status"] = CampaignStatus(data["status"])
     return out
 
 
-async def _audience(project_id: int, audience: dict[str, Any] | None, check: Collector) -> dict[str, Any]:
-    if not audience or audience.get("kind") in (None, "manual"):
+async def _audience(project_id: int, audience: Audience | None, check: Collector) -> dict[str, Any]:
+    if audience is None or audience.kind in (None, "manual"):
         return {"kind": "manual"}
-    if audience.get("kind") != "saved_filter":
-        check.add("input.audience.kind",
-                  f"Unknown audience kind {audience.get('kind')!r}; use manual or saved_filter.")
+    if audience.kind != "saved_filter":
+        check.add("audience.kind", f"Unknown audience kind {audience.kind!r}; use manual or saved_filter.")
         return {"kind": "manual"}
-    filter_id = audience.get("saved_filter_id")
-    if filter_id is None:
-        check.add("input.audience.savedFilterId", "A saved-filter audience needs savedFilterId.")
+    if audience.saved_filter_id is None:
+        check.add("audience.saved_filter_id", "A saved-filter audience needs a saved filter.")
         return {"kind": "manual"}
-    if not await models.SavedFilter.filter(id=filter_id, project_id=project_id).exists():
-        check.add("input.audience.savedFilterId", "Saved filter not found.", code="NOT_FOUND")
-    return {"kind": "saved_filter", "filter_id": filter_id}
+    if not await models.SavedFilter.filter(id=audience.saved_filter_id, project_id=project_id).exists():
+        check.add("audience.saved_filter_id", "Saved filter not found.", code="NOT_FOUND")
+    return {"kind": "saved_filter", "filter_id": audience.saved_filter_id}
 
 
-async def create_campaign(
-    access: Access, project_id: int, product_id: int, data: dict[str, Any], registry: GoalRegistry
-) -> models.Campaign:
+async def _changed(campaign: models.Campaign) -> CampaignChanged:
+    """After commit: tell the campaign's subscribers, and answer the row."""
+    await events.publish_campaign_event(campaign.id, "campaign_updated")
+    return CampaignChanged(campaign=campaign)
+
+
+async def create_campaign(access: Access, goals: GoalRegistry, cmd: CreateCampaign) -> CampaignChanged:
     """Create a campaign of one product. The goal defaults to ``sales``; its persona is derived if missing."""
-    access.require(project_id, Role.MEMBER, field="input.projectId")
-    product = await models.Product.filter(id=product_id, project_id=project_id).first()
+    access.require(cmd.project_id, Role.MEMBER, field="project_id")
+    product = await models.Product.filter(id=cmd.product_id, project_id=cmd.project_id).first()
     if product is None:
-        raise NotFound("Product", field="input.productId")
+        raise NotFound("Product", field="product_id")
     check = Collector()
     if product.archived_at is not None:
-        check.add("input.productId", f"Product {product.name!r} is archived; unarchive it to start a campaign.")
-    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
-    refs = await _check_refs(project_id, {"goal_key": "sales", **data}, registry, check)
+        check.add("product_id", f"Product {product.name!r} is archived; unarchive it to start a campaign.")
+    cleaned = fields.clean({"name": cmd.name, "description": cmd.description, "keywords": list(cmd.keywords),
+                            "communication_language": cmd.communication_language}, _CLEANERS, check)
+    refs = await _check_refs(cmd.project_id, {"goal": cmd.goal, "market_id": cmd.market_id,
+                                              "audience": cmd.audience, "status": cmd.status}, goals, check)
     check.raise_if_any()
     async with in_transaction():
-        slug = await unique_slug(models.Campaign, cleaned["name"], fallback="campaign", project_id=project_id)
-        campaign = await models.Campaign.create(project_id=project_id, product=product, slug=slug,
+        slug = await unique_slug(models.Campaign, cleaned["name"], fallback="campaign", project_id=cmd.project_id)
+        campaign = await models.Campaign.create(project_id=cmd.project_id, product=product, slug=slug,
                                                 created_by=access.user, **cleaned, **refs)
-        await personas.derive_persona(access, registry, personas.DerivePersona(product.id, campaign.goal_key))
-        await audit.record(project_id=project_id, actor=access.user, action="campaign.create", row=campaign,
+        await personas.derive_persona(access, goals,
+                                      personas.DerivePersona(product_id=product.id, goal=campaign.goal_key))
+        await audit.record(project_id=cmd.project_id, actor=access.user, action="campaign.create", row=campaign,
                            after=audit.snapshot(campaign))
-    return campaign
+    return await _changed(campaign)
 
 
-async def update_campaign(
-    access: Access, campaign_id: int, data: dict[str, Any], registry: GoalRegistry
-) -> models.Campaign:
+async def update_campaign(access: Access, goals: GoalRegistry, cmd: UpdateCampaign) -> CampaignChanged:
     """Rename, switch goal (scores are kept; ``scored_accounts`` follows the new goal), move market,
     change the status hint, language, description, keywords or audience."""
-    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.id")
+    campaign = await access.get(models.Campaign, cmd.id, Role.MEMBER, field="id")
+    data = given(cmd, exclude=("id",))
     check = Collector()
     # A null or blank name is reported once, by the name cleaner ("Name is required.").
-    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix="input.")
-    refs = await _check_refs(campaign.project_id, data, registry, check)
+    cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check)
+    refs = await _check_refs(campaign.project_id, data, goals, check)
     check.raise_if_any()
     async with in_transaction():
         campaign = await models.Campaign.filter(id=campaign.id).select_for_update().get()
@@ -111,12 +197,12 @@ async def update_campaign(
         goal_switched = refs.get("goal_key", campaign.goal_key) != campaign.goal_key
         if goal_switched and await models.ScoringRun.filter(active_campaign_id=campaign.id).exists():
             raise Conflict("This campaign is being scored for its current goal; switch the goal once the run "
-                           "has ended.", field="input.goal")
+                           "has ended.", field="goal")
         for key, value in {**cleaned, **refs}.items():
             setattr(campaign, key, value)
         if goal_switched:
-            await personas.derive_persona(access, registry,
-                                          personas.DerivePersona(campaign.product_id, campaign.goal_key))
+            await personas.derive_persona(
+                access, goals, personas.DerivePersona(product_id=campaign.product_id, goal=campaign.goal_key))
             campaign.scored_accounts = (await campaign_stats.exact(campaign))["scored_accounts"]
         await campaign.save()
         old, new = audit.changed(before, audit.snapshot(campaign))
@@ -124,52 +210,63 @@ async def update_campaign(
             await audit.record(project_id=campaign.project_id, actor=access.user,
                                action="campaign.switch_goal" if goal_switched else "campaign.update", row=campaign,
                                before=old, after=new)
-    return campaign
+    return await _changed(campaign)
 
 
-async def set_archived(access: Access, campaign_id: int, archived: bool) -> models.Campaign:
+async def set_archived(access: Access, cmd: SetCampaignArchived) -> CampaignChanged:
     """Soft-hide (or show again) a campaign; every row under it is kept. Idempotent."""
-    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.id")
-    if (campaign.archived_at is not None) != archived:
+    campaign = await access.get(models.Campaign, cmd.id, Role.MEMBER, field="id")
+    if (campaign.archived_at is not None) != cmd.archived:
         async with in_transaction():
             before = audit.snapshot(campaign, ["archived_at"])
-            campaign.archived_at = datetime.now(UTC) if archived else None
+            campaign.archived_at = datetime.now(UTC) if cmd.archived else None
             await campaign.save(update_fields=["archived_at", "updated_at"])
             await audit.record(project_id=campaign.project_id, actor=access.user,
-                               action="campaign.archive" if archived else "campaign.unarchive", row=campaign,
+                               action="campaign.archive" if cmd.archived else "campaign.unarchive", row=campaign,
                                before=before, after=audit.snapshot(campaign, ["archived_at"]))
-    return campaign
+    return await _changed(campaign)
 
 
-async def delete_campaign(access: Access, campaign_id: int, confirm_name: str) -> models.Campaign:
+async def delete_campaign(access: Access, cmd: DeleteCampaign) -> CampaignDeleted:
     """Delete a campaign and its own rows (campaign accounts, their messages, expenses) — never
     accounts or scores. The campaign's name must be typed back exactly."""
-    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.id")
-    if (confirm_name or "").strip() != campaign.name:
+    campaign = await access.get(models.Campaign, cmd.id, Role.MEMBER, field="id")
+    if (cmd.confirm_name or "").strip() != campaign.name:
         raise InvalidInput(
             f"Type the campaign's name ({campaign.name!r}) to confirm; deleting removes its campaign accounts, "
             "messages and expenses for good (archive it to keep them).",
-            field="input.confirmName",
+            field="confirm_name",
         )
+    campaign_id = campaign.id
     async with in_transaction():
         snapshot = {**audit.snapshot(campaign), **{k: getattr(campaign, k) for k in campaign_stats.COUNTERS}}
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.delete",
                            row=campaign, before=snapshot)
         await campaign.delete()
-    return campaign
+    await events.publish_campaign_event(campaign_id, "campaign_updated")
+    return CampaignDeleted(campaign_id=campaign_id)
 
 
-def filter_campaigns(queryset: Any, flt: dict[str, Any]) -> Any:
-    if not flt.get("include_archived"):
+def project_campaigns(
+    access: Access, project_id: int, flt: CampaignFilter | None = None, order: CampaignOrder | None = None
+) -> QuerySet[models.Campaign]:
+    """The campaigns of ``project_id`` (the viewer must be a member) matching ``flt``, sorted by
+    ``order`` (default: newest first), ties broken by id in the same direction."""
+    access.require(project_id)
+    flt = flt or CampaignFilter()
+    order = order or CampaignOrder()
+    queryset = models.Campaign.filter(project_id=project_id)
+    if not flt.include_archived:
         queryset = queryset.filter(archived_at__isnull=True)
-    if flt.get("statuses"):
-        queryset = queryset.filter(status__in=[CampaignStatus(s) for s in flt["statuses"]])
-    if flt.get("goals"):
-        queryset = queryset.filter(goal_key__in=flt["goals"])
-    if flt.get("product_id") is not None:
-        queryset = queryset.filter(product_id=flt["product_id"])
-    if flt.get("market_id") is not None:
-        queryset = queryset.filter(market_id=flt["market_id"])
-    if flt.get("search"):
-        queryset = queryset.filter(name__icontains=flt["search"].strip())
-    return queryset
+    if flt.statuses:
+        queryset = queryset.filter(status__in=[CampaignStatus(s) for s in flt.statuses])
+    if flt.goals:
+        queryset = queryset.filter(goal_key__in=list(flt.goals))
+    if flt.product_ids is not None:
+        queryset = queryset.filter(product_id__in=list(flt.product_ids))
+    if flt.market_ids is not None:
+        queryset = queryset.filter(market_id__in=list(flt.market_ids))
+    if flt.search and flt.search.strip():
+        queryset = queryset.filter(name__icontains=flt.search.strip())
+    sign = "-" if order.descending else ""
+    return queryset.order_by(f"{sign}{order.field}", f"{sign}id")

@@ -98,17 +98,25 @@ async def evaluate(
     )
 
 
-async def explain(
-    access: Access, project_id: int, goal_key: str, account_ids: Sequence[int], overrides: Iterable[str],
-    registry: GoalRegistry, *, max_items: int,
-) -> Evaluation:
-    """Would these accounts be admitted to a campaign of ``goal_key``, and why? Reads only."""
-    access.require(project_id, Role.VIEWER)
-    goal = registry.get(goal_key)
+@dataclass(frozen=True, slots=True)
+class ExplainGuardrails:
+    """Would ``account_ids`` be admitted to a campaign of ``goal`` in ``project_id`` with these override
+    flags (`OVERRIDE_FLAGS` values, e.g. ``include_press``), and why."""
+
+    project_id: int
+    goal: str
+    account_ids: Sequence[int]
+    overrides: Sequence[str] = ()
+
+
+async def explain(access: Access, goals: GoalRegistry, cmd: ExplainGuardrails, *, max_items: int) -> Evaluation:
+    """The guardrails' decisions for ``cmd.account_ids`` (at most ``max_items``). Reads only."""
+    access.require(cmd.project_id, Role.VIEWER)
+    goal = goals.get(cmd.goal)
     if goal is None:
-        raise InvalidInput(f"Unknown goal {goal_key!r}; registered goals: {', '.join(registry.keys())}.",
+        raise InvalidInput(f"Unknown goal {cmd.goal!r}; registered goals: {', '.join(goals.keys())}.",
                            field="goal")
-    if len(account_ids) > max_items:
-        raise InvalidInput(f"Explain at most {max_items} accounts at once (got {len(account_ids)}).",
-                           field="accountIds")
-    return await evaluate(project_id, goal, account_ids, overrides, registry)
+    if len(cmd.account_ids) > max_items:
+        raise InvalidInput(f"Explain at most {max_items} accounts at once (got {len(cmd.account_ids)}).",
+                           field="account_ids")
+    return await evaluate(cmd.project_id, goal, cmd.account_ids, cmd.overrides, goals)

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Band, OutreachStatus, ReviewStatus, Role
 from outboundql.errors import Conflict, InvalidInput
-from outboundql.services import audit, campaign_stats
+from outboundql.services import audit, campaign_stats, events
 from outboundql.services.access import Access
 from outboundql.services.campaign_account_queries import BAND_BOUNDS, with_scores
 from outboundql.services.campaign_accounts import locked_campaign
@@ -35,6 +35,21 @@ assert MISMATCH_BELOW is not None
 class Options:
     keep_approved: bool = True
     keep_outreach_started: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveLowFitAccounts:
+    """A dry run (the default) counts and answers a token; ``dry_run=False`` with that token removes."""
+
+    campaign_id: int
+    dry_run: bool = True
+    keep_approved: bool = True
+    keep_outreach_started: bool = True
+    confirm_token: str | None = None
+
+    @property
+    def options(self) -> Options:
+        return Options(keep_approved=self.keep_approved, keep_outreach_started=self.keep_outreach_started)
 
 
 @dataclass(slots=True)
@@ -53,8 +68,10 @@ class Plan:
         return confirm_token(self.campaign_id, self.options, self.remove_ids)
 
 
-@dataclass(slots=True)
-class Result:
+@dataclass(frozen=True, slots=True)
+class LowFitRemoval:
+    """What a dry run counted (with its token), or what a confirm removed; and the campaign after it."""
+
     campaign: models.Campaign
     would_remove: int = 0
     removed: int = 0
@@ -99,29 +116,27 @@ async def plan(campaign: models.Campaign, options: Options) -> Plan:
     return result
 
 
-async def remove_low_fit(
-    access: Access, campaign_id: int, *, dry_run: bool = True, options: Options | None = None,
-    token: str | None = None,
-) -> Result:
+async def remove_low_fit(access: Access, cmd: RemoveLowFitAccounts) -> LowFitRemoval:
     """Dry run (the default): counts and a confirm token. Confirm (``dry_run=False`` with the token):
     remove exactly the set the token was made for, or refuse with CONFLICT when it changed."""
-    options = options or Options()
-    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.campaignId")
-    if dry_run:
+    options = cmd.options
+    campaign = await access.get(models.Campaign, cmd.campaign_id, Role.MEMBER, field="campaign_id")
+    if cmd.dry_run:
         found = await plan(campaign, options)
-        return Result(campaign=campaign, would_remove=len(found.remove_ids), kept_approved=found.kept_approved,
-                      kept_outreach_started=found.kept_outreach_started, confirm_token=found.token)
-    token = (token or "").strip()
+        return LowFitRemoval(campaign=campaign, would_remove=len(found.remove_ids),
+                             kept_approved=found.kept_approved, kept_outreach_started=found.kept_outreach_started,
+                             confirm_token=found.token)
+    token = (cmd.confirm_token or "").strip()
     if not token:
-        raise InvalidInput("Removing needs the confirmToken of a dry run (run with dryRun: true first).",
-                           field="input.confirmToken")
+        raise InvalidInput("Removing needs the confirm token of a dry run (run a dry run first).",
+                           field="confirm_token")
     async with in_transaction():
         campaign = await locked_campaign(campaign.id)
         found = await plan(campaign, options)
         if found.token != token.lower():
             raise Conflict("The campaign changed since the dry run (or the token is for other options or another "
                            "campaign); run the dry run again and confirm with its new token.",
-                           field="input.confirmToken")
+                           field="confirm_token")
         for part in chunks(found.remove_ids):
             await models.CampaignAccount.filter(campaign_id=campaign.id, id__in=list(part)).delete()
         await campaign_stats.bump(campaign.id, **found.deltas)
@@ -134,5 +149,7 @@ async def remove_low_fit(
                                "kept_outreach_started": found.kept_outreach_started,
                            })
     campaign = await models.Campaign.get(id=campaign.id)
-    return Result(campaign=campaign, would_remove=len(found.remove_ids), removed=len(found.remove_ids),
-                  kept_approved=found.kept_approved, kept_outreach_started=found.kept_outreach_started)
+    if found.remove_ids:
+        await events.publish_campaign_event(campaign.id, "accounts_changed")
+    return LowFitRemoval(campaign=campaign, would_remove=len(found.remove_ids), removed=len(found.remove_ids),
+                         kept_approved=found.kept_approved, kept_outreach_started=found.kept_outreach_started)

@@ -101,16 +101,14 @@ async def build_world(owner: Person, tag: str) -> World:
     )).saved_filter
     world.market = (await markets_service.create_market(
         access, markets_service.CreateMarket(project_id=project.id, name=f"Market {tag}"))).market
-    world.campaign = await campaigns_service.create_campaign(
-        access, project.id, product.id, {"name": f"Campaign {tag}"}, registry_with()
-    )
-    archived = await campaigns_service.create_campaign(
-        access, project.id, product.id, {"name": f"Archived {tag}"}, registry_with()
-    )
-    world.archived_campaign = await campaigns_service.set_archived(access, archived.id, True)
-    worked = await campaigns_service.create_campaign(
-        access, project.id, product.id, {"name": f"Outreach {tag}"}, registry_with()
-    )
+    world.campaign = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name=f"Campaign {tag}"))).campaign
+    archived = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name=f"Archived {tag}"))).campaign
+    world.archived_campaign = (await campaigns_service.set_archived(
+        access, campaigns_service.SetCampaignArchived(id=archived.id, archived=True))).campaign
+    worked = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name=f"Outreach {tag}"))).campaign
     await campaign_accounts_service.add_accounts(
         access, registry_with(), campaign_accounts_service.AddAccountsToCampaign(worked.id, [account.id]))
     world.campaign_account = await models.CampaignAccount.get(campaign_id=worked.id)

@@ -167,10 +167,11 @@ async def test_concurrent_creates_with_one_name_get_suffixed_slugs(
     import asyncio
 
     made = await asyncio.gather(*(
-        campaigns_service.create_campaign(access, project.id, product.id, {"name": "Launch"}, registry_with())
+        campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+            project_id=project.id, product_id=product.id, name="Launch"))
         for _ in range(4)
     ))
-    assert sorted(c.slug for c in made) == ["launch", "launch-2", "launch-3", "launch-4"]
+    assert sorted(c.campaign.slug for c in made) == ["launch", "launch-2", "launch-3", "launch-4"]
 
 
 async def test_recount_repair_is_audited(project: models.Project, campaign: models.Campaign) -> None:

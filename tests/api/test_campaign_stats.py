@@ -146,13 +146,13 @@ async def test_exact_after_every_graphql_operation(gql, owner, project, product,
 
     # deleting another campaign that shares accounts leaves this one's statistics alone
     access = await Access.for_user(owner.user)
-    other = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Other"},
-                                                    registry_with())
+    other = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name="Other"))).campaign
     await ca_service.add_accounts(access, registry_with(),
                                   ca_service.AddAccountsToCampaign(other.id, [a.id for a in made]))
-    await campaigns_service.delete_campaign(access, other.id, "Other")
+    await campaigns_service.delete_campaign(access, campaigns_service.DeleteCampaign(id=other.id, confirm_name="Other"))
     assert await check(gql, owner, project, campaign) == counters(13, 6, 6, 4, 2)
-    await campaigns_service.set_archived(access, campaign.id, True)
+    await campaigns_service.set_archived(access, campaigns_service.SetCampaignArchived(id=campaign.id, archived=True))
     assert await check(gql, owner, project, campaign) == counters(13, 6, 6, 4, 2)
 
 
@@ -186,8 +186,8 @@ async def test_random_service_operations_stay_exact(gql, owner, project, product
                 rng.choice(present), rng.choice([None, 2.5, 9.1])))
         else:
             fresh = await models.Campaign.get(id=campaign.id)
-            await campaigns_service.update_campaign(
-                access, campaign.id, {"goal_key": "press" if fresh.goal_key == "sales" else "sales"}, registry)
+            await campaigns_service.update_campaign(access, registry, campaigns_service.UpdateCampaign(
+                id=campaign.id, goal="press" if fresh.goal_key == "sales" else "sales"))
         fresh = await models.Campaign.get(id=campaign.id)
         assert {k: getattr(fresh, k) for k in campaign_stats.COUNTERS} == await campaign_stats.exact(fresh), step
     await check(gql, owner, project, campaign)
@@ -201,8 +201,8 @@ async def test_statistics_are_cached_and_recount_repairs_drift(gql, owner, proje
                                   ca_service.AddAccountsToCampaign(campaign.id, [a.id for a in made]))
     healthy = await check(gql, owner, project, campaign)
     assert healthy == counters(6, 3)
-    other = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Second"},
-                                                    registry_with())
+    other = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name="Second"))).campaign
     assert await campaign_stats.recount() == []
 
     await models.Campaign.filter(id=campaign.id).update(total_accounts=99, approved_accounts=-3)
@@ -240,7 +240,8 @@ async def test_score_distribution_has_ten_buckets_of_the_current_goal(gql, owner
     assert [b["count"] for b in buckets] == [2, 1, 0, 0, 1, 1, 0, 1, 1, 3]
     assert sum(b["count"] for b in buckets) == (await check(gql, owner, project, campaign))["scored_accounts"]
 
-    await campaigns_service.update_campaign(access, campaign.id, {"goal_key": "press"}, registry_with())
+    await campaigns_service.update_campaign(access, registry_with(),
+                                            campaigns_service.UpdateCampaign(id=campaign.id, goal="press"))
     press = (await read(gql, owner, project))["scoreDistribution"]
     assert [b["count"] for b in press] == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
 

@@ -14,6 +14,7 @@ import pytest
 from outboundql import models
 from outboundql.goals.testing import registry_with
 from outboundql.gql.context import Context
+from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
 from outboundql.settings import Settings
 from tests.api.test_score_campaign import SCORE, Setup
@@ -115,3 +116,16 @@ async def test_a_campaign_sharing_accounts_hears_when_another_run_scores_them(gq
     assert seen == [{"kind": "ACCOUNTS_CHANGED", "campaign": {"totalAccounts": 2, "approvedAccounts": 0},
                      "scoring": None}]
     assert (await models.Campaign.get(id=other.id)).scored_accounts == 2
+
+
+async def test_the_campaign_service_called_directly_publishes_its_events(setup: Setup) -> None:
+    """Not only through the API: a job, the CLI or the demo seeder calling the service is heard too."""
+    access = await Access.for_user(setup.owner.user)
+    async with subscribed(setup.owner, EVENTS, setup.gid) as stream:
+        events = asyncio.ensure_future(collect(stream, lambda d: d["campaignEvents"]["kind"] == "CAMPAIGN_UPDATED"))
+        await asyncio.sleep(0.05)
+        await campaigns_service.set_archived(access, campaigns_service.SetCampaignArchived(id=setup.campaign.id,
+                                                                                          archived=True))
+        seen = [e["campaignEvents"] for e in await asyncio.wait_for(events, timeout=10)]
+    assert seen == [{"kind": "CAMPAIGN_UPDATED", "campaign": {"totalAccounts": 7, "approvedAccounts": 0},
+                     "scoring": None}]

@@ -356,3 +356,36 @@ async def test_campaigns_of_another_project_are_invisible(gql, owner, project, p
     listed = data_of(await gql(LIST, {"slug": project.slug, "filter": {"includeArchived": True}},
                                as_=owner))["project"]["campaigns"]
     assert [e["node"]["slug"] for e in listed["edges"]] == ["spring-push"]
+
+
+# --- list filters -------------------------------------------------------------------------------
+
+
+async def test_the_list_filters_by_product_and_market(gql, owner, project, product, make_user, make_project):
+    other_product = await models.Product.create(project=project, name="Gadget", slug="gadget")
+    east = await models.Market.create(project=project, name="East", slug="east")
+    west = await models.Market.create(project=project, name="West", slug="west")
+    await created(gql, owner, project, product, name="Widget east", marketId=global_id("Market", east.id))
+    await created(gql, owner, project, product, name="Widget west", marketId=global_id("Market", west.id))
+    await created(gql, owner, project, other_product, name="Gadget east", marketId=global_id("Market", east.id))
+    await created(gql, owner, project, other_product, name="Gadget nowhere")
+    stranger = await make_user("stranger@example.com")
+    theirs = await make_project(stranger, "Theirs")
+    their_product = await models.Product.create(project=theirs, name="P", slug="p")
+    their_market = await models.Market.create(project=theirs, name="Far", slug="far")
+
+    async def slugs(**flt: Any) -> set[str]:
+        listed = data_of(await gql(LIST, {"slug": project.slug, "filter": flt}, as_=owner))["project"]["campaigns"]
+        assert listed["totalCount"] == len(listed["edges"])
+        return {e["node"]["slug"] for e in listed["edges"]}
+
+    assert await slugs(productId=global_id("Product", product.id)) == {"widget-east", "widget-west"}
+    assert await slugs(productId=global_id("Product", other_product.id)) == {"gadget-east", "gadget-nowhere"}
+    assert await slugs(marketId=global_id("Market", east.id)) == {"widget-east", "gadget-east"}
+    assert await slugs(productId=global_id("Product", other_product.id),
+                       marketId=global_id("Market", east.id)) == {"gadget-east"}
+    # an id of another type, of another project's row, or of no row matches nothing (it is not "no filter")
+    for flt in ({"productId": global_id("Market", east.id)}, {"marketId": global_id("Product", product.id)},
+                {"productId": global_id("Product", their_product.id)},
+                {"marketId": global_id("Market", their_market.id)}, {"marketId": global_id("Market", 987_654)}):
+        assert await slugs(**flt) == set(), flt

@@ -240,8 +240,8 @@ async def test_a_plugin_goal_without_templates_drafts_from_its_message_intent(
     account = await make_account(owner, project, "Acme")
     product = (await products_service.create_product(
         access, products_service.CreateProduct(project_id=project.id, name="Widget"))).product
-    campaign = await campaigns_service.create_campaign(access, project.id, product.id,
-                                                       {"name": "Speakers", "goal_key": "webinar"}, registry)
+    campaign = (await campaigns_service.create_campaign(access, registry, campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name="Speakers", goal="webinar"))).campaign
     await ca_service.add_accounts(access, registry, ca_service.AddAccountsToCampaign(campaign.id, [account.id]))
     row = await models.CampaignAccount.get(campaign_id=campaign.id, account_id=account.id)
     app = create_app(settings, manage_db=False, run_worker=False, goals=registry)

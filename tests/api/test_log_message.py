@@ -67,8 +67,8 @@ async def make_campaign(owner: Person, project: models.Project, name: str = "Spr
     if product is None:
         product = (await products_service.create_product(
             access, products_service.CreateProduct(project_id=project.id, name="Widget"))).product
-    campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": name},
-                                                       registry_with())
+    campaign = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name=name))).campaign
     if accounts:
         await ca_service.add_accounts(access, registry_with(),
                                       ca_service.AddAccountsToCampaign(campaign.id, [a.id for a in accounts]))

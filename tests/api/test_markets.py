@@ -53,8 +53,10 @@ async def _create(gql: Any, person: Person, project: models.Project, **fields: A
 
 async def _campaign(owner: Person, project: models.Project, product: models.Product, name: str,
                     **counters: int) -> models.Campaign:
-    row = await campaigns_service.create_campaign(await access_for(owner), project.id, product.id, {"name": name},
-                                                  registry_with())
+    row = (await campaigns_service.create_campaign(await access_for(owner), registry_with(),
+                                                   campaigns_service.CreateCampaign(project_id=project.id,
+                                                                                    product_id=product.id,
+                                                                                    name=name))).campaign
     if counters:
         await models.Campaign.filter(id=row.id).update(**counters)
     return row
@@ -131,7 +133,8 @@ async def test_metrics_roll_up_from_the_markets_campaigns(gql, owner, project, p
         assigned = await _assign(gql, owner, campaign, market["id"])
         assert assigned["errors"] == []
         assert assigned["campaign"]["market"] == {"slug": market["slug"]}
-    await campaigns_service.set_archived(await access_for(owner), b.id, True)
+    await campaigns_service.set_archived(await access_for(owner),
+                                         campaigns_service.SetCampaignArchived(id=b.id, archived=True))
 
     markets = {m["slug"]: m for m in data_of(await gql(LIST, {"slug": project.slug}, as_=owner))["project"]["markets"]}
     assert {k: markets["east"][k] for k in METRICS.split()} == {

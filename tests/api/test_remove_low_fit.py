@@ -107,9 +107,8 @@ async def build(owner: Person, project: models.Project, tag: str = "a") -> Setup
     access = await Access.for_user(owner.user)
     product = (await products_service.create_product(
         access, products_service.CreateProduct(project_id=project.id, name=f"Widget {tag}"))).product
-    campaign = await campaigns_service.create_campaign(access, project.id, product.id,
-                                                       {"name": f"Spring {tag}", "goal_key": "sales"},
-                                                       registry_with())
+    campaign = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name=f"Spring {tag}", goal="sales"))).campaign
     rows: dict[str, models.CampaignAccount] = {}
     accounts: dict[str, models.Account] = {}
     for name, (ai, other, override, review, outreach) in ROWS.items():
@@ -374,8 +373,8 @@ async def test_an_empty_campaign_has_nothing_to_remove(gql, owner: Person, proje
     access = await Access.for_user(owner.user)
     product = (await products_service.create_product(
         access, products_service.CreateProduct(project_id=project.id, name="Empty"))).product
-    campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Empty"},
-                                                       registry_with())
+    campaign = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name="Empty"))).campaign
     gid = global_id("Campaign", campaign.id)
     dry = data_of(await gql(REMOVE, {"input": {"campaignId": gid}}, as_=owner))["removeLowFitAccounts"]
     assert (dry["wouldRemove"], dry["keptApproved"], dry["keptOutreachStarted"]) == (0, 0, 0)

@@ -175,16 +175,17 @@ async def test_delete_is_audited_and_refused_while_a_campaign_uses_it(gql, owner
     access = await access_for(owner)
     product = (await products_service.create_product(
         access, products_service.CreateProduct(project_id=project.id, name="Widget"))).product
-    campaign = await campaigns_service.create_campaign(
-        access, project.id, product.id,
-        {"name": "Spring", "audience": {"kind": "saved_filter", "saved_filter_id": pk}}, registry_with())
+    campaign = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name="Spring",
+        audience=campaigns_service.Audience(kind="saved_filter", saved_filter_id=pk)))).campaign
 
     refused = data_of(await gql(DELETE, {"input": {"id": saved["id"]}}, as_=owner))["deleteSavedFilter"]
     assert refused["deletedSavedFilterId"] is None
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("CONFLICT", "input.id")]
     assert "'Spring'" in refused["errors"][0]["message"]
 
-    await campaigns_service.update_campaign(access, campaign.id, {"audience": None}, registry_with())
+    await campaigns_service.update_campaign(access, registry_with(),
+                                            campaigns_service.UpdateCampaign(id=campaign.id, audience=None))
     deleted = data_of(await gql(DELETE, {"input": {"id": saved["id"]}}, as_=owner))["deleteSavedFilter"]
     assert deleted == {"deletedSavedFilterId": saved["id"], "errors": []}
     assert not await models.SavedFilter.filter(id=pk).exists()

@@ -74,10 +74,10 @@ class Setup:
 
 
 async def make_campaign(owner: Person, project: models.Project, product: models.Product, name: str,
-                        accounts: list[models.Account], **data: Any) -> models.Campaign:
+                        accounts: list[models.Account], goal_key: str = "sales") -> models.Campaign:
     access = await Access.for_user(owner.user)
-    campaign = await campaigns_service.create_campaign(access, project.id, product.id,
-                                                       {"name": name, "goal_key": "sales", **data}, registry_with())
+    campaign = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+        project_id=project.id, product_id=product.id, name=name, goal=goal_key))).campaign
     for account in accounts:
         await models.CampaignAccount.create(campaign=campaign, account=account)
     await campaign_stats.recount([campaign.id])
@@ -237,7 +237,8 @@ async def test_after_a_goal_switch_rescoring_brings_stale_scores_to_zero(gql, se
     await score(gql, setup)
     await jobs()
     access = await Access.for_user(setup.owner.user)
-    await campaigns_service.update_campaign(access, setup.campaign.id, {"goal_key": "partnership"}, registry_with())
+    await campaigns_service.update_campaign(access, registry_with(),
+                                            campaigns_service.UpdateCampaign(id=setup.campaign.id, goal="partnership"))
     campaign = await read(gql, setup)
     assert campaign["staleScoreCount"] == len(ACCOUNTS)
     assert campaign["scoredAccounts"] == 0
@@ -436,7 +437,8 @@ async def test_a_scorer_that_cannot_run_is_refused_before_anything_is_written(
 
 async def test_an_archived_campaign_is_not_scored(gql, setup: Setup) -> None:
     access = await Access.for_user(setup.owner.user)
-    await campaigns_service.set_archived(access, setup.campaign.id, True)
+    await campaigns_service.set_archived(access, campaigns_service.SetCampaignArchived(id=setup.campaign.id,
+                                                                                      archived=True))
     result = await score(gql, setup)
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", "input.campaignId")]
     assert "unarchive" in result["errors"][0]["message"]

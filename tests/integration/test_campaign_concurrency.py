@@ -44,8 +44,8 @@ async def scene(pg_url: str) -> AsyncIterator[Scene]:
         access = await Access.for_user(user)
         project = (await create_project(access, CreateProject(name="Race"))).project
         product = await models.Product.create(project=project, name="Widget", slug="widget")
-        campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Race"},
-                                                           registry_with())
+        campaign = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
+            project_id=project.id, product_id=product.id, name="Race"))).campaign
         statuses = [AccountStatus.NEW] * 6 + [AccountStatus.PARTNER, AccountStatus.PRESS,
                                               AccountStatus.DO_NOT_CONTACT, AccountStatus.COMPETITOR]
         await models.Account.bulk_create([

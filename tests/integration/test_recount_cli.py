@@ -49,8 +49,10 @@ async def _seed(db_url: str) -> dict[str, int]:
             project = (await create_project(access, CreateProject(name=name))).project
             product = (await products_service.create_product(
                 access, products_service.CreateProduct(project_id=project.id, name=f"{name} product"))).product
-            campaign = await campaigns_service.create_campaign(access, project.id, product.id,
-                                                               {"name": f"{name} push"}, registry_with())
+            campaign = (await campaigns_service.create_campaign(
+                access, registry_with(),
+                campaigns_service.CreateCampaign(project_id=project.id, product_id=product.id, name=f"{name} push"),
+            )).campaign
             account_ids = [(await accounts_service.create_account(access, project.id, {"name": f"{name} {i}"}))
                            .account.id for i in range(3)]
             await ca_service.add_accounts(access, registry_with(),

@@ -46,8 +46,10 @@ async def scene(pg_url: str) -> AsyncIterator[Scene]:
             project = (await create_project(access, CreateProject(name="Race"))).project
             product = await models.Product.create(project=project, name="Widget", slug="widget",
                                                   description="Warehouse software")
-            campaign = await campaigns_service.create_campaign(access, project.id, product.id, {"name": "Race"},
-                                                               registry_with())
+            campaign = (await campaigns_service.create_campaign(
+                access, registry_with(),
+                campaigns_service.CreateCampaign(project_id=project.id, product_id=product.id, name="Race"),
+            )).campaign
             await models.Account.bulk_create([models.Account(project=project, name=f"Racer {i:03d}",
                                                              description="warehouse") for i in range(N_ACCOUNTS)])
             for account_id in await models.Account.filter(project_id=project.id).values_list("id", flat=True):

@@ -1,0 +1,185 @@
+"""The Campaign type and the small types it shows (scoring progress, score histogram, audience)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from outboundql import models
+from outboundql.gql.base import ProjectNode
+from outboundql.gql.context import Info
+from outboundql.gql.enums import CampaignStatus, ScoringStatus
+from outboundql.gql.expenses import CampaignCosts, Expense
+from outboundql.gql.goals import GoalType, goal_type
+from outboundql.gql.pagination import CountedConnection
+from outboundql.gql.products import Persona, Product
+from outboundql.services import campaign_stats
+from outboundql.services import campaigns as campaigns_service
+
+if TYPE_CHECKING:
+    from outboundql.gql.campaign_accounts import (
+        CampaignAccountConnection,
+        CampaignAccountFilter,
+        CampaignAccountOrder,
+    )
+    from outboundql.gql.markets import Market
+    from outboundql.gql.scoring import ScoringRun
+
+# These modules import this one while they load (their types point back at Campaign), so their names
+# are resolved lazily: strawberry.lazy for the annotations, `_late` inside the resolvers.
+_CAMPAIGN_ACCOUNTS = "outboundql.gql.campaign_accounts"
+_MARKETS = "outboundql.gql.markets"
+_SCORING = "outboundql.gql.scoring"
+CampaignAccountConnectionRef = Annotated["CampaignAccountConnection", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
+CampaignAccountFilterRef = Annotated["CampaignAccountFilter", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
+CampaignAccountOrderRef = Annotated["CampaignAccountOrder", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
+MarketRef = Annotated["Market", strawberry.lazy(_MARKETS)]
+ScoringRunRef = Annotated["ScoringRun", strawberry.lazy(_SCORING)]
+
+
+def _late(module: str, name: str) -> Any:
+    """``name`` in ``module``, looked up when a resolver runs (the module imports this one)."""
+    return strawberry.LazyType(name, module).resolve_type()
+
+
+@strawberry.type(description="Progress of the scoring job.")
+class ScoringProgress:
+    done: int
+    total: int
+
+
+@strawberry.type(description="One bar of the fit-score histogram: scores in [from, to), the last bar [9, 10].")
+class ScoreBucket:
+    from_: float = strawberry.field(name="from")
+    to: float
+    count: int
+
+
+@strawberry.type(description="How the campaign reaches its accounts: a saved filter, or accounts added by hand.")
+class Audience:
+    kind: str = strawberry.field(description="`manual` or `saved_filter`.")
+    saved_filter_id: relay.GlobalID | None
+
+
+@strawberry.type(description="One outbound initiative against a list of accounts, for one product and one goal.")
+class Campaign(ProjectNode):
+    id: relay.NodeID[int]
+    name: str
+    slug: str = strawberry.field(description="From the name, unique in the project (collisions get -2, -3…).")
+    description: str
+    keywords: list[str]
+    status: CampaignStatus = strawberry.field(description="Workflow hint set by people; never enforced.")
+    scoring_status: ScoringStatus = strawberry.field(
+        description="State of the latest scoring run: IDLE before the first, then RUNNING, COMPLETED or FAILED.")
+    scoring_error: str | None = strawberry.field(description="Why the last scoring run failed, when it did.")
+    communication_language: str | None = strawberry.field(description="Null: inherit from the product.")
+    total_accounts: int = strawberry.field(description="Accounts in the campaign (cached counter, exact).")
+    scored_accounts: int = strawberry.field(description="Accounts with a fit score for this product and goal.")
+    approved_accounts: int = strawberry.field(description="Rows reviewed APPROVED.")
+    outreached_accounts: int = strawberry.field(description="Rows whose outreach is SENT, BOUNCED or RESPONDED.")
+    responded_accounts: int = strawberry.field(description="Rows whose outreach is RESPONDED.")
+    archived_at: datetime | None = strawberry.field(description="Set while archived (hidden from default lists).")
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[models.Campaign]
+    node_model = models.Campaign
+
+    @strawberry.field(description="Why this campaign reaches out.")
+    def goal(self, info: Info) -> GoalType:
+        return goal_type(info, self.row.goal_key)
+
+    @strawberry.field(description="Accounts processed / in the work set of the latest scoring run.")
+    def scoring_progress(self) -> ScoringProgress:
+        return ScoringProgress(done=self.row.scoring_done, total=self.row.scoring_total)
+
+    @strawberry.field(description="The most recent scoring runs, newest first (at most 50).")
+    async def scoring_runs(self, info: Info, limit: int = 10) -> list[ScoringRunRef]:
+        scoring_run = _late(_SCORING, "ScoringRun")
+        rows = await info.context.loaders.scoring_runs_by_campaign_id.load(self.row.id)
+        return [scoring_run.from_model(r) for r in rows[:max(0, min(limit, 50))]]
+
+    @strawberry.field(description="responded / outreached; 0 when nothing was sent.")
+    def response_rate(self) -> float:
+        return campaign_stats.response_rate(self.row)
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        return Product.from_model(await info.context.loaders.product_by_id.load(self.row.product_id))
+
+    @strawberry.field(description="The persona of (product, goal): this campaign's ICP. Read-only here.")
+    async def icp(self, info: Info) -> Persona | None:
+        rows = await info.context.loaders.personas_by_product_id.load(self.row.product_id)
+        return next((Persona.from_model(p) for p in rows if p.goal_key == self.row.goal_key), None)
+
+    @strawberry.field(description="The language generated text uses: the campaign's, else the product's, "
+                      "else yours, else English.")
+    async def effective_language(self, info: Info) -> str:
+        product = await info.context.loaders.product_by_id.load(self.row.product_id)
+        return campaigns_service.effective_language(self.row, product, info.context.access.user)
+
+    @strawberry.field
+    async def market(self, info: Info) -> MarketRef | None:
+        if self.row.market_id is None:
+            return None
+        row = await info.context.loaders.market_by_id.load(self.row.market_id)
+        return _late(_MARKETS, "Market").from_model(row) if row else None
+
+    @strawberry.field
+    def audience(self) -> Audience:
+        config = self.row.audience_config or {}
+        filter_id = config.get("filter_id")
+        return Audience(kind=config.get("kind", "manual"),
+                        saved_filter_id=relay.GlobalID("SavedFilter", str(filter_id)) if filter_id else None)
+
+    @strawberry.field(description="Accounts whose only score for this product is under another goal: "
+                      "rescore to refresh them.")
+    async def stale_score_count(self, info: Info) -> int:
+        return await info.context.loaders.stale_count_by_campaign.load(self.row)
+
+    @strawberry.field(description="Histogram of this goal's fit scores of the campaign's accounts, 10 buckets.")
+    async def score_distribution(self, info: Info) -> list[ScoreBucket]:
+        counts = await info.context.loaders.score_buckets_by_campaign_id.load(self.row.id)
+        return [ScoreBucket(from_=float(i), to=float(i + 1), count=counts[i]) for i in range(10)]
+
+    @strawberry.field(description="The campaign's accounts, filtered and sorted (default: effective score, "
+                      "best first); "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default; more is a PAGE_TOO_LARGE "
+                      "error), a full page when neither is given.")
+    async def accounts(
+        self, info: Info, filter: CampaignAccountFilterRef | None = None,
+        order_by: CampaignAccountOrderRef | None = None, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> CampaignAccountConnectionRef:
+        resolve = _late(_CAMPAIGN_ACCOUNTS, "resolve_campaign_accounts")
+        page: CampaignAccountConnection = await resolve(info, self.row, filter, order_by, first, after, last, before)
+        return page
+
+    @strawberry.field(description="Money spent on this campaign, most recent first.")
+    async def expenses(self, info: Info) -> list[Expense]:
+        return [Expense.from_model(e) for e in await info.context.loaders.expenses_by_campaign_id.load(self.row.id)]
+
+    @strawberry.field(description="What outcomes cost: totals per currency, cost per outreached, responded and "
+                      "customer account (a ratio only when one currency is used, else a reason), and paid API "
+                      "usage in USD beside it.")
+    async def costs(self, info: Info) -> CampaignCosts:
+        return CampaignCosts.from_costs(await info.context.loaders.costs_by_campaign.load(self.row))
+
+    @strawberry.field(description="Threads that need a person, by attention: those awaiting our reply (their "
+                      "message came last; most recent first), then those with unsent drafts (newest draft "
+                      "first), then conversations we already answered (most recent inbound first). "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE.")
+    async def inbox(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                    before: str | None = None) -> CampaignAccountConnectionRef:
+        resolve = _late(_CAMPAIGN_ACCOUNTS, "resolve_campaign_inbox")
+        page: CampaignAccountConnection = await resolve(info, self.row, first, after, last, before)
+        return page
+
+
+@strawberry.type
+class CampaignConnection(CountedConnection[Campaign]):
+    @classmethod
+    def resolve_node(cls, node: models.Campaign, *, info: Info, **kwargs: Any) -> Campaign:
+        return Campaign.from_model(node)
