@@ -7,10 +7,11 @@ from __future__ import annotations
 import random
 
 from outboundql import models
-from outboundql.enums import AccountStatus
+from outboundql.enums import AccountStatus, RoleKind
 from outboundql.goals.manager import default_registry
 from outboundql.services import accounts, personas, products, projects, tokens, users
 from outboundql.services.access import Access
+from outboundql.services.contacts import NewContact
 
 DEMO_EMAIL = "demo@outboundql.dev"
 DEMO_PROJECT = "Demo Outbound"
@@ -60,12 +61,12 @@ _STATUSES = (
 )
 
 
-def demo_accounts(count: int = ACCOUNT_COUNT, seed: int = 42) -> list[dict[str, object]]:
-    """Deterministic account inputs (with contacts), as `bulk_create_accounts` takes them."""
+def demo_accounts(count: int = ACCOUNT_COUNT, seed: int = 42) -> list[accounts.NewAccount]:
+    """Deterministic accounts to create (with contacts), for `accounts.bulk_create_accounts`."""
     rng = random.Random(seed)
     statuses = list(_STATUSES)
     rng.shuffle(statuses)
-    items: list[dict[str, object]] = []
+    items: list[accounts.NewAccount] = []
     used: set[str] = set()
     while len(items) < count:
         base = f"{rng.choice(_PREFIX)} {rng.choice(_SUFFIX)}"
@@ -81,34 +82,34 @@ def demo_accounts(count: int = ACCOUNT_COUNT, seed: int = 42) -> list[dict[str, 
         slug = base.lower().replace(" ", "")
         tld = {"US": "com", "GB": "co.uk"}.get(country, country.lower())
         press = status is AccountStatus.PRESS or industry == "Media"
-        contacts = []
+        contacts: list[NewContact] = []
         for _ in range(rng.randint(1, 3)):
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
             title, seniority, decides = rng.choice(_TITLES)
-            contacts.append({
-                "name": f"{first} {last}",
-                "title": title,
-                "email": f"{first.lower()}.{len(contacts)}@{slug}.{tld}".replace("ü", "u").replace("í", "i"),
-                "seniority": seniority,
-                "is_decision_maker": decides,
-                "role_kind": "journalist" if press and title == "Editor" else "buyer",
-                "do_not_contact": status is AccountStatus.DO_NOT_CONTACT,
-            })
-        items.append({
-            "name": f"{base} {_LEGAL[country]}",
-            "domain": f"{slug}.{tld}",
-            "industry": industry,
-            "employee_count": size,
-            "country": country,
-            "city": rng.choice(_CITIES[country]),
-            "language": _LANG[country],
-            "description": f"{industry} company working on {', '.join(rng.sample(_INDUSTRIES[industry], 2))}.",
-            "tags": rng.sample(["priority", "inbound", "event-2026", "referral", "enterprise", "smb"], 2),
-            "custom_fields": {"fleet_size": rng.randint(0, 400)} if industry == "Logistics" else {},
-            "source": "demo",
-            "status": status.value,
-            "contacts": contacts,
-        })
+            contacts.append(NewContact(
+                name=f"{first} {last}",
+                title=title,
+                email=f"{first.lower()}.{len(contacts)}@{slug}.{tld}".replace("ü", "u").replace("í", "i"),
+                seniority=seniority,
+                is_decision_maker=decides,
+                role_kind=RoleKind.JOURNALIST if press and title == "Editor" else RoleKind.BUYER,
+                do_not_contact=status is AccountStatus.DO_NOT_CONTACT,
+            ))
+        items.append(accounts.NewAccount(
+            name=f"{base} {_LEGAL[country]}",
+            domain=f"{slug}.{tld}",
+            industry=industry,
+            employee_count=size,
+            country=country,
+            city=rng.choice(_CITIES[country]),
+            language=_LANG[country],
+            description=f"{industry} company working on {', '.join(rng.sample(_INDUSTRIES[industry], 2))}.",
+            tags=tuple(rng.sample(["priority", "inbound", "event-2026", "referral", "enterprise", "smb"], 2)),
+            custom_fields={"fleet_size": rng.randint(0, 400)} if industry == "Logistics" else {},
+            source="demo",
+            status=status,
+            contacts=tuple(contacts),
+        ))
     return items
 
 
@@ -141,5 +142,6 @@ async def seed_demo() -> str:
             "exclusions": ["freight brokers"],
         }, default_registry())
         await personas.approve_persona(access, persona.id)
-        await accounts.bulk_create_accounts(access, project.id, demo_accounts(), max_items=ACCOUNT_COUNT)
+        await accounts.bulk_create_accounts(
+            access, accounts.BulkCreateAccounts(project.id, tuple(demo_accounts())), max_items=ACCOUNT_COUNT)
     return (await tokens.issue_token(user, "demo")).secret

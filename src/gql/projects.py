@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from outboundql import enums, models
+from outboundql.gql.accounts.queries import resolve_accounts
 from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.campaigns import Campaign, resolve_campaigns
 from outboundql.gql.context import Info
@@ -82,8 +83,6 @@ class Project(ProjectNode):
         last: int | None = None,
         before: str | None = None,
     ) -> AccountConnectionRef:
-        from outboundql.gql.accounts import resolve_accounts
-
         return await resolve_accounts(info, self.row.id, filter, order_by, first, after, last, before)
 
     @strawberry.field(description="Campaigns of this project, newest first; archived ones only when asked; "

@@ -16,11 +16,9 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from outboundql.gql.account_events import AccountSubscriptions
-from outboundql.gql.accounts import AccountMutations
+from outboundql.gql.accounts import AccountMutations, AccountSubscriptions, ContactMutations
 from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignAccountQueries
 from outboundql.gql.campaigns import CampaignMutations
-from outboundql.gql.contacts import ContactMutations
 from outboundql.gql.errors import is_unexpected
 from outboundql.gql.expenses import ExpenseMutations
 from outboundql.gql.goals import GoalQueries

@@ -7,7 +7,7 @@ touched is locked and its cached counters set from its rows in the same transact
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -15,26 +15,39 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import ReviewStatus, Role
 from outboundql.errors import InvalidInput
-from outboundql.services import accounts, audit, campaign_stats, contacts
+from outboundql.services import accounts, audit, campaign_stats, contacts, events
 from outboundql.services.access import Access
+from outboundql.services.accounts import AccountChanged
+from outboundql.services.campaign_accounts import OUTREACH_RANK
+
+MAX_SOURCES = 50
 
 
-async def merge_accounts(access: Access, target_id: Any, source_ids: Iterable[Any]) -> models.Account:
-    """Fold ``source_ids`` into ``target_id``: fields fill the target's blanks; contacts, status history,
-    campaign rows and scores move to the target; the sources are then deleted. All or nothing."""
-    target = await access.get(models.Account, target_id, Role.MEMBER, field="input.targetId")
-    source_list = list(dict.fromkeys(source_ids))
+@dataclass(frozen=True, slots=True)
+class MergeAccounts:
+    """Fold the ``source_ids`` accounts into ``target_id``, which stays."""
+
+    target_id: int
+    source_ids: tuple[int, ...]
+
+
+async def merge_accounts(access: Access, cmd: MergeAccounts) -> AccountChanged:
+    """Fold the sources into the target: fields fill the target's blanks; contacts, status history,
+    campaign rows and scores move to the target; the sources are then deleted. All or nothing.
+    Publishes ``merged`` for the target once committed."""
+    target = await access.get(models.Account, cmd.target_id, Role.MEMBER, field="target_id")
+    source_list = list(dict.fromkeys(cmd.source_ids))
     if not source_list:
-        raise InvalidInput("Give at least one account to merge into the target.", field="input.sourceIds")
-    if len(source_list) > 50:
-        raise InvalidInput("Merge at most 50 accounts at once.", field="input.sourceIds")
+        raise InvalidInput("Give at least one account to merge into the target.", field="source_ids")
+    if len(source_list) > MAX_SOURCES:
+        raise InvalidInput(f"Merge at most {MAX_SOURCES} accounts at once.", field="source_ids")
     sources = []
     for i, sid in enumerate(source_list):
-        source = await access.get(models.Account, sid, Role.MEMBER, field=f"input.sourceIds[{i}]")
+        source = await access.get(models.Account, sid, Role.MEMBER, field=f"source_ids[{i}]")
         if source.id == target.id:
-            raise InvalidInput("An account cannot be merged into itself.", field=f"input.sourceIds[{i}]")
+            raise InvalidInput("An account cannot be merged into itself.", field=f"source_ids[{i}]")
         if source.project_id != target.project_id:
-            raise InvalidInput("Accounts of different projects cannot be merged.", field=f"input.sourceIds[{i}]")
+            raise InvalidInput("Accounts of different projects cannot be merged.", field=f"source_ids[{i}]")
         sources.append(source)
     async with in_transaction():
         # Lock every campaign the merge touches (in id order, like other writers lock one) so its cached
@@ -58,7 +71,8 @@ async def merge_accounts(access: Access, target_id: Any, source_ids: Iterable[An
         old, new = audit.changed(before, audit.snapshot(target))
         await audit.record(project_id=target.project_id, actor=access.user, action="account.merge", row=target,
                            before=old, after={**new, "source_ids": [s.id for s in sources]})
-    return target
+    await events.publish_account_change(target.project_id, target.id, "merged")
+    return AccountChanged(target)
 
 
 _REVIEW_RANK = {ReviewStatus.PENDING: 0, ReviewStatus.REJECTED: 1, ReviewStatus.APPROVED: 2}
@@ -67,17 +81,15 @@ _REVIEW_RANK = {ReviewStatus.PENDING: 0, ReviewStatus.REJECTED: 1, ReviewStatus.
 async def _fold_campaign_row(row: models.CampaignAccount, kept: models.CampaignAccount) -> None:
     """Carry the work done on a duplicate campaign row into the kept one: the further review decision and
     outreach status, the override and contact when the kept row has none, tags and notes."""
-    from outboundql.services.campaign_accounts import OUTREACH_RANK
-
     if _REVIEW_RANK[row.review_status] > _REVIEW_RANK[kept.review_status]:
-        kept.review_status, kept.reviewed_at, kept.reviewed_by_id = (  # type: ignore[attr-defined]
-            row.review_status, row.reviewed_at, row.reviewed_by_id)  # type: ignore[attr-defined]
+        kept.review_status, kept.reviewed_at, kept.reviewed_by_id = (
+            row.review_status, row.reviewed_at, row.reviewed_by_id)
     if OUTREACH_RANK[row.outreach_status] > OUTREACH_RANK[kept.outreach_status]:
         kept.outreach_status = row.outreach_status
     if kept.override_score is None:
         kept.override_score = row.override_score
-    if kept.contact_id is None and row.contact_id is not None:  # type: ignore[attr-defined]
-        kept.contact_id, kept.contact_snapshot = row.contact_id, row.contact_snapshot  # type: ignore[attr-defined]
+    if kept.contact_id is None and row.contact_id is not None:
+        kept.contact_id, kept.contact_snapshot = row.contact_id, row.contact_snapshot
     if row.notes and row.notes not in kept.notes:
         kept.notes = f"{kept.notes}\n\n{row.notes}" if kept.notes else row.notes
     await kept.save()
@@ -93,7 +105,7 @@ async def _move_children(source: models.Account, target: models.Account) -> None
     await models.ApiUsage.filter(account_id=source.id).update(account_id=target.id)  # keep its cost attributed
     for contact in await models.Contact.filter(account_id=source.id).order_by("id"):
         await contacts.move_contact(contact, target)
-    target_campaigns = set(
+    target_campaigns: set[Any] = set(
         await models.CampaignAccount.filter(account_id=target.id).values_list("campaign_id", flat=True)
     )
     for row in await models.CampaignAccount.filter(account_id=source.id):

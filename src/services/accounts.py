@@ -1,8 +1,11 @@
-"""Accounts: create (deduplicated), bulk create, update, merge, status history.
+"""Accounts: create (deduplicated), bulk create, update, bulk status changes, the project's account list.
 
 Dedupe, on every path, first match wins: same domain; same normalised name + city; same
 E.164 phone. A match merges the new non-empty fields into the existing row where it has
 none (nothing is overwritten or deleted) and the merge is audited.
+
+Every write publishes its account events (``created``, ``merged``, ``updated``) once committed,
+whoever called it: the API, the demo seeder, a job.
 """
 
 from __future__ import annotations
@@ -11,18 +14,22 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.enums import AccountStatus, Role, StatusSource
 from outboundql.errors import Collector, Conflict, InvalidInput, Issue
-from outboundql.services import audit, contacts, fields, normalize
+from outboundql.services import audit, contacts, events, fields, messages, normalize
 from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
+from outboundql.services.contacts import NewContact
 
 MAX_CONTACTS_PER_ACCOUNT_INPUT = 50
+MAX_STATUS_UPDATES = 1000
 
 _CLEANERS = {
     "name": fields.text(300, required=True, label="Name"),
@@ -46,15 +53,189 @@ _FILLABLE = (
 )
 
 
-def clean_account(data: dict[str, Any], check: Collector, *, prefix: str = "input.") -> dict[str, Any]:
-    """Validate and normalise the account's own fields; derive the dedupe keys.
+# --- commands and results ---------------------------------------------------------------------------------
 
-    Only row fields come back: ``status`` (recorded in the history), ``contacts`` and the
-    ``_existing_country`` hint (for parsing a national phone number on update) are left out.
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewAccount:
+    """An account to create (alone: `CreateAccount`; many: `BulkCreateAccounts`). Only ``name`` is required."""
+
+    name: str
+    domain: str | None = None
+    website: str | None = None
+    industry: str | None = None
+    employee_count: int | None = None
+    country: str | None = None
+    city: str | None = None
+    language: str | None = None
+    description: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    tags: Sequence[str] | None = None
+    custom_fields: Any = None  # JSON: must be an object with non-empty string keys
+    contract_end_date: date | None = None
+    source: str | None = None
+    status: AccountStatus | None = None  # None: NEW
+    contacts: Sequence[NewContact] = ()  # at most MAX_CONTACTS_PER_ACCOUNT_INPUT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateAccount(NewAccount):
+    """Create one account in a project, or merge it into the existing duplicate."""
+
+    project_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BulkCreateAccounts:
+    """Create many accounts of one project at once, deduplicated; a bad item is reported, the rest land."""
+
+    project_id: int
+    accounts: tuple[NewAccount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAccount:
+    """Change the given fields of an account (`UNSET`: left alone; None clears an optional field)."""
+
+    id: int
+    name: Maybe[str | None] = UNSET
+    domain: Maybe[str | None] = UNSET
+    website: Maybe[str | None] = UNSET
+    industry: Maybe[str | None] = UNSET
+    employee_count: Maybe[int | None] = UNSET
+    country: Maybe[str | None] = UNSET
+    city: Maybe[str | None] = UNSET
+    language: Maybe[str | None] = UNSET
+    description: Maybe[str | None] = UNSET
+    phone: Maybe[str | None] = UNSET
+    email: Maybe[str | None] = UNSET
+    tags: Maybe[Sequence[str] | None] = UNSET
+    custom_fields: Maybe[Any] = UNSET
+    contract_end_date: Maybe[date | None] = UNSET
+    source: Maybe[str | None] = UNSET
+    status: Maybe[AccountStatus | None] = UNSET
+    status_note: Maybe[str | None] = UNSET  # why the status changed, kept in the history
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAccountStatuses:
+    """Set the status of many accounts. An id that names no account is None (it fails NOT_FOUND)."""
+
+    account_ids: tuple[int | None, ...]
+    status: AccountStatus
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountQuery:
+    """Which accounts of a project a list shows: every condition must hold; a list matches any of its values."""
+
+    statuses: Sequence[AccountStatus] | None = None
+    countries: Sequence[str] | None = None
+    industries: Sequence[str] | None = None
+    min_employees: int | None = None
+    max_employees: int | None = None
+    search: str | None = None  # part of the name, domain or city
+    domain: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+AccountSortKey = Literal["name", "created_at", "updated_at", "employee_count"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOrder:
+    key: AccountSortKey = "created_at"
+    descending: bool = False
+
+
+MatchRule = Literal["domain", "name_city", "phone"]
+
+
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    """The outcome of one create: the row, whether it is new, and how a duplicate was found."""
+
+    account: models.Account
+    created: bool
+    matched_on: MatchRule | None = None
+    merged_fields: tuple[str, ...] = ()  # fields of the duplicate this create filled in
+
+
+@dataclass(frozen=True, slots=True)
+class BulkItem:
+    """What happened to one item of a bulk create: ``upserted``, or the ``issues`` that kept it out."""
+
+    index: int
+    upserted: Upserted | None = None
+    issues: tuple[Issue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BulkCreated:
+    """Per-item outcomes of a bulk create, aligned with the input list."""
+
+    items: tuple[BulkItem, ...]
+
+    @property
+    def created_count(self) -> int:
+        return sum(1 for item in self.items if item.upserted is not None and item.upserted.created)
+
+    @property
+    def merged_count(self) -> int:
+        return sum(1 for item in self.items if item.upserted is not None and not item.upserted.created)
+
+    @property
+    def failed_count(self) -> int:
+        return sum(1 for item in self.items if item.upserted is None)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChanged:
+    account: models.Account
+
+
+StatusOutcome = Literal["changed", "unchanged", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResult:
+    """Outcome for one id of a bulk status update: ``changed``, ``unchanged`` or ``failed`` (with ``issue``)."""
+
+    index: int
+    account_id: int | None
+    outcome: StatusOutcome = "failed"
+    account: models.Account | None = None
+    previous_status: AccountStatus | None = None
+    issue: Issue | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusesUpdated:
+    """A result per distinct id, in input order."""
+
+    results: tuple[StatusResult, ...]
+
+    def count(self, outcome: StatusOutcome) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+
+# --- cleaning and dedupe ---------------------------------------------------------------------------------
+
+
+def clean_account(
+    data: dict[str, Any], check: Collector, *, prefix: str = "", existing_country: str | None = None
+) -> dict[str, Any]:
+    """Validate and normalise the account's own fields (issues on ``prefix`` + the field's name); derive
+    the dedupe keys. ``existing_country`` (on update) helps parse a national phone number.
+
+    Only row fields come back: ``status`` (recorded in the history) and ``contacts`` are left out.
     """
     cleaned = fields.clean({k: v for k, v in data.items() if k in _CLEANERS}, _CLEANERS, check, prefix=prefix)
     if "phone" in data:
-        country = cleaned.get("country") if "country" in data else data.get("_existing_country")
+        country = cleaned.get("country") if "country" in data else existing_country
         try:
             cleaned["phone"] = normalize.normalize_phone(data["phone"], country)
         except ValueError as exc:
@@ -64,15 +245,17 @@ def clean_account(data: dict[str, Any], check: Collector, *, prefix: str = "inpu
         if value is None:
             cleaned["custom_fields"] = {}
         elif not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
-            check.add(prefix + "customFields", "Custom fields must be a JSON object with non-empty string keys.")
+            check.add(prefix + "custom_fields", "Custom fields must be a JSON object with non-empty string keys.")
         else:
             cleaned["custom_fields"] = value
     if "contract_end_date" in data:
         value = data["contract_end_date"]
         if value is not None and not date(2000, 1, 1) <= value <= date(2100, 12, 31):
-            check.add(prefix + "contractEndDate", "Contract end date must be between 2000 and 2100.")
+            check.add(prefix + "contract_end_date", "Contract end date must be between 2000 and 2100.")
+        else:
+            cleaned["contract_end_date"] = value
     if cleaned.get("website") and not cleaned.get("domain") and not data.get("domain"):
-        # GraphQL create inputs carry ``domain: None`` when it was not given, so test the value.
+        # A create carries ``domain: None`` when it was not given, so test the value.
         with contextlib.suppress(ValueError):
             cleaned["domain"] = normalize.normalize_domain(cleaned["website"])
     if cleaned.get("name"):
@@ -83,13 +266,27 @@ def clean_account(data: dict[str, Any], check: Collector, *, prefix: str = "inpu
 
 
 @dataclass(slots=True)
-class Upserted:
-    """The outcome of one create: the row, whether it is new, and how a duplicate was found."""
+class _Candidate:
+    """One account to create, cleaned: its row fields, status and contacts."""
 
-    account: models.Account
-    created: bool
-    matched_on: str | None = None  # "domain" | "name_city" | "phone"
-    merged_fields: list[str] = field(default_factory=list)
+    row: dict[str, Any]
+    status: AccountStatus
+    contacts: list[dict[str, Any]]
+
+
+def _prepare(item: NewAccount, check: Collector, prefix: str) -> _Candidate:
+    data = given(item, exclude=("project_id", "status", "contacts"))
+    cleaned = clean_account(data, check, prefix=prefix)
+    if len(item.contacts) > MAX_CONTACTS_PER_ACCOUNT_INPUT:
+        check.add(prefix + "contacts", f"At most {MAX_CONTACTS_PER_ACCOUNT_INPUT} contacts per account.")
+        contact_rows = []
+    else:
+        contact_rows = [
+            contacts.clean_contact(contacts.new_contact_data(contact), check, prefix=f"{prefix}contacts[{i}].",
+                                   country=item.country)
+            for i, contact in enumerate(item.contacts)
+        ]
+    return _Candidate(cleaned, AccountStatus(item.status) if item.status else AccountStatus.NEW, contact_rows)
 
 
 @dataclass(slots=True)
@@ -107,9 +304,12 @@ class DedupeIndex:
         names = {c["name_key"] for c in candidates if c.get("name_key")}
         phones = {c["phone"] for c in candidates if c.get("phone")}
         query = Q()
-        for key, values in (("domain__in", domains), ("name_key__in", names), ("phone__in", phones)):
-            if values:
-                query |= Q(**{key: list(values)})
+        if domains:
+            query |= Q(domain__in=list(domains))
+        if names:
+            query |= Q(name_key__in=list(names))
+        if phones:
+            query |= Q(phone__in=list(phones))
         if domains or names or phones:
             for row in await models.Account.filter(query, project_id=project_id).order_by("id"):
                 index.add(row)
@@ -123,7 +323,7 @@ class DedupeIndex:
         if row.phone:
             self.by_phone.setdefault(row.phone, row)
 
-    def match(self, candidate: dict[str, Any]) -> tuple[models.Account, str] | None:
+    def match(self, candidate: dict[str, Any]) -> tuple[models.Account, MatchRule] | None:
         if candidate.get("domain") and candidate["domain"] in self.by_domain:
             return self.by_domain[candidate["domain"]], "domain"
         key = (candidate.get("name_key") or "", candidate.get("city_key") or "")
@@ -170,10 +370,9 @@ async def _set_status(
 
 
 async def _upsert_one(
-    access: Access, project_id: int, cleaned: dict[str, Any], contact_inputs: list[dict[str, Any]],
-    index: DedupeIndex, source: StatusSource,
+    access: Access, project_id: int, candidate: _Candidate, index: DedupeIndex, source: StatusSource,
 ) -> Upserted:
-    status = cleaned.pop("status", None) or AccountStatus.NEW
+    cleaned, status = candidate.row, candidate.status
     hit = index.match(cleaned)
     if hit is None:
         row = models.Account(project_id=project_id, created_by=access.user, status=status, **cleaned)
@@ -196,98 +395,78 @@ async def _upsert_one(
         old, new = audit.changed(before, audit.snapshot(row))
         await audit.record(project_id=project_id, actor=access.user, action="account.dedupe_merge", row=row,
                            before=old, after={**new, "matched_on": matched_on})
-        result = Upserted(row, created=False, matched_on=matched_on, merged_fields=merged)
+        result = Upserted(row, created=False, matched_on=matched_on, merged_fields=tuple(merged))
     index.add(row)
-    for contact_input in contact_inputs:
-        await contacts.upsert_contact(access, row, contact_input)
+    for contact in candidate.contacts:
+        await contacts.upsert_contact(access, row, contact)
     return result
 
 
-def _clean_contacts(data: dict[str, Any], check: Collector, prefix: str) -> list[dict[str, Any]]:
-    items = data.get("contacts") or []
-    if len(items) > MAX_CONTACTS_PER_ACCOUNT_INPUT:
-        check.add(prefix + "contacts", f"At most {MAX_CONTACTS_PER_ACCOUNT_INPUT} contacts per account.")
-        return []
-    country = data.get("country")
-    return [
-        contacts.clean_contact({**item, "_country": country}, check, prefix=f"{prefix}contacts[{i}].")
-        for i, item in enumerate(items)
-    ]
+async def _publish_upserted(project_id: int, upserted: Upserted) -> None:
+    await events.publish_account_change(project_id, upserted.account.id, "created" if upserted.created else "merged")
 
 
-def _status_of(data: dict[str, Any]) -> AccountStatus | None:
-    return AccountStatus(data["status"]) if data.get("status") else None
+# --- use cases ---------------------------------------------------------------------------------------------
 
 
 async def create_account(
-    access: Access, project_id: int, data: dict[str, Any], source: StatusSource = StatusSource.API
+    access: Access, cmd: CreateAccount, *, status_source: StatusSource = StatusSource.API
 ) -> Upserted:
-    """Create one account, or merge into the existing duplicate."""
-    access.require(project_id, Role.MEMBER, field="input.projectId")
+    """Create one account, or merge it into the existing duplicate."""
+    access.require(cmd.project_id, Role.MEMBER, field="project_id")
     check = Collector()
-    cleaned = clean_account(data, check)
-    contact_inputs = _clean_contacts(data, check, "input.")
+    candidate = _prepare(cmd, check, "")
     check.raise_if_any()
-    cleaned["status"] = _status_of(data)
     async with in_transaction():
-        index = await DedupeIndex.load(project_id, [cleaned])
-        return await _upsert_one(access, project_id, cleaned, contact_inputs, index, source)
-
-
-@dataclass(slots=True)
-class BulkResult:
-    """Per-item outcome of a bulk create, aligned with the input list."""
-
-    index: int
-    upserted: Upserted | None = None
-    issues: list[Issue] = field(default_factory=list)
+        index = await DedupeIndex.load(cmd.project_id, [candidate.row])
+        result = await _upsert_one(access, cmd.project_id, candidate, index, status_source)
+    await _publish_upserted(cmd.project_id, result)
+    return result
 
 
 async def bulk_create_accounts(
-    access: Access, project_id: int, items: Sequence[dict[str, Any]], *, max_items: int,
-    source: StatusSource = StatusSource.API,
-) -> list[BulkResult]:
+    access: Access, cmd: BulkCreateAccounts, *, max_items: int, status_source: StatusSource = StatusSource.API,
+) -> BulkCreated:
     """Create many accounts in one transaction. A bad item is reported and skipped; good items land.
 
     Items are deduplicated against the project and against earlier items of the same call.
     """
-    access.require(project_id, Role.MEMBER, field="input.projectId")
-    if not items:
-        raise InvalidInput("Give at least one account.", field="input.accounts")
-    if len(items) > max_items:
-        raise InvalidInput(f"At most {max_items} accounts per call (got {len(items)}); split the list.",
-                           field="input.accounts")
-    results: list[BulkResult] = []
-    prepared: list[tuple[BulkResult, dict[str, Any], list[dict[str, Any]]]] = []
-    for i, item in enumerate(items):
+    access.require(cmd.project_id, Role.MEMBER, field="project_id")
+    if not cmd.accounts:
+        raise InvalidInput("Give at least one account.", field="accounts")
+    if len(cmd.accounts) > max_items:
+        raise InvalidInput(f"At most {max_items} accounts per call (got {len(cmd.accounts)}); split the list.",
+                           field="accounts")
+    issues: list[tuple[Issue, ...]] = []
+    prepared: list[tuple[int, _Candidate]] = []
+    for i, item in enumerate(cmd.accounts):
         check = Collector()
-        prefix = f"input.accounts[{i}]."
-        cleaned = clean_account(item, check, prefix=prefix)
-        contact_inputs = _clean_contacts(item, check, prefix)
-        result = BulkResult(index=i, issues=check.items)
-        results.append(result)
+        candidate = _prepare(item, check, f"accounts[{i}].")
+        issues.append(tuple(check.items))
         if not check.items:
-            cleaned["status"] = _status_of(item)
-            prepared.append((result, cleaned, contact_inputs))
+            prepared.append((i, candidate))
+    upserted: dict[int, Upserted] = {}
     if prepared:
         async with in_transaction():
-            index = await DedupeIndex.load(project_id, [c for _, c, _ in prepared])
-            for result, cleaned, contact_inputs in prepared:
-                result.upserted = await _upsert_one(access, project_id, cleaned, contact_inputs, index, source)
-    return results
+            index = await DedupeIndex.load(cmd.project_id, [c.row for _, c in prepared])
+            for i, candidate in prepared:
+                upserted[i] = await _upsert_one(access, cmd.project_id, candidate, index, status_source)
+    for result in upserted.values():
+        await _publish_upserted(cmd.project_id, result)
+    return BulkCreated(tuple(BulkItem(i, upserted.get(i), item_issues) for i, item_issues in enumerate(issues)))
 
 
-async def update_account(access: Access, account_id: Any, data: dict[str, Any]) -> models.Account:
+async def update_account(access: Access, cmd: UpdateAccount) -> AccountChanged:
     """Change fields of an account. A status change is recorded in its history (source: manual)."""
-    row = await access.get(models.Account, account_id, Role.MEMBER, field="input.id")
+    row = await access.get(models.Account, cmd.id, Role.MEMBER, field="id")
+    data = given(cmd, exclude=("id", "status", "status_note"))
     check = Collector()
     if "name" in data and data["name"] is None:
-        check.add("input.name", "Name cannot be removed.")
-    cleaned = clean_account({**data, "_existing_country": row.country}, check)
+        check.add("name", "Name cannot be removed.")
+    cleaned = clean_account(data, check, existing_country=row.country)
     check.raise_if_any()
     if "domain" not in data and row.domain:
         cleaned.pop("domain", None)  # a new website never replaces a domain the row already has
-    status = _status_of(data)
     if cleaned.get("domain") and cleaned["domain"] != row.domain:
         other = await models.Account.filter(project_id=row.project_id, domain=cleaned["domain"]).exclude(
             id=row.id).first()
@@ -295,99 +474,59 @@ async def update_account(access: Access, account_id: Any, data: dict[str, Any]) 
             raise Conflict(
                 f"Account {other.name!r} already has the domain {cleaned['domain']}; "
                 "merge the two with mergeAccounts instead.",
-                field="input.domain",
+                field="domain",
             )
     async with in_transaction(), audit.tracked(row, project_id=row.project_id, actor=access.user,
                                                action="account.update"):
         for key, value in cleaned.items():
             setattr(row, key, value)
         await row.save()
-        if status is not None:
-            await _set_status(row, status, StatusSource.MANUAL, access.user, note=data.get("status_note") or "")
-    return row
+        if cmd.status is not UNSET and cmd.status is not None:
+            note = "" if cmd.status_note is UNSET or cmd.status_note is None else cmd.status_note
+            await _set_status(row, AccountStatus(cmd.status), StatusSource.MANUAL, access.user, note=note)
+    await events.publish_account_change(row.project_id, row.id, "updated")
+    return AccountChanged(row)
 
 
-def filter_accounts(queryset: Any, flt: dict[str, Any]) -> Any:
-    """Apply an account filter (all keys optional) to a queryset."""
-    if flt.get("statuses"):
-        queryset = queryset.filter(status__in=[AccountStatus(s) for s in flt["statuses"]])
-    if flt.get("countries"):
-        queryset = queryset.filter(country__in=[c.upper() for c in flt["countries"]])
-    if flt.get("industries"):
-        queryset = queryset.filter(industry__in=flt["industries"])
-    if flt.get("min_employees") is not None:
-        queryset = queryset.filter(employee_count__gte=flt["min_employees"])
-    if flt.get("max_employees") is not None:
-        queryset = queryset.filter(employee_count__lte=flt["max_employees"])
-    if flt.get("search"):
-        term = flt["search"].strip()
-        queryset = queryset.filter(Q(name__icontains=term) | Q(domain__icontains=term) | Q(city__icontains=term))
-    if flt.get("domain"):
-        queryset = queryset.filter(domain=normalize.normalize_domain(flt["domain"]))
-    if flt.get("created_after") is not None:
-        queryset = queryset.filter(created_at__gte=flt["created_after"])
-    if flt.get("created_before") is not None:
-        queryset = queryset.filter(created_at__lt=flt["created_before"])
-    return queryset
-
-
-MAX_STATUS_UPDATES = 1000
-
-
-@dataclass(slots=True)
-class StatusResult:
-    """Outcome for one id of a bulk status update: ``changed``, ``unchanged`` or ``failed`` (with ``issue``)."""
-
-    index: int
-    account_id: int | None
-    outcome: str = "failed"
-    account: models.Account | None = None
-    previous_status: AccountStatus | None = None
-    issue: Issue | None = None
-
-
-async def update_statuses(
-    access: Access, account_ids: Sequence[int | None], status: AccountStatus, note: str | None = None
-) -> list[StatusResult]:
+async def update_statuses(access: Access, cmd: UpdateAccountStatuses) -> StatusesUpdated:
     """Set the status of many accounts (at most 1000), a result per id in input order (a repeated id is
     answered once, at its first position). Ids that are missing or of another project fail with
     NOT_FOUND; the others change in one transaction, each move kept in the status history (source
     manual) and audited. A role below member refuses the whole request."""
-    if not account_ids:
-        raise InvalidInput("Give at least one account id.", field="input.accountIds")
-    if len(account_ids) > MAX_STATUS_UPDATES:
-        raise InvalidInput(f"At most {MAX_STATUS_UPDATES} accounts per call (got {len(account_ids)}); split the "
-                           "list.", field="input.accountIds")
-    note = (note or "").strip()
+    if not cmd.account_ids:
+        raise InvalidInput("Give at least one account id.", field="account_ids")
+    if len(cmd.account_ids) > MAX_STATUS_UPDATES:
+        raise InvalidInput(f"At most {MAX_STATUS_UPDATES} accounts per call (got {len(cmd.account_ids)}); split "
+                           "the list.", field="account_ids")
+    note = (cmd.note or "").strip()
     if len(note) > 2000:
-        raise InvalidInput("The note must be at most 2000 characters.", field="input.note")
-    status = AccountStatus(status)
-    first_index: dict[int, int] = {}
-    results: list[StatusResult] = []
-    for i, pk in enumerate(account_ids):
-        if pk is not None and pk in first_index:
+        raise InvalidInput("The note must be at most 2000 characters.", field="note")
+    status = AccountStatus(cmd.status)
+    asked: list[tuple[int, int | None]] = []  # (index, id) of each distinct id, in input order
+    seen: set[int] = set()
+    for i, pk in enumerate(cmd.account_ids):
+        if pk is not None and pk in seen:
             continue
         if pk is not None:
-            first_index[pk] = i
-        results.append(StatusResult(index=i, account_id=pk))
-    wanted = [pk for pk in first_index]
+            seen.add(pk)
+        asked.append((i, pk))
+    results: list[StatusResult] = []
     async with in_transaction():
-        rows = {row.id: row for row in await access.scope(models.Account.filter(id__in=wanted)).select_for_update()}
+        locked = access.scope(models.Account.filter(id__in=list(seen))).select_for_update()
+        rows = {row.id: row for row in await locked}
         for row in rows.values():
             access.require(row.project_id, Role.MEMBER)
         changes: list[models.Account] = []
-        for result in results:
-            row = rows.get(result.account_id) if result.account_id is not None else None
-            if row is None:
-                result.issue = Issue("NOT_FOUND", "Account not found.", f"input.accountIds[{result.index}]")
+        for i, pk in asked:
+            found = rows.get(pk) if pk is not None else None
+            if found is None:
+                results.append(StatusResult(i, pk, issue=Issue("NOT_FOUND", "Account not found.",
+                                                                f"account_ids[{i}]")))
                 continue
-            result.account = row
-            result.previous_status = row.status
-            if row.status is status:
-                result.outcome = "unchanged"
-            else:
-                result.outcome = "changed"
-                changes.append(row)
+            changed = found.status is not status
+            results.append(StatusResult(i, pk, "changed" if changed else "unchanged", found, found.status))
+            if changed:
+                changes.append(found)
         if changes:
             changed_ids = [row.id for row in changes]
             now = datetime.now(UTC)
@@ -406,4 +545,54 @@ async def update_statuses(
             for row in changes:
                 row.status = status
                 row.updated_at = now
-    return results
+    for row in changes:
+        await events.publish_account_change(row.project_id, row.id, "updated")
+    return StatusesUpdated(tuple(results))
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def project_accounts(
+    access: Access, project_id: int, query: AccountQuery | None = None, order: AccountOrder | None = None
+) -> QuerySet[models.Account]:
+    """The accounts of a project the viewer belongs to, filtered by ``query`` and sorted by ``order`` (id
+    breaks ties, so pages are stable)."""
+    access.require(project_id)
+    order = order or AccountOrder()
+    sign = "-" if order.descending else ""
+    return filter_accounts(models.Account.filter(project_id=project_id), query or AccountQuery()).order_by(
+        f"{sign}{order.key}", f"{sign}id")
+
+
+def filter_accounts(queryset: QuerySet[models.Account], query: AccountQuery) -> QuerySet[models.Account]:
+    """Apply an account query (every condition optional) to a queryset."""
+    if query.statuses:
+        queryset = queryset.filter(status__in=[AccountStatus(s) for s in query.statuses])
+    if query.countries:
+        queryset = queryset.filter(country__in=[c.upper() for c in query.countries])
+    if query.industries:
+        queryset = queryset.filter(industry__in=list(query.industries))
+    if query.min_employees is not None:
+        queryset = queryset.filter(employee_count__gte=query.min_employees)
+    if query.max_employees is not None:
+        queryset = queryset.filter(employee_count__lte=query.max_employees)
+    if query.search:
+        term = query.search.strip()
+        queryset = queryset.filter(Q(name__icontains=term) | Q(domain__icontains=term) | Q(city__icontains=term))
+    if query.domain:
+        queryset = queryset.filter(domain=normalize.normalize_domain(query.domain))
+    if query.created_after is not None:
+        queryset = queryset.filter(created_at__gte=query.created_after)
+    if query.created_before is not None:
+        queryset = queryset.filter(created_at__lt=query.created_before)
+    return queryset
+
+
+def account_messages(account: models.Account) -> QuerySet[models.Message]:
+    """Every message with ``account`` across its campaigns, newest first as they were said."""
+    queryset: QuerySet[models.Message] = messages.in_thread_order(
+        models.Message.filter(project_id=account.project_id, campaign_account__account_id=account.id),
+        newest_first=True,
+    )
+    return queryset

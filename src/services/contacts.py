@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -11,6 +12,7 @@ from outboundql.enums import Role, RoleKind
 from outboundql.errors import Collector, Conflict
 from outboundql.services import audit, fields, normalize
 from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
 
 _CLEANERS = {
     "name": fields.text(200, required=True, label="Name"),
@@ -25,11 +27,67 @@ _CLEANERS = {
 _FILLABLE = ("title", "email", "phone", "linkedin_url", "seniority", "department", "language")
 
 
-def clean_contact(data: dict[str, Any], check: Collector, *, prefix: str = "input.") -> dict[str, Any]:
-    """Validate and normalise contact fields. ``_country`` (the account's) helps parse national phones."""
-    country = data.get("_country")
-    cleaned = fields.clean({k: v for k, v in data.items() if k not in ("phone", "_country")}, _CLEANERS, check,
-                           prefix=prefix)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewContact:
+    """A person to add to an account: alone (`CreateContact`) or with the account (`NewAccount.contacts`)."""
+
+    name: str
+    title: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    linkedin_url: str | None = None
+    seniority: str | None = None
+    department: str | None = None
+    is_decision_maker: bool = False
+    role_kind: RoleKind = RoleKind.BUYER
+    language: str | None = None
+    do_not_contact: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateContact(NewContact):
+    """Add a contact to an account, or fill the blanks of the same person there."""
+
+    account_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateContact:
+    """Change the given fields of a contact (`UNSET`: left alone)."""
+
+    id: int
+    name: Maybe[str | None] = UNSET
+    title: Maybe[str | None] = UNSET
+    email: Maybe[str | None] = UNSET
+    phone: Maybe[str | None] = UNSET
+    linkedin_url: Maybe[str | None] = UNSET
+    seniority: Maybe[str | None] = UNSET
+    department: Maybe[str | None] = UNSET
+    is_decision_maker: Maybe[bool | None] = UNSET
+    role_kind: Maybe[RoleKind | None] = UNSET
+    language: Maybe[str | None] = UNSET
+    do_not_contact: Maybe[bool | None] = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class ContactUpserted:
+    """The contact created, or the duplicate it was folded into (``created`` False)."""
+
+    contact: models.Contact
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChanged:
+    contact: models.Contact
+
+
+def clean_contact(
+    data: dict[str, Any], check: Collector, *, prefix: str = "", country: str | None = None
+) -> dict[str, Any]:
+    """Validate and normalise contact fields, reporting issues on ``prefix`` + the field's name.
+    ``country`` (the account's) helps parse national phone numbers."""
+    cleaned = fields.clean({k: v for k, v in data.items() if k != "phone"}, _CLEANERS, check, prefix=prefix)
     if "phone" in data:
         try:
             cleaned["phone"] = normalize.normalize_phone(data["phone"], country)
@@ -38,6 +96,11 @@ def clean_contact(data: dict[str, Any], check: Collector, *, prefix: str = "inpu
     if "role_kind" in cleaned and cleaned["role_kind"] is not None:
         cleaned["role_kind"] = RoleKind(cleaned["role_kind"])
     return cleaned
+
+
+def new_contact_data(contact: NewContact) -> dict[str, Any]:
+    """The fields of a contact to create, by name, as `clean_contact` takes them."""
+    return given(contact, exclude=("account_id",))
 
 
 async def _duplicate(account_id: int, cleaned: dict[str, Any], exclude_id: int | None = None) -> models.Contact | None:
@@ -52,17 +115,15 @@ async def _duplicate(account_id: int, cleaned: dict[str, Any], exclude_id: int |
     return None
 
 
-async def upsert_contact(
-    access: Access, account: models.Account, cleaned: dict[str, Any]
-) -> tuple[models.Contact, bool]:
-    """Create a contact, or fill the blanks of its duplicate at the same account. (row, created)."""
+async def upsert_contact(access: Access, account: models.Account, cleaned: dict[str, Any]) -> ContactUpserted:
+    """Create a contact, or fill the blanks of its duplicate at the same account (in the caller's transaction)."""
     existing = await _duplicate(account.id, cleaned)
     if existing is None:
         row = await models.Contact.create(project_id=account.project_id, account_id=account.id,
                                           **{k: v for k, v in cleaned.items() if v is not None})
         await audit.record(project_id=account.project_id, actor=access.user, action="contact.create", row=row,
                            after=audit.snapshot(row))
-        return row, True
+        return ContactUpserted(contact=row, created=True)
     before = audit.snapshot(existing)
     for name in _FILLABLE:
         if cleaned.get(name) not in (None, "") and getattr(existing, name) in (None, ""):
@@ -74,38 +135,41 @@ async def upsert_contact(
         await existing.save()
         await audit.record(project_id=account.project_id, actor=access.user, action="contact.dedupe_merge",
                            row=existing, before=old, after=new)
-    return existing, False
+    return ContactUpserted(contact=existing, created=False)
 
 
-async def create_contact(access: Access, account_id: Any, data: dict[str, Any]) -> tuple[models.Contact, bool]:
-    account = await access.get(models.Account, account_id, Role.MEMBER, field="input.accountId")
+async def create_contact(access: Access, cmd: CreateContact) -> ContactUpserted:
+    """Add a contact to an account, or fill the blanks of the same person (same phone, then e-mail)."""
+    account = await access.get(models.Account, cmd.account_id, Role.MEMBER, field="account_id")
     check = Collector()
-    cleaned = clean_contact({**data, "_country": account.country}, check)
+    cleaned = clean_contact(new_contact_data(cmd), check, country=account.country)
     check.raise_if_any()
     async with in_transaction():
         return await upsert_contact(access, account, cleaned)
 
 
-async def update_contact(access: Access, contact_id: Any, data: dict[str, Any]) -> models.Contact:
-    row = await access.get(models.Contact, contact_id, Role.MEMBER, field="input.id")
+async def update_contact(access: Access, cmd: UpdateContact) -> ContactChanged:
+    """Change a contact's given fields; its phone and e-mail stay unique at its account."""
+    row = await access.get(models.Contact, cmd.id, Role.MEMBER, field="id")
     account = await models.Account.get(id=row.account_id)
+    data = given(cmd, exclude=("id",))
     check = Collector()
     if "name" in data and data["name"] is None:
-        check.add("input.name", "Name cannot be removed.")
-    cleaned = clean_contact({**data, "_country": account.country}, check)
+        check.add("name", "Name cannot be removed.")
+    cleaned = clean_contact(data, check, country=account.country)
     check.raise_if_any()
     other = await _duplicate(row.account_id, {k: cleaned.get(k) for k in ("phone", "email") if k in cleaned},
                              exclude_id=row.id)
     if other is not None:
         same_phone = bool(cleaned.get("phone")) and cleaned.get("phone") == other.phone
         raise Conflict(f"Contact {other.name!r} at this account already has that phone or e-mail.",
-                       field="input.phone" if same_phone else "input.email")
+                       field="phone" if same_phone else "email")
     async with in_transaction(), audit.tracked(row, project_id=row.project_id, actor=access.user,
                                                action="contact.update"):
         for key, value in cleaned.items():
             setattr(row, key, value)
         await row.save()
-    return row
+    return ContactChanged(contact=row)
 
 
 async def move_contact(contact: models.Contact, target: models.Account) -> None:

@@ -20,7 +20,8 @@ def clean(
     *,
     prefix: str = "",
 ) -> dict[str, Any]:
-    """Apply ``cleaners[name]`` to each present key; a ValueError becomes an issue on that field."""
+    """Apply ``cleaners[name]`` to each present key; a ValueError becomes an issue on ``prefix`` + the
+    key (the snake-case name of the command's field)."""
     out: dict[str, Any] = {}
     for name, value in data.items():
         cleaner = cleaners.get(name)
@@ -30,7 +31,7 @@ def clean(
         try:
             out[name] = cleaner(value)
         except ValueError as exc:
-            check.add(prefix + camel(name), str(exc))
+            check.add(prefix + name, str(exc))
     return out
 
 

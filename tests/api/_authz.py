@@ -24,6 +24,7 @@ from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 from outboundql.services import saved_filters as saved_filters_service
 from outboundql.services.access import Access
+from outboundql.services.contacts import NewContact
 from outboundql.services.projects import CreateProject, create_project
 from tests.helpers import Person, global_id
 
@@ -82,15 +83,14 @@ async def build_world(owner: Person, tag: str) -> World:
     persona = (await personas_service.upsert_persona(access, registry_with(), personas_service.UpsertPersona(
         product_id=product.id, goal="sales", name=f"Buyer {tag}"))).persona
     account = (
-        await accounts_service.create_account(
-            access, project.id,
-            {"name": f"Account {tag}", "domain": f"{tag}-one.example", "contacts": [{"name": f"Contact {tag}"}]},
-        )
+        await accounts_service.create_account(access, accounts_service.CreateAccount(
+            project_id=project.id, name=f"Account {tag}", domain=f"{tag}-one.example",
+            contacts=(NewContact(name=f"Contact {tag}"),),
+        ))
     ).account
     account2 = (
-        await accounts_service.create_account(
-            access, project.id, {"name": f"Other {tag}", "domain": f"{tag}-two.example"}
-        )
+        await accounts_service.create_account(access, accounts_service.CreateAccount(
+            project_id=project.id, name=f"Other {tag}", domain=f"{tag}-two.example"))
     ).account
     contact = await models.Contact.get(account_id=account.id)
     world = World(owner, project, product, persona, account, account2, contact)

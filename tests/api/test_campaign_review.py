@@ -61,7 +61,7 @@ async def test_merge_folding_duplicate_rows_keeps_every_counter_exact(
         await models.CampaignAccountTag.create(campaign_account=gone_row, campaign=campaign, tag=tag)
     await sync(campaign)
 
-    await account_merge.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, account_merge.MergeAccounts(target.id, (source.id,)))
 
     tags = await models.CampaignAccountTag.filter(campaign_id=campaign.id).order_by("tag").values_list(
         "campaign_account_id", "tag")
@@ -87,7 +87,7 @@ async def test_merge_moving_a_row_onto_a_scored_target_counts_it_scored(
     await join(campaign, source)  # unscored row; after the move it points at a scored account
     await sync(campaign)
 
-    await account_merge.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, account_merge.MergeAccounts(target.id, (source.id,)))
 
     assert (await assert_exact(campaign))["scored_accounts"] == 1
 
@@ -101,7 +101,7 @@ async def test_merge_moving_a_score_to_the_target_counts_the_targets_rows_scored
     await join(campaign, target)
     await sync(campaign)
 
-    await account_merge.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, account_merge.MergeAccounts(target.id, (source.id,)))
 
     assert (await assert_exact(campaign))["scored_accounts"] == 1
 
@@ -115,7 +115,7 @@ async def test_merge_folding_rows_with_target_worse_off_keeps_counts(
     await join(campaign, source, review_status=ReviewStatus.REJECTED, outreach_status=OutreachStatus.DRAFT)
     await sync(campaign)
 
-    await account_merge.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, account_merge.MergeAccounts(target.id, (source.id,)))
 
     assert await assert_exact(campaign) == {"total_accounts": 1, "scored_accounts": 0, "approved_accounts": 1,
                                             "outreached_accounts": 1, "responded_accounts": 0}
@@ -194,5 +194,5 @@ async def test_merge_moves_api_usage_to_the_target(
     source = await account(project, "Acme Dup")
     usage = await models.ApiUsage.create(project=project, provider="openai", model="m", operation=UsageOperation.SCORE,
                                          campaign=campaign, account=source)
-    await account_merge.merge_accounts(access, target.id, [source.id])
+    await account_merge.merge_accounts(access, account_merge.MergeAccounts(target.id, (source.id,)))
     assert (await models.ApiUsage.get(id=usage.id)).account_id == target.id

@@ -16,6 +16,7 @@ from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import products as products_service
+from outboundql.services.contacts import NewContact
 from tests.api._authz import snapshot
 from tests.helpers import Person, access_for, data_of, global_id
 
@@ -77,9 +78,9 @@ async def make_campaign(owner: Person, project: models.Project, name: str = "Spr
 
 async def make_account(owner: Person, project: models.Project, name: str, **extra: Any) -> models.Account:
     access = await access_for(owner)
-    return (await accounts_service.create_account(
-        access, project.id, {"name": name, "contacts": [{"name": f"{name} Person", "email": "p@example.com"}],
-                             **extra})).account
+    return (await accounts_service.create_account(access, accounts_service.CreateAccount(
+        project_id=project.id, name=name, contacts=(NewContact(name=f"{name} Person", email="p@example.com"),),
+        **extra))).account
 
 
 @pytest.fixture

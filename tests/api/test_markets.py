@@ -159,7 +159,8 @@ async def test_metrics_follow_real_work_on_the_campaign(gql, owner, project, pro
     campaign = await _campaign(owner, project, product, "Live")
     await _assign(gql, owner, campaign, market["id"])
     access = await Access.for_user(owner.user)
-    ids = [(await accounts_service.create_account(access, project.id, {"name": f"Acc {i}"})).account.id
+    ids = [(await accounts_service.create_account(
+        access, accounts_service.CreateAccount(project_id=project.id, name=f"Acc {i}"))).account.id
            for i in range(3)]
     await ca_service.add_accounts(access, registry_with(), ca_service.AddAccountsToCampaign(campaign.id, ids))
     rows = await models.CampaignAccount.filter(campaign_id=campaign.id).order_by("id")

@@ -68,7 +68,8 @@ async def _accounts(person: Person, project: models.Project) -> dict[str, models
     ]
     out = {}
     for spec in specs:
-        out[spec["name"]] = (await accounts_service.create_account(access, project.id, spec)).account
+        out[spec["name"]] = (await accounts_service.create_account(
+            access, accounts_service.CreateAccount(project_id=project.id, **spec))).account
     return out
 
 

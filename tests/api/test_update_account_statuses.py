@@ -28,7 +28,8 @@ query($id: ID!) { node(id: $id) { ... on Account { status statusHistory { fromSt
 
 async def _accounts(person: Person, project: models.Project, n: int, **extra: Any) -> list[models.Account]:
     access = await access_for(person)
-    return [(await accounts_service.create_account(access, project.id, {"name": f"Account {i}", **extra})).account
+    return [(await accounts_service.create_account(
+        access, accounts_service.CreateAccount(project_id=project.id, name=f"Account {i}", **extra))).account
             for i in range(n)]
 
 
@@ -46,7 +47,8 @@ def gid(row: models.Account) -> str:
 async def test_changed_unchanged_and_failed_ids_are_each_answered(gql, owner, project, make_user, make_project
                                                                    ) -> None:
     a, b, c = await _accounts(owner, project, 3)
-    await accounts_service.update_account(await access_for(owner), c.id, {"status": "qualified"})
+    await accounts_service.update_account(await access_for(owner),
+                                          accounts_service.UpdateAccount(c.id, status=AccountStatus.QUALIFIED))
     bob = await make_user("bob@example.com", "Bob")
     theirs = (await _accounts(bob, await make_project(bob, "Bob's"), 1))[0]
     ids = [gid(a), global_id("Account", 987_654), gid(b), gid(c), gid(theirs), global_id("Product", a.id), gid(a)]
@@ -109,8 +111,8 @@ async def test_limits_and_empty_lists(gql, owner, project) -> None:
 
 async def test_a_thousand_accounts_at_once(gql, owner, project, count_queries) -> None:
     access = await access_for(owner)
-    results = await accounts_service.bulk_create_accounts(
-        access, project.id, [{"name": f"Bulk {i}"} for i in range(1000)], max_items=1000)
+    results = (await accounts_service.bulk_create_accounts(access, accounts_service.BulkCreateAccounts(
+        project.id, tuple(accounts_service.NewAccount(name=f"Bulk {i}") for i in range(1000))), max_items=1000)).items
     ids = [gid(r.upserted.account) for r in results if r.upserted]
     with count_queries() as q:
         payload = await _run(gql, owner, ids, "LOST", note="Cleanup")

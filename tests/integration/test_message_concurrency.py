@@ -78,7 +78,8 @@ async def test_do_not_contact_racing_a_send_never_loses_the_protection(pg_url: s
         async def race(n: int, row: models.CampaignAccount) -> list[object]:
             # staggered so that across the rows the protection lands before, during and after the send
             send = messages_service.log_message(s.access, messages_service.LogMessage(row.id, text="Hello"))
-            protect = accounts_service.update_statuses(s.access, [row.account_id], AccountStatus.DO_NOT_CONTACT)
+            protect = accounts_service.update_statuses(s.access, accounts_service.UpdateAccountStatuses(
+                (row.account_id,), AccountStatus.DO_NOT_CONTACT))
             return await asyncio.gather(send, later(n * 0.004, protect), return_exceptions=True)
 
         outcomes = await asyncio.gather(*[race(n, row) for n, row in enumerate(rows)])
@@ -112,7 +113,8 @@ async def test_do_not_contact_landing_inside_the_send_transaction_waits_for_it(p
         async def bump_while_protecting(*args: object, **kwargs: object) -> None:
             # a context of its own: another request, not a savepoint inside the send's transaction
             task = asyncio.create_task(
-                accounts_service.update_statuses(s.access, [account_id], AccountStatus.DO_NOT_CONTACT),
+                accounts_service.update_statuses(s.access, accounts_service.UpdateAccountStatuses(
+                    (account_id,), AccountStatus.DO_NOT_CONTACT)),
                 context=contextvars.Context())
             protection.append(task)
             await asyncio.wait([task], timeout=1.0)  # finishes only when nothing holds the account

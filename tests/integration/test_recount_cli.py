@@ -53,7 +53,8 @@ async def _seed(db_url: str) -> dict[str, int]:
                 access, registry_with(),
                 campaigns_service.CreateCampaign(project_id=project.id, product_id=product.id, name=f"{name} push"),
             )).campaign
-            account_ids = [(await accounts_service.create_account(access, project.id, {"name": f"{name} {i}"}))
+            account_ids = [(await accounts_service.create_account(
+                access, accounts_service.CreateAccount(project_id=project.id, name=f"{name} {i}")))
                            .account.id for i in range(3)]
             await ca_service.add_accounts(access, registry_with(),
                                           ca_service.AddAccountsToCampaign(campaign.id, account_ids))

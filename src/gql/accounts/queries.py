@@ -1,0 +1,23 @@
+"""The account list of a project, as a Relay connection."""
+
+from __future__ import annotations
+
+import inspect
+
+from outboundql.gql.accounts.inputs import AccountFilter, AccountOrder
+from outboundql.gql.accounts.types import AccountConnection
+from outboundql.gql.context import Info
+from outboundql.services import accounts as accounts_service
+
+
+async def resolve_accounts(
+    info: Info, project_id: int, flt: AccountFilter | None, order: AccountOrder | None,
+    first: int | None, after: str | None, last: int | None, before: str | None,
+) -> AccountConnection:
+    """`Project.accounts`: the project's accounts, filtered and sorted by the service, a page of them."""
+    queryset = accounts_service.project_accounts(
+        info.context.access, project_id, flt.to_query() if flt else None, order.to_order() if order else None)
+    result = AccountConnection.resolve_connection(queryset, info=info, first=first, after=after, last=last,
+                                                  before=before)
+    connection: AccountConnection = await result if inspect.isawaitable(result) else result
+    return connection
