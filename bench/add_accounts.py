@@ -44,10 +44,11 @@ async def _seed(n: int) -> tuple[object, int, int, list[int]]:
     from outboundql import models
     from outboundql.enums import AccountStatus, Band
     from outboundql.services.access import Access
-    from outboundql.services.projects import create_project
+    from outboundql.services.projects import CreateProject, create_project
 
     user = await models.User.create(email="bench@example.com", name="Bench")
-    project = await create_project(user, "Bench")
+    access = await Access.for_user(user)
+    project = (await create_project(access, CreateProject(name="Bench"))).project
     product = await models.Product.create(project=project, name="Widget", slug="widget", description="Widgets")
     statuses = _statuses(n)
     await models.Account.bulk_create(
@@ -61,7 +62,7 @@ async def _seed(n: int) -> tuple[object, int, int, list[int]]:
                          band=Band.MISMATCH, scorer="bench") for k, i in enumerate(ids) if k % 2 == 0],
         batch_size=1000,
     )
-    return await Access.for_user(user), project.id, product.id, ids
+    return access, project.id, product.id, ids
 
 
 async def _best(repeat: int, prepare: Callable[[], Awaitable[int]], run: Callable[[int], Awaitable[int]]
@@ -82,7 +83,9 @@ async def bench(database: str, n: int, repeat: int) -> None:
     from outboundql import models
     from outboundql.goals.testing import registry_with
     from outboundql.models.config import tortoise_config
-    from outboundql.services import campaign_accounts, campaigns, guardrails
+    from outboundql.services import campaign_accounts, campaigns, guardrails, runtime
+    from outboundql.settings import Settings
+    from outboundql.workers import DramatiqJobs
 
     tmp = tempfile.TemporaryDirectory(prefix="oql-bench-")
     if database == "sqlite":
@@ -95,6 +98,8 @@ async def bench(database: str, n: int, repeat: int) -> None:
         await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
         await Tortoise.generate_schemas()
         registry = registry_with()
+        # The services run as in the API: one settings object, goals, jobs, and (in-process) events.
+        runtime.configure(runtime.Runtime(Settings(database_url=url, redis_url=None), registry, DramatiqJobs()))
         t0 = time.perf_counter()
         access, project_id, product_id, ids = await _seed(n)
         print(f"database: {database}  accounts: {n}  seeded in {time.perf_counter() - t0:.2f}s")

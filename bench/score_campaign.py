@@ -30,9 +30,13 @@ import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bench import PG_BASE, pg_admin
+
+if TYPE_CHECKING:
+    from outboundql.settings import Settings
 
 REDIS_URL = os.environ.get("OUTBOUNDQL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 INDUSTRIES = ["Software", "Logistics", "Food", "Healthcare", "Retail", "Manufacturing", "Finance", None]
@@ -49,10 +53,11 @@ async def _seed(n: int) -> tuple[object, int]:
     from outboundql.goals.testing import registry_with
     from outboundql.services import campaign_stats, campaigns
     from outboundql.services.access import Access
-    from outboundql.services.projects import create_project
+    from outboundql.services.projects import CreateProject, create_project
 
     user = await models.User.create(email="bench@example.com", name="Bench")
-    project = await create_project(user, "Bench")
+    access = await Access.for_user(user)
+    project = (await create_project(access, CreateProject(name="Bench"))).project
     product = await models.Product.create(project=project, name="Warehouse OS", slug="warehouse-os",
                                           description="Software that runs warehouses for logistics teams")
     await models.Persona.create(project=project, product=product, goal_key="sales",
@@ -73,7 +78,6 @@ async def _seed(n: int) -> tuple[object, int]:
         models.Contact(project=project, account_id=a, name=f"Person {k}", title=TITLES[k % len(TITLES)])
         for k, a in enumerate(ids) if k % 2 == 0
     ], batch_size=1000)
-    access = await Access.for_user(user)
     campaign = (await campaigns.create_campaign(access, registry_with(), campaigns.CreateCampaign(
         project_id=project.id, product_id=product.id, name="Bench"))).campaign
     await models.CampaignAccount.bulk_create([models.CampaignAccount(campaign=campaign, account_id=a) for a in ids],
@@ -147,36 +151,39 @@ async def _raw_baseline(campaign_id: int, repeat: int, pg: bool) -> tuple[float,
 
 async def _run_once(access: object, campaign_id: int, distributed: bool) -> float:
     from outboundql import models
-    from outboundql.goals.testing import registry_with
     from outboundql.enums import ScoringStatus
-    from outboundql.services import scoring_runs
-    from outboundql.settings import get_settings
+    from outboundql.services import runtime, scoring_runs
+    from outboundql.workers import current_broker
 
     start = time.perf_counter()
-    result = await scoring_runs.start_run(access, campaign_id, force=True, scorer="rubric",  # type: ignore[arg-type]
-                                          registry=registry_with(), settings=get_settings())
+    result = await scoring_runs.score_campaign(access, runtime.goals(),  # type: ignore[arg-type]
+                                               scoring_runs.ScoreCampaign(campaign_id, force=True, scorer="rubric"))
     if distributed:
         while (await models.ScoringRun.get(id=result.run.id)).status is ScoringStatus.RUNNING:
             await asyncio.sleep(0.01)
     else:
-        from outboundql.workers import broker
-
-        await asyncio.to_thread(broker.join, "scoring")
+        await asyncio.to_thread(current_broker().join, "scoring")
     elapsed = time.perf_counter() - start
     run = await models.ScoringRun.get(id=result.run.id)
     assert (run.status, run.done, run.failed) == (ScoringStatus.COMPLETED, run.total, 0), (run.status, run.error)
     return elapsed
 
 
-async def bench(mode: str, n: int, repeat: int) -> None:
+async def bench(settings: Settings, n: int, repeat: int) -> None:
     import dramatiq
     from tortoise import Tortoise
 
+    from outboundql.goals.testing import registry_with
     from outboundql.models.config import apply_migrations, tortoise_config
-    from outboundql.settings import get_settings
+    from outboundql.services import runtime
+    from outboundql.workers import DramatiqJobs, install
 
-    distributed = mode == "distributed"
-    url = get_settings().database_url
+    distributed = settings.redis_url is not None
+    mode = "distributed" if distributed else "embedded"
+    # As the API process does: the broker, jobs, event bus and scorer settings all follow `settings`.
+    broker = install(settings)
+    runtime.configure(runtime.Runtime(settings, registry_with(), DramatiqJobs()))
+    url = settings.database_url
     await apply_migrations(url)
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     workers: subprocess.Popen[bytes] | None = None
@@ -186,13 +193,13 @@ async def bench(mode: str, n: int, repeat: int) -> None:
         access, campaign_id = await _seed(n)
         print(f"mode: {mode}  accounts: {n}  seeded in {time.perf_counter() - t0:.2f}s")
         if distributed:
+            # The worker processes read their settings from their environment.
+            env = {**os.environ, "OUTBOUNDQL_DATABASE_URL": url, "OUTBOUNDQL_REDIS_URL": str(settings.redis_url)}
             workers = subprocess.Popen([str(Path(sys.executable).with_name("outboundql")), "worker", "--processes", "2",
-                                        "--threads", "2"], env=os.environ.copy(), stdout=subprocess.DEVNULL,
+                                        "--threads", "2"], env=env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL, start_new_session=True)
             await asyncio.sleep(8)  # boot (imports, ORM, Redis) outside the timing
         else:
-            from outboundql.workers import broker
-
             embedded_worker = dramatiq.Worker(broker, worker_threads=1)
             embedded_worker.start()  # on this loop, as the embedded server does
         best = min([await _run_once(access, campaign_id, distributed) for _ in range(repeat)])
@@ -221,22 +228,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    from outboundql.settings import Settings
+
     tmp = tempfile.TemporaryDirectory(prefix="oql-bench-")
     name = f"oql_bench_{uuid.uuid4().hex[:10]}"
-    # The broker is chosen from the environment when outboundql.workers is first imported: set it first.
+    # Default settings but the database and Redis, whatever this shell exports (workers inherit it).
     for key in [k for k in os.environ if k.startswith("OUTBOUNDQL_")]:
         del os.environ[key]
     if args.mode == "distributed":
         import redis
 
-        os.environ["OUTBOUNDQL_DATABASE_URL"] = urlsplit(PG_BASE)._replace(path=f"/{name}").geturl()
-        os.environ["OUTBOUNDQL_REDIS_URL"] = REDIS_URL
+        settings = Settings(database_url=urlsplit(PG_BASE)._replace(path=f"/{name}").geturl(), redis_url=REDIS_URL)
         redis.Redis.from_url(REDIS_URL).flushdb()
         asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     else:
-        os.environ["OUTBOUNDQL_DATABASE_URL"] = f"sqlite://{tmp.name}/bench.sqlite3"
+        settings = Settings(database_url=f"sqlite://{tmp.name}/bench.sqlite3", redis_url=None)
     try:
-        asyncio.run(bench(args.mode, args.accounts, args.repeat))
+        asyncio.run(bench(settings, args.accounts, args.repeat))
     finally:
         if args.mode == "distributed":
             import redis

@@ -15,12 +15,12 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 from tortoise.connection import connections
 
-from outboundql.goals.manager import default_registry
+from outboundql import workers
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
-from outboundql.services import scoring_runs
+from outboundql.services import runtime, scoring_runs
 from outboundql.settings import Settings, get_settings
 
 
@@ -59,14 +59,16 @@ async def _broker_status(settings: Settings) -> str:
 
 
 def create_app(
-    settings: Settings | None = None, *, manage_db: bool = True, run_worker: bool = True,
-    goals: GoalRegistry | None = None,
+    settings: Settings, *, manage_db: bool = True, run_worker: bool = True, goals: GoalRegistry | None = None,
 ) -> Starlette:
-    """Build the app. ``manage_db=False`` leaves the ORM to the caller (tests own it);
+    """Build the app for ``settings``: this process's services, jobs, broker, event bus and GraphQL
+    limits all follow them. ``manage_db=False`` leaves the ORM to the caller (tests own it);
     ``run_worker`` starts the in-process job worker when the broker is in-memory; ``goals``
     replaces the registry of installed goal plugins (tests)."""
-    settings = settings or get_settings()
-    goals = goals if goals is not None else default_registry()  # a broken plugin stops startup here
+    goals = goals if goals is not None else runtime.installed_goals(settings)  # a broken plugin stops startup
+    broker = workers.install(settings)
+    # Requests and the embedded worker's jobs run with this app's settings, goals and jobs.
+    runtime.configure(runtime.Runtime(settings, goals, workers.DramatiqJobs()))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -74,9 +76,7 @@ def create_app(
             if manage_db:
                 await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
                 stack.push_async_callback(Tortoise.close_connections)
-            from outboundql.workers import EMBEDDED, broker
-
-            if EMBEDDED and run_worker:
+            if workers.is_embedded() and run_worker:
                 worker = dramatiq.Worker(broker, worker_threads=settings.embedded_worker_threads)
                 worker.start()  # on this loop: async actors run here, sharing the ORM
                 stack.push_async_callback(asyncio.to_thread, worker.stop)
@@ -84,9 +84,6 @@ def create_app(
                 await scoring_runs.resume_interrupted(claim_window=timedelta(0))
             yield
 
-    from outboundql.workers import runtime
-
-    runtime.configure(settings, goals)  # in-process jobs use this app's settings and goals
     graphql = OutboundqlGraphQL(schema, settings, goals)
     app = Starlette(
         routes=[
@@ -103,5 +100,5 @@ def create_app(
 
 
 def app_from_env() -> Starlette:
-    """Factory for uvicorn (``outboundql.app:app_from_env``)."""
-    return create_app()
+    """Factory for uvicorn (``outboundql.app:app_from_env``): the settings of the environment."""
+    return create_app(get_settings())

@@ -17,18 +17,29 @@ T = TypeVar("T")
 
 
 def _with_db(fn: Callable[[], Awaitable[T]]) -> T:
-    """Run ``fn`` with the ORM open on the configured database (migrated first on SQLite)."""
+    """Run ``fn`` with the ORM open on the configured database (migrated first on SQLite) and the
+    services' runtime configured from the environment: its settings, installed goals, dramatiq jobs."""
     from tortoise import Tortoise
 
+    from outboundql.goals.api import GoalRegistrationError
     from outboundql.models.config import apply_migrations, tortoise_config
+    from outboundql.services import runtime
+    from outboundql.workers import DramatiqJobs
+
+    settings = get_settings()
+    try:
+        goals = runtime.installed_goals(settings)
+    except GoalRegistrationError as exc:
+        _fail(str(exc))
 
     async def run() -> T:
-        url = get_settings().database_url
+        url = settings.database_url
         if url.startswith("sqlite"):
             await apply_migrations(url)
         await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
         try:
-            return await fn()
+            with runtime.using(runtime.Runtime(settings, goals, DramatiqJobs())):
+                return await fn()
         finally:
             await Tortoise.close_connections()
 
@@ -149,6 +160,8 @@ def create_user(email: str, name: str) -> None:
 def create_project(name: str, owner_email: str) -> None:
     """Create a project owned by a user."""
     from outboundql.errors import OutboundqlError
+    from outboundql.services.access import Access
+    from outboundql.services.projects import CreateProject
     from outboundql.services.projects import create_project as create
     from outboundql.services.users import find_user
 
@@ -156,7 +169,7 @@ def create_project(name: str, owner_email: str) -> None:
         owner = await find_user(owner_email)
         if owner is None:
             _fail(f"no user with e-mail {owner_email}; create one with `outboundql create-user`.")
-        return await create(owner, name)  # type: ignore[arg-type]
+        return (await create(await Access.for_user(owner), CreateProject(name=name))).project  # type: ignore[arg-type]
 
     try:
         project = _with_db(run)
@@ -172,14 +185,15 @@ def create_project(name: str, owner_email: str) -> None:
 def create_token(email: str, name: str, expires_days: int | None) -> None:
     """Create an API token; prints only the token."""
     from outboundql.errors import OutboundqlError
-    from outboundql.services.tokens import issue_token
+    from outboundql.services.tokens import CreateApiToken, create_api_token
     from outboundql.services.users import find_user
 
     async def run() -> str:
         user = await find_user(email)
         if user is None:
             _fail(f"no user with e-mail {email}; create one with `outboundql create-user`.")
-        return (await issue_token(user, name, expires_days)).secret  # type: ignore[arg-type]
+        created = await create_api_token(user, CreateApiToken(name=name, expires_in_days=expires_days))  # type: ignore[arg-type]
+        return created.secret
 
     try:
         click.echo(_with_db(run))

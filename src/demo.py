@@ -1,6 +1,7 @@
 """Demo data for ``outboundql serve --demo``: a project with a product, an approved sales persona
 and about 200 varied accounts with contacts. Seeding is deterministic and happens once; every
-run issues a fresh API token for the demo user."""
+run issues a fresh API token for the demo user. Call `seed_demo` with a runtime configured
+(`outboundql.services.runtime`), as the CLI does."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import random
 
 from outboundql import models
 from outboundql.enums import AccountStatus, RoleKind
-from outboundql.goals.manager import default_registry
-from outboundql.services import accounts, personas, products, projects, tokens, users
+from outboundql.services import accounts, personas, products, projects, runtime, tokens, users
 from outboundql.services.access import Access
 from outboundql.services.contacts import NewContact
 
@@ -114,34 +114,42 @@ def demo_accounts(count: int = ACCOUNT_COUNT, seed: int = 42) -> list[accounts.N
 
 
 async def seed_demo() -> str:
-    """Seed the demo project unless it exists; return a new API token for the demo user."""
+    """Seed the demo project unless it exists; return a new API token for the demo user.
+
+    Everything goes through the services, with the runtime the caller configured (its goals, its
+    event bus), so seeding publishes the same events as the API would."""
+    goals = runtime.goals()
     user = await users.find_user(DEMO_EMAIL) or await users.create_user(DEMO_EMAIL, "Demo User", "en")
     project = await models.Project.filter(name=DEMO_PROJECT, memberships__user_id=user.id).first()
     if project is None:
-        project = await projects.create_project(user, DEMO_PROJECT, "Sample data to explore the API.")
         access = await Access.for_user(user)
-        product = await products.create_product(access, project.id, {
-            "name": "RouteWise",
-            "description": "Route optimisation software for mid-sized logistics and delivery fleets: plans routes, "
-                           "cuts fuel costs and gives dispatchers live ETAs.",
-            "website_url": "https://routewise.example",
-            "communication_language": "en",
-            "example_good_urls": ["https://fleetco.example", "https://lastmile.example"],
-            "example_bad_urls": ["https://bakery.example"],
-        })
-        persona = await personas.upsert_persona(access, product.id, "sales", {
-            "name": "Operations leader at a growing fleet",
-            "summary": "Runs daily delivery operations and feels the cost of bad routes.",
-            "industries": ["Logistics", "Retail", "Manufacturing"],
-            "job_titles": ["Head of Operations", "COO", "Operations Manager"],
-            "pain_points": ["rising fuel costs", "late deliveries", "manual dispatch planning"],
-            "company_size_min": 50,
-            "company_size_max": 2000,
-            "countries": ["ES", "US", "DE", "FR", "GB"],
-            "keywords": ["fleet", "delivery", "dispatch", "last-mile"],
-            "exclusions": ["freight brokers"],
-        }, default_registry())
-        await personas.approve_persona(access, persona.id)
+        project = (await projects.create_project(
+            access, projects.CreateProject(name=DEMO_PROJECT, description="Sample data to explore the API."))).project
+        product = (await products.create_product(access, products.CreateProduct(
+            project_id=project.id,
+            name="RouteWise",
+            description="Route optimisation software for mid-sized logistics and delivery fleets: plans routes, "
+                        "cuts fuel costs and gives dispatchers live ETAs.",
+            website_url="https://routewise.example",
+            communication_language="en",
+            example_good_urls=["https://fleetco.example", "https://lastmile.example"],
+            example_bad_urls=["https://bakery.example"],
+        ))).product
+        persona = (await personas.upsert_persona(access, goals, personas.UpsertPersona(
+            product_id=product.id,
+            goal="sales",
+            name="Operations leader at a growing fleet",
+            summary="Runs daily delivery operations and feels the cost of bad routes.",
+            industries=["Logistics", "Retail", "Manufacturing"],
+            job_titles=["Head of Operations", "COO", "Operations Manager"],
+            pain_points=["rising fuel costs", "late deliveries", "manual dispatch planning"],
+            company_size_min=50,
+            company_size_max=2000,
+            countries=["ES", "US", "DE", "FR", "GB"],
+            keywords=["fleet", "delivery", "dispatch", "last-mile"],
+            exclusions=["freight brokers"],
+        ))).persona
+        await personas.approve_persona(access, personas.ApprovePersona(id=persona.id))
         await accounts.bulk_create_accounts(
             access, accounts.BulkCreateAccounts(project.id, tuple(demo_accounts())), max_items=ACCOUNT_COUNT)
-    return (await tokens.issue_token(user, "demo")).secret
+    return (await tokens.create_api_token(user, tokens.CreateApiToken(name="demo"))).secret

@@ -32,8 +32,10 @@ from outboundql.app import create_app
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
 from outboundql.models.config import MODEL_MODULES
+from outboundql.services import runtime
 from outboundql.services.tokens import CreateApiToken, create_api_token
 from outboundql.settings import Settings
+from outboundql.workers import DramatiqJobs, current_broker
 from tests.helpers import Person
 
 TEST_DATABASE_URL = os.environ.get("OUTBOUNDQL_TEST_DATABASE_URL")
@@ -149,8 +151,7 @@ async def client(db: Any, settings: Settings) -> AsyncIterator[httpx.AsyncClient
 
 @pytest.fixture
 def stub_broker() -> Iterator[Any]:
-    from outboundql.workers import broker
-
+    broker = current_broker()
     broker.flush_all()
     yield broker
     broker.flush_all()
@@ -181,10 +182,17 @@ def jobs(stub_broker: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _empty_broker() -> Iterator[None]:
     # Requests enqueue jobs (e.g. token touches); nothing leaks into the next test.
-    from outboundql.workers import broker
-
     yield
-    broker.flush_all()
+    current_broker().flush_all()
+
+
+@pytest.fixture(autouse=True)
+def _runtime(settings: Settings) -> Iterator[runtime.Runtime]:
+    """What services run with when a test calls them directly: the test's ``settings``, the built-in
+    goals and dramatiq jobs (a ``client`` replaces it with its app's, as `create_app` does)."""
+    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs())
+    with runtime.using(configured):
+        yield configured
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.errors import ClientError
 from outboundql.gql.loaders import Loaders
 from outboundql.services.access import Access
+from outboundql.services.tokens import AuthError, authenticate
 from outboundql.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ class Context:
         """On a websocket, authenticate again and reload roles and dataloaders; a no-op for HTTP requests."""
         if self.ws_authorization is None:
             return
-        from outboundql.services.tokens import AuthError, authenticate
-
         self.loaders = Loaders()
         try:
             user = await authenticate(self.ws_authorization,

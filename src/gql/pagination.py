@@ -1,4 +1,5 @@
-"""Relay connections over tortoise querysets, with ``totalCount`` and a capped page size."""
+"""Relay connections over tortoise querysets, with ``totalCount`` and a page size capped by the
+app's settings (``max_page_size``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from strawberry.extensions import FieldExtension
 from strawberry.relay.types import NodeType
 
 from outboundql.gql.errors import ClientError
-from outboundql.settings import get_settings
 
 
-def max_page_size() -> int:
-    return get_settings().max_page_size
+def max_page_size(info: Any) -> int:
+    """The largest page of the app serving this request."""
+    return int(info.context.settings.max_page_size)
 
 
 @strawberry.type(description="A page of a list, with Relay cursors.")
@@ -30,7 +31,7 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
 
     @classmethod
     def resolve_connection(cls, nodes: Any, *, info: Any, **kwargs: Any) -> Any:
-        limit = max_page_size()
+        limit = max_page_size(info)
         for name in ("first", "last"):
             value = kwargs.get(name)
             if isinstance(value, int) and value > limit:
@@ -61,16 +62,16 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
 class CapIds(FieldExtension):
     """Refuse an ``ids`` argument longer than a page (``nodes(ids:)``): one request, one bounded query."""
 
-    def _check(self, kwargs: dict[str, Any]) -> None:
-        limit = max_page_size()
+    def _check(self, info: Any, kwargs: dict[str, Any]) -> None:
+        limit = max_page_size(info)
         if len(kwargs.get("ids") or ()) > limit:
             raise ClientError(f"Ask for at most {limit} ids at once (got {len(kwargs['ids'])}).", "TOO_MANY_IDS")
 
     def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
-        self._check(kwargs)
+        self._check(info, kwargs)
         return next_(source, info, **kwargs)
 
     async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
-        self._check(kwargs)
+        self._check(info, kwargs)
         result = next_(source, info, **kwargs)
         return await result if inspect.isawaitable(result) else result

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry import relay
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
@@ -32,7 +34,6 @@ from outboundql.gql.projects import ProjectMutations, ProjectQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
 from outboundql.gql.users import UserMutations, UserQueries
-from outboundql.settings import get_settings
 
 
 @strawberry.type
@@ -71,6 +72,26 @@ class RecheckWebsocketAuth(SchemaExtension):
         yield
 
 
+class SettingsLimits(SchemaExtension):
+    """The depth, alias and token limits of the settings the app was created with (read from the
+    request's context, so one process may serve apps with different settings)."""
+
+    def on_operation(self) -> Iterator[None]:
+        settings = self.execution_context.context.settings
+        self.execution_context.parse_options["max_tokens"] = settings.max_tokens
+        self.execution_context.validation_rules = (
+            *self.execution_context.validation_rules, *_limit_rules(settings.max_query_depth, settings.max_aliases))
+        yield
+
+
+@functools.cache
+def _limit_rules(max_depth: int, max_aliases: int) -> tuple[type[ASTValidationRule], ...]:
+    # Strawberry's own limiters' rules, made once per pair of limits: ValidationCache keys its
+    # entries on the rule classes, so new classes per request would never hit the cache.
+    return (*QueryDepthLimiter(max_depth=max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules)
+
+
 class OutboundqlSchema(strawberry.Schema):
     """Logs only unexpected errors: a bad token or a validation error is the client's business,
     a crash is the operator's (with its traceback)."""
@@ -85,9 +106,7 @@ schema = OutboundqlSchema(
     subscription=Subscription,
     extensions=[
         RecheckWebsocketAuth,
-        lambda: QueryDepthLimiter(max_depth=get_settings().max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=get_settings().max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=get_settings().max_tokens),
+        SettingsLimits,
         ParserCache,
         ValidationCache,
         lambda: MaskErrors(should_mask_error=is_unexpected, error_message="Unexpected error."),

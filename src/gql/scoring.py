@@ -1,4 +1,4 @@
-"""Scoring runs: start one, read them, and follow a campaign live (SPEC §4, §9)."""
+"""Scoring runs: start one, read them, and follow a campaign live."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.enums import ScoringItemState
 from outboundql.errors import NotFound
 from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.campaigns import Campaign
@@ -51,9 +50,8 @@ class ScoringRun(ProjectNode):
 
     @strawberry.field(description=f"Accounts that failed, with the reason (at most {MAX_FAILURES_SHOWN}).")
     async def failures(self) -> list[ScoringFailure]:
-        rows = await models.ScoringRunItem.filter(run_id=self.row.id, state=ScoringItemState.FAILED) \
-            .order_by("id").limit(MAX_FAILURES_SHOWN).values_list("account_id", "error")
-        return [ScoringFailure(account_id=relay.GlobalID("Account", str(a)), error=e or "") for a, e in rows]
+        return [ScoringFailure(account_id=relay.GlobalID("Account", str(account_id)), error=error)
+                for account_id, error in await scoring_runs.failures(self.row.id, MAX_FAILURES_SHOWN)]
 
 
 @strawberry.input
@@ -62,6 +60,10 @@ class ScoreCampaignInput:
     force: bool = strawberry.field(default=False, description="Rescore accounts whose score is current too.")
     scorer: str | None = strawberry.field(
         default=None, description="`rubric` or `llm` for this run; null: the server's default (OUTBOUNDQL_SCORER).")
+
+    def to_command(self) -> scoring_runs.ScoreCampaign:
+        return scoring_runs.ScoreCampaign(campaign_id=pk_of(self.campaign_id, "Campaign", "campaign_id"),
+                                          force=self.force, scorer=self.scorer)
 
 
 @strawberry.type
@@ -104,24 +106,23 @@ class ScoringMutations:
               "`campaignScoringProgress` or by polling `scoringProgress`. A campaign has one run at a time: while "
               "one is running, this returns it with `started: false` and a CONFLICT error.")
     async def score_campaign(self, info: Info, input: ScoreCampaignInput) -> ScoreCampaignPayload:
-        result = await scoring_runs.start_run(
-            info.context.access, pk_of(input.campaign_id, "Campaign", "input.campaignId"), force=input.force,
-            scorer=input.scorer, registry=info.context.goals, settings=info.context.settings,
-        )
-        campaign = await models.Campaign.get(id=result.run.campaign_id)
+        result = await scoring_runs.score_campaign(info.context.access, info.context.goals, input.to_command())
         errors = [] if result.started else [UserError(
             code=UserErrorCode.CONFLICT, field="input.campaignId",
             message=f"This campaign is already being scored ({result.run.done}/{result.run.total}); "
                     "wait for that run to end before starting another.")]
-        return ScoreCampaignPayload(campaign=Campaign.from_model(campaign), run=ScoringRun.from_model(result.run),
-                                    started=result.started, errors=errors)
+        return ScoreCampaignPayload(campaign=Campaign.from_model(result.campaign),
+                                    run=ScoringRun.from_model(result.run), started=result.started, errors=errors)
 
 
 async def _follow(info: Info, campaign_id: relay.GlobalID) -> AsyncGenerator[tuple[dict, models.Campaign | None], None]:
     """Events of one campaign, re-checking the viewer's rights and reading the campaign fresh each time."""
     try:
         pk = pk_of(campaign_id, "Campaign", "campaignId")
-        row = await info.context.access.get(models.Campaign, pk, field="campaignId")
+        row = await info.context.loaders.campaign_by_id.load(pk)
+        if row is None:
+            raise NotFound("Campaign", field="campaignId")
+        info.context.access.require(row.project_id, what="Campaign", field="campaignId")
     except NotFound as exc:
         raise ClientError(exc.message, "NOT_FOUND") from None
     async for event in events.get_bus().subscribe(events.campaign_channel(row.id)):
@@ -131,7 +132,7 @@ async def _follow(info: Info, campaign_id: relay.GlobalID) -> AsyncGenerator[tup
             info.context.access.require(row.project_id, what="Campaign")
         except NotFound as exc:
             raise ClientError(exc.message, "NOT_FOUND") from None
-        yield event, await models.Campaign.filter(id=row.id).first()
+        yield event, await info.context.loaders.campaign_by_id.load(row.id)
 
 
 def _progress(event: dict, campaign: models.Campaign) -> ScoringProgressEvent:

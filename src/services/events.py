@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from outboundql.settings import get_settings
+from outboundql.services import runtime
 
 QUEUE_SIZE = 1000
 
@@ -66,17 +66,17 @@ class RedisBus:
             await pubsub.aclose()
 
 
-# One bus per event loop: connections and queues belong to the loop that made them.
-_buses: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventBus] = weakref.WeakKeyDictionary()
+# One bus per event loop (connections and queues belong to the loop that made them) and Redis URL.
+_buses: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str | None, EventBus]] = weakref.WeakKeyDictionary()
 
 
 def get_bus() -> EventBus:
-    loop = asyncio.get_running_loop()
-    bus = _buses.get(loop)
+    """The bus of the runtime's settings: Redis pub/sub when ``redis_url`` is set, else in-process."""
+    url = runtime.settings().redis_url
+    buses = _buses.setdefault(asyncio.get_running_loop(), {})
+    bus = buses.get(url)
     if bus is None:
-        url = get_settings().redis_url
-        bus = RedisBus(url) if url else InProcessBus()
-        _buses[loop] = bus
+        bus = buses[url] = RedisBus(url) if url else InProcessBus()
     return bus
 
 

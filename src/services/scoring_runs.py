@@ -9,7 +9,6 @@ server, a flushed Redis) is resumed by enqueueing its batches that still have pe
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,12 +21,11 @@ from outboundql.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
 from outboundql.errors import InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
 from outboundql.scoring.scorers import ScorerUnavailable, UnknownScorer, get_scorer
-from outboundql.services import audit, events, personas
+from outboundql.services import audit, events, personas, runtime
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import locked_campaign
 from outboundql.services.campaigns import effective_language
 from outboundql.services.sql import placeholder
-from outboundql.settings import Settings
 
 #: A product needs this many reviewed campaign accounts before reviews are given to the scorer.
 FEEDBACK_MIN_REVIEWED = 10
@@ -37,43 +35,49 @@ RESUME_CLAIM_WINDOW = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
-class StartResult:
-    run: models.ScoringRun
+class ScoreCampaign:
+    campaign_id: int
+    force: bool = False  # rescore accounts whose score is current too
+    scorer: str | None = None  # None: the settings' default scorer
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringStarted:
+    run: models.ScoringRun  # the run started, or the one already running
+    campaign: models.Campaign  # as the start left it (its scoring status and progress)
     started: bool  # False: a run of this campaign was already active, and it is returned instead
 
 
-async def start_run(
-    access: Access, campaign_id: Any, *, force: bool, scorer: str | None, registry: GoalRegistry,
-    settings: Settings,
-) -> StartResult:
-    """Record a run over the campaign's accounts that need a score and enqueue its batches.
-    Two concurrent calls for one campaign never make two runs: the second gets the first."""
-    campaign = await access.get(models.Campaign, campaign_id, Role.MEMBER, field="input.campaignId")
+async def score_campaign(access: Access, goals: GoalRegistry, cmd: ScoreCampaign) -> ScoringStarted:
+    """Record a run over the campaign's accounts that need a score, enqueue its batches and tell the
+    campaign's subscribers. Two concurrent calls for one campaign never make two runs: the second
+    gets the first (``started`` false)."""
+    settings = runtime.settings()
+    campaign = await access.get(models.Campaign, cmd.campaign_id, Role.MEMBER, field="campaign_id")
     if campaign.archived_at is not None:
-        raise InvalidInput("This campaign is archived; unarchive it before scoring.", field="input.campaignId")
-    scorer_name = scorer or settings.scorer
+        raise InvalidInput("This campaign is archived; unarchive it before scoring.", field="campaign_id")
+    scorer_name = cmd.scorer or settings.scorer
     try:
         batch_size = get_scorer(scorer_name, settings).batch_size
     except UnknownScorer as exc:
-        raise InvalidInput(str(exc), field="input.scorer") from None
+        raise InvalidInput(str(exc), field="scorer") from None
     except ScorerUnavailable as exc:
-        raise Unavailable(str(exc), field="input.scorer") from None
-    if registry.get(campaign.goal_key) is None:
+        raise Unavailable(str(exc), field="scorer") from None
+    if goals.get(campaign.goal_key) is None:
         raise InvalidInput(f"The campaign's goal {campaign.goal_key!r} is not installed; install its plugin or "
-                           "switch the campaign to another goal.", field="input.campaignId")
-    derived = await personas.derive_persona(access, registry, personas.DerivePersona(campaign.product_id,
-                                                                                     campaign.goal_key))
-    persona = derived.persona
+                           "switch the campaign to another goal.", field="campaign_id")
+    persona = (await personas.derive_persona(
+        access, goals, personas.DerivePersona(product_id=campaign.product_id, goal=campaign.goal_key))).persona
     product = await models.Product.get(id=campaign.product_id)
     examples = await feedback_examples(campaign.product_id)
     async with in_transaction() as conn:
         campaign = await locked_campaign(campaign.id)
         active = await models.ScoringRun.filter(active_campaign_id=campaign.id).first()
         if active is not None:
-            return StartResult(active, started=False)
+            return ScoringStarted(active, campaign, started=False)
         run = await models.ScoringRun.create(
             project_id=campaign.project_id, campaign_id=campaign.id, product_id=campaign.product_id,
-            goal_key=campaign.goal_key, scorer=scorer_name, force=force,
+            goal_key=campaign.goal_key, scorer=scorer_name, force=cmd.force,
             language=effective_language(campaign, product, access.user), persona_version=persona.version,
             examples=[[account_id, approved] for account_id, approved in examples],
             status=ScoringStatus.RUNNING, active_campaign_id=campaign.id, created_by=access.user,
@@ -82,13 +86,16 @@ async def start_run(
         if run.total == 0:
             run.status, run.active_campaign_id, run.finished_at = ScoringStatus.COMPLETED, None, datetime.now(UTC)
         await run.save(update_fields=["total", "status", "active_campaign_id", "finished_at"])
-        await models.Campaign.filter(id=campaign.id).update(
-            scoring_status=run.status, scoring_error=None, scoring_done=0, scoring_total=run.total)
+        progress = {"scoring_status": run.status, "scoring_error": None, "scoring_done": 0,
+                    "scoring_total": run.total}
+        await models.Campaign.filter(id=campaign.id).update(**progress)
+        for name, value in progress.items():
+            setattr(campaign, name, value)
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.score", row=campaign,
-                           after={"run_id": run.id, "scorer": scorer_name, "force": force, "total": run.total})
+                           after={"run_id": run.id, "scorer": scorer_name, "force": cmd.force, "total": run.total})
     await enqueue(run.id, await pending_batches(run.id))
     await publish_progress(run)
-    return StartResult(run, started=True)
+    return ScoringStarted(run, campaign, started=True)
 
 
 async def _insert_items(conn: Any, run: models.ScoringRun, batch_size: int) -> int:
@@ -136,16 +143,9 @@ async def pending_batches(run_id: int) -> list[int]:
 
 
 async def enqueue(run_id: int, batches: list[int]) -> None:
-    """One message per batch. Sent after the transaction that made the items commits."""
-    if not batches:
-        return
-    from outboundql.workers.scoring import score_batch
-
-    def send() -> None:
-        for batch in batches:
-            score_batch.send(run_id, batch)
-
-    await asyncio.to_thread(send)
+    """One job per batch. Sent after the transaction that made the items commits."""
+    if batches:
+        await runtime.jobs().score_batches(run_id, batches)
 
 
 async def finish_if_done(run_id: int) -> None:
@@ -158,6 +158,26 @@ async def finish_if_done(run_id: int) -> None:
 async def fail_run(run_id: int, error: str) -> None:
     """End the run as failed with ``error``; what it scored stays cached, so a retry does the rest."""
     await _end(run_id, ScoringStatus.FAILED, error)
+
+
+async def note_error(run_id: int, error: str) -> None:
+    """Keep the last error of a batch on its running run (what `scoringError` shows if retries run out)."""
+    await models.ScoringRun.filter(id=run_id, status=ScoringStatus.RUNNING).update(error=error[:2000])
+
+
+async def batch_gave_up(run_id: int, batch: int, *, attempts: int) -> None:
+    """A batch failed every attempt: the run fails with the batch's last error (its scores so far stay)."""
+    run = await models.ScoringRun.get_or_none(id=run_id)
+    if run is None:
+        return
+    await fail_run(run_id, f"Batch {batch} failed after {attempts} attempts: {run.error or 'unknown error'}")
+
+
+async def failures(run_id: int, limit: int) -> list[tuple[int, str]]:
+    """(account id, error) of the run's accounts that failed, first failed first, at most ``limit``."""
+    rows = await models.ScoringRunItem.filter(run_id=run_id, state=ScoringItemState.FAILED) \
+        .order_by("id").limit(limit).values_list("account_id", "error")
+    return [(int(account_id), error or "") for account_id, error in rows]
 
 
 async def _end(run_id: int, status: ScoringStatus, error: str | None) -> None:

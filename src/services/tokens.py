@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from outboundql import models
 from outboundql.errors import InvalidInput, NotFound
+from outboundql.services import runtime
 
 TOKEN_PREFIX = "oql_"
 
@@ -82,9 +82,7 @@ async def authenticate(authorization: str | None, touch_interval: timedelta) -> 
 
 async def _schedule_touch(token_id: int, at: datetime) -> None:
     # Recording use is a background job so a read request never waits on a write.
-    from outboundql.workers.tokens import touch_api_token
-
-    await asyncio.to_thread(touch_api_token.send, token_id, at.isoformat())
+    await runtime.jobs().touch_token(token_id, at)
 
 
 async def revoke_api_token(user: models.User, cmd: RevokeApiToken) -> ApiTokenRevoked:

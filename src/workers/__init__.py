@@ -1,7 +1,19 @@
-"""Background jobs. ``dramatiq outboundql.workers`` (what ``outboundql worker`` runs) imports the
-broker first, then every actor module."""
+"""Background jobs: the broker, the actors, and `DramatiqJobs` (the services' job port on them).
 
-from outboundql.workers import scoring, tokens
-from outboundql.workers.broker import EMBEDDED, broker
+``dramatiq outboundql.workers`` (what ``outboundql worker`` runs) imports this package: that
+installs the broker its environment's settings call for, then declares every actor on it. The API
+server installs the broker of the settings handed to `create_app` instead (`install`), which moves
+the actors onto it when it differs.
+"""
 
-__all__ = ["EMBEDDED", "broker", "scoring", "tokens"]
+from outboundql.settings import get_settings
+from outboundql.workers.broker import current_broker, install, is_embedded
+
+# The worker process's entry point: its settings are its environment's. Before the actor modules,
+# which declare their actors on the installed broker.
+install(get_settings())
+
+from outboundql.workers import scoring, tokens  # noqa: E402
+from outboundql.workers.jobs import DramatiqJobs  # noqa: E402
+
+__all__ = ["DramatiqJobs", "current_broker", "install", "is_embedded", "scoring", "tokens"]

@@ -1,4 +1,10 @@
-"""The one broker of the process: in-memory (embedded) or Redis (distributed), chosen by settings."""
+"""The broker of the process: in-memory (embedded) or Redis (distributed), chosen by settings.
+
+A process has one broker at a time, the one `install` made for its settings: a worker process
+(``dramatiq outboundql.workers``) installs the one of its environment when the package is imported,
+and the API server the one of the settings handed to `create_app`, which moves every actor onto it
+when it differs.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,11 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
-from outboundql.settings import Settings, get_settings
-from outboundql.workers.middleware import DatabaseAsyncIO, HostLoopAsyncIO, ResumeScoringRuns
+from outboundql.settings import Settings
+from outboundql.workers.middleware import DatabaseAsyncIO, HostLoopAsyncIO, ResumeScoringRuns, WorkerRuntime
+
+_broker: dramatiq.Broker | None = None
+_key: tuple[str | None, str | None] | None = None
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
@@ -17,6 +26,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     if settings.redis_url:
         broker = RedisBroker(url=settings.redis_url)
         broker.add_middleware(DatabaseAsyncIO(settings.database_url))
+        broker.add_middleware(WorkerRuntime(settings))
         broker.add_middleware(ResumeScoringRuns())
     else:
         broker = StubBroker()
@@ -24,7 +34,36 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     return broker
 
 
-broker = build_broker(get_settings())
-dramatiq.set_broker(broker)
+def _key_of(settings: Settings) -> tuple[str | None, str | None]:
+    # What the broker is built from: an in-memory broker depends on no setting.
+    return (settings.redis_url, settings.database_url) if settings.redis_url else (None, None)
 
-EMBEDDED = isinstance(broker, StubBroker)
+
+def install(settings: Settings) -> dramatiq.Broker:
+    """Make the broker of ``settings`` the process's broker (dramatiq's global one too), with every
+    actor declared so far moved onto it. A no-op when the installed broker already fits them."""
+    global _broker, _key
+    key = _key_of(settings)
+    if _broker is not None and _key == key:
+        return _broker
+    broker, previous = build_broker(settings), _broker
+    if previous is not None:
+        for actor in list(previous.actors.values()):
+            actor.broker = broker
+            broker.declare_actor(actor)
+        previous.close()
+    dramatiq.set_broker(broker)
+    _broker, _key = broker, key
+    return broker
+
+
+def current_broker() -> dramatiq.Broker:
+    """The installed broker (actor modules are imported after `install`, so they are declared on it)."""
+    if _broker is None:
+        raise RuntimeError("No broker is installed: import outboundql.workers (or call install) first.")
+    return _broker
+
+
+def is_embedded() -> bool:
+    """Jobs run in this process (the in-memory broker of the embedded default)."""
+    return isinstance(current_broker(), StubBroker)

@@ -4,6 +4,8 @@
   share its tortoise connections. No second loop, no second ORM init.
 * ``DatabaseAsyncIO`` (``outboundql worker`` processes): dramatiq's event-loop thread with
   tortoise opened on it after the process boots, and closed after in-flight messages finished.
+* ``WorkerRuntime`` (``outboundql worker`` processes): the runtime services run with, configured
+  at boot from the settings the worker's broker was built from (its environment).
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from typing import Any
 import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.middleware import AsyncIO, Middleware
+from tortoise import Tortoise
+
+from outboundql.models.config import tortoise_config
+from outboundql.services import runtime
+from outboundql.services.scoring_runs import resume_interrupted
+from outboundql.settings import Settings
 
 
 class HostLoopAsyncIO(Middleware):
@@ -43,10 +51,6 @@ class DatabaseAsyncIO(AsyncIO):
         self.database_url = database_url
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
-        from tortoise import Tortoise
-
-        from outboundql.models.config import tortoise_config
-
         # As dramatiq's AsyncIO does, but a daemon thread: on a second SIGTERM dramatiq "kills" the
         # worker process with sys.exit(), which a non-daemon loop thread would keep alive forever.
         thread = EventLoopThread(self.logger)
@@ -56,12 +60,25 @@ class DatabaseAsyncIO(AsyncIO):
         thread.run_coroutine(Tortoise.init(config=tortoise_config(self.database_url), _enable_global_fallback=True))
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
-        from tortoise import Tortoise
-
         thread = get_event_loop_thread()
         if thread is not None:
             thread.run_coroutine(Tortoise.close_connections())
         super().after_worker_shutdown(broker, worker)
+
+
+class WorkerRuntime(Middleware):
+    """Configure the services' runtime when a worker process boots: its settings, the goals of the
+    plugins installed there (a broken plugin stops the boot) and dramatiq jobs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # Imported here: the jobs module imports the actors, which are declared on a broker built
+        # with this middleware.
+        from outboundql.workers.jobs import DramatiqJobs
+
+        runtime.configure(runtime.Runtime(self.settings, runtime.installed_goals(self.settings), DramatiqJobs()))
 
 
 class ResumeScoringRuns(Middleware):
@@ -70,8 +87,6 @@ class ResumeScoringRuns(Middleware):
     cluster booting together resume each run once; duplicates would be harmless anyway."""
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
-        from outboundql.services.scoring_runs import resume_interrupted
-
         thread = get_event_loop_thread()
         if thread is not None:
             thread.run_coroutine(resume_interrupted())

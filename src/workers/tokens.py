@@ -8,10 +8,10 @@ import dramatiq
 from tortoise.expressions import Q
 
 from outboundql import models
-from outboundql.workers.broker import broker
+from outboundql.workers.broker import current_broker
 
 
-@dramatiq.actor(broker=broker, actor_name="touch_api_token", queue_name="default", max_retries=3)
+@dramatiq.actor(broker=current_broker(), actor_name="touch_api_token", queue_name="default", max_retries=3)
 async def touch_api_token(token_id: int, used_at: str) -> None:
     """Record that a token was used. Idempotent: only ever moves ``last_used_at`` forward."""
     when = datetime.fromisoformat(used_at)

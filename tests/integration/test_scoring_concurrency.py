@@ -20,7 +20,9 @@ from outboundql.services import campaign_stats, scoring_batches, scoring_runs
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
 from outboundql.services.projects import CreateProject, create_project
+from outboundql.services.scoring_runs import ScoreCampaign
 from outboundql.settings import Settings
+from outboundql.workers import current_broker
 from tests.conftest import global_database
 
 pytestmark = pytest.mark.integration
@@ -37,8 +39,7 @@ class Scene:
 
 @asynccontextmanager
 async def scene(pg_url: str) -> AsyncIterator[Scene]:
-    from outboundql.workers import broker
-
+    broker = current_broker()
     async with global_database(pg_url):
         try:
             user = await models.User.create(email="racer@example.com", name="Racer")
@@ -72,8 +73,8 @@ async def test_two_copies_of_a_batch_at_once_score_each_account_once(pg_url: str
 
     monkeypatch.setattr(RubricScorer, "score", slow)
     async with scene(pg_url) as s:
-        started = await scoring_runs.start_run(s.access, s.campaign.id, force=False, scorer="rubric",
-                                               registry=registry_with(), settings=SETTINGS)
+        started = await scoring_runs.score_campaign(s.access, registry_with(), ScoreCampaign(s.campaign.id,
+                                                                                             scorer="rubric"))
         run_id = started.run.id
         await asyncio.gather(*(scoring_batches.process(run_id, 0, registry_with(), SETTINGS) for _ in range(2)))
 
@@ -87,8 +88,7 @@ async def test_two_copies_of_a_batch_at_once_score_each_account_once(pg_url: str
 async def test_concurrent_score_campaign_calls_make_one_run(pg_url: str) -> None:
     async with scene(pg_url) as s:
         results = await asyncio.gather(*(
-            scoring_runs.start_run(s.access, s.campaign.id, force=False, scorer="rubric", registry=registry_with(),
-                                   settings=SETTINGS)
+            scoring_runs.score_campaign(s.access, registry_with(), ScoreCampaign(s.campaign.id, scorer="rubric"))
             for _ in range(4)))
         assert sorted(r.started for r in results) == [False, False, False, True]
         assert len({r.run.id for r in results}) == 1
@@ -101,15 +101,15 @@ async def test_a_batch_of_an_ended_run_leaves_the_next_runs_progress_alone(pg_ur
     interfered: list[int] = []
 
     async with scene(pg_url) as s:
-        first = (await scoring_runs.start_run(s.access, s.campaign.id, force=False, scorer="rubric",
-                                              registry=registry_with(), settings=SETTINGS)).run
+        first = (await scoring_runs.score_campaign(s.access, registry_with(),
+                                                   ScoreCampaign(s.campaign.id, scorer="rubric"))).run
 
         async def meanwhile(self: RubricScorer, context: Any, items: Any) -> Any:
             # While this batch is scored, its run fails and a retry starts (another connection).
             async def fail_and_retry() -> None:
                 await scoring_runs.fail_run(first.id, "boom")
-                second = await scoring_runs.start_run(s.access, s.campaign.id, force=False, scorer="rubric",
-                                                      registry=registry_with(), settings=SETTINGS)
+                second = await scoring_runs.score_campaign(s.access, registry_with(),
+                                                           ScoreCampaign(s.campaign.id, scorer="rubric"))
                 interfered.append(second.run.id)
 
             # An empty context: outside this batch's transaction, on a connection of its own.

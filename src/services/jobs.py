@@ -1,0 +1,23 @@
+"""The background jobs services ask for (a port): what to run later, not how.
+
+The workers package implements it (``DramatiqJobs``, with dramatiq actors); services reach the
+configured implementation through `outboundql.services.runtime`. Every job is idempotent, so a job sent
+twice (a resumed run, a retried touch) is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+
+class Jobs(Protocol):
+    async def score_batches(self, run_id: int, batches: Sequence[int]) -> None:
+        """Score the pending items of each of ``batches`` of scoring run ``run_id`` (one job per batch).
+        Called after the transaction that made the items committed."""
+        ...
+
+    async def touch_token(self, token_id: int, used_at: datetime) -> None:
+        """Record that API token ``token_id`` was used at ``used_at`` (never moves it backwards)."""
+        ...

@@ -1,0 +1,81 @@
+"""What services run with in this process: the settings, the installed goals and the job port.
+
+Each kind of process configures it once, before any service is called:
+
+* the API server: `create_app(settings, goals=...)` (its embedded job worker runs in that process,
+  so jobs use the same settings and goals as requests);
+* an ``outboundql worker`` process: at boot, from its environment (a middleware of its broker);
+* scripts (the CLI, ``serve --demo``, ``bench/``): before calling services, e.g.
+  ``runtime.configure(Runtime(settings, goals, DramatiqJobs()))``.
+
+Services read it through `current()` (or `settings()` / `goals()` / `jobs()`); they never import
+the workers package nor read the environment themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from outboundql.goals.manager import collect_goals, make_plugin_manager
+from outboundql.goals.registry import GoalRegistry
+from outboundql.services.jobs import Jobs
+from outboundql.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    goals: GoalRegistry
+    jobs: Jobs
+
+
+_current: Runtime | None = None
+
+
+class NotConfigured(RuntimeError):
+    """A service ran before its process configured the runtime (a bug of the entry point)."""
+
+
+def configure(runtime: Runtime) -> Runtime:
+    """Make ``runtime`` the process's runtime; returns it."""
+    global _current
+    _current = runtime
+    return runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise NotConfigured("No runtime is configured: create_app(), the worker boot, or a script's "
+                            "runtime.configure(...) must run before services are called.")
+    return _current
+
+
+@contextlib.contextmanager
+def using(runtime: Runtime | None) -> Iterator[Runtime | None]:
+    """``runtime`` for the block, then the one before it again (tests, scripts)."""
+    global _current
+    previous, _current = _current, runtime
+    try:
+        yield runtime
+    finally:
+        _current = previous
+
+
+def installed_goals(settings: Settings) -> GoalRegistry:
+    """The goals of the built-in and installed plugins, minus those ``settings`` disable. A plugin
+    that fails to load or register raises here: the process should not start without saying so."""
+    return collect_goals(make_plugin_manager(blocked=settings.disabled_plugins, trace=settings.trace_plugins))
+
+
+def settings() -> Settings:
+    return current().settings
+
+
+def goals() -> GoalRegistry:
+    return current().goals
+
+
+def jobs() -> Jobs:
+    return current().jobs
