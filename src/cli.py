@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -46,7 +46,7 @@ def _with_db(fn: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
@@ -169,7 +169,7 @@ def create_project(name: str, owner_email: str) -> None:
         owner = await find_user(owner_email)
         if owner is None:
             _fail(f"no user with e-mail {owner_email}; create one with `outboundql create-user`.")
-        return (await create(await Access.for_user(owner), CreateProject(name=name))).project  # type: ignore[arg-type]
+        return (await create(await Access.for_user(owner), CreateProject(name=name))).project
 
     try:
         project = _with_db(run)
@@ -192,7 +192,7 @@ def create_token(email: str, name: str, expires_days: int | None) -> None:
         user = await find_user(email)
         if user is None:
             _fail(f"no user with e-mail {email}; create one with `outboundql create-user`.")
-        created = await create_api_token(user, CreateApiToken(name=name, expires_in_days=expires_days))  # type: ignore[arg-type]
+        created = await create_api_token(user, CreateApiToken(name=name, expires_in_days=expires_days))
         return created.secret
 
     try:
@@ -207,6 +207,7 @@ def recount(project_slug: str | None) -> None:
     """Recompute campaigns' cached statistics from their rows; repair and report any drift."""
     from outboundql import models
     from outboundql.services import campaign_stats
+    from outboundql.services.sql import column
 
     async def run() -> tuple[int, list[campaign_stats.Drift], dict[int, str]]:
         qs = models.Campaign.all()
@@ -214,8 +215,8 @@ def recount(project_slug: str | None) -> None:
             project = await models.Project.filter(slug=project_slug).first()
             if project is None:
                 _fail(f"no project with slug {project_slug!r}.")
-            qs = qs.filter(project_id=project.id)  # type: ignore[union-attr]
-        ids = list(await qs.order_by("id").values_list("id", flat=True))
+            qs = qs.filter(project_id=project.id)
+        ids = await column(qs.order_by("id").values_list("id", flat=True))
         drifted = await campaign_stats.recount(ids)
         projects = dict(await models.Campaign.filter(id__in=[d.campaign_id for d in drifted])
                         .values_list("id", "project__slug"))

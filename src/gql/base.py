@@ -1,11 +1,12 @@
-"""Helpers shared by the GraphQL types: row wrapping, global ids, inputs as plain data, node lookup."""
+"""Helpers shared by the GraphQL types: row wrapping, global ids, input fields as command fields, lazy
+types, node lookup."""
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-from collections.abc import Iterable
-from typing import Any, ClassVar, Self
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Self, cast, get_args
 
 import strawberry
 from strawberry import relay
@@ -15,6 +16,7 @@ from outboundql.errors import NotFound
 from outboundql.gql.errors import ErrorsAsData
 from outboundql.gql.permissions import IsAuthenticated
 from outboundql.services.access import parse_id
+from outboundql.services.commands import UNSET
 
 
 class RowType:
@@ -27,7 +29,7 @@ class RowType:
             for f in dataclasses.fields(cls)  # type: ignore[arg-type]
             if f.init and f.name != "row" and hasattr(row, f.name)
         }
-        return cls(row=row, **kwargs)
+        return cast(Self, cast(Any, cls)(row=row, **kwargs))  # the subclass declares `row`
 
 
 def pk_or_none(gid: relay.GlobalID | None, type_name: str) -> int | None:
@@ -49,24 +51,25 @@ def pk_of(gid: relay.GlobalID, type_name: str, field: str, what: str | None = No
     return pk
 
 
-def input_data(obj: Any, exclude: Iterable[str] = ()) -> dict[str, Any]:
-    """The fields of a strawberry input that were given (UNSET dropped), as plain Python data."""
-    skip = set(exclude)
-    return {
-        f.name: _plain(getattr(obj, f.name))
-        for f in dataclasses.fields(obj)
-        if f.name not in skip and getattr(obj, f.name) is not strawberry.UNSET
-    }
+def maybe(value: Any, convert: Callable[[Any], Any] | None = None) -> Any:
+    """An input field as a command field: left out of the request (strawberry's UNSET) is the command's
+    `UNSET`, null stays null, any other value goes through ``convert`` when given."""
+    if value is strawberry.UNSET:
+        return UNSET
+    return value if value is None or convert is None else convert(value)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return input_data(value)
-    if isinstance(value, enum.Enum) and not isinstance(value, str):
-        return value.value
-    return value
+def lazy_class(ref: Any) -> Any:
+    """The GraphQL type a lazy annotation (``Annotated["X", strawberry.lazy("outboundql.gql.module")]``)
+    names, imported when a resolver first needs it, as strawberry itself does when it builds the schema:
+    for a type whose module imports this one (a module-level import would be a cycle)."""
+    name, lazy = get_args(ref)
+    return _resolve_lazy(name, lazy)
+
+
+@functools.cache
+def _resolve_lazy(name: str, lazy: Any) -> Any:
+    return lazy.resolve_forward_ref(name).resolve_type()
 
 
 class ProjectNode(RowType, relay.Node):

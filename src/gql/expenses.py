@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, mutation, pk_of
+from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import ExpenseKind
 from outboundql.gql.errors import UserError
 from outboundql.services import expenses as expenses_service
-from outboundql.services.commands import UNSET, Maybe
 
 
 @strawberry.type(description="Money spent on a campaign: an exact decimal amount in one ISO 4217 currency.")
@@ -97,11 +95,6 @@ class CampaignCosts:
         )
 
 
-def _maybe(value: Any) -> Maybe[Any]:
-    """An input field left out (strawberry's UNSET) as the command's `UNSET`."""
-    return UNSET if value is strawberry.UNSET else value
-
-
 @strawberry.input(description="An expense of a campaign.")
 class AddExpenseInput:
     campaign_id: relay.GlobalID
@@ -138,9 +131,9 @@ class UpdateExpenseInput:
 
     def to_command(self) -> expenses_service.UpdateExpense:
         return expenses_service.UpdateExpense(
-            id=pk_of(self.id, "Expense", "id"), kind=_maybe(self.kind), amount=_maybe(self.amount),
-            currency=_maybe(self.currency), incurred_on=_maybe(self.incurred_on), vendor=_maybe(self.vendor),
-            description=_maybe(self.description), external_ref=_maybe(self.external_ref))
+            id=pk_of(self.id, "Expense", "id"), kind=maybe(self.kind), amount=maybe(self.amount),
+            currency=maybe(self.currency), incurred_on=maybe(self.incurred_on), vendor=maybe(self.vendor),
+            description=maybe(self.description), external_ref=maybe(self.external_ref))
 
 
 @strawberry.input

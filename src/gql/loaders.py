@@ -10,11 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise import connections
+from tortoise.expressions import Subquery
+from tortoise.functions import Count
 from tortoise.models import Model
 
 from outboundql import models
 from outboundql.services.expenses import costs_by_campaign
+from outboundql.services.inbox import attention_by_campaign_account
+from outboundql.services.markets import metrics_by_market
 from outboundql.services.messages import said_at
+from outboundql.services.saved_filters import match_counts
+from outboundql.services.sql import int_list
 
 M = TypeVar("M", bound=Model)
 
@@ -54,10 +61,6 @@ _BUCKET = "CASE " + " ".join(f"WHEN fs.score >= {b} THEN {b}" for b in range(9, 
 async def load_score_buckets_by_campaign_id(ids: list[int]) -> list[list[int]]:
     """Counts of each campaign's goal scores in the ten one-point bars [0, 1) … [9, 10]: one grouped query
     for the whole page."""
-    from tortoise import connections
-
-    from outboundql.services.sql import int_list
-
     counts = {i: [0] * 10 for i in ids}
     _, rows = await connections.get("default").execute_query(
         f"SELECT ca.campaign_id AS campaign_id, {_BUCKET} AS bucket, COUNT(*) AS n FROM campaign_account ca "
@@ -71,16 +74,12 @@ async def load_score_buckets_by_campaign_id(ids: list[int]) -> list[list[int]]:
 
 async def load_market_metrics_by_id(ids: list[int]) -> list[Any]:
     """Metrics of each market, summed from its campaigns: one aggregate query for the whole list."""
-    from outboundql.services.markets import metrics_by_market
-
     metrics = await metrics_by_market(ids)
     return [metrics[i] for i in ids]
 
 
 async def load_saved_filter_match_count_by_id(ids: list[int]) -> list[int]:
     """Accounts each saved filter matches: the filters, then one account query per project."""
-    from outboundql.services.saved_filters import match_counts
-
     counts = await match_counts(await models.SavedFilter.filter(id__in=ids))
     return [counts.get(i, 0) for i in ids]
 
@@ -88,9 +87,6 @@ async def load_saved_filter_match_count_by_id(ids: list[int]) -> list[int]:
 async def load_stale_counts_by_campaign(campaigns: list[models.Campaign]) -> list[int]:
     """Rows whose only score for the product is under another goal, per campaign: one grouped query per
     (product, goal) on the page, not one per campaign."""
-    from tortoise.expressions import Subquery
-    from tortoise.functions import Count
-
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for c in campaigns:
         groups[(c.product_id, c.goal_key)].append(c.id)
@@ -113,14 +109,12 @@ async def load_messages_by_campaign_account_id(ids: list[int]) -> list[list[mode
     """Each thread in the order things were said (sent/received time, a draft's creation): one query."""
     grouped: dict[int, list[models.Message]] = defaultdict(list)
     for row in await models.Message.filter(campaign_account_id__in=ids):
-        grouped[row.campaign_account_id].append(row)  # type: ignore[attr-defined]
+        grouped[row.campaign_account_id].append(row)
     return [sorted(grouped[i], key=said_at) for i in ids]
 
 
 async def load_attention_by_campaign_account_id(ids: list[int]) -> list[Any]:
     """The inbox facts of each campaign account (last inbound, unsent drafts): one grouped query."""
-    from outboundql.services.inbox import attention_by_campaign_account
-
     facts = await attention_by_campaign_account(ids)
     return [facts[i] for i in ids]
 

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, mutation, pk_of
+from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
 from outboundql.services import markets as markets_service
-from outboundql.services.commands import UNSET, Maybe
-
-
-def _maybe(value: Any) -> Maybe[Any]:
-    """An input field left out (strawberry's UNSET) as the command's `UNSET`."""
-    return UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.type(description="A territory inside a project (e.g. \"M&A — New York\"); campaigns may belong to one. "
@@ -93,8 +86,8 @@ class UpdateMarketInput:
     filters: JSON | None = strawberry.UNSET
 
     def to_command(self) -> markets_service.UpdateMarket:
-        return markets_service.UpdateMarket(id=pk_of(self.id, "Market", "id"), name=_maybe(self.name),
-                                            description=_maybe(self.description), filters=_maybe(self.filters))
+        return markets_service.UpdateMarket(id=pk_of(self.id, "Market", "id"), name=maybe(self.name),
+                                            description=maybe(self.description), filters=maybe(self.filters))
 
 
 @strawberry.input

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import enum
-import functools
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast, get_args
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
 from outboundql import enums, models
-from outboundql.gql.base import ProjectNode, mutation, pk_of
+from outboundql.gql.base import ProjectNode, lazy_class, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import CallOutcome, Channel, MessageDirection, MessageMode, MessageStatus
 from outboundql.gql.errors import UserError
@@ -29,14 +28,6 @@ CampaignAccountRef = Annotated["CampaignAccount", strawberry.lazy("outboundql.gq
 CampaignRef = Annotated["Campaign", strawberry.lazy("outboundql.gql.campaigns")]
 ContactRef = Annotated["Contact", strawberry.lazy("outboundql.gql.accounts")]
 UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
-
-
-@functools.cache
-def _resolved(ref: Any) -> Any:
-    """The class a lazy reference (``Annotated["X", strawberry.lazy(module)]``) names, imported on first use
-    as strawberry does when it builds the schema: the modules of these types import this one."""
-    forward, lazy = get_args(ref)
-    return lazy.resolve_forward_ref(forward).resolve_type()
 
 
 @strawberry.type(description="One message or call on a campaign account's thread.")
@@ -62,14 +53,14 @@ class Message(ProjectNode):
     @strawberry.field(description="The thread this message belongs to.")
     async def campaign_account(self, info: Info) -> CampaignAccountRef:
         row = await info.context.loaders.campaign_account_by_id.load(self.row.campaign_account_id)
-        campaign_account: type[CampaignAccount] = _resolved(CampaignAccountRef)
+        campaign_account: type[CampaignAccount] = lazy_class(CampaignAccountRef)
         return campaign_account.from_model(row)
 
     @strawberry.field(description="The campaign of the thread.")
     async def campaign(self, info: Info) -> CampaignRef:
         row = await info.context.loaders.campaign_account_by_id.load(self.row.campaign_account_id)
         assert row is not None
-        campaign: type[Campaign] = _resolved(CampaignRef)
+        campaign: type[Campaign] = lazy_class(CampaignRef)
         return campaign.from_model(await info.context.loaders.campaign_by_id.load(row.campaign_id))
 
     @strawberry.field(description="The person written to or heard from.")
@@ -77,14 +68,14 @@ class Message(ProjectNode):
         if self.row.contact_id is None:
             return None
         row = await info.context.loaders.contact_by_id.load(self.row.contact_id)
-        return _resolved(ContactRef).from_model(row) if row else None
+        return lazy_class(ContactRef).from_model(row) if row else None
 
     @strawberry.field(description="Who logged or drafted it.")
     async def created_by(self, info: Info) -> UserRef | None:
         if self.row.created_by_id is None:
             return None
         row = await info.context.loaders.user_by_id.load(self.row.created_by_id)
-        return _resolved(UserRef).from_model(row) if row else None
+        return lazy_class(UserRef).from_model(row) if row else None
 
 
 @strawberry.type
@@ -92,13 +83,6 @@ class MessageConnection(CountedConnection[Message]):
     @classmethod
     def resolve_node(cls, node: models.Message, *, info: Info, **kwargs: Any) -> Message:
         return Message.from_model(node)
-
-
-async def resolve_messages(info: Info, queryset: Any, first: int | None, after: str | None, last: int | None,
-                           before: str | None) -> MessageConnection:
-    result = MessageConnection.resolve_connection(queryset, info=info, first=first, after=after, last=last,
-                                                  before=before)
-    return cast(MessageConnection, await result if hasattr(result, "__await__") else result)
 
 
 @strawberry.input(description="A message to add to a campaign account's thread. A sent outbound moves the "
@@ -226,7 +210,7 @@ class MessageMutations:
     async def log_message(self, info: Info, input: LogMessageInput) -> LogMessagePayload:
         logged = await messages_service.log_message(info.context.access, input.to_command())
         return LogMessagePayload(message=Message.from_model(logged.message), replayed=logged.replayed,
-                                 campaign_account=_resolved(CampaignAccountRef).from_model(logged.campaign_account))
+                                 campaign_account=lazy_class(CampaignAccountRef).from_model(logged.campaign_account))
 
     @mutation("Discard (delete) an unsent DRAFT; a message that was sent or received is INVALID. The audit "
               "trail keeps the draft.")
@@ -235,7 +219,7 @@ class MessageMutations:
         discarded = await messages_service.discard_draft(info.context.access, cmd)
         return DiscardDraftPayload(
             deleted_message_id=relay.GlobalID("Message", str(discarded.message.id)),
-            campaign_account=_resolved(CampaignAccountRef).from_model(discarded.campaign_account))
+            campaign_account=lazy_class(CampaignAccountRef).from_model(discarded.campaign_account))
 
     @mutation("Draft a first message (AI_DRAFT), the next one in the thread (AI_CONTINUE), or translate your text "
               "(TYPE_AND_TRANSLATE), saved as a draft. Template based unless an LLM is configured.")

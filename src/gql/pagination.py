@@ -4,7 +4,7 @@ app's settings (``max_page_size``)."""
 from __future__ import annotations
 
 import inspect
-from typing import Any, Generic, Self
+from typing import Any, Generic, Self, cast
 
 import strawberry
 from strawberry import relay
@@ -30,6 +30,14 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
         return int(await self.queryset.count())
 
     @classmethod
+    async def page(cls, nodes: Any, info: Any, *, first: int | None = None, after: str | None = None,
+                   last: int | None = None, before: str | None = None) -> Self:
+        """One page of ``nodes`` (a queryset, or a list) as this connection."""
+        result = cls.resolve_connection(nodes, info=info, first=first, after=after, last=last, before=before)
+        connection: Self = await result if inspect.isawaitable(result) else result
+        return connection
+
+    @classmethod
     def resolve_connection(cls, nodes: Any, *, info: Any, **kwargs: Any) -> Any:
         limit = max_page_size(info)
         for name in ("first", "last"):
@@ -50,7 +58,7 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
         if inspect.isawaitable(result):
 
             async def attach() -> Self:
-                connection = await result
+                connection = cast(Self, await result)
                 connection.queryset = nodes
                 return connection
 

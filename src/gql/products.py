@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, mutation, pk_of
+from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import PersonaStatus
 from outboundql.gql.errors import UserError
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
-from outboundql.services.commands import UNSET, Maybe
-
-
-def _maybe(value: Any) -> Maybe[Any]:
-    """An input field left out (strawberry's UNSET) as the command's `UNSET`."""
-    return UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.type(description="What a project sells or promotes. Its description anchors personas and scoring.")
@@ -110,9 +103,9 @@ class UpdateProductInput:
 
     def to_command(self) -> products_service.UpdateProduct:
         return products_service.UpdateProduct(
-            id=pk_of(self.id, "Product", "id"), name=_maybe(self.name), description=_maybe(self.description),
-            website_url=_maybe(self.website_url), communication_language=_maybe(self.communication_language),
-            example_good_urls=_maybe(self.example_good_urls), example_bad_urls=_maybe(self.example_bad_urls),
+            id=pk_of(self.id, "Product", "id"), name=maybe(self.name), description=maybe(self.description),
+            website_url=maybe(self.website_url), communication_language=maybe(self.communication_language),
+            example_good_urls=maybe(self.example_good_urls), example_bad_urls=maybe(self.example_bad_urls),
         )
 
 
@@ -144,11 +137,11 @@ class UpsertPersonaInput:
 
     def to_command(self) -> personas_service.UpsertPersona:
         return personas_service.UpsertPersona(
-            product_id=pk_of(self.product_id, "Product", "product_id"), goal=self.goal, name=_maybe(self.name),
-            summary=_maybe(self.summary), industries=_maybe(self.industries), job_titles=_maybe(self.job_titles),
-            pain_points=_maybe(self.pain_points), company_size_min=_maybe(self.company_size_min),
-            company_size_max=_maybe(self.company_size_max), countries=_maybe(self.countries),
-            keywords=_maybe(self.keywords), exclusions=_maybe(self.exclusions),
+            product_id=pk_of(self.product_id, "Product", "product_id"), goal=self.goal, name=maybe(self.name),
+            summary=maybe(self.summary), industries=maybe(self.industries), job_titles=maybe(self.job_titles),
+            pain_points=maybe(self.pain_points), company_size_min=maybe(self.company_size_min),
+            company_size_max=maybe(self.company_size_max), countries=maybe(self.countries),
+            keywords=maybe(self.keywords), exclusions=maybe(self.exclusions),
         )
 
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, mutation, pk_of
+from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
 from outboundql.services import saved_filters as service
-from outboundql.services.commands import UNSET, Maybe
 
 EXPRESSION_HELP = (
     'A filter expression: {"all": [...]}, {"any": [...]}, {"not": {...}} or a condition '
@@ -23,11 +21,6 @@ EXPRESSION_HELP = (
     "Operators: eq, ne, in, not_in, gt, gte, lt, lte, contains (text, case-insensitive; for tags: has the tag), "
     "exists."
 )
-
-
-def _maybe(value: Any) -> Maybe[Any]:
-    """An input field left out (strawberry's UNSET) as the command's `UNSET`."""
-    return UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.type(description="A named filter over the project's accounts; usable as a campaign's audience.")
@@ -63,8 +56,8 @@ class UpdateSavedFilterInput:
     expression: JSON | None = strawberry.field(default=strawberry.UNSET, description=EXPRESSION_HELP)
 
     def to_command(self) -> service.UpdateSavedFilter:
-        return service.UpdateSavedFilter(id=pk_of(self.id, "SavedFilter", "id"), name=_maybe(self.name),
-                                         expression=_maybe(self.expression))
+        return service.UpdateSavedFilter(id=pk_of(self.id, "SavedFilter", "id"), name=maybe(self.name),
+                                         expression=maybe(self.expression))
 
 
 @strawberry.input

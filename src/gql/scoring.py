@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -115,7 +116,9 @@ class ScoringMutations:
                                     run=ScoringRun.from_model(result.run), started=result.started, errors=errors)
 
 
-async def _follow(info: Info, campaign_id: relay.GlobalID) -> AsyncGenerator[tuple[dict, models.Campaign | None], None]:
+async def _follow(
+    info: Info, campaign_id: relay.GlobalID,
+) -> AsyncGenerator[tuple[dict[str, Any], models.Campaign | None], None]:
     """Events of one campaign, re-checking the viewer's rights and reading the campaign fresh each time."""
     try:
         pk = pk_of(campaign_id, "Campaign", "campaignId")
@@ -135,7 +138,7 @@ async def _follow(info: Info, campaign_id: relay.GlobalID) -> AsyncGenerator[tup
         yield event, await info.context.loaders.campaign_by_id.load(row.id)
 
 
-def _progress(event: dict, campaign: models.Campaign) -> ScoringProgressEvent:
+def _progress(event: dict[str, Any], campaign: models.Campaign) -> ScoringProgressEvent:
     return ScoringProgressEvent(campaign=Campaign.from_model(campaign),
                                 run_id=relay.GlobalID("ScoringRun", str(event["run_id"])),
                                 status=ScoringStatus(event["status"]),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
-from strawberry.types.lazy_type import LazyType
 
 from outboundql import models
-from outboundql.gql.base import RowType, mutation, pk_of
+from outboundql.gql.base import RowType, lazy_class, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
 from outboundql.gql.errors import UserError
@@ -24,11 +23,6 @@ if TYPE_CHECKING:
 
 _PROJECTS = "outboundql.gql.projects"
 ProjectRef = Annotated["Project", strawberry.lazy(_PROJECTS)]
-
-
-def project_type() -> type[Project]:
-    """The `Project` GraphQL type (defined in gql.projects, which imports this module)."""
-    return cast("type[Project]", LazyType("Project", _PROJECTS).resolve_type())
 
 
 @strawberry.type(description="A person using the API.")
@@ -66,7 +60,8 @@ class Membership:
 
     @strawberry.field
     async def project(self, info: Info) -> ProjectRef:
-        return project_type().from_model(await info.context.loaders.project_by_id.load(self.project_id))
+        project: type[Project] = lazy_class(ProjectRef)
+        return project.from_model(await info.context.loaders.project_by_id.load(self.project_id))
 
 
 @strawberry.type(description="An API token. The secret itself is returned only by `createApiToken`.")

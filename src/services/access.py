@@ -99,7 +99,7 @@ class Access:
 
 
 def _project_id(row: Model, project_field: str) -> int:
-    value = row
+    value: Any = row
     for part in project_field.split("__"):
         value = getattr(value, part)
-    return int(value)  # type: ignore[call-overload]
+    return int(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -13,6 +14,8 @@ from typing import Any, Protocol
 from outboundql.services import runtime
 
 QUEUE_SIZE = 1000
+
+log = logging.getLogger(__name__)
 
 
 class EventBus(Protocol):
@@ -84,8 +87,18 @@ def account_channel(project_id: int) -> str:
     return f"outboundql:project:{project_id}:accounts"
 
 
+async def _publish(channel: str, payload: dict[str, Any]) -> None:
+    """Publish after the change committed. A bus that fails (Redis down) costs the live update, logged,
+    never the answer: the write happened, and a client told otherwise would retry and repeat it."""
+    try:
+        await get_bus().publish(channel, payload)
+    except Exception:
+        log.warning("Live event %s on %s was not published; the change itself is saved.", payload.get("kind"),
+                    channel, exc_info=True)
+
+
 async def publish_account_change(project_id: int, account_id: int, kind: str) -> None:
-    await get_bus().publish(account_channel(project_id), {"account_id": account_id, "kind": kind})
+    await _publish(account_channel(project_id), {"account_id": account_id, "kind": kind})
 
 
 def campaign_channel(campaign_id: int) -> str:
@@ -95,4 +108,4 @@ def campaign_channel(campaign_id: int) -> str:
 async def publish_campaign_event(campaign_id: int, kind: str, data: dict[str, Any] | None = None) -> None:
     """Something a campaign page shows changed (after the change committed): ``kind`` says what
     (`scoring_progress`, `accounts_changed`, `campaign_updated`), ``data`` carries the details."""
-    await get_bus().publish(campaign_channel(campaign_id), {"kind": kind, "campaign_id": campaign_id, **(data or {})})
+    await _publish(campaign_channel(campaign_id), {"kind": kind, "campaign_id": campaign_id, **(data or {})})

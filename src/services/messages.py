@@ -388,12 +388,6 @@ def thread_queryset(campaign_account_id: int) -> Any:
     return in_thread_order(models.Message.filter(campaign_account_id=campaign_account_id))
 
 
-def account_messages(project_id: int, account_id: int) -> Any:
-    """Every message with an account across its campaigns, newest first (for a connection)."""
-    return in_thread_order(models.Message.filter(project_id=project_id, campaign_account__account_id=account_id),
-                           newest_first=True)
-
-
 async def discard_draft(access: Access, cmd: DiscardDraft) -> DraftDiscarded:
     """Delete a DRAFT (anything sent or received is INVALID); audited with the draft as it was. Once
     committed, the campaign's page hears ``accounts_changed``."""

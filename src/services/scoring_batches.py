@@ -35,7 +35,7 @@ from outboundql.scoring.scorers import (
 from outboundql.scoring.snapshots import AccountSnapshot, ContactSnapshot
 from outboundql.services import events, scoring_runs
 from outboundql.services.personas import persona_snapshot
-from outboundql.services.sql import chunks, int_list, is_postgres, placeholder
+from outboundql.services.sql import chunks, column, int_list, is_postgres, placeholder
 from outboundql.settings import Settings
 
 _UPSERT_COLUMNS = ("project_id", "product_id", "account_id", "goal_key", "score", "band", "justifications",
@@ -98,7 +98,7 @@ async def claimed_items(run_id: int, batch: int) -> AsyncIterator[list[int]]:
     """
     query = models.ScoringRunItem.filter(run_id=run_id, batch=batch, state=ScoringItemState.PENDING)
     if not is_postgres(connections.get("default")):
-        yield list(await query.values_list("account_id", flat=True))
+        yield await column(query.values_list("account_id", flat=True))
         return
     async with in_transaction():
         # Model rows, not values_list/exists: tortoise drops FOR UPDATE from those queries.
@@ -170,16 +170,16 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
                        .select_for_update().only("id"))
         existing: set[int] = set()
         for part in chunks(scored_ids):
-            existing.update(await models.FitScore.filter(
+            existing.update(await column(models.FitScore.filter(
                 product_id=run.product_id, goal_key=run.goal_key, account_id__in=part,
-            ).values_list("account_id", flat=True))
+            ).values_list("account_id", flat=True)))
         await _upsert_scores(conn, run, persona_version, outcome)
         new_ids = [i for i in scored_ids if i not in existing]
         others: set[int] = set()
         for part in chunks(new_ids):
-            others.update(await models.CampaignAccount.filter(
+            others.update(await column(models.CampaignAccount.filter(
                 account_id__in=part, campaign__product_id=run.product_id, campaign__goal_key=run.goal_key,
-            ).exclude(campaign_id=run.campaign_id).distinct().values_list("campaign_id", flat=True))
+            ).exclude(campaign_id=run.campaign_id).distinct().values_list("campaign_id", flat=True)))
             await conn.execute_query(
                 "UPDATE campaign SET scored_accounts = scored_accounts + (SELECT COUNT(*) FROM campaign_account ca "
                 f"WHERE ca.campaign_id = campaign.id AND ca.account_id IN ({int_list(part)})) "

@@ -25,7 +25,7 @@ from outboundql.services import audit, events, personas, runtime
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import locked_campaign
 from outboundql.services.campaigns import effective_language
-from outboundql.services.sql import placeholder
+from outboundql.services.sql import column, placeholder
 
 #: A product needs this many reviewed campaign accounts before reviews are given to the scorer.
 FEEDBACK_MIN_REVIEWED = 10
@@ -101,7 +101,9 @@ async def score_campaign(access: Access, goals: GoalRegistry, cmd: ScoreCampaign
 async def _insert_items(conn: Any, run: models.ScoringRun, batch_size: int) -> int:
     """INSERT … SELECT the run's work set in one statement: the campaign's accounts with no score for
     (product, goal) made under the current persona version (every account when ``force``)."""
-    p = lambda n: placeholder(conn, n)  # noqa: E731
+    def p(n: int) -> str:
+        return placeholder(conn, n)
+
     cached = "" if run.force else (
         f" AND NOT EXISTS (SELECT 1 FROM fit_score fs WHERE fs.product_id = {int(run.product_id)}"
         f" AND fs.goal_key = {p(2)} AND fs.account_id = ca.account_id AND fs.persona_version >= {p(3)})")
@@ -128,18 +130,18 @@ async def feedback_examples(product_id: int) -> list[tuple[int, bool]]:
     for status in (ReviewStatus.APPROVED, ReviewStatus.REJECTED):
         rows = reviewed.filter(review_status=status)
         # Dated reviews newest first, then undated ones (PostgreSQL would sort NULLs first).
-        ids = [*await rows.filter(reviewed_at__isnull=False).order_by("-reviewed_at", "-id")
-               .limit(FEEDBACK_PER_SIDE * 3).values_list("account_id", flat=True),
-               *await rows.filter(reviewed_at__isnull=True).order_by("-id")
-               .limit(FEEDBACK_PER_SIDE * 3).values_list("account_id", flat=True)]
+        ids = [*await column(rows.filter(reviewed_at__isnull=False).order_by("-reviewed_at", "-id")
+                             .limit(FEEDBACK_PER_SIDE * 3).values_list("account_id", flat=True)),
+               *await column(rows.filter(reviewed_at__isnull=True).order_by("-id")
+                             .limit(FEEDBACK_PER_SIDE * 3).values_list("account_id", flat=True))]
         out += [(account_id, status is ReviewStatus.APPROVED)
                 for account_id in list(dict.fromkeys(ids))[:FEEDBACK_PER_SIDE]]
     return out
 
 
 async def pending_batches(run_id: int) -> list[int]:
-    return sorted(await models.ScoringRunItem.filter(run_id=run_id, state=ScoringItemState.PENDING)
-                  .distinct().values_list("batch", flat=True))
+    return sorted(await column(models.ScoringRunItem.filter(run_id=run_id, state=ScoringItemState.PENDING)
+                               .distinct().values_list("batch", flat=True)))
 
 
 async def enqueue(run_id: int, batches: list[int]) -> None:
@@ -199,7 +201,7 @@ async def resume_interrupted(claim_window: timedelta = RESUME_CLAIM_WINDOW) -> l
     Each run is claimed first, so workers booting together resume it once. Returns the run ids."""
     now = datetime.now(UTC)
     resumed = []
-    for run_id in await models.ScoringRun.filter(status=ScoringStatus.RUNNING).values_list("id", flat=True):
+    for run_id in await column(models.ScoringRun.filter(status=ScoringStatus.RUNNING).values_list("id", flat=True)):
         claimed = await models.ScoringRun.filter(
             Q(resumed_at__isnull=True) | Q(resumed_at__lt=now - claim_window), id=run_id,
             status=ScoringStatus.RUNNING,

@@ -7,6 +7,8 @@ from typing import Any
 from slugify import slugify
 from tortoise.models import Model
 
+from outboundql.services.sql import column
+
 MAX_SLUG = 100
 
 
@@ -29,7 +31,7 @@ async def unique_slug(
     qs = model.filter(slug__startswith=base, **scope)
     if exclude_id is not None:
         qs = qs.exclude(id=exclude_id)
-    taken = set(await qs.values_list("slug", flat=True))
+    taken = set(await column(qs.values_list("slug", flat=True)))
     if base not in taken:
         return base
     n = 2

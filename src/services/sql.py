@@ -26,7 +26,12 @@ def placeholder(conn: Any, n: int) -> str:
 
 
 def is_postgres(conn: Any) -> bool:
-    return conn.capabilities.dialect == "postgres"
+    return bool(conn.capabilities.dialect == "postgres")
+
+
+async def column(query: Any) -> list[Any]:
+    """The values of a one-column ``values_list(..., flat=True)`` query (tortoise types its rows as tuples)."""
+    return list(await query)
 
 
 def decimal_sum(conn: Any, column: str, places: int) -> Any:

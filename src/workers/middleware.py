@@ -63,7 +63,7 @@ class DatabaseAsyncIO(AsyncIO):
         thread = get_event_loop_thread()
         if thread is not None:
             thread.run_coroutine(Tortoise.close_connections())
-        super().after_worker_shutdown(broker, worker)
+        super().after_worker_shutdown(broker, worker)  # type: ignore[no-untyped-call]  # dramatiq leaves it untyped
 
 
 class WorkerRuntime(Middleware):

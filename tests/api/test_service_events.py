@@ -81,3 +81,28 @@ async def test_the_demo_seeder_publishes_an_account_event_per_account(db: Any) -
     assert {e["kind"] for e in received} <= {"created", "merged"}
     assert sorted(e["account_id"] for e in received if e["kind"] == "created") == sorted(account_ids)
     assert {e["account_id"] for e in received} == account_ids
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_change_committed_while_the_event_bus_is_down_is_reported_as_done(
+        owner: Person, project: models.Project, settings: Any, caplog: Any) -> None:
+    """The bus (Redis) fails after the write committed: the service answers the write as done, the
+    change is saved, and the lost live update is logged, never raised (a client told the write failed
+    would retry it and repeat it)."""
+    access = await Access.for_user(owner.user)
+    product = (await products.create_product(access, products.CreateProduct(
+        project_id=project.id, name="Warehouse OS"))).product
+    nothing_listens = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{_free_port()}/0"})
+    current = runtime.current()
+    with runtime.using(runtime.Runtime(nothing_listens, current.goals, current.jobs)):
+        created = await campaigns.create_campaign(access, current.goals, campaigns.CreateCampaign(
+            project_id=project.id, product_id=product.id, name="Quiet launch"))
+    assert (await models.Campaign.get(id=created.campaign.id)).name == "Quiet launch"
+    assert any("was not published" in r.getMessage() for r in caplog.records)

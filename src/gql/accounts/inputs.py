@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import enums
-from outboundql.gql.base import pk_of, pk_or_none
+from outboundql.gql.base import maybe, pk_of, pk_or_none
 from outboundql.gql.enums import AccountStatus, Direction, RoleKind
 from outboundql.services import account_merge
 from outboundql.services import accounts as accounts_service
 from outboundql.services import contacts as contacts_service
-from outboundql.services.commands import UNSET, given
-
-
-def _maybe(value: Any) -> Any:
-    """A field left out of the request (strawberry's UNSET) as the command's `UNSET`."""
-    return UNSET if value is strawberry.UNSET else value
+from outboundql.services.commands import given
 
 
 @strawberry.input(description="All conditions must hold; lists match any of their values.")
@@ -147,13 +141,13 @@ class UpdateAccountInput:
 
     def to_command(self) -> accounts_service.UpdateAccount:
         return accounts_service.UpdateAccount(
-            id=pk_of(self.id, "Account", "id"), name=_maybe(self.name), domain=_maybe(self.domain),
-            website=_maybe(self.website), industry=_maybe(self.industry),
-            employee_count=_maybe(self.employee_count), country=_maybe(self.country), city=_maybe(self.city),
-            language=_maybe(self.language), description=_maybe(self.description), phone=_maybe(self.phone),
-            email=_maybe(self.email), tags=_maybe(self.tags), custom_fields=_maybe(self.custom_fields),
-            contract_end_date=_maybe(self.contract_end_date), source=_maybe(self.source),
-            status=_maybe(self.status), status_note=_maybe(self.status_note),
+            id=pk_of(self.id, "Account", "id"), name=maybe(self.name), domain=maybe(self.domain),
+            website=maybe(self.website), industry=maybe(self.industry),
+            employee_count=maybe(self.employee_count), country=maybe(self.country), city=maybe(self.city),
+            language=maybe(self.language), description=maybe(self.description), phone=maybe(self.phone),
+            email=maybe(self.email), tags=maybe(self.tags), custom_fields=maybe(self.custom_fields),
+            contract_end_date=maybe(self.contract_end_date), source=maybe(self.source),
+            status=maybe(self.status), status_note=maybe(self.status_note),
         )
 
 
@@ -222,9 +216,9 @@ class UpdateContactInput:
 
     def to_command(self) -> contacts_service.UpdateContact:
         return contacts_service.UpdateContact(
-            id=pk_of(self.id, "Contact", "id"), name=_maybe(self.name), title=_maybe(self.title),
-            email=_maybe(self.email), phone=_maybe(self.phone), linkedin_url=_maybe(self.linkedin_url),
-            seniority=_maybe(self.seniority), department=_maybe(self.department),
-            is_decision_maker=_maybe(self.is_decision_maker), role_kind=_maybe(self.role_kind),
-            language=_maybe(self.language), do_not_contact=_maybe(self.do_not_contact),
+            id=pk_of(self.id, "Contact", "id"), name=maybe(self.name), title=maybe(self.title),
+            email=maybe(self.email), phone=maybe(self.phone), linkedin_url=maybe(self.linkedin_url),
+            seniority=maybe(self.seniority), department=maybe(self.department),
+            is_decision_maker=maybe(self.is_decision_maker), role_kind=maybe(self.role_kind),
+            language=maybe(self.language), do_not_contact=maybe(self.do_not_contact),
         )

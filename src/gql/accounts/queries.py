@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-
 from outboundql.gql.accounts.inputs import AccountFilter, AccountOrder
 from outboundql.gql.accounts.types import AccountConnection
 from outboundql.gql.context import Info
@@ -17,7 +15,4 @@ async def resolve_accounts(
     """`Project.accounts`: the project's accounts, filtered and sorted by the service, a page of them."""
     queryset = accounts_service.project_accounts(
         info.context.access, project_id, flt.to_query() if flt else None, order.to_order() if order else None)
-    result = AccountConnection.resolve_connection(queryset, info=info, first=first, after=after, last=last,
-                                                  before=before)
-    connection: AccountConnection = await result if inspect.isawaitable(result) else result
-    return connection
+    return await AccountConnection.page(queryset, info, first=first, after=after, last=last, before=before)

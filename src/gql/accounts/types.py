@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode
+from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.context import Info
 from outboundql.gql.enums import AccountStatus, RoleKind, StatusSource
 from outboundql.gql.pagination import CountedConnection
@@ -23,13 +22,6 @@ if TYPE_CHECKING:
 
 UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
 MessageConnectionRef = Annotated["MessageConnection", strawberry.lazy("outboundql.gql.messages")]
-
-
-def lazy_class(ref: Any) -> Any:
-    """The class a lazy annotation (``Annotated["X", strawberry.lazy("module")]``) names, imported when a
-    resolver first needs it: those modules may import this one, so importing them here is a cycle."""
-    name, reference = get_args(ref)
-    return reference.resolve_forward_ref(name).resolve_type()
 
 
 @strawberry.type(description="A person at an account.")
@@ -116,11 +108,9 @@ class Account(ProjectNode):
                       "OUTBOUNDQL_MAX_PAGE_SIZE.")
     async def messages(self, info: Info, first: int | None = None, after: str | None = None,
                        last: int | None = None, before: str | None = None) -> MessageConnectionRef:
-        result = lazy_class(MessageConnectionRef).resolve_connection(
-            accounts_service.account_messages(self.row), info=info, first=first, after=after, last=last,
-            before=before)
-        connection: MessageConnection = await result if inspect.isawaitable(result) else result
-        return connection
+        connection: type[MessageConnection] = lazy_class(MessageConnectionRef)
+        return await connection.page(accounts_service.account_messages(self.row), info, first=first, after=after,
+                                     last=last, before=before)
 
 
 @strawberry.type

@@ -22,8 +22,6 @@ from outboundql.gql.campaign_accounts.mutations import (
 )
 from outboundql.gql.campaign_accounts.queries import (
     CampaignAccountQueries,
-    resolve_campaign_accounts,
-    resolve_campaign_inbox,
 )
 from outboundql.gql.campaign_accounts.types import (
     CampaignAccount,
@@ -53,6 +51,4 @@ __all__ = [
     "SetOverrideScoreInput",
     "ThreadAttention",
     "UpdateCampaignAccountInput",
-    "resolve_campaign_accounts",
-    "resolve_campaign_inbox",
 ]

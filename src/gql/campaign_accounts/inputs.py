@@ -45,6 +45,10 @@ class CampaignAccountOrder:
     field: CampaignAccountOrderField = CampaignAccountOrderField.EFFECTIVE_SCORE
     direction: Direction = Direction.DESC
 
+    def to_ordering(self) -> tuple[str, bool]:
+        """The service's ordering: the field, and whether it runs descending."""
+        return self.field.value, self.direction is Direction.DESC
+
 
 @strawberry.input(description="Add by ids or by a saved filter (one of the two).")
 class AddAccountsToCampaignInput:

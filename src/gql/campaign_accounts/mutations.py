@@ -6,14 +6,14 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from outboundql.gql.base import mutation
+from outboundql.gql.base import lazy_class, mutation
 from outboundql.gql.campaign_accounts.inputs import (
     AddAccountsToCampaignInput,
     ReviewCampaignAccountsInput,
     SetOverrideScoreInput,
     UpdateCampaignAccountInput,
 )
-from outboundql.gql.campaign_accounts.types import CampaignAccount, CampaignRef, campaign_type
+from outboundql.gql.campaign_accounts.types import CampaignAccount, CampaignRef
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError, user_errors
 from outboundql.gql.guardrails import BlockedAccounts
@@ -64,7 +64,7 @@ class CampaignAccountMutations:
         result = await service.add_accounts(info.context.access, info.context.goals, input.to_command())
         asked = input.account_ids or []
         return AddAccountsToCampaignPayload(
-            campaign=campaign_type().from_model(result.campaign), added=result.added,
+            campaign=lazy_class(CampaignRef).from_model(result.campaign), added=result.added,
             already_present=result.already_present, blocked=[BlockedAccounts.from_group(g) for g in result.blocked],
             not_found=[asked[i] for i in result.not_found_at],
         )

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types.lazy_type import LazyType
 
 from outboundql import models
 from outboundql.gql.accounts import Account, Contact
-from outboundql.gql.base import ProjectNode
+from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Band, OutreachStatus, ReviewStatus
 from outboundql.gql.goals import GoalType, goal_type
@@ -28,16 +27,6 @@ if TYPE_CHECKING:
 _CAMPAIGNS, _MESSAGES = "outboundql.gql.campaigns", "outboundql.gql.messages"
 CampaignRef = Annotated["Campaign", strawberry.lazy(_CAMPAIGNS)]
 MessageRef = Annotated["Message", strawberry.lazy(_MESSAGES)]
-
-
-def campaign_type() -> type[Campaign]:
-    """The `Campaign` GraphQL type (defined in gql.campaigns, which imports this package)."""
-    return cast("type[Campaign]", LazyType("Campaign", _CAMPAIGNS).resolve_type())
-
-
-def message_type() -> type[Message]:
-    """The `Message` GraphQL type (defined in gql.messages, which imports this package)."""
-    return cast("type[Message]", LazyType("Message", _MESSAGES).resolve_type())
 
 
 @strawberry.type(description="One typed reason of a fit score, naming the rubric criterion.")
@@ -99,7 +88,8 @@ class CampaignAccount(ProjectNode):
 
     @strawberry.field
     async def campaign(self, info: Info) -> CampaignRef:
-        return campaign_type().from_model(await info.context.loaders.campaign_by_id.load(self.row.campaign_id))
+        campaign: type[Campaign] = lazy_class(CampaignRef)
+        return campaign.from_model(await info.context.loaders.campaign_by_id.load(self.row.campaign_id))
 
     @strawberry.field
     async def account(self, info: Info) -> Account:
@@ -131,7 +121,7 @@ class CampaignAccount(ProjectNode):
                       "by when it was sent or received (a draft: written).")
     async def messages(self, info: Info) -> list[MessageRef]:
         rows = await info.context.loaders.messages_by_campaign_account_id.load(self.row.id)
-        message = message_type()
+        message: type[Message] = lazy_class(MessageRef)
         return [message.from_model(m) for m in rows]
 
     @strawberry.field(description="What the thread holds that needs a person: last inbound, unsent drafts.")

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 from strawberry import relay
 
 from outboundql import enums
-from outboundql.gql.base import pk_of, pk_or_none
+from outboundql.gql.base import maybe, pk_of, pk_or_none
 from outboundql.gql.enums import CampaignStatus, Direction
 from outboundql.services import campaigns
-from outboundql.services.commands import UNSET, Maybe
 
 T = TypeVar("T")
-
-
-def _maybe(value: Any, convert: Callable[[Any], T] | None = None) -> Maybe[Any]:
-    """An input field as a command field: left out (strawberry's UNSET) is the command's `UNSET`, null
-    stays null, any other value goes through ``convert`` when given."""
-    if value is strawberry.UNSET:
-        return UNSET
-    return value if value is None or convert is None else convert(value)
 
 
 def _market_pk(gid: relay.GlobalID) -> int:
@@ -124,10 +114,10 @@ class UpdateCampaignInput:
 
     def to_command(self) -> campaigns.UpdateCampaign:
         return campaigns.UpdateCampaign(
-            id=pk_of(self.id, "Campaign", "id"), name=_maybe(self.name), goal=_maybe(self.goal),
-            description=_maybe(self.description), keywords=_maybe(self.keywords),
-            communication_language=_maybe(self.communication_language), market_id=_maybe(self.market_id, _market_pk),
-            status=_maybe(self.status), audience=_maybe(self.audience, AudienceInput.to_command),
+            id=pk_of(self.id, "Campaign", "id"), name=maybe(self.name), goal=maybe(self.goal),
+            description=maybe(self.description), keywords=maybe(self.keywords),
+            communication_language=maybe(self.communication_language), market_id=maybe(self.market_id, _market_pk),
+            status=maybe(self.status), audience=maybe(self.audience, AudienceInput.to_command),
         )
 
 

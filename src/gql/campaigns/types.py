@@ -9,14 +9,14 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode
+from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.context import Info
 from outboundql.gql.enums import CampaignStatus, ScoringStatus
 from outboundql.gql.expenses import CampaignCosts, Expense
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.products import Persona, Product
-from outboundql.services import campaign_stats
+from outboundql.services import campaign_account_queries, campaign_stats, inbox
 from outboundql.services import campaigns as campaigns_service
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from outboundql.gql.scoring import ScoringRun
 
 # These modules import this one while they load (their types point back at Campaign), so their names
-# are resolved lazily: strawberry.lazy for the annotations, `_late` inside the resolvers.
+# are resolved lazily: strawberry.lazy for the annotations, `lazy_class` inside the resolvers.
 _CAMPAIGN_ACCOUNTS = "outboundql.gql.campaign_accounts"
 _MARKETS = "outboundql.gql.markets"
 _SCORING = "outboundql.gql.scoring"
@@ -38,11 +38,6 @@ CampaignAccountFilterRef = Annotated["CampaignAccountFilter", strawberry.lazy(_C
 CampaignAccountOrderRef = Annotated["CampaignAccountOrder", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
 MarketRef = Annotated["Market", strawberry.lazy(_MARKETS)]
 ScoringRunRef = Annotated["ScoringRun", strawberry.lazy(_SCORING)]
-
-
-def _late(module: str, name: str) -> Any:
-    """``name`` in ``module``, looked up when a resolver runs (the module imports this one)."""
-    return strawberry.LazyType(name, module).resolve_type()
 
 
 @strawberry.type(description="Progress of the scoring job.")
@@ -97,7 +92,7 @@ class Campaign(ProjectNode):
 
     @strawberry.field(description="The most recent scoring runs, newest first (at most 50).")
     async def scoring_runs(self, info: Info, limit: int = 10) -> list[ScoringRunRef]:
-        scoring_run = _late(_SCORING, "ScoringRun")
+        scoring_run: type[ScoringRun] = lazy_class(ScoringRunRef)
         rows = await info.context.loaders.scoring_runs_by_campaign_id.load(self.row.id)
         return [scoring_run.from_model(r) for r in rows[:max(0, min(limit, 50))]]
 
@@ -125,7 +120,7 @@ class Campaign(ProjectNode):
         if self.row.market_id is None:
             return None
         row = await info.context.loaders.market_by_id.load(self.row.market_id)
-        return _late(_MARKETS, "Market").from_model(row) if row else None
+        return lazy_class(MarketRef).from_model(row) if row else None
 
     @strawberry.field
     def audience(self) -> Audience:
@@ -153,9 +148,10 @@ class Campaign(ProjectNode):
         order_by: CampaignAccountOrderRef | None = None, first: int | None = None, after: str | None = None,
         last: int | None = None, before: str | None = None,
     ) -> CampaignAccountConnectionRef:
-        resolve = _late(_CAMPAIGN_ACCOUNTS, "resolve_campaign_accounts")
-        page: CampaignAccountConnection = await resolve(info, self.row, filter, order_by, first, after, last, before)
-        return page
+        rows = campaign_account_queries.campaign_accounts(
+            self.row, filter.to_command() if filter else None, *(order_by.to_ordering() if order_by else ()))
+        connection: type[CampaignAccountConnection] = lazy_class(CampaignAccountConnectionRef)
+        return await connection.page(rows, info, first=first, after=after, last=last, before=before)
 
     @strawberry.field(description="Money spent on this campaign, most recent first.")
     async def expenses(self, info: Info) -> list[Expense]:
@@ -173,9 +169,9 @@ class Campaign(ProjectNode):
                       "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE.")
     async def inbox(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
                     before: str | None = None) -> CampaignAccountConnectionRef:
-        resolve = _late(_CAMPAIGN_ACCOUNTS, "resolve_campaign_inbox")
-        page: CampaignAccountConnection = await resolve(info, self.row, first, after, last, before)
-        return page
+        connection: type[CampaignAccountConnection] = lazy_class(CampaignAccountConnectionRef)
+        return await connection.page(inbox.inbox(self.row.id), info, first=first, after=after, last=last,
+                                     before=before)
 
 
 @strawberry.type
