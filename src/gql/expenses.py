@@ -65,7 +65,7 @@ class ApiUsageSummary:
     by_model: list[ModelUsage]
 
 
-@strawberry.type(description="What the campaign's outcomes cost (SPEC §7): totals per currency (never "
+@strawberry.type(description="What the campaign's outcomes cost: totals per currency (never "
                  "converted); cost per outreached, responded and customer account where one currency is used.")
 class CampaignCosts:
     totals: list[Money] = strawberry.field(description="One total per currency, by currency code.")
@@ -155,7 +155,7 @@ class DeleteExpensePayload:
 
 @strawberry.type
 class ExpenseMutations:
-    @mutation("Record money spent on a campaign (amount > 0, ISO 4217 currency, a kind of the spec).")
+    @mutation("Record money spent on a campaign (amount > 0, ISO 4217 currency, one of the expense kinds).")
     async def add_expense(self, info: Info, input: AddExpenseInput) -> ExpensePayload:
         result = await expenses_service.add_expense(info.context.access, input.to_command())
         return ExpensePayload(expense=Expense.from_model(result.expense))
