@@ -48,7 +48,7 @@ async def _broker_status(settings: Settings) -> str:
         return "ok"  # in-process broker: it is this process
     import redis.asyncio as aioredis
 
-    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=2)
+    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)  # a hung Redis too
     try:
         await client.ping()
         return "ok"

@@ -3,6 +3,10 @@
 The workers package implements it (``DramatiqJobs``, with dramatiq actors); services reach the
 configured implementation through `outboundql.services.runtime`. Every job is idempotent, so a job sent
 twice (a resumed run, a retried touch) is harmless.
+
+Sending can fail (Redis down, or hung past the broker's socket timeout): the port then raises
+`JobsUnavailable`, whatever the broker's own error was, so services decide what such a failure
+means for them without knowing the broker.
 """
 
 from __future__ import annotations
@@ -12,12 +16,18 @@ from datetime import datetime
 from typing import Protocol
 
 
+class JobsUnavailable(Exception):
+    """The job queue could not take a job now (its broker is down or does not answer in time). Jobs
+    sent before the failure may have been taken; every job being idempotent, sending them again is safe."""
+
+
 class Jobs(Protocol):
     async def score_batches(self, run_id: int, batches: Sequence[int]) -> None:
         """Score the pending items of each of ``batches`` of scoring run ``run_id`` (one job per batch).
-        Called after the transaction that made the items committed."""
+        Called after the transaction that made the items committed. Raises `JobsUnavailable`."""
         ...
 
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
-        """Record that API token ``token_id`` was used at ``used_at`` (never moves it backwards)."""
+        """Record that API token ``token_id`` was used at ``used_at`` (never moves it backwards).
+        Raises `JobsUnavailable`."""
         ...

@@ -9,6 +9,7 @@ server, a flushed Redis) is resumed by enqueueing its batches that still have pe
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +33,8 @@ FEEDBACK_MIN_REVIEWED = 10
 FEEDBACK_PER_SIDE = 5
 #: Workers booting within this window of one another resume a run only once.
 RESUME_CLAIM_WINDOW = timedelta(seconds=30)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +96,20 @@ async def score_campaign(access: Access, goals: GoalRegistry, cmd: ScoreCampaign
             setattr(campaign, name, value)
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.score", row=campaign,
                            after={"run_id": run.id, "scorer": scorer_name, "force": cmd.force, "total": run.total})
-    await enqueue(run.id, await pending_batches(run.id))
+    await _enqueue_started(run.id)
     await publish_progress(run)
     return ScoringStarted(run, campaign, started=True)
+
+
+async def _enqueue_started(run_id: int) -> None:
+    """Enqueue a just-committed run's batches. The run is started whatever happens here: its pending items
+    are in the database, and batches that did not reach the queue (Redis down) are enqueued again from
+    them later, so a failure is logged, never turned into a failed start (a client told so would retry)."""
+    try:
+        await enqueue(run_id, await pending_batches(run_id))
+    except Exception:
+        log.warning("Scoring run %s started, but its batches were not enqueued; they will be enqueued again "
+                    "from its pending items.", run_id, exc_info=True)
 
 
 async def _insert_items(conn: Any, run: models.ScoringRun, batch_size: int) -> int:

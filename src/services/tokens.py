@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,11 @@ from datetime import UTC, datetime, timedelta
 from outboundql import models
 from outboundql.errors import InvalidInput, NotFound
 from outboundql.services import runtime
+from outboundql.services.jobs import JobsUnavailable
 
 TOKEN_PREFIX = "oql_"
+
+log = logging.getLogger(__name__)
 
 
 def hash_token(secret: str) -> str:
@@ -81,8 +85,14 @@ async def authenticate(authorization: str | None, touch_interval: timedelta) -> 
 
 
 async def _schedule_touch(token_id: int, at: datetime) -> None:
-    # Recording use is a background job so a read request never waits on a write.
-    await runtime.jobs().touch_token(token_id, at)
+    """Recording use is a background job, so a read request never waits on a write; and it is best
+    effort: a job queue that is down (Redis) costs the "last used" time, logged, never the request.
+    The token's next request tries again."""
+    try:
+        await runtime.jobs().touch_token(token_id, at)
+    except JobsUnavailable:
+        log.warning("API token %s was used, but its last-used time was not recorded (job queue unavailable).",
+                    token_id, exc_info=True)
 
 
 async def revoke_api_token(user: models.User, cmd: RevokeApiToken) -> ApiTokenRevoked:

@@ -8,12 +8,18 @@ when it differs.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from outboundql.settings import Settings
 from outboundql.workers.middleware import DatabaseAsyncIO, HostLoopAsyncIO, ResumeScoringRuns, WorkerRuntime
+
+#: Seconds a Redis command (and a connection attempt) of the broker may take before it fails, unless the
+#: URL says otherwise: a hung Redis then costs a request this long, not redis-py's default of 5 s.
+REDIS_SOCKET_TIMEOUT = 2
 
 _broker: dramatiq.Broker | None = None
 _key: tuple[str | None, str | None] | None = None
@@ -24,7 +30,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     whose worker thread runs inside the API server."""
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url)
+        broker = RedisBroker(url=broker_url(settings.redis_url))
         broker.add_middleware(DatabaseAsyncIO(settings.database_url))
         broker.add_middleware(WorkerRuntime(settings))
         broker.add_middleware(ResumeScoringRuns())
@@ -32,6 +38,18 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker = StubBroker()
         broker.add_middleware(HostLoopAsyncIO())
     return broker
+
+
+def broker_url(redis_url: str) -> str:
+    """``redis_url`` with ``socket_timeout`` and ``socket_connect_timeout`` (`REDIS_SOCKET_TIMEOUT`) unless
+    it gives them: RedisBroker takes connection options from its URL only (keyword ones are ignored)."""
+    given = {name for name, _ in parse_qsl(urlsplit(redis_url).query, keep_blank_values=True)}
+    missing = [(name, REDIS_SOCKET_TIMEOUT) for name in ("socket_timeout", "socket_connect_timeout")
+               if name not in given]
+    if not missing:
+        return redis_url
+    base, _, query = redis_url.partition("?")
+    return f"{base}?{'&'.join(part for part in (query, urlencode(missing)) if part)}"
 
 
 def _key_of(settings: Settings) -> tuple[str | None, str | None]:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from dramatiq.errors import BrokerError
+from redis.exceptions import RedisError
+
+from outboundql.services.jobs import JobsUnavailable
 from outboundql.workers.scoring import score_batch
 from outboundql.workers.tokens import touch_api_token
 
 
 class DramatiqJobs:
-    """Sends messages to the installed broker (a blocking call for Redis: done off the event loop)."""
+    """Sends messages to the installed broker (a blocking call for Redis: done off the event loop).
+    A broker that cannot take them raises `JobsUnavailable` (redis-py's ``ConnectionError`` and
+    ``TimeoutError`` are siblings under ``RedisError``; other brokers raise dramatiq's ``BrokerError``)."""
 
     async def score_batches(self, run_id: int, batches: Sequence[int]) -> None:
         if not batches:
@@ -21,7 +27,14 @@ class DramatiqJobs:
             for batch in batches:
                 score_batch.send(run_id, batch)
 
-        await asyncio.to_thread(send)
+        await _sending(send)
 
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
-        await asyncio.to_thread(touch_api_token.send, token_id, used_at.isoformat())
+        await _sending(lambda: touch_api_token.send(token_id, used_at.isoformat()))
+
+
+async def _sending(send: Callable[[], object]) -> None:
+    try:
+        await asyncio.to_thread(send)
+    except (RedisError, BrokerError) as exc:
+        raise JobsUnavailable(f"The job queue is unavailable: {type(exc).__name__}: {exc}") from exc

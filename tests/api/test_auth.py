@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis.exceptions
 
 from outboundql import models
 from outboundql.services.tokens import CreateApiToken, create_api_token
@@ -167,3 +168,28 @@ async def test_revoking_a_token_does_not_log_out_other_users(gql, owner: Person,
     row = await models.ApiToken.get(user_id=owner.user.id)
     await gql(REVOKE, {"id": global_id("ApiToken", row.id)}, as_=owner)
     assert data_of(await gql(VIEWER, as_=other)) == {"viewer": {"email": "other@example.com"}}
+
+
+@pytest.mark.parametrize("failure", [
+    redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+    redis.exceptions.TimeoutError("Timeout reading from 127.0.0.1:6379"),  # a hung Redis, past the socket timeout
+], ids=["redis-down", "redis-hung"])
+async def test_a_job_queue_that_fails_like_redis_costs_the_touch_never_the_request(
+    gql, owner: Person, project, stub_broker: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    failure: Exception,
+) -> None:
+    """Recording a token's use is best effort: with the job queue down, authenticated requests answer their
+    data, and the lost touch is logged (the token's next request tries again)."""
+    def enqueue(message: Any, *, delay: int | None = None) -> Any:
+        raise failure
+
+    monkeypatch.setattr(stub_broker, "enqueue", enqueue)
+    variables = {"id": global_id("Project", project.id), "slug": project.slug}
+    for _ in range(2):
+        result = await gql(PRIVATE, variables, as_=owner)
+        assert data_of(result) == {"node": {"id": variables["id"], "name": project.name},
+                                   "project": {"name": project.name}}
+    assert (await models.ApiToken.get(user_id=owner.user.id)).last_used_at is None
+    lost = [r for r in caplog.records if r.name == "outboundql.services.tokens" and r.levelname == "WARNING"]
+    assert len(lost) == 2 and "last-used time was not recorded" in lost[0].getMessage()
+    assert lost[0].exc_info is not None and lost[0].exc_info[1].__cause__ is failure

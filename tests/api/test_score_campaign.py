@@ -294,6 +294,34 @@ async def test_a_run_interrupted_by_a_crash_resumes_from_the_database(gql, setup
     await assert_counters_exact(setup.campaign.id)
 
 
+async def test_a_run_whose_batches_cannot_be_enqueued_is_started_and_resumed_later(
+    gql, setup: Setup, jobs, stub_broker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis down right after the run committed: the run is answered as started (a client told otherwise would
+    retry), the failure is logged, and its pending items in the database are what gets enqueued later."""
+    import redis.exceptions
+
+    def enqueue(message: Any, *, delay: int | None = None) -> Any:
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(stub_broker, "enqueue", enqueue)
+        started = await score(gql, setup)
+    assert started["errors"] == [] and started["started"] is True
+    assert (started["run"]["status"], started["run"]["total"]) == ("RUNNING", len(ACCOUNTS))
+    run = await models.ScoringRun.get(campaign_id=setup.campaign.id)
+    assert await models.ScoringRunItem.filter(run_id=run.id, state=ScoringItemState.PENDING).count() == len(ACCOUNTS)
+    assert stub_broker.queues["scoring"].qsize() == 0
+    assert any(r.name == "outboundql.services.scoring_runs" and r.levelname == "WARNING"
+               and f"Scoring run {run.id} started" in r.getMessage() for r in caplog.records)
+
+    assert await scoring_runs.resume_interrupted() == [run.id]  # the queue is back
+    await jobs()
+    run = await models.ScoringRun.get(id=run.id)
+    assert (run.status, run.done, run.total) == (ScoringStatus.COMPLETED, len(ACCOUNTS), len(ACCOUNTS))
+    await assert_counters_exact(setup.campaign.id)
+
+
 async def jobs_for_one_batch(stub_broker: Any) -> None:
     """Process exactly the first queued scoring message, as a worker that dies right after would."""
     import dramatiq
