@@ -1,7 +1,8 @@
 """Shared fixtures.
 
 * ``db``: a fresh database per test: in-memory SQLite, or PostgreSQL when
-  ``OUTBOUNDQL_TEST_DATABASE_URL`` is set (a throwaway database is created and dropped).
+  ``OUTBOUNDQL_TEST_DATABASE_URL`` is set (a schema of its own inside the database that URL names,
+  created and dropped: see `tests.isolation`).
 * ``client``: an httpx client on the ASGI app (the ``db`` fixture owns the ORM).
 * ``make_user`` / ``owner``: users with API tokens; ``gql``: run an operation as someone.
 * ``count_queries``: counts the SQL statements tortoise sends.
@@ -9,6 +10,7 @@
 
 Integration tests (PostgreSQL, Redis, worker processes) use ``pg_url`` / ``redis_url``; they
 skip with a reason on a machine without those services, and fail instead when ``CI`` is set.
+Tests write only inside the database and the Redis DB those URLs name.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import logging
 import os
 import socket
-import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,17 +27,19 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from tortoise.context import tortoise_test_context
+from tortoise.context import TortoiseContext, tortoise_test_context
+from tortoise.warnings import TortoiseLoopSwitchWarning
 
 from outboundql import models
 from outboundql.app import create_app
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
-from outboundql.models.config import MODEL_MODULES
+from outboundql.models.config import MODEL_MODULES, tortoise_config
 from outboundql.services import runtime
 from outboundql.services.tokens import CreateApiToken, create_api_token
 from outboundql.settings import Settings
 from outboundql.workers import DramatiqJobs, current_broker
+from tests import isolation
 from tests.helpers import Person
 
 TEST_DATABASE_URL = os.environ.get("OUTBOUNDQL_TEST_DATABASE_URL")
@@ -63,45 +67,38 @@ def _require_service(url: str, what: str) -> str:
 
 @pytest.fixture
 def pg_url() -> str:
-    """Base URL of a PostgreSQL server for integration tests (a database on it)."""
+    """The PostgreSQL database of integration tests; they work in schemas of their own inside it
+    (`database`, ``empty_pg_url``), never in another database."""
     return _require_service(os.environ.get("OUTBOUNDQL_TEST_DATABASE_URL") or DEFAULT_PG_URL, "PostgreSQL")
 
 
 @pytest.fixture
 def redis_url() -> str:
+    """The Redis DB of integration tests (``private_redis_url`` flushes it); no other DB is touched."""
     return _require_service(os.environ.get("OUTBOUNDQL_TEST_REDIS_URL") or DEFAULT_REDIS_URL, "Redis")
-
-
-def throwaway_pg_url(base: str) -> str:
-    parts = urlsplit(base)
-    return parts._replace(path=f"/oql_test_{uuid.uuid4().hex[:12]}").geturl()
 
 
 @contextlib.asynccontextmanager
 async def database(url: str | None = None) -> AsyncIterator[Any]:
-    """A fresh schema (generate_schemas) on SQLite memory or a throwaway PostgreSQL database."""
-    db_url = throwaway_pg_url(url) if url else "sqlite://:memory:"
+    """A fresh schema (generate_schemas) on SQLite memory, or in a new PostgreSQL schema of the database
+    ``url`` names (`tests.isolation`: nothing else on that server is created or dropped)."""
     # tortoise caches prepared INSERT/UPDATE SQL per (model, connection name); every test database is
     # called "default", so a process that moves between SQLite and PostgreSQL must start afresh.
     EXECUTOR_CACHE.clear()
-    try:
-        async with tortoise_test_context(list(MODEL_MODULES), db_url=db_url) as ctx:
+    if not url:
+        async with tortoise_test_context(list(MODEL_MODULES), db_url="sqlite://:memory:") as ctx:
             yield ctx
-    finally:
-        if url:
-            await drop_pg_database(db_url)
-
-
-async def drop_pg_database(db_url: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(db_url)
-    name = parts.path.lstrip("/")
-    conn = await asyncpg.connect(parts._replace(scheme="postgresql", path="/postgres").geturl())
+        return
+    schema_url = await isolation.create_schema_url(url)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with warnings.catch_warnings():  # as tortoise_test_context (which would CREATE DATABASE) does
+            warnings.filterwarnings("ignore", category=TortoiseLoopSwitchWarning)
+            async with TortoiseContext() as ctx:
+                await ctx.init(config=tortoise_config(schema_url))
+                await ctx.generate_schemas(safe=False)
+                yield ctx
     finally:
-        await conn.close()
+        await isolation.drop_schema_url(schema_url)
 
 
 @contextlib.asynccontextmanager
@@ -118,6 +115,11 @@ async def global_database(url: str | None = None) -> AsyncIterator[Any]:
             import tortoise.context as tc
 
             tc._global_context = None  # no public "unset" (see STACK-NOTES)
+
+
+def pytest_sessionfinish() -> None:
+    # Schemas of this run that an interrupted test did not drop go now; the run's lock goes with them.
+    isolation.release_run_locks()
 
 
 @pytest.fixture

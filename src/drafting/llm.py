@@ -59,7 +59,8 @@ def _usage(calls: Sequence[LlmCall], operation: str) -> list[Usage]:
 
 DRAFT_SYSTEM = (
     "You write short, personal outreach messages for a sales and outreach team. Write in the language with "
-    "ISO 639-1 code given as `language`, whatever the language of the context. Pursue the goal's intent, ground "
+    "the BCP 47 tag given as `language` (e.g. pt-BR: Brazilian Portuguese), whatever the language of the "
+    "context. Pursue the goal's intent, ground "
     "the message in the product, the persona's pain points and the account; address the contact by first name "
     "when known; end with one clear ask; sign with the sender's name. No placeholders, no invented facts. "
     "For `mode: ai_continue`, write the next message of the thread: answer their last message if they wrote "
@@ -67,7 +68,7 @@ DRAFT_SYSTEM = (
     '{"subject": string or null, "text": string}.'
 )
 TRANSLATE_SYSTEM = (
-    "Translate the user's outreach message into the language with ISO 639-1 code `target`, keeping its meaning, "
+    "Translate the user's outreach message into the language with BCP 47 tag `target`, keeping its meaning, "
     "tone, names and line breaks. Answer in JSON: {\"text\": string}."
 )
 

@@ -39,10 +39,10 @@ class Message(ProjectNode):
     mode: MessageMode
     subject: str | None
     original_text: str = strawberry.field(description="The text as written or received.")
-    original_language: str | None = strawberry.field(description="ISO 639-1 language of the original text.")
+    original_language: str | None = strawberry.field(description="Language tag (BCP 47) of the original text.")
     translated_text: str | None = strawberry.field(description="A translation, when one was made or given.")
     translated_language: str | None = strawberry.field(
-        description="ISO 639-1 language of the translation (TYPE_AND_TRANSLATE: the target language).")
+        description="Language tag (BCP 47) of the translation (TYPE_AND_TRANSLATE: the target language).")
     outcome: CallOutcome | None
     signals: list[str] = strawberry.field(description="Short intelligence notes captured from the conversation.")
     sent_at: datetime | None = strawberry.field(description="When it was sent or received; null for drafts.")
@@ -98,10 +98,11 @@ class LogMessageInput:
         "TYPE_AND_TRANSLATE for an outbound draft.")
     subject: str | None = None
     text: str = strawberry.field(default="", description="Required except for a call logged with its outcome.")
-    original_language: str | None = strawberry.field(default=None, description="ISO 639-1.")
+    original_language: str | None = strawberry.field(
+        default=None, description="A BCP 47 language tag (e.g. es, pt-BR), stored in canonical form.")
     translated_text: str | None = None
     translated_language: str | None = strawberry.field(
-        default=None, description="ISO 639-1 language of `translatedText` (only with a translation).")
+        default=None, description="Language tag (BCP 47) of `translatedText` (only with a translation).")
     outcome: CallOutcome | None = None
     signals: list[str] = strawberry.field(default_factory=list, description="At most 20 short notes.")
     sent_at: datetime | None = strawberry.field(
@@ -170,7 +171,8 @@ class DraftMessageInput:
     channel: Channel = enums.Channel.EMAIL
     contact_id: relay.GlobalID | None = strawberry.field(
         default=None, description="A contact of the account; default: the campaign account's contact.")
-    language: str | None = strawberry.field(default=None, description="Override the resolved language (ISO 639-1).")
+    language: str | None = strawberry.field(
+        default=None, description="Override the resolved language (a BCP 47 tag, e.g. es, pt-BR).")
     text: str | None = strawberry.field(default=None, description="TYPE_AND_TRANSLATE: the text to translate.")
     source_language: str | None = strawberry.field(
         default=None, description="TYPE_AND_TRANSLATE: the language of `text` (default: yours).")
@@ -192,8 +194,8 @@ class DraftMessagePayload:
     message: Message | None = None
     language: str | None = strawberry.field(default=None, description="The language the draft is written in.")
     requested_language: str | None = strawberry.field(
-        default=None, description="The resolved (or requested) language; differs from `language` when the "
-        "built-in drafter has no catalog for it.")
+        default=None, description="The resolved (or requested) language tag. The built-in drafter writes a "
+        "regional tag in its base language (es-ES: es) and a language it has no catalog for in English.")
     drafter: str | None = strawberry.field(default=None, description="`template`, `llm` (or `replay`).")
     notice: str | None = strawberry.field(default=None, description="Something the operator should know.")
     replayed: bool = False

@@ -24,7 +24,8 @@ class Product(ProjectNode):
     slug: str = strawberry.field(description="Unique in the project; a taken slug gets -2, -3….")
     description: str
     website_url: str | None
-    communication_language: str | None = strawberry.field(description="ISO 639-1 default for campaigns.")
+    communication_language: str | None = strawberry.field(
+        description="BCP 47 language tag (e.g. es, pt-BR), the default for campaigns.")
     example_good_urls: list[str] = strawberry.field(description="2–3 sites of ideal accounts (calibration).")
     example_bad_urls: list[str] = strawberry.field(description="2–3 sites of poor-fit accounts (calibration).")
     archived_at: datetime | None

@@ -30,7 +30,8 @@ class User(RowType, relay.Node):
     id: relay.NodeID[int]
     email: str
     name: str
-    language: str | None = strawberry.field(description="ISO 639-1; used when nothing closer sets a language.")
+    language: str | None = strawberry.field(
+        description="A BCP 47 language tag (e.g. es, pt-BR); used when nothing closer sets a language.")
     row: strawberry.Private[models.User]
 
     @classmethod

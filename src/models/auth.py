@@ -14,7 +14,7 @@ class User(TimestampedModel):
 
     email = fields.CharField(max_length=254, unique=True)  # stored lowercased
     name = fields.CharField(max_length=200, default="")
-    language = fields.CharField(max_length=8, null=True)  # ISO 639-1
+    language = fields.CharField(max_length=8, null=True)  # BCP 47 tag, canonical (normalize.normalize_language)
 
     class Meta:
         table = "user"

@@ -31,7 +31,7 @@ class Message(ProjectScopedModel):
     original_text = fields.TextField(default="")
     original_language = fields.CharField(max_length=8, null=True)
     translated_text = fields.TextField(null=True)
-    translated_language = fields.CharField(max_length=8, null=True)  # ISO 639-1 of translated_text
+    translated_language = fields.CharField(max_length=8, null=True)  # BCP 47 tag of translated_text
     outcome = fields.CharEnumField(CallOutcome, max_length=16, null=True)
     signals: fields.JSONField[list[str]] = fields.JSONField(default=list)
     sent_at = fields.DatetimeField(null=True)

@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from outboundql.goals.api import MEASURES
+from outboundql.i18n import english_name
 from outboundql.llm.client import (
     LlmAnswerInvalid,
     LlmCall,
@@ -132,11 +132,10 @@ def answer_schema(criteria: Sequence[str]) -> dict[str, Any]:
 
 
 def language_name(code: str) -> str:
-    """``"French (fr)"`` for ``"fr"``; the bare code when babel does not know it."""
-    try:
-        return f"{Locale.parse(code.replace('-', '_')).english_name} ({code})"
-    except (UnknownLocaleError, ValueError, TypeError):
-        return code
+    """``"French (fr)"`` for ``"fr"``, ``"Portuguese (Brazil) (pt-BR)"``; the bare tag when CLDR does not
+    name its language."""
+    name = english_name(code)
+    return f"{name} ({code})" if name else code
 
 
 def _account(snapshot: AccountSnapshot, contacts: Sequence[ContactSnapshot] | None = None) -> dict[str, Any]:

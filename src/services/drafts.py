@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from outboundql import drafting, models
+from outboundql import drafting, i18n, models
 from outboundql.enums import Channel, Direction, MessageMode, MessageStatus, Role
 from outboundql.errors import Collector, InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
@@ -39,7 +39,7 @@ class DraftMessage:
     contact_id: int | None = None
     """Default (None): the campaign account's contact."""
     language: str | None = None
-    """Override the resolved language (ISO 639-1)."""
+    """Override the resolved language (a BCP 47 tag, see ``normalize.normalize_language``)."""
     text: str | None = None
     """TYPE_AND_TRANSLATE: the text to translate."""
     source_language: str | None = None
@@ -62,7 +62,7 @@ class Drafted:
     @property
     def notice(self) -> str | None:
         notes = [self.drafter_notice] if self.drafter_notice else []
-        if self.language != self.requested_language:
+        if i18n.primary_language(self.language) != i18n.primary_language(self.requested_language):
             advice = "" if self.llm_configured else "; configure an LLM to draft in any language"
             notes.append(f"The built-in drafter has no catalog for {self.requested_language!r}, so this draft is "
                          f"in English{advice}.")
@@ -71,11 +71,12 @@ class Drafted:
 
 def resolve_language(account: models.Account, campaign: models.Campaign, product: models.Product,
                      user: models.User) -> str:
-    """account → campaign → product → acting user → en."""
+    """account → campaign → product → acting user → en: the first language tag set, as stored (canonical,
+    e.g. ``pt-BR``)."""
     for value in (account.language, campaign.communication_language, product.communication_language,
                   user.language):
         if value and value.strip():
-            return value.strip().lower()
+            return value.strip()
     return "en"
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import phonenumbers
+from babel import Locale, localedata
+from babel.core import get_global, parse_locale
 from email_validator import EmailNotValidError, validate_email
 
 # Legal-form suffixes and filler words dropped from organisation names before comparing.
@@ -21,7 +26,11 @@ LEGAL_SUFFIXES = frozenset(
 FILLER_WORDS = frozenset({"the", "and", "of", "&", "y", "et", "und", "i", "der", "die", "das", "la", "le", "el"})
 
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
+# BCP 47 ``language[-Script][-REGION]`` (either separator, any case); the subtags are checked against CLDR.
+_LANGUAGE_TAG = re.compile(
+    r"(?P<language>[a-z]{2,3})(?:[-_](?P<script>[a-z]{4}))?(?:[-_](?P<region>[a-z]{2}|[0-9]{3}))?",
+    re.IGNORECASE | re.ASCII)
+MAX_LANGUAGE_TAG = 8  # the language columns' max_length
 # ISO 3166-1 alpha-2: phonenumbers' regions plus the territories without a numbering plan.
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS - {"001"}) | {"AQ", "BV", "HM", "TF", "UM", "GS", "PN"}
 
@@ -76,9 +85,16 @@ def normalize_domain(value: str | None) -> str | None:
 
 
 def normalize_phone(value: str | None, country: str | None = None) -> str | None:
-    """Parse a phone number to E.164, using ``country`` for national formats. ValueError if invalid."""
+    """Parse a phone number to E.164, using ``country`` for national formats. ValueError if invalid.
+
+    Nothing is dropped or guessed: letters are refused (phonenumbers would map a vanity number's letters to
+    keypad digits, ``+1 800 FLOWERS`` → ``+18003569377``, and drop a stray one), and so is an extension
+    (E.164 has no place for it)."""
     if value is None or not value.strip():
         return None
+    if any(c.isalpha() for c in value):
+        raise ValueError(f"{value!r} contains letters: write the phone number in digits, like +34 612 345 678 "
+                         "(vanity numbers such as 1-800-FLOWERS and extensions are not accepted).")
     try:
         parsed = phonenumbers.parse(value, country or None)
     except phonenumbers.NumberParseException:
@@ -86,6 +102,9 @@ def normalize_phone(value: str | None, country: str | None = None) -> str | None
             f"{value!r} is not a phone number; use international format like +34 612 345 678"
             + ("" if country else " or set the country") + "."
         ) from None
+    if parsed.extension:
+        raise ValueError(f"{value!r} has an extension ({parsed.extension}), which is not stored: give the number "
+                         "without it.")
     if not phonenumbers.is_possible_number(parsed):
         raise ValueError(f"{value!r} is not a possible phone number.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -110,12 +129,66 @@ def normalize_country(value: str | None) -> str | None:
 
 
 def normalize_language(value: str | None) -> str | None:
+    """A BCP 47 language tag ``language[-Script][-REGION]`` checked against CLDR, in its canonical form.
+
+    ``"PT_br"`` → ``"pt-BR"``, ``"zh-hant"`` → ``"zh-Hant"``, ``"es-419"``; CLDR's aliases are replaced
+    (``"iw"`` → ``"he"``, ``"eng"`` → ``"en"``, ``"en-UK"`` → ``"en-GB"``). The language must be one CLDR has
+    locale data for (``"zz"`` is refused), the script and region ones CLDR names. Variants, extensions and
+    private use are refused, and so is a tag longer than :data:`MAX_LANGUAGE_TAG` (the columns' size): give
+    the language with either its script or its region. ValueError says which part is wrong.
+    """
     if value is None or not value.strip():
         return None
-    code = value.strip().lower()
-    if not _LANGUAGE.match(code):
-        raise ValueError(f"{value!r} is not an ISO 639-1 language code (e.g. en, es, fr).")
-    return code
+    match = _LANGUAGE_TAG.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a language tag: use a BCP 47 tag such as en, es, pt-BR or zh-Hant "
+                         "(language[-Script][-REGION]).")
+    language, script, region = match.group("language").lower(), match.group("script"), match.group("region")
+    language = _cldr().language_aliases.get(language, language)
+    if language not in _cldr().languages:
+        raise ValueError(f"{value!r} is not a language tag: {language!r} is not a language CLDR knows "
+                         "(use a code such as en, es, pt or zh).")
+    parts = [language]
+    if script:
+        script = script.title()
+        if script not in _cldr().scripts:
+            raise ValueError(f"{value!r} is not a language tag: {script!r} is not a script CLDR knows "
+                             "(e.g. Latn, Cyrl, Hant).")
+        parts.append(script)
+    if region:
+        region = region.upper()
+        region = _cldr().region_aliases.get(region, region)
+        if region not in _cldr().regions:
+            raise ValueError(f"{value!r} is not a language tag: {region!r} is not a region CLDR knows "
+                             "(an ISO 3166-1 code such as ES or BR, or a UN M.49 area such as 419).")
+        parts.append(region)
+    tag = "-".join(parts)
+    if len(tag) > MAX_LANGUAGE_TAG:
+        raise ValueError(f"{value!r} is longer than {MAX_LANGUAGE_TAG} characters: give the language with either "
+                         f"its script or its region (e.g. {language}-{script} or {language}-{region}).")
+    return tag
+
+
+@dataclass(frozen=True, slots=True)
+class _Cldr:
+    languages: frozenset[str]
+    scripts: frozenset[str]
+    regions: frozenset[str]
+    language_aliases: Mapping[str, str]
+    region_aliases: Mapping[str, str]
+
+
+@functools.cache
+def _cldr() -> _Cldr:
+    """The codes CLDR (as shipped with Babel) knows, read once."""
+    languages = frozenset(parse_locale(i)[0] for i in localedata.locale_identifiers()) - {"root"}
+    english = Locale("en")
+    # Only the aliases that stand for one plain code are applied ("sh" → "sr_Latn" is refused instead).
+    language_aliases = {old: new for old, new in get_global("language_aliases").items() if new in languages}
+    regions = frozenset(english.territories) - {"ZZ", "XA", "XB"}  # unknown region, pseudo-locales (and Zzzz)
+    region_aliases = {old: new[0] for old, new in get_global("territory_aliases").items()
+                      if len(new) == 1 and new[0] in regions}
+    return _Cldr(languages, frozenset(english.scripts) - {"Zzzz"}, regions, language_aliases, region_aliases)
 
 
 def normalize_url(value: str | None) -> str | None:

@@ -266,11 +266,12 @@ async def test_concurrent_calls_make_one_run(gql, setup: Setup, jobs) -> None:
     assert len(await fit_scores(setup)) == len(ACCOUNTS)
 
 
-async def test_justifications_come_in_the_campaign_language(gql, setup: Setup, jobs) -> None:
-    await models.Campaign.filter(id=setup.campaign.id).update(communication_language="es")
+@pytest.mark.parametrize("language", ["es", "es-ES"])  # a regional tag uses its base language's catalog
+async def test_justifications_come_in_the_campaign_language(gql, setup: Setup, jobs, language: str) -> None:
+    await models.Campaign.filter(id=setup.campaign.id).update(communication_language=language)
     await score(gql, setup)
     await jobs()
-    assert (await models.ScoringRun.get(campaign_id=setup.campaign.id)).language == "es"
+    assert (await models.ScoringRun.get(campaign_id=setup.campaign.id)).language == language
     texts = [j["text"] for e in (await read(gql, setup))["accounts"]["edges"]
              for j in e["node"]["aiScore"]["justifications"]]
     assert any("(sector)" in t and "encaja con el perfil" in t for t in texts), texts  # the Spanish catalog

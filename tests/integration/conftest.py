@@ -14,17 +14,15 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.conftest import drop_pg_database, throwaway_pg_url
+from tests import isolation
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_DEADLINE = 90.0  # seconds; generous for slow CI machines, never asserted
@@ -166,52 +164,35 @@ def running_worker(*extra: str, cwd: Path, env: dict[str, str]) -> Iterator[Chil
 
 
 async def pg_fetch(url: str, sql: str) -> list[Any]:
-    """Rows of one query on the PostgreSQL database at ``url`` (a connection of its own)."""
-    import asyncpg
-
-    conn = await asyncpg.connect(urlsplit(url)._replace(scheme="postgresql").geturl())
+    """Rows of one query on the PostgreSQL database at ``url``, in its schema (a connection of its own)."""
+    conn = await isolation.connect(url)
     try:
         return list(await conn.fetch(sql))
     finally:
         await conn.close()
 
 
-async def create_pg_database(db_url: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(db_url)
-    conn = await asyncpg.connect(parts._replace(scheme="postgresql", path="/postgres").geturl())
-    try:
-        await conn.execute(f'CREATE DATABASE "{parts.path.lstrip("/")}"')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 async def empty_pg_url(pg_url: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database (dropped afterwards)."""
-    url = throwaway_pg_url(pg_url)
-    await create_pg_database(url)
+    """A new, empty schema in the test database (dropped afterwards), as a database URL that servers,
+    workers and ``outboundql migrate`` given it work inside (``?schema=…``)."""
+    url = await isolation.create_schema_url(pg_url)
     try:
         yield url
     finally:
-        await drop_pg_database(url)
-
-
-def redis_db_url(base: str, db: int) -> str:
-    return urlsplit(base)._replace(path=f"/{db}").geturl()
+        await isolation.drop_schema_url(url)
 
 
 @pytest.fixture
 def private_redis_url(redis_url: str) -> Iterator[str]:
-    """A Redis database number of its own, flushed before and after (dramatiq keys live per db)."""
+    """The Redis DB the test URL names, flushed before and after (a clean queue; dramatiq keys live per
+    DB). Only that DB: tests never pick another DB number."""
     import redis
 
-    url = redis_db_url(redis_url, 9 + uuid.uuid4().int % 6)  # 9..14: away from the default db 0
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(redis_url)
     try:
         client.flushdb()
-        yield url
+        yield redis_url
     finally:
         client.flushdb()
         client.close()

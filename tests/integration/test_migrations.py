@@ -11,16 +11,13 @@ import re
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from outboundql.models.config import apply_migrations, tortoise_config
-from tests.conftest import drop_pg_database, throwaway_pg_url
-from tests.integration.conftest import create_pg_database
+from tests import isolation
 
 MIGRATIONS_TABLE = "tortoise_migrations"
 
@@ -76,12 +73,13 @@ def sqlite_schema(path: Path) -> Schema:
 
 
 async def pg_schema(url: str) -> Schema:
-    conn = await asyncpg.connect(urlsplit(url)._replace(scheme="postgresql").geturl())
+    """Tables, indexes and foreign keys of the schema ``url`` works in (its ``search_path``)."""
+    conn = await isolation.connect(url)
     try:
         schema: Schema = {}
         for r in await conn.fetch(
             "SELECT table_name, column_name, is_nullable, udt_name, character_maximum_length "
-            "FROM information_schema.columns WHERE table_schema = 'public'"
+            "FROM information_schema.columns WHERE table_schema = current_schema()"
         ):
             if r["table_name"] == MIGRATIONS_TABLE:
                 continue
@@ -97,7 +95,7 @@ async def pg_schema(url: str) -> Schema:
             JOIN pg_namespace n ON n.oid = t.relnamespace
             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-            WHERE n.nspname = 'public'
+            WHERE n.nspname = current_schema()
             GROUP BY i.indexrelid, t.relname, i.indisunique, i.indisprimary
             """
         ):
@@ -111,7 +109,7 @@ async def pg_schema(url: str) -> Schema:
             FROM pg_constraint c
             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
             JOIN pg_namespace n ON n.oid = c.connamespace
-            WHERE c.contype = 'f' AND n.nspname = 'public'
+            WHERE c.contype = 'f' AND n.nspname = current_schema()
             """
         ):
             table_name = r["table_name"].strip('"')
@@ -179,17 +177,17 @@ def test_sqlite_migrating_twice_is_a_noop(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_postgres_migrations_build_the_models_schema(pg_url: str) -> None:
-    migrated, generated = throwaway_pg_url(pg_url), throwaway_pg_url(pg_url)
+    """Each in a schema of its own inside the test database (the URL names it, as ``outboundql migrate``
+    is given it)."""
+    migrated, generated = (asyncio.run(isolation.create_schema_url(pg_url)) for _ in range(2))
 
     async def scenario() -> tuple[Schema, Schema, Schema, int]:
-        await create_pg_database(migrated)
-        await create_pg_database(generated)
         await apply_migrations(migrated)
         first = await pg_schema(migrated)
         await apply_migrations(migrated)  # again: nothing to do
         second = await pg_schema(migrated)
         await _generate_schemas(generated)
-        conn = await asyncpg.connect(urlsplit(migrated)._replace(scheme="postgresql").geturl())
+        conn = await isolation.connect(migrated)
         try:
             applied = await conn.fetchval(f"SELECT COUNT(*) FROM {MIGRATIONS_TABLE}")
         finally:
@@ -197,8 +195,8 @@ def test_postgres_migrations_build_the_models_schema(pg_url: str) -> None:
         return first, second, await pg_schema(generated), applied
 
     async def cleanup() -> None:
-        await drop_pg_database(migrated)
-        await drop_pg_database(generated)
+        await isolation.drop_schema_url(migrated)
+        await isolation.drop_schema_url(generated)
 
     try:
         first, second, generated_schema, applied = asyncio.run(scenario())

@@ -130,6 +130,28 @@ def test_normalize_phone_rejects(raw: str, country: str | None) -> None:
         normalize.normalize_phone(raw, country)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    ["+1 (555) ABC-DEFG", "+1 800 FLOWERS", "1-800-flowers", "+1 415 55a5 2671", "+34 612 345 678 tel",
+     "+1 415 555 2671 ext. 12", "+1 415 555 2671 x12", "tel:+34-612-345-678", "+34 612 345 ６７８ é"],
+)
+def test_normalize_phone_refuses_letters_instead_of_mapping_or_dropping_them(raw: str) -> None:
+    # phonenumbers maps a vanity number's letters to keypad digits (+1 (555) ABC-DEFG → +15552223334), drops a
+    # stray letter, and reads "tel" at the end as digits; an extension would be dropped from E.164.
+    with pytest.raises(ValueError, match="contains letters: write the phone number in digits"):
+        normalize.normalize_phone(raw, "US")
+
+
+@pytest.mark.parametrize("raw", ["+1 415 555 2671 #12", "+1 415 555 2671;12"])
+def test_normalize_phone_refuses_an_extension_it_would_drop(raw: str) -> None:
+    with pytest.raises(ValueError, match=r"has an extension \(12\), which is not stored"):
+        normalize.normalize_phone(raw, "US")
+
+
+def test_normalize_phone_accepts_other_scripts_digits() -> None:
+    assert normalize.normalize_phone("+34 ６１２ ３４５ ６７８") == "+34612345678"
+
+
 # --- e-mail, country, language, url -------------------------------------------------------------
 
 
@@ -159,14 +181,37 @@ def test_normalize_country_rejects(raw: str) -> None:
         normalize.normalize_country(raw)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("EN", "en"), (" es ", "es"), ("", None), (None, None)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("EN", "en"), (" es ", "es"), ("", None), (None, None),
+        # BCP 47 tags in their canonical case, with either separator
+        ("es-ES", "es-ES"), ("pt_br", "pt-BR"), ("PT-BR", "pt-BR"), ("zh-hant", "zh-Hant"), ("sr-LATN", "sr-Latn"),
+        ("es-419", "es-419"), ("en-001", "en-001"), ("ast", "ast"), ("fil", "fil"), ("ast-Latn", "ast-Latn"),
+        ("fr-JP", "fr-JP"),  # each subtag is checked, not whether CLDR has data for the pair
+        # CLDR's aliases are replaced by the codes they stand for
+        ("iw", "he"), ("in", "id"), ("eng", "en"), ("en-UK", "en-GB"), ("de-DD", "de-DE"),
+    ],
+)
 def test_normalize_language(raw: str | None, expected: str | None) -> None:
     assert normalize.normalize_language(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["eng", "english", "e", "e1", "en-US"])
-def test_normalize_language_rejects(raw: str) -> None:
-    with pytest.raises(ValueError, match="ISO 639-1"):
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("zz", "'zz' is not a language CLDR knows"), ("und", "not a language CLDR knows"),
+        ("tlh", "not a language CLDR knows"), ("sh", "not a language CLDR knows"),  # sh → sr-Latn: give that
+        ("en-ZZ", "'ZZ' is not a region CLDR knows"), ("en-QQ", "not a region"), ("en-XA", "not a region"),
+        ("en-Xxxx", "'Xxxx' is not a script CLDR knows"), ("en-Zzzz", "not a script"),
+        ("english", "use a BCP 47 tag"), ("e", "use a BCP 47 tag"), ("e1", "use a BCP 47 tag"),
+        ("en-US-posix", "use a BCP 47 tag"), ("ca-ES-valencia", "use a BCP 47 tag"), ("en-u-ca-gregory", "BCP 47"),
+        ("x-klingon", "BCP 47"), ("root", "BCP 47"), ("en--US", "BCP 47"), ("\u212aa", "BCP 47"),  # Kelvin sign
+        ("zh-Hant-TW", "longer than 8 characters: .* zh-Hant or zh-TW"),
+    ],
+)
+def test_normalize_language_rejects(raw: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
         normalize.normalize_language(raw)
 
 

@@ -79,7 +79,8 @@ class Account(ProjectNode):
     employee_count: int | None
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2.")
     city: str | None
-    language: str | None = strawberry.field(description="ISO 639-1; the first choice for generated text.")
+    language: str | None = strawberry.field(
+        description="BCP 47 language tag (e.g. es, pt-BR); the first choice for generated text.")
     description: str
     phone: str | None = strawberry.field(description="E.164 when it could be parsed.")
     email: str | None
