@@ -13,6 +13,7 @@ from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import ExpenseKind
 from outboundql.gql.errors import UserError
+from outboundql.gql.idempotency import idempotency_key, replayed
 from outboundql.services import expenses as expenses_service
 
 
@@ -110,12 +111,13 @@ class AddExpenseInput:
     vendor: str | None = None
     description: str | None = None
     external_ref: str | None = strawberry.field(default=None, description="An invoice or PO number.")
+    idempotency_key: str | None = idempotency_key("the first expense")
 
     def to_command(self) -> expenses_service.AddExpense:
         return expenses_service.AddExpense(
             campaign_id=pk_of(self.campaign_id, "Campaign", "campaign_id"), kind=self.kind, amount=self.amount,
             currency=self.currency, incurred_on=self.incurred_on, vendor=self.vendor, description=self.description,
-            external_ref=self.external_ref)
+            external_ref=self.external_ref, idempotency_key=self.idempotency_key)
 
 
 @strawberry.input(description="Only the fields given change.")
@@ -144,6 +146,7 @@ class DeleteExpenseInput:
 @strawberry.type
 class ExpensePayload:
     expense: Expense | None = None
+    replayed: bool = replayed("addExpense")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -158,7 +161,7 @@ class ExpenseMutations:
     @mutation("Record money spent on a campaign (amount > 0, ISO 4217 currency, one of the expense kinds).")
     async def add_expense(self, info: Info, input: AddExpenseInput) -> ExpensePayload:
         result = await expenses_service.add_expense(info.context.access, input.to_command())
-        return ExpensePayload(expense=Expense.from_model(result.expense))
+        return ExpensePayload(expense=Expense.from_model(result.expense), replayed=result.replayed)
 
     @mutation("Correct an expense.")
     async def update_expense(self, info: Info, input: UpdateExpenseInput) -> ExpensePayload:

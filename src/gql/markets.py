@@ -13,6 +13,7 @@ from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
+from outboundql.gql.idempotency import idempotency_key, replayed
 from outboundql.services import markets as markets_service
 
 
@@ -72,10 +73,12 @@ class CreateMarketInput:
     name: str
     description: str = ""
     filters: JSON | None = strawberry.field(default=None, description="A JSON object describing the territory.")
+    idempotency_key: str | None = idempotency_key("the first market")
 
     def to_command(self) -> markets_service.CreateMarket:
         return markets_service.CreateMarket(project_id=pk_of(self.project_id, "Project", "project_id"),
-                                            name=self.name, description=self.description, filters=self.filters)
+                                            name=self.name, description=self.description, filters=self.filters,
+                                            idempotency_key=self.idempotency_key)
 
 
 @strawberry.input(description="Only the fields given change; renaming re-derives the slug.")
@@ -98,6 +101,7 @@ class DeleteMarketInput:
 @strawberry.type
 class MarketPayload:
     market: Market | None = None
+    replayed: bool = replayed("createMarket")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -112,7 +116,7 @@ class MarketMutations:
     @mutation("Create a market. Assign campaigns to it with updateCampaign(marketId).")
     async def create_market(self, info: Info, input: CreateMarketInput) -> MarketPayload:
         result = await markets_service.create_market(info.context.access, input.to_command())
-        return MarketPayload(market=Market.from_model(result.market))
+        return MarketPayload(market=Market.from_model(result.market), replayed=result.replayed)
 
     @mutation("Rename a market or change its description or filters.")
     async def update_market(self, info: Info, input: UpdateMarketInput) -> MarketPayload:

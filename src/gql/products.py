@@ -13,6 +13,7 @@ from outboundql.gql.context import Info
 from outboundql.gql.enums import PersonaStatus
 from outboundql.gql.errors import UserError
 from outboundql.gql.goals import GoalType, goal_type
+from outboundql.gql.idempotency import idempotency_key, replayed
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 
@@ -83,12 +84,14 @@ class CreateProductInput:
     communication_language: str | None = None
     example_good_urls: list[str] = strawberry.field(default_factory=list)
     example_bad_urls: list[str] = strawberry.field(default_factory=list)
+    idempotency_key: str | None = idempotency_key("the first product")
 
     def to_command(self) -> products_service.CreateProduct:
         return products_service.CreateProduct(
             project_id=pk_of(self.project_id, "Project", "project_id"), name=self.name, description=self.description,
             website_url=self.website_url, communication_language=self.communication_language,
             example_good_urls=self.example_good_urls, example_bad_urls=self.example_bad_urls,
+            idempotency_key=self.idempotency_key,
         )
 
 
@@ -118,6 +121,7 @@ class ProductIdInput:
 @strawberry.type
 class ProductPayload:
     product: Product | None = None
+    replayed: bool = replayed("createProduct")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -185,7 +189,7 @@ class ProductMutations:
     @mutation("Create a product; the slug comes from the name.")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:
         result = await products_service.create_product(info.context.access, input.to_command())
-        return ProductPayload(product=Product.from_model(result.product))
+        return ProductPayload(product=Product.from_model(result.product), replayed=result.replayed)
 
     @mutation("Change a product's fields; renaming re-derives the slug.")
     async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload:

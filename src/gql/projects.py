@@ -16,6 +16,7 @@ from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
 from outboundql.gql.errors import ArgumentErrors, UserError
 from outboundql.gql.guardrails import GuardrailExplanation, GuardrailOverrides, explain
+from outboundql.gql.idempotency import idempotency_key, replayed
 from outboundql.gql.markets import Market
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.permissions import IsAuthenticated
@@ -145,14 +146,17 @@ class ProjectConnection(CountedConnection[Project]):
 class CreateProjectInput:
     name: str
     description: str = ""
+    idempotency_key: str | None = idempotency_key("the first project", scope="user")
 
     def to_command(self) -> projects_service.CreateProject:
-        return projects_service.CreateProject(name=self.name, description=self.description)
+        return projects_service.CreateProject(name=self.name, description=self.description,
+                                              idempotency_key=self.idempotency_key)
 
 
 @strawberry.type
 class CreateProjectPayload:
     project: Project | None = None
+    replayed: bool = replayed()
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -193,7 +197,7 @@ class ProjectMutations:
     @mutation("Create a project; you become its owner.")
     async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
         result = await projects_service.create_project(info.context.access, input.to_command())
-        return CreateProjectPayload(project=Project.from_model(result.project))
+        return CreateProjectPayload(project=Project.from_model(result.project), replayed=result.replayed)
 
     @mutation("Add an existing user to a project (admins add members and viewers; "
               "owners add anyone).")

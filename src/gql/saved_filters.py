@@ -12,6 +12,7 @@ from outboundql import models
 from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
+from outboundql.gql.idempotency import idempotency_key, replayed
 from outboundql.services import saved_filters as service
 
 EXPRESSION_HELP = (
@@ -43,10 +44,11 @@ class CreateSavedFilterInput:
     project_id: relay.GlobalID
     name: str
     expression: JSON = strawberry.field(description=EXPRESSION_HELP)
+    idempotency_key: str | None = idempotency_key("the first saved filter")
 
     def to_command(self) -> service.CreateSavedFilter:
         return service.CreateSavedFilter(project_id=pk_of(self.project_id, "Project", "project_id"), name=self.name,
-                                         expression=self.expression)
+                                         expression=self.expression, idempotency_key=self.idempotency_key)
 
 
 @strawberry.input(description="Only the fields given change.")
@@ -68,6 +70,7 @@ class DeleteSavedFilterInput:
 @strawberry.type
 class SavedFilterPayload:
     saved_filter: SavedFilter | None = None
+    replayed: bool = replayed("createSavedFilter")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -83,7 +86,7 @@ class SavedFilterMutations:
               "`input.expression.all[2].op`.")
     async def create_saved_filter(self, info: Info, input: CreateSavedFilterInput) -> SavedFilterPayload:
         result = await service.create_saved_filter(info.context.access, input.to_command())
-        return SavedFilterPayload(saved_filter=SavedFilter.from_model(result.saved_filter))
+        return SavedFilterPayload(saved_filter=SavedFilter.from_model(result.saved_filter), replayed=result.replayed)
 
     @mutation("Rename a saved filter or replace its expression.")
     async def update_saved_filter(self, info: Info, input: UpdateSavedFilterInput) -> SavedFilterPayload:

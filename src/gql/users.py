@@ -121,7 +121,9 @@ class UserQueries:
 
 @strawberry.type
 class UserMutations:
-    @mutation("Create an API token for yourself. The secret is in the payload, once.")
+    @mutation("Create an API token for yourself. The secret is in the payload, once. No idempotency key: the "
+              "secret is never stored, so a retry could not be answered it again; if an answer is lost, revoke "
+              "the token (listed by `viewer.apiTokens`) and create another.")
     async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
         result = await tokens.create_api_token(info.context.access.user, input.to_command())
         return CreateApiTokenPayload(token=ApiToken.from_model(result.token), secret=result.secret)

@@ -5,6 +5,7 @@ from outboundql.models.audit import AuditEvent
 from outboundql.models.auth import ApiToken, User
 from outboundql.models.billing import ApiUsage, Expense
 from outboundql.models.campaigns import Campaign, CampaignAccount, CampaignAccountTag
+from outboundql.models.idempotency import IdempotencyKey
 from outboundql.models.imports import ImportJob
 from outboundql.models.outreach import Message
 from outboundql.models.products import Persona, Product
@@ -23,6 +24,7 @@ __all__ = [
     "Contact",
     "Expense",
     "FitScore",
+    "IdempotencyKey",
     "ImportJob",
     "Market",
     "Membership",

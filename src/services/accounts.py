@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import AccountStatus, Role, StatusSource
 from outboundql.errors import Collector, Conflict, InvalidInput, Issue
-from outboundql.services import audit, contacts, events, fields, messages, normalize
+from outboundql.services import audit, contacts, events, fields, idempotency, messages, normalize
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.contacts import NewContact
@@ -84,6 +84,8 @@ class CreateAccount(NewAccount):
     """Create one account in a project, or merge it into the existing duplicate."""
 
     project_id: int
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first outcome (see `outboundql.services.idempotency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,8 @@ class BulkCreateAccounts:
 
     project_id: int
     accounts: tuple[NewAccount, ...]
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first outcome of every item (see `outboundql.services.idempotency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,22 @@ class Upserted:
     created: bool
     matched_on: MatchRule | None = None
     merged_fields: tuple[str, ...] = ()  # fields of the duplicate this create filled in
+    replayed: bool = False
+    """createAccount's answer to an earlier request with the same idempotency key (nothing was written)."""
+
+    def answer(self) -> idempotency.Answer:
+        """What a replay needs to answer the same (`from_answer`)."""
+        return {"account_id": self.account.id, "created": self.created, "matched_on": self.matched_on,
+                "merged_fields": list(self.merged_fields)}
+
+    @classmethod
+    async def from_answer(cls, answer: idempotency.Answer, project_id: int) -> Upserted | None:
+        """The outcome `answer` recorded, replayed; None when its account is gone (merged or deleted)."""
+        account = await models.Account.get_or_none(id=answer["account_id"], project_id=project_id)
+        if account is None:
+            return None
+        return cls(account, created=bool(answer["created"]), matched_on=answer["matched_on"],
+                   merged_fields=tuple(answer["merged_fields"]), replayed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +198,8 @@ class BulkCreated:
     """Per-item outcomes of a bulk create, aligned with the input list."""
 
     items: tuple[BulkItem, ...]
+    replayed: bool = False
+    """The answer to an earlier request with the same idempotency key (nothing was written)."""
 
     @property
     def created_count(self) -> int:
@@ -275,7 +297,7 @@ class _Candidate:
 
 
 def _prepare(item: NewAccount, check: Collector, prefix: str) -> _Candidate:
-    data = given(item, exclude=("project_id", "status", "contacts"))
+    data = given(item, exclude=("project_id", "status", "contacts", "idempotency_key"))
     cleaned = clean_account(data, check, prefix=prefix)
     if len(item.contacts) > MAX_CONTACTS_PER_ACCOUNT_INPUT:
         check.add(prefix + "contacts", f"At most {MAX_CONTACTS_PER_ACCOUNT_INPUT} contacts per account.")
@@ -414,13 +436,22 @@ async def create_account(
 ) -> Upserted:
     """Create one account, or merge it into the existing duplicate."""
     access.require(cmd.project_id, Role.MEMBER, field="project_id")
+    once = idempotency.Once.of(cmd, "account.create", project_id=cmd.project_id)
     check = Collector()
     candidate = _prepare(cmd, check, "")
     check.raise_if_any()
-    async with in_transaction():
+
+    async def write() -> tuple[Upserted, idempotency.Answer]:
         index = await DedupeIndex.load(cmd.project_id, [candidate.row])
         result = await _upsert_one(access, cmd.project_id, candidate, index, status_source)
-    await _publish_upserted(cmd.project_id, result)
+        return result, result.answer()
+
+    async def replay(answer: idempotency.Answer) -> Upserted | None:
+        return await Upserted.from_answer(answer, cmd.project_id)
+
+    result = await idempotency.create_once(once, write, replay)
+    if not result.replayed:
+        await _publish_upserted(cmd.project_id, result)
     return result
 
 
@@ -437,6 +468,7 @@ async def bulk_create_accounts(
     if len(cmd.accounts) > max_items:
         raise InvalidInput(f"At most {max_items} accounts per call (got {len(cmd.accounts)}); split the list.",
                            field="accounts")
+    once = idempotency.Once.of(cmd, "account.bulk_create", project_id=cmd.project_id)
     issues: list[tuple[Issue, ...]] = []
     prepared: list[tuple[int, _Candidate]] = []
     for i, item in enumerate(cmd.accounts):
@@ -445,15 +477,33 @@ async def bulk_create_accounts(
         issues.append(tuple(check.items))
         if not check.items:
             prepared.append((i, candidate))
-    upserted: dict[int, Upserted] = {}
-    if prepared:
-        async with in_transaction():
+
+    async def write() -> tuple[BulkCreated, idempotency.Answer]:
+        upserted: dict[int, Upserted] = {}
+        if prepared:
             index = await DedupeIndex.load(cmd.project_id, [c.row for _, c in prepared])
             for i, candidate in prepared:
                 upserted[i] = await _upsert_one(access, cmd.project_id, candidate, index, status_source)
-    for result in upserted.values():
-        await _publish_upserted(cmd.project_id, result)
-    return BulkCreated(tuple(BulkItem(i, upserted.get(i), item_issues) for i, item_issues in enumerate(issues)))
+        result = BulkCreated(tuple(BulkItem(i, upserted.get(i), item_issues) for i, item_issues in enumerate(issues)))
+        # The items that failed are failed again by a replay's own validation (the same command, the same issues).
+        return result, {"upserted": {str(i): up.answer() for i, up in upserted.items()}}
+
+    async def replay(answer: idempotency.Answer) -> BulkCreated | None:
+        upserted: dict[int, Upserted] = {}
+        for i, recorded in answer["upserted"].items():
+            up = await Upserted.from_answer(recorded, cmd.project_id)
+            if up is None:
+                return None
+            upserted[int(i)] = up
+        return BulkCreated(tuple(BulkItem(i, upserted.get(i), item_issues) for i, item_issues in enumerate(issues)),
+                           replayed=True)
+
+    result = await idempotency.create_once(once, write, replay)
+    if not result.replayed:
+        for outcome in result.items:
+            if outcome.upserted is not None:
+                await _publish_upserted(cmd.project_id, outcome.upserted)
+    return result
 
 
 async def update_account(access: Access, cmd: UpdateAccount) -> AccountChanged:

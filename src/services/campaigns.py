@@ -14,7 +14,7 @@ from outboundql import models
 from outboundql.enums import CampaignStatus, Role
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, campaign_stats, events, fields, normalize, personas
+from outboundql.services import audit, campaign_stats, events, fields, idempotency, normalize, personas
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.slugs import unique_slug
@@ -47,6 +47,8 @@ class CreateCampaign:
     market_id: int | None = None
     status: CampaignStatus = CampaignStatus.DRAFT
     audience: Audience | None = None
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first campaign (see `outboundql.services.idempotency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ class DeleteCampaign:
 @dataclass(frozen=True, slots=True)
 class CampaignChanged:
     campaign: models.Campaign
+    replayed: bool = False
+    """A create's answer to an earlier request with the same idempotency key (nothing was written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,20 +158,24 @@ async def _changed(campaign: models.Campaign) -> CampaignChanged:
 
 
 async def create_campaign(access: Access, goals: GoalRegistry, cmd: CreateCampaign) -> CampaignChanged:
-    """Create a campaign of one product. The goal defaults to ``sales``; its persona is derived if missing."""
+    """Create a campaign of one product. The goal defaults to ``sales``; its persona is derived if missing.
+    A retry with the request's idempotency key answers the first campaign (checked before the product,
+    market and audience: one archived or deleted since does not turn the retry into an error)."""
     access.require(cmd.project_id, Role.MEMBER, field="project_id")
-    product = await models.Product.filter(id=cmd.product_id, project_id=cmd.project_id).first()
-    if product is None:
-        raise NotFound("Product", field="product_id")
-    check = Collector()
-    if product.archived_at is not None:
-        check.add("product_id", f"Product {product.name!r} is archived; unarchive it to start a campaign.")
-    cleaned = fields.clean({"name": cmd.name, "description": cmd.description, "keywords": list(cmd.keywords),
-                            "communication_language": cmd.communication_language}, _CLEANERS, check)
-    refs = await _check_refs(cmd.project_id, {"goal": cmd.goal, "market_id": cmd.market_id,
-                                              "audience": cmd.audience, "status": cmd.status}, goals, check)
-    check.raise_if_any()
-    async with in_transaction():
+    once = idempotency.Once.of(cmd, "campaign.create", project_id=cmd.project_id)
+
+    async def write() -> tuple[CampaignChanged, idempotency.Answer]:
+        product = await models.Product.filter(id=cmd.product_id, project_id=cmd.project_id).first()
+        if product is None:
+            raise NotFound("Product", field="product_id")
+        check = Collector()
+        if product.archived_at is not None:
+            check.add("product_id", f"Product {product.name!r} is archived; unarchive it to start a campaign.")
+        cleaned = fields.clean({"name": cmd.name, "description": cmd.description, "keywords": list(cmd.keywords),
+                                "communication_language": cmd.communication_language}, _CLEANERS, check)
+        refs = await _check_refs(cmd.project_id, {"goal": cmd.goal, "market_id": cmd.market_id,
+                                                  "audience": cmd.audience, "status": cmd.status}, goals, check)
+        check.raise_if_any()
         slug = await unique_slug(models.Campaign, cleaned["name"], fallback="campaign", project_id=cmd.project_id)
         campaign = await models.Campaign.create(project_id=cmd.project_id, product=product, slug=slug,
                                                 created_by=access.user, **cleaned, **refs)
@@ -175,7 +183,14 @@ async def create_campaign(access: Access, goals: GoalRegistry, cmd: CreateCampai
                                       personas.DerivePersona(product_id=product.id, goal=campaign.goal_key))
         await audit.record(project_id=cmd.project_id, actor=access.user, action="campaign.create", row=campaign,
                            after=audit.snapshot(campaign))
-    return await _changed(campaign)
+        return CampaignChanged(campaign), {"campaign_id": campaign.id}
+
+    async def replay(answer: idempotency.Answer) -> CampaignChanged | None:
+        campaign = await models.Campaign.get_or_none(id=answer["campaign_id"], project_id=cmd.project_id)
+        return None if campaign is None else CampaignChanged(campaign, replayed=True)
+
+    result = await idempotency.create_once(once, write, replay)
+    return result if result.replayed else await _changed(result.campaign)
 
 
 async def update_campaign(access: Access, goals: GoalRegistry, cmd: UpdateCampaign) -> CampaignChanged:

@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role, RoleKind
 from outboundql.errors import Collector, Conflict
-from outboundql.services import audit, fields, normalize
+from outboundql.services import audit, fields, idempotency, normalize
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 
@@ -49,6 +49,8 @@ class CreateContact(NewContact):
     """Add a contact to an account, or fill the blanks of the same person there."""
 
     account_id: int
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first contact (see `outboundql.services.idempotency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,8 @@ class ContactUpserted:
 
     contact: models.Contact
     created: bool
+    replayed: bool = False
+    """createContact's answer to an earlier request with the same idempotency key (nothing was written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +104,7 @@ def clean_contact(
 
 def new_contact_data(contact: NewContact) -> dict[str, Any]:
     """The fields of a contact to create, by name, as `clean_contact` takes them."""
-    return given(contact, exclude=("account_id",))
+    return given(contact, exclude=("account_id", "idempotency_key"))
 
 
 async def _duplicate(account_id: int, cleaned: dict[str, Any], exclude_id: int | None = None) -> models.Contact | None:
@@ -141,11 +145,20 @@ async def upsert_contact(access: Access, account: models.Account, cleaned: dict[
 async def create_contact(access: Access, cmd: CreateContact) -> ContactUpserted:
     """Add a contact to an account, or fill the blanks of the same person (same phone, then e-mail)."""
     account = await access.get(models.Account, cmd.account_id, Role.MEMBER, field="account_id")
+    once = idempotency.Once.of(cmd, "contact.create", project_id=account.project_id)
     check = Collector()
     cleaned = clean_contact(new_contact_data(cmd), check, country=account.country)
     check.raise_if_any()
-    async with in_transaction():
-        return await upsert_contact(access, account, cleaned)
+
+    async def write() -> tuple[ContactUpserted, idempotency.Answer]:
+        result = await upsert_contact(access, account, cleaned)
+        return result, {"contact_id": result.contact.id, "created": result.created}
+
+    async def replay(answer: idempotency.Answer) -> ContactUpserted | None:
+        contact = await models.Contact.get_or_none(id=answer["contact_id"], project_id=account.project_id)
+        return None if contact is None else ContactUpserted(contact, bool(answer["created"]), replayed=True)
+
+    return await idempotency.create_once(once, write, replay)
 
 
 async def update_contact(access: Access, cmd: UpdateContact) -> ContactChanged:

@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import AccountStatus, ExpenseKind, Role
 from outboundql.errors import Collector
-from outboundql.services import audit, events, fields, sql
+from outboundql.services import audit, events, fields, idempotency, sql
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 
@@ -129,6 +129,8 @@ class AddExpense:
     vendor: str | None = None
     description: str | None = None
     external_ref: str | None = None
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first expense (see `outboundql.services.idempotency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,8 @@ class DeleteExpense:
 class ExpenseChanged:
     expense: models.Expense
     """The expense as stored (after a delete: the deleted row, its ``id`` kept)."""
+    replayed: bool = False
+    """addExpense's answer to an earlier request with the same idempotency key (nothing was written)."""
 
 
 def _clean(data: dict[str, Any], check: Collector) -> dict[str, Any]:
@@ -173,25 +177,36 @@ def _clean(data: dict[str, Any], check: Collector) -> dict[str, Any]:
 
 
 async def add_expense(access: Access, cmd: AddExpense) -> ExpenseChanged:
-    """Record an expense; once committed, the campaign's page hears ``campaign_updated``."""
+    """Record an expense; once committed, the campaign's page hears ``campaign_updated``. A retry with the
+    request's idempotency key answers the first expense (its default currency and date as they were)."""
     campaign = await access.get(models.Campaign, cmd.campaign_id, Role.MEMBER, field="campaign_id")
-    check = Collector()
-    cleaned = _clean(given(cmd, exclude=("campaign_id",)), check)
-    if cmd.currency is None:
-        cleaned["currency"] = await default_currency(campaign.id)
-        if cleaned["currency"] is None:
-            check.add("currency", "Give the currency: this campaign has no expense yet to take it from.")
-    check_minor_unit(cleaned.get("amount"), cleaned.get("currency"), check)
-    if cleaned.get("incurred_on") is None:
-        cleaned["incurred_on"] = datetime.now(UTC).date()
-    check.raise_if_any()
-    async with in_transaction():
+    once = idempotency.Once.of(cmd, "expense.add", project_id=campaign.project_id)
+
+    async def write() -> tuple[ExpenseChanged, idempotency.Answer]:
+        check = Collector()
+        cleaned = _clean(given(cmd, exclude=("campaign_id", "idempotency_key")), check)
+        if cmd.currency is None:
+            cleaned["currency"] = await default_currency(campaign.id)
+            if cleaned["currency"] is None:
+                check.add("currency", "Give the currency: this campaign has no expense yet to take it from.")
+        check_minor_unit(cleaned.get("amount"), cleaned.get("currency"), check)
+        if cleaned.get("incurred_on") is None:
+            cleaned["incurred_on"] = datetime.now(UTC).date()
+        check.raise_if_any()
         row = await models.Expense.create(project_id=campaign.project_id, campaign_id=campaign.id,
                                           created_by=access.user, **cleaned)
         await audit.record(project_id=campaign.project_id, actor=access.user, action="expense.add", row=row,
                            after=audit.snapshot(row))
-    await events.publish_campaign_event(row.campaign_id, "campaign_updated")
-    return ExpenseChanged(expense=row)
+        return ExpenseChanged(row), {"expense_id": row.id}
+
+    async def replay(answer: idempotency.Answer) -> ExpenseChanged | None:
+        row = await models.Expense.get_or_none(id=answer["expense_id"], campaign_id=campaign.id)
+        return None if row is None else ExpenseChanged(row, replayed=True)
+
+    result = await idempotency.create_once(once, write, replay)
+    if not result.replayed:
+        await events.publish_campaign_event(result.expense.campaign_id, "campaign_updated")
+    return result
 
 
 async def update_expense(access: Access, cmd: UpdateExpense) -> ExpenseChanged:

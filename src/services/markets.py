@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector
-from outboundql.services import audit, fields
+from outboundql.services import audit, fields, idempotency
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.slugs import unique_slug
@@ -27,6 +27,8 @@ class CreateMarket:
     description: str = ""
     filters: Any = None
     """A JSON object describing the territory (anything else is refused)."""
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first market (see `outboundql.services.idempotency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ class DeleteMarket:
 @dataclass(frozen=True, slots=True)
 class MarketChanged:
     market: models.Market
+    replayed: bool = False
+    """A create's answer to an earlier request with the same idempotency key (nothing was written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +90,21 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 async def create_market(access: Access, cmd: CreateMarket) -> MarketChanged:
     access.require(cmd.project_id, Role.MEMBER, field="project_id")
-    cleaned = _clean(given(cmd, exclude=("project_id",)))
-    async with in_transaction():
+    once = idempotency.Once.of(cmd, "market.create", project_id=cmd.project_id)
+    cleaned = _clean(given(cmd, exclude=("project_id", "idempotency_key")))
+
+    async def write() -> tuple[MarketChanged, idempotency.Answer]:
         slug = await unique_slug(models.Market, cleaned["name"], fallback="market", project_id=cmd.project_id)
         market = await models.Market.create(project_id=cmd.project_id, slug=slug, **cleaned)
         await audit.record(project_id=cmd.project_id, actor=access.user, action="market.create", row=market,
                            after=audit.snapshot(market))
-    return MarketChanged(market=market)
+        return MarketChanged(market), {"market_id": market.id}
+
+    async def replay(answer: idempotency.Answer) -> MarketChanged | None:
+        market = await models.Market.get_or_none(id=answer["market_id"], project_id=cmd.project_id)
+        return None if market is None else MarketChanged(market, replayed=True)
+
+    return await idempotency.create_once(once, write, replay)
 
 
 async def update_market(access: Access, cmd: UpdateMarket) -> MarketChanged:

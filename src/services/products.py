@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector
-from outboundql.services import audit, fields, normalize
+from outboundql.services import audit, fields, idempotency, normalize
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.slugs import unique_slug
@@ -27,6 +27,8 @@ class CreateProduct:
     communication_language: str | None = None
     example_good_urls: Sequence[str] = ()
     example_bad_urls: Sequence[str] = ()
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first product (see `outboundql.services.idempotency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class SetProductArchived:
 @dataclass(frozen=True, slots=True)
 class ProductChanged:
     product: models.Product
+    replayed: bool = False
+    """A create's answer to an earlier request with the same idempotency key (nothing was written)."""
 
 
 def _url_list(value: Any) -> list[str]:
@@ -79,8 +83,10 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 async def create_product(access: Access, cmd: CreateProduct) -> ProductChanged:
     access.require(cmd.project_id, Role.MEMBER, field="project_id")
-    cleaned = _clean(given(cmd, exclude=("project_id",)))
-    async with in_transaction():
+    once = idempotency.Once.of(cmd, "product.create", project_id=cmd.project_id)
+    cleaned = _clean(given(cmd, exclude=("project_id", "idempotency_key")))
+
+    async def write() -> tuple[ProductChanged, idempotency.Answer]:
         slug = await unique_slug(models.Product, cleaned["name"], fallback="product", project_id=cmd.project_id)
         product = await models.Product.create(project_id=cmd.project_id, slug=slug, created_by=access.user,
                                               **cleaned)
@@ -88,7 +94,13 @@ async def create_product(access: Access, cmd: CreateProduct) -> ProductChanged:
             project_id=cmd.project_id, actor=access.user, action="product.create", row=product,
             after=audit.snapshot(product),
         )
-    return ProductChanged(product=product)
+        return ProductChanged(product), {"product_id": product.id}
+
+    async def replay(answer: idempotency.Answer) -> ProductChanged | None:
+        product = await models.Product.get_or_none(id=answer["product_id"], project_id=cmd.project_id)
+        return None if product is None else ProductChanged(product, replayed=True)
+
+    return await idempotency.create_once(once, write, replay)
 
 
 async def update_product(access: Access, cmd: UpdateProduct) -> ProductChanged:

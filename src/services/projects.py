@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector, Conflict, NotFound
-from outboundql.services import audit, fields
+from outboundql.services import audit, fields, idempotency
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug
 
@@ -19,6 +19,8 @@ from outboundql.services.slugs import unique_slug
 class CreateProject:
     name: str
     description: str = ""
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first project; keys of new projects are the user's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,8 @@ class AddProjectMember:
 @dataclass(frozen=True, slots=True)
 class ProjectCreated:
     project: models.Project
+    replayed: bool = False
+    """The answer to an earlier request with the same idempotency key (nothing was written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,9 @@ async def create_project(access: Access, cmd: CreateProject) -> ProjectCreated:
         check,
     )
     check.raise_if_any()
-    async with in_transaction():
+    once = idempotency.Once.of(cmd, "project.create", user=access.user)
+
+    async def write() -> tuple[ProjectCreated, idempotency.Answer]:
         slug = await unique_slug(models.Project, data["name"], fallback="project")
         project = await models.Project.create(name=data["name"], slug=slug, description=data["description"])
         await models.Membership.create(user=access.user, project=project, role=Role.OWNER)
@@ -57,8 +63,17 @@ async def create_project(access: Access, cmd: CreateProject) -> ProjectCreated:
             project_id=project.id, actor=access.user, action="project.create", row=project,
             after=audit.snapshot(project),
         )
-    access.roles[project.id] = Role.OWNER
-    return ProjectCreated(project=project)
+        return ProjectCreated(project), {"project_id": project.id}
+
+    async def replay(answer: idempotency.Answer) -> ProjectCreated | None:
+        # The viewer's still: a project they were removed from since is gone for them.
+        project = await access.scope(models.Project.filter(id=answer["project_id"]), "id").first()
+        return None if project is None else ProjectCreated(project, replayed=True)
+
+    result = await idempotency.create_once(once, write, replay)
+    if not result.replayed:
+        access.roles[result.project.id] = Role.OWNER
+    return result
 
 
 async def add_project_member(access: Access, cmd: AddProjectMember) -> MemberAdded:

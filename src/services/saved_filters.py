@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector, Conflict, NotFound
-from outboundql.services import audit, fields
+from outboundql.services import audit, fields, idempotency
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.filter_expressions import Row, columns, match, validate_expression
@@ -64,6 +64,8 @@ class CreateSavedFilter:
     name: str
     expression: Any
     """A filter expression (see `outboundql.services.filter_expressions`), validated by the service."""
+    idempotency_key: str | None = None
+    """A retry with the same key answers the first saved filter (see `outboundql.services.idempotency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,8 @@ class DeleteSavedFilter:
 @dataclass(frozen=True, slots=True)
 class SavedFilterChanged:
     saved_filter: models.SavedFilter
+    replayed: bool = False
+    """A create's answer to an earlier request with the same idempotency key (nothing was written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +126,21 @@ async def _check_name_free(project_id: int, name: str, exclude_id: int | None = 
 
 async def create_saved_filter(access: Access, cmd: CreateSavedFilter) -> SavedFilterChanged:
     access.require(cmd.project_id, Role.MEMBER, field="project_id")
-    cleaned = _clean(given(cmd, exclude=("project_id",)), creating=True)
-    async with in_transaction():
+    once = idempotency.Once.of(cmd, "saved_filter.create", project_id=cmd.project_id)
+    cleaned = _clean(given(cmd, exclude=("project_id", "idempotency_key")), creating=True)
+
+    async def write() -> tuple[SavedFilterChanged, idempotency.Answer]:
         await _check_name_free(cmd.project_id, cleaned["name"])
         row = await models.SavedFilter.create(project_id=cmd.project_id, created_by=access.user, **cleaned)
         await audit.record(project_id=cmd.project_id, actor=access.user, action="saved_filter.create", row=row,
                            after=audit.snapshot(row))
-    return SavedFilterChanged(saved_filter=row)
+        return SavedFilterChanged(row), {"saved_filter_id": row.id}
+
+    async def replay(answer: idempotency.Answer) -> SavedFilterChanged | None:
+        row = await models.SavedFilter.get_or_none(id=answer["saved_filter_id"], project_id=cmd.project_id)
+        return None if row is None else SavedFilterChanged(row, replayed=True)
+
+    return await idempotency.create_once(once, write, replay)
 
 
 async def update_saved_filter(access: Access, cmd: UpdateSavedFilter) -> SavedFilterChanged:

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from outboundql import enums
 from outboundql.gql.base import maybe, pk_of, pk_or_none
 from outboundql.gql.enums import AccountStatus, Direction, RoleKind
+from outboundql.gql.idempotency import idempotency_key
 from outboundql.services import account_merge
 from outboundql.services import accounts as accounts_service
 from outboundql.services import contacts as contacts_service
@@ -111,10 +112,11 @@ class AccountInput:
 @strawberry.input
 class CreateAccountInput(AccountInput):
     project_id: relay.GlobalID
+    idempotency_key: str | None = idempotency_key("the first outcome (the account created or merged into)")
 
     def to_command(self) -> accounts_service.CreateAccount:
         return accounts_service.CreateAccount(project_id=pk_of(self.project_id, "Project", "project_id"),
-                                              **given(self.to_new_account()))
+                                              idempotency_key=self.idempotency_key, **given(self.to_new_account()))
 
 
 @strawberry.input(description="Only the fields given change; null clears an optional field.")
@@ -155,11 +157,12 @@ class UpdateAccountInput:
 class BulkCreateAccountsInput:
     project_id: relay.GlobalID
     accounts: list[AccountInput] = strawberry.field(description="At most 1000 (OUTBOUNDQL_MAX_BULK_ITEMS).")
+    idempotency_key: str | None = idempotency_key("the first outcome of every item")
 
     def to_command(self) -> accounts_service.BulkCreateAccounts:
         return accounts_service.BulkCreateAccounts(
             project_id=pk_of(self.project_id, "Project", "project_id"),
-            accounts=tuple(a.to_new_account() for a in self.accounts),
+            accounts=tuple(a.to_new_account() for a in self.accounts), idempotency_key=self.idempotency_key,
         )
 
 
@@ -193,10 +196,11 @@ class UpdateAccountStatusesInput:
 @strawberry.input
 class CreateContactInput(ContactInput):
     account_id: relay.GlobalID
+    idempotency_key: str | None = idempotency_key("the first outcome (the contact created or merged into)")
 
     def to_command(self) -> contacts_service.CreateContact:
         return contacts_service.CreateContact(account_id=pk_of(self.account_id, "Account", "account_id"),
-                                              **given(self.to_new_contact()))
+                                              idempotency_key=self.idempotency_key, **given(self.to_new_contact()))
 
 
 @strawberry.input(description="Only the fields given change.")

@@ -22,6 +22,7 @@ from outboundql.gql.base import mutation
 from outboundql.gql.context import Info
 from outboundql.gql.enums import AccountStatus
 from outboundql.gql.errors import UserError, user_errors
+from outboundql.gql.idempotency import replayed
 from outboundql.services import account_merge
 from outboundql.services import accounts as accounts_service
 from outboundql.services import contacts as contacts_service
@@ -41,13 +42,14 @@ class CreateAccountPayload:
     matched_on: MatchRule | None = None
     merged_fields: list[str] = strawberry.field(default_factory=list,
                                                 description="Fields of the duplicate filled in by this request.")
+    replayed: bool = replayed()
     errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
     def from_result(cls, result: accounts_service.Upserted) -> CreateAccountPayload:
         return cls(account=Account.from_model(result.account), created=result.created,
                    matched_on=MatchRule(result.matched_on) if result.matched_on else None,
-                   merged_fields=list(result.merged_fields))
+                   merged_fields=list(result.merged_fields), replayed=result.replayed)
 
 
 @strawberry.type
@@ -79,6 +81,7 @@ class BulkCreateAccountsPayload:
     created_count: int = 0
     merged_count: int = 0
     failed_count: int = 0
+    replayed: bool = replayed()
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -116,6 +119,7 @@ class UpdateAccountStatusesPayload:
 class CreateContactPayload:
     contact: Contact | None = None
     created: bool = strawberry.field(default=False, description="False when merged into a duplicate.")
+    replayed: bool = replayed()
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -140,6 +144,7 @@ class AccountMutations:
         return BulkCreateAccountsPayload(
             results=[BulkAccountResult.from_item(info, item) for item in result.items],
             created_count=result.created_count, merged_count=result.merged_count, failed_count=result.failed_count,
+            replayed=result.replayed,
         )
 
     @mutation("Change an account's fields. A status change is kept in its history.")
@@ -178,7 +183,8 @@ class ContactMutations:
     @mutation("Add a contact to an account, or fill the blanks of the same person (same phone, then e-mail).")
     async def create_contact(self, info: Info, input: CreateContactInput) -> CreateContactPayload:
         result = await contacts_service.create_contact(info.context.access, input.to_command())
-        return CreateContactPayload(contact=Contact.from_model(result.contact), created=result.created)
+        return CreateContactPayload(contact=Contact.from_model(result.contact), created=result.created,
+                                    replayed=result.replayed)
 
     @mutation("Change a contact's fields.")
     async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:

@@ -11,6 +11,7 @@ from strawberry import relay
 from outboundql import enums
 from outboundql.gql.base import maybe, pk_of, pk_or_none
 from outboundql.gql.enums import CampaignStatus, Direction
+from outboundql.gql.idempotency import idempotency_key
 from outboundql.services import campaigns
 
 T = TypeVar("T")
@@ -73,6 +74,7 @@ class CreateCampaignInput:
     market_id: relay.GlobalID | None = None
     status: CampaignStatus = enums.CampaignStatus.DRAFT
     audience: AudienceInput | None = None
+    idempotency_key: str | None = idempotency_key("the first campaign")
 
     def to_command(self) -> campaigns.CreateCampaign:
         return campaigns.CreateCampaign(
@@ -82,6 +84,7 @@ class CreateCampaignInput:
             communication_language=self.communication_language,
             market_id=None if self.market_id is None else _market_pk(self.market_id), status=self.status,
             audience=None if self.audience is None else self.audience.to_command(),
+            idempotency_key=self.idempotency_key,
         )
 
 

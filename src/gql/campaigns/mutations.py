@@ -15,12 +15,14 @@ from outboundql.gql.campaigns.inputs import (
 from outboundql.gql.campaigns.types import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
+from outboundql.gql.idempotency import replayed
 from outboundql.services import campaigns
 
 
 @strawberry.type
 class CampaignPayload:
     campaign: Campaign | None = None
+    replayed: bool = replayed("createCampaign")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -40,7 +42,7 @@ class CampaignMutations:
               "as a draft if the product has none for that goal.")
     async def create_campaign(self, info: Info, input: CreateCampaignInput) -> CampaignPayload:
         result = await campaigns.create_campaign(info.context.access, info.context.goals, input.to_command())
-        return CampaignPayload(campaign=Campaign.from_model(result.campaign))
+        return CampaignPayload(campaign=Campaign.from_model(result.campaign), replayed=result.replayed)
 
     @mutation("Rename, switch goal (scores are kept), move market, change the status hint, language, "
               "description, keywords or audience.")
