@@ -46,16 +46,24 @@ class InProcessBus:
             self._queues[channel].discard(queue)
 
 
+PUBLISH_TIMEOUT_SECONDS = 2.0
+"""How long a publish may wait on Redis: a hung Redis delays an answer this much at most (and the event,
+not the answer, is lost)."""
+
+
 class RedisBus:
-    """Redis pub/sub: every API process and worker shares the channels."""
+    """Redis pub/sub: every API process and worker shares the channels. Publishing has its own client with
+    short timeouts; subscriptions wait on theirs for as long as no event comes."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio as aioredis
 
         self._redis = aioredis.from_url(url)
+        self._publisher = aioredis.from_url(url, socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+                                            socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS)
 
     async def publish(self, channel: str, payload: dict[str, Any]) -> None:
-        await self._redis.publish(channel, json.dumps(payload))
+        await self._publisher.publish(channel, json.dumps(payload))
 
     async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
         pubsub = self._redis.pubsub()
