@@ -35,6 +35,9 @@ from outboundql.app import create_app
 from outboundql.goals.testing import registry_with
 from outboundql.gql.schema import schema as served_schema
 from outboundql.services import campaigns as campaigns_service
+from outboundql.services import messages as messages_service
+from outboundql.services import personas as personas_service
+from outboundql.services import products as products_service
 from outboundql.services import runtime
 from outboundql.services import scoring_runs as scoring_runs_service
 from outboundql.services.access import Access
@@ -106,6 +109,13 @@ async def seed(person: Person, tag: str) -> None:
         id=world.campaign.id, market_id=world.market.id))  # a market with a campaign: filters find something
     await scoring_runs_service.score_campaign(access, registry_with(), scoring_runs_service.ScoreCampaign(
         campaign_id=world.campaign_account.campaign_id))
+    # Rows in other states, so that a check made before the access check shows (e.g. "already archived").
+    retired = (await products_service.create_product(access, products_service.CreateProduct(
+        project_id=world.project.id, name=f"Retired {tag}"))).product
+    await products_service.set_archived(access, products_service.SetProductArchived(id=retired.id, archived=True))
+    await personas_service.approve_persona(access, personas_service.ApprovePersona(id=world.persona.id))
+    await messages_service.log_message(access, messages_service.LogMessage(
+        campaign_account_id=world.campaign_account.id, text=f"Hello from {tag}"))
 
 
 ALL_MODELS: list[type[Model]] = [getattr(models, name) for name in models.__all__]
@@ -290,8 +300,9 @@ def reports_the_id(answer: Any, slot: IdSlot) -> bool:
             return True
         if isinstance(value, dict):
             code = value.get("code") or (value.get("extensions") or {}).get("code")
-            where = value.get("field")
-            if code == "NOT_FOUND" and (where is None or str(where).startswith(slot.argument_path)):
+            where, path = value.get("field"), slot.argument_path
+            if code == "NOT_FOUND" and (where is None or where == path or str(where).startswith((f"{path}[",
+                                                                                                 f"{path}."))):
                 return True
     return False
 
