@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -89,18 +88,25 @@ def serve(host: str, port: int, reload: bool, workers: int, demo: bool) -> None:
 
 
 @main.command()
-@click.option("--processes", default=2, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--processes", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--queues", "-Q", multiple=True, help="Only these queues (default: all).")
 def worker(processes: int, threads: int, queues: tuple[str, ...]) -> None:
-    """Run job workers on the Redis broker (distributed mode)."""
-    if not get_settings().redis_url:
+    """Run job workers on the Redis broker (distributed mode): PROCESSES dramatiq processes, each
+    started again if it dies (a crash loop stops them all with an error), stopped by SIGTERM/SIGINT."""
+    import logging
+
+    from outboundql.workers.supervisor import spawner, supervise
+
+    settings = get_settings()
+    if not settings.redis_url:
         _fail("outboundql worker needs OUTBOUNDQL_REDIS_URL. Without Redis, `outboundql serve` runs jobs itself.")
-    args = [sys.executable, "-m", "dramatiq", "outboundql.workers", "--processes", str(processes),
-            "--threads", str(threads)]
+    logging.basicConfig(level=settings.log_level.upper(), format="[%(asctime)s] [PID %(process)d] [%(threadName)s] "
+                        "[%(name)s] [%(levelname)s] %(message)s")  # as dramatiq's processes log
+    args = [sys.executable, "-m", "dramatiq", "outboundql.workers", "--processes", "1", "--threads", str(threads)]
     for queue in queues:
         args += ["--queues", queue]
-    os.execv(sys.executable, args)
+    sys.exit(supervise(spawner(args), processes))
 
 
 @main.command()

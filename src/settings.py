@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         default=200, ge=1, le=5000,
         description="Accounts per scoring job message with the rubric scorer (the LLM scorer uses `LLM_BATCH_SIZE`).",
     )
+    scoring_resume_interval_seconds: float = Field(
+        default=30.0, gt=0,
+        description="How often each worker process enqueues again the pending batches of scoring runs that made no "
+        "progress for twice as long (their messages were lost, e.g. Redis restarted empty): such a run goes on "
+        "within about three times this.",
+    )
     llm_url: str | None = Field(
         default=None,
         description="Base URL of an OpenAI-compatible API (`POST {url}/chat/completions`), "

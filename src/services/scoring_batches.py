@@ -200,8 +200,9 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
                 run_id=run.id, state=ScoringItemState.PENDING, account_id=failure.account_id,
             ).update(state=ScoringItemState.FAILED, error=failure.error[:2000])
         if done or failed:
+            # updated_at: when the run last progressed (a run stalled for long has its batches enqueued again)
             await models.ScoringRun.filter(id=run.id).update(done=F("done") + (done + failed),
-                                                             failed=F("failed") + failed)
+                                                             failed=F("failed") + failed, updated_at=datetime.now(UTC))
             await models.Campaign.filter(id=run.campaign_id).update(scoring_done=F("scoring_done") + (done + failed))
         return Written(True, tuple(sorted(others)))
 

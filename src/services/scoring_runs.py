@@ -210,24 +210,33 @@ async def _end(run_id: int, status: ScoringStatus, error: str | None) -> None:
         await publish_progress(run)
 
 
-async def resume_interrupted(claim_window: timedelta = RESUME_CLAIM_WINDOW) -> list[int]:
-    """Enqueue again the pending batches of every running run (after a crash or restart).
-    Each run is claimed first, so workers booting together resume it once. Returns the run ids."""
-    now = datetime.now(UTC)
+async def resume_interrupted(claim_window: timedelta = RESUME_CLAIM_WINDOW, *, stalled_for: timedelta | None = None,
+                             now: datetime | None = None) -> list[int]:
+    """Enqueue again the pending batches of every running run (their messages were lost: a crash, a
+    restart, Redis restarted empty); with ``stalled_for``, only of runs that made no progress for that
+    long (a healthy run is left alone). Each run is claimed first (``resumed_at``, for ``claim_window``),
+    so workers doing this together enqueue it once; a run whose batches could not be sent is released
+    again for the next try. Returns the ids of the runs resumed."""
+    now = now or datetime.now(UTC)
+    running = models.ScoringRun.filter(status=ScoringStatus.RUNNING)
+    stalled = Q() if stalled_for is None else Q(updated_at__lt=now - stalled_for)  # updated_at: the last progress
     resumed = []
-    for run_id in await column(models.ScoringRun.filter(status=ScoringStatus.RUNNING).values_list("id", flat=True)):
-        claimed = await models.ScoringRun.filter(
-            Q(resumed_at__isnull=True) | Q(resumed_at__lt=now - claim_window), id=run_id,
-            status=ScoringStatus.RUNNING,
+    for run_id, previous in await running.filter(stalled).order_by("id").values_list("id", "resumed_at"):
+        claimed = await running.filter(
+            Q(resumed_at__isnull=True) | Q(resumed_at__lt=now - claim_window), stalled, id=run_id,
         ).update(resumed_at=now)
         if not claimed:
             continue
         batches = await pending_batches(run_id)
         if batches:
-            await enqueue(run_id, batches)
+            try:
+                await runtime.jobs().score_batches(run_id, batches)
+            except Exception:
+                await running.filter(id=run_id, resumed_at=now).update(resumed_at=previous)
+                raise
         else:
             await finish_if_done(run_id)
-        resumed.append(run_id)
+        resumed.append(int(run_id))
     return resumed
 
 

@@ -33,7 +33,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker = RedisBroker(url=broker_url(settings.redis_url))
         broker.add_middleware(DatabaseAsyncIO(settings.database_url))
         broker.add_middleware(WorkerRuntime(settings))
-        broker.add_middleware(ResumeScoringRuns())
+        broker.add_middleware(ResumeScoringRuns(settings.scoring_resume_interval_seconds))
     else:
         broker = StubBroker()
         broker.add_middleware(HostLoopAsyncIO())

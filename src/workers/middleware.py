@@ -6,11 +6,17 @@
   tortoise opened on it after the process boots, and closed after in-flight messages finished.
 * ``WorkerRuntime`` (``outboundql worker`` processes): the runtime services run with, configured
   at boot from the settings the worker's broker was built from (its environment).
+* ``ResumeScoringRuns`` (``outboundql worker`` processes): re-enqueues what stalled scoring runs
+  still have pending, from the database, at boot and periodically.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -20,8 +26,11 @@ from tortoise import Tortoise
 
 from outboundql.models.config import tortoise_config
 from outboundql.services import runtime
+from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.scoring_runs import resume_interrupted
 from outboundql.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class HostLoopAsyncIO(Middleware):
@@ -82,11 +91,52 @@ class WorkerRuntime(Middleware):
 
 
 class ResumeScoringRuns(Middleware):
-    """When a worker process boots, enqueue again what running scoring runs still have pending
-    (their messages may have died with a killed worker). Runs are claimed, so the processes of a
-    cluster booting together resume each run once; duplicates would be harmless anyway."""
+    """Enqueue again, from the database, what running scoring runs still have pending, so lost messages
+    (a killed worker's, a Redis restarted empty) never leave a run stalled: every run when the worker
+    process boots, then every ``interval`` seconds those that made no progress for twice as long.
+
+    A thread of the worker process ticks (it outlives Redis restarts: a failed tick is logged and the
+    next one tries again; a self-re-enqueueing actor would not). Runs are claimed in the database for
+    the stall window, so the processes of a cluster enqueue a stalled run once per window, and one
+    that goes on again after its batches were re-sent is left alone; duplicates are harmless anyway
+    (a batch only scores what is still pending)."""
+
+    def __init__(self, interval: float, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
-        thread = get_event_loop_thread()
-        if thread is not None:
-            thread.run_coroutine(resume_interrupted())
+        loop = get_event_loop_thread()
+        if loop is not None:
+            self.thread = threading.Thread(target=self.run, args=(loop,), name="resume-scoring-runs", daemon=True)
+            self.thread.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)  # a tick in progress ends before the ORM closes
+
+    def run(self, loop: EventLoopThread) -> None:
+        booted = False
+        while not self.stopping.is_set():
+            try:
+                if resumed := loop.run_coroutine(self.tick(first=not booted)):
+                    log.info("Enqueued the pending batches of scoring runs %s again (%s).", resumed,
+                             "at boot" if not booted else "no progress for a while")
+                booted = True
+            except JobsUnavailable as exc:  # Redis down: the next tick tries again
+                log.warning("Stalled scoring runs could not be enqueued again (%s); trying again in %g s.",
+                            exc, self.interval)
+            except Exception:
+                log.exception("Stalled scoring runs could not be enqueued again; trying again in %g s.", self.interval)
+            self.stopping.wait(self.interval)
+
+    async def tick(self, *, first: bool) -> list[int]:
+        """The first tick resumes every running run not claimed just before (workers booting together);
+        later ones, the runs that made no progress for two intervals."""
+        if first:
+            return await resume_interrupted(now=self.clock())
+        window = timedelta(seconds=2 * self.interval)
+        return await resume_interrupted(claim_window=window, stalled_for=window, now=self.clock())

@@ -502,3 +502,137 @@ async def test_the_latest_reviews_are_the_examples(setup: Setup) -> None:
     assert [(names[i], ok) for i, ok in examples] == [
         ("R5", True), ("R4", True), ("R3", True), ("R2", True), ("R1", True),
         ("R11", False), ("R10", False), ("R9", False), ("R8", False), ("R7", False)]
+
+
+class FakeClock:
+    def __init__(self, now: Any) -> None:
+        self.now = now
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+
+
+def queued_batches(stub_broker: Any) -> list[tuple[int, int]]:
+    import dramatiq
+
+    queue = stub_broker.queues["scoring"]
+    return sorted(tuple(dramatiq.Message.decode(raw).args) for raw in list(queue.queue))  # type: ignore[misc]
+
+
+async def test_a_stalled_run_is_enqueued_again_once_per_window_and_a_progressing_one_is_left_alone(
+    gql, setup: Setup, jobs, stub_broker,
+) -> None:
+    """Redis restarted empty: the queued batches are gone and no worker boots. Every worker process
+    ticks each interval; a run with no progress for two intervals gets its pending batches enqueued
+    again by one of them, while a run that progressed within that window is not enqueued twice."""
+    from datetime import UTC, datetime
+
+    from outboundql.workers.middleware import ResumeScoringRuns
+
+    await score(gql, setup)  # batches 0, 1, 2 (3 + 3 + 1 accounts)
+    run = await models.ScoringRun.get(campaign_id=setup.campaign.id)
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    await models.ScoringRun.filter(id=run.id).update(updated_at=long_ago)
+    await jobs_for_one_batch(stub_broker)
+    progressed = (await models.ScoringRun.get(id=run.id)).updated_at
+    assert progressed > long_ago  # a batch's progress is when the run last moved
+    stub_broker.flush_all()  # the queue is lost
+
+    clock = FakeClock(progressed)
+    workers = [ResumeScoringRuns(interval=10, clock=clock) for _ in range(2)]
+    clock.advance(19)
+    assert [await w.tick(first=False) for w in workers] == [[], []]  # progressed 19 s ago: healthy
+    assert queued_batches(stub_broker) == []
+    clock.advance(2)
+    assert [await w.tick(first=False) for w in workers] == [[run.id], []]  # stalled: one worker re-sends it
+    assert queued_batches(stub_broker) == [(run.id, 1), (run.id, 2)]
+    clock.advance(19)
+    assert [await w.tick(first=False) for w in workers] == [[], []]  # claimed for the window
+    clock.advance(2)  # 21 s after the last re-send, still no progress: the batches were lost again
+    assert [await w.tick(first=False) for w in workers] == [[run.id], []]
+    assert queued_batches(stub_broker) == [(run.id, 1), (run.id, 1), (run.id, 2), (run.id, 2)]
+
+    await jobs()  # the copies find nothing left to do
+    run = await models.ScoringRun.get(id=run.id)
+    assert (run.status, run.done, run.failed) == (ScoringStatus.COMPLETED, len(ACCOUNTS), 0)
+    assert len(await fit_scores(setup)) == len(ACCOUNTS)
+    await assert_counters_exact(setup.campaign.id)
+    clock.advance(60)
+    assert await workers[0].tick(first=False) == []  # a finished run is never resumed
+
+
+async def test_a_stalled_run_whose_batches_cannot_be_sent_is_tried_again_at_the_next_tick(
+    setup: Setup, gql, jobs, stub_broker, settings: Settings,
+) -> None:
+    from datetime import UTC, datetime
+
+    from outboundql.services import runtime
+    from outboundql.workers import DramatiqJobs
+    from outboundql.workers.middleware import ResumeScoringRuns
+
+    class Down(DramatiqJobs):
+        async def score_batches(self, run_id: int, batches: Any) -> None:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    await score(gql, setup)
+    run = await models.ScoringRun.get(campaign_id=setup.campaign.id)
+    stub_broker.flush_all()
+    clock = FakeClock(datetime.now(UTC))
+    clock.advance(3600)
+    worker = ResumeScoringRuns(interval=10, clock=clock)
+    with runtime.using(runtime.Runtime(settings, registry_with(), Down())), pytest.raises(ConnectionError):
+        await worker.tick(first=False)
+    assert (await models.ScoringRun.get(id=run.id)).resumed_at is None  # released, not claimed for the window
+    clock.advance(10)
+    assert await worker.tick(first=False) == [run.id]  # Redis is back
+    assert queued_batches(stub_broker) == [(run.id, 0), (run.id, 1), (run.id, 2)]
+    await jobs()
+    assert (await models.ScoringRun.get(id=run.id)).status is ScoringStatus.COMPLETED
+
+
+def test_the_tick_thread_outlives_failing_ticks_and_resumes_everything_until_a_boot_tick_succeeded() -> None:
+    import asyncio
+
+    from outboundql.workers.middleware import ResumeScoringRuns
+
+    middleware = ResumeScoringRuns(interval=0)
+    firsts: list[bool] = []
+
+    def tick(*, first: bool) -> Any:
+        firsts.append(first)
+        return asyncio.sleep(0, [])
+
+    class Loop:
+        def run_coroutine(self, coro: Any) -> Any:
+            coro.close()
+            if len(firsts) in (1, 3):
+                raise ConnectionError("Redis is down")
+            if len(firsts) == 5:
+                middleware.stopping.set()  # the worker shuts down
+            return []
+
+    middleware.tick = tick  # type: ignore[method-assign]
+    middleware.run(Loop())  # type: ignore[arg-type]
+    assert firsts == [True, True, False, False, False]
+
+
+def test_worker_processes_tick_at_the_interval_of_their_settings_and_the_embedded_server_does_not() -> None:
+    from outboundql.workers.broker import build_broker
+    from outboundql.workers.middleware import ResumeScoringRuns
+
+    def ticks(settings: Settings) -> list[float]:
+        broker = build_broker(settings)
+        try:
+            return [m.interval for m in broker.middleware if isinstance(m, ResumeScoringRuns)]
+        finally:
+            broker.close()
+
+    distributed = Settings(database_url="postgres://x@127.0.0.1:1/x", redis_url="redis://127.0.0.1:1/0",
+                           scoring_resume_interval_seconds=7)
+    assert ticks(distributed) == [7]
+    assert ticks(Settings(database_url="sqlite://:memory:", redis_url=None)) == []  # restarts resume at start

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from gql.transport.websockets import WebsocketsTransport
 
 from gql import Client, GraphQLRequest
 from tests.integration.conftest import child_env, pg_fetch, run_cli, running_server, running_worker
+from tests.integration.process_tree import kill_tree
 
 pytestmark = pytest.mark.integration
 
@@ -161,8 +160,7 @@ async def test_a_worker_killed_mid_run_and_restarted_finishes_with_one_score_per
                     break
                 assert time.monotonic() < end, f"the first worker made no progress:\n{first.output}"
                 await asyncio.sleep(0.02)
-            os.killpg(first.proc.pid, signal.SIGKILL)  # mid-run, no chance to clean up
-            first.proc.wait(timeout=30)
+            kill_tree(first)  # every process of it, mid-run: no chance to clean up
         at_kill = (await pg_fetch(empty_pg_url, "SELECT done, status FROM scoring_run"))[0]
         assert at_kill["status"] == "running" and 0 < at_kill["done"] < count, dict(at_kill)
         # Lose every queued and in-flight message too: only the database can say what is left to do.
