@@ -4,9 +4,10 @@
 killer), and has no option to start it again. The supervisor runs N ``dramatiq … --processes 1``
 children instead and replaces any that exits while it is not stopping; more than ``max_restarts``
 exits within ``window`` seconds (a crash loop: a broken plugin, an unreachable broker) stop them all
-with an error. SIGTERM or SIGINT is forwarded once to every child (each in its own process group, so a
-terminal's Ctrl-C reaches them only through the supervisor, never twice), and the supervisor returns
-when they have all stopped.
+with an error. SIGTERM or SIGINT is forwarded to every child as SIGTERM (each child is in a process
+group of its own, so a terminal's Ctrl-C reaches it only through the supervisor): the first stops it
+after its in-flight jobs, a second at once, as with dramatiq itself. The supervisor returns when they
+have all stopped.
 """
 
 from __future__ import annotations
@@ -59,11 +60,11 @@ def supervise(spawn: Callable[[], Child], processes: int, *, max_restarts: int =
 
     def stop(signum: int, frame: object = None) -> None:
         nonlocal stopping
-        if not stopping:
-            stopping = True
-            log.info("Stopping %d worker processes (%s)...", len(children), signal.Signals(signum).name)
-            for child in children:
-                child.send_signal(signal.SIGTERM)
+        log.info("%s %d worker processes (%s)...", "Killing" if stopping else "Stopping", len(children),
+                 signal.Signals(signum).name)
+        stopping = True
+        for child in children:  # dramatiq stops after its in-flight jobs, or at once on a second signal
+            child.send_signal(signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
