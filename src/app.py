@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import dramatiq
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -16,6 +17,7 @@ from tortoise import Tortoise
 from tortoise.connection import connections
 
 from outboundql import workers
+from outboundql.body_timeout import BodyTimeout
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
@@ -94,6 +96,7 @@ def create_app(
         ],
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        middleware=[Middleware(BodyTimeout, seconds=settings.body_timeout_seconds)],
     )
     app.state.settings = settings
     return app

@@ -37,11 +37,34 @@ class Settings(BaseSettings):
         default=2, ge=1, le=32, description="Worker threads of the in-process job worker (embedded mode)."
     )
     max_page_size: int = Field(default=100, ge=1, le=1000, description="Largest `first`/`last` a connection accepts.")
-    max_query_depth: int = Field(default=12, ge=2, le=50, description="Deepest selection a query may nest.")
-    max_aliases: int = Field(default=30, ge=1, description="Most aliases one document may use.")
-    max_tokens: int = Field(default=5000, ge=100, description="Most lexical tokens one document may contain.")
+    max_query_depth: int = Field(
+        default=12, ge=2, le=50,
+        description="Most levels of fields a query may nest (`{ viewer { email } }` is 2); deeper is refused with "
+        "QUERY_TOO_DEEP.",
+    )
+    max_aliases: int = Field(
+        default=30, ge=1, description="Most aliases one document may use; refused with TOO_MANY_ALIASES."
+    )
+    max_tokens: int = Field(
+        default=5000, ge=100, description="Most lexical tokens one document may contain; refused with TOO_MANY_TOKENS."
+    )
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest HTTP request body accepted, in bytes (413 above it)."
+    )
+    max_input_items: int = Field(
+        default=12_000, ge=100,
+        description="Most list items and objects one request's variables may hold (ids, bulk items, contacts…), "
+        "counted before they are read; refused with TOO_MANY_INPUT_ITEMS.",
+    )
+    max_json_depth: int = Field(
+        default=64, ge=8, le=500,
+        description="Deepest nesting of arrays and objects in a request's JSON (body, GET `variables`, websocket "
+        "message), checked before parsing: 400 above it (a websocket is closed with 4400).",
+    )
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0,
+        description="Time a client has to send a request's whole body once its headers arrived: 408 after it "
+        "(so slow senders cannot hold connections open).",
     )
     max_bulk_items: int = Field(default=1000, ge=1, description="Most items one bulk mutation accepts.")
     allowed_origins: list[str] = Field(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import FieldExtension
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import FieldExtension, MaskErrors
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import StrawberryContainer, has_object_definition
@@ -95,7 +96,18 @@ def _inner_type(type_: Any) -> Any:
 
 def to_user_error(issue: Issue, field: StrawberryField | None = None, names: NameConverter | None = None) -> UserError:
     path = graphql_path(field, issue.field, names or NameConverter()) if field is not None else issue.field
-    return UserError(code=UserErrorCode[issue.code], field=path, message=issue.message)
+    return UserError(code=UserErrorCode[issue.code], field=path, message=brief(issue.message))
+
+
+_LONG_QUOTE = re.compile(r"""(['"])([^'"\n]{60})[^'"\n]{20,}\1""")
+MAX_MESSAGE = 1000
+
+
+def brief(message: str) -> str:
+    """``message`` with each quoted value past 80 characters cut to its first 60 (a message that echoes
+    a megabyte of input must not answer with it), and at most `MAX_MESSAGE` characters in all."""
+    short = _LONG_QUOTE.sub(lambda m: f"{m[1]}{m[2]}…{m[1]}", message)
+    return short if len(short) <= MAX_MESSAGE else short[:MAX_MESSAGE - 1] + "…"
 
 
 class ErrorsAsData(FieldExtension):
@@ -134,6 +146,60 @@ def is_unexpected(error: GraphQLError) -> bool:
         return False
     # A variable that does not coerce (e.g. an unknown enum value) wraps graphql-core's own GraphQLError.
     return not isinstance(original, (ClientError, GlobalIDValueError, OutboundqlError, GraphQLError))
+
+
+UNEXPECTED = "Unexpected error."
+
+
+class CodedErrors(MaskErrors):
+    """Every error a client sees carries ``extensions.code``. Crashes are masked as "Unexpected error."
+    with INTERNAL_SERVER_ERROR (the schema logs their cause); an error that names its own code keeps
+    it (`ClientError`, domain errors, the query limits); the others get one by kind:
+
+    * GRAPHQL_PARSE_FAILED: the document is not GraphQL;
+    * GRAPHQL_VALIDATION_FAILED: it does not fit the schema (unknown field, wrong argument type…);
+    * NOT_FOUND: an id that is not an id of this API at all (as GitHub answers one: like a missing
+      object — the id is opaque, a client cannot tell a malformed one from a deleted object);
+    * BAD_USER_INPUT: a variable or argument value that does not coerce to its type;
+    * BAD_REQUEST: any other client mistake.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected, error_message=UNEXPECTED)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            _give_code(error, "GRAPHQL_VALIDATION_FAILED")
+
+    def on_operation(self) -> Iterator[None]:
+        yield from super().on_operation()
+        for error in getattr(self.execution_context.result, "errors", None) or ():
+            _give_code(error, _kind(error))
+
+
+def _give_code(error: GraphQLError, code: str) -> None:
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code}
+
+
+def _kind(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if isinstance(original, GlobalIDValueError):
+        # strawberry's message quotes the whole value (it may be a megabyte): say it in our words.
+        error.message = ("An id in the arguments does not name any object: ids are the opaque `id` strings "
+                         "this API returns.")
+        return "NOT_FOUND"
+    if original is not None and not isinstance(original, GraphQLError):
+        return "BAD_REQUEST"
+    return "BAD_USER_INPUT"  # a variable that does not coerce (validation errors were coded before)
 
 
 class ArgumentErrors(FieldExtension):

@@ -9,7 +9,8 @@ from typing import Any, Generic, Self, cast
 import strawberry
 from strawberry import relay
 from strawberry.extensions import FieldExtension
-from strawberry.relay.types import NodeType
+from strawberry.relay.types import PREFIX, NodeType
+from strawberry.relay.utils import from_base64
 
 from outboundql.gql.errors import ClientError
 
@@ -40,21 +41,16 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
     @classmethod
     def resolve_connection(cls, nodes: Any, *, info: Any, **kwargs: Any) -> Any:
         limit = max_page_size(info)
-        for name in ("first", "last"):
-            value = kwargs.get(name)
-            if isinstance(value, int) and value > limit:
-                raise ClientError(f"Argument '{name}' is {value}; pages hold at most {limit} items.",
-                                  "PAGE_TOO_LARGE")
+        check_slice(info, kwargs, limit)
         if kwargs.get("first") is None and kwargs.get("last") is None:
             kwargs["first"] = limit
         kwargs["max_results"] = limit
         try:
             result = super().resolve_connection(nodes, info=info, **kwargs)
-        except (ValueError, TypeError) as exc:
-            # strawberry's slice arguments: a malformed or foreign cursor, a negative first/last.
-            # The client's mistake, so say it instead of masking it as an unexpected error.
-            raise ClientError(f"Invalid pagination arguments ({exc}). Use cursors from this list's pageInfo/edges "
-                              "and non-negative first/last.", "BAD_PAGINATION") from None
+        except (ValueError, TypeError):
+            # Whatever else strawberry's slicing refuses: still the client's arguments, said in our words.
+            raise ClientError("Invalid pagination arguments: use cursors from this list's pageInfo or edges "
+                              "and a non-negative first or last.", "BAD_PAGINATION") from None
         if inspect.isawaitable(result):
 
             async def attach() -> Self:
@@ -65,6 +61,38 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
             return attach()
         result.queryset = nodes
         return result
+
+
+def check_slice(info: Any, kwargs: dict[str, Any], limit: int) -> None:
+    """Refuse pagination arguments that select no page, each with its own sentence: ``first`` and
+    ``last`` together (as GitHub does: one direction per request), a negative or too large size, a
+    cursor that is not one of this connection's (garbage, another list's, an id)."""
+    connection = info.field_name
+    if kwargs.get("first") is not None and kwargs.get("last") is not None:
+        raise ClientError(f"Passing both `first` and `last` to paginate the `{connection}` connection is not "
+                          "supported: page forwards with first/after or backwards with last/before.",
+                          "BAD_PAGINATION")
+    for name in ("first", "last"):
+        value = kwargs.get(name)
+        if isinstance(value, int) and value > limit:
+            raise ClientError(f"Argument '{name}' is {value}; pages hold at most {limit} items.", "PAGE_TOO_LARGE")
+        if isinstance(value, int) and value < 0:
+            raise ClientError(f"Argument '{name}' is {value}; give zero or more.", "BAD_PAGINATION")
+    for name in ("after", "before"):
+        value = kwargs.get(name)
+        if value and not _is_cursor(value):  # an empty cursor is none, as strawberry reads it
+            raise ClientError(f"Argument '{name}' is not a cursor of the `{connection}` connection: use a cursor "
+                              "from its pageInfo or edges.", "BAD_PAGINATION")
+
+
+def _is_cursor(value: str) -> bool:
+    """A cursor of strawberry's list connections: base64 of ``arrayconnection:<offset>``."""
+    try:
+        prefix, offset = from_base64(value)
+    except ValueError:
+        return False
+    # A position past any list is still a cursor (an empty page), up to what SQL's OFFSET takes.
+    return prefix == PREFIX and offset.isascii() and offset.isdigit() and int(offset) < 2**62
 
 
 class CapIds(FieldExtension):

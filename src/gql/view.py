@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from outboundql.goals.registry import GoalRegistry
+from outboundql.gql import json_nesting
 from outboundql.gql.context import Context
 from outboundql.services.access import Access
 from outboundql.services.tokens import AuthError, authenticate
@@ -22,6 +25,19 @@ class OutboundqlGraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql", allowed_origins=settings.allowed_origins)
         self.settings = settings
         self.goals = goals
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Every JSON strawberry reads comes through here: POST bodies, GET `variables`/`extensions`,
+        # websocket messages (one nested too deeply closes the socket as non-JSON, 4400).
+        return json_nesting.loads(data, self.settings.max_json_depth)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except json_nesting.TooDeeplyNested as exc:
+            raise HTTPException(400, exc.message) from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(request=request, response=response, settings=self.settings, goals=self.goals)

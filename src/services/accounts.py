@@ -44,6 +44,7 @@ _CLEANERS = {
     "email": normalize.normalize_email,
     "tags": fields.string_list(max_items=50, max_length=100, label="Tags"),
     "source": fields.text(100, label="Source"),
+    "custom_fields": fields.json_object(label="Custom fields"),
 }
 
 # Fields a dedupe match fills in when the existing row has no value.
@@ -262,14 +263,6 @@ def clean_account(
             cleaned["phone"] = normalize.normalize_phone(data["phone"], country)
         except ValueError as exc:
             check.add(prefix + "phone", str(exc))
-    if "custom_fields" in data:
-        value = data["custom_fields"]
-        if value is None:
-            cleaned["custom_fields"] = {}
-        elif not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
-            check.add(prefix + "custom_fields", "Custom fields must be a JSON object with non-empty string keys.")
-        else:
-            cleaned["custom_fields"] = value
     if "contract_end_date" in data:
         value = data["contract_end_date"]
         if value is not None and not date(2000, 1, 1) <= value <= date(2100, 12, 31):
@@ -514,6 +507,8 @@ async def update_account(access: Access, cmd: UpdateAccount) -> AccountChanged:
     if "name" in data and data["name"] is None:
         check.add("name", "Name cannot be removed.")
     cleaned = clean_account(data, check, existing_country=row.country)
+    note = fields.clean({"status_note": None if cmd.status_note is UNSET else cmd.status_note},
+                        {"status_note": fields.long_text(2000, label="The status note")}, check).get("status_note", "")
     check.raise_if_any()
     if "domain" not in data and row.domain:
         cleaned.pop("domain", None)  # a new website never replaces a domain the row already has
@@ -532,7 +527,6 @@ async def update_account(access: Access, cmd: UpdateAccount) -> AccountChanged:
             setattr(row, key, value)
         await row.save()
         if cmd.status is not UNSET and cmd.status is not None:
-            note = "" if cmd.status_note is UNSET or cmd.status_note is None else cmd.status_note
             await _set_status(row, AccountStatus(cmd.status), StatusSource.MANUAL, access.user, note=note)
     await events.publish_account_change(row.project_id, row.id, "updated")
     return AccountChanged(row)
@@ -548,9 +542,7 @@ async def update_statuses(access: Access, cmd: UpdateAccountStatuses) -> Statuse
     if len(cmd.account_ids) > MAX_STATUS_UPDATES:
         raise InvalidInput(f"At most {MAX_STATUS_UPDATES} accounts per call (got {len(cmd.account_ids)}); split "
                            "the list.", field="account_ids")
-    note = (cmd.note or "").strip()
-    if len(note) > 2000:
-        raise InvalidInput("The note must be at most 2000 characters.", field="note")
+    note = fields.cleaned("note", fields.long_text(2000, label="The note"), cmd.note)
     status = AccountStatus(cmd.status)
     asked: list[tuple[int, int | None]] = []  # (index, id) of each distinct id, in input order
     seen: set[int] = set()

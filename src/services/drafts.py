@@ -118,6 +118,10 @@ async def _draft(access: Access, settings: Settings, registry: GoalRegistry, row
     except ValueError as exc:
         check.add("language", str(exc))
         override = None
+    try:
+        normalize.normalize_language(cmd.source_language)  # checked whatever the mode: used by TYPE_AND_TRANSLATE
+    except ValueError as exc:
+        check.add("source_language", str(exc))
     cleaned = fields.clean({"text": cmd.text, "subject": cmd.subject},
                            {"text": fields.long_text(label="Text"), "subject": fields.text(500, label="Subject")},
                            check)

@@ -33,6 +33,7 @@ from typing import Any
 
 from outboundql.enums import AccountStatus
 from outboundql.errors import Collector
+from outboundql.services import fields
 
 MAX_DEPTH = 10
 MAX_CONDITIONS = 200
@@ -105,6 +106,11 @@ def validate_expression(expression: Any, check: Collector, path: str = "expressi
         return None
     if size > MAX_EXPRESSION_BYTES:
         check.add(path, f"The expression is too large ({size} bytes; at most {MAX_EXPRESSION_BYTES}).")
+        return None
+    try:
+        fields.storable_json(expression, "The expression")
+    except ValueError as exc:
+        check.add(path, str(exc))
         return None
     counter = [0]
     out = _validate(expression, check, path, 1, counter)

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Band, OutreachStatus, ReviewStatus, Role
 from outboundql.errors import Conflict, InvalidInput
-from outboundql.services import audit, campaign_stats, events
+from outboundql.services import audit, campaign_stats, events, fields
 from outboundql.services.access import Access
 from outboundql.services.campaign_account_queries import BAND_BOUNDS, with_scores
 from outboundql.services.campaign_accounts import locked_campaign
@@ -120,13 +120,13 @@ async def remove_low_fit(access: Access, cmd: RemoveLowFitAccounts) -> LowFitRem
     """Dry run (the default): counts and a confirm token. Confirm (``dry_run=False`` with the token):
     remove exactly the set the token was made for, or refuse with CONFLICT when it changed."""
     options = cmd.options
+    token = fields.cleaned("confirm_token", fields.text(200, label="The confirm token"), cmd.confirm_token) or ""
     campaign = await access.get(models.Campaign, cmd.campaign_id, Role.MEMBER, field="campaign_id")
     if cmd.dry_run:
         found = await plan(campaign, options)
         return LowFitRemoval(campaign=campaign, would_remove=len(found.remove_ids),
                              kept_approved=found.kept_approved, kept_outreach_started=found.kept_outreach_started,
                              confirm_token=found.token)
-    token = (cmd.confirm_token or "").strip()
     if not token:
         raise InvalidInput("Removing needs the confirm token of a dry run (run a dry run first).",
                            field="confirm_token")

@@ -68,7 +68,7 @@ def _filters(value: Any) -> dict[str, Any]:
     size = len(json.dumps(value))
     if size > MAX_FILTERS_BYTES:
         raise ValueError(f"Filters are too large ({size} bytes; at most {MAX_FILTERS_BYTES}).")
-    return value
+    return fields.storable_json(value, "Filters")
 
 
 _CLEANERS = {

@@ -118,7 +118,7 @@ class DraftDiscarded:
 def clean_key(key: str | None) -> str | None:
     if key is None or not key.strip():
         return None
-    key = key.strip()
+    key = fields.cleaned("idempotency_key", lambda value: fields.storable(value, "The idempotency key"), key).strip()
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"The idempotency key must be at most {MAX_KEY_LENGTH} characters.",
                            field="idempotency_key")

@@ -14,6 +14,8 @@ from babel import Locale, localedata
 from babel.core import get_global, parse_locale
 from email_validator import EmailNotValidError, validate_email
 
+from outboundql.services.fields import storable
+
 # Legal-form suffixes and filler words dropped from organisation names before comparing.
 LEGAL_SUFFIXES = frozenset(
     {
@@ -194,7 +196,7 @@ def _cldr() -> _Cldr:
 def normalize_url(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    raw = value.strip()
+    raw = storable(value, "The URL").strip()
     if "://" not in raw:
         raw = "https://" + raw
     parts = urlsplit(raw)

@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector, Conflict, NotFound
-from outboundql.services import audit, fields, idempotency
+from outboundql.services import audit, fields, idempotency, normalize
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug
 
@@ -81,7 +81,8 @@ async def add_project_member(access: Access, cmd: AddProjectMember) -> MemberAdd
     have = access.require(cmd.project_id, Role.ADMIN, field="project_id")
     if cmd.role.rank >= Role.ADMIN.rank and have is not Role.OWNER:
         access.require(cmd.project_id, Role.OWNER)
-    user = await models.User.filter(email=cmd.email.strip().lower()).first()
+    email = fields.cleaned("email", normalize.normalize_email, cmd.email)
+    user = await models.User.filter(email=email).first() if email else None
     if user is None:
         raise NotFound("User", field="email")
     if await models.Membership.filter(user_id=user.id, project_id=cmd.project_id).exists():

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from outboundql import models
 from outboundql.errors import InvalidInput, NotFound
-from outboundql.services import runtime
+from outboundql.services import fields, runtime
 from outboundql.services.jobs import JobsUnavailable
 
 TOKEN_PREFIX = "oql_"
@@ -50,12 +50,11 @@ async def create_api_token(user: models.User, cmd: CreateApiToken) -> ApiTokenCr
     """Create a token for ``user``; the secret is in the result, and nowhere else."""
     if cmd.expires_in_days is not None and not 1 <= cmd.expires_in_days <= 3650:
         raise InvalidInput("Expiry must be between 1 and 3650 days.", field="expires_in_days")
-    if len(cmd.name) > 200:
-        raise InvalidInput("Token name must be at most 200 characters.", field="name")
+    name = fields.cleaned("name", fields.text(200, label="Token name"), cmd.name) or ""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = datetime.now(UTC) + timedelta(days=cmd.expires_in_days) if cmd.expires_in_days else None
     row = await models.ApiToken.create(
-        user=user, name=cmd.name.strip(), token_hash=hash_token(secret), prefix=secret[:10], expires_at=expires_at
+        user=user, name=name, token_hash=hash_token(secret), prefix=secret[:10], expires_at=expires_at
     )
     return ApiTokenCreated(token=row, secret=secret)
 

@@ -11,7 +11,7 @@ from tortoise.exceptions import OperationalError
 
 from outboundql import models
 from outboundql.settings import Settings, get_settings
-from tests.helpers import Person, data_of
+from tests.helpers import Person, data_of, global_id
 
 SMALL_BODY = 4096
 
@@ -23,10 +23,11 @@ def settings() -> Settings:
     return Settings(database_url="sqlite://:memory:", redis_url=None, max_body_bytes=SMALL_BODY)
 
 
-def _nested_viewer_query(depth: int) -> str:
-    """``viewer { memberships { project { members { user { memberships … } } } } }``, ``depth`` fields deep."""
+def _nested_viewer_query(levels: int) -> str:
+    """``viewer { memberships { project { members { user { … email } } } } }``: ``levels`` levels of fields,
+    the leaf included (``viewer { email }`` is 2)."""
     cycle = ["memberships", "project", "members", "user"]
-    fields = ["viewer"] + [cycle[i % len(cycle)] for i in range(depth - 1)]
+    fields = ["viewer"] + [cycle[i % len(cycle)] for i in range(levels - 2)]
     leaf = {"viewer": "email", "memberships": "role", "project": "slug", "members": "role", "user": "email"}
     body = leaf[fields[-1]]
     for name in reversed(fields):
@@ -52,30 +53,65 @@ async def test_request_body_under_the_limit_is_served(client: httpx.AsyncClient,
     assert data_of(response.json())["viewer"]["email"] == owner.user.email
 
 
-async def test_query_deeper_than_the_limit_is_refused(gql: Any, owner: Person) -> None:
+def test_the_nested_query_has_the_levels_it_says() -> None:
+    assert _nested_viewer_query(2) == "query Deep { viewer { email } }"
+    assert _nested_viewer_query(4) == "query Deep { viewer { memberships { project { slug } } } }"
+
+
+async def test_the_depth_limit_admits_exactly_its_levels(gql: Any, owner: Person) -> None:
     limit = get_settings().max_query_depth
     allowed = await gql(_nested_viewer_query(limit), as_=owner)
     assert "errors" not in allowed or not allowed["errors"], allowed
 
     refused = await gql(_nested_viewer_query(limit + 1), as_=owner)
     assert refused.get("data") is None
-    assert any("exceeds maximum operation depth" in m for m in _messages(refused)), refused
+    [error] = refused["errors"]
+    assert error["extensions"] == {"code": "QUERY_TOO_DEEP"}
+    assert error["message"] == f"'Deep' nests {limit + 1} levels of fields; at most {limit} are allowed."
 
 
-async def test_too_many_aliases_are_refused(gql: Any, owner: Person) -> None:
+async def test_the_depth_limit_counts_through_fragments_and_skips_introspection(gql: Any, owner: Person) -> None:
+    limit = get_settings().max_query_depth
+    inner = _nested_viewer_query(limit - 1).removeprefix("query Deep { viewer { ").removesuffix(" } }")
+    fragment = f"fragment F on User {{ {inner} }}"
+    assert not (await gql(f"query Ok {{ viewer {{ ...F }} }} {fragment}", as_=owner)).get("errors")
+    deeper = await gql(f"query Deep {{ viewer {{ memberships {{ user {{ ...F }} }} }} }} {fragment}", as_=owner)
+    assert deeper["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+    introspection = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }"
+    assert not (await gql(introspection, as_=owner)).get("errors")
+
+
+async def test_too_many_aliases_are_refused_with_a_code(gql: Any, owner: Person) -> None:
     limit = get_settings().max_aliases
+    at_limit = "query Many { " + " ".join(f"a{i}: viewer {{ email }}" for i in range(limit)) + " }"
+    assert not (await gql(at_limit, as_=owner)).get("errors")
     query = "query Many { " + " ".join(f"a{i}: viewer {{ email }}" for i in range(limit + 1)) + " }"
     result = await gql(query, as_=owner)
     assert result.get("data") is None
-    assert any("aliases" in m.lower() for m in _messages(result)), result
+    assert result["errors"] == [{"message": f"The document uses {limit + 1} aliases; at most {limit} are allowed.",
+                                 "extensions": {"code": "TOO_MANY_ALIASES"}}]
 
 
-async def test_unknown_field_is_a_visible_validation_error(gql: Any, owner: Person) -> None:
-    result = await gql("query Oops { viewer { emailAddress } }", as_=owner)
-    messages = _messages(result)
-    assert messages, result
-    assert any("Cannot query field 'emailAddress' on type 'User'" in m for m in messages), messages
-    assert "Unexpected error." not in messages  # validation errors are never masked
+@pytest.mark.parametrize(("query", "variables", "code"), [
+    ("{ viewer { email ", None, "GRAPHQL_PARSE_FAILED"),
+    ("{ viewer { emailAddress } }", None, "GRAPHQL_VALIDATION_FAILED"),
+    ("query($n: Int!) { projects(first: $n) { totalCount } }", {"n": 2**40}, "BAD_USER_INPUT"),
+    ("query($id: ID!) { project(slug: $id) { id } }", {"id": "x"}, "GRAPHQL_VALIDATION_FAILED"),
+])
+async def test_every_top_level_error_has_a_code(gql: Any, owner: Person, query: str,
+                                                variables: dict[str, Any] | None, code: str) -> None:
+    result = await gql(query, variables, as_=owner)
+    assert [e["extensions"]["code"] for e in result["errors"]] == [code], result
+
+
+async def test_a_malformed_id_in_a_mutation_is_a_coded_not_found(gql: Any, owner: Person) -> None:
+    mutation = "mutation($id: ID!) { archiveCampaign(input: {id: $id}) { errors { code } } }"
+    for garbage in ("garbage!!", "", "x" * 3000):
+        result = await gql(mutation, {"id": garbage}, as_=owner)
+        [error] = result["errors"]
+        assert error["extensions"] == {"code": "NOT_FOUND"}, error
+        assert error["message"] == ("An id in the arguments does not name any object: ids are the opaque `id` "
+                                    "strings this API returns.")
 
 
 async def test_get_query_works(client: httpx.AsyncClient, owner: Person) -> None:
@@ -112,16 +148,50 @@ query Page($slug: String!, $first: Int, $after: String) {
 """
 
 
-@pytest.mark.parametrize(("first", "after"), [(10, "garbage"), (10, "UHJvamVjdDox"), (-1, None)])
+NOT_A_CURSOR = ("Argument 'after' is not a cursor of the `accounts` connection: use a cursor from its pageInfo or "
+                "edges.")
+
+
+@pytest.mark.parametrize(("first", "after", "message"), [
+    (10, "garbage", NOT_A_CURSOR),  # strawberry: "Incorrect padding"
+    (10, "UHJvamVjdDox", NOT_A_CURSOR),  # a node id (Project:1)
+    (10, "YXJyYXljb25uZWN0aW9uOi0x", NOT_A_CURSOR),  # arrayconnection:-1
+    (10, "YXJyYXljb25uZWN0aW9uOjk5OTk5OTk5OTk5OTk5OTk5OTk5OTk=", NOT_A_CURSOR),  # an offset past SQL's
+    (-1, None, "Argument 'first' is -1; give zero or more."),
+])
 async def test_bad_pagination_arguments_are_a_visible_client_error(
-    gql: Any, owner: Person, project: models.Project, first: int, after: str | None
+    gql: Any, owner: Person, project: models.Project, first: int, after: str | None, message: str
 ) -> None:
     result = await gql(PAGE, {"slug": project.slug, "first": first, "after": after}, as_=owner)
-    errors = result.get("errors") or []
-    assert errors, result
-    assert errors[0]["extensions"]["code"] == "BAD_PAGINATION"
-    assert errors[0]["message"].startswith("Invalid pagination arguments")
-    assert "Unexpected error." not in _messages(result)
+    assert [(e["message"], e["extensions"]) for e in result["errors"]] == [(message, {"code": "BAD_PAGINATION"})]
+
+
+async def test_first_and_last_together_are_refused(gql: Any, owner: Person, project: models.Project) -> None:
+    query = "query($slug: String!) { project(slug: $slug) { accounts(first: 2, last: 2) { totalCount } } }"
+    result = await gql(query, {"slug": project.slug}, as_=owner)
+    [error] = result["errors"]
+    assert error["extensions"] == {"code": "BAD_PAGINATION"}
+    assert error["message"].startswith("Passing both `first` and `last` to paginate the `accounts` connection is "
+                                       "not supported")
+
+
+async def test_a_cursor_past_the_end_is_an_empty_page(gql: Any, owner: Person, project: models.Project) -> None:
+    query = ("query($slug: String!, $after: String) { project(slug: $slug) { accounts(first: 2, after: $after) "
+             "{ edges { cursor } } } }")
+    result = await gql(query, {"slug": project.slug, "after": "YXJyYXljb25uZWN0aW9uOjEwMDA="}, as_=owner)
+    assert data_of(result)["project"]["accounts"]["edges"] == []
+
+
+@pytest.mark.parametrize("gid", ["garbage!!", "", "Tm9wZToxMg==", "VXNlckVycm9yOjE=", "UHJvamVjdA=="],
+                         ids=["not base64", "empty", "unknown type Nope", "a type that is no node", "no node id"])
+async def test_node_answers_an_id_naming_nothing_like_a_missing_node(gql: Any, owner: Person,
+                                                                     project: models.Project, gid: str) -> None:
+    mine = global_id("Project", project.id)
+    missing = global_id("Project", project.id + 1000)
+    assert await gql("query($id: ID!) { node(id: $id) { id } }", {"id": missing}, as_=owner) == {"data": {"node": None}}
+    assert await gql("query($id: ID!) { node(id: $id) { id } }", {"id": gid}, as_=owner) == {"data": {"node": None}}
+    result = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [gid, mine, missing]}, as_=owner)
+    assert result == {"data": {"nodes": [None, {"id": mine}, None]}}
 
 
 async def test_an_unexpected_error_is_masked(gql: Any, owner: Person, project: models.Project,
@@ -133,6 +203,7 @@ async def test_an_unexpected_error_is_masked(gql: Any, owner: Person, project: m
     result = await gql("query P($slug: String!) { project(slug: $slug) { products { name } } }",
                        {"slug": project.slug}, as_=owner)
     assert _messages(result) == ["Unexpected error."]
+    assert result["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     text = json.dumps(result)
     assert "SELECT" not in text and "product\\\"" not in text and "Traceback" not in text
 
