@@ -1,6 +1,6 @@
 """Query limits of the app's settings: list items and objects in the variables and tokens per document
-(at parse), levels of fields and aliases (validation rules). Each refusal is a GraphQL error with its
-own ``extensions.code``.
+(at parse), levels of fields and aliases (validation rules); and no text a database cannot store in a
+read's arguments. Each refusal is a GraphQL error with its own ``extensions.code``.
 
 Depth counts levels of fields, the way the setting reads: ``{ viewer { email } }`` is 2 levels.
 Introspection fields (``__schema``, ``__type``, ``__typename``) are not counted, so tools that
@@ -25,10 +25,16 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
+    Visitor,
     parse,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from outboundql.services.fields import storable
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
@@ -55,6 +61,46 @@ class QueryLimits(SchemaExtension):
         if context.graphql_document is None and context.query:
             context.graphql_document = parse_document(context.query, settings.max_tokens)
         yield
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.operation_type is not OperationType.MUTATION and context.graphql_document is not None:
+            check_storable_arguments(context.variables, context.graphql_document)
+        yield
+
+
+def check_storable_arguments(variables: object, document: DocumentNode) -> None:
+    """Refuse (BAD_USER_INPUT) a read whose arguments hold text no database can store (NUL, a lone
+    surrogate): nothing stored can match it, and the databases refuse to compare it (PostgreSQL
+    rejects NUL, SQLite's driver cannot encode a surrogate). Mutations report such text as INVALID on
+    its field instead (`services.fields.storable`)."""
+    texts: list[str] = [node.value for node in _string_literals(document)]
+    pending = [variables]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+            texts.extend(key for key in value if isinstance(key, str))
+        elif isinstance(value, list):
+            pending.extend(value)
+    for text in texts:
+        try:
+            storable(text, "An argument")
+        except ValueError as exc:
+            raise GraphQLError(f"{exc} Nothing stored can match it.", extensions={"code": "BAD_USER_INPUT"}) from None
+
+
+def _string_literals(document: DocumentNode) -> list[StringValueNode]:
+    found: list[StringValueNode] = []
+
+    class Collect(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            found.append(node)
+
+    visit(document, Collect())
+    return found
 
 
 def check_input_items(variables: object, limit: int) -> None:

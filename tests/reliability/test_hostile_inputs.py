@@ -483,8 +483,8 @@ CURSORS = [
     Hostile("a node id", _gid("Project", 1)),
     Hostile("negative offset", _gid("arrayconnection", -1)),
     Hostile("offset past SQL", _gid("arrayconnection", 10**30)),
-    Hostile("NUL", "YXJy\x00"),
-    Hostile("lone surrogate", "YXJy\udfff"),
+    Hostile("NUL", "YXJy\x00", unstorable=True),
+    Hostile("lone surrogate", "YXJy\udfff", unstorable=True),
     Hostile("1 MB", BIG),
 ]
 
@@ -514,6 +514,79 @@ async def test_every_connection_refuses_malformed_cursors(client: httpx.AsyncCli
             variables = {argument: hostile.value, **({} if type_name == "Query" else {"id": own[type_name]})}
             response = await _call(client, owner, document, variables)
             errors = response.json().get("errors") if response.status_code == 200 else None
-            if response.status_code != 200 or [e["extensions"]["code"] for e in errors or []] != ["BAD_PAGINATION"]:
+            expected = ["BAD_USER_INPUT" if hostile.unstorable else "BAD_PAGINATION"]
+            if response.status_code != 200 or [e["extensions"]["code"] for e in errors or []] != expected:
                 failures.append(f"{type_name}.{field_name}({argument}: {hostile.label}): {response.text[:300]}")
+    assert not failures, "\n".join(failures)
+
+
+def read_text_arguments(schema: GraphQLSchema) -> list[tuple[str, str, Path]]:
+    """(type, field, path) of every text or JSON argument (through input objects and lists) of the fields
+    of Query and of the node types: what reads take as text."""
+    nodes = node_types(schema)
+    found: list[tuple[str, str, Path]] = []
+
+    def walk(type_name: str, field_name: str, type_: Any, path: Path) -> None:
+        named = get_named_type(type_)
+        if isinstance(named, GraphQLInputObjectType):
+            for child, child_field in named.fields.items():
+                walk(type_name, field_name, child_field.type, (*path, child))
+        elif named.name in ("String", "JSON"):
+            found.append((type_name, field_name, path))
+
+    for type_name, type_ in sorted(schema.type_map.items()):
+        if isinstance(type_, GraphQLObjectType) and (type_name == "Query" or type_name in nodes):
+            for field_name, field in type_.fields.items():
+                for arg_name, arg in field.args.items():
+                    walk(type_name, field_name, arg.type, (arg_name,))
+    return found
+
+
+def _nest(type_: Any, rest: Path, value: Any) -> Any:
+    """``value`` at ``rest`` inside a value of ``type_`` (lists get one item)."""
+    while isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        return [_nest(type_.of_type, rest, value)]
+    if not rest:
+        return value
+    assert isinstance(type_, GraphQLInputObjectType)
+    return {rest[0]: _nest(type_.fields[str(rest[0])].type, rest[1:], value)}
+
+
+async def test_unstorable_text_in_any_read_argument_is_a_coded_refusal(client: httpx.AsyncClient,
+                                                                       owner: Person) -> None:
+    """A NUL or a lone surrogate in a slug, a search, a filter value, a goal key or a cursor of any query
+    is refused with BAD_USER_INPUT (nothing stored can match it; the databases refuse to compare it)."""
+    own = await build_world(client, owner)
+    takes = id_takes(SCHEMA)
+    found = read_text_arguments(SCHEMA)
+    assert len(found) >= 10
+    failures: list[str] = []
+    for index, (type_name, field_name, path) in enumerate(found):
+        field = SCHEMA.type_map[type_name].fields[field_name]  # type: ignore[union-attr]
+        declared, arguments, variables = [], [], {}
+        for arg_name, arg in field.args.items():
+            if arg_name == path[0] or _required(arg):
+                declared.append(f"$a_{arg_name}: {arg.type}")
+                arguments.append(f"{arg_name}: $a_{arg_name}")
+                named = get_named_type(arg.type).name
+                if arg_name == path[0]:
+                    value: Any = _nest(arg.type, path[1:], ("a\x00b", "a\udfffb")[index % 2])
+                elif named == "ID":
+                    value = _nest(arg.type, (), own[takes[f"{type_name}.{field_name}({arg_name})"]])
+                else:
+                    value = _nest(arg.type, (), STRING_VALUES.get(arg_name, SCALAR_VALUES.get(named, "Probe")))
+                variables[f"a_{arg_name}"] = value
+        call = f"{field_name}({', '.join(arguments)}) {{ __typename }}"
+        if type_name == "Query":
+            document = f"query Read({', '.join(declared)}) {{ {call} }}"
+        else:
+            document = (f"query Read($id: ID!, {', '.join(declared)}) "
+                        f"{{ node(id: $id) {{ ... on {type_name} {{ {call} }} }} }}")
+            variables["id"] = own[type_name]
+        response = await _call(client, owner, document, variables)
+        codes = [e.get("extensions", {}).get("code") for e in response.json().get("errors") or []]
+        if response.status_code != 200 or codes != ["BAD_USER_INPUT"]:
+            failures.append(f"{type_name}.{field_name}({'.'.join(map(str, path))}): {response.text[:300]}")
     assert not failures, "\n".join(failures)
