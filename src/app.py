@@ -23,6 +23,7 @@ from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
 from outboundql.services import runtime, scoring_runs
+from outboundql.services.clock import Clock, SystemClock
 from outboundql.settings import Settings, get_settings
 
 
@@ -62,15 +63,16 @@ async def _broker_status(settings: Settings) -> str:
 
 def create_app(
     settings: Settings, *, manage_db: bool = True, run_worker: bool = True, goals: GoalRegistry | None = None,
+    clock: Clock | None = None,
 ) -> Starlette:
     """Build the app for ``settings``: this process's services, jobs, broker, event bus and GraphQL
     limits all follow them. ``manage_db=False`` leaves the ORM to the caller (tests own it);
     ``run_worker`` starts the in-process job worker when the broker is in-memory; ``goals``
-    replaces the registry of installed goal plugins (tests)."""
+    replaces the registry of installed goal plugins and ``clock`` the system clock (tests)."""
     goals = goals if goals is not None else runtime.installed_goals(settings)  # a broken plugin stops startup
     broker = workers.install(settings)
     # Requests and the embedded worker's jobs run with this app's settings, goals and jobs.
-    runtime.configure(runtime.Runtime(settings, goals, workers.DramatiqJobs()))
+    runtime.configure(runtime.Runtime(settings, goals, workers.DramatiqJobs(), clock or SystemClock()))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -175,3 +175,117 @@ class ImportStatus(enum.StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+
+
+class CampaignType(enum.StrEnum):
+    """A campaign's cadence: one step, or ordered follow-up steps."""
+
+    ONE_TIME = "one_time"
+    FOLLOW_UP = "follow_up"
+
+
+class ExecutionMode(enum.StrEnum):
+    """When a live campaign starts reaching out."""
+
+    MANUAL = "manual"
+    SCHEDULED = "scheduled"
+    ON_ADD = "on_add"
+
+
+class Eligibility(enum.StrEnum):
+    """Which rows of a campaign outreach is planned for."""
+
+    APPROVED_ONLY = "approved_only"
+    ALL = "all"
+
+
+class Weekday(enum.StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def index(self) -> int:
+        """Monday 0 … Sunday 6, as `datetime.weekday()`."""
+        return list(Weekday).index(self)
+
+
+class ExecutionState(enum.StrEnum):
+    """A campaign's execution, separate from the operator's status hint: going live is one-way."""
+
+    NOT_LIVE = "not_live"
+    LIVE = "live"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class ExecutionStatus(enum.StrEnum):
+    """Where a campaign account's outreach plan stands. ``disabled`` and ``campaign_paused`` are shown, never
+    stored: they come from the row's flag and the campaign's state."""
+
+    NOT_PLANNED = "not_planned"
+    PLANNING = "planning"
+    AWAITING_APPROVAL = "awaiting_approval"
+    AWAITING_EXECUTION = "awaiting_execution"
+    EXECUTING = "executing"
+    RESCHEDULED = "rescheduled"
+    COMPLETED = "completed"
+    MAX_RETRIES = "max_retries"
+    DISQUALIFIED = "disqualified"
+    DISABLED = "disabled"
+    CAMPAIGN_PAUSED = "campaign_paused"
+
+
+#: Execution statuses after which nothing more is attempted for a row (until it is reset).
+FINAL_EXECUTION = frozenset({ExecutionStatus.COMPLETED, ExecutionStatus.MAX_RETRIES, ExecutionStatus.DISQUALIFIED})
+#: Execution statuses of a row whose plan is running.
+ACTIVE_EXECUTION = frozenset({ExecutionStatus.PLANNING, ExecutionStatus.AWAITING_APPROVAL,
+                              ExecutionStatus.AWAITING_EXECUTION, ExecutionStatus.EXECUTING,
+                              ExecutionStatus.RESCHEDULED})
+
+
+class AttemptStatus(enum.StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    SCHEDULED = "scheduled"
+    EXECUTING = "executing"
+    AWAITING_RESULT = "awaiting_result"
+    DONE = "done"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+#: Attempts still to be made (they are cancelled when a plan stops).
+PENDING_ATTEMPTS = frozenset({AttemptStatus.AWAITING_APPROVAL, AttemptStatus.SCHEDULED, AttemptStatus.EXECUTING,
+                              AttemptStatus.AWAITING_RESULT})
+
+
+class AttemptOutcome(enum.StrEnum):
+    """What an executed attempt came to."""
+
+    SENT = "sent"
+    BOUNCED = "bounced"
+    CONNECTED = "connected"
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+
+
+class RetryOutcome(enum.StrEnum):
+    """Outcomes a retry policy may retry on."""
+
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    VOICEMAIL = "voicemail"
+    FAILED = "failed"
+
+
+class GoalOutcome(enum.StrEnum):
+    OPEN = "open"
+    ACHIEVED = "achieved"
+    LOST = "lost"

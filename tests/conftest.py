@@ -36,6 +36,7 @@ from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
 from outboundql.models.config import MODEL_MODULES, tortoise_config
 from outboundql.services import runtime
+from outboundql.services.clock import Clock, SystemClock
 from outboundql.services.tokens import CreateApiToken, create_api_token
 from outboundql.settings import Settings
 from outboundql.workers import DramatiqJobs, current_broker
@@ -144,8 +145,15 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def client(db: Any, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, manage_db=False, run_worker=False, goals=registry_with())
+def clock() -> Clock:
+    """The clock of the ``client``'s app and of services called directly: the system's; a module that moves
+    time overrides it with a `FakeClock`."""
+    return SystemClock()
+
+
+@pytest.fixture
+async def client(db: Any, settings: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, manage_db=False, run_worker=False, goals=registry_with(), clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
@@ -189,10 +197,10 @@ def _empty_broker() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _runtime(settings: Settings) -> Iterator[runtime.Runtime]:
+def _runtime(settings: Settings, clock: Clock) -> Iterator[runtime.Runtime]:
     """What services run with when a test calls them directly: the test's ``settings``, the built-in
-    goals and dramatiq jobs (a ``client`` replaces it with its app's, as `create_app` does)."""
-    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs())
+    goals, dramatiq jobs and the ``clock`` (a ``client`` replaces it with its app's, as `create_app` does)."""
+    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs(), clock)
     with runtime.using(configured):
         yield configured
 

@@ -5,6 +5,7 @@ from outboundql.models.audit import AuditEvent
 from outboundql.models.auth import ApiToken, User
 from outboundql.models.billing import ApiUsage, Expense
 from outboundql.models.campaigns import Campaign, CampaignAccount, CampaignAccountTag
+from outboundql.models.execution import OutreachAttempt
 from outboundql.models.idempotency import IdempotencyKey
 from outboundql.models.imports import ImportJob
 from outboundql.models.outreach import Message
@@ -29,6 +30,7 @@ __all__ = [
     "Market",
     "Membership",
     "Message",
+    "OutreachAttempt",
     "Persona",
     "Product",
     "Project",

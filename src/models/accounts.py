@@ -28,6 +28,7 @@ class Account(ProjectScopedModel):
     city = fields.CharField(max_length=200, null=True)
     city_key = fields.CharField(max_length=200, default="")  # normalised city, for dedupe
     language = fields.CharField(max_length=8, null=True)
+    time_zone = fields.CharField(max_length=64, null=True)  # IANA name, e.g. Europe/Madrid
     description = fields.TextField(default="")
     phone = fields.CharField(max_length=32, null=True)  # E.164 when it parses, else as given
     email = fields.CharField(max_length=254, null=True)
@@ -97,6 +98,7 @@ class Contact(ProjectScopedModel):
     is_decision_maker = fields.BooleanField(default=False)
     role_kind = fields.CharEnumField(RoleKind, max_length=16, default=RoleKind.BUYER)
     language = fields.CharField(max_length=8, null=True)
+    time_zone = fields.CharField(max_length=64, null=True)  # IANA name; null: the account's
     do_not_contact = fields.BooleanField(default=False)
 
     class Meta:

@@ -8,7 +8,15 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from outboundql.enums import CampaignStatus, OutreachStatus, ReviewStatus, ScoringStatus
+from outboundql.enums import (
+    CampaignStatus,
+    ExecutionState,
+    ExecutionStatus,
+    GoalOutcome,
+    OutreachStatus,
+    ReviewStatus,
+    ScoringStatus,
+)
 from outboundql.models.base import ProjectScopedModel, TimestampedModel
 
 if TYPE_CHECKING:
@@ -47,6 +55,11 @@ class Campaign(ProjectScopedModel):
     approved_accounts = fields.IntField(default=0)
     outreached_accounts = fields.IntField(default=0)
     responded_accounts = fields.IntField(default=0)
+    # The cadence settings as `outboundql.cadence.settings.Cadence.stored()` writes them; {} = the defaults.
+    cadence: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    execution_state = fields.CharEnumField(ExecutionState, max_length=16, default=ExecutionState.NOT_LIVE)
+    live_at = fields.DatetimeField(null=True)
+    outreach_started_at = fields.DatetimeField(null=True)  # when planning began (go-live, start_at, startOutreach)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
@@ -89,6 +102,10 @@ class CampaignAccount(TimestampedModel):
     # name/title/email/linkedin when picked
     contact_snapshot: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     notes = fields.TextField(default="")
+    execution_status = fields.CharEnumField(ExecutionStatus, max_length=24, default=ExecutionStatus.NOT_PLANNED)
+    execution_disabled = fields.BooleanField(default=False)
+    goal_outcome = fields.CharEnumField(GoalOutcome, max_length=16, default=GoalOutcome.OPEN)
+    attempts_made = fields.IntField(default=0)
 
     class Meta:
         table = "campaign_account"
@@ -96,6 +113,7 @@ class CampaignAccount(TimestampedModel):
         indexes = [
             Index(fields=["campaign_id", "review_status"]),
             Index(fields=["campaign_id", "outreach_status"]),
+            Index(fields=["campaign_id", "execution_status"]),
             Index(fields=["account_id"]),
         ]
 

@@ -1,4 +1,4 @@
-"""What services run with in this process: the settings, the installed goals and the job port.
+"""What services run with in this process: the settings, the installed goals, the job port and the clock.
 
 Each kind of process configures it once, before any service is called:
 
@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from outboundql.goals.manager import collect_goals, make_plugin_manager
 from outboundql.goals.registry import GoalRegistry
+from outboundql.services.clock import Clock, SystemClock
 from outboundql.services.jobs import Jobs
 from outboundql.settings import Settings
 
@@ -29,6 +31,7 @@ class Runtime:
     settings: Settings
     goals: GoalRegistry
     jobs: Jobs
+    clock: Clock = field(default_factory=SystemClock)
 
 
 _current: Runtime | None = None
@@ -79,3 +82,12 @@ def goals() -> GoalRegistry:
 
 def jobs() -> Jobs:
     return current().jobs
+
+
+def clock() -> Clock:
+    return current().clock
+
+
+def now() -> datetime:
+    """The runtime clock's current instant (UTC)."""
+    return current().clock.now()
