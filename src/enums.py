@@ -289,3 +289,12 @@ class GoalOutcome(enum.StrEnum):
     OPEN = "open"
     ACHIEVED = "achieved"
     LOST = "lost"
+
+
+class ExecutionAction(enum.StrEnum):
+    """What a person does to campaign accounts' plans one by one."""
+
+    DISABLE = "disable"
+    ENABLE = "enable"
+    RESET = "reset"
+    COMPLETE = "complete"
