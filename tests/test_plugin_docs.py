@@ -134,6 +134,7 @@ def test_the_complete_plugin_registers_and_passes_check_goal() -> None:
     assert checked.label == "Podcast guest"
     assert checked.target_role_kind == "influencer"
     assert checked.guardrails["press"].block is Block.TARGET
+    assert checked.outcome_label == "episode booked"
 
 
 def test_the_complete_plugin_is_the_example_distributions_module() -> None:
@@ -155,6 +156,7 @@ BROKEN: dict[str, object] = {
     "not a goal": {"key": "podcast"},
     "key": replace(BASE, key="Podcast"),
     "label": replace(BASE, label=" "),
+    "outcome label length": replace(BASE, outcome_label="x" * 61),
     "role kind": replace(BASE, target_role_kind="host"),
     "callable": replace(BASE, tweak_icp=None),  # type: ignore[arg-type]
     "guardrails mapping": replace(BASE, guardrails=[("press", Block.TARGET)]),  # type: ignore[arg-type]

@@ -44,6 +44,11 @@ MEASURES: Mapping[str, str] = {
     "exclusions": "none of the persona's exclusions appear in the account (a risk when they do)",
 }
 
+#: A goal's ``outcome_label`` when its plugin gives none.
+DEFAULT_OUTCOME_LABEL = "goal achieved"
+#: The longest ``outcome_label`` the host accepts (it is shown in lists and buttons).
+MAX_OUTCOME_LABEL = 60
+
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")  # \Z: "$" would accept a trailing newline
 
 
@@ -162,6 +167,8 @@ class Goal:
     is_target: Callable[[Goal, AccountFacts, date], bool] = status_is_target
     #: How the target audience is described to people, e.g. "churned or lost customers".
     target_description: str = ""
+    #: What achieving the goal means for one account, in a few words: "meeting booked", "placed", "hired".
+    outcome_label: str = DEFAULT_OUTCOME_LABEL
 
 
 #: What ``outboundql_register_goals`` receives: call it once per goal.

@@ -10,6 +10,7 @@ from outboundql.goals.api import (
     _KEY,
     ACCOUNT_STATUSES,
     ALWAYS_HARD,
+    MAX_OUTCOME_LABEL,
     MEASURES,
     OVERRIDE_FLAGS,
     ROLE_KINDS,
@@ -88,10 +89,13 @@ def validate_goal(goal: object, *, plugin: str = "?") -> Goal:
     if not isinstance(goal.key, str) or not _KEY.match(goal.key):
         raise _error(plugin, goal, "the key must be lowercase snake_case, 1–64 characters, starting with a letter "
                                    "(e.g. 'podcast')")
-    for name in ("label", "description", "message_intent"):
+    for name in ("label", "description", "message_intent", "outcome_label"):
         value = getattr(goal, name)
         if not isinstance(value, str) or not value.strip():
             raise _error(plugin, goal, f"{name} must be a non-empty string")
+    if len(goal.outcome_label) > MAX_OUTCOME_LABEL or not goal.outcome_label.isprintable():
+        raise _error(plugin, goal, f"outcome_label must be one line of at most {MAX_OUTCOME_LABEL} characters, "
+                                   "e.g. 'meeting booked'")
     if goal.target_role_kind is not None and goal.target_role_kind not in ROLE_KINDS:
         raise _error(plugin, goal, f"target_role_kind {goal.target_role_kind!r} is not one of {', '.join(ROLE_KINDS)}")
     if not callable(goal.tweak_icp) or not callable(goal.is_target):

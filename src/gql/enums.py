@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     # `strawberry.enum(cls, ...)` registers the stored enum class and returns that same class; to a type
     # checker a name assigned from a call is a variable, not a type, so it sees the class under its name.
     Role = enums.Role
+    CampaignType = enums.CampaignType
+    ExecutionMode = enums.ExecutionMode
+    Eligibility = enums.Eligibility
+    Weekday = enums.Weekday
+    RetryOutcome = enums.RetryOutcome
     AccountStatus = enums.AccountStatus
     StatusSource = enums.StatusSource
     RoleKind = enums.RoleKind
@@ -29,6 +34,18 @@ if TYPE_CHECKING:
     UsageOperation = enums.UsageOperation
 else:
     Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")
+    CampaignType = strawberry.enum(enums.CampaignType,
+                                   description="ONE_TIME (one step) or FOLLOW_UP (ordered steps, at most 10).")
+    ExecutionMode = strawberry.enum(
+        enums.ExecutionMode,
+        description="When a live campaign reaches out: MANUAL (on startOutreach), SCHEDULED (from startAt), "
+        "ON_ADD (as soon as it is live, and rows added later at once).")
+    Eligibility = strawberry.enum(
+        enums.Eligibility,
+        description="Which rows outreach is planned for: APPROVED_ONLY (reviewed APPROVED) or ALL (every row not "
+        "reviewed REJECTED).")
+    Weekday = strawberry.enum(enums.Weekday, description="A day of the week, MON…SUN.")
+    RetryOutcome = strawberry.enum(enums.RetryOutcome, description="An attempt's outcome a retry policy may retry on.")
     AccountStatus = strawberry.enum(
         enums.AccountStatus,
         description="Pipeline (NEW…CHURNED), relationship (PARTNER…CANDIDATE) or protection "

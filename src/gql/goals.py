@@ -6,7 +6,7 @@ import enum
 
 import strawberry
 
-from outboundql.goals.api import Block, Goal
+from outboundql.goals.api import DEFAULT_OUTCOME_LABEL, Block, Goal
 from outboundql.goals.guardrails import camel
 from outboundql.gql.context import Info
 
@@ -46,6 +46,9 @@ class GoalType:
     )
     target_description: str = strawberry.field(description="Who the target audience is, in words (may be empty).")
     message_intent: str = strawberry.field(description="What a first message of this goal tries to achieve.")
+    outcome_label: str = strawberry.field(
+        description="What achieving this goal means for one account, in a few words, e.g. `meeting booked` "
+        "(sales) or `hired` (recruiting); `goal achieved` when the plugin names none.")
     source: str = strawberry.field(description="`built-in`, or the distribution name and version of the plugin.")
     guardrails: list[GoalGuardrail] = strawberry.field(description="One rule per account status.")
     rubric: list[RubricCriterion]
@@ -54,7 +57,8 @@ class GoalType:
     def from_goal(cls, goal: Goal, source: str) -> GoalType:
         return cls(
             key=goal.key, label=goal.label, description=goal.description, target_role_kind=goal.target_role_kind,
-            target_description=goal.target_description, message_intent=goal.message_intent, source=source,
+            target_description=goal.target_description, message_intent=goal.message_intent,
+            outcome_label=goal.outcome_label, source=source,
             guardrails=[
                 GoalGuardrail(status=status, kind=GuardrailKind(rule.block.value),
                               override_flag=camel(rule.override_flag) if rule.block is Block.SOFT and rule.override_flag
@@ -73,7 +77,8 @@ def goal_type(info: Info, key: str) -> GoalType:
     if goal is None:
         return GoalType(key=key, label=f"Unknown goal ({key})",
                         description="The plugin for this goal is not installed.",
-                        target_role_kind=None, target_description="", message_intent="", source="missing",
+                        target_role_kind=None, target_description="", message_intent="",
+                        outcome_label=DEFAULT_OUTCOME_LABEL, source="missing",
                         guardrails=[], rubric=[])
     return GoalType.from_goal(goal, registry.source(key))
 

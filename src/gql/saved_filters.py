@@ -18,7 +18,7 @@ from outboundql.services import saved_filters as service
 EXPRESSION_HELP = (
     'A filter expression: {"all": [...]}, {"any": [...]}, {"not": {...}} or a condition '
     '{"field": F, "op": OP, "value": V}. Fields: name, domain, industry, employee_count, country, city, '
-    "language, status, tags, source, created_at, contract_end_date, or cf.<key> for a custom field. "
+    "language, time_zone, status, tags, source, created_at, contract_end_date, or cf.<key> for a custom field. "
     "Operators: eq, ne, in, not_in, gt, gte, lt, lte, contains (text, case-insensitive; for tags: has the tag), "
     "exists."
 )

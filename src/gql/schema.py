@@ -8,6 +8,7 @@ from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
 
 from outboundql.gql.accounts import AccountMutations, AccountSubscriptions, ContactMutations
+from outboundql.gql.cadence import CadenceMutations
 from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignAccountQueries
 from outboundql.gql.campaigns import CampaignMutations
 from outboundql.gql.errors import CodedErrors, is_unexpected
@@ -34,7 +35,7 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, No
 class Mutation(
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
     CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
-    MessageMutations, ExpenseMutations,
+    MessageMutations, ExpenseMutations, CadenceMutations,
 ):
     pass
 

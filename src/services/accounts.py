@@ -21,6 +21,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from outboundql import models
+from outboundql.cadence import timezones
 from outboundql.enums import AccountStatus, Role, StatusSource
 from outboundql.errors import Collector, Conflict, InvalidInput, Issue
 from outboundql.services import audit, contacts, events, fields, idempotency, messages, normalize
@@ -40,6 +41,7 @@ _CLEANERS = {
     "country": normalize.normalize_country,
     "city": fields.text(200, label="City"),
     "language": normalize.normalize_language,
+    "time_zone": timezones.normalize_time_zone,
     "description": fields.long_text(label="Description"),
     "email": normalize.normalize_email,
     "tags": fields.string_list(max_items=50, max_length=100, label="Tags"),
@@ -49,8 +51,8 @@ _CLEANERS = {
 
 # Fields a dedupe match fills in when the existing row has no value.
 _FILLABLE = (
-    "domain", "website", "industry", "employee_count", "country", "city", "language", "description",
-    "phone", "email", "contract_end_date", "source",
+    "domain", "website", "industry", "employee_count", "country", "city", "language", "time_zone",
+    "description", "phone", "email", "contract_end_date", "source",
 )
 
 
@@ -69,6 +71,7 @@ class NewAccount:
     country: str | None = None
     city: str | None = None
     language: str | None = None
+    time_zone: str | None = None  # IANA name, any case
     description: str | None = None
     phone: str | None = None
     email: str | None = None
@@ -112,6 +115,7 @@ class UpdateAccount:
     country: Maybe[str | None] = UNSET
     city: Maybe[str | None] = UNSET
     language: Maybe[str | None] = UNSET
+    time_zone: Maybe[str | None] = UNSET
     description: Maybe[str | None] = UNSET
     phone: Maybe[str | None] = UNSET
     email: Maybe[str | None] = UNSET

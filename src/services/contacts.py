@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
+from outboundql.cadence import timezones
 from outboundql.enums import Role, RoleKind
 from outboundql.errors import Collector, Conflict
 from outboundql.services import audit, fields, idempotency, normalize
@@ -22,9 +23,11 @@ _CLEANERS = {
     "seniority": fields.text(50, label="Seniority"),
     "department": fields.text(100, label="Department"),
     "language": normalize.normalize_language,
+    "time_zone": timezones.normalize_time_zone,
 }
 
-_FILLABLE = ("title", "email", "phone", "linkedin_url", "seniority", "department", "language")
+_FILLABLE = ("title", "email", "phone", "linkedin_url", "seniority", "department", "language",
+             "time_zone")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +44,7 @@ class NewContact:
     is_decision_maker: bool = False
     role_kind: RoleKind = RoleKind.BUYER
     language: str | None = None
+    time_zone: str | None = None  # IANA name, any case; None: the account's
     do_not_contact: bool = False
 
 
@@ -68,6 +72,7 @@ class UpdateContact:
     is_decision_maker: Maybe[bool | None] = UNSET
     role_kind: Maybe[RoleKind | None] = UNSET
     language: Maybe[str | None] = UNSET
+    time_zone: Maybe[str | None] = UNSET
     do_not_contact: Maybe[bool | None] = UNSET
 
 

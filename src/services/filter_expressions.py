@@ -8,7 +8,7 @@ An expression is JSON, either a combinator or a condition::
     {"field": F, "op": OP, "value": V}
 
 Fields are account columns (``name``, ``domain``, ``industry``, ``employee_count``, ``country``,
-``city``, ``language``, ``status``, ``tags``, ``source``, ``created_at``, ``contract_end_date``)
+``city``, ``language``, ``time_zone``, ``status``, ``tags``, ``source``, ``created_at``, ``contract_end_date``)
 or custom fields as ``cf.<key>``. Operators: ``eq ne in not_in gt gte lt lte contains exists``.
 
 Semantics, the same on every database because matching runs in Python over one query's rows:
@@ -63,6 +63,7 @@ FIELDS: dict[str, Kind] = {
     "country": Kind.TEXT,
     "city": Kind.TEXT,
     "language": Kind.TEXT,
+    "time_zone": Kind.TEXT,
     "status": Kind.STATUS,
     "tags": Kind.TAGS,
     "source": Kind.TEXT,

@@ -16,7 +16,7 @@ from outboundql.settings import Settings
 from tests.helpers import data_of
 
 GOAL_FIELDS = """
-  key label description targetRoleKind targetDescription messageIntent source
+  key label description targetRoleKind targetDescription messageIntent outcomeLabel source
   guardrails { status kind overrideFlag }
   rubric { criterion weight measure description }
 """
@@ -80,6 +80,20 @@ async def test_goal_identity_fields(gql: Any) -> None:
                                   "description": "Covers the topics and industries the story is about."}
 
 
+BUILTIN_OUTCOME_LABELS = {
+    "sales": "meeting booked", "partnership": "partnership agreed", "press": "coverage placed",
+    "investor": "intro call booked", "recruiting": "hired", "customer_expansion": "expansion agreed",
+    "win_back": "won back", "event": "registered", "research": "interview booked",
+    "influencer": "collaboration agreed", "renewal": "renewed",
+}
+
+
+async def test_every_builtin_names_its_outcome(gql: Any) -> None:
+    goals = data_of(await gql(GOALS))["goals"]
+    assert {g["key"]: g["outcomeLabel"] for g in goals} == BUILTIN_OUTCOME_LABELS
+    assert data_of(await gql(GOAL, {"key": "recruiting"}))["goal"]["outcomeLabel"] == "hired"
+
+
 async def test_unknown_goal_is_null(gql: Any) -> None:
     assert data_of(await gql(GOAL, {"key": "nope"}))["goal"] is None
 
@@ -137,6 +151,7 @@ async def test_a_plugin_goal_is_listed_with_its_source(plugin_gql: Any) -> None:
     assert podcast["label"] == "Podcast guest"
     assert podcast["targetRoleKind"] == "influencer"
     assert podcast["targetDescription"] == "podcasts (press accounts)"
+    assert podcast["outcomeLabel"] == "goal achieved"  # the plugin names none
     assert len(podcast["guardrails"]) == 16
     table = rules(podcast)
     assert table["press"] == {"status": "press", "kind": "TARGET", "overrideFlag": None}

@@ -92,7 +92,7 @@ def test_disabled_plugin_is_not_loaded(installed: Path) -> None:
 # --- through GraphQL, on a registry built from what is installed -------------------------------------------
 
 GOALS = """
-query { goals { key label description targetRoleKind targetDescription messageIntent source
+query { goals { key label description targetRoleKind targetDescription messageIntent outcomeLabel source
                 guardrails { status kind overrideFlag } rubric { criterion weight measure } } }
 """
 
@@ -140,6 +140,7 @@ async def test_goals_query_lists_the_plugin_with_its_source(api: httpx.AsyncClie
     assert podcast["source"] == SOURCE
     assert podcast["targetRoleKind"] == "influencer"
     assert podcast["messageIntent"].startswith("Pitch a guest episode")
+    assert podcast["outcomeLabel"] == "episode booked"
     assert podcast["targetDescription"]
     rules = {g["status"]: (g["kind"], g["overrideFlag"]) for g in podcast["guardrails"]}
     assert rules["press"] == ("TARGET", None)

@@ -35,17 +35,18 @@ def cond(field: str, op: str, value: Any = None, **extra: Any) -> dict[str, Any]
 ROWS: list[dict[str, Any]] = [
     {"id": 1, "name": "Acme Corp", "domain": "acme.com", "industry": "Software", "employee_count": 50,
      "country": "FR", "city": "Paris", "language": "fr", "status": AccountStatus.NEW, "tags": ["VIP", "saas"],
-     "source": "import", "created_at": dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC),
+     "time_zone": "Europe/Paris", "source": "import", "created_at": dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC),
      "contract_end_date": dt.date(2026, 6, 30),
      "custom_fields": {"segment": "Enterprise", "arr": 120000, "regions": ["EU", "US"], "active": True}},
     {"id": 2, "name": "Beta GmbH", "domain": "beta.de", "industry": "Manufacturing", "employee_count": 500,
      "country": "DE", "city": "Berlin", "language": "de", "status": AccountStatus.CUSTOMER, "tags": ["saas"],
-     "source": None, "created_at": dt.datetime(2026, 2, 1, 8, 30),  # naive: read as UTC
+     "time_zone": None, "source": None, "created_at": dt.datetime(2026, 2, 1, 8, 30),  # naive: read as UTC
      "contract_end_date": None,
      "custom_fields": {"segment": "SMB", "arr": 9000, "active": False}},
     {"id": 3, "name": "Gamma", "domain": None, "industry": None, "employee_count": None,
      "country": None, "city": "", "language": None, "status": AccountStatus.DO_NOT_CONTACT, "tags": [],
-     "source": "api", "created_at": dt.datetime(2026, 3, 5, tzinfo=dt.UTC), "contract_end_date": dt.date(2027, 1, 1),
+     "time_zone": "Asia/Tokyo", "source": "api", "created_at": dt.datetime(2026, 3, 5, tzinfo=dt.UTC),
+     "contract_end_date": dt.date(2027, 1, 1),
      "custom_fields": {}},
 ]
 
@@ -178,6 +179,8 @@ def test_columns_lists_what_evaluation_reads() -> None:
     (cond("city", "exists", False), [3]),
     (cond("country", "eq", "de"), [2]),
     (cond("language", "in", ["fr", "de"]), [1, 2]),
+    (cond("time_zone", "eq", "europe/paris"), [1]),
+    (cond("time_zone", "exists", False), [2]),
     (cond("source", "exists", False), [2]),
     # numbers
     (cond("employee_count", "gt", 50), [2]),
@@ -248,5 +251,5 @@ def test_combinators() -> None:
 
 
 def test_every_account_field_is_covered_by_the_table() -> None:
-    assert set(FIELDS) == {"name", "domain", "industry", "employee_count", "country", "city", "language", "status",
-                           "tags", "source", "created_at", "contract_end_date"}
+    assert set(FIELDS) == {"name", "domain", "industry", "employee_count", "country", "city", "language", "time_zone",
+                           "status", "tags", "source", "created_at", "contract_end_date"}

@@ -15,6 +15,7 @@ def expansion_persona(base: Persona, product: Product) -> Persona:
 CUSTOMER_EXPANSION = Goal(
     key="customer_expansion",
     label="Customer expansion",
+    outcome_label="expansion agreed",
     description="Grow existing customers: more seats, teams, sites or products.",
     target_role_kind="buyer",
     guardrails={"customer": Guardrail(Block.TARGET)},

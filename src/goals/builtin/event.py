@@ -14,6 +14,7 @@ def event_persona(base: Persona, product: Product) -> Persona:
 EVENT = Goal(
     key="event",
     label="Event invitation",
+    outcome_label="registered",
     description="Invite customers and prospects to an event, webinar or meetup.",
     target_role_kind="buyer",
     guardrails={"customer": Guardrail(Block.ALLOWED)},

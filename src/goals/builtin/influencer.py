@@ -24,6 +24,7 @@ def has_influencer(goal: Goal, facts: AccountFacts, today: date) -> bool:
 INFLUENCER = Goal(
     key="influencer",
     label="Influencer outreach",
+    outcome_label="collaboration agreed",
     description="Reach creators and community leaders whose audience matches the product's buyers.",
     target_role_kind="influencer",
     rubric=(

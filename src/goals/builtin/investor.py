@@ -19,6 +19,7 @@ def investor_persona(base: Persona, product: Product) -> Persona:
 INVESTOR = Goal(
     key="investor",
     label="Investor outreach",
+    outcome_label="intro call booked",
     description="Reach funds and angels whose thesis fits the product's market.",
     target_role_kind="investor",
     guardrails={"customer": Guardrail(Block.SOFT), "investor": Guardrail(Block.TARGET)},

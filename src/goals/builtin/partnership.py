@@ -17,6 +17,7 @@ def partner_persona(base: Persona, product: Product) -> Persona:
 PARTNERSHIP = Goal(
     key="partnership",
     label="Partnership",
+    outcome_label="partnership agreed",
     description="Find companies that share your customers and could resell, integrate or co-market the product.",
     target_role_kind="partner",
     guardrails={"customer": Guardrail(Block.ALLOWED), "supplier": Guardrail(Block.TARGET)},

@@ -19,6 +19,7 @@ def press_persona(base: Persona, product: Product) -> Persona:
 PRESS = Goal(
     key="press",
     label="Press coverage",
+    outcome_label="coverage placed",
     description="Pitch a story to publications, journalists and analysts who cover your market.",
     target_role_kind="journalist",
     guardrails={

@@ -16,6 +16,7 @@ def recruiting_persona(base: Persona, product: Product) -> Persona:
 RECRUITING = Goal(
     key="recruiting",
     label="Recruiting",
+    outcome_label="hired",
     description="Reach candidates for open roles, where they work today.",
     target_role_kind="candidate",
     guardrails={"customer": Guardrail(Block.SOFT), "candidate": Guardrail(Block.TARGET)},

@@ -31,6 +31,7 @@ def contract_ends_soon(goal: Goal, facts: AccountFacts, today: date) -> bool:
 RENEWAL = Goal(
     key="renewal",
     label="Renewal",
+    outcome_label="renewed",
     description=f"Renew customers whose contract ends within {RENEWAL_WINDOW_DAYS} days.",
     target_role_kind="buyer",
     guardrails={"customer": Guardrail(Block.TARGET)},

@@ -14,6 +14,7 @@ def research_persona(base: Persona, product: Product) -> Persona:
 RESEARCH = Goal(
     key="research",
     label="Research interviews",
+    outcome_label="interview booked",
     description="Interview practitioners, customers and analysts to learn how the problem is handled today.",
     target_role_kind="other",
     guardrails={"customer": Guardrail(Block.ALLOWED), "analyst": Guardrail(Block.TARGET)},

@@ -5,6 +5,7 @@ from outboundql.goals import Block, Criterion, Goal, Guardrail, RegisterGoal, ho
 SALES = Goal(
     key="sales",
     label="Sales",
+    outcome_label="meeting booked",
     description="Prospect companies that match the product's ideal customer profile and start a sales conversation.",
     target_role_kind="buyer",
     guardrails={"customer": Guardrail(Block.SOFT)},  # every other relationship status is soft-blocked by default

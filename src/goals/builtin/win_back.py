@@ -14,6 +14,7 @@ def win_back_persona(base: Persona, product: Product) -> Persona:
 WIN_BACK = Goal(
     key="win_back",
     label="Win-back",
+    outcome_label="won back",
     description="Re-engage churned customers and lost deals with what changed since.",
     target_role_kind="buyer",
     guardrails={

@@ -68,13 +68,16 @@ class ContactInput:
     is_decision_maker: bool = False
     role_kind: RoleKind = enums.RoleKind.BUYER
     language: str | None = None
+    time_zone: str | None = strawberry.field(
+        default=None, description="IANA time zone name, e.g. Europe/Madrid (any case; stored canonical).")
     do_not_contact: bool = False
 
     def to_new_contact(self) -> contacts_service.NewContact:
         return contacts_service.NewContact(
             name=self.name, title=self.title, email=self.email, phone=self.phone, linkedin_url=self.linkedin_url,
             seniority=self.seniority, department=self.department, is_decision_maker=self.is_decision_maker,
-            role_kind=self.role_kind, language=self.language, do_not_contact=self.do_not_contact,
+            role_kind=self.role_kind, language=self.language, time_zone=self.time_zone,
+            do_not_contact=self.do_not_contact,
         )
 
 
@@ -88,6 +91,8 @@ class AccountInput:
     country: str | None = None
     city: str | None = None
     language: str | None = None
+    time_zone: str | None = strawberry.field(
+        default=None, description="IANA time zone name, e.g. Europe/Madrid (any case; stored canonical).")
     description: str | None = None
     phone: str | None = None
     email: str | None = None
@@ -102,7 +107,7 @@ class AccountInput:
         return accounts_service.NewAccount(
             name=self.name, domain=self.domain, website=self.website, industry=self.industry,
             employee_count=self.employee_count, country=self.country, city=self.city, language=self.language,
-            description=self.description, phone=self.phone, email=self.email,
+            time_zone=self.time_zone, description=self.description, phone=self.phone, email=self.email,
             tags=tuple(self.tags) if self.tags is not None else None, custom_fields=self.custom_fields,
             contract_end_date=self.contract_end_date, source=self.source, status=self.status,
             contacts=tuple(c.to_new_contact() for c in self.contacts or ()),
@@ -130,6 +135,8 @@ class UpdateAccountInput:
     country: str | None = strawberry.UNSET
     city: str | None = strawberry.UNSET
     language: str | None = strawberry.UNSET
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET, description="IANA time zone name, e.g. Europe/Madrid (any case); null clears it.")
     description: str | None = strawberry.UNSET
     phone: str | None = strawberry.UNSET
     email: str | None = strawberry.UNSET
@@ -146,7 +153,8 @@ class UpdateAccountInput:
             id=pk_of(self.id, "Account", "id"), name=maybe(self.name), domain=maybe(self.domain),
             website=maybe(self.website), industry=maybe(self.industry),
             employee_count=maybe(self.employee_count), country=maybe(self.country), city=maybe(self.city),
-            language=maybe(self.language), description=maybe(self.description), phone=maybe(self.phone),
+            language=maybe(self.language), time_zone=maybe(self.time_zone), description=maybe(self.description),
+            phone=maybe(self.phone),
             email=maybe(self.email), tags=maybe(self.tags), custom_fields=maybe(self.custom_fields),
             contract_end_date=maybe(self.contract_end_date), source=maybe(self.source),
             status=maybe(self.status), status_note=maybe(self.status_note),
@@ -216,6 +224,8 @@ class UpdateContactInput:
     is_decision_maker: bool | None = strawberry.UNSET
     role_kind: RoleKind | None = strawberry.UNSET
     language: str | None = strawberry.UNSET
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET, description="IANA time zone name, e.g. Europe/Madrid (any case); null clears it.")
     do_not_contact: bool | None = strawberry.UNSET
 
     def to_command(self) -> contacts_service.UpdateContact:
@@ -224,5 +234,6 @@ class UpdateContactInput:
             email=maybe(self.email), phone=maybe(self.phone), linkedin_url=maybe(self.linkedin_url),
             seniority=maybe(self.seniority), department=maybe(self.department),
             is_decision_maker=maybe(self.is_decision_maker), role_kind=maybe(self.role_kind),
-            language=maybe(self.language), do_not_contact=maybe(self.do_not_contact),
+            language=maybe(self.language), time_zone=maybe(self.time_zone),
+            do_not_contact=maybe(self.do_not_contact),
         )

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
 MessageConnectionRef = Annotated["MessageConnection", strawberry.lazy("outboundql.gql.messages")]
 
+TIME_ZONE_HELP = ("IANA time zone; outreach windows in recipient-local time use the contact's, else the account's, "
+                  "else one of the account's country.")
+
 
 @strawberry.type(description="A person at an account.")
 class Contact(ProjectNode):
@@ -37,6 +40,7 @@ class Contact(ProjectNode):
     is_decision_maker: bool
     role_kind: RoleKind
     language: str | None
+    time_zone: str | None = strawberry.field(description=TIME_ZONE_HELP)
     do_not_contact: bool
     created_at: datetime
     row: strawberry.Private[models.Contact]
@@ -81,6 +85,7 @@ class Account(ProjectNode):
     city: str | None
     language: str | None = strawberry.field(
         description="BCP 47 language tag (e.g. es, pt-BR); the first choice for generated text.")
+    time_zone: str | None = strawberry.field(description=TIME_ZONE_HELP)
     description: str
     phone: str | None = strawberry.field(description="E.164 when it could be parsed.")
     email: str | None

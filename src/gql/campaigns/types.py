@@ -10,6 +10,7 @@ from strawberry import relay
 
 from outboundql import models
 from outboundql.gql.base import ProjectNode, lazy_class
+from outboundql.gql.cadence import Cadence
 from outboundql.gql.context import Info
 from outboundql.gql.enums import CampaignStatus, ScoringStatus
 from outboundql.gql.expenses import CampaignCosts, Expense
@@ -121,6 +122,11 @@ class Campaign(ProjectNode):
             return None
         row = await info.context.loaders.market_by_id.load(self.row.market_id)
         return lazy_class(MarketRef).from_model(row) if row else None
+
+    @strawberry.field(description="How outreach is planned and executed: steps, window, retry policy, execution "
+                      "mode, review and eligibility (the defaults until updateCadence changes them).")
+    def cadence(self) -> Cadence:
+        return Cadence.from_stored(self.row.cadence)
 
     @strawberry.field
     def audience(self) -> Audience:

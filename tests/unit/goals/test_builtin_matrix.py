@@ -204,7 +204,7 @@ def test_builtin_goal_satisfies_the_contract(goal_key: str) -> None:
     goal = REGISTRY[goal_key]
     checked = check_goal(goal)
     assert isinstance(checked, Goal)
-    for name in ("label", "description", "message_intent"):
+    for name in ("label", "description", "message_intent", "outcome_label"):
         value = getattr(goal, name)
         assert isinstance(value, str) and value.strip(), name
     assert goal.target_role_kind in {k.value for k in RoleKind}

@@ -127,10 +127,26 @@ def test_good_key_formats(key: str) -> None:
     assert key in collect(plugin(make_goal(key=key)))
 
 
-@pytest.mark.parametrize("field", ["label", "description", "message_intent"])
+@pytest.mark.parametrize("field", ["label", "description", "message_intent", "outcome_label"])
 @pytest.mark.parametrize("value", ["", "   ", None])
 def test_empty_text_field(field: str, value: Any) -> None:
     refused(plugin(make_goal(**{field: value})), says=(f"{field} must be a non-empty string",))
+
+
+@pytest.mark.parametrize("value", [42, b"placed", ("placed",)])
+def test_outcome_label_must_be_a_string(value: Any) -> None:
+    refused(plugin(make_goal(outcome_label=value)), says=("outcome_label must be a non-empty string",))
+
+
+@pytest.mark.parametrize("value", ["x" * 61, "meeting\nbooked", "placed\t"])
+def test_outcome_label_is_one_short_line(value: str) -> None:
+    refused(plugin(make_goal(outcome_label=value)), says=("outcome_label must be one line of at most 60 characters",))
+
+
+def test_outcome_label_defaults_and_is_kept() -> None:
+    assert collect(plugin(make_goal()))["podcast"].outcome_label == "goal achieved"
+    assert collect(plugin(make_goal(outcome_label="x" * 60)))["podcast"].outcome_label == "x" * 60
+    assert collect(plugin(make_goal(outcome_label="episode booked")))["podcast"].outcome_label == "episode booked"
 
 
 def test_unknown_target_role_kind() -> None:

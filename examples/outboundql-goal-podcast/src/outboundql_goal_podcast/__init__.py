@@ -43,6 +43,7 @@ PODCAST = Goal(
     tweak_icp=podcast_persona,
     is_target=is_show,
     target_description="press accounts and accounts with a podcast host (influencer) among their contacts",
+    outcome_label="episode booked",
 )
 
 
