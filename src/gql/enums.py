@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     CallOutcome = enums.CallOutcome
     ExpenseKind = enums.ExpenseKind
     UsageOperation = enums.UsageOperation
+    ExecutionState = enums.ExecutionState
+    ExecutionStatus = enums.ExecutionStatus
+    AttemptStatus = enums.AttemptStatus
+    AttemptOutcome = enums.AttemptOutcome
+    GoalOutcome = enums.GoalOutcome
+    ExecutionAction = enums.ExecutionAction
 else:
     Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")
     CampaignType = strawberry.enum(enums.CampaignType,
@@ -77,6 +83,27 @@ else:
     )
     ExpenseKind = strawberry.enum(enums.ExpenseKind, description="What the money was spent on.")
     UsageOperation = strawberry.enum(enums.UsageOperation, description="What a paid API call was for.")
+    ExecutionState = strawberry.enum(
+        enums.ExecutionState,
+        description="A campaign's execution: NOT_LIVE → LIVE ⇄ PAUSED; going live is one-way; STOPPED (archived) "
+        "never runs again.")
+    ExecutionStatus = strawberry.enum(
+        enums.ExecutionStatus,
+        description="Where a campaign account's outreach plan stands. Final: COMPLETED, MAX_RETRIES, DISQUALIFIED. "
+        "Shown, never stored: DISABLED (the row is paused on its own; over any status not final) and "
+        "CAMPAIGN_PAUSED (the campaign is paused; over any active status).")
+    AttemptStatus = strawberry.enum(
+        enums.AttemptStatus,
+        description="AWAITING_APPROVAL → SCHEDULED (waits for its due time) → EXECUTING → AWAITING_RESULT → DONE; "
+        "or FAILED (delivery failed for good), REJECTED (by review), CANCELLED (the plan stopped).")
+    AttemptOutcome = strawberry.enum(enums.AttemptOutcome, description="What an executed attempt came to.")
+    GoalOutcome = strawberry.enum(enums.GoalOutcome,
+                                  description="Whether a campaign account reached the campaign's goal: OPEN, "
+                                  "ACHIEVED or LOST.")
+    ExecutionAction = strawberry.enum(
+        enums.ExecutionAction,
+        description="DISABLE (pause the row's plan), ENABLE, RESET (plan again from the start, history kept), "
+        "COMPLETE (nothing more is attempted).")
 
 
 @strawberry.enum(description="Sort direction.")

@@ -16,6 +16,7 @@ from tortoise.functions import Count
 from tortoise.models import Model
 
 from outboundql import models
+from outboundql.services.execution_queries import next_attempts, tallies
 from outboundql.services.expenses import costs_by_campaign
 from outboundql.services.inbox import attention_by_campaign_account
 from outboundql.services.markets import metrics_by_market
@@ -125,6 +126,18 @@ async def load_costs_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
     return [costs[c.id] for c in campaigns]
 
 
+async def load_execution_tally_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
+    """Each campaign's rows by shown execution status and by goal outcome: one grouped query for the page."""
+    found = await tallies(campaigns)
+    return [found[c.id] for c in campaigns]
+
+
+async def load_next_attempt_by_campaign_account_id(ids: list[int]) -> list[models.OutreachAttempt | None]:
+    """The earliest pending attempt of each campaign account, or None: one query for the page."""
+    found = await next_attempts(ids)
+    return [found.get(i) for i in ids]
+
+
 def _loader(fn: Callable[..., Any]) -> Any:
     return field(default_factory=lambda: DataLoader(load_fn=fn))
 
@@ -178,3 +191,13 @@ class Loaders:
         default_factory=lambda: DataLoader(load_fn=load_costs_by_campaign, cache_key_fn=lambda c: c.id)
     )
     attention_by_campaign_account_id: DataLoader[int, Any] = _loader(load_attention_by_campaign_account_id)
+    message_by_id: DataLoader[int, models.Message | None] = _loader(_by_id(models.Message))
+    attempts_by_campaign_account_id: DataLoader[int, list[models.OutreachAttempt]] = _loader(
+        _children(models.OutreachAttempt, "campaign_account_id", "-id")
+    )
+    next_attempt_by_campaign_account_id: DataLoader[int, models.OutreachAttempt | None] = _loader(
+        load_next_attempt_by_campaign_account_id
+    )
+    execution_tally_by_campaign: DataLoader[models.Campaign, Any] = field(
+        default_factory=lambda: DataLoader(load_fn=load_execution_tally_by_campaign, cache_key_fn=lambda c: c.id)
+    )

@@ -14,7 +14,8 @@ from tortoise.functions import Coalesce
 from tortoise.queryset import QuerySet
 
 from outboundql import models
-from outboundql.enums import Band, OutreachStatus, ReviewStatus
+from outboundql.enums import Band, ExecutionStatus, GoalOutcome, OutreachStatus, ReviewStatus
+from outboundql.services.execution_queries import shown_status_condition
 
 BAND_BOUNDS = {Band.MISMATCH: (None, 5.0), Band.MODERATE: (5.0, 8.0), Band.EXCELLENT: (8.0, None)}
 
@@ -69,6 +70,9 @@ class CampaignAccountsFilter:
     """Part of the account's name or domain."""
     stale: bool | None = None
     """Only scored under another goal (or not)."""
+    execution_statuses: Sequence[ExecutionStatus] | None = None
+    """By execution status as shown (`execution_queries.shown_status`)."""
+    goal_outcomes: Sequence[GoalOutcome] | None = None
 
 
 def filter_rows(campaign: models.Campaign, flt: CampaignAccountsFilter) -> QuerySet[models.CampaignAccount]:
@@ -100,6 +104,10 @@ def filter_rows(campaign: models.Campaign, flt: CampaignAccountsFilter) -> Query
         other, current = stale_ids(campaign)
         stale = Q(account_id__in=other) & ~Q(account_id__in=current)
         qs = qs.filter(stale if flt.stale else ~stale)
+    if flt.execution_statuses:
+        qs = qs.filter(shown_status_condition(flt.execution_statuses, campaign.execution_state))
+    if flt.goal_outcomes:
+        qs = qs.filter(goal_outcome__in=[GoalOutcome(o) for o in flt.goal_outcomes])
     return qs
 
 

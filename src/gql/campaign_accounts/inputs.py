@@ -9,7 +9,7 @@ from strawberry import relay
 
 from outboundql import enums
 from outboundql.gql.base import pk_of, pk_or_none
-from outboundql.gql.enums import Band, Direction, OutreachStatus, ReviewStatus
+from outboundql.gql.enums import Band, Direction, ExecutionStatus, GoalOutcome, OutreachStatus, ReviewStatus
 from outboundql.gql.guardrails import GuardrailOverrides
 from outboundql.services import campaign_accounts as service
 from outboundql.services.campaign_account_queries import CampaignAccountsFilter
@@ -25,11 +25,16 @@ class CampaignAccountFilter:
     tags: list[str] | None = None
     search: str | None = strawberry.field(default=None, description="Part of the account's name or domain.")
     stale: bool | None = strawberry.field(default=None, description="Only scored under another goal (or not).")
+    execution_statuses: list[ExecutionStatus] | None = strawberry.field(
+        default=None, description="By execution status as shown: DISABLED and CAMPAIGN_PAUSED match the rows that "
+        "show them, and a stored status only the rows that show it.")
+    goal_outcomes: list[GoalOutcome] | None = None
 
     def to_command(self) -> CampaignAccountsFilter:
         return CampaignAccountsFilter(
             bands=self.bands, scored=self.scored, review_statuses=self.review_statuses,
             outreach_statuses=self.outreach_statuses, tags=self.tags, search=self.search, stale=self.stale,
+            execution_statuses=self.execution_statuses, goal_outcomes=self.goal_outcomes,
         )
 
 

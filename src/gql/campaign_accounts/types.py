@@ -13,7 +13,8 @@ from outboundql import models
 from outboundql.gql.accounts import Account, Contact
 from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.context import Info
-from outboundql.gql.enums import Band, OutreachStatus, ReviewStatus
+from outboundql.gql.enums import Band, GoalOutcome, OutreachStatus, ReviewStatus
+from outboundql.gql.execution import CampaignAccountExecution, OutreachAttempt, attempts_of, execution_of
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.pagination import CountedConnection
 from outboundql.services.campaign_account_queries import band_of
@@ -81,6 +82,7 @@ class CampaignAccount(ProjectNode):
         description="Name, title, e-mail and LinkedIn of the contact when it was picked."
     )
     reviewed_at: datetime | None
+    goal_outcome: GoalOutcome = strawberry.field(description="Whether the account reached the campaign's goal.")
     created_at: datetime = strawberry.field(description="When the account was added to the campaign.")
     row: strawberry.Private[models.CampaignAccount]
     node_model = models.CampaignAccount
@@ -129,6 +131,15 @@ class CampaignAccount(ProjectNode):
         fact = await info.context.loaders.attention_by_campaign_account_id.load(self.row.id)
         return ThreadAttention(last_inbound_at=fact.last_inbound_at, unsent_drafts=fact.unsent_drafts,
                                last_message_at=fact.last_message_at, awaiting_reply=fact.awaiting_reply)
+
+    @strawberry.field(description="Where the account's outreach plan stands: status, attempts made / allowed, "
+                      "the next attempt.")
+    async def execution(self, info: Info) -> CampaignAccountExecution:
+        return await execution_of(info, self.row)
+
+    @strawberry.field(description="Outreach attempts of the account's plan, planned and made, newest first.")
+    async def attempts(self, info: Info) -> list[OutreachAttempt]:
+        return await attempts_of(info, self.row)
 
     @strawberry.field(description="The override when set, else the current-goal AI score.")
     async def effective_score(self, info: Info) -> float | None:

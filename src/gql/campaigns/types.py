@@ -12,12 +12,21 @@ from outboundql import models
 from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.cadence import Cadence
 from outboundql.gql.context import Info
-from outboundql.gql.enums import CampaignStatus, ScoringStatus
+from outboundql.gql.enums import CampaignStatus, ExecutionState, ScoringStatus
+from outboundql.gql.errors import ArgumentErrors
+from outboundql.gql.execution import (
+    ExecutionCount,
+    GoalOutcomeCount,
+    OutreachAttemptConnection,
+    OutreachAttemptFilter,
+    execution_counts,
+    goal_outcome_counts,
+)
 from outboundql.gql.expenses import CampaignCosts, Expense
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.products import Persona, Product
-from outboundql.services import campaign_account_queries, campaign_stats, inbox
+from outboundql.services import campaign_account_queries, campaign_stats, execution_queries, inbox
 from outboundql.services import campaigns as campaigns_service
 
 if TYPE_CHECKING:
@@ -78,6 +87,12 @@ class Campaign(ProjectNode):
     outreached_accounts: int = strawberry.field(description="Rows whose outreach is SENT, BOUNCED or RESPONDED.")
     responded_accounts: int = strawberry.field(description="Rows whose outreach is RESPONDED.")
     archived_at: datetime | None = strawberry.field(description="Set while archived (hidden from default lists).")
+    execution_state: ExecutionState = strawberry.field(
+        description="Whether the cadence runs: NOT_LIVE until goLive, then LIVE ⇄ PAUSED; STOPPED once archived.")
+    live_at: datetime | None = strawberry.field(description="When the campaign went live.")
+    outreach_started_at: datetime | None = strawberry.field(
+        description="When planning last began (going live for ON_ADD, startAt for SCHEDULED, startOutreach for "
+        "MANUAL).")
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[models.Campaign]
@@ -158,6 +173,25 @@ class Campaign(ProjectNode):
             self.row, filter.to_command() if filter else None, *(order_by.to_ordering() if order_by else ()))
         connection: type[CampaignAccountConnection] = lazy_class(CampaignAccountConnectionRef)
         return await connection.page(rows, info, first=first, after=after, last=last, before=before)
+
+    @strawberry.field(description="The campaign's accounts by execution status as shown (DISABLED and "
+                      "CAMPAIGN_PAUSED included), one entry per status that has accounts.")
+    async def execution_counts(self, info: Info) -> list[ExecutionCount]:
+        return execution_counts(await info.context.loaders.execution_tally_by_campaign.load(self.row))
+
+    @strawberry.field(description="The campaign's accounts by goal outcome, one entry per outcome that has accounts.")
+    async def goal_outcome_counts(self, info: Info) -> list[GoalOutcomeCount]:
+        return goal_outcome_counts(await info.context.loaders.execution_tally_by_campaign.load(self.row))
+
+    @strawberry.field(description="Outreach attempts of the campaign, planned and made, by due time then id; the "
+                      "review queue is `filter: { statuses: [AWAITING_APPROVAL] }`. first/last at most "
+                      "OUTBOUNDQL_MAX_PAGE_SIZE.", extensions=[ArgumentErrors()])
+    async def attempts(
+        self, info: Info, filter: OutreachAttemptFilter | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> OutreachAttemptConnection:
+        rows = execution_queries.campaign_attempts(self.row.id, filter.to_command() if filter else None)
+        return await OutreachAttemptConnection.page(rows, info, first=first, after=after, last=last, before=before)
 
     @strawberry.field(description="Money spent on this campaign, most recent first.")
     async def expenses(self, info: Info) -> list[Expense]:
