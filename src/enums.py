@@ -209,7 +209,7 @@ class Weekday(enum.StrEnum):
     SUN = "sun"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
         """Monday 0 … Sunday 6, as `datetime.weekday()`."""
         return list(Weekday).index(self)
 

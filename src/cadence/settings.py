@@ -108,7 +108,8 @@ class Cadence:
             retry=Retry(
                 max_attempts=int(retry.get("max_attempts", default.retry.max_attempts)),
                 interval_minutes=int(retry.get("interval_minutes", default.retry.interval_minutes)),
-                retry_on=tuple(RetryOutcome(o) for o in retry.get("retry_on", [o.value for o in default.retry.retry_on])),
+                retry_on=tuple(RetryOutcome(o) for o in
+                               retry.get("retry_on", [o.value for o in default.retry.retry_on])),
                 until_goal_achieved=bool(retry.get("until_goal_achieved", False)),
             ),
             execution_mode=ExecutionMode(data.get("execution_mode", default.execution_mode)),

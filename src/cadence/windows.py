@@ -57,7 +57,7 @@ def is_open(at: datetime, window: Window, zone: ZoneInfo) -> bool:
 
 @lru_cache(maxsize=256)
 def _weekdays(days: tuple[Weekday, ...]) -> frozenset[int]:
-    return frozenset(day.index for day in days)
+    return frozenset(day.number for day in days)
 
 
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.enums import OutreachStatus, ReviewStatus, Role
+from outboundql.enums import ExecutionStatus, GoalOutcome, OutreachStatus, ReviewStatus, Role
 from outboundql.errors import Collector, InvalidInput, Issue, NotFound
 from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
@@ -136,12 +136,12 @@ async def add_accounts(access: Access, goals: GoalRegistry, cmd: AddAccountsToCa
 # building 10,000 ORM objects and parameter terms costs several times the database's own work.
 # Ids are inlined only after int() (they come from account rows), everything else is a parameter.
 _INSERT_COLUMNS = ("campaign_id", "account_id", "review_status", "outreach_status", "notes", "created_at",
-                   "updated_at")
-_INSERT_ROWS_PER_STATEMENT = 1000  # 7,000 parameters: under SQLite's and PostgreSQL's limits
+                   "updated_at", "execution_status", "execution_disabled", "goal_outcome", "attempts_made")
+_INSERT_ROWS_PER_STATEMENT = 1000  # 11,000 parameters: under SQLite's and PostgreSQL's limits
 
 
 async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) -> None:
-    """INSERT the new join rows with the model's defaults (pending, not started, no notes)."""
+    """INSERT the new join rows with the model's defaults (pending, not started, no notes, not planned)."""
     meta = models.CampaignAccount._meta
     now = datetime.now(UTC)
     constant = [
@@ -150,6 +150,10 @@ async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) 
         "",
         meta.fields_map["created_at"].to_db_value(now, models.CampaignAccount),
         meta.fields_map["updated_at"].to_db_value(now, models.CampaignAccount),
+        meta.fields_map["execution_status"].to_db_value(ExecutionStatus.NOT_PLANNED, models.CampaignAccount),
+        False,
+        meta.fields_map["goal_outcome"].to_db_value(GoalOutcome.OPEN, models.CampaignAccount),
+        0,
     ]
     width = len(_INSERT_COLUMNS)
     for part in chunks(account_ids, _INSERT_ROWS_PER_STATEMENT):
