@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -22,9 +23,11 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
-from outboundql.services import runtime, scoring_runs
+from outboundql.services import runtime, scheduler, scoring_runs
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -61,6 +64,16 @@ async def _broker_status(settings: Settings) -> str:
         await client.aclose()
 
 
+async def _scheduler_ticks(interval: float) -> None:
+    """The embedded server ticks the outreach scheduler on its own loop (its jobs run here too)."""
+    while True:
+        try:
+            await scheduler.tick()
+        except Exception:
+            log.exception("The outreach scheduler's tick failed; trying again in %g s.", interval)
+        await asyncio.sleep(interval)
+
+
 def create_app(
     settings: Settings, *, manage_db: bool = True, run_worker: bool = True, goals: GoalRegistry | None = None,
     clock: Clock | None = None,
@@ -86,6 +99,8 @@ def create_app(
                 stack.push_async_callback(asyncio.to_thread, worker.stop)
                 # In-memory messages died with the last process: resume what the database says is running.
                 await scoring_runs.resume_interrupted(claim_window=timedelta(0))
+                ticks = asyncio.create_task(_scheduler_ticks(settings.scheduler_interval_seconds))
+                stack.callback(ticks.cancel)
             yield
 
     graphql = OutboundqlGraphQL(schema, settings, goals)

@@ -93,6 +93,16 @@ class Settings(BaseSettings):
         "progress for twice as long (their messages were lost, e.g. Redis restarted empty): such a run goes on "
         "within about three times this.",
     )
+    scheduler_interval_seconds: float = Field(
+        default=5.0, gt=0,
+        description="How often each process that runs jobs (the embedded server, each `outboundql worker`) ticks the "
+        "outreach scheduler: plans waiting rows and claims due attempts.",
+    )
+    attempt_lease_seconds: int = Field(
+        default=300, ge=10,
+        description="How long a claimed attempt may stay unsettled before another tick claims it again (its worker "
+        "died, or the job queue lost its message).",
+    )
     llm_url: str | None = Field(
         default=None,
         description="Base URL of an OpenAI-compatible API (`POST {url}/chat/completions`), "

@@ -37,9 +37,9 @@ from outboundql.enums import (
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.services import audit, fields, messages, planning, runtime, sql
 from outboundql.services.access import Access
-from outboundql.services.campaign_accounts import locked_campaign
 from outboundql.services.commands import UNSET, Maybe
 from outboundql.services.execution import cancel_pending, changed
+from outboundql.services.locks import locked_campaign
 
 #: Outcomes of a call; other channels take SENT or BOUNCED (FAILED fits both: nothing went out).
 CALL_OUTCOMES = frozenset({AttemptOutcome.CONNECTED, AttemptOutcome.VOICEMAIL, AttemptOutcome.NO_ANSWER,

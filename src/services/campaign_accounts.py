@@ -19,9 +19,10 @@ from outboundql.enums import ExecutionStatus, GoalOutcome, OutreachStatus, Revie
 from outboundql.errors import Collector, InvalidInput, Issue, NotFound
 from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, campaign_stats, events, fields, guardrails, saved_filters
+from outboundql.services import audit, campaign_stats, events, execution, fields, guardrails, saved_filters
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
+from outboundql.services.locks import locked_campaign
 from outboundql.services.sql import chunks, int_list, placeholder
 
 MAX_ADD = 10_000
@@ -30,11 +31,6 @@ OUTREACH_RANK = {
     OutreachStatus.NOT_STARTED: 0, OutreachStatus.DRAFT: 1, OutreachStatus.SCHEDULED: 2, OutreachStatus.SENT: 3,
     OutreachStatus.BOUNCED: 4, OutreachStatus.RESPONDED: 5,
 }
-
-
-async def locked_campaign(campaign_id: int) -> models.Campaign:
-    """The campaign row, locked until the transaction ends (PostgreSQL; SQLite serialises writers)."""
-    return await models.Campaign.filter(id=campaign_id).select_for_update().get()
 
 
 async def visible_campaign(access: Access, campaign_id: int | None) -> models.Campaign | None:
@@ -129,6 +125,7 @@ async def add_accounts(access: Access, goals: GoalRegistry, cmd: AddAccountsToCa
     )
     if result.added:
         await events.publish_campaign_event(campaign.id, "accounts_changed")
+        await execution.plan_added(campaign.id)  # a live ON_ADD campaign plans the new rows at once
     return result
 
 
@@ -257,6 +254,7 @@ async def review(access: Access, cmd: ReviewCampaignAccounts) -> CampaignAccount
             issues.append(issue)
     for campaign_id in sorted(by_campaign):
         await events.publish_campaign_event(campaign_id, "accounts_changed")
+        await execution.plan_added(campaign_id)  # approved rows of a campaign that plans by itself
     return CampaignAccountsReviewed(outcomes=outcomes, issues=issues)
 
 

@@ -14,9 +14,10 @@ from outboundql import models
 from outboundql.enums import CampaignStatus, Role
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, campaign_stats, events, fields, idempotency, normalize, personas
+from outboundql.services import audit, campaign_stats, events, execution, fields, idempotency, normalize, personas
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
+from outboundql.services.locks import locked_campaign
 from outboundql.services.slugs import unique_slug
 
 _CLEANERS = {
@@ -229,10 +230,14 @@ async def update_campaign(access: Access, goals: GoalRegistry, cmd: UpdateCampai
 
 
 async def set_archived(access: Access, cmd: SetCampaignArchived) -> CampaignChanged:
-    """Soft-hide (or show again) a campaign; every row under it is kept. Idempotent."""
+    """Soft-hide (or show again) a campaign; every row under it is kept. Idempotent. Archiving stops the
+    campaign's outreach for good (execution STOPPED, pending attempts cancelled, active rows completed)."""
     campaign = await access.get(models.Campaign, cmd.id, Role.MEMBER, field="id")
     if (campaign.archived_at is not None) != cmd.archived:
         async with in_transaction():
+            campaign = await locked_campaign(campaign.id)
+            if cmd.archived:
+                await execution.stop_campaign(campaign)
             before = audit.snapshot(campaign, ["archived_at"])
             campaign.archived_at = datetime.now(UTC) if cmd.archived else None
             await campaign.save(update_fields=["archived_at", "updated_at"])

@@ -33,7 +33,7 @@ from outboundql.enums import (
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.services import audit, events, planning, runtime
 from outboundql.services.access import Access
-from outboundql.services.campaign_accounts import locked_campaign
+from outboundql.services.locks import locked_campaign
 
 #: Rows a request plans before answering; the scheduler's ticks plan the rest.
 PLAN_INLINE = planning.PLAN_BATCH

@@ -27,6 +27,10 @@ class Jobs(Protocol):
         Called after the transaction that made the items committed. Raises `JobsUnavailable`."""
         ...
 
+    async def execute_attempts(self, attempt_ids: Sequence[int], claim_token: str) -> None:
+        """Execute the outreach attempts of one claim (``services.scheduler.execute``). Raises `JobsUnavailable`."""
+        ...
+
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         """Record that API token ``token_id`` was used at ``used_at`` (never moves it backwards).
         Raises `JobsUnavailable`."""

@@ -24,7 +24,7 @@ from outboundql.errors import Conflict, InvalidInput
 from outboundql.services import audit, campaign_stats, events, fields
 from outboundql.services.access import Access
 from outboundql.services.campaign_account_queries import BAND_BOUNDS, with_scores
-from outboundql.services.campaign_accounts import locked_campaign
+from outboundql.services.locks import locked_campaign
 from outboundql.services.sql import chunks
 
 MISMATCH_BELOW = BAND_BOUNDS[Band.MISMATCH][1]

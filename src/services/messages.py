@@ -38,9 +38,10 @@ from outboundql.enums import (
     StatusSource,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
-from outboundql.services import audit, campaign_stats, events, fields, normalize
+from outboundql.services import audit, campaign_stats, events, execution, fields, normalize
 from outboundql.services.access import Access
-from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, locked_campaign, outreach_deltas
+from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, outreach_deltas
+from outboundql.services.locks import locked_campaign
 
 MAX_KEY_LENGTH = 100
 MAX_SIGNALS = 20
@@ -347,6 +348,8 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
             moved["outreach_status"] = [row.outreach_status.value, target.value]
             row.outreach_status = target
             await row.save(update_fields=["outreach_status", "updated_at"])
+        if direction is Direction.INBOUND:
+            await execution.stop_on_reply(row)  # a reply stops the account's plan in this campaign
         sources, promoted = PROMOTION[direction]
         if await _promote(access, account, sources, promoted,
                           note=f"{direction.value} {cleaned['channel'].value} message in {campaign.name}"):

@@ -34,7 +34,7 @@ from outboundql.enums import (
     ReviewStatus,
 )
 from outboundql.services import runtime, sql
-from outboundql.services.campaign_accounts import locked_campaign
+from outboundql.services.locks import locked_campaign
 
 #: Rows planned in one transaction (a tick plans more in further batches).
 PLAN_BATCH = 500

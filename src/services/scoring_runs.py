@@ -24,8 +24,8 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.scoring.scorers import ScorerUnavailable, UnknownScorer, get_scorer
 from outboundql.services import audit, events, personas, runtime
 from outboundql.services.access import Access
-from outboundql.services.campaign_accounts import locked_campaign
 from outboundql.services.campaigns import effective_language
+from outboundql.services.locks import locked_campaign
 from outboundql.services.sql import column, placeholder
 
 #: A product needs this many reviewed campaign accounts before reviews are given to the scorer.

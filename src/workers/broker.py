@@ -15,7 +15,13 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from outboundql.settings import Settings
-from outboundql.workers.middleware import DatabaseAsyncIO, HostLoopAsyncIO, ResumeScoringRuns, WorkerRuntime
+from outboundql.workers.middleware import (
+    DatabaseAsyncIO,
+    HostLoopAsyncIO,
+    ResumeScoringRuns,
+    SchedulerTicks,
+    WorkerRuntime,
+)
 
 #: Seconds a Redis command (and a connection attempt) of the broker may take before it fails, unless the
 #: URL says otherwise: a hung Redis then costs a request this long, not redis-py's default of 5 s.
@@ -34,6 +40,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker.add_middleware(DatabaseAsyncIO(settings.database_url))
         broker.add_middleware(WorkerRuntime(settings))
         broker.add_middleware(ResumeScoringRuns(settings.scoring_resume_interval_seconds))
+        broker.add_middleware(SchedulerTicks(settings.scheduler_interval_seconds))
     else:
         broker = StubBroker()
         broker.add_middleware(HostLoopAsyncIO())

@@ -10,6 +10,7 @@ from dramatiq.errors import BrokerError
 from redis.exceptions import RedisError
 
 from outboundql.services.jobs import JobsUnavailable
+from outboundql.workers.execution import execute_attempts
 from outboundql.workers.scoring import score_batch
 from outboundql.workers.tokens import touch_api_token
 
@@ -28,6 +29,9 @@ class DramatiqJobs:
                 score_batch.send(run_id, batch)
 
         await _sending(send)
+
+    async def execute_attempts(self, attempt_ids: Sequence[int], claim_token: str) -> None:
+        await _sending(lambda: execute_attempts.send(list(attempt_ids), claim_token))
 
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         await _sending(lambda: touch_api_token.send(token_id, used_at.isoformat()))

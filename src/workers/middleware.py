@@ -8,6 +8,8 @@
   at boot from the settings the worker's broker was built from (its environment).
 * ``ResumeScoringRuns`` (``outboundql worker`` processes): re-enqueues what stalled scoring runs
   still have pending, from the database, at boot and periodically.
+* ``SchedulerTicks`` (``outboundql worker`` processes): ticks the outreach scheduler (the embedded server
+  ticks it on its own loop instead, see `outboundql.app`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dramatiq.middleware import AsyncIO, Middleware
 from tortoise import Tortoise
 
 from outboundql.models.config import tortoise_config
-from outboundql.services import runtime
+from outboundql.services import runtime, scheduler
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.scoring_runs import resume_interrupted
 from outboundql.settings import Settings
@@ -140,3 +142,33 @@ class ResumeScoringRuns(Middleware):
             return await resume_interrupted(now=self.clock())
         window = timedelta(seconds=2 * self.interval)
         return await resume_interrupted(claim_window=window, stalled_for=window, now=self.clock())
+
+
+class SchedulerTicks(Middleware):
+    """Tick the outreach scheduler every ``interval`` seconds from a thread of the worker process (it outlives
+    Redis restarts: a failed tick is logged and the next one tries again). Any number of processes tick at once:
+    claims are exclusive (see `outboundql.services.scheduler`)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        loop = get_event_loop_thread()
+        if loop is not None:
+            self.thread = threading.Thread(target=self.run, args=(loop,), name="scheduler-ticks", daemon=True)
+            self.thread.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
+    def run(self, loop: EventLoopThread) -> None:
+        while not self.stopping.is_set():
+            try:
+                loop.run_coroutine(scheduler.tick())
+            except Exception:
+                log.exception("The outreach scheduler's tick failed; trying again in %g s.", self.interval)
+            self.stopping.wait(self.interval)
