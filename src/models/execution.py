@@ -36,7 +36,7 @@ class OutreachAttempt(ProjectScopedModel):
     channel = fields.CharEnumField(Channel, max_length=16)
     step = fields.IntField()  # 1-based position in the cadence
     attempt_number = fields.IntField()  # 1-based, per step and contact
-    status = fields.CharEnumField(AttemptStatus, max_length=16)
+    status = fields.CharEnumField(AttemptStatus, max_length=24)
     due_at = fields.DatetimeField()
     claimed_at = fields.DatetimeField(null=True)
     claim_token = fields.CharField(max_length=32, null=True)

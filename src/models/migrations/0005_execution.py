@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('channel', fields.CharEnumField(description='EMAIL: email\nLINKEDIN: linkedin\nPHONE_CALL: phone_call\nSMS: sms\nWHATSAPP: whatsapp\nINSTAGRAM: instagram\nTWITTER_X: twitter_x\nOTHER: other', enum_type=Channel, max_length=16)),
                 ('step', fields.IntField()),
                 ('attempt_number', fields.IntField()),
-                ('status', fields.CharEnumField(description='AWAITING_APPROVAL: awaiting_approval\nSCHEDULED: scheduled\nEXECUTING: executing\nAWAITING_RESULT: awaiting_result\nDONE: done\nFAILED: failed\nREJECTED: rejected\nCANCELLED: cancelled', enum_type=AttemptStatus, max_length=16)),
+                ('status', fields.CharEnumField(description='AWAITING_APPROVAL: awaiting_approval\nSCHEDULED: scheduled\nEXECUTING: executing\nAWAITING_RESULT: awaiting_result\nDONE: done\nFAILED: failed\nREJECTED: rejected\nCANCELLED: cancelled', enum_type=AttemptStatus, max_length=24)),
                 ('due_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('claimed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('claim_token', fields.CharField(null=True, max_length=32)),

@@ -1,0 +1,57 @@
+"""The engine end to end through its services (the GraphQL tests cover each rule): plan, tick, execute, record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from outboundql import models
+from outboundql.cadence import rules
+from outboundql.cadence.settings import Step
+from outboundql.enums import AttemptOutcome, AttemptStatus, Channel, ExecutionMode, ExecutionStatus, ReviewStatus
+from outboundql.services import attempts, cadence, execution, scheduler
+from outboundql.services.clock import FakeClock
+from tests.helpers import Person, access_for
+
+MONDAY_8 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(MONDAY_8)
+
+
+async def test_a_call_is_planned_executed_retried_and_completed(
+        owner: Person, project: models.Project, campaign: models.Campaign, clock: FakeClock, jobs: Any) -> None:
+    access = await access_for(owner)
+    account = await models.Account.create(project=project, name="Acme")
+    await models.Contact.create(project=project, account=account, name="Dana Diaz", phone="+34600000001")
+    row = await models.CampaignAccount.create(campaign=campaign, account=account, review_status=ReviewStatus.APPROVED)
+    await cadence.update_cadence(access, cadence.UpdateCadence(campaign.id, rules.CadenceChange(
+        steps=(Step(channel=Channel.PHONE_CALL),), execution_mode=ExecutionMode.ON_ADD)))
+    live = await execution.go_live(access, execution.GoLive(campaign.id))
+    assert live.planned == 1
+    first = await models.OutreachAttempt.get(campaign_account_id=row.id)
+    assert first.status is AttemptStatus.SCHEDULED and first.due_at == MONDAY_8 + timedelta(hours=1)
+    assert (await scheduler.tick()).claimed == []  # 08:00 UTC: before the 09:00 window
+    clock.advance(hours=1)
+    assert (await scheduler.tick()).claimed == [first.id]
+    await jobs()
+    first = await models.OutreachAttempt.get(id=first.id)
+    assert first.status is AttemptStatus.AWAITING_RESULT
+    settled = await attempts.record_attempt_result(access, attempts.RecordAttemptResult(
+        first.id, AttemptOutcome.NO_ANSWER))
+    assert settled.next_attempt is not None and settled.next_attempt.attempt_number == 2
+    assert settled.next_attempt.due_at == MONDAY_8 + timedelta(hours=2)
+    assert settled.campaign_account.execution_status is ExecutionStatus.RESCHEDULED
+    clock.advance(hours=1)
+    assert (await scheduler.tick()).claimed == [settled.next_attempt.id]
+    await jobs()
+    done = await attempts.record_attempt_result(access, attempts.RecordAttemptResult(
+        settled.next_attempt.id, AttemptOutcome.CONNECTED, goal_achieved=True, notes="Booked a demo."))
+    assert done.campaign_account.execution_status is ExecutionStatus.COMPLETED
+    assert done.campaign_account.goal_outcome.value == "achieved"
+    assert done.campaign_account.attempts_made == 2
+    assert await models.Message.filter(campaign_account_id=row.id).count() == 2
