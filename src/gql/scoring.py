@@ -91,6 +91,13 @@ class CampaignEventKind(enum.Enum):
     SCORING_PROGRESS = "scoring_progress"
     ACCOUNTS_CHANGED = "accounts_changed"
     CAMPAIGN_UPDATED = "campaign_updated"
+    EXECUTION_CHANGED = "execution_changed"
+
+
+@strawberry.type(description="Which rows and attempts an outreach execution change touched (at most 100 of each).")
+class ExecutionChange:
+    campaign_account_ids: list[relay.GlobalID]
+    attempt_ids: list[relay.GlobalID]
 
 
 @strawberry.type(description="Something a campaign page shows changed; `campaign` is read fresh.")
@@ -98,6 +105,8 @@ class CampaignEvent:
     kind: CampaignEventKind
     campaign: Campaign | None = strawberry.field(description="Null if it was deleted since.")
     scoring: ScoringProgressEvent | None = strawberry.field(description="Set for SCORING_PROGRESS.")
+    execution: ExecutionChange | None = strawberry.field(
+        default=None, description="Set for EXECUTION_CHANGED: going live, pausing, planning, executing, results.")
 
 
 @strawberry.type
@@ -138,6 +147,12 @@ async def _follow(
         yield event, await info.context.loaders.campaign_by_id.load(row.id)
 
 
+def _execution(event: dict[str, Any]) -> ExecutionChange:
+    return ExecutionChange(
+        campaign_account_ids=[relay.GlobalID("CampaignAccount", str(i)) for i in event.get("campaign_account_ids", [])],
+        attempt_ids=[relay.GlobalID("OutreachAttempt", str(i)) for i in event.get("attempt_ids", [])])
+
+
 def _progress(event: dict[str, Any], campaign: models.Campaign) -> ScoringProgressEvent:
     return ScoringProgressEvent(campaign=Campaign.from_model(campaign),
                                 run_id=relay.GlobalID("ScoringRun", str(event["run_id"])),
@@ -166,6 +181,7 @@ class ScoringSubscriptions:
             kind = CampaignEventKind(event["kind"])
             scoring = _progress(event, campaign) if campaign and kind is CampaignEventKind.SCORING_PROGRESS else None
             yield CampaignEvent(kind=kind, campaign=Campaign.from_model(campaign) if campaign else None,
-                                scoring=scoring)
+                                scoring=scoring, execution=_execution(event) if kind is
+                                CampaignEventKind.EXECUTION_CHANGED else None)
             if campaign is None:
                 return

@@ -314,10 +314,13 @@ class UpdateCampaignAccount:
     notes: Maybe[str | None] = UNSET
     contact_id: Maybe[int | None] = UNSET
     outreach_status: Maybe[OutreachStatus | None] = UNSET
+    goal_outcome: Maybe[GoalOutcome | None] = UNSET
+    """ACHIEVED or LOST ends the row's outreach plan (pending attempts cancelled); OPEN reopens the outcome only."""
 
 
 async def update_campaign_account(access: Access, cmd: UpdateCampaignAccount) -> CampaignAccountChanged:
-    """Tags, notes, the contact aimed at (its details are snapshotted) and outreach status (forward only)."""
+    """Tags, notes, the contact aimed at (its details are snapshotted), outreach status (forward only) and the goal
+    outcome (ACHIEVED or LOST ends the row's plan)."""
     row = await get_row(access, cmd.id, Role.MEMBER, "id")
     data = given(cmd, exclude=("id",))
     check = Collector()
@@ -355,6 +358,11 @@ async def update_campaign_account(access: Access, cmd: UpdateCampaignAccount) ->
         if new_status is not None and new_status is not row.outreach_status:
             await campaign_stats.bump(row.campaign_id, **outreach_deltas(row.outreach_status, new_status))
             row.outreach_status = new_status
+        outcome = GoalOutcome(data["goal_outcome"]) if data.get("goal_outcome") else None
+        if outcome is not None and outcome is not row.goal_outcome:
+            row.goal_outcome = outcome
+            if outcome is not GoalOutcome.OPEN:
+                await execution.end_plan(row, f"The goal outcome was set to {outcome.value}.")
         await row.save()
         if "tags" in cleaned:
             await set_tags(row, cleaned["tags"])

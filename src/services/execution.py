@@ -307,6 +307,14 @@ async def stop_on_reply(row: models.CampaignAccount) -> bool:
     return bool(cancelled or moved)
 
 
+async def end_plan(row: models.CampaignAccount, reason: str) -> None:
+    """A person decided the row's outcome (inside their transaction): pending attempts cancelled, an active row
+    completed (``row`` is updated; the caller saves it)."""
+    await cancel_pending([row.id], reason, runtime.now())
+    if row.execution_status in ACTIVE_EXECUTION:
+        row.execution_status = ExecutionStatus.COMPLETED
+
+
 async def stop_campaign(campaign: models.Campaign) -> None:
     """Archiving (inside its transaction): a campaign that went live stops for good; pending attempts are
     cancelled and active rows completed."""

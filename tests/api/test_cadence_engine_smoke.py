@@ -13,7 +13,7 @@ from outboundql.cadence.settings import Step
 from outboundql.enums import AttemptOutcome, AttemptStatus, Channel, ExecutionMode, ExecutionStatus, ReviewStatus
 from outboundql.services import attempts, cadence, execution, scheduler
 from outboundql.services.clock import FakeClock
-from tests.helpers import Person, access_for
+from tests.helpers import Person, access_for, global_id
 
 MONDAY_8 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -55,3 +55,21 @@ async def test_a_call_is_planned_executed_retried_and_completed(
     assert done.campaign_account.goal_outcome.value == "achieved"
     assert done.campaign_account.attempts_made == 2
     assert await models.Message.filter(campaign_account_id=row.id).count() == 2
+
+
+async def test_a_goal_outcome_set_by_a_person_ends_the_plan(
+        owner: Person, project: models.Project, campaign: models.Campaign, clock: FakeClock, gql: Any) -> None:
+    access = await access_for(owner)
+    account = await models.Account.create(project=project, name="Acme")
+    await models.Contact.create(project=project, account=account, name="Dana Diaz", email="dana@acme.test")
+    row = await models.CampaignAccount.create(campaign=campaign, account=account, review_status=ReviewStatus.APPROVED)
+    await cadence.update_cadence(access, cadence.UpdateCadence(campaign.id, rules.CadenceChange(
+        steps=(Step(channel=Channel.EMAIL),), execution_mode=ExecutionMode.ON_ADD)))
+    await execution.go_live(access, execution.GoLive(campaign.id))
+    result = await gql("""mutation($input: UpdateCampaignAccountInput!) { updateCampaignAccount(input: $input) {
+        campaignAccount { goalOutcome execution { status nextAttempt { id } } attempts { status error } }
+        errors { field message } } }""",
+                       {"input": {"id": global_id("CampaignAccount", row.id), "goalOutcome": "LOST"}}, as_=owner)
+    assert result["data"]["updateCampaignAccount"] == {"errors": [], "campaignAccount": {
+        "goalOutcome": "LOST", "execution": {"status": "COMPLETED", "nextAttempt": None},
+        "attempts": [{"status": "CANCELLED", "error": "The goal outcome was set to lost."}]}}

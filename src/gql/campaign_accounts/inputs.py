@@ -112,6 +112,9 @@ class UpdateCampaignAccountInput:
                                                          description="A contact of this account; null clears it.")
     outreach_status: OutreachStatus | None = strawberry.field(default=strawberry.UNSET,
                                                               description="Only forward moves are accepted.")
+    goal_outcome: GoalOutcome | None = strawberry.field(
+        default=strawberry.UNSET, description="ACHIEVED or LOST ends the row's outreach plan (its pending attempts "
+        "are cancelled); OPEN reopens the outcome only.")
 
     def to_command(self) -> service.UpdateCampaignAccount:
         ca_id = pk_of(self.id, "CampaignAccount", "id")
@@ -124,4 +127,5 @@ class UpdateCampaignAccountInput:
             notes=UNSET if self.notes is strawberry.UNSET else self.notes,
             contact_id=contact_id,
             outreach_status=UNSET if self.outreach_status is strawberry.UNSET else self.outreach_status,
+            goal_outcome=UNSET if self.goal_outcome is strawberry.UNSET else self.goal_outcome,
         )
