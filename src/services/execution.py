@@ -89,6 +89,8 @@ async def go_live(access: Access, cmd: GoLive) -> ExecutionChanged:
         check.add("campaign_id", "The cadence has no step yet: add one with updateCadence before going live.")
     if cadence.execution_mode is ExecutionMode.SCHEDULED and cadence.start_at is None:
         check.add("campaign_id", "A SCHEDULED cadence needs its start time (startAt) before going live.")
+    if planning.ended(cadence, runtime.now()):
+        check.add("campaign_id", "The cadence's end time (endAt) passed: move it before going live.")
     if not await planning.eligible_rows(campaign.id, cadence).exists():
         which = "reviewed APPROVED" if cadence.eligibility.value == "approved_only" else "not rejected"
         check.add("campaign_id", f"No row of this campaign is eligible for outreach (rows {which}): add accounts "
@@ -168,6 +170,9 @@ async def start_outreach(access: Access, cmd: StartOutreach) -> ExecutionChanged
     if not cadence.steps:
         raise InvalidInput("The cadence has no step: add one with updateCadence first.", field="campaign_id")
     now = runtime.now()
+    if planning.ended(cadence, now):
+        raise InvalidInput("The cadence's end time (endAt) passed: nothing new goes out. Move endAt to go on.",
+                           field="campaign_id")
     async with in_transaction():
         campaign = await locked_campaign(campaign.id)
         if campaign.outreach_started_at is None or campaign.outreach_started_at > now:

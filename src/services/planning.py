@@ -69,9 +69,20 @@ def eligible_rows(campaign_id: int, cadence: Cadence) -> Any:
 
 def plans_new_rows(campaign: models.Campaign, cadence: Cadence, now: datetime) -> bool:
     """Whether rows that become eligible are planned without anyone asking: a live ON_ADD campaign, or a live
-    SCHEDULED one once its start time came (a MANUAL campaign plans at each startOutreach)."""
-    return (campaign.execution_state is ExecutionState.LIVE and cadence.execution_mode is not ExecutionMode.MANUAL
-            and campaign.outreach_started_at is not None and campaign.outreach_started_at <= now)
+    SCHEDULED one once its start time came (a MANUAL campaign plans at each startOutreach); never past the
+    cadence's end time."""
+    if campaign.execution_state is not ExecutionState.LIVE or ended(cadence, now):
+        return False
+    if cadence.execution_mode is ExecutionMode.ON_ADD:
+        return campaign.outreach_started_at is not None
+    if cadence.execution_mode is ExecutionMode.SCHEDULED:
+        return cadence.start_at is not None and cadence.start_at <= now
+    return False
+
+
+def ended(cadence: Cadence, now: datetime) -> bool:
+    """The cadence's end time passed: nothing new is planned or executed."""
+    return cadence.end_at is not None and now >= cadence.end_at
 
 
 async def mark_eligible(campaign: models.Campaign, cadence: Cadence) -> int:

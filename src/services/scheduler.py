@@ -74,8 +74,7 @@ async def tick(now: datetime | None = None, *, claim_limit: int = CLAIM_BATCH) -
 async def plan_started(now: datetime) -> int:
     """Mark the eligible rows of live campaigns that plan by themselves, then plan waiting rows (up to
     `PLAN_PER_TICK`)."""
-    for campaign in await models.Campaign.filter(execution_state=ExecutionState.LIVE,
-                                                 outreach_started_at__lte=now):
+    for campaign in await models.Campaign.filter(execution_state=ExecutionState.LIVE):
         cadence = Cadence.from_stored(campaign.cadence)
         if planning.plans_new_rows(campaign, cadence, now):
             await planning.mark_eligible(campaign, cadence)
@@ -152,7 +151,6 @@ async def _execute_campaign(campaign_id: int, group: list[models.OutreachAttempt
     rows = {r.id: r for r in await models.CampaignAccount.filter(id__in=[a.campaign_account_id for a in group])}
     people = await planning.people_of(r.account_id for r in rows.values())
     window = plan.cadence.window
-    end_at = plan.cadence.end_at
     release: dict[int, datetime] = {}  # back to scheduled, due at
     cancel: dict[int, str] = {}  # attempt → why
     finish: dict[int, tuple[ExecutionStatus, str]] = {}  # row → final status, why
@@ -167,7 +165,7 @@ async def _execute_campaign(campaign_id: int, group: list[models.OutreachAttempt
             cancel[attempt.id] = "The plan stopped before this attempt was executed."
         elif campaign.execution_state is not ExecutionState.LIVE or row.execution_disabled:
             release[attempt.id] = attempt.due_at  # paused meanwhile: it waits where it was
-        elif end_at is not None and now >= end_at:
+        elif planning.ended(plan.cadence, now):
             cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
             finish[row.id] = (ExecutionStatus.COMPLETED, "end")
         elif not windows.is_open(now, window, zone := timezones.recipient_zone(
