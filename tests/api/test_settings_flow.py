@@ -15,7 +15,7 @@ from outboundql.app import create_app
 from outboundql.goals.testing import registry_with
 from outboundql.services import events, runtime
 from outboundql.settings import Settings
-from outboundql.workers import current_broker, scoring, tokens
+from outboundql.workers import current_broker, execution, scoring, tokens
 from tests.helpers import Person
 
 TIGHT = Settings(database_url="sqlite://:memory:", redis_url=None, max_page_size=2, max_query_depth=3,
@@ -83,5 +83,6 @@ def test_the_broker_follows_the_apps_settings_with_every_actor(embedded_again: N
     distributed = current_broker()
     assert isinstance(distributed, RedisBroker)
     assert sorted(distributed.actors) == sorted(embedded.actors) == [
-        "score_batch", "scoring_batch_gave_up", "touch_api_token"]
+        "execute_attempts", "score_batch", "scoring_batch_gave_up", "touch_api_token"]
     assert scoring.score_batch.broker is distributed and tokens.touch_api_token.broker is distributed
+    assert execution.execute_attempts.broker is distributed
