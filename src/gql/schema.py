@@ -12,6 +12,7 @@ from outboundql.gql.cadence import CadenceMutations
 from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignAccountQueries
 from outboundql.gql.campaigns import CampaignMutations
 from outboundql.gql.errors import CodedErrors, is_unexpected
+from outboundql.gql.execution import ExecutionMutations
 from outboundql.gql.expenses import ExpenseMutations
 from outboundql.gql.goals import GoalQueries
 from outboundql.gql.limits import QueryLimits
@@ -35,7 +36,7 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, No
 class Mutation(
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
     CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
-    MessageMutations, ExpenseMutations, CadenceMutations,
+    MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations,
 ):
     pass
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from outboundql import models
-from outboundql.enums import ExpenseKind, MessageStatus
+from outboundql.cadence.settings import Cadence, Step
+from outboundql.enums import AttemptStatus, Channel, Eligibility, ExecutionState, ExpenseKind, MessageStatus
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as campaign_accounts_service
@@ -51,6 +53,15 @@ class World:
     campaign_account: models.CampaignAccount | None = None  # set by build_world (in a campaign of its own)
     expense: models.Expense | None = None  # set by build_world (on the campaign account's campaign)
     draft: models.Message | None = None  # set by build_world (an unsent draft on the campaign account's thread)
+    # Execution (set by build_world): the campaign account's campaign is LIVE (one e-mail step, every row eligible)
+    # with three attempts of the row's plan: one awaiting approval, one approved and due later, one awaiting its
+    # result; a campaign ready to go live (a step, a row) and a paused one.
+    outreach_campaign: models.Campaign | None = None
+    attempt: models.OutreachAttempt | None = None
+    approved_attempt: models.OutreachAttempt | None = None
+    delivered_attempt: models.OutreachAttempt | None = None
+    ready_campaign: models.Campaign | None = None
+    paused_campaign: models.Campaign | None = None
 
     def gid(self, attr: str) -> str:
         row = getattr(self, attr)
@@ -71,6 +82,12 @@ TYPE_OF = {
     "campaign_account": "CampaignAccount",
     "expense": "Expense",
     "draft": "Message",
+    "outreach_campaign": "Campaign",
+    "attempt": "OutreachAttempt",
+    "approved_attempt": "OutreachAttempt",
+    "delivered_attempt": "OutreachAttempt",
+    "ready_campaign": "Campaign",
+    "paused_campaign": "Campaign",
 }
 
 
@@ -117,7 +134,38 @@ async def build_world(owner: Person, tag: str) -> World:
         vendor=f"Agency {tag}"))).expense
     world.draft = (await messages_service.log_message(access, messages_service.LogMessage(
         campaign_account_id=world.campaign_account.id, status=MessageStatus.DRAFT, text=f"Draft {tag}"))).message
+    await add_execution(world, access, tag)
     return world
+
+
+async def add_execution(world: World, access: Access, tag: str) -> None:
+    """The execution rows of `World` (made directly: the engine's own tests plan them)."""
+    assert world.campaign_account is not None
+    ready = Cadence(steps=(Step(Channel.EMAIL),), eligibility=Eligibility.ALL).stored()
+    outreach = await models.Campaign.get(id=world.campaign_account.campaign_id)
+    outreach.cadence, outreach.execution_state, outreach.live_at = ready, ExecutionState.LIVE, datetime.now(UTC)
+    await outreach.save()
+    world.outreach_campaign = outreach
+    soon = datetime.now(UTC) + timedelta(days=1)
+    made = []
+    for number, status, reviewer in ((1, AttemptStatus.AWAITING_RESULT, None),
+                                     (2, AttemptStatus.AWAITING_APPROVAL, None),
+                                     (3, AttemptStatus.SCHEDULED, access.user.id)):
+        made.append(await models.OutreachAttempt.create(
+            project_id=world.project.id, campaign_id=outreach.id, campaign_account_id=world.campaign_account.id,
+            contact_id=world.contact.id, channel=Channel.EMAIL, step=1, attempt_number=number, status=status,
+            due_at=soon, subject=f"Hello {tag}", body=f"Planned for {tag}", reviewed_by_id=reviewer))
+    world.delivered_attempt, world.attempt, world.approved_attempt = made
+    campaigns = []
+    for name, state in ((f"Ready {tag}", ExecutionState.NOT_LIVE), (f"Paused {tag}", ExecutionState.PAUSED)):
+        create = campaigns_service.CreateCampaign(project_id=world.project.id, product_id=world.product.id, name=name)
+        made_campaign = (await campaigns_service.create_campaign(access, registry_with(), create)).campaign
+        made_campaign.cadence, made_campaign.execution_state = ready, state
+        await made_campaign.save()
+        campaigns.append(made_campaign)
+    world.ready_campaign, world.paused_campaign = campaigns
+    add = campaign_accounts_service.AddAccountsToCampaign(world.ready_campaign.id, [world.account2.id])
+    await campaign_accounts_service.add_accounts(access, registry_with(), add)
 
 
 @dataclass(frozen=True)
@@ -254,6 +302,29 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"id": gid}, "deletedExpenseId"),
     Mutation("scoreCampaign", "ScoreCampaignInput", "campaign", "input.campaignId",
              lambda w, gid: {"campaignId": gid, "force": True}, "started campaign { id }"),
+    Mutation("goLive", "CampaignExecutionInput", "ready_campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid}, "campaign { id executionState }"),
+    Mutation("pauseCampaign", "CampaignExecutionInput", "outreach_campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid}, "campaign { id executionState }"),
+    Mutation("resumeCampaign", "CampaignExecutionInput", "paused_campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid}, "campaign { id executionState }"),
+    Mutation("startOutreach", "CampaignExecutionInput", "outreach_campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid}, "campaign { id } planned"),
+    Mutation("executeApproved", "CampaignExecutionInput", "outreach_campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid}, "campaign { id } attempts { id }"),
+    Mutation("setCampaignAccountExecution", "SetCampaignAccountExecutionInput", "campaign_account",
+             "input.campaignAccountIds[0]", lambda w, gid: {"campaignAccountIds": [gid], "action": "DISABLE"},
+             "campaignAccounts { id }"),
+    Mutation("approveOutreach", "ApproveOutreachInput", "attempt", "input.attemptIds[0]",
+             lambda w, gid: {"attemptIds": [gid]}, "attempts { id status }"),
+    Mutation("approveOutreach", "ApproveOutreachInput", "attempt", "input.edits[0].attemptId",
+             lambda w, gid: {"attemptIds": [w.gid("attempt")], "edits": [{"attemptId": gid, "subject": "Edited"}]},
+             "attempts { id subject }"),
+    Mutation("rejectOutreach", "RejectOutreachInput", "attempt", "input.attemptIds[0]",
+             lambda w, gid: {"attemptIds": [gid]}, "attempts { id status }"),
+    Mutation("recordAttemptResult", "RecordAttemptResultInput", "delivered_attempt", "input.attemptId",
+             lambda w, gid: {"attemptId": gid, "outcome": "SENT", "notes": "Sent by hand"},
+             "attempt { id status }"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
 ]
@@ -271,7 +342,7 @@ SNAPSHOT_MODELS = (
     models.AccountStatusChange, models.AuditEvent, models.ApiToken,
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
-    models.Message, models.Expense, models.ApiUsage,
+    models.Message, models.Expense, models.ApiUsage, models.OutreachAttempt,
 )
 
 

@@ -420,3 +420,92 @@ async def test_a_page_of_campaigns_with_counts_costs_a_bounded_number_of_selects
         assert counts(node["goalOutcomeCounts"]) == {"OPEN": 2, "ACHIEVED": 1}
     assert big_count == small_count
     assert big_count <= MAX_CAMPAIGN_SELECTS
+
+
+# --- the mutations are wired (their behaviour is tested with the engine) ---------------------------------------
+
+EXECUTION_MUTATION = """
+mutation($i: CampaignExecutionInput!) {
+  goLive(input: $i) { campaign { id executionState } planned errors { code field message } }
+  pauseCampaign(input: $i) { campaign { id } errors { code field } }
+  resumeCampaign(input: $i) { campaign { id } errors { code field } }
+  startOutreach(input: $i) { campaign { id } planned errors { code field } }
+  executeApproved(input: $i) { campaign { id } attempts { id } errors { code field } }
+}
+"""
+
+ROW_MUTATIONS = """
+mutation($rows: SetCampaignAccountExecutionInput!, $approve: ApproveOutreachInput!, $reject: RejectOutreachInput!,
+         $record: RecordAttemptResultInput!) {
+  setCampaignAccountExecution(input: $rows) {
+    campaignAccounts { id execution { status } } errors { code field message }
+  }
+  approveOutreach(input: $approve) { attempts { id } errors { code field message } }
+  rejectOutreach(input: $reject) { attempts { id } errors { code field message } }
+  recordAttemptResult(input: $record) {
+    attempt { id } campaignAccount { id } nextAttempt { id } errors { code field message }
+  }
+}
+"""
+
+
+async def test_the_campaign_execution_mutations_answer_errors_as_data(
+    gql: Any, owner: Person, campaign: models.Campaign
+) -> None:
+    data = data_of(await gql(EXECUTION_MUTATION, {"i": {"campaignId": global_id("Campaign", campaign.id)}}, as_=owner))
+
+    went = data["goLive"]
+    assert went["campaign"] is None and went["planned"] == 0
+    assert {(e["code"], e["field"]) for e in went["errors"]} == {("INVALID", "input.campaignId")}
+    assert any("no step" in e["message"] for e in went["errors"])
+    for name in ("pauseCampaign", "resumeCampaign", "startOutreach"):
+        assert data[name]["campaign"] is None and data[name]["errors"], name
+    assert data["executeApproved"] == {"campaign": {"id": global_id("Campaign", campaign.id)}, "attempts": [],
+                                       "errors": []}
+    assert (await models.Campaign.get(id=campaign.id)).execution_state is ExecutionState.NOT_LIVE
+
+    wrong = data_of(await gql(EXECUTION_MUTATION, {"i": {"campaignId": global_id("Product", campaign.product_id)}},
+                              as_=owner))
+    assert wrong["goLive"]["errors"] == [{"code": "NOT_FOUND", "field": "input.campaignId",
+                                          "message": "Campaign not found."}]
+
+
+async def test_the_row_and_attempt_mutations_are_wired(gql: Any, owner: Person, campaign: models.Campaign) -> None:
+    row = await add_row(campaign, "Acme", execution_status=ExecutionStatus.AWAITING_EXECUTION)
+    scheduled = await add_attempt(row, status=AttemptStatus.SCHEDULED)
+    gid = global_id("OutreachAttempt", scheduled.id)
+
+    data = data_of(await gql(ROW_MUTATIONS, {
+        "rows": {"campaignAccountIds": [global_id("CampaignAccount", row.id)], "action": "DISABLE"},
+        "approve": {"attemptIds": [gid], "edits": [{"attemptId": global_id("OutreachAttempt", scheduled.id + 99)}]},
+        "reject": {"attemptIds": [gid]},
+        "record": {"attemptId": gid, "outcome": "SENT"},
+    }, as_=owner))
+
+    assert data["setCampaignAccountExecution"] == {
+        "campaignAccounts": [{"id": global_id("CampaignAccount", row.id), "execution": {"status": "DISABLED"}}],
+        "errors": []}
+    # An edit names one of the attempts approved; any other id is NOT_FOUND.
+    assert data["approveOutreach"]["attempts"] is None
+    assert [(e["code"], e["field"]) for e in data["approveOutreach"]["errors"]] == [
+        ("NOT_FOUND", "input.edits[0].attemptId")]
+    assert [(e["code"], e["field"]) for e in data["rejectOutreach"]["errors"]] == [("INVALID", "input.attemptIds[0]")]
+    recorded = data["recordAttemptResult"]
+    assert (recorded["attempt"], recorded["campaignAccount"], recorded["nextAttempt"]) == (None, None, None)
+    assert [e["field"] for e in recorded["errors"]] == ["input.attemptId"]
+    assert (await models.OutreachAttempt.get(id=scheduled.id)).status is AttemptStatus.SCHEDULED
+
+    missing = data_of(await gql(ROW_MUTATIONS, {
+        "rows": {"campaignAccountIds": [global_id("Campaign", campaign.id)], "action": "ENABLE"},
+        "approve": {"attemptIds": [global_id("Message", 1)]},
+        "reject": {"attemptIds": [gid, global_id("OutreachAttempt", scheduled.id + 99)]},
+        "record": {"attemptId": global_id("OutreachAttempt", scheduled.id + 99), "outcome": "SENT"},
+    }, as_=owner))
+    assert [(e["code"], e["field"]) for e in missing["setCampaignAccountExecution"]["errors"]] == [
+        ("NOT_FOUND", "input.campaignAccountIds[0]")]
+    assert [(e["code"], e["field"]) for e in missing["approveOutreach"]["errors"]] == [
+        ("NOT_FOUND", "input.attemptIds[0]")]
+    assert [(e["code"], e["field"]) for e in missing["rejectOutreach"]["errors"]] == [
+        ("NOT_FOUND", "input.attemptIds[1]")]
+    assert [(e["code"], e["field"]) for e in missing["recordAttemptResult"]["errors"]] == [
+        ("NOT_FOUND", "input.attemptId")]

@@ -44,6 +44,10 @@ ID_TYPES: dict[str, str] = {
     "MergeAccountsInput.targetId": "Account",
     "MergeAccountsInput.sourceIds": "Account",
     "LogMessageInput.draftId": "Message",
+    "ApproveOutreachInput.attemptIds": "OutreachAttempt",
+    "AttemptEditInput.attemptId": "OutreachAttempt",
+    "RejectOutreachInput.attemptIds": "OutreachAttempt",
+    "RecordAttemptResultInput.attemptId": "OutreachAttempt",
     "Query.node(id)": ANY,
     "Query.nodes(ids)": ANY,
 }

@@ -412,6 +412,17 @@ async def build_world(client: httpx.AsyncClient, owner: Person) -> dict[str, str
     own["ScoringRun"] = (await call(client, owner, "mutation($i: ScoreCampaignInput!) { scoreCampaign(input: $i) "
                                                    "{ run { id } errors { code field message } } }",
                                     i={"campaignId": own["Campaign"]}))["scoreCampaign"]["run"]["id"]
+    # An outreach attempt awaiting approval: a live ON_ADD cadence with review, admitting every row, plans the
+    # campaign's row at once.
+    await call(client, owner, "mutation($i: UpdateCadenceInput!) { updateCadence(input: $i) "
+                              "{ errors { code field message } } }",
+               i={"campaignId": own["Campaign"], "steps": [{"channel": "EMAIL"}], "executionMode": "ON_ADD",
+                  "eligibility": "ALL", "manualReview": True})
+    await call(client, owner, "mutation($i: CampaignExecutionInput!) { goLive(input: $i) "
+                              "{ errors { code field message } } }", i={"campaignId": own["Campaign"]})
+    page = await call(client, owner, "query($id: ID!) { node(id: $id) { ... on Campaign { attempts(first: 1) "
+                                     "{ edges { node { id } } } } } }", id=own["Campaign"])
+    own["OutreachAttempt"] = page["node"]["attempts"]["edges"][0]["node"]["id"]
     missing = set(node_types(SCHEMA)) - own.keys()
     assert not missing, f"make one object of each new node type in build_world: {sorted(missing)}"
     return own
