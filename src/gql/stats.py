@@ -54,6 +54,11 @@ class Stats:
     customers_last_30_days: int = strawberry.field(
         description="Accounts that became customers in the trailing 30 days, attributed to the campaign they "
         "had joined before; distinct accounts for a product, market or the project.")
+    goals_achieved: int = strawberry.field(
+        description="Campaign accounts whose goal outcome is ACHIEVED (what each goal calls its `outcomeLabel`: a "
+        "meeting booked, a hire…); summed over campaigns.")
+    goals_lost: int = strawberry.field(
+        description="Campaign accounts whose goal outcome is LOST; summed over campaigns.")
 
     @classmethod
     def from_stats(cls, s: stats_service.Stats) -> Stats:
@@ -71,6 +76,8 @@ class Stats:
                               connection_rate=s.connection_rate, meetings_booked=s.meetings_booked,
                               signals_captured=s.signals_captured),
             customers_last_30_days=s.customers_last_30_days,
+            goals_achieved=s.goals_achieved,
+            goals_lost=s.goals_lost,
         )
 
 

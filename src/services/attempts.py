@@ -114,7 +114,6 @@ async def approve_outreach(access: Access, cmd: ApproveOutreach) -> AttemptsChan
     """Approve planned attempts (each AWAITING_APPROVAL), optionally editing their subject and body: they go out
     when due, inside the window (`execute_approved` makes them due now)."""
     attempts = await _attempts(access, cmd.attempt_ids)
-    _require_status(attempts, cmd.attempt_ids, AttemptStatus.AWAITING_APPROVAL, "approved")
     check = Collector()
     edits: dict[int, dict[str, str | None]] = {}
     subject_clean, body_clean = fields.text(500, label="Subject"), fields.long_text(label="Body")
@@ -132,6 +131,7 @@ async def approve_outreach(access: Access, cmd: ApproveOutreach) -> AttemptsChan
             change["body"] = body
         edits.setdefault(edit.attempt_id, {}).update(change)
     check.raise_if_any()
+    _require_status(attempts, cmd.attempt_ids, AttemptStatus.AWAITING_APPROVAL, "approved")
     now = runtime.now()
     by_campaign = _by_campaign(attempts)
     async with in_transaction():

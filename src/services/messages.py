@@ -38,7 +38,7 @@ from outboundql.enums import (
     StatusSource,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
-from outboundql.services import audit, campaign_stats, events, execution, fields, normalize
+from outboundql.services import audit, campaign_stats, events, execution, fields, normalize, runtime
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, outreach_deltas
 from outboundql.services.locks import locked_campaign
@@ -221,7 +221,7 @@ async def log_message(access: Access, cmd: LogMessage) -> Logged:
     draft = await _draft_of(row, cmd.draft_id)
     if draft is not None and draft.direction is Direction.OUTBOUND and cmd.mode is None:
         cmd = dataclasses.replace(cmd, mode=draft.mode)  # how it was written (AI_DRAFT…) is kept when it is sent
-    cleaned = clean_message(cmd, check, datetime.now(UTC))
+    cleaned = clean_message(cmd, check, runtime.now())
     if draft is not None:
         if cleaned["direction"] is not Direction.OUTBOUND:
             check.add("direction", "A draft is an outbound message; log it with direction OUTBOUND.")
@@ -366,7 +366,7 @@ async def _promote(access: Access, account: models.Account, sources: frozenset[A
     """Move the account to ``target`` only if its stored status is still one of ``sources`` (a conditional
     update, so a status set meanwhile is never overwritten); the history entry only when a row changed."""
     changed = await models.Account.filter(id=account.id, status__in=list(sources)).update(
-        status=target, updated_at=datetime.now(UTC))
+        status=target, updated_at=runtime.now())
     if not changed:
         return False
     await models.AccountStatusChange.create(account_id=account.id, from_status=account.status, to_status=target,

@@ -12,6 +12,7 @@ from outboundql.enums import (
     CallOutcome,
     Channel,
     Direction,
+    GoalOutcome,
     MessageMode,
     MessageStatus,
     ReviewStatus,
@@ -26,6 +27,7 @@ query($slug: String!) {
   project(slug: $slug) {
     stats {
       totals { campaignCount funnel { total outreached responded customer } responseRate customersLast30Days
+               goalsAchieved goalsLost
                calls { callsMade callsConnected connectionRate meetingsBooked signalsCaptured } }
       byCampaign {
         campaign { name }
@@ -138,8 +140,9 @@ async def _seed(owner: Person, project: models.Project, n: int) -> None:
     ])
     campaigns = await models.Campaign.filter(project_id=project.id).order_by("id")
     await models.CampaignAccount.bulk_create([
-        models.CampaignAccount(campaign=c, account=account, created_at=datetime.now(UTC) - timedelta(days=1))
-        for c in campaigns
+        models.CampaignAccount(campaign=c, account=account, created_at=datetime.now(UTC) - timedelta(days=1),
+                               goal_outcome=(GoalOutcome.ACHIEVED, GoalOutcome.LOST, GoalOutcome.OPEN)[i % 3])
+        for i, c in enumerate(campaigns)
     ])
     rows = await models.CampaignAccount.filter(campaign__project_id=project.id)
     await models.Message.bulk_create([
@@ -174,6 +177,7 @@ async def test_stats_cost_a_bounded_number_of_queries(
     assert totals["funnel"]["customer"] == 1 and totals["customersLast30Days"] == 1
     assert big_stats["byMarket"][0]["stats"]["funnel"]["customer"] == 1
     assert totals["calls"]["callsMade"] == 50
+    assert (totals["goalsAchieved"], totals["goalsLost"]) == (17, 17)  # campaigns 0, 3… and 1, 4… of 50
     assert totals["calls"]["meetingsBooked"] == 50 and totals["calls"]["signalsCaptured"] == 150
     assert big_stats["byMarket"][0]["stats"]["campaignCount"] == 25
     # the e-mail reply of each campaign credits its e-mail outreach; no channel answers above 100%
