@@ -339,6 +339,8 @@ async def _log(access: Access, attempt: models.OutreachAttempt, outcome: Attempt
         ))
     except InvalidInput as exc:
         raise InvalidInput(exc.message, field="attempt_id") from None
+    except Conflict as exc:  # the attempt's message was logged with other notes or signals by an earlier request
+        raise Conflict(exc.message, field="attempt_id") from None
     return logged.message
 
 

@@ -238,6 +238,8 @@ async def review(access: Access, cmd: ReviewCampaignAccounts) -> CampaignAccount
                     await row.save(update_fields=["review_status", "reviewed_at", "reviewed_by_id", "updated_at"])
                 reviewed[row.id] = row
             await campaign_stats.bump(campaign_id, approved_accounts=delta)
+            if cmd.decision is ReviewStatus.REJECTED:  # a planned row rejected now is not reached out to
+                await execution.disqualify(row_ids, "The row was reviewed REJECTED.")
             await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.review",
                                row=campaign, after={"decision": cmd.decision.value, "campaign_account_ids": row_ids})
     outcomes: list[ReviewOutcome] = []

@@ -312,6 +312,15 @@ async def stop_on_reply(row: models.CampaignAccount) -> bool:
     return bool(cancelled or moved)
 
 
+async def disqualify(row_ids: Sequence[int], reason: str) -> None:
+    """Rows that may no longer be reached (inside the caller's transaction): pending attempts cancelled, the
+    active ones disqualified."""
+    now = runtime.now()
+    await cancel_pending(row_ids, reason, now)
+    await models.CampaignAccount.filter(id__in=list(row_ids), execution_status__in=list(ACTIVE_EXECUTION)).update(
+        execution_status=ExecutionStatus.DISQUALIFIED, updated_at=now)
+
+
 async def end_plan(row: models.CampaignAccount, reason: str) -> None:
     """A person decided the row's outcome (inside their transaction): pending attempts cancelled, an active row
     completed (``row`` is updated; the caller saves it)."""

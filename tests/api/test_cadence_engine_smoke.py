@@ -73,3 +73,22 @@ async def test_a_goal_outcome_set_by_a_person_ends_the_plan(
     assert result["data"]["updateCampaignAccount"] == {"errors": [], "campaignAccount": {
         "goalOutcome": "LOST", "execution": {"status": "COMPLETED", "nextAttempt": None},
         "attempts": [{"status": "CANCELLED", "error": "The goal outcome was set to lost."}]}}
+
+
+async def test_a_planned_row_reviewed_rejected_is_disqualified(
+        owner: Person, project: models.Project, campaign: models.Campaign, clock: FakeClock, gql: Any) -> None:
+    access = await access_for(owner)
+    account = await models.Account.create(project=project, name="Acme")
+    await models.Contact.create(project=project, account=account, name="Dana Diaz", email="dana@acme.test")
+    row = await models.CampaignAccount.create(campaign=campaign, account=account, review_status=ReviewStatus.APPROVED)
+    await cadence.update_cadence(access, cadence.UpdateCadence(campaign.id, rules.CadenceChange(
+        steps=(Step(channel=Channel.EMAIL),), execution_mode=ExecutionMode.ON_ADD)))
+    await execution.go_live(access, execution.GoLive(campaign.id))
+    result = await gql("""mutation($input: ReviewCampaignAccountsInput!) { reviewCampaignAccounts(input: $input) {
+        errors { field message } } }""", {"input": {
+        "campaignAccountIds": [global_id("CampaignAccount", row.id)], "decision": "REJECTED"}}, as_=owner)
+    assert result["data"]["reviewCampaignAccounts"]["errors"] == []
+    row = await models.CampaignAccount.get(id=row.id)
+    assert row.execution_status is ExecutionStatus.DISQUALIFIED
+    assert [(a.status, a.error) for a in await models.OutreachAttempt.filter(campaign_account_id=row.id)] == [
+        (AttemptStatus.CANCELLED, "The row was reviewed REJECTED.")]
