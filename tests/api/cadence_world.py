@@ -174,15 +174,12 @@ class World:
 
     # --- data ------------------------------------------------------------------------------------------
 
-    async def account(self, name: str, *contacts: dict[str, Any], review: ReviewStatus | None = ReviewStatus.APPROVED,
+    async def account(self, name: str, *contacts: dict[str, Any], review: ReviewStatus = ReviewStatus.APPROVED,
                       **fields: Any) -> models.CampaignAccount:
-        """An account with ``contacts`` (model fields), in the campaign (unless ``review`` is None) with that
-        review status."""
+        """An account with ``contacts`` (model fields), in the campaign with that review status: its row."""
         account = await models.Account.create(project=self.project, name=name, name_key=name.lower(), **fields)
         for contact in contacts:
             await models.Contact.create(project=self.project, account=account, **contact)
-        if review is None:
-            return None  # type: ignore[return-value]
         return await models.CampaignAccount.create(campaign=self.campaign, account=account, review_status=review)
 
     async def contact(self, name: str) -> models.Contact:

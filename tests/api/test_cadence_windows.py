@@ -19,8 +19,8 @@ from tests.api.cadence_world import world as world  # the fixture
 DANA = {"name": "Dana Diaz", "phone": "+34600000001"}
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture
