@@ -29,7 +29,7 @@ from bench import PG_BASE, pg_admin
 
 ADMITTED_SHARE = 0.8
 COLUMNS = ("campaign_id", "account_id", "review_status", "outreach_status", "notes", "execution_status",
-           "execution_disabled", "goal_outcome", "attempts_made", "created_at", "updated_at")
+           "execution_disabled", "goal_outcome", "attempts_made", "plan_round", "created_at", "updated_at")
 
 
 
@@ -129,7 +129,7 @@ async def bench(database: str, n: int, repeat: int) -> None:
 
         def rows(campaign_id: int) -> list[tuple[object, ...]]:
             now = datetime.now(UTC)
-            return [(campaign_id, a, "pending", "not_started", "", "not_planned", False, "open", 0, now, now)
+            return [(campaign_id, a, "pending", "not_started", "", "not_planned", False, "open", 0, 1, now, now)
                     for a in admitted]
 
         def placeholders(count: int, offset: int = 0) -> str:

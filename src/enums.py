@@ -259,9 +259,12 @@ class AttemptStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-#: Attempts still to be made (they are cancelled when a plan stops).
+#: Attempts not settled yet: the row's next attempt is one of them.
 PENDING_ATTEMPTS = frozenset({AttemptStatus.AWAITING_APPROVAL, AttemptStatus.SCHEDULED, AttemptStatus.EXECUTING,
                               AttemptStatus.AWAITING_RESULT})
+#: Attempts that did not go out yet: cancelled when a plan stops (one awaiting its result went out, and its result
+#: can still be recorded).
+UNSENT_ATTEMPTS = frozenset({AttemptStatus.AWAITING_APPROVAL, AttemptStatus.SCHEDULED, AttemptStatus.EXECUTING})
 
 
 class AttemptOutcome(enum.StrEnum):

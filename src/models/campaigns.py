@@ -105,7 +105,8 @@ class CampaignAccount(TimestampedModel):
     execution_status = fields.CharEnumField(ExecutionStatus, max_length=24, default=ExecutionStatus.NOT_PLANNED)
     execution_disabled = fields.BooleanField(default=False)
     goal_outcome = fields.CharEnumField(GoalOutcome, max_length=16, default=GoalOutcome.OPEN)
-    attempts_made = fields.IntField(default=0)
+    attempts_made = fields.IntField(default=0)  # executed attempts of the current plan
+    plan_round = fields.IntField(default=1)  # the row's plan, counted: a reset or a rejection starts the next
 
     class Meta:
         table = "campaign_account"

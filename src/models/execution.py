@@ -36,6 +36,7 @@ class OutreachAttempt(ProjectScopedModel):
     channel = fields.CharEnumField(Channel, max_length=16)
     step = fields.IntField()  # 1-based position in the cadence
     attempt_number = fields.IntField()  # 1-based, per step and contact
+    plan_round = fields.IntField(default=1)  # the row's plan it belongs to (`CampaignAccount.plan_round`)
     status = fields.CharEnumField(AttemptStatus, max_length=24)
     due_at = fields.DatetimeField()
     claimed_at = fields.DatetimeField(null=True)

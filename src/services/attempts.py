@@ -32,11 +32,13 @@ from outboundql.enums import (
     GoalOutcome,
     MessageMode,
     MessageStatus,
+    OutreachStatus,
     Role,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
-from outboundql.services import audit, fields, messages, planning, runtime, sql
+from outboundql.services import audit, campaign_stats, fields, messages, planning, runtime, sql
 from outboundql.services.access import Access
+from outboundql.services.campaign_accounts import OUTREACH_RANK, outreach_deltas
 from outboundql.services.commands import UNSET, Maybe
 from outboundql.services.execution import cancel_pending, changed
 from outboundql.services.locks import locked_campaign
@@ -48,6 +50,7 @@ MESSAGE_OUTCOMES = frozenset({AttemptOutcome.SENT, AttemptOutcome.BOUNCED, Attem
 CALL_CHANNELS = frozenset({Channel.PHONE_CALL})
 
 T = TypeVar("T")
+BOUNCED = OutreachStatus.BOUNCED
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +303,10 @@ async def record_attempt_result(access: Access, cmd: RecordAttemptResult) -> Att
         locked.message_id = message.id if message else None
         await locked.save()
         row = await models.CampaignAccount.get(id=locked.campaign_account_id)
+        if outcome is AttemptOutcome.BOUNCED and OUTREACH_RANK[row.outreach_status] < OUTREACH_RANK[BOUNCED]:
+            await campaign_stats.bump(campaign.id, **outreach_deltas(row.outreach_status, BOUNCED))
+            row.outreach_status = BOUNCED
+            await row.save(update_fields=["outreach_status", "updated_at"])
         plan = await planning.CampaignPlan.of(campaign)
         people = (await planning.people_of([row.account_id]))[row.account_id]
         decision = policy.after_result(plan.cadence, locked.attempt_number, outcome, cmd.goal_achieved)
@@ -333,10 +340,10 @@ async def _log(access: Access, attempt: models.OutreachAttempt, outcome: Attempt
             campaign_account_id=attempt.campaign_account_id, direction=Direction.OUTBOUND, channel=attempt.channel,
             status=MessageStatus.SENT, mode=MessageMode.LOG_SENT,
             subject=attempt.subject if attempt.channel is Channel.EMAIL else None,
-            text=notes if calls else (notes or attempt.body),
+            text=notes if calls else attempt.body,
             outcome=CallOutcome(outcome.value) if calls else None, signals=tuple(signals),
             contact_id=attempt.contact_id, idempotency_key=attempt.delivery_key,
-        ))
+        ), reached_before_do_not_contact=True)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, field="attempt_id") from None
     except Conflict as exc:  # the attempt's message was logged with other notes or signals by an earlier request
@@ -345,13 +352,21 @@ async def _log(access: Access, attempt: models.OutreachAttempt, outcome: Attempt
 
 
 async def advance(plan: planning.CampaignPlan, row: models.CampaignAccount, people: planning.People,
-                  attempt: models.OutreachAttempt, decision: policy.Next, now: datetime
-                  ) -> models.OutreachAttempt | None:
+                  attempt: models.OutreachAttempt, decision: policy.Next, now: datetime, *,
+                  skipped: bool = False) -> models.OutreachAttempt | None:
     """Apply ``decision`` to ``row`` after ``attempt`` (inside the caller's transaction, the campaign locked): make
-    and save the next attempt, or end the row. Returns the next attempt, if any."""
-    if row.execution_status in FINAL_EXECUTION:
-        return None  # stopped meanwhile (a reply, a person): nothing follows
+    and save the next attempt, or end the row. Returns the next attempt, if any. A retry waits the retry interval
+    from now (when the result is known); the next step its delay from when ``attempt`` was executed (now, if it
+    never was). ``skipped``: the attempt was not made (its contact turned out do-not-contact): the next contact is
+    tried at once, and with nobody left the row is disqualified."""
+    if row.execution_status in FINAL_EXECUTION or attempt.plan_round != row.plan_round:
+        return None  # stopped or reset meanwhile (a reply, a person): nothing follows
     cadence = plan.cadence
+    executed = attempt.executed_at or now
+
+    def after(minutes: int, *, since: datetime = now) -> datetime:
+        return now if skipped else max(now, since + timedelta(minutes=minutes))
+
     following: models.OutreachAttempt | None = None
     status = ExecutionStatus.COMPLETED
     contact = next((c for c in people.contacts if c.id == attempt.contact_id), None)
@@ -362,22 +377,24 @@ async def advance(plan: planning.CampaignPlan, row: models.CampaignAccount, peop
             attempt.step) is not None:
         following = await _try(planning.next_attempt(
             plan, row, people, step_number=attempt.step, attempt_number=attempt.attempt_number + 1, contact=contact,
-            same_as=attempt, not_before=now + timedelta(minutes=cadence.retry.interval_minutes)))
+            same_as=attempt, not_before=after(cadence.retry.interval_minutes)))
         status = planning.row_status_for(following, retry=True) if following else ExecutionStatus.DISQUALIFIED
     elif decision in (policy.Next.RETRY, policy.Next.NEXT_CONTACT) and cadence.step(attempt.step) is not None:
-        tried = await sql.column(models.OutreachAttempt.filter(campaign_account_id=row.id, step=attempt.step
-                                                               ).values_list("contact_id", flat=True))
+        tried = await sql.column(models.OutreachAttempt.filter(
+            campaign_account_id=row.id, step=attempt.step, plan_round=row.plan_round
+        ).values_list("contact_id", flat=True))
         following = await _try(planning.next_attempt(
             plan, row, people, step_number=attempt.step, skip=list(tried),
-            not_before=now + timedelta(minutes=cadence.retry.interval_minutes)))
-        status = planning.row_status_for(following, retry=True) if following else ExecutionStatus.MAX_RETRIES
+            not_before=after(cadence.retry.interval_minutes)))
+        nobody_left = ExecutionStatus.DISQUALIFIED if skipped else ExecutionStatus.MAX_RETRIES
+        status = planning.row_status_for(following, retry=True) if following else nobody_left
     else:
         for number in range(attempt.step + 1, len(cadence.steps) + 1):
             step = cadence.step(number)
             assert step is not None
             following = await _try(planning.next_attempt(
                 plan, row, people, step_number=number, contact=contact,
-                not_before=now + timedelta(minutes=step.delay_minutes)))
+                not_before=after(step.delay_minutes, since=executed)))
             if following is not None:
                 status = planning.row_status_for(following, retry=False)
                 break

@@ -4,14 +4,15 @@ eligibility). Changing them on a live campaign applies to what is planned from t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.cadence import rules
 from outboundql.cadence.settings import Cadence
-from outboundql.enums import Role
-from outboundql.services import audit, events
+from outboundql.enums import ExecutionMode, ExecutionState, Role
+from outboundql.services import audit, events, execution, runtime
 from outboundql.services.access import Access
 
 
@@ -32,6 +33,21 @@ class CadenceUpdated:
     """False when the change set every field to the value it had (nothing written)."""
 
 
+def _started_at(campaign: models.Campaign, cadence: Cadence, now: datetime) -> datetime | None:
+    """When outreach starts, as the new cadence says, for a live campaign: a SCHEDULED one not started yet follows
+    its (moved) start time; one switched to ON_ADD starts now; what already started stays."""
+    started = campaign.outreach_started_at
+    if campaign.execution_state not in (ExecutionState.LIVE, ExecutionState.PAUSED):
+        return started
+    if started is not None and started <= now:
+        return started
+    if cadence.execution_mode is ExecutionMode.SCHEDULED:
+        return cadence.start_at
+    if cadence.execution_mode is ExecutionMode.ON_ADD:
+        return now
+    return started
+
+
 async def update_cadence(access: Access, cmd: UpdateCadence) -> CadenceUpdated:
     """Validate ``cmd.change`` against the campaign's stored cadence (errors on snake-case paths such as
     ``steps[1].delay_minutes``) and store the result. Members of the campaign's project only; an archived or
@@ -46,6 +62,9 @@ async def update_cadence(access: Access, cmd: UpdateCadence) -> CadenceUpdated:
             async with audit.tracked(campaign, project_id=campaign.project_id, actor=access.user,
                                      action="campaign.cadence"):
                 campaign.cadence = cadence.stored()
-                await campaign.save(update_fields=["cadence", "updated_at"])
+                campaign.outreach_started_at = _started_at(campaign, cadence, runtime.now())
+                await campaign.save(update_fields=["cadence", "outreach_started_at", "updated_at"])
     await events.publish_campaign_event(campaign.id, "campaign_updated")
+    if changed:
+        await execution.plan_added(campaign.id)  # a live campaign switched to ON_ADD, or a start moved to the past
     return CadenceUpdated(campaign=campaign, cadence=cadence, changed=changed)

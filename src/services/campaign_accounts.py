@@ -133,8 +133,9 @@ async def add_accounts(access: Access, goals: GoalRegistry, cmd: AddAccountsToCa
 # building 10,000 ORM objects and parameter terms costs several times the database's own work.
 # Ids are inlined only after int() (they come from account rows), everything else is a parameter.
 _INSERT_COLUMNS = ("campaign_id", "account_id", "review_status", "outreach_status", "notes", "created_at",
-                   "updated_at", "execution_status", "execution_disabled", "goal_outcome", "attempts_made")
-_INSERT_ROWS_PER_STATEMENT = 1000  # 11,000 parameters: under SQLite's and PostgreSQL's limits
+                   "updated_at", "execution_status", "execution_disabled", "goal_outcome", "attempts_made",
+                   "plan_round")
+_INSERT_ROWS_PER_STATEMENT = 1000  # 12,000 parameters: under SQLite's and PostgreSQL's limits
 
 
 async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) -> None:
@@ -151,6 +152,7 @@ async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) 
         False,
         meta.fields_map["goal_outcome"].to_db_value(GoalOutcome.OPEN, models.CampaignAccount),
         0,
+        1,
     ]
     width = len(_INSERT_COLUMNS)
     for part in chunks(account_ids, _INSERT_ROWS_PER_STATEMENT):
@@ -239,7 +241,7 @@ async def review(access: Access, cmd: ReviewCampaignAccounts) -> CampaignAccount
                 reviewed[row.id] = row
             await campaign_stats.bump(campaign_id, approved_accounts=delta)
             if cmd.decision is ReviewStatus.REJECTED:  # a planned row rejected now is not reached out to
-                await execution.disqualify(row_ids, "The row was reviewed REJECTED.")
+                await execution.unplan(row_ids, "The row was reviewed REJECTED.")
             await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.review",
                                row=campaign, after={"decision": cmd.decision.value, "campaign_account_ids": row_ids})
     outcomes: list[ReviewOutcome] = []

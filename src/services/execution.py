@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.cadence.settings import Cadence
 from outboundql.enums import (
     ACTIVE_EXECUTION,
-    PENDING_ATTEMPTS,
+    UNSENT_ATTEMPTS,
     AttemptStatus,
     ExecutionAction,
     ExecutionMode,
@@ -175,9 +176,8 @@ async def start_outreach(access: Access, cmd: StartOutreach) -> ExecutionChanged
                            field="campaign_id")
     async with in_transaction():
         campaign = await locked_campaign(campaign.id)
-        if campaign.outreach_started_at is None or campaign.outreach_started_at > now:
-            campaign.outreach_started_at = now
-            await campaign.save(update_fields=["outreach_started_at", "updated_at"])
+        campaign.outreach_started_at = now  # when planning last began
+        await campaign.save(update_fields=["outreach_started_at", "updated_at"])
         marked = await planning.mark_eligible(campaign, cadence)
         waiting = await models.CampaignAccount.filter(campaign_id=campaign.id,
                                                       execution_status=ExecutionStatus.PLANNING).exists()
@@ -195,7 +195,7 @@ async def start_outreach(access: Access, cmd: StartOutreach) -> ExecutionChanged
 async def plan_now(campaign_id: int, now: datetime) -> int:
     """Plan up to `PLAN_INLINE` of the campaign's waiting rows before a request answers (the ticks plan the
     rest)."""
-    return len(await planning.plan_pending(campaign_id, now, limit=PLAN_INLINE))
+    return len((await planning.plan_pending(campaign_id, now, limit=PLAN_INLINE)).planned)
 
 
 async def plan_added(campaign_id: int) -> int:
@@ -254,7 +254,7 @@ async def set_campaign_account_execution(access: Access, cmd: SetCampaignAccount
                     campaign.outreach_started_at is not None and campaign.outreach_started_at <= now)
                 await models.CampaignAccount.filter(id__in=row_ids).update(
                     execution_status=ExecutionStatus.PLANNING if started else ExecutionStatus.NOT_PLANNED,
-                    attempts_made=0, goal_outcome=GoalOutcome.OPEN, updated_at=now)
+                    attempts_made=0, goal_outcome=GoalOutcome.OPEN, plan_round=F("plan_round") + 1, updated_at=now)
             for row_id in row_ids:
                 await models.AuditEvent.create(project_id=campaign.project_id, actor=access.user,
                                                action=f"campaign_account.execution.{action.value}",
@@ -296,9 +296,10 @@ async def _rows(access: Access, ids: Sequence[int]) -> list[models.CampaignAccou
 
 
 async def cancel_pending(row_ids: Sequence[int], reason: str, now: datetime) -> int:
-    """Cancel the pending attempts of these rows (inside the caller's transaction)."""
+    """Cancel the attempts of these rows that did not go out yet (inside the caller's transaction); one awaiting
+    its result keeps waiting for it."""
     return await models.OutreachAttempt.filter(campaign_account_id__in=list(row_ids),
-                                               status__in=list(PENDING_ATTEMPTS)).update(
+                                               status__in=list(UNSENT_ATTEMPTS)).update(
         status=AttemptStatus.CANCELLED, error=reason, claim_token=None, settled_at=now, updated_at=now)
 
 
@@ -312,13 +313,15 @@ async def stop_on_reply(row: models.CampaignAccount) -> bool:
     return bool(cancelled or moved)
 
 
-async def disqualify(row_ids: Sequence[int], reason: str) -> None:
-    """Rows that may no longer be reached (inside the caller's transaction): pending attempts cancelled, the
-    active ones disqualified."""
+async def unplan(row_ids: Sequence[int], reason: str) -> None:
+    """Rows no longer eligible (reviewed REJECTED; inside the caller's transaction): attempts not sent yet are
+    cancelled and an active row is not planned any more, its next plan a new round (approved again, it is planned
+    from the first step; its history is kept)."""
     now = runtime.now()
     await cancel_pending(row_ids, reason, now)
     await models.CampaignAccount.filter(id__in=list(row_ids), execution_status__in=list(ACTIVE_EXECUTION)).update(
-        execution_status=ExecutionStatus.DISQUALIFIED, updated_at=now)
+        execution_status=ExecutionStatus.NOT_PLANNED, attempts_made=0, plan_round=F("plan_round") + 1,
+        updated_at=now)
 
 
 async def end_plan(row: models.CampaignAccount, reason: str) -> None:
@@ -337,7 +340,7 @@ async def stop_campaign(campaign: models.Campaign) -> None:
     now = runtime.now()
     campaign.execution_state = ExecutionState.STOPPED
     await models.Campaign.filter(id=campaign.id).update(execution_state=ExecutionState.STOPPED, updated_at=now)
-    await models.OutreachAttempt.filter(campaign_id=campaign.id, status__in=list(PENDING_ATTEMPTS)).update(
+    await models.OutreachAttempt.filter(campaign_id=campaign.id, status__in=list(UNSENT_ATTEMPTS)).update(
         status=AttemptStatus.CANCELLED, error="The campaign was archived.", claim_token=None, settled_at=now,
         updated_at=now)
     await models.CampaignAccount.filter(campaign_id=campaign.id, execution_status__in=list(ACTIVE_EXECUTION)

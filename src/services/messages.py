@@ -210,10 +210,12 @@ def clean_message(cmd: LogMessage, check: Collector, now: datetime) -> dict[str,
     }
 
 
-async def log_message(access: Access, cmd: LogMessage) -> Logged:
+async def log_message(access: Access, cmd: LogMessage, *, reached_before_do_not_contact: bool = False) -> Logged:
     """Log one message on a campaign account's thread (see the module docstring for what it moves); once
     committed, the campaign's page hears ``accounts_changed`` and, when the account was promoted, the
-    project's account stream hears ``updated``. A replay writes and publishes nothing."""
+    project's account stream hears ``updated``. A replay writes and publishes nothing.
+    ``reached_before_do_not_contact``: the message is the result of an outreach attempt whose execution checked
+    do-not-contact; a flag set since then does not refuse logging what already happened."""
     row = await get_row(access, cmd.campaign_account_id, Role.MEMBER, "campaign_account_id")
     project_id = row.campaign.project_id
     key = clean_key(cmd.idempotency_key)
@@ -243,12 +245,14 @@ async def log_message(access: Access, cmd: LogMessage) -> Logged:
     if draft is not None:
         require_draft(draft)
     account = await models.Account.get(id=row.account_id)
-    sends = cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT
-    if sends:
+    refuses = (cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT
+               and not reached_before_do_not_contact)
+    if refuses:
         refuse_do_not_contact(account, contact)
     try:
         async with in_transaction():
-            message, row, promoted = await _write(access, row, account, contact, cleaned, key, draft)
+            message, row, promoted = await _write(access, row, account, contact, cleaned, key, draft,
+                                                  refuses=refuses)
     except (IntegrityError, DraftGone) as exc:
         # A concurrent retry with the same key won the race: answer its message (nothing was written here).
         earlier = await replay(access, project_id, key, row.id, action="message.log", request=request)
@@ -306,7 +310,8 @@ def refuse_do_not_contact(account: models.Account, contact: models.Contact | Non
 
 async def _write(access: Access, row: models.CampaignAccount, account: models.Account,
                  contact: models.Contact | None, cleaned: dict[str, Any], key: str | None,
-                 draft: models.Message | None = None) -> tuple[models.Message, models.CampaignAccount, bool]:
+                 draft: models.Message | None = None, *, refuses: bool = True
+                 ) -> tuple[models.Message, models.CampaignAccount, bool]:
     """Inside the transaction: lock the campaign, then the account, then the contact (every writer takes them
     in this order), re-check do-not-contact under the locks, write and move. A status change committed
     by another request waits for this transaction, or is seen here."""
@@ -315,7 +320,7 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
     account = await models.Account.filter(id=account.id).select_for_update().get()
     if contact is not None:
         contact = await models.Contact.filter(id=contact.id).select_for_update().get()
-    if cleaned["direction"] is Direction.OUTBOUND and cleaned["status"] is MessageStatus.SENT:
+    if refuses:
         refuse_do_not_contact(account, contact)  # a status changed since the check above: roll back
     if draft is None:
         message = await models.Message.create(

@@ -11,6 +11,7 @@ offline drafter).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from outboundql import drafting, models
@@ -127,11 +129,27 @@ class People:
         return sorted(self.contacts, key=lambda c: (c.id != preferred_id, not c.is_decision_maker, c.id))
 
 
+@functools.cache
+def fields_but(model: type[Model], *skipped: str) -> tuple[str, ...]:
+    """Every field of ``model`` stored in its table (foreign keys as ``<name>_id``) but ``skipped``: what ``.only()``
+    loads of rows the engine reads by the thousand and never saves, without the timestamps and JSON whose parsing
+    is most of the cost of loading them. (Read once the ORM is initialised: foreign keys get their ids then.)"""
+    return tuple(name for name, field in model._meta.fields_map.items() if field.has_db_field and name not in skipped)
+
+
+def row_fields() -> tuple[str, ...]:
+    """What planning and executing load of campaign rows (read, then moved by UPDATEs)."""
+    return fields_but(models.CampaignAccount, "created_at", "updated_at", "reviewed_at", "contact_snapshot")
+
+
 async def people_of(account_ids: Iterable[int]) -> dict[int, People]:
+    """The accounts and their contacts, without their timestamps, tags and custom fields (read, never saved)."""
     ids = list(set(account_ids))
-    accounts = {a.id: a for a in await models.Account.filter(id__in=ids)}
+    accounts = {a.id: a for a in await models.Account.filter(id__in=ids).only(
+        *fields_but(models.Account, "created_at", "updated_at", "tags", "custom_fields"))}
     contacts: dict[int, list[models.Contact]] = defaultdict(list)
-    for contact in await models.Contact.filter(account_id__in=ids).order_by("id"):
+    for contact in await models.Contact.filter(account_id__in=ids).order_by("id").only(
+            *fields_but(models.Contact, "created_at", "updated_at")):
         contacts[contact.account_id].append(contact)
     return {aid: People(account, contacts[aid]) for aid, account in accounts.items()}
 
@@ -239,7 +257,8 @@ async def next_attempt(plan: CampaignPlan, row: models.CampaignAccount, people: 
     return models.OutreachAttempt(
         project_id=plan.campaign.project_id, campaign_id=plan.campaign.id, campaign_account_id=row.id,
         contact_id=target.contact.id if target.contact else None, channel=channel, step=step_number,
-        attempt_number=attempt_number, status=status, due_at=due_time(plan, not_before, people, target.contact),
+        attempt_number=attempt_number, plan_round=row.plan_round, status=status,
+        due_at=due_time(plan, not_before, people, target.contact),
         subject=subject, body=body, address=target.address,
     )
 
@@ -250,21 +269,32 @@ def row_status_for(attempt: models.OutreachAttempt, *, retry: bool) -> Execution
     return ExecutionStatus.RESCHEDULED if retry else ExecutionStatus.AWAITING_EXECUTION
 
 
-async def plan_pending(campaign_id: int, now: datetime, limit: int = PLAN_BATCH) -> list[int]:
+@dataclass(frozen=True, slots=True)
+class Planned:
+    planned: list[int]
+    """Rows given their first attempt."""
+    disqualified: list[int]
+    """Rows nobody can be reached at."""
+
+    def __bool__(self) -> bool:
+        """Whether any row was taken (a further batch may have more)."""
+        return bool(self.planned or self.disqualified)
+
+
+async def plan_pending(campaign_id: int, now: datetime, limit: int = PLAN_BATCH) -> Planned:
     """Plan the first attempt of up to ``limit`` of the campaign's ``planning`` rows (one transaction, the campaign
-    locked as by every writer of its rows); rows nobody can be reached at become ``disqualified``. The ids of
-    the rows planned."""
+    locked as by every writer of its rows); rows nobody can be reached at become ``disqualified``."""
     async with in_transaction():
         campaign = await locked_campaign(campaign_id)
         if campaign.execution_state not in (ExecutionState.LIVE, ExecutionState.PAUSED):
-            return []
-        rows = await models.CampaignAccount.filter(campaign_id=campaign_id,
-                                                   execution_status=ExecutionStatus.PLANNING).order_by("id").limit(limit)
+            return Planned([], [])
+        rows = await models.CampaignAccount.filter(campaign_id=campaign_id, execution_status=ExecutionStatus.PLANNING
+                                                   ).order_by("id").limit(limit).only(*row_fields())
         if not rows:
-            return []
+            return Planned([], [])
         plan = await CampaignPlan.of(campaign)
         if not plan.cadence.steps:  # steps removed after going live: rows wait for a step
-            return []
+            return Planned([], [])
         people = await people_of(r.account_id for r in rows)
         attempts: list[models.OutreachAttempt] = []
         moved: dict[ExecutionStatus, list[int]] = defaultdict(list)
@@ -280,4 +310,5 @@ async def plan_pending(campaign_id: int, now: datetime, limit: int = PLAN_BATCH)
         await models.OutreachAttempt.bulk_create(attempts, batch_size=500)
         for status, ids in moved.items():
             await models.CampaignAccount.filter(id__in=ids).update(execution_status=status, updated_at=now)
-    return [r.id for r in rows]
+    disqualified = moved.get(ExecutionStatus.DISQUALIFIED, [])
+    return Planned([r.id for r in rows if r.id not in set(disqualified)], disqualified)

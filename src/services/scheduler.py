@@ -82,14 +82,15 @@ async def plan_started(now: datetime) -> int:
         execution_status=ExecutionStatus.PLANNING,
         campaign__execution_state__in=[ExecutionState.LIVE, ExecutionState.PAUSED],
     ).distinct().values_list("campaign_id", flat=True))
-    planned = 0
+    planned = taken = 0
     for campaign_id in sorted(waiting):
-        while planned < PLAN_PER_TICK:
+        while taken < PLAN_PER_TICK:
             done = await planning.plan_pending(campaign_id, now)
             if not done:
                 break
-            planned += len(done)
-            await execution.changed(campaign_id, done)
+            planned += len(done.planned)
+            taken += len(done.planned) + len(done.disqualified)
+            await execution.changed(campaign_id, done.planned + done.disqualified)
     return planned
 
 
@@ -134,7 +135,8 @@ async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -
     """Execute the attempts of one claim (those still carrying ``token``); the ids executed."""
     now = now or runtime.now()
     claimed = await models.OutreachAttempt.filter(id__in=list(ids), claim_token=token,
-                                                  status=AttemptStatus.EXECUTING).order_by("id")
+                                                  status=AttemptStatus.EXECUTING).order_by("id").only(
+        *planning.fields_but(models.OutreachAttempt, "created_at", "updated_at", "claimed_at"))  # never saved
     groups: dict[int, list[models.OutreachAttempt]] = defaultdict(list)
     for attempt in claimed:
         groups[attempt.campaign_id].append(attempt)
@@ -148,7 +150,8 @@ async def _execute_campaign(campaign_id: int, group: list[models.OutreachAttempt
                             now: datetime) -> list[int]:
     campaign = await models.Campaign.get(id=campaign_id)
     plan = await planning.CampaignPlan.of(campaign)
-    rows = {r.id: r for r in await models.CampaignAccount.filter(id__in=[a.campaign_account_id for a in group])}
+    rows = {r.id: r for r in await models.CampaignAccount.filter(id__in=[a.campaign_account_id for a in group]
+                                                                 ).only(*planning.row_fields())}
     people = await planning.people_of(r.account_id for r in rows.values())
     window = plan.cadence.window
     release: dict[int, datetime] = {}  # back to scheduled, due at
@@ -204,7 +207,8 @@ async def _execute_campaign(campaign_id: int, group: list[models.OutreachAttempt
                 execution_status=status, updated_at=now)
         for attempt in next_contact:
             row = await models.CampaignAccount.get(id=attempt.campaign_account_id)
-            await attempts.advance(plan, row, people[row.account_id], attempt, policy.Next.NEXT_CONTACT, now)
+            await attempts.advance(plan, row, people[row.account_id], attempt, policy.Next.NEXT_CONTACT, now,
+                                   skipped=True)
         for attempt, failure in failed:
             if not await mine.filter(id=attempt.id).update(status=AttemptStatus.FAILED, error=failure.error,
                                                            outcome=AttemptOutcome.FAILED, executed_at=now,

@@ -75,7 +75,7 @@ async def test_a_goal_outcome_set_by_a_person_ends_the_plan(
         "attempts": [{"status": "CANCELLED", "error": "The goal outcome was set to lost."}]}}
 
 
-async def test_a_planned_row_reviewed_rejected_is_disqualified(
+async def test_a_planned_row_reviewed_rejected_is_not_planned_any_more(
         owner: Person, project: models.Project, campaign: models.Campaign, clock: FakeClock, gql: Any) -> None:
     access = await access_for(owner)
     account = await models.Account.create(project=project, name="Acme")
@@ -89,6 +89,6 @@ async def test_a_planned_row_reviewed_rejected_is_disqualified(
         "campaignAccountIds": [global_id("CampaignAccount", row.id)], "decision": "REJECTED"}}, as_=owner)
     assert result["data"]["reviewCampaignAccounts"]["errors"] == []
     row = await models.CampaignAccount.get(id=row.id)
-    assert row.execution_status is ExecutionStatus.DISQUALIFIED
+    assert (row.execution_status, row.plan_round) == (ExecutionStatus.NOT_PLANNED, 2)
     assert [(a.status, a.error) for a in await models.OutreachAttempt.filter(campaign_account_id=row.id)] == [
         (AttemptStatus.CANCELLED, "The row was reviewed REJECTED.")]

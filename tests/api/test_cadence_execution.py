@@ -209,9 +209,6 @@ async def test_manual_mode_plans_nothing_until_start_outreach_and_later_rows_wai
         "or none is eligible (review rows APPROVED, or admit every row with eligibility ALL).")]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: startOutreach keeps the first start time, but "
-                   "Campaign.outreachStartedAt is 'when planning last began' (execution.start_outreach only moves "
-                   "it when None or later than now)")
 async def test_each_start_outreach_is_when_planning_last_began(world: World) -> None:
     await world.account("Acme", DANA)
     await world.cadence(steps=[call_step()])
@@ -257,9 +254,6 @@ async def test_a_start_moved_after_going_live_is_when_the_campaign_starts(world:
     assert (await world.at(NINE + timedelta(days=2))).planned == 1
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: Campaign.outreachStartedAt keeps the startAt of the go-live "
-                   "after updateCadence moves startAt (services.cadence.update_cadence does not touch "
-                   "outreach_started_at), so it shows a start at which nothing started")
 async def test_outreach_started_at_follows_a_moved_start(world: World) -> None:
     await world.account("Acme", DANA)
     await world.cadence(steps=[call_step()], executionMode="SCHEDULED", startAt=iso(NINE + timedelta(days=1)))
@@ -268,9 +262,6 @@ async def test_outreach_started_at_follows_a_moved_start(world: World) -> None:
     assert (await world.view())["outreachStartedAt"] == iso(NINE + timedelta(days=2))
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a live MANUAL campaign switched to ON_ADD never plans by itself "
-                   "(planning.plans_new_rows needs outreach_started_at for ON_ADD, which only goLive in ON_ADD or a "
-                   "startOutreach sets), while a switch to SCHEDULED plans once startAt passes")
 async def test_a_live_campaign_switched_to_on_add_plans_its_rows(world: World) -> None:
     row = await world.account("Acme", DANA)
     await world.cadence(steps=[call_step()])
@@ -326,8 +317,6 @@ async def test_rows_nobody_can_be_reached_at_are_disqualified_when_planned(world
     assert counts((await world.view())["executionCounts"]) == {"AWAITING_EXECUTION": 1, "DISQUALIFIED": 2}
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: goLive's `planned` counts rows disqualified while planning "
-                   "(planning.plan_pending returns every row it looked at, not the rows it made an attempt for)")
 async def test_planned_counts_only_rows_given_an_attempt(world: World) -> None:
     await world.account("Acme", DANA)
     await world.account("Beta", {"name": "Eve Ortiz", "email": "eve@beta.example"})  # no phone
@@ -441,16 +430,12 @@ async def test_a_contact_marked_do_not_contact_passes_the_attempt_to_the_next_co
         "CANCELLED", "Dana Diaz is marked do not contact.", None)
     assert (following["contact"], following["address"], following["step"], following["attemptNumber"],
             following["status"], following["dueAt"]) == (
-        {"name": "Eve Ortiz"}, "+34600000002", 1, 1, "SCHEDULED", iso(NINE + timedelta(hours=1)))
+        {"name": "Eve Ortiz"}, "+34600000002", 1, 1, "SCHEDULED", iso(NINE))  # at once: nothing was attempted
     assert (seen["execution"]["status"], seen["execution"]["attemptsMade"]) == ("RESCHEDULED", 0)
     await world.at(NINE + timedelta(hours=1))
     assert (await world.only_attempt(row))["status"] == "AWAITING_RESULT"
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: when the only contact is marked do-not-contact before execution "
-                   "and nobody else can be reached, the row ends MAX_RETRIES, not DISQUALIFIED as DESIGN says "
-                   "('DNC (→ cancelled, next contact or disqualified)'): scheduler._execute_campaign hands it to "
-                   "attempts.advance(NEXT_CONTACT), whose fallback is MAX_RETRIES")
 async def test_the_only_contact_marked_do_not_contact_disqualifies_the_row_at_execution(world: World) -> None:
     row = await world.account("Acme", DANA)
     await world.cadence(**CALLS_ON_ADD)
@@ -568,8 +553,8 @@ async def test_complete_ends_the_row_plan(world: World) -> None:
     completed = await world.row_action([row], "COMPLETE")
     assert completed["campaignAccounts"][0]["execution"] == {"status": "COMPLETED", "attemptsMade": 1,
                                                              "maxAttempts": 3, "nextAttempt": None}
-    assert [(a["status"], a["error"]) for a in (await world.row(row))["attempts"]] == [
-        ("CANCELLED", "Completed by a person.")]
+    # The call already made keeps waiting for its result (it can still be recorded); nothing more is planned.
+    assert [(a["status"], a["error"]) for a in (await world.row(row))["attempts"]] == [("AWAITING_RESULT", None)]
     # Disabling a finished row shows its final status.
     assert (await world.row_action([row], "DISABLE"))["campaignAccounts"][0]["execution"]["status"] == "COMPLETED"
 
@@ -762,7 +747,7 @@ async def test_the_row_chosen_contact_is_reached_first(world: World) -> None:
         "LINKEDIN", {"name": "Eve Ortiz"}, "https://www.linkedin.com/in/eve-ortiz", "Hi Eve", None)
 
 
-async def test_a_planned_row_reviewed_rejected_is_disqualified(world: World) -> None:
+async def test_a_planned_row_reviewed_rejected_is_not_planned_any_more(world: World) -> None:
     row = await world.account("Acme", DANA)
     await world.cadence(**CALLS_ON_ADD)
     await world.go_live()
@@ -770,13 +755,10 @@ async def test_a_planned_row_reviewed_rejected_is_disqualified(world: World) -> 
                                               "decision": "REJECTED"})
     seen = await world.row(row)
     assert (seen["execution"]["status"], [(a["status"], a["error"]) for a in seen["attempts"]]) == (
-        "DISQUALIFIED", [("CANCELLED", "The row was reviewed REJECTED.")])
+        "NOT_PLANNED", [("CANCELLED", "The row was reviewed REJECTED.")])
     assert await world.at(NINE) == scheduler.Tick(0, [])
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: approving again a row that was rejected after it was planned "
-                   "never plans it again (the rejection made it DISQUALIFIED, a final status, and only NOT_PLANNED "
-                   "rows are eligible: planning.eligible_rows); only a RESET brings it back")
 async def test_a_row_approved_again_after_a_rejection_is_planned_again(world: World) -> None:
     row = await world.account("Acme", DANA)
     await world.cadence(**CALLS_ON_ADD)

@@ -152,9 +152,6 @@ async def test_a_bounce_moves_to_the_next_contact_then_ends_in_max_retries(world
     assert again["campaignAccount"]["execution"]["status"] == "MAX_RETRIES"
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a BOUNCED result is logged as a SENT message, so the row's "
-                   "outreachStatus shows SENT, never BOUNCED (attempts._log always logs MessageStatus.SENT and "
-                   "nothing moves the row to BOUNCED)")
 async def test_a_bounce_shows_on_the_row_outreach_status(world: World) -> None:
     row, attempt = await executed(world, DANA, steps=[email_step(subject="Hi", body="Hello")])
     await world.record(attempt["id"], "BOUNCED")
@@ -277,9 +274,6 @@ async def test_a_follow_up_sequence_runs_its_steps_after_their_delays(world: Wor
         ("email", "Last note, Dana", last["body"])]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: the next step is due `delay` after the result was recorded, "
-                   "not after the previous step was executed (DESIGN: next_allowed(executed_at + delay); "
-                   "attempts.advance passes not_before=now + step.delay_minutes)")
 async def test_the_next_step_delay_counts_from_when_the_previous_step_went_out(world: World) -> None:
     _, email = await executed(world, steps=FOLLOW_UP, campaignType="FOLLOW_UP")
     world.clock.set(NINE + timedelta(hours=6))  # the person records the e-mail in the afternoon
@@ -363,9 +357,6 @@ async def test_a_viewer_or_another_project_cannot_record_a_result(world: World, 
     assert await models.Message.filter(campaign_account_id=row.id).count() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: after RESET the contacts tried before the reset are skipped "
-                   "when moving to the next contact (attempts.advance builds `tried` from every attempt of the step, "
-                   "cancelled and pre-reset ones included), so the row ends MAX_RETRIES with Eve never called again")
 async def test_after_a_reset_every_contact_is_tried_again(world: World) -> None:
     row, attempt = await executed(world, DANA, EVE, retry={"maxAttempts": 1})
     eve = (await world.record(attempt["id"], "NO_ANSWER"))["nextAttempt"]
@@ -380,9 +371,6 @@ async def test_after_a_reset_every_contact_is_tried_again(world: World) -> None:
     assert following["nextAttempt"] is not None and following["nextAttempt"]["contact"] == {"name": "Eve Ortiz"}
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: an executed attempt's result cannot be recorded once the account "
-                   "is marked do-not-contact (attempts._log goes through logMessage, which refuses a sent outbound to "
-                   "a do_not_contact account): the attempt stays AWAITING_RESULT and the row EXECUTING for good")
 async def test_a_result_is_recorded_after_the_account_was_marked_do_not_contact(world: World) -> None:
     row, attempt = await executed(world)
     await world.ok("updateAccount", {"id": gid("Account", row.account_id), "status": "DO_NOT_CONTACT"})
@@ -392,9 +380,6 @@ async def test_a_result_is_recorded_after_the_account_was_marked_do_not_contact(
         "DONE", "COMPLETED")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a reply cancels the attempt that was already executed and awaits "
-                   "its result (PENDING_ATTEMPTS includes awaiting_result, execution.cancel_pending), so the e-mail "
-                   "that went out can never be recorded and the thread shows the reply without it")
 async def test_an_executed_attempt_is_recorded_after_a_reply(world: World) -> None:
     row, email = await executed(world, steps=[email_step(subject="Hi", body="Hello")])
     await world.ok("logMessage", {"campaignAccountId": gid("CampaignAccount", row), "direction": "INBOUND",

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from outboundql import models
 from outboundql.cadence.settings import Cadence
+from outboundql.enums import FINAL_EXECUTION
 from outboundql.gql.accounts import Contact
 from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.context import Info
@@ -112,12 +113,17 @@ class CampaignAccountExecution:
     max_attempts: int = strawberry.field(
         description="Attempts the plan allows: the cadence's retry maxAttempts for each step (\"4/10\").")
     campaign_account_id: strawberry.Private[int]
+    plan_round: strawberry.Private[int]
+    finished: strawberry.Private[bool]
 
-    @strawberry.field(description="The earliest pending attempt (awaiting approval, scheduled, executing or "
-                      "awaiting its result): its channel, due time, subject and body; null when none is.")
+    @strawberry.field(description="The earliest pending attempt of the current plan (awaiting approval, scheduled, "
+                      "executing or awaiting its result): its channel, due time, subject and body; null when none is "
+                      "or the plan ended (an attempt made before still takes its result: see `attempts`).")
     async def next_attempt(self, info: Info) -> OutreachAttempt | None:
+        if self.finished:
+            return None
         row = await info.context.loaders.next_attempt_by_campaign_account_id.load(self.campaign_account_id)
-        return OutreachAttempt.from_model(row) if row else None
+        return OutreachAttempt.from_model(row) if row and row.plan_round == self.plan_round else None
 
 
 async def execution_of(info: Info, row: models.CampaignAccount) -> CampaignAccountExecution:
@@ -127,6 +133,7 @@ async def execution_of(info: Info, row: models.CampaignAccount) -> CampaignAccou
     return CampaignAccountExecution(
         status=shown_status(row, campaign), attempts_made=row.attempts_made,
         max_attempts=max_attempts(Cadence.from_stored(campaign.cadence)), campaign_account_id=row.id,
+        plan_round=row.plan_round, finished=row.execution_status in FINAL_EXECUTION,
     )
 
 

@@ -26,6 +26,7 @@ class Migration(migrations.Migration):
                 ('channel', fields.CharEnumField(description='EMAIL: email\nLINKEDIN: linkedin\nPHONE_CALL: phone_call\nSMS: sms\nWHATSAPP: whatsapp\nINSTAGRAM: instagram\nTWITTER_X: twitter_x\nOTHER: other', enum_type=Channel, max_length=16)),
                 ('step', fields.IntField()),
                 ('attempt_number', fields.IntField()),
+                ('plan_round', fields.IntField(default=1)),
                 ('status', fields.CharEnumField(description='AWAITING_APPROVAL: awaiting_approval\nSCHEDULED: scheduled\nEXECUTING: executing\nAWAITING_RESULT: awaiting_result\nDONE: done\nFAILED: failed\nREJECTED: rejected\nCANCELLED: cancelled', enum_type=AttemptStatus, max_length=24)),
                 ('due_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('claimed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
@@ -89,6 +90,11 @@ class Migration(migrations.Migration):
             model_name='CampaignAccount',
             name='goal_outcome',
             field=fields.CharEnumField(default=GoalOutcome.OPEN, description='OPEN: open\nACHIEVED: achieved\nLOST: lost', enum_type=GoalOutcome, max_length=16),
+        ),
+        ops.AddField(
+            model_name='CampaignAccount',
+            name='plan_round',
+            field=fields.IntField(default=1),
         ),
         ops.AddIndex(
             model_name='CampaignAccount',
