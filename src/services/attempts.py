@@ -12,7 +12,7 @@ completed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -367,16 +367,17 @@ async def advance(plan: planning.CampaignPlan, row: models.CampaignAccount, peop
     def after(minutes: int, *, since: datetime = now) -> datetime:
         return now if skipped else max(now, since + timedelta(minutes=minutes))
 
-    following: models.OutreachAttempt | None = None
+    following: planning.NewAttempt | None = None
     status = ExecutionStatus.COMPLETED
-    contact = next((c for c in people.contacts if c.id == attempt.contact_id), None)
+    contact = people.contact(attempt.contact_id)
+    view = planning.RowView.of(row)
     if decision is policy.Next.ACHIEVED:
         row.goal_outcome = GoalOutcome.ACHIEVED
         await cancel_pending([row.id], "The goal was achieved.", now)
     elif decision is policy.Next.RETRY and not (contact is not None and contact.do_not_contact) and cadence.step(
             attempt.step) is not None:
         following = await _try(planning.next_attempt(
-            plan, row, people, step_number=attempt.step, attempt_number=attempt.attempt_number + 1, contact=contact,
+            plan, view, people, step_number=attempt.step, attempt_number=attempt.attempt_number + 1, contact=contact,
             same_as=attempt, not_before=after(cadence.retry.interval_minutes)))
         status = planning.row_status_for(following, retry=True) if following else ExecutionStatus.DISQUALIFIED
     elif decision in (policy.Next.RETRY, policy.Next.NEXT_CONTACT) and cadence.step(attempt.step) is not None:
@@ -384,7 +385,7 @@ async def advance(plan: planning.CampaignPlan, row: models.CampaignAccount, peop
             campaign_account_id=row.id, step=attempt.step, plan_round=row.plan_round
         ).values_list("contact_id", flat=True))
         following = await _try(planning.next_attempt(
-            plan, row, people, step_number=attempt.step, skip=list(tried),
+            plan, view, people, step_number=attempt.step, skip=list(tried),
             not_before=after(cadence.retry.interval_minutes)))
         nobody_left = ExecutionStatus.DISQUALIFIED if skipped else ExecutionStatus.MAX_RETRIES
         status = planning.row_status_for(following, retry=True) if following else nobody_left
@@ -393,21 +394,23 @@ async def advance(plan: planning.CampaignPlan, row: models.CampaignAccount, peop
             step = cadence.step(number)
             assert step is not None
             following = await _try(planning.next_attempt(
-                plan, row, people, step_number=number, contact=contact,
+                plan, view, people, step_number=number, contact=contact,
                 not_before=after(step.delay_minutes, since=executed)))
             if following is not None:
                 status = planning.row_status_for(following, retry=False)
                 break
+    saved = None
     if following is not None:
-        await following.save()
+        saved = following.model()
+        await saved.save()
     row.execution_status = status
     await row.save(update_fields=["execution_status", "goal_outcome", "updated_at"])
-    return following
+    return saved
 
 
-async def _try(planned: object) -> models.OutreachAttempt | None:
-    """The attempt ``planned`` (an awaitable of `planning.next_attempt`), or None when nobody can be reached."""
+async def _try(planned: Awaitable[planning.NewAttempt]) -> planning.NewAttempt | None:
+    """The attempt ``planned`` (`planning.next_attempt`), or None when nobody can be reached."""
     try:
-        return await planned  # type: ignore[misc, no-any-return]
+        return await planned
     except planning.Unreachable:
         return None

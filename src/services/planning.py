@@ -11,7 +11,7 @@ offline drafter).
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.models import Model
+from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 from outboundql import drafting, models
@@ -51,12 +51,12 @@ ADDRESS_FIELD: dict[Channel, str] = {
 }
 
 
-def address_of(channel: Channel, person: models.Contact | models.Account) -> str | None:
+def address_of(channel: Channel, person: ContactView | AccountView) -> str | None:
     """Where ``channel`` reaches this contact or account; for channels without an address field (Instagram…),
     a contact is reachable by name and an account is not."""
     name = ADDRESS_FIELD.get(channel)
     if name is None:
-        return person.name if isinstance(person, models.Contact) else None
+        return person.name if isinstance(person, ContactView) else None
     value = getattr(person, name, None)
     return value or None
 
@@ -107,6 +107,8 @@ class CampaignPlan:
     message_intent: str
     persona: models.Persona | None
     sender: models.User | None
+    due_times: dict[tuple[str, datetime], datetime] = dataclasses.field(default_factory=dict)
+    """Due times already computed, by zone and earliest time (a batch plans many rows at the same time)."""
 
     @classmethod
     async def of(cls, campaign: models.Campaign) -> CampaignPlan:
@@ -119,46 +121,94 @@ class CampaignPlan:
 
 
 @dataclass(slots=True)
+class AccountView:
+    """What planning and executing read of an account (loaded as plain values: thousands at a time)."""
+
+    id: int
+    name: str
+    status: AccountStatus
+    language: str | None
+    industry: str | None
+    description: str
+    country: str | None
+    time_zone: str | None
+    email: str | None
+    phone: str | None
+
+
+@dataclass(slots=True)
+class ContactView:
+    """What planning and executing read of a contact."""
+
+    id: int
+    account_id: int
+    name: str
+    title: str | None
+    email: str | None
+    phone: str | None
+    linkedin_url: str | None
+    is_decision_maker: bool
+    do_not_contact: bool
+    time_zone: str | None
+
+
+ACCOUNT_FIELDS = tuple(f.name for f in dataclasses.fields(AccountView))
+CONTACT_FIELDS = tuple(f.name for f in dataclasses.fields(ContactView))
+
+
+@dataclass(slots=True)
 class People:
     """An account and its contacts, in the order they are tried."""
 
-    account: models.Account
-    contacts: list[models.Contact]
+    account: AccountView
+    contacts: list[ContactView]
 
-    def ordered(self, preferred_id: int | None) -> list[models.Contact]:
+    def ordered(self, preferred_id: int | None) -> list[ContactView]:
         return sorted(self.contacts, key=lambda c: (c.id != preferred_id, not c.is_decision_maker, c.id))
 
-
-@functools.cache
-def fields_but(model: type[Model], *skipped: str) -> tuple[str, ...]:
-    """Every field of ``model`` stored in its table (foreign keys as ``<name>_id``) but ``skipped``: what ``.only()``
-    loads of rows the engine reads by the thousand and never saves, without the timestamps and JSON whose parsing
-    is most of the cost of loading them. (Read once the ORM is initialised: foreign keys get their ids then.)"""
-    return tuple(name for name, field in model._meta.fields_map.items() if field.has_db_field and name not in skipped)
-
-
-def row_fields() -> tuple[str, ...]:
-    """What planning and executing load of campaign rows (read, then moved by UPDATEs)."""
-    return fields_but(models.CampaignAccount, "created_at", "updated_at", "reviewed_at", "contact_snapshot")
+    def contact(self, contact_id: int | None) -> ContactView | None:
+        return next((c for c in self.contacts if c.id == contact_id), None)
 
 
 async def people_of(account_ids: Iterable[int]) -> dict[int, People]:
-    """The accounts and their contacts, without their timestamps, tags and custom fields (read, never saved)."""
-    ids = list(set(account_ids))
-    accounts = {a.id: a for a in await models.Account.filter(id__in=ids).only(
-        *fields_but(models.Account, "created_at", "updated_at", "tags", "custom_fields"))}
-    contacts: dict[int, list[models.Contact]] = defaultdict(list)
-    for contact in await models.Contact.filter(account_id__in=ids).order_by("id").only(
-            *fields_but(models.Contact, "created_at", "updated_at")):
-        contacts[contact.account_id].append(contact)
-    return {aid: People(account, contacts[aid]) for aid, account in accounts.items()}
+    """The accounts and their contacts, as plain values (raw SELECTs: thousands of rows per batch)."""
+    conn = connections.get("default")  # the transaction's, inside one
+    found: dict[int, People] = {}
+    for part in sql.chunks(list(set(account_ids))):
+        for values in await conn.execute_query_dict(
+                f"SELECT {', '.join(ACCOUNT_FIELDS)} FROM account WHERE id IN ({sql.int_list(part)})"):
+            values["status"] = AccountStatus(values["status"])
+            found[values["id"]] = People(AccountView(**values), [])
+        for values in await conn.execute_query_dict(
+                f"SELECT {', '.join(CONTACT_FIELDS)} FROM contact WHERE account_id IN ({sql.int_list(part)}) "
+                "ORDER BY id"):
+            values["is_decision_maker"] = bool(values["is_decision_maker"])  # SQLite answers 0 or 1
+            values["do_not_contact"] = bool(values["do_not_contact"])
+            found[values["account_id"]].contacts.append(ContactView(**values))
+    return found
 
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    """What planning reads of a campaign row."""
+
+    id: int
+    account_id: int
+    contact_id: int | None
+    plan_round: int
+
+    @classmethod
+    def of(cls, row: models.CampaignAccount) -> RowView:
+        return cls(row.id, row.account_id, row.contact_id, row.plan_round)
+
+
+ROW_FIELDS = tuple(f.name for f in dataclasses.fields(RowView))
 
 @dataclass(frozen=True, slots=True)
 class Target:
     """Who is reached on a step: a contact, or the account itself (``contact`` None), at ``address``."""
 
-    contact: models.Contact | None
+    contact: ContactView | None
     address: str
 
 
@@ -187,7 +237,7 @@ def render(template: str, values: dict[str, dict[str, str]]) -> str:
 
 
 async def _wording(plan: CampaignPlan, step_number: int, step: Step, people: People,
-                   contact: models.Contact | None) -> tuple[str | None, str]:
+                   contact: ContactView | None) -> tuple[str | None, str]:
     """Subject and body of a step's attempt: its templates, else the offline drafter's first message (step 1)
     or follow-up (later steps)."""
     first_name = (contact.name.split() or [""])[0] if contact else ""
@@ -221,21 +271,52 @@ async def _wording(plan: CampaignPlan, step_number: int, step: Step, people: Peo
     return subject, draft.text
 
 
-def due_time(plan: CampaignPlan, not_before: datetime, people: People, contact: models.Contact | None) -> datetime:
+def due_time(plan: CampaignPlan, not_before: datetime, people: People, contact: ContactView | None) -> datetime:
+    """The first allowed time from ``not_before`` in the window, read in the recipient's zone."""
     window = plan.cadence.window
     zone = timezones.recipient_zone(window.time_zone, window.recipient_local_time,
                                     contact.time_zone if contact else None, people.account.time_zone,
                                     people.account.country)
-    return windows.next_allowed(not_before, window, zone)
+    key = (zone.key, not_before)
+    due = plan.due_times.get(key)
+    if due is None:
+        due = plan.due_times[key] = windows.next_allowed(not_before, window, zone)
+    return due
 
 
-async def next_attempt(plan: CampaignPlan, row: models.CampaignAccount, people: People, *, step_number: int,
-                       not_before: datetime, attempt_number: int = 1, contact: models.Contact | None = None,
+@dataclass(frozen=True, slots=True)
+class NewAttempt:
+    """An attempt planned, not saved yet: `model` for one, `columns` for many (a raw multi-row INSERT)."""
+
+    project_id: int
+    campaign_id: int
+    campaign_account_id: int
+    contact_id: int | None
+    channel: Channel
+    step: int
+    attempt_number: int
+    plan_round: int
+    status: AttemptStatus
+    due_at: datetime
+    subject: str | None
+    body: str
+    address: str
+
+    def model(self) -> models.OutreachAttempt:
+        return models.OutreachAttempt(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+    def columns(self, now: datetime) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, "notes": "", "created_at": now,
+                "updated_at": now}
+
+
+async def next_attempt(plan: CampaignPlan, row: RowView, people: People, *, step_number: int,
+                       not_before: datetime, attempt_number: int = 1, contact: ContactView | None = None,
                        same_as: models.OutreachAttempt | None = None,
-                       skip: Sequence[int | None] = ()) -> models.OutreachAttempt:
-    """The unsaved next attempt of ``row`` on step ``step_number``: to ``contact`` (a retry: ``same_as`` gives its
-    wording and address), else to the first reachable target not in ``skip`` (contact ids; None = the account).
-    Raises `Unreachable` when nobody is left or the account is do-not-contact."""
+                       skip: Sequence[int | None] = ()) -> NewAttempt:
+    """The next attempt of ``row`` on step ``step_number``: to ``contact`` (a retry: ``same_as`` gives its wording
+    and address), else to the first reachable target not in ``skip`` (contact ids; None = the account). Raises
+    `Unreachable` when nobody is left or the account is do-not-contact."""
     step = plan.cadence.step(step_number)
     assert step is not None
     channel = Channel(step.channel)
@@ -253,17 +334,17 @@ async def next_attempt(plan: CampaignPlan, row: models.CampaignAccount, people: 
             raise Unreachable(f"Nobody at {people.account.name} can be reached by {channel.value}.")
         target = found[0]
         subject, body = await _wording(plan, step_number, step, people, target.contact)
-    status = AttemptStatus.AWAITING_APPROVAL if plan.cadence.reviews(step) else AttemptStatus.SCHEDULED
-    return models.OutreachAttempt(
+    return NewAttempt(
         project_id=plan.campaign.project_id, campaign_id=plan.campaign.id, campaign_account_id=row.id,
         contact_id=target.contact.id if target.contact else None, channel=channel, step=step_number,
-        attempt_number=attempt_number, plan_round=row.plan_round, status=status,
-        due_at=due_time(plan, not_before, people, target.contact),
-        subject=subject, body=body, address=target.address,
+        attempt_number=attempt_number, plan_round=row.plan_round,
+        status=AttemptStatus.AWAITING_APPROVAL if plan.cadence.reviews(step) else AttemptStatus.SCHEDULED,
+        due_at=due_time(plan, not_before, people, target.contact), subject=subject, body=body,
+        address=target.address,
     )
 
 
-def row_status_for(attempt: models.OutreachAttempt, *, retry: bool) -> ExecutionStatus:
+def row_status_for(attempt: NewAttempt | models.OutreachAttempt, *, retry: bool) -> ExecutionStatus:
     if attempt.status is AttemptStatus.AWAITING_APPROVAL:
         return ExecutionStatus.AWAITING_APPROVAL
     return ExecutionStatus.RESCHEDULED if retry else ExecutionStatus.AWAITING_EXECUTION
@@ -284,31 +365,32 @@ class Planned:
 async def plan_pending(campaign_id: int, now: datetime, limit: int = PLAN_BATCH) -> Planned:
     """Plan the first attempt of up to ``limit`` of the campaign's ``planning`` rows (one transaction, the campaign
     locked as by every writer of its rows); rows nobody can be reached at become ``disqualified``."""
-    async with in_transaction():
+    async with in_transaction() as conn:
         campaign = await locked_campaign(campaign_id)
         if campaign.execution_state not in (ExecutionState.LIVE, ExecutionState.PAUSED):
             return Planned([], [])
-        rows = await models.CampaignAccount.filter(campaign_id=campaign_id, execution_status=ExecutionStatus.PLANNING
-                                                   ).order_by("id").limit(limit).only(*row_fields())
+        rows = [RowView(**values) for values in await conn.execute_query_dict(
+            f"SELECT {', '.join(ROW_FIELDS)} FROM campaign_account WHERE campaign_id = {int(campaign_id)} "
+            f"AND execution_status = {sql.placeholder(conn, 1)} ORDER BY id LIMIT {int(limit)}",
+            [ExecutionStatus.PLANNING.value])]
         if not rows:
             return Planned([], [])
         plan = await CampaignPlan.of(campaign)
         if not plan.cadence.steps:  # steps removed after going live: rows wait for a step
             return Planned([], [])
         people = await people_of(r.account_id for r in rows)
-        attempts: list[models.OutreachAttempt] = []
+        not_before = now + timedelta(minutes=plan.cadence.steps[0].delay_minutes)
+        attempts: list[NewAttempt] = []
         moved: dict[ExecutionStatus, list[int]] = defaultdict(list)
         for row in rows:
             try:
-                attempt = await next_attempt(plan, row, people[row.account_id], step_number=1,
-                                             not_before=now + timedelta(minutes=plan.cadence.steps[0].delay_minutes))
+                attempt = await next_attempt(plan, row, people[row.account_id], step_number=1, not_before=not_before)
             except Unreachable:
                 moved[ExecutionStatus.DISQUALIFIED].append(row.id)
                 continue
             attempts.append(attempt)
             moved[row_status_for(attempt, retry=False)].append(row.id)
-        await models.OutreachAttempt.bulk_create(attempts, batch_size=500)
+        await sql.insert_rows(conn, models.OutreachAttempt, [a.columns(now) for a in attempts])
         for status, ids in moved.items():
-            await models.CampaignAccount.filter(id__in=ids).update(execution_status=status, updated_at=now)
-    disqualified = moved.get(ExecutionStatus.DISQUALIFIED, [])
-    return Planned([r.id for r in rows if r.id not in set(disqualified)], disqualified)
+            await sql.update_ids(conn, "campaign_account", ids, execution_status=status.value, updated_at=now)
+    return Planned([a.campaign_account_id for a in attempts], moved.get(ExecutionStatus.DISQUALIFIED, []))

@@ -15,15 +15,18 @@ Time is always the runtime clock's, passed into SQL.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.connection import connections
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from outboundql import channels, models
@@ -35,6 +38,7 @@ from outboundql.enums import (
     AccountStatus,
     AttemptOutcome,
     AttemptStatus,
+    Channel,
     ExecutionState,
     ExecutionStatus,
 )
@@ -45,7 +49,9 @@ from outboundql.services.locks import locked_campaign
 log = logging.getLogger(__name__)
 
 #: Attempts one claim takes (one job executes them).
-CLAIM_BATCH = 200
+CLAIM_BATCH = 500
+#: Claims one tick makes at most, while each comes back full (so a tick hands out up to 10,000 attempts).
+CLAIMS_PER_TICK = 20
 #: Rows a tick plans at most (in batches of `planning.PLAN_BATCH`); the next tick goes on.
 PLAN_PER_TICK = 5000
 
@@ -57,17 +63,25 @@ class Tick:
 
 
 async def tick(now: datetime | None = None, *, claim_limit: int = CLAIM_BATCH) -> Tick:
-    """One pass: plan, claim one batch of due attempts, send it to the ``execute_attempts`` job. A job queue that
-    is down leaves the batch claimed: the lease gives it to a later tick."""
+    """One pass: plan, then claim due attempts batch by batch (while batches come back full, up to
+    `CLAIMS_PER_TICK`), each sent to an ``execute_attempts`` job. A job queue that is down leaves its batch
+    claimed: the lease gives it to a later tick."""
     now = now or runtime.now()
     planned = await plan_started(now)
-    token, claimed = await claim(now, claim_limit)
-    if claimed:
+    claimed: list[int] = []
+    for _ in range(CLAIMS_PER_TICK):
+        token, batch = await claim(now, claim_limit)
+        if not batch:
+            break
+        claimed += batch
         try:
-            await runtime.jobs().execute_attempts(claimed, token)
+            await runtime.jobs().execute_attempts(batch, token)
         except JobsUnavailable as exc:
             log.warning("Claimed attempts %s could not be handed to a worker (%s); a later tick claims them again "
-                        "once their lease ends.", claimed[:10], exc)
+                        "once their lease ends.", batch[:10], exc)
+            break
+        if len(batch) < claim_limit:
+            break
     return Tick(planned, claimed)
 
 
@@ -99,46 +113,66 @@ def lease() -> timedelta:
 
 
 async def claim(now: datetime, limit: int = CLAIM_BATCH) -> tuple[str, list[int]]:
-    """Claim up to ``limit`` due attempts of live campaigns for one execution: the token stamped on them and
-    their ids (none: an empty list)."""
+    """Claim up to ``limit`` due attempts of live campaigns for one execution, in one statement: the token stamped
+    on them and their ids (none: an empty list)."""
     token = secrets.token_hex(16)
-    expired = now - lease()
     conn = connections.get("default")
-    if conn.capabilities.dialect == "postgres":
-        await conn.execute_query(
-            "UPDATE outreach_attempt SET status = $1, claimed_at = $2, claim_token = $3, updated_at = $2 "
-            "WHERE id IN (SELECT a.id FROM outreach_attempt a "
-            "JOIN campaign c ON c.id = a.campaign_id JOIN campaign_account ca ON ca.id = a.campaign_account_id "
-            "WHERE ((a.status = $4 AND a.due_at <= $2) OR (a.status = $1 AND a.claimed_at < $5)) "
-            "AND c.execution_state = $6 AND NOT ca.execution_disabled "
-            "ORDER BY a.due_at, a.id LIMIT $7 FOR UPDATE OF a SKIP LOCKED)",
-            [AttemptStatus.EXECUTING.value, now, token, AttemptStatus.SCHEDULED.value, expired,
-             ExecutionState.LIVE.value, limit])
-    else:  # SQLite: one writer at a time; the conditional UPDATE makes the claim exclusive
-        due = models.OutreachAttempt.filter(
-            Q(status=AttemptStatus.SCHEDULED, due_at__lte=now) | Q(status=AttemptStatus.EXECUTING,
-                                                                   claimed_at__lt=expired),
-            campaign__execution_state=ExecutionState.LIVE, campaign_account__execution_disabled=False,
-        ).order_by("due_at", "id").limit(limit)
-        ids: list[int] = await sql.column(due.values_list("id", flat=True))
-        if ids:
-            await models.OutreachAttempt.filter(
-                Q(status=AttemptStatus.SCHEDULED) | Q(status=AttemptStatus.EXECUTING, claimed_at__lt=expired),
-                id__in=ids,
-            ).update(status=AttemptStatus.EXECUTING, claimed_at=now, claim_token=token, updated_at=now)
-    claimed: list[int] = await sql.column(models.OutreachAttempt.filter(
-        claim_token=token, status=AttemptStatus.EXECUTING).order_by("due_at", "id").values_list("id", flat=True))
-    return token, claimed
+    values = [AttemptStatus.EXECUTING.value, now, token, AttemptStatus.SCHEDULED.value, now - lease(),
+              ExecutionState.LIVE.value, limit]
+    due = ("SELECT a.id FROM outreach_attempt a JOIN campaign c ON c.id = a.campaign_id "
+           "JOIN campaign_account ca ON ca.id = a.campaign_account_id "
+           "WHERE ((a.status = {4} AND a.due_at <= {2}) OR (a.status = {1} AND a.claimed_at < {5})) "
+           "AND c.execution_state = {6} AND NOT ca.execution_disabled ORDER BY a.due_at, a.id LIMIT {7}")
+    update = "UPDATE outreach_attempt SET status = {1}, claimed_at = {2}, claim_token = {3}, updated_at = {2} "
+    if sql.is_postgres(conn):
+        # Skips rows another claim holds; RETURNING through a CTE (tortoise drops an UPDATE's RETURNING rows).
+        text = (f"WITH claimed AS ({update}WHERE id IN ({due} FOR UPDATE OF a SKIP LOCKED) RETURNING id) "
+                "SELECT id FROM claimed").format(*(f"${n}" for n in range(8)))
+    else:  # SQLite: one writer at a time, and a statement outside a transaction is its own
+        text = f"{update}WHERE id IN ({due}) RETURNING id"
+        text = text.format(*("?" for _ in range(8)))
+        order = [1, 2, 3, 2, 4, 2, 1, 5, 6, 7]  # ? placeholders bind by position
+        values = [values[n - 1] for n in order]
+    rows = await conn.execute_query_dict(text, values)
+    return token, sorted(int(r["id"]) for r in rows)
+
+
+@dataclass(slots=True)
+class Claimed:
+    """What executing reads of a claimed attempt."""
+
+    id: int
+    project_id: int
+    campaign_id: int
+    campaign_account_id: int
+    contact_id: int | None
+    channel: Channel
+    step: int
+    attempt_number: int
+    subject: str | None
+    body: str
+    address: str | None
+
+    @property
+    def delivery_key(self) -> str:
+        return f"attempt-{self.id}"
+
+
+CLAIMED_FIELDS = tuple(f.name for f in dataclasses.fields(Claimed))
+ROW_FIELDS = ("id", "account_id", "execution_status", "execution_disabled")
 
 
 async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -> list[int]:
     """Execute the attempts of one claim (those still carrying ``token``); the ids executed."""
     now = now or runtime.now()
-    claimed = await models.OutreachAttempt.filter(id__in=list(ids), claim_token=token,
-                                                  status=AttemptStatus.EXECUTING).order_by("id").only(
-        *planning.fields_but(models.OutreachAttempt, "created_at", "updated_at", "claimed_at"))  # never saved
-    groups: dict[int, list[models.OutreachAttempt]] = defaultdict(list)
-    for attempt in claimed:
+    groups: dict[int, list[Claimed]] = defaultdict(list)
+    conn = connections.get("default")
+    for values in await conn.execute_query_dict(
+            f"SELECT {', '.join(CLAIMED_FIELDS)} FROM outreach_attempt WHERE id IN ({sql.int_list(ids)}) "
+            f"AND claim_token = {sql.placeholder(conn, 1)} AND status = {sql.placeholder(conn, 2)} ORDER BY id",
+            [token, AttemptStatus.EXECUTING.value]):
+        values["channel"] = Channel(values["channel"])
+        attempt = Claimed(**values)
         groups[attempt.campaign_id].append(attempt)
     executed: list[int] = []
     for campaign_id, group in groups.items():
@@ -146,41 +180,42 @@ async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -
     return executed
 
 
-async def _execute_campaign(campaign_id: int, group: list[models.OutreachAttempt], token: str,
-                            now: datetime) -> list[int]:
+async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, now: datetime) -> list[int]:
     campaign = await models.Campaign.get(id=campaign_id)
     plan = await planning.CampaignPlan.of(campaign)
-    rows = {r.id: r for r in await models.CampaignAccount.filter(id__in=[a.campaign_account_id for a in group]
-                                                                 ).only(*planning.row_fields())}
-    people = await planning.people_of(r.account_id for r in rows.values())
+    rows = {r["id"]: r for r in await connections.get("default").execute_query_dict(
+        f"SELECT {', '.join(ROW_FIELDS)} FROM campaign_account "
+        f"WHERE id IN ({sql.int_list(a.campaign_account_id for a in group)})")}
+    people = await planning.people_of(r["account_id"] for r in rows.values())
     window = plan.cadence.window
-    release: dict[int, datetime] = {}  # back to scheduled, due at
+    release: dict[int, datetime | None] = {}  # back to scheduled, due at (None: when it was)
     cancel: dict[int, str] = {}  # attempt → why
-    finish: dict[int, tuple[ExecutionStatus, str]] = {}  # row → final status, why
-    next_contact: list[models.OutreachAttempt] = []
-    failed: list[tuple[models.OutreachAttempt, channels.DeliveryFailed]] = []
-    handed: list[models.OutreachAttempt] = []
+    finish: dict[int, ExecutionStatus] = {}  # row → final status
+    passed_on: list[int] = []  # attempts whose contact turned out do-not-contact
+    failed: list[tuple[int, channels.DeliveryFailed]] = []
+    handed: list[Claimed] = []
     for attempt in group:
         row = rows[attempt.campaign_account_id]
-        who = people[row.account_id]
-        contact = next((c for c in who.contacts if c.id == attempt.contact_id), None)
-        if campaign.execution_state is ExecutionState.STOPPED or row.execution_status in FINAL_EXECUTION:
+        who = people[row["account_id"]]
+        contact = who.contact(attempt.contact_id)
+        if campaign.execution_state is ExecutionState.STOPPED or ExecutionStatus(
+                row["execution_status"]) in FINAL_EXECUTION:
             cancel[attempt.id] = "The plan stopped before this attempt was executed."
-        elif campaign.execution_state is not ExecutionState.LIVE or row.execution_disabled:
-            release[attempt.id] = attempt.due_at  # paused meanwhile: it waits where it was
+        elif campaign.execution_state is not ExecutionState.LIVE or row["execution_disabled"]:
+            release[attempt.id] = None  # paused meanwhile: it waits where it was
         elif planning.ended(plan.cadence, now):
             cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
-            finish[row.id] = (ExecutionStatus.COMPLETED, "end")
+            finish[row["id"]] = ExecutionStatus.COMPLETED
         elif not windows.is_open(now, window, zone := timezones.recipient_zone(
                 window.time_zone, window.recipient_local_time, contact.time_zone if contact else None,
                 who.account.time_zone, who.account.country)):
             release[attempt.id] = windows.next_allowed(now, window, zone)
         elif who.account.status is AccountStatus.DO_NOT_CONTACT:
             cancel[attempt.id] = f"{who.account.name} is marked do_not_contact."
-            finish[row.id] = (ExecutionStatus.DISQUALIFIED, "do_not_contact")
+            finish[row["id"]] = ExecutionStatus.DISQUALIFIED
         elif contact is not None and contact.do_not_contact:
             cancel[attempt.id] = f"{contact.name} is marked do not contact."
-            next_contact.append(attempt)
+            passed_on.append(attempt.id)
         else:
             result = await channels.channel_for(attempt.channel.value).deliver(channels.Delivery(
                 attempt_id=attempt.id, delivery_key=attempt.delivery_key, project_id=attempt.project_id,
@@ -188,54 +223,71 @@ async def _execute_campaign(campaign_id: int, group: list[models.OutreachAttempt
                 contact_name=contact.name if contact else None, account_name=who.account.name,
                 subject=attempt.subject, body=attempt.body, step=attempt.step, attempt_number=attempt.attempt_number))
             if isinstance(result, channels.DeliveryFailed):
-                failed.append((attempt, result))
+                failed.append((attempt.id, result))
             else:
                 handed.append(attempt)
     mine = models.OutreachAttempt.filter(claim_token=token, status=AttemptStatus.EXECUTING)
     executed: list[int] = []
-    async with in_transaction():
+    async with in_transaction() as conn:
         await locked_campaign(campaign_id)  # the order every writer of these rows takes
         for attempt_id, due_at in release.items():
-            await mine.filter(id=attempt_id).update(status=AttemptStatus.SCHEDULED, due_at=due_at, claim_token=None,
-                                                    claimed_at=None, updated_at=now)
+            await mine.filter(id=attempt_id).update(status=AttemptStatus.SCHEDULED, claim_token=None,
+                                                    claimed_at=None, updated_at=now,
+                                                    **({"due_at": due_at} if due_at else {}))
         for attempt_id, why in cancel.items():
             await mine.filter(id=attempt_id).update(status=AttemptStatus.CANCELLED, error=why, settled_at=now,
                                                     updated_at=now)
-        for row_id, (status, _) in finish.items():
+        for row_id, status in finish.items():
             await execution.cancel_pending([row_id], "The plan stopped.", now)
             await models.CampaignAccount.filter(id=row_id, execution_status__in=list(ACTIVE_EXECUTION)).update(
                 execution_status=status, updated_at=now)
-        for attempt in next_contact:
-            row = await models.CampaignAccount.get(id=attempt.campaign_account_id)
-            await attempts.advance(plan, row, people[row.account_id], attempt, policy.Next.NEXT_CONTACT, now,
-                                   skipped=True)
-        for attempt, failure in failed:
-            if not await mine.filter(id=attempt.id).update(status=AttemptStatus.FAILED, error=failure.error,
+        for attempt_id in passed_on:
+            skipped = await models.OutreachAttempt.get(id=attempt_id)
+            row_model = await models.CampaignAccount.get(id=skipped.campaign_account_id)
+            await attempts.advance(plan, row_model, people[row_model.account_id], skipped, policy.Next.NEXT_CONTACT,
+                                   now, skipped=True)
+        for attempt_id, failure in failed:
+            if not await mine.filter(id=attempt_id).update(status=AttemptStatus.FAILED, error=failure.error,
                                                            outcome=AttemptOutcome.FAILED, executed_at=now,
                                                            settled_at=now, updated_at=now):
                 continue
-            await models.CampaignAccount.filter(id=attempt.campaign_account_id).update(
+            gone = await models.OutreachAttempt.get(id=attempt_id)
+            await models.CampaignAccount.filter(id=gone.campaign_account_id).update(
                 attempts_made=F("attempts_made") + 1)
-            row = await models.CampaignAccount.get(id=attempt.campaign_account_id)
-            decision = (policy.after_result(plan.cadence, attempt.attempt_number, AttemptOutcome.FAILED, None)
+            row_model = await models.CampaignAccount.get(id=gone.campaign_account_id)
+            decision = (policy.after_result(plan.cadence, gone.attempt_number, AttemptOutcome.FAILED, None)
                         if failure.retryable else policy.Next.NEXT_CONTACT)
-            await attempts.advance(plan, row, people[row.account_id], attempt, decision, now)
-            executed.append(attempt.id)
-        handed_ids = [a.id for a in handed]
-        if handed_ids:
-            await mine.filter(id__in=handed_ids).update(status=AttemptStatus.AWAITING_RESULT, executed_at=now,
-                                                        updated_at=now)
-            done: list[int] = await sql.column(models.OutreachAttempt.filter(
-                id__in=handed_ids, claim_token=token, status=AttemptStatus.AWAITING_RESULT, executed_at=now
-            ).values_list("id", flat=True))
-            row_ids = [a.campaign_account_id for a in handed if a.id in set(done)]
-            await models.CampaignAccount.filter(id__in=row_ids, execution_status__in=list(ACTIVE_EXECUTION)).update(
-                execution_status=ExecutionStatus.EXECUTING, attempts_made=F("attempts_made") + 1, updated_at=now)
-            await models.AuditEvent.bulk_create([
-                models.AuditEvent(project_id=campaign.project_id, actor=None, action="attempt.execute",
-                                  object_type="OutreachAttempt", object_id=attempt_id,
-                                  after={"channel": channels.channel_for(a.channel.value).key})
-                for a in handed if (attempt_id := a.id) in set(done)], batch_size=500)
-            executed += done
+            await attempts.advance(plan, row_model, people[row_model.account_id], gone, decision, now)
+            executed.append(attempt_id)
+        if handed:
+            executed += await _handed(conn, campaign, handed, token, now)
     await execution.changed(campaign_id, [a.campaign_account_id for a in group], [a.id for a in group])
     return executed
+
+
+async def _handed(conn: Any, campaign: models.Campaign, handed: list[Claimed], token: str, now: datetime
+                  ) -> list[int]:
+    """Settle the attempts a channel took (inside the transaction): awaiting their result, each once (only while
+    it still carries this claim's token), their rows executing with one more attempt made, each audited."""
+    ids = [a.id for a in handed]
+    p = functools.partial(sql.placeholder, conn)
+    moved, _ = await conn.execute_query(
+        f"UPDATE outreach_attempt SET status = {p(1)}, executed_at = {p(2)}, updated_at = {p(3)} "
+        f"WHERE id IN ({sql.int_list(ids)}) AND claim_token = {p(4)} AND status = {p(5)}",
+        [AttemptStatus.AWAITING_RESULT.value, now, now, token, AttemptStatus.EXECUTING.value])
+    if moved != len(ids):  # some were settled by someone else meanwhile: which ones moved here?
+        ids = await sql.column(models.OutreachAttempt.filter(
+            id__in=ids, claim_token=token, status=AttemptStatus.AWAITING_RESULT, executed_at=now
+        ).values_list("id", flat=True))
+    done = set(ids)
+    active = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE_EXECUTION))  # constants of this module
+    await conn.execute_query(
+        f"UPDATE campaign_account SET execution_status = {p(1)}, attempts_made = attempts_made + 1, "
+        f"updated_at = {p(2)} WHERE id IN ({sql.int_list(a.campaign_account_id for a in handed if a.id in done)}) "
+        f"AND execution_status IN ({active})", [ExecutionStatus.EXECUTING.value, now])
+    await sql.insert_rows(conn, models.AuditEvent, [
+        {"project_id": campaign.project_id, "actor_id": None, "action": "attempt.execute",
+         "object_type": "OutreachAttempt", "object_id": a.id,
+         "after": {"channel": channels.channel_for(a.channel.value).key}, "created_at": now}
+        for a in handed if a.id in done])
+    return sorted(done)
