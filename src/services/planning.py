@@ -88,12 +88,9 @@ def ended(cadence: Cadence, now: datetime) -> bool:
 
 
 async def mark_eligible(campaign: models.Campaign, cadence: Cadence) -> int:
-    """Move the campaign's eligible unplanned rows to ``planning``; how many moved."""
-    ids: list[int] = await sql.column(eligible_rows(campaign.id, cadence).values_list("id", flat=True))
-    if not ids:
-        return 0
-    return await models.CampaignAccount.filter(id__in=list(ids), execution_status=ExecutionStatus.NOT_PLANNED
-                                               ).update(execution_status=ExecutionStatus.PLANNING)
+    """Move the campaign's eligible unplanned rows to ``planning`` (one UPDATE); how many moved."""
+    moved: int = await eligible_rows(campaign.id, cadence).update(execution_status=ExecutionStatus.PLANNING)
+    return moved
 
 
 @dataclass(slots=True)

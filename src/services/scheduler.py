@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.connection import connections
 from tortoise.expressions import F
@@ -188,6 +189,12 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
         f"WHERE id IN ({sql.int_list(a.campaign_account_id for a in group)})")}
     people = await planning.people_of(r["account_id"] for r in rows.values())
     window = plan.cadence.window
+
+    @functools.cache
+    def opening(zone: ZoneInfo) -> datetime:
+        """The window's next opening from now in ``zone`` (now when it is open), once per zone."""
+        return windows.next_allowed(now, window, zone)
+
     release: dict[int, datetime | None] = {}  # back to scheduled, due at (None: when it was)
     cancel: dict[int, str] = {}  # attempt → why
     finish: dict[int, ExecutionStatus] = {}  # row → final status
@@ -206,10 +213,10 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
         elif planning.ended(plan.cadence, now):
             cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
             finish[row["id"]] = ExecutionStatus.COMPLETED
-        elif not windows.is_open(now, window, zone := timezones.recipient_zone(
+        elif (opens := opening(timezones.recipient_zone(
                 window.time_zone, window.recipient_local_time, contact.time_zone if contact else None,
-                who.account.time_zone, who.account.country)):
-            release[attempt.id] = windows.next_allowed(now, window, zone)
+                who.account.time_zone, who.account.country))) != now:
+            release[attempt.id] = opens  # outside the window: it waits for the next opening
         elif who.account.status is AccountStatus.DO_NOT_CONTACT:
             cancel[attempt.id] = f"{who.account.name} is marked do_not_contact."
             finish[row["id"]] = ExecutionStatus.DISQUALIFIED
