@@ -106,6 +106,8 @@ class CampaignPlan:
     sender: models.User | None
     due_times: dict[tuple[str, datetime], datetime] = dataclasses.field(default_factory=dict)
     """Due times already computed, by zone and earliest time (a batch plans many rows at the same time)."""
+    drafts: dict[tuple[int, str, bool], drafting.Draft] = dataclasses.field(default_factory=dict)
+    """Wordings drafted with marks for the names, by step, language and whether the greeting has a name."""
 
     @classmethod
     async def of(cls, campaign: models.Campaign) -> CampaignPlan:
@@ -252,20 +254,43 @@ async def _wording(plan: CampaignPlan, step_number: int, step: Step, people: Peo
         if value:
             language = value
             break
-    draft = await drafting.TemplateDrafter().draft(drafting.DraftRequest(
-        mode=drafting.FIRST if step_number == 1 else drafting.CONTINUE, language=language, channel=channel.value,
-        goal_key=plan.campaign.goal_key, goal_label=plan.goal_label,
+    account_name, has_first = people.account.name, bool(first_name)
+    if NAME_MARKS[0] in account_name or NAME_MARKS[1] in first_name:  # cannot be told from a mark: draft it alone
+        alone = await _draft(plan, step_number, step, language, account_name, contact.name if contact else None)
+        return (render(step.subject, values) if step.subject else alone.subject) if channel is Channel.EMAIL \
+            else None, alone.text
+    # The offline drafter's wording of a step depends on the names of the account and contact only, so it is drafted
+    # once per campaign, step, language and greeting with marks in their place, then filled in for each row.
+    key = (step_number, language, has_first)
+    draft = plan.drafts.get(key)
+    if draft is None:
+        draft = await _draft(plan, step_number, step, language, NAME_MARKS[0],
+                             NAME_MARKS[1] if has_first else None)
+        plan.drafts[key] = draft
+    text = draft.text.replace(NAME_MARKS[0], account_name).replace(NAME_MARKS[1], first_name)
+    if channel is not Channel.EMAIL:
+        return None, text
+    if step.subject:
+        return render(step.subject, values), text
+    return (draft.subject or "").replace(NAME_MARKS[0], account_name).replace(NAME_MARKS[1], first_name) or None, text
+
+
+#: Stand-ins for the account's name and the contact's first name in a step's wording drafted once.
+NAME_MARKS = ("\ue000account\ue000", "\ue000first\ue000")
+
+
+async def _draft(plan: CampaignPlan, step_number: int, step: Step, language: str, account_name: str,
+                 contact_name: str | None) -> drafting.Draft:
+    return await drafting.TemplateDrafter().draft(drafting.DraftRequest(
+        mode=drafting.FIRST if step_number == 1 else drafting.CONTINUE, language=language,
+        channel=Channel(step.channel).value, goal_key=plan.campaign.goal_key, goal_label=plan.goal_label,
         message_intent=step.intent or plan.message_intent, product_name=plan.product.name,
         product_description=plan.product.description or "",
         persona_summary=plan.persona.summary if plan.persona else "",
         pain_points=tuple(plan.persona.pain_points) if plan.persona else (),
-        account_name=people.account.name, account_industry=people.account.industry,
-        account_description=people.account.description,
-        contact_name=contact.name if contact else None, contact_title=contact.title if contact else None,
+        account_name=account_name, contact_name=contact_name,
         sender_name=plan.sender.name if plan.sender else "",
     ))
-    subject = (render(step.subject, values) if step.subject else draft.subject) if channel is Channel.EMAIL else None
-    return subject, draft.text
 
 
 def due_time(plan: CampaignPlan, not_before: datetime, people: People, contact: ContactView | None) -> datetime:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from outboundql import models
+from outboundql import drafting, models
 from outboundql.cadence import rules
 from outboundql.cadence.settings import Step
 from outboundql.enums import AttemptOutcome, AttemptStatus, Channel, ExecutionMode, ExecutionStatus, ReviewStatus
@@ -92,3 +92,28 @@ async def test_a_planned_row_reviewed_rejected_is_not_planned_any_more(
     assert (row.execution_status, row.plan_round) == (ExecutionStatus.NOT_PLANNED, 2)
     assert [(a.status, a.error) for a in await models.OutreachAttempt.filter(campaign_account_id=row.id)] == [
         (AttemptStatus.CANCELLED, "The row was reviewed REJECTED.")]
+
+
+async def test_the_wording_drafted_once_per_step_is_what_drafting_each_row_writes(
+        owner: Person, project: models.Project, campaign: models.Campaign, clock: FakeClock) -> None:
+    access = await access_for(owner)
+    names = ["Acme", "Bolt {account} & Co", "Odd \ue000account\ue000 name"]  # braces, and the mark itself
+    for name in names:
+        account = await models.Account.create(project=project, name=name, email=f"hi@{len(name)}.test")
+        if name == "Acme":
+            await models.Contact.create(project=project, account=account, name="Dana Diaz", email="dana@acme.test")
+        await models.CampaignAccount.create(campaign=campaign, account=account, review_status=ReviewStatus.APPROVED)
+    await cadence.update_cadence(access, cadence.UpdateCadence(campaign.id, rules.CadenceChange(
+        steps=(Step(channel=Channel.EMAIL),), execution_mode=ExecutionMode.ON_ADD)))
+    await execution.go_live(access, execution.GoLive(campaign.id))
+    product = await models.Product.get(id=campaign.product_id)
+    planned = await models.OutreachAttempt.filter(campaign_id=campaign.id).prefetch_related(
+        "campaign_account__account", "contact")
+    assert len(planned) == len(names)
+    for attempt in planned:
+        contact = await attempt.contact if attempt.contact_id else None
+        alone = await drafting.TemplateDrafter().draft(drafting.DraftRequest(
+            mode=drafting.FIRST, language="en", channel="email", goal_key="sales", goal_label="Sales",
+            message_intent="", product_name=product.name, account_name=attempt.campaign_account.account.name,
+            contact_name=contact.name if contact else None, sender_name=owner.user.name))
+        assert (attempt.subject, attempt.body) == (alone.subject, alone.text)
