@@ -64,11 +64,19 @@ class Tick:
 
 
 async def tick(now: datetime | None = None, *, claim_limit: int = CLAIM_BATCH) -> Tick:
-    """One pass: plan, then claim due attempts batch by batch (while batches come back full, up to
-    `CLAIMS_PER_TICK`), each sent to an ``execute_attempts`` job. A job queue that is down leaves its batch
-    claimed: the lease gives it to a later tick."""
+    """One pass: claim due attempts batch by batch (while batches come back full, up to `CLAIMS_PER_TICK`), each
+    sent to an ``execute_attempts`` job; plan the rows waiting for it; claim again what that made due. A job queue
+    that is down leaves its batch claimed: the lease gives it to a later tick."""
     now = now or runtime.now()
+    claimed = await _claim_due(now, claim_limit)  # what is due already goes out while this tick plans
     planned = await plan_started(now)
+    if planned:
+        claimed += await _claim_due(now, claim_limit)
+    return Tick(planned, claimed)
+
+
+async def _claim_due(now: datetime, claim_limit: int) -> list[int]:
+    """Claim batch after batch while they come back full (up to `CLAIMS_PER_TICK`), each sent to its job."""
     claimed: list[int] = []
     for _ in range(CLAIMS_PER_TICK):
         token, batch = await claim(now, claim_limit)
@@ -83,7 +91,7 @@ async def tick(now: datetime | None = None, *, claim_limit: int = CLAIM_BATCH) -
             break
         if len(batch) < claim_limit:
             break
-    return Tick(planned, claimed)
+    return claimed
 
 
 async def plan_started(now: datetime) -> int:
