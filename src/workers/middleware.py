@@ -92,7 +92,33 @@ class WorkerRuntime(Middleware):
         runtime.configure(runtime.Runtime(self.settings, runtime.installed_goals(self.settings), DramatiqJobs()))
 
 
-class ResumeScoringRuns(Middleware):
+class Periodic(Middleware):
+    """A thread of the worker process that runs `run` from boot until shutdown, every ``interval`` seconds (it
+    outlives Redis restarts; a self-re-enqueueing actor would not)."""
+
+    thread_name = "periodic"
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        loop = get_event_loop_thread()
+        if loop is not None:
+            self.thread = threading.Thread(target=self.run, args=(loop,), name=self.thread_name, daemon=True)
+            self.thread.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)  # a tick in progress ends before the ORM closes
+
+    def run(self, loop: EventLoopThread) -> None:
+        raise NotImplementedError
+
+
+class ResumeScoringRuns(Periodic):
     """Enqueue again, from the database, what running scoring runs still have pending, so lost messages
     (a killed worker's, a Redis restarted empty) never leave a run stalled: every run when the worker
     process boots, then every ``interval`` seconds those that made no progress for twice as long.
@@ -103,22 +129,11 @@ class ResumeScoringRuns(Middleware):
     that goes on again after its batches were re-sent is left alone; duplicates are harmless anyway
     (a batch only scores what is still pending)."""
 
+    thread_name = "resume-scoring-runs"
+
     def __init__(self, interval: float, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.interval = interval
+        super().__init__(interval)
         self.clock = clock
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
-        loop = get_event_loop_thread()
-        if loop is not None:
-            self.thread = threading.Thread(target=self.run, args=(loop,), name="resume-scoring-runs", daemon=True)
-            self.thread.start()
-
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=30)  # a tick in progress ends before the ORM closes
 
     def run(self, loop: EventLoopThread) -> None:
         booted = False
@@ -144,26 +159,11 @@ class ResumeScoringRuns(Middleware):
         return await resume_interrupted(claim_window=window, stalled_for=window, now=self.clock())
 
 
-class SchedulerTicks(Middleware):
-    """Tick the outreach scheduler every ``interval`` seconds from a thread of the worker process (it outlives
-    Redis restarts: a failed tick is logged and the next one tries again). Any number of processes tick at once:
-    claims are exclusive (see `outboundql.services.scheduler`)."""
+class SchedulerTicks(Periodic):
+    """Tick the outreach scheduler every ``interval`` seconds (a failed tick is logged and the next one tries
+    again). Any number of processes tick at once: claims are exclusive (see `outboundql.services.scheduler`)."""
 
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
-        loop = get_event_loop_thread()
-        if loop is not None:
-            self.thread = threading.Thread(target=self.run, args=(loop,), name="scheduler-ticks", daemon=True)
-            self.thread.start()
-
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=30)
+    thread_name = "scheduler-ticks"
 
     def run(self, loop: EventLoopThread) -> None:
         while not self.stopping.is_set():
