@@ -14,8 +14,8 @@ class Next(enum.Enum):
     RETRY = "retry"
     """The same step to the same contact again, after the retry interval."""
     NEXT_CONTACT = "next_contact"
-    """This contact is done for the step (retries used up, or it bounced): the account's next reachable contact,
-    else the row ends in max_retries."""
+    """This contact is done for the step (retries used up, it bounced, or a failure not retried): the account's
+    next reachable contact, else the row ends in max_retries."""
     NEXT_STEP = "next_step"
     """The step is done: the cadence's next step after its delay, else the row is completed."""
 
@@ -29,7 +29,7 @@ def after_result(cadence: Cadence, attempt_number: int, outcome: AttemptOutcome,
         outcome is AttemptOutcome.CONNECTED and retry.until_goal_achieved)
     if retries:
         return Next.RETRY if attempt_number < retry.max_attempts else Next.NEXT_CONTACT
-    if outcome is AttemptOutcome.BOUNCED:
+    if outcome in (AttemptOutcome.BOUNCED, AttemptOutcome.FAILED):  # nothing reached this contact
         return Next.NEXT_CONTACT
     return Next.NEXT_STEP
 

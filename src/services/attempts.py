@@ -360,6 +360,9 @@ async def advance(plan: planning.CampaignPlan, row: models.CampaignAccount, peop
     never was). ``skipped``: the attempt was not made (its contact turned out do-not-contact): the next contact is
     tried at once, and with nobody left the row is disqualified."""
     if row.execution_status in FINAL_EXECUTION or attempt.plan_round != row.plan_round:
+        if decision is policy.Next.ACHIEVED:  # the goal was reached all the same: it counts
+            row.goal_outcome = GoalOutcome.ACHIEVED
+            await row.save(update_fields=["goal_outcome", "updated_at"])
         return None  # stopped or reset meanwhile (a reply, a person): nothing follows
     cadence = plan.cadence
     executed = attempt.executed_at or now

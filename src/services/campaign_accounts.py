@@ -15,7 +15,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.enums import ExecutionStatus, GoalOutcome, OutreachStatus, ReviewStatus, Role
+from outboundql.cadence.settings import Cadence
+from outboundql.enums import Eligibility, ExecutionStatus, GoalOutcome, OutreachStatus, ReviewStatus, Role
 from outboundql.errors import Collector, InvalidInput, Issue, NotFound
 from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
@@ -240,8 +241,10 @@ async def review(access: Access, cmd: ReviewCampaignAccounts) -> CampaignAccount
                     await row.save(update_fields=["review_status", "reviewed_at", "reviewed_by_id", "updated_at"])
                 reviewed[row.id] = row
             await campaign_stats.bump(campaign_id, approved_accounts=delta)
-            if cmd.decision is ReviewStatus.REJECTED:  # a planned row rejected now is not reached out to
-                await execution.unplan(row_ids, "The row was reviewed REJECTED.")
+            if cmd.decision is ReviewStatus.REJECTED or (  # a planned row no longer eligible is not reached out to
+                    cmd.decision is ReviewStatus.PENDING
+                    and Cadence.from_stored(campaign.cadence).eligibility is Eligibility.APPROVED_ONLY):
+                await execution.unplan(row_ids, f"The row was reviewed {cmd.decision.value.upper()}.")
             await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.review",
                                row=campaign, after={"decision": cmd.decision.value, "campaign_account_ids": row_ids})
     outcomes: list[ReviewOutcome] = []

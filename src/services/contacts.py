@@ -205,4 +205,5 @@ async def move_contact(contact: models.Contact, target: models.Account) -> None:
     await duplicate.save()
     await models.CampaignAccount.filter(contact_id=contact.id).update(contact_id=duplicate.id)
     await models.Message.filter(contact_id=contact.id).update(contact_id=duplicate.id)
+    await models.OutreachAttempt.filter(contact_id=contact.id).update(contact_id=duplicate.id)
     await contact.delete()

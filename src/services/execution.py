@@ -201,12 +201,8 @@ async def plan_now(campaign_id: int, now: datetime) -> int:
 async def plan_added(campaign_id: int) -> int:
     """After rows were added to or approved in a campaign: when it plans new rows by itself (live ON_ADD, or
     SCHEDULED after its start), mark the eligible ones and plan them at once."""
-    campaign = await models.Campaign.get(id=campaign_id)
-    cadence = Cadence.from_stored(campaign.cadence)
     now = runtime.now()
-    if not planning.plans_new_rows(campaign, cadence, now):
-        return 0
-    if not await planning.mark_eligible(campaign, cadence):
+    if not await planning.mark_eligible_locked(campaign_id, now):
         return 0
     planned = await plan_now(campaign_id, now)
     await _changed(campaign_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -114,10 +114,11 @@ def campaign_attempts(campaign_id: int, flt: AttemptsFilter | None = None) -> Qu
                                f"(got {len(flt.campaign_account_ids)}).", field="filter.campaign_account_ids")
         if flt.campaign_account_ids:
             qs = qs.filter(campaign_account_id__in=[i for i in flt.campaign_account_ids if i is not None])
+    # In UTC, as stored: SQLite compares times as text, so an offset other than +00:00 would sort wrongly.
     if flt.due_before is not None:
-        qs = qs.filter(due_at__lt=flt.due_before)
+        qs = qs.filter(due_at__lt=_utc(flt.due_before))
     if flt.due_after is not None:
-        qs = qs.filter(due_at__gte=flt.due_after)
+        qs = qs.filter(due_at__gte=_utc(flt.due_after))
     return qs.order_by("due_at", "id")
 
 
@@ -164,3 +165,8 @@ async def next_attempts(campaign_account_ids: Sequence[int]) -> dict[int, models
     for attempt in await pending.order_by("due_at", "id"):
         found.setdefault(attempt.campaign_account_id, attempt)
     return found
+
+
+def _utc(at: datetime) -> datetime:
+    """``at`` in UTC (a time without an offset is taken as UTC)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

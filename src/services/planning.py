@@ -88,7 +88,8 @@ def ended(cadence: Cadence, now: datetime) -> bool:
 
 
 async def mark_eligible(campaign: models.Campaign, cadence: Cadence) -> int:
-    """Move the campaign's eligible unplanned rows to ``planning`` (one UPDATE); how many moved."""
+    """Move the campaign's eligible unplanned rows to ``planning`` (one UPDATE, inside the caller's transaction
+    holding the campaign's lock); how many moved."""
     moved: int = await eligible_rows(campaign.id, cadence).update(execution_status=ExecutionStatus.PLANNING)
     return moved
 
@@ -325,11 +326,14 @@ class NewAttempt:
     address: str
 
     def model(self) -> models.OutreachAttempt:
-        return models.OutreachAttempt(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return models.OutreachAttempt(**{name: getattr(self, name) for name in NEW_ATTEMPT_FIELDS})
 
     def columns(self, now: datetime) -> dict[str, Any]:
-        return {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, "notes": "", "created_at": now,
+        return {**{name: getattr(self, name) for name in NEW_ATTEMPT_FIELDS}, "notes": "", "created_at": now,
                 "updated_at": now}
+
+
+NEW_ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(NewAttempt))
 
 
 async def next_attempt(plan: CampaignPlan, row: RowView, people: People, *, step_number: int,
@@ -384,6 +388,16 @@ class Planned:
         return bool(self.planned or self.disqualified)
 
 
+async def mark_eligible_locked(campaign_id: int, now: datetime) -> int:
+    """`mark_eligible` in a transaction of its own, the campaign locked, when it plans new rows by itself."""
+    async with in_transaction():
+        campaign = await locked_campaign(campaign_id)
+        cadence = Cadence.from_stored(campaign.cadence)
+        if not plans_new_rows(campaign, cadence, now):
+            return 0
+        return await mark_eligible(campaign, cadence)
+
+
 async def plan_pending(campaign_id: int, now: datetime, limit: int = PLAN_BATCH) -> Planned:
     """Plan the first attempt of up to ``limit`` of the campaign's ``planning`` rows (one transaction, the campaign
     locked as by every writer of its rows); rows nobody can be reached at become ``disqualified``."""
@@ -398,7 +412,7 @@ async def plan_pending(campaign_id: int, now: datetime, limit: int = PLAN_BATCH)
         if not rows:
             return Planned([], [])
         plan = await CampaignPlan.of(campaign)
-        if not plan.cadence.steps:  # steps removed after going live: rows wait for a step
+        if not plan.cadence.steps or ended(plan.cadence, now):  # rows wait for a step, or for a later endAt
             return Planned([], [])
         people = await people_of(r.account_id for r in rows)
         not_before = now + timedelta(minutes=plan.cadence.steps[0].delay_minutes)

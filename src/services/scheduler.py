@@ -98,9 +98,8 @@ async def plan_started(now: datetime) -> int:
     """Mark the eligible rows of live campaigns that plan by themselves, then plan waiting rows (up to
     `PLAN_PER_TICK`)."""
     for campaign in await models.Campaign.filter(execution_state=ExecutionState.LIVE):
-        cadence = Cadence.from_stored(campaign.cadence)
-        if planning.plans_new_rows(campaign, cadence, now):
-            await planning.mark_eligible(campaign, cadence)
+        if planning.plans_new_rows(campaign, Cadence.from_stored(campaign.cadence), now):
+            await planning.mark_eligible_locked(campaign.id, now)
     waiting: list[int] = await sql.column(models.CampaignAccount.filter(
         execution_status=ExecutionStatus.PLANNING,
         campaign__execution_state__in=[ExecutionState.LIVE, ExecutionState.PAUSED],
@@ -205,7 +204,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
 
     release: dict[int, datetime | None] = {}  # back to scheduled, due at (None: when it was)
     cancel: dict[int, str] = {}  # attempt → why
-    finish: dict[int, ExecutionStatus] = {}  # row → final status
+    finish: dict[int, tuple[int, ExecutionStatus]] = {}  # attempt → its row, and the row's final status
     passed_on: list[int] = []  # attempts whose contact turned out do-not-contact
     failed: list[tuple[int, channels.DeliveryFailed]] = []
     handed: list[Claimed] = []
@@ -220,14 +219,14 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             release[attempt.id] = None  # paused meanwhile: it waits where it was
         elif planning.ended(plan.cadence, now):
             cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
-            finish[row["id"]] = ExecutionStatus.COMPLETED
+            finish[attempt.id] = (row["id"], ExecutionStatus.COMPLETED)
         elif (opens := opening(timezones.recipient_zone(
                 window.time_zone, window.recipient_local_time, contact.time_zone if contact else None,
                 who.account.time_zone, who.account.country))) != now:
             release[attempt.id] = opens  # outside the window: it waits for the next opening
         elif who.account.status is AccountStatus.DO_NOT_CONTACT:
             cancel[attempt.id] = f"{who.account.name} is marked do_not_contact."
-            finish[row["id"]] = ExecutionStatus.DISQUALIFIED
+            finish[attempt.id] = (row["id"], ExecutionStatus.DISQUALIFIED)
         elif contact is not None and contact.do_not_contact:
             cancel[attempt.id] = f"{contact.name} is marked do not contact."
             passed_on.append(attempt.id)
@@ -244,19 +243,42 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
     mine = models.OutreachAttempt.filter(claim_token=token, status=AttemptStatus.EXECUTING)
     executed: list[int] = []
     async with in_transaction() as conn:
-        await locked_campaign(campaign_id)  # the order every writer of these rows takes
+        # Under the lock every writer of these rows takes, what a person changed meanwhile wins: a campaign paused
+        # or a row disabled since the checks above takes its attempt back, a row finished cancels it.
+        campaign = await locked_campaign(campaign_id)
+        if handed:
+            fresh = {r["id"]: r for r in await conn.execute_query_dict(
+                f"SELECT {', '.join(ROW_FIELDS)} FROM campaign_account "
+                f"WHERE id IN ({sql.int_list(a.campaign_account_id for a in handed)})")}
+            kept: list[Claimed] = []
+            for attempt in handed:
+                row = fresh[attempt.campaign_account_id]
+                if campaign.execution_state is ExecutionState.STOPPED or ExecutionStatus(
+                        row["execution_status"]) in FINAL_EXECUTION:
+                    cancel[attempt.id] = "The plan stopped before this attempt was executed."
+                elif campaign.execution_state is not ExecutionState.LIVE or row["execution_disabled"]:
+                    release[attempt.id] = None
+                else:
+                    kept.append(attempt)
+            handed = kept
         for attempt_id, due_at in release.items():
             await mine.filter(id=attempt_id).update(status=AttemptStatus.SCHEDULED, claim_token=None,
                                                     claimed_at=None, updated_at=now,
                                                     **({"due_at": due_at} if due_at else {}))
+        settled: set[int] = set()  # attempts cancelled here (another claim of a stalled one may have been first)
         for attempt_id, why in cancel.items():
-            await mine.filter(id=attempt_id).update(status=AttemptStatus.CANCELLED, error=why, settled_at=now,
-                                                    updated_at=now)
-        for row_id, status in finish.items():
+            if await mine.filter(id=attempt_id).update(status=AttemptStatus.CANCELLED, error=why, settled_at=now,
+                                                       updated_at=now):
+                settled.add(attempt_id)
+        for attempt_id, (row_id, status) in finish.items():
+            if attempt_id not in settled:
+                continue
             await execution.cancel_pending([row_id], "The plan stopped.", now)
             await models.CampaignAccount.filter(id=row_id, execution_status__in=list(ACTIVE_EXECUTION)).update(
                 execution_status=status, updated_at=now)
         for attempt_id in passed_on:
+            if attempt_id not in settled:
+                continue
             skipped = await models.OutreachAttempt.get(id=attempt_id)
             row_model = await models.CampaignAccount.get(id=skipped.campaign_account_id)
             await attempts.advance(plan, row_model, people[row_model.account_id], skipped, policy.Next.NEXT_CONTACT,
