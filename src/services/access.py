@@ -7,6 +7,7 @@ missing row. A member whose role is too low gets `Forbidden`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,7 +15,7 @@ from tortoise.models import Model
 
 from outboundql import models
 from outboundql.enums import Role
-from outboundql.errors import Forbidden, NotFound
+from outboundql.errors import Forbidden, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
@@ -96,6 +97,40 @@ class Access:
             raise NotFound(label, field=field)
         self.require(_project_id(row, project_field), role, what=label, field=field)
         return row
+
+
+    async def get_many(
+        self,
+        model: type[M],
+        ids: Sequence[int],
+        role: Role = Role.VIEWER,
+        *,
+        field: str,
+        noun: str,
+        limit: int,
+        what: str | None = None,
+        project_field: str = "project_id",
+    ) -> list[M]:
+        """The rows of ``ids`` in the order given (a repeated id once), each visible to the viewer with ``role``:
+        a missing one is NOT_FOUND on its position (``field[i]``), as `get` words it; none, or more than
+        ``limit``, is INVALID on ``field`` (``noun``: what the ids are, plural)."""
+        label = what or model.__name__
+        if not ids:
+            raise InvalidInput(f"Give at least one of the {noun}.", field=field)
+        if len(ids) > limit:
+            raise InvalidInput(f"At most {limit} {noun} per request.", field=field)
+        queryset = self.scope(model.filter(id__in=list(set(ids))), project_field)
+        if "__" in project_field:  # the project is read through a relation: load it with the rows
+            queryset = queryset.select_related(project_field.rsplit("__", 1)[0])
+        found = {row.pk: row for row in await queryset}
+        rows: dict[int, M] = {}
+        for i, pk in enumerate(ids):
+            row = found.get(pk)
+            if row is None:
+                raise NotFound(label, field=f"{field}[{i}]")
+            self.require(_project_id(row, project_field), role, what=label, field=f"{field}[{i}]")
+            rows.setdefault(pk, row)
+        return list(rows.values())
 
 
 def _project_id(row: Model, project_field: str) -> int:

@@ -12,10 +12,9 @@ completed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
 from tortoise.transactions import in_transaction
 
@@ -35,11 +34,11 @@ from outboundql.enums import (
     OutreachStatus,
     Role,
 )
-from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
+from outboundql.errors import Collector, Conflict, InvalidInput
 from outboundql.services import audit, campaign_stats, fields, messages, planning, runtime, sql
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, outreach_deltas
-from outboundql.services.commands import UNSET, Maybe
+from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.execution import cancel_pending, changed
 from outboundql.services.locks import locked_campaign
 
@@ -49,7 +48,9 @@ CALL_OUTCOMES = frozenset({AttemptOutcome.CONNECTED, AttemptOutcome.VOICEMAIL, A
 MESSAGE_OUTCOMES = frozenset({AttemptOutcome.SENT, AttemptOutcome.BOUNCED, AttemptOutcome.FAILED})
 CALL_CHANNELS = frozenset({Channel.PHONE_CALL})
 
-T = TypeVar("T")
+EDIT_CLEANERS = {"subject": fields.text(500, label="Subject"), "body": fields.long_text(label="Body")}
+RESULT_CLEANERS = {"notes": fields.long_text(label="Notes"),
+                   "signals": fields.string_list(max_items=messages.MAX_SIGNALS, max_length=300, label="Signals")}
 BOUNCED = OutreachStatus.BOUNCED
 
 
@@ -58,32 +59,9 @@ class AttemptsChanged:
     attempts: list[models.OutreachAttempt]
 
 
-async def _attempts(access: Access, ids: Sequence[int], field: str = "attempt_ids") -> list[models.OutreachAttempt]:
-    """The attempts of ``ids`` in the order given (duplicates once), each visible to a MEMBER; a missing one is
-    NOT_FOUND on its position."""
-    limit = runtime.settings().max_bulk_items
-    if not ids:
-        raise InvalidInput("Give at least one attempt.", field=field)
-    if len(ids) > limit:
-        raise InvalidInput(f"At most {limit} attempts per request.", field=field)
-    found = {a.id: a for a in await access.scope(models.OutreachAttempt.filter(id__in=list(set(ids))))}
-    result: list[models.OutreachAttempt] = []
-    for i, pk in enumerate(ids):
-        attempt = found.get(pk)
-        if attempt is None:
-            raise NotFound("OutreachAttempt", field=f"{field}[{i}]")
-        access.require(attempt.project_id, Role.MEMBER, what="OutreachAttempt", field=f"{field}[{i}]")
-        if attempt not in result:
-            result.append(attempt)
-    return result
-
-
-def _clean(name: str, cleaner: Callable[[Any], T], value: Any, check: Collector) -> T | None:
-    try:
-        return cleaner(value)
-    except ValueError as exc:
-        check.add(name, str(exc))
-        return None
+async def _attempts(access: Access, ids: Sequence[int]) -> list[models.OutreachAttempt]:
+    return await access.get_many(models.OutreachAttempt, ids, Role.MEMBER, field="attempt_ids", noun="attempts",
+                                 limit=runtime.settings().max_bulk_items)
 
 
 def _require_status(attempts: Sequence[models.OutreachAttempt], ids: Sequence[int], status: AttemptStatus,
@@ -119,19 +97,13 @@ async def approve_outreach(access: Access, cmd: ApproveOutreach) -> AttemptsChan
     attempts = await _attempts(access, cmd.attempt_ids)
     check = Collector()
     edits: dict[int, dict[str, str | None]] = {}
-    subject_clean, body_clean = fields.text(500, label="Subject"), fields.long_text(label="Body")
     for i, edit in enumerate(cmd.edits):
         if edit.attempt_id not in cmd.attempt_ids:
             check.add(f"edits[{i}].attempt_id", "Edit only attempts this request approves (list it in attemptIds).")
             continue
-        change: dict[str, str | None] = {}
-        if edit.subject is not UNSET:
-            change["subject"] = _clean(f"edits[{i}].subject", subject_clean, edit.subject, check)
-        if edit.body is not UNSET:
-            body = _clean(f"edits[{i}].body", body_clean, edit.body, check)
-            if not body:
-                check.add(f"edits[{i}].body", "The body cannot be empty.")
-            change["body"] = body
+        change = fields.clean(given(edit, exclude=("attempt_id",)), EDIT_CLEANERS, check, prefix=f"edits[{i}].")
+        if "body" in change and not change["body"]:
+            check.add(f"edits[{i}].body", "The body cannot be empty.")
         edits.setdefault(edit.attempt_id, {}).update(change)
     check.raise_if_any()
     _require_status(attempts, cmd.attempt_ids, AttemptStatus.AWAITING_APPROVAL, "approved")
@@ -275,10 +247,9 @@ async def record_attempt_result(access: Access, cmd: RecordAttemptResult) -> Att
     if cmd.goal_achieved and outcome in (AttemptOutcome.FAILED, AttemptOutcome.BOUNCED, AttemptOutcome.NO_ANSWER,
                                          AttemptOutcome.BUSY):
         check.add("goal_achieved", f"An attempt that came to {outcome.value} cannot have achieved the goal.")
-    notes = _clean("notes", fields.long_text(label="Notes"), cmd.notes, check) or ""
-    signals = _clean("signals", fields.string_list(max_items=messages.MAX_SIGNALS, max_length=300, label="Signals"),
-                     list(cmd.signals), check) or []
+    cleaned = fields.clean({"notes": cmd.notes, "signals": list(cmd.signals)}, RESULT_CLEANERS, check)
     check.raise_if_any()
+    notes, signals = cleaned["notes"], cleaned["signals"]
     if (attempt.status is AttemptStatus.DONE and attempt.outcome is outcome
             and attempt.goal_achieved == cmd.goal_achieved):
         return await _settled(attempt)  # the same result recorded again

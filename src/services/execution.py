@@ -31,7 +31,7 @@ from outboundql.enums import (
     GoalOutcome,
     Role,
 )
-from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
+from outboundql.errors import Collector, Conflict, InvalidInput
 from outboundql.services import audit, events, planning, runtime
 from outboundql.services.access import Access
 from outboundql.services.locks import locked_campaign
@@ -114,7 +114,7 @@ async def go_live(access: Access, cmd: GoLive) -> ExecutionChanged:
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.go_live",
                            row=campaign, after={"execution_mode": cadence.execution_mode.value})
     planned = await plan_now(campaign.id, now)
-    await _changed(campaign.id)
+    await changed(campaign.id)
     return ExecutionChanged(await models.Campaign.get(id=campaign.id), planned)
 
 
@@ -146,7 +146,7 @@ async def _move(access: Access, campaign_id: int, source: ExecutionState, target
         await campaign.save(update_fields=["execution_state", "updated_at"])
         await audit.record(project_id=campaign.project_id, actor=access.user, action=action, row=campaign,
                            before={"execution_state": source.value}, after={"execution_state": target.value})
-    await _changed(campaign.id)
+    await changed(campaign.id)
     return ExecutionChanged(campaign)
 
 
@@ -188,7 +188,7 @@ async def start_outreach(access: Access, cmd: StartOutreach) -> ExecutionChanged
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.start_outreach",
                            row=campaign, after={"rows": marked})
     planned = await plan_now(campaign.id, now)
-    await _changed(campaign.id)
+    await changed(campaign.id)
     return ExecutionChanged(await models.Campaign.get(id=campaign.id), planned)
 
 
@@ -205,7 +205,7 @@ async def plan_added(campaign_id: int) -> int:
     if not await planning.mark_eligible_locked(campaign_id, now):
         return 0
     planned = await plan_now(campaign_id, now)
-    await _changed(campaign_id)
+    await changed(campaign_id)
     return planned
 
 
@@ -259,33 +259,15 @@ async def set_campaign_account_execution(access: Access, cmd: SetCampaignAccount
         for campaign_id in by_campaign:
             await plan_now(campaign_id, now)
     for campaign_id, row_ids in by_campaign.items():
-        await _changed(campaign_id, row_ids)
+        await changed(campaign_id, row_ids)
     found = {r.id: r for r in await models.CampaignAccount.filter(id__in=ids)}
     return RowsChanged([found[i] for i in ids])
 
 
 async def _rows(access: Access, ids: Sequence[int]) -> list[models.CampaignAccount]:
-    """The rows of ``ids`` in the order given (duplicates once), each visible to a MEMBER; a missing one is
-    NOT_FOUND on its position."""
-    limit = runtime.settings().max_bulk_items
-    if not ids:
-        raise InvalidInput("Give at least one campaign account.", field="campaign_account_ids")
-    if len(ids) > limit:
-        raise InvalidInput(f"At most {limit} campaign accounts per request.", field="campaign_account_ids")
-    found = {r.id: r for r in await access.scope(models.CampaignAccount.filter(id__in=list(set(ids))),
-                                                 "campaign__project_id").select_related("campaign")}
-    rows: list[models.CampaignAccount] = []
-    seen: set[int] = set()
-    for i, pk in enumerate(ids):
-        row = found.get(pk)
-        if row is None:
-            raise NotFound("CampaignAccount", field=f"campaign_account_ids[{i}]")
-        access.require(row.campaign.project_id, Role.MEMBER, what="CampaignAccount",
-                       field=f"campaign_account_ids[{i}]")
-        if pk not in seen:
-            seen.add(pk)
-            rows.append(row)
-    return rows
+    return await access.get_many(models.CampaignAccount, ids, Role.MEMBER, field="campaign_account_ids",
+                                 noun="campaign accounts", limit=runtime.settings().max_bulk_items,
+                                 project_field="campaign__project_id")
 
 
 # --- stopping plans ---------------------------------------------------------------------------------
@@ -341,10 +323,6 @@ async def stop_campaign(campaign: models.Campaign) -> None:
         updated_at=now)
     await models.CampaignAccount.filter(campaign_id=campaign.id, execution_status__in=list(ACTIVE_EXECUTION)
                                         ).update(execution_status=ExecutionStatus.COMPLETED, updated_at=now)
-
-
-async def _changed(campaign_id: int, row_ids: Sequence[int] = (), attempt_ids: Sequence[int] = ()) -> None:
-    await changed(campaign_id, row_ids, attempt_ids)
 
 
 async def changed(campaign_id: int, row_ids: Sequence[int] = (), attempt_ids: Sequence[int] = ()) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from outboundql import models
+from outboundql.cadence import rules
 from outboundql.cadence.settings import Cadence
 from outboundql.enums import (
     ACTIVE_EXECUTION,
@@ -116,9 +117,9 @@ def campaign_attempts(campaign_id: int, flt: AttemptsFilter | None = None) -> Qu
             qs = qs.filter(campaign_account_id__in=[i for i in flt.campaign_account_ids if i is not None])
     # In UTC, as stored: SQLite compares times as text, so an offset other than +00:00 would sort wrongly.
     if flt.due_before is not None:
-        qs = qs.filter(due_at__lt=_utc(flt.due_before))
+        qs = qs.filter(due_at__lt=rules.utc(flt.due_before))
     if flt.due_after is not None:
-        qs = qs.filter(due_at__gte=_utc(flt.due_after))
+        qs = qs.filter(due_at__gte=rules.utc(flt.due_after))
     return qs.order_by("due_at", "id")
 
 
@@ -165,8 +166,3 @@ async def next_attempts(campaign_account_ids: Sequence[int]) -> dict[int, models
     for attempt in await pending.order_by("due_at", "id"):
         found.setdefault(attempt.campaign_account_id, attempt)
     return found
-
-
-def _utc(at: datetime) -> datetime:
-    """``at`` in UTC (a time without an offset is taken as UTC)."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

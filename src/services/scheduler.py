@@ -191,9 +191,7 @@ async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -
 async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, now: datetime) -> list[int]:
     campaign = await models.Campaign.get(id=campaign_id)
     plan = await planning.CampaignPlan.of(campaign)
-    rows = {r["id"]: r for r in await connections.get("default").execute_query_dict(
-        f"SELECT {', '.join(ROW_FIELDS)} FROM campaign_account "
-        f"WHERE id IN ({sql.int_list(a.campaign_account_id for a in group)})")}
+    rows = await _rows_of(connections.get("default"), group)
     people = await planning.people_of(r["account_id"] for r in rows.values())
     window = plan.cadence.window
 
@@ -247,9 +245,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
         # or a row disabled since the checks above takes its attempt back, a row finished cancels it.
         campaign = await locked_campaign(campaign_id)
         if handed:
-            fresh = {r["id"]: r for r in await conn.execute_query_dict(
-                f"SELECT {', '.join(ROW_FIELDS)} FROM campaign_account "
-                f"WHERE id IN ({sql.int_list(a.campaign_account_id for a in handed)})")}
+            fresh = await _rows_of(conn, handed)
             kept: list[Claimed] = []
             for attempt in handed:
                 row = fresh[attempt.campaign_account_id]
@@ -300,6 +296,13 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             executed += await _handed(conn, campaign, handed, token, now)
     await execution.changed(campaign_id, [a.campaign_account_id for a in group], [a.id for a in group])
     return executed
+
+
+async def _rows_of(conn: Any, claimed: list[Claimed]) -> dict[int, dict[str, Any]]:
+    """What executing reads of the claimed attempts' rows (`ROW_FIELDS`), by id."""
+    return {r["id"]: r for r in await conn.execute_query_dict(
+        f"SELECT {', '.join(ROW_FIELDS)} FROM campaign_account "
+        f"WHERE id IN ({sql.int_list(a.campaign_account_id for a in claimed)})")}
 
 
 async def _handed(conn: Any, campaign: models.Campaign, handed: list[Claimed], token: str, now: datetime

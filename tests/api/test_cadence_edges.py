@@ -25,6 +25,7 @@ from outboundql.enums import (
 from outboundql.services import attempts, cadence, campaign_accounts, execution, messages, scheduler
 from outboundql.services import contacts as contacts_service
 from outboundql.services.clock import FakeClock
+from outboundql.settings import Settings
 from tests.helpers import Person, access_for, global_id
 
 NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -33,6 +34,12 @@ NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(NINE)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Pages of 3, so a cap shows with a few rows."""
+    return Settings(database_url="sqlite://:memory:", redis_url=None, max_page_size=3)
 
 
 async def _live(owner: Person, project: models.Project, campaign: models.Campaign, *contacts: str,
@@ -117,3 +124,48 @@ async def test_a_stalled_claim_taken_again_advances_the_plan_once(
         (AttemptStatus.CANCELLED, True), (AttemptStatus.SCHEDULED, True)]
     assert (await models.Contact.get(id=planned[1].contact_id)).name == "Bob Brown"
     assert (await models.Account.get(id=row.account_id)).status is AccountStatus.NEW
+
+
+async def test_bulk_execution_mutations_refuse_no_ids_and_too_many_as_data(
+        owner: Person, project: models.Project, campaign: models.Campaign, gql: Any, settings: Any) -> None:
+    _, row = await _live(owner, project, campaign, "Dana Diaz")
+    before = [(a.id, a.status) for a in await models.OutreachAttempt.all()]
+    too_many = settings.max_bulk_items + 1
+    calls = {
+        "setCampaignAccountExecution": ("campaignAccountIds", "CampaignAccount", row.id, {"action": "DISABLE"},
+                                        "campaign accounts"),
+        "approveOutreach": ("attemptIds", "OutreachAttempt", before[0][0], {}, "attempts"),
+        "rejectOutreach": ("attemptIds", "OutreachAttempt", before[0][0], {}, "attempts"),
+    }
+    for name, (ids_field, type_name, pk, extra, noun) in calls.items():
+        doc = (f"mutation($input: {name[0].upper()}{name[1:]}Input!) {{ {name}(input: $input) "
+               "{ errors { code field message } } }")
+        for ids, message in (([], f"Give at least one of the {noun}."),
+                             ([global_id(type_name, pk)] * too_many,
+                              f"At most {settings.max_bulk_items} {noun} per request.")):
+            result = await gql(doc, {"input": {ids_field: ids, **extra}}, as_=owner)
+            assert result["data"][name]["errors"] == [
+                {"code": "INVALID", "field": f"input.{ids_field}", "message": message}], name
+    assert [(a.id, a.status) for a in await models.OutreachAttempt.all()] == before
+    assert (await models.CampaignAccount.get(id=row.id)).execution_disabled is False
+
+
+async def test_a_row_shows_its_most_recent_attempts_up_to_the_limit(
+        owner: Person, project: models.Project, campaign: models.Campaign, gql: Any) -> None:
+    _, row = await _live(owner, project, campaign, "Dana Diaz")
+    first = await models.OutreachAttempt.get(campaign_account_id=row.id)
+    for n in range(2, 5):  # history of a few rounds, made directly
+        await models.OutreachAttempt.create(
+            project=project, campaign=campaign, campaign_account=row, contact_id=first.contact_id,
+            channel=first.channel, step=1, attempt_number=n, status=AttemptStatus.CANCELLED, due_at=NINE,
+            body="x")
+    query = """query($id: ID!, $limit: Int!) { node(id: $id) { ... on CampaignAccount {
+        attempts(limit: $limit) { attemptNumber } } } }"""
+
+    async def numbers(limit: int) -> list[int]:
+        result = await gql(query, {"id": global_id("CampaignAccount", row.id), "limit": limit}, as_=owner)
+        return [a["attemptNumber"] for a in result["data"]["node"]["attempts"]]
+
+    assert await numbers(2) == [4, 3]
+    assert await numbers(20) == [4, 3, 2]  # never more than a page (3 here)
+    assert await numbers(0) == []

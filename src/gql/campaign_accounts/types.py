@@ -137,9 +137,11 @@ class CampaignAccount(ProjectNode):
     async def execution(self, info: Info) -> CampaignAccountExecution:
         return await execution_of(info, self.row)
 
-    @strawberry.field(description="Outreach attempts of the account's plan, planned and made, newest first.")
-    async def attempts(self, info: Info) -> list[OutreachAttempt]:
-        return await attempts_of(info, self.row)
+    @strawberry.field(description="Outreach attempts of the account's plans, planned and made, newest first: the "
+                      "most recent `limit` (at most OUTBOUNDQL_MAX_PAGE_SIZE; the campaign's `attempts` connection "
+                      "pages through all of them).")
+    async def attempts(self, info: Info, limit: int = 20) -> list[OutreachAttempt]:
+        return await attempts_of(info, self.row, limit)
 
     @strawberry.field(description="The override when set, else the current-goal AI score.")
     async def effective_score(self, info: Info) -> float | None:

@@ -16,7 +16,7 @@ from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.context import Info
 from outboundql.gql.enums import AttemptOutcome, AttemptStatus, Channel, ExecutionStatus, GoalOutcome
 from outboundql.gql.messages import Message
-from outboundql.gql.pagination import CountedConnection
+from outboundql.gql.pagination import CountedConnection, max_page_size
 from outboundql.services.execution_queries import ExecutionTally, max_attempts, shown_status
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ async def execution_of(info: Info, row: models.CampaignAccount) -> CampaignAccou
     )
 
 
-async def attempts_of(info: Info, row: models.CampaignAccount) -> list[OutreachAttempt]:
-    """The attempts of campaign account ``row``, newest first."""
+async def attempts_of(info: Info, row: models.CampaignAccount, limit: int) -> list[OutreachAttempt]:
+    """The ``limit`` most recent attempts of campaign account ``row`` (capped by the page size), newest first."""
     rows = await info.context.loaders.attempts_by_campaign_account_id.load(row.id)
-    return [OutreachAttempt.from_model(a) for a in rows]
+    return [OutreachAttempt.from_model(a) for a in rows[:max(0, min(limit, max_page_size(info)))]]
