@@ -177,6 +177,21 @@ class ImportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class ImportOrigin(enum.StrEnum):
+    """How an import job's file arrived."""
+
+    UPLOAD = "upload"
+    EMAIL = "email"
+
+
+class SuppressionKind(enum.StrEnum):
+    """What a suppression entry matches: one e-mail address, one phone number, or every address of a domain."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    DOMAIN = "domain"
+
+
 class CampaignType(enum.StrEnum):
     """A campaign's cadence: one step, or ordered follow-up steps."""
 

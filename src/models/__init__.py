@@ -7,11 +7,12 @@ from outboundql.models.billing import ApiUsage, Expense
 from outboundql.models.campaigns import Campaign, CampaignAccount, CampaignAccountTag
 from outboundql.models.execution import OutreachAttempt
 from outboundql.models.idempotency import IdempotencyKey
-from outboundql.models.imports import ImportJob
+from outboundql.models.imports import ImportFile, ImportJob
 from outboundql.models.outreach import Message
 from outboundql.models.products import Persona, Product
 from outboundql.models.projects import Market, Membership, Project, SavedFilter
 from outboundql.models.scoring import FitScore, ScoringRun, ScoringRunItem
+from outboundql.models.suppressions import Suppression
 
 __all__ = [
     "Account",
@@ -26,6 +27,7 @@ __all__ = [
     "Expense",
     "FitScore",
     "IdempotencyKey",
+    "ImportFile",
     "ImportJob",
     "Market",
     "Membership",
@@ -35,6 +37,7 @@ __all__ = [
     "Product",
     "Project",
     "SavedFilter",
+    "Suppression",
     "ScoringRun",
     "ScoringRunItem",
     "User",

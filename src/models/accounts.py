@@ -36,6 +36,7 @@ class Account(ProjectScopedModel):
     custom_fields: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     contract_end_date = fields.DateField(null=True)
     source = fields.CharField(max_length=100, null=True)
+    external_id = fields.CharField(max_length=200, null=True)  # the id in `source` (a CRM), for upserts
     status = fields.CharEnumField(AccountStatus, max_length=20, default=AccountStatus.NEW)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
@@ -44,6 +45,7 @@ class Account(ProjectScopedModel):
 
     class Meta:
         table = "account"
+        unique_together = (("project", "source", "external_id"),)
         indexes = [
             Index(fields=["project_id", "domain"]),
             Index(fields=["project_id", "name_key", "city_key"]),
@@ -100,9 +102,12 @@ class Contact(ProjectScopedModel):
     language = fields.CharField(max_length=8, null=True)
     time_zone = fields.CharField(max_length=64, null=True)  # IANA name; null: the account's
     do_not_contact = fields.BooleanField(default=False)
+    source = fields.CharField(max_length=100, null=True)
+    external_id = fields.CharField(max_length=200, null=True)  # the id in `source` (a CRM), for upserts
 
     class Meta:
         table = "contact"
+        unique_together = (("project", "source", "external_id"),)
         indexes = [
             Index(fields=["account_id", "phone"]),
             Index(fields=["account_id", "email"]),

@@ -60,6 +60,9 @@ class Campaign(ProjectScopedModel):
     execution_state = fields.CharEnumField(ExecutionState, max_length=16, default=ExecutionState.NOT_LIVE)
     live_at = fields.DatetimeField(null=True)
     outreach_started_at = fields.DatetimeField(null=True)  # when planning began (go-live, start_at, startOutreach)
+    import_token = fields.CharField(max_length=64, null=True, unique=True)  # the local part of its import address
+    import_sender = fields.CharField(max_length=254, null=True)  # the one From address whose mails are imported
+    import_mapping: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)  # column → field, for mails
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
