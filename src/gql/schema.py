@@ -14,6 +14,7 @@ from outboundql.gql.campaigns import CampaignMutations
 from outboundql.gql.errors import CodedErrors, is_unexpected
 from outboundql.gql.execution import ExecutionMutations
 from outboundql.gql.expenses import ExpenseMutations
+from outboundql.gql.external_scores import ExternalScoreMutations
 from outboundql.gql.goals import GoalQueries
 from outboundql.gql.limits import QueryLimits
 from outboundql.gql.low_fit import LowFitMutations
@@ -36,7 +37,7 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, No
 class Mutation(
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
     CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
-    MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations,
+    MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations, ExternalScoreMutations,
 ):
     pass
 

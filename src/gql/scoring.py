@@ -112,7 +112,8 @@ class CampaignEvent:
 @strawberry.type
 class ScoringMutations:
     @mutation("Score the campaign's accounts in the background: those with no score for its product and goal, or "
-              "one made under an older persona version (all of them with `force`). Follow it with "
+              "one made under an older persona version (all of them with `force`; a score attached with "
+              "`setExternalScores` counts as current, so only `force` replaces it). Follow it with "
               "`campaignScoringProgress` or by polling `scoringProgress`. A campaign has one run at a time: while "
               "one is running, this returns it with `started: false` and a CONFLICT error.")
     async def score_campaign(self, info: Info, input: ScoreCampaignInput) -> ScoreCampaignPayload:

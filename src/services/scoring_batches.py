@@ -219,7 +219,8 @@ async def record_usage(run: models.ScoringRun, usage: Sequence[Usage]) -> None:
 
 
 async def _upsert_scores(conn: Any, run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> None:
-    """INSERT … ON CONFLICT (product_id, goal_key, account_id) DO UPDATE: one statement per 500 scores."""
+    """INSERT … ON CONFLICT (product_id, goal_key, account_id) DO UPDATE: one statement per 500 scores. A score
+    attached from outside meanwhile is kept unless the run was forced."""
     model = models.FitScore
     fields_map = model._meta.fields_map
     now = datetime.now(UTC)
@@ -227,6 +228,7 @@ async def _upsert_scores(conn: Any, run: models.ScoringRun, persona_version: int
     width = len(_UPSERT_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED_ON_CONFLICT)
     cast = "::jsonb" if is_postgres(conn) else ""
+    keep_external = "" if run.force else f" WHERE fit_score.scorer <> '{scoring_runs.EXTERNAL_SCORER}'"
     for part in chunks(outcome.scored, _UPSERT_ROWS_PER_STATEMENT):
         groups = ", ".join(
             "(" + ", ".join(placeholder(conn, k * width + c + 1) + (cast if _UPSERT_COLUMNS[c] == "justifications"
@@ -242,4 +244,4 @@ async def _upsert_scores(conn: Any, run: models.ScoringRun, persona_version: int
                        persona_version, run.scorer, s.model, stamp, stamp]
         await conn.execute_query(
             f"INSERT INTO fit_score ({', '.join(_UPSERT_COLUMNS)}) VALUES {groups} "
-            f"ON CONFLICT (product_id, goal_key, account_id) DO UPDATE SET {updates}", values)
+            f"ON CONFLICT (product_id, goal_key, account_id) DO UPDATE SET {updates}{keep_external}", values)

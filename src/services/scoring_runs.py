@@ -28,6 +28,8 @@ from outboundql.services.campaigns import effective_language
 from outboundql.services.locks import locked_campaign
 from outboundql.services.sql import column, placeholder
 
+#: The scorer of scores attached from outside: a run without ``force`` leaves them alone.
+EXTERNAL_SCORER = "external"
 #: A product needs this many reviewed campaign accounts before reviews are given to the scorer.
 FEEDBACK_MIN_REVIEWED = 10
 FEEDBACK_PER_SIDE = 5
@@ -114,13 +116,15 @@ async def _enqueue_started(run_id: int) -> None:
 
 async def _insert_items(conn: Any, run: models.ScoringRun, batch_size: int) -> int:
     """INSERT … SELECT the run's work set in one statement: the campaign's accounts with no score for
-    (product, goal) made under the current persona version (every account when ``force``)."""
+    (product, goal) made under the current persona version nor attached from outside (scorer
+    ``external``, see `services.external_scores`); every account when ``force``."""
     def p(n: int) -> str:
         return placeholder(conn, n)
 
     cached = "" if run.force else (
         f" AND NOT EXISTS (SELECT 1 FROM fit_score fs WHERE fs.product_id = {int(run.product_id)}"
-        f" AND fs.goal_key = {p(2)} AND fs.account_id = ca.account_id AND fs.persona_version >= {p(3)})")
+        f" AND fs.goal_key = {p(2)} AND fs.account_id = ca.account_id"
+        f" AND (fs.persona_version >= {p(3)} OR fs.scorer = '{EXTERNAL_SCORER}'))")
     values: list[Any] = [ScoringItemState.PENDING.value]
     if not run.force:
         values += [run.goal_key, run.persona_version]

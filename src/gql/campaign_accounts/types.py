@@ -32,9 +32,12 @@ MessageRef = Annotated["Message", strawberry.lazy(_MESSAGES)]
 
 @strawberry.type(description="One typed reason of a fit score, naming the rubric criterion.")
 class Justification:
-    kind: str = strawberry.field(description="`fit`, `gap`, `risk` or `missing_data`.")
-    criterion: str
+    kind: str = strawberry.field(description="`fit`, `gap`, `risk` or `missing_data`; `component` for a named "
+                                 "component of a score attached from outside (scorer `external`).")
+    criterion: str = strawberry.field(description="The rubric criterion, or the component's name.")
     text: str
+    value: float | None = strawberry.field(
+        default=None, description="A component's value on 0.0–10.0 (one decimal); null for other kinds.")
 
 
 @strawberry.type(description="An AI fit score of an account for a product and goal.")
@@ -60,7 +63,12 @@ class FitScore:
                    model=row.model, created_at=row.created_at, scored_at=row.updated_at, stale=stale,
                    goal_key=row.goal_key,
                    justifications=[Justification(kind=j.get("kind", ""), criterion=j.get("criterion", ""),
-                                                 text=j.get("text", "")) for j in row.justifications or []])
+                                                 text=j.get("text", ""), value=_number(j.get("value")))
+                                   for j in row.justifications or []])
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @strawberry.type(description="What a thread holds that a person should look at.")
