@@ -15,7 +15,6 @@ Time is always the runtime clock's, passed into SQL.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import secrets
@@ -43,7 +42,7 @@ from outboundql.enums import (
     ExecutionState,
     ExecutionStatus,
 )
-from outboundql.services import attempts, execution, planning, runtime, sql
+from outboundql.services import attempts, execution, planning, runtime, sql, suppressions
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.locks import locked_campaign
 
@@ -121,33 +120,46 @@ def lease() -> timedelta:
 
 
 async def claim(now: datetime, limit: int = CLAIM_BATCH) -> tuple[str, list[int]]:
-    """Claim up to ``limit`` due attempts of live campaigns for one execution, in one statement: the token stamped
-    on them and their ids (none: an empty list)."""
+    """Claim up to ``limit`` due attempts of live campaigns for one execution: the token stamped on them and their
+    ids (none: an empty list). Attempts whose claim outlived its lease are taken first, then those due, earliest
+    first; each kind in one statement that walks the ``(status, due_at)`` index (an ``OR`` of the two would scan
+    every attempt ever planned on each claim)."""
     token = secrets.token_hex(16)
     conn = connections.get("default")
-    values = [AttemptStatus.EXECUTING.value, now, token, AttemptStatus.SCHEDULED.value, now - lease(),
-              ExecutionState.LIVE.value, limit]
-    due = ("SELECT a.id FROM outreach_attempt a JOIN campaign c ON c.id = a.campaign_id "
-           "JOIN campaign_account ca ON ca.id = a.campaign_account_id "
-           "WHERE ((a.status = {4} AND a.due_at <= {2}) OR (a.status = {1} AND a.claimed_at < {5})) "
-           "AND c.execution_state = {6} AND NOT ca.execution_disabled ORDER BY a.due_at, a.id LIMIT {7}")
-    update = "UPDATE outreach_attempt SET status = {1}, claimed_at = {2}, claim_token = {3}, updated_at = {2} "
-    if sql.is_postgres(conn):
+    stalled = await _claim_where(conn, token, now, "a.status = {s} AND a.claimed_at < {t}",
+                                 AttemptStatus.EXECUTING, now - lease(), limit)
+    due = await _claim_where(conn, token, now, "a.status = {s} AND a.due_at <= {t}",
+                             AttemptStatus.SCHEDULED, now, limit - len(stalled)) if len(stalled) < limit else []
+    return token, sorted(stalled + due)
+
+
+async def _claim_where(conn: Any, token: str, now: datetime, condition: str, status: AttemptStatus,
+                       before: datetime, limit: int) -> list[int]:
+    """One claiming statement over the attempts in ``status`` that ``condition`` (on ``{s}`` the status and ``{t}``
+    the time) picks, earliest due first."""
+    p = functools.partial(sql.placeholder, conn)
+    postgres = sql.is_postgres(conn)
+    values = [AttemptStatus.EXECUTING.value, now, token, status.value, before, ExecutionState.LIVE.value, limit]
+    marks = {"s": p(4), "t": p(5), "live": p(6), "limit": p(7)}
+    due = (f"SELECT a.id FROM outreach_attempt a JOIN campaign c ON c.id = a.campaign_id "
+           f"JOIN campaign_account ca ON ca.id = a.campaign_account_id "
+           f"WHERE {condition.format(**marks)} AND c.execution_state = {marks['live']} "
+           f"AND NOT ca.execution_disabled ORDER BY a.due_at, a.id LIMIT {marks['limit']}")
+    update = f"UPDATE outreach_attempt SET status = {p(1)}, claimed_at = {p(2)}, claim_token = {p(3)}, " \
+             f"updated_at = {p(2)} "
+    if postgres:
         # Skips rows another claim holds; RETURNING through a CTE (tortoise drops an UPDATE's RETURNING rows).
-        text = (f"WITH claimed AS ({update}WHERE id IN ({due} FOR UPDATE OF a SKIP LOCKED) RETURNING id) "
-                "SELECT id FROM claimed").format(*(f"${n}" for n in range(8)))
+        text = f"WITH claimed AS ({update}WHERE id IN ({due} FOR UPDATE OF a SKIP LOCKED) RETURNING id) " \
+               "SELECT id FROM claimed"
     else:  # SQLite: one writer at a time, and a statement outside a transaction is its own
         text = f"{update}WHERE id IN ({due}) RETURNING id"
-        text = text.format(*("?" for _ in range(8)))
-        order = [1, 2, 3, 2, 4, 2, 1, 5, 6, 7]  # ? placeholders bind by position
-        values = [values[n - 1] for n in order]
-    rows = await conn.execute_query_dict(text, values)
-    return token, sorted(int(r["id"]) for r in rows)
+        values.insert(3, now)  # ? binds by position: updated_at repeats claimed_at
+    return [int(r["id"]) for r in await conn.execute_query_dict(text, values)]
 
 
 @dataclass(slots=True)
 class Claimed:
-    """What executing reads of a claimed attempt."""
+    """What executing reads of a claimed attempt, its row, its account and its contact (one joined SELECT)."""
 
     id: int
     project_id: int
@@ -160,13 +172,28 @@ class Claimed:
     subject: str | None
     body: str
     address: str | None
+    account_id: int
+    execution_status: ExecutionStatus
+    execution_disabled: bool
+    account_name: str
+    account_status: AccountStatus
+    account_time_zone: str | None
+    country: str | None
+    contact_name: str | None
+    contact_do_not_contact: bool | None
+    contact_time_zone: str | None
 
     @property
     def delivery_key(self) -> str:
         return f"attempt-{self.id}"
 
 
-CLAIMED_FIELDS = tuple(f.name for f in dataclasses.fields(Claimed))
+#: The SELECT list of `Claimed`, in its order.
+CLAIMED_COLUMNS = (
+    "a.id, a.project_id, a.campaign_id, a.campaign_account_id, a.contact_id, a.channel, a.step, a.attempt_number, "
+    "a.subject, a.body, a.address, ca.account_id, ca.execution_status, ca.execution_disabled, "
+    "acc.name AS account_name, acc.status AS account_status, acc.time_zone AS account_time_zone, acc.country, "
+    "ct.name AS contact_name, ct.do_not_contact AS contact_do_not_contact, ct.time_zone AS contact_time_zone")
 ROW_FIELDS = ("id", "account_id", "execution_status", "execution_disabled")
 
 
@@ -176,10 +203,17 @@ async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -
     groups: dict[int, list[Claimed]] = defaultdict(list)
     conn = connections.get("default")
     for values in await conn.execute_query_dict(
-            f"SELECT {', '.join(CLAIMED_FIELDS)} FROM outreach_attempt WHERE id IN ({sql.int_list(ids)}) "
-            f"AND claim_token = {sql.placeholder(conn, 1)} AND status = {sql.placeholder(conn, 2)} ORDER BY id",
+            f"SELECT {CLAIMED_COLUMNS} FROM outreach_attempt a "
+            "JOIN campaign_account ca ON ca.id = a.campaign_account_id JOIN account acc ON acc.id = ca.account_id "
+            f"LEFT JOIN contact ct ON ct.id = a.contact_id WHERE a.id IN ({sql.int_list(ids)}) "
+            f"AND a.claim_token = {sql.placeholder(conn, 1)} AND a.status = {sql.placeholder(conn, 2)} ORDER BY a.id",
             [token, AttemptStatus.EXECUTING.value]):
         values["channel"] = Channel(values["channel"])
+        values["execution_status"] = ExecutionStatus(values["execution_status"])
+        values["execution_disabled"] = bool(values["execution_disabled"])  # SQLite answers 0 or 1
+        values["account_status"] = AccountStatus(values["account_status"])
+        if values["contact_do_not_contact"] is not None:
+            values["contact_do_not_contact"] = bool(values["contact_do_not_contact"])
         attempt = Claimed(**values)
         groups[attempt.campaign_id].append(attempt)
     executed: list[int] = []
@@ -190,10 +224,8 @@ async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -
 
 async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, now: datetime) -> list[int]:
     campaign = await models.Campaign.get(id=campaign_id)
-    plan = await planning.CampaignPlan.of(campaign)
-    rows = await _rows_of(connections.get("default"), group)
-    people = await planning.people_of(r["account_id"] for r in rows.values())
-    window = plan.cadence.window
+    cadence = Cadence.from_stored(campaign.cadence)
+    window = cadence.window
 
     @functools.cache
     def opening(zone: ZoneInfo) -> datetime:
@@ -206,33 +238,35 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
     passed_on: list[int] = []  # attempts whose contact turned out do-not-contact
     failed: list[tuple[int, channels.DeliveryFailed]] = []
     handed: list[Claimed] = []
+    barred = await suppressions.suppressed(  # one lookup for the batch: addresses suppressed since planning
+        campaign.project_id, emails=[a.address for a in group if a.address and "@" in a.address],
+        phones=[a.address for a in group if a.address and "@" not in a.address])
     for attempt in group:
-        row = rows[attempt.campaign_account_id]
-        who = people[row["account_id"]]
-        contact = who.contact(attempt.contact_id)
-        if campaign.execution_state is ExecutionState.STOPPED or ExecutionStatus(
-                row["execution_status"]) in FINAL_EXECUTION:
+        if campaign.execution_state is ExecutionState.STOPPED or attempt.execution_status in FINAL_EXECUTION:
             cancel[attempt.id] = "The plan stopped before this attempt was executed."
-        elif campaign.execution_state is not ExecutionState.LIVE or row["execution_disabled"]:
+        elif campaign.execution_state is not ExecutionState.LIVE or attempt.execution_disabled:
             release[attempt.id] = None  # paused meanwhile: it waits where it was
-        elif planning.ended(plan.cadence, now):
+        elif planning.ended(cadence, now):
             cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
-            finish[attempt.id] = (row["id"], ExecutionStatus.COMPLETED)
+            finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.COMPLETED)
         elif (opens := opening(timezones.recipient_zone(
-                window.time_zone, window.recipient_local_time, contact.time_zone if contact else None,
-                who.account.time_zone, who.account.country))) != now:
+                window.time_zone, window.recipient_local_time, attempt.contact_time_zone,
+                attempt.account_time_zone, attempt.country))) != now:
             release[attempt.id] = opens  # outside the window: it waits for the next opening
-        elif who.account.status is AccountStatus.DO_NOT_CONTACT:
-            cancel[attempt.id] = f"{who.account.name} is marked do_not_contact."
-            finish[attempt.id] = (row["id"], ExecutionStatus.DISQUALIFIED)
-        elif contact is not None and contact.do_not_contact:
-            cancel[attempt.id] = f"{contact.name} is marked do not contact."
+        elif attempt.account_status is AccountStatus.DO_NOT_CONTACT:
+            cancel[attempt.id] = f"{attempt.account_name} is marked do_not_contact."
+            finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.DISQUALIFIED)
+        elif attempt.contact_do_not_contact:
+            cancel[attempt.id] = f"{attempt.contact_name} is marked do not contact."
+            passed_on.append(attempt.id)
+        elif barred.address(attempt.address):
+            cancel[attempt.id] = "The address is on the project's suppression list."
             passed_on.append(attempt.id)
         else:
             result = await channels.channel_for(attempt.channel.value).deliver(channels.Delivery(
                 attempt_id=attempt.id, delivery_key=attempt.delivery_key, project_id=attempt.project_id,
                 campaign_id=campaign.id, channel=attempt.channel.value, address=attempt.address,
-                contact_name=contact.name if contact else None, account_name=who.account.name,
+                contact_name=attempt.contact_name, account_name=attempt.account_name,
                 subject=attempt.subject, body=attempt.body, step=attempt.step, attempt_number=attempt.attempt_number))
             if isinstance(result, channels.DeliveryFailed):
                 failed.append((attempt.id, result))
@@ -272,6 +306,10 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             await execution.cancel_pending([row_id], "The plan stopped.", now)
             await models.CampaignAccount.filter(id=row_id, execution_status__in=list(ACTIVE_EXECUTION)).update(
                 execution_status=status, updated_at=now)
+        advancing = [a for a in group if (a.id in passed_on and a.id in settled) or a.id in dict(failed)]
+        if advancing:  # what planning the next attempt needs (rare: a contact turned do-not-contact, a failure)
+            plan = await planning.CampaignPlan.of(campaign)
+            people = await planning.people_of(a.account_id for a in advancing)
         for attempt_id in passed_on:
             if attempt_id not in settled:
                 continue
