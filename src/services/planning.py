@@ -35,7 +35,7 @@ from outboundql.enums import (
     ExecutionStatus,
     ReviewStatus,
 )
-from outboundql.services import runtime, sql
+from outboundql.services import runtime, sql, suppressions
 from outboundql.services.locks import locked_campaign
 
 #: Rows planned in one transaction (a tick plans more in further batches).
@@ -171,13 +171,16 @@ class People:
 
 
 async def people_of(account_ids: Iterable[int]) -> dict[int, People]:
-    """The accounts and their contacts, as plain values (raw SELECTs: thousands of rows per batch)."""
+    """The accounts and their contacts, as plain values (raw SELECTs: thousands of rows per batch). Suppressed
+    addresses are left out (an e-mail or phone the project suppresses reads as none), so nobody is reached there."""
     conn = connections.get("default")  # the transaction's, inside one
     found: dict[int, People] = {}
+    projects: dict[int, list[int]] = defaultdict(list)
     for part in sql.chunks(list(set(account_ids))):
         for values in await conn.execute_query_dict(
-                f"SELECT {', '.join(ACCOUNT_FIELDS)} FROM account WHERE id IN ({sql.int_list(part)})"):
+                f"SELECT project_id, {', '.join(ACCOUNT_FIELDS)} FROM account WHERE id IN ({sql.int_list(part)})"):
             values["status"] = AccountStatus(values["status"])
+            projects[values.pop("project_id")].append(values["id"])
             found[values["id"]] = People(AccountView(**values), [])
         for values in await conn.execute_query_dict(
                 f"SELECT {', '.join(CONTACT_FIELDS)} FROM contact WHERE account_id IN ({sql.int_list(part)}) "
@@ -185,7 +188,25 @@ async def people_of(account_ids: Iterable[int]) -> dict[int, People]:
             values["is_decision_maker"] = bool(values["is_decision_maker"])  # SQLite answers 0 or 1
             values["do_not_contact"] = bool(values["do_not_contact"])
             found[values["account_id"]].contacts.append(ContactView(**values))
+    for project_id, ids in projects.items():
+        await _leave_out_suppressed(project_id, [found[i] for i in ids])
     return found
+
+
+async def _leave_out_suppressed(project_id: int, batch: list[People]) -> None:
+    """Blank the suppressed e-mails and phones of ``batch`` (one lookup for the whole batch)."""
+    views: list[AccountView | ContactView] = []
+    for people in batch:
+        views += [people.account, *people.contacts]
+    hits = await suppressions.suppressed(project_id, emails=[v.email for v in views],
+                                         phones=[v.phone for v in views])
+    if not hits:
+        return
+    for view in views:
+        if hits.email(view.email):
+            view.email = None
+        if hits.phone(view.phone):
+            view.phone = None
 
 
 @dataclass(frozen=True, slots=True)
