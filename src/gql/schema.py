@@ -9,8 +9,11 @@ from strawberry.types import ExecutionContext
 
 from outboundql.gql.accounts import AccountMutations, AccountSubscriptions, ContactMutations
 from outboundql.gql.cadence import CadenceMutations
+from outboundql.gql.campaign_account_updates import CampaignAccountUpdateMutations
 from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignAccountQueries
+from outboundql.gql.campaign_removal import CampaignRemovalMutations
 from outboundql.gql.campaigns import CampaignMutations
+from outboundql.gql.erasure import ErasureMutations
 from outboundql.gql.errors import CodedErrors, is_unexpected
 from outboundql.gql.execution import ExecutionMutations
 from outboundql.gql.expenses import ExpenseMutations
@@ -36,7 +39,8 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, No
 @strawberry.type
 class Mutation(
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
-    CampaignAccountMutations, LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
+    CampaignAccountMutations, CampaignAccountUpdateMutations, CampaignRemovalMutations, ErasureMutations,
+    LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
     MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations, ExternalScoreMutations,
 ):
     pass

@@ -241,9 +241,7 @@ async def review(access: Access, cmd: ReviewCampaignAccounts) -> CampaignAccount
                     await row.save(update_fields=["review_status", "reviewed_at", "reviewed_by_id", "updated_at"])
                 reviewed[row.id] = row
             await campaign_stats.bump(campaign_id, approved_accounts=delta)
-            if cmd.decision is ReviewStatus.REJECTED or (  # a planned row no longer eligible is not reached out to
-                    cmd.decision is ReviewStatus.PENDING
-                    and Cadence.from_stored(campaign.cadence).eligibility is Eligibility.APPROVED_ONLY):
+            if review_unplans(cmd.decision, campaign):  # a planned row no longer eligible is not reached out to
                 await execution.unplan(row_ids, f"The row was reviewed {cmd.decision.value.upper()}.")
             await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.review",
                                row=campaign, after={"decision": cmd.decision.value, "campaign_account_ids": row_ids})
@@ -343,10 +341,8 @@ async def update_campaign_account(access: Access, cmd: UpdateCampaignAccount) ->
         if contact is None:
             check.add("contact_id", "Contact not found at this account.", code="NOT_FOUND")
     new_status = OutreachStatus(data["outreach_status"]) if data.get("outreach_status") else None
-    if new_status is not None and OUTREACH_RANK[new_status] < OUTREACH_RANK[row.outreach_status]:
-        check.add("outreach_status",
-                  f"Outreach status only moves forward: it is {row.outreach_status.value}, so "
-                  f"{new_status.value} would go back.")
+    if new_status is not None and (refused := outreach_move_refusal(row.outreach_status, new_status)):
+        check.add("outreach_status", refused)
     check.raise_if_any()
     async with in_transaction():
         await locked_campaign(row.campaign_id)
@@ -360,7 +356,7 @@ async def update_campaign_account(access: Access, cmd: UpdateCampaignAccount) ->
                 "name": contact.name, "title": contact.title, "email": contact.email,
                 "linkedin_url": contact.linkedin_url,
             }
-        if new_status is not None and OUTREACH_RANK[new_status] < OUTREACH_RANK[row.outreach_status]:
+        if new_status is not None and outreach_move_refusal(row.outreach_status, new_status):
             raise InvalidInput("Outreach status only moves forward.", field="outreach_status")
         if new_status is not None and new_status is not row.outreach_status:
             await campaign_stats.bump(row.campaign_id, **outreach_deltas(row.outreach_status, new_status))
@@ -381,6 +377,21 @@ async def update_campaign_account(access: Access, cmd: UpdateCampaignAccount) ->
                                action="campaign_account.update", row=row, before=old, after=new)
     await events.publish_campaign_event(row.campaign_id, "accounts_changed")
     return CampaignAccountChanged(campaign_account=row)
+
+
+def outreach_move_refusal(was: OutreachStatus, new: OutreachStatus) -> str | None:
+    """Why the outreach status cannot move from ``was`` to ``new`` (it only moves forward); None when it can."""
+    if OUTREACH_RANK[new] < OUTREACH_RANK[was]:
+        return f"Outreach status only moves forward: it is {was.value}, so {new.value} would go back."
+    return None
+
+
+def review_unplans(decision: ReviewStatus, campaign: models.Campaign) -> bool:
+    """Whether rows reviewed ``decision`` stop being eligible for outreach (a planned one is unplanned): REJECTED,
+    or back to PENDING when the cadence admits only APPROVED rows."""
+    return decision is ReviewStatus.REJECTED or (
+        decision is ReviewStatus.PENDING
+        and Cadence.from_stored(campaign.cadence).eligibility is Eligibility.APPROVED_ONLY)
 
 
 def outreach_deltas(was: OutreachStatus, now: OutreachStatus) -> dict[str, int]:

@@ -310,6 +310,15 @@ async def end_plan(row: models.CampaignAccount, reason: str) -> None:
         row.execution_status = ExecutionStatus.COMPLETED
 
 
+async def end_plans(row_ids: Sequence[int], reason: str) -> None:
+    """`end_plan` for many rows at once (inside the caller's transaction): pending attempts cancelled, active rows
+    completed."""
+    now = runtime.now()
+    await cancel_pending(row_ids, reason, now)
+    await models.CampaignAccount.filter(id__in=list(row_ids), execution_status__in=list(ACTIVE_EXECUTION)).update(
+        execution_status=ExecutionStatus.COMPLETED, updated_at=now)
+
+
 async def stop_campaign(campaign: models.Campaign) -> None:
     """Archiving (inside its transaction): a campaign that went live stops for good; pending attempts are
     cancelled and active rows completed."""

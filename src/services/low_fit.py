@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -95,7 +96,13 @@ async def plan(campaign: models.Campaign, options: Options) -> Plan:
         with_scores(campaign).filter(unscored=0, effective__lt=MISMATCH_BELOW)
         .order_by("id").values("id", "ai", "review_status", "outreach_status")
     )
-    result = Plan(campaign.id, options)
+    return sort_out(campaign.id, options, rows)
+
+
+def sort_out(campaign_id: int, options: Options, rows: Iterable[dict[str, Any]]) -> Plan:
+    """Split campaign rows (``id``, ``ai``: the fit score or None, ``review_status``, ``outreach_status``) into
+    removed and kept by the protections, with the counter deltas removing them makes."""
+    result = Plan(campaign_id, options)
     deltas = dict.fromkeys(campaign_stats.COUNTERS, 0)
     for row in rows:
         review = ReviewStatus(row["review_status"])

@@ -23,6 +23,7 @@ class AccountEventKind(enum.Enum):
     CREATED = "created"
     UPDATED = "updated"
     MERGED = "merged"
+    DELETED = "deleted"
 
 
 @strawberry.type(description="An account of the project changed.")
@@ -41,7 +42,8 @@ def _require_member(info: Info, project_id: int) -> None:
 @strawberry.type
 class AccountSubscriptions:
     @strawberry.subscription(permission_classes=[IsAuthenticated],
-                             description="Accounts created, updated or merged in a project, live.")
+                             description="Accounts created, updated, merged or deleted in a project, "
+                             "live.")
     async def account_events(self, info: Info, project_id: relay.GlobalID) -> AsyncGenerator[AccountEvent, None]:
         try:
             pid = pk_of(project_id, "Project", "project_id")
