@@ -23,9 +23,10 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
-from outboundql.services import runtime, scheduler, scoring_runs
+from outboundql.services import imports, runtime, scheduler, scoring_runs
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.settings import Settings, get_settings
+from outboundql.upload_limit import UploadBodyLimit
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,17 @@ async def _broker_status(settings: Settings) -> str:
 
 
 async def _scheduler_ticks(interval: float) -> None:
-    """The embedded server ticks the outreach scheduler on its own loop (its jobs run here too)."""
+    """The embedded server ticks the outreach scheduler on its own loop (its jobs run here too), and sends
+    again the import jobs whose run stopped."""
     while True:
         try:
             await scheduler.tick()
         except Exception:
             log.exception("The outreach scheduler's tick failed; trying again in %g s.", interval)
+        try:
+            await imports.resume_stalled()
+        except Exception:
+            log.exception("Stalled import jobs could not be sent again; trying again in %g s.", interval)
         await asyncio.sleep(interval)
 
 
@@ -99,6 +105,7 @@ def create_app(
                 stack.push_async_callback(asyncio.to_thread, worker.stop)
                 # In-memory messages died with the last process: resume what the database says is running.
                 await scoring_runs.resume_interrupted(claim_window=timedelta(0))
+                await imports.resume_stalled(stalled_for=timedelta(0))
                 ticks = asyncio.create_task(_scheduler_ticks(settings.scheduler_interval_seconds))
                 stack.callback(ticks.cancel)
             yield
@@ -106,7 +113,8 @@ def create_app(
     graphql = OutboundqlGraphQL(schema, settings, goals)
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", UploadBodyLimit(graphql, settings.max_body_bytes + settings.max_upload_bytes),
+                  methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

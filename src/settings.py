@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest HTTP request body accepted, in bytes (413 above it)."
     )
+    max_upload_bytes: int = Field(
+        default=10_000_000, ge=1024,
+        description="Largest file one upload (`importAccounts`) may carry, in bytes; a multipart request may be this "
+        "much larger than `max_body_bytes` (413 above the sum).",
+    )
     max_input_items: int = Field(
         default=12_000, ge=100,
         description="Most list items and objects one request's variables may hold (ids, bulk items, contacts…), "

@@ -180,7 +180,7 @@ def jobs(stub_broker: Any) -> Any:
         worker.start()  # on the running loop: async actors run here
         try:
             for _ in range(2):  # a job may enqueue into a queue joined before it
-                for queue in ("scoring", "outreach", "default"):
+                for queue in ("scoring", "outreach", "imports", "default"):
                     await asyncio.to_thread(stub_broker.join, queue, fail_fast=fail_fast)
             await asyncio.to_thread(worker.join)
         finally:

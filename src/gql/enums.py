@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     AttemptOutcome = enums.AttemptOutcome
     GoalOutcome = enums.GoalOutcome
     ExecutionAction = enums.ExecutionAction
+    ImportStatus = enums.ImportStatus
+    ImportOrigin = enums.ImportOrigin
 else:
     Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")
     CampaignType = strawberry.enum(enums.CampaignType,
@@ -104,6 +106,9 @@ else:
         enums.ExecutionAction,
         description="DISABLE (pause the row's plan), ENABLE, RESET (plan again from the start, history kept), "
         "COMPLETE (nothing more is attempted).")
+    ImportStatus = strawberry.enum(enums.ImportStatus,
+                                   description="QUEUED → RUNNING → COMPLETED, or FAILED (with the error).")
+    ImportOrigin = strawberry.enum(enums.ImportOrigin, description="How an import's file arrived: UPLOAD or EMAIL.")
 
 
 @strawberry.enum(description="Sort direction.")

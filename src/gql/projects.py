@@ -17,6 +17,7 @@ from outboundql.gql.enums import Role
 from outboundql.gql.errors import ArgumentErrors, UserError
 from outboundql.gql.guardrails import GuardrailExplanation, GuardrailOverrides, explain
 from outboundql.gql.idempotency import idempotency_key, replayed
+from outboundql.gql.imports import ImportJobConnection, resolve_import_jobs
 from outboundql.gql.markets import Market
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.permissions import IsAuthenticated
@@ -100,6 +101,15 @@ class Project(ProjectNode):
     async def campaign(self, info: Info, slug: str) -> Campaign | None:
         row = await projects_service.campaign_by_slug(self.row.id, slug)
         return Campaign.from_model(row) if row else None
+
+    @strawberry.field(description="Files imported into this project, newest first (only those into one campaign with "
+                      "`campaignId`); first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default).")
+    async def import_jobs(
+        self, info: Info, campaign_id: relay.GlobalID | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> ImportJobConnection:
+        return await resolve_import_jobs(info, self.row.id, campaign_id, first=first, after=after, last=last,
+                                         before=before)
 
     @strawberry.field(description="Markets of this project, by name.")
     async def markets(self, info: Info) -> list[Market]:

@@ -19,6 +19,7 @@ from outboundql.gql.execution import ExecutionMutations
 from outboundql.gql.expenses import ExpenseMutations
 from outboundql.gql.external_scores import ExternalScoreMutations
 from outboundql.gql.goals import GoalQueries
+from outboundql.gql.imports import ImportMutations, ImportQueries, ImportSubscriptions
 from outboundql.gql.limits import QueryLimits
 from outboundql.gql.low_fit import LowFitMutations
 from outboundql.gql.markets import MarketMutations
@@ -32,12 +33,13 @@ from outboundql.gql.users import UserMutations, UserQueries
 
 
 @strawberry.type
-class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, NodeQueries):
+class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, NodeQueries):
     pass
 
 
 @strawberry.type
 class Mutation(
+    ImportMutations,
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
     CampaignAccountMutations, CampaignAccountUpdateMutations, CampaignRemovalMutations, ErasureMutations,
     LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
@@ -47,7 +49,7 @@ class Mutation(
 
 
 @strawberry.type
-class Subscription(AccountSubscriptions, ScoringSubscriptions):
+class Subscription(AccountSubscriptions, ScoringSubscriptions, ImportSubscriptions):
     pass
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET
 
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql import json_nesting
@@ -22,7 +23,8 @@ from outboundql.settings import Settings
 
 class OutboundqlGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings, goals: GoalRegistry) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allowed_origins=settings.allowed_origins)
+        super().__init__(schema, graphql_ide="graphiql", allowed_origins=settings.allowed_origins,
+                         multipart_uploads_enabled=True)
         self.settings = settings
         self.goals = goals
 
@@ -30,6 +32,23 @@ class OutboundqlGraphQL(GraphQL[Context, None]):
         # Every JSON strawberry reads comes through here: POST bodies, GET `variables`/`extensions`,
         # websocket messages (one nested too deeply closes the socket as non-JSON, 4400).
         return json_nesting.loads(data, self.settings.max_json_depth)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, Request):
+                await request.close()  # an upload's spooled files
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        # A browser sends a multipart form from any page without a preflight: only a request carrying one of
+        # these headers (which a foreign page cannot set without CORS allowing it) may upload.
+        headers = request.headers
+        if not (headers.get("apollo-require-preflight", "").strip()
+                or headers.get("x-apollo-operation-name", "").strip()):
+            raise HTTPException(400, "A multipart request needs a non-empty 'apollo-require-preflight' or "
+                                "'x-apollo-operation-name' header (CSRF protection).")
+        return await super().parse_multipart(request)
 
     def parse_json(self, data: str | bytes) -> Any:
         try:

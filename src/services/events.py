@@ -117,3 +117,14 @@ async def publish_campaign_event(campaign_id: int, kind: str, data: dict[str, An
     """Something a campaign page shows changed (after the change committed): ``kind`` says what
     (`scoring_progress`, `accounts_changed`, `campaign_updated`), ``data`` carries the details."""
     await _publish(campaign_channel(campaign_id), {"kind": kind, "campaign_id": campaign_id, **(data or {})})
+
+
+def import_job_channel(import_job_id: int) -> str:
+    return f"outboundql:import_job:{import_job_id}"
+
+
+async def publish_import_progress(import_job_id: int, status: str, done: int, total: int) -> None:
+    """An import job moved (after the change committed): started, a batch of rows landed, or it ended."""
+    await _publish(import_job_channel(import_job_id),
+                   {"kind": "import_progress", "import_job_id": import_job_id, "status": status, "done": done,
+                    "total": total})

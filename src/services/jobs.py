@@ -31,6 +31,11 @@ class Jobs(Protocol):
         """Execute the outreach attempts of one claim (``services.scheduler.execute``). Raises `JobsUnavailable`."""
         ...
 
+    async def run_import(self, import_job_id: int) -> None:
+        """Run import job ``import_job_id`` (``services.imports.run_import``), or go on with it from its last
+        committed batch. Raises `JobsUnavailable`."""
+        ...
+
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         """Record that API token ``token_id`` was used at ``used_at`` (never moves it backwards).
         Raises `JobsUnavailable`."""

@@ -84,3 +84,55 @@ async def update_ids(conn: Any, table: str, ids: Sequence[int], **values: Any) -
     for part in chunks(ids):
         await conn.execute_query(f"UPDATE {table} SET {assignments} WHERE id IN ({int_list(part)})",
                                  [values[name] for name in names])
+
+
+async def insert_returning_ids(conn: Any, model: Any, rows: Sequence[dict[str, Any]], *,
+                               per_statement: int = 500) -> list[int]:
+    """`insert_rows`, answering the new rows' ids in the order of ``rows`` (``RETURNING id``: PostgreSQL and
+    SQLite 3.35+ answer a multi-row VALUES in its order)."""
+    ids: list[int] = []
+    if not rows:
+        return ids
+    columns = list(rows[0])
+    fields = model._meta.fields_map
+    plain = {"IntField", "BigIntField", "SmallIntField", "CharField", "TextField", "BooleanField", "DatetimeField"}
+    convert = [None if type(fields[name]).__name__ in plain else fields[name] for name in columns]
+    table = model._meta.db_table
+    width = len(columns)
+    for part in chunks(rows, per_statement):
+        groups = ", ".join(
+            "(" + ", ".join(placeholder(conn, k * width + c + 1) for c in range(width)) + ")" for k in range(len(part)))
+        values = [value if field is None or value is None else field.to_db_value(value, model)
+                  for row in part for field, value in zip(convert, row.values(), strict=True)]
+        _, returned = await conn.execute_query(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {groups} RETURNING id", values)
+        ids.extend(int(row["id"]) for row in returned)
+    return ids
+
+
+async def update_by_id(conn: Any, model: Any, rows: dict[int, dict[str, Any]], **same: Any) -> None:
+    """UPDATE the rows of ``rows`` (id → column → value; the columns may differ between rows) in one statement
+    per chunk: each column named by any row is set with ``CASE id WHEN … THEN …`` (the others keep theirs), and
+    every column of ``same`` to one value."""
+    if not rows:
+        return
+    fields = model._meta.fields_map
+    table = model._meta.db_table
+    for part in chunks(list(rows.items()), CHUNK // 4):
+        params: list[Any] = []
+        assignments = []
+        columns = list(dict.fromkeys(name for _, values in part for name in values))
+        for name in columns:
+            field = fields[name]
+            whens = []
+            for pk, values in part:
+                if name in values:
+                    value = values[name]
+                    params.append(None if value is None else field.to_db_value(value, model))
+                    whens.append(f"WHEN {int(pk)} THEN {placeholder(conn, len(params))}")
+            assignments.append(f"{name} = CASE id {' '.join(whens)} ELSE {name} END")
+        for name, value in same.items():
+            params.append(value)
+            assignments.append(f"{name} = {placeholder(conn, len(params))}")
+        await conn.execute_query(f"UPDATE {table} SET {', '.join(assignments)} "
+                                 f"WHERE id IN ({int_list(pk for pk, _ in part)})", params)

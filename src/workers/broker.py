@@ -18,6 +18,7 @@ from outboundql.settings import Settings
 from outboundql.workers.middleware import (
     DatabaseAsyncIO,
     HostLoopAsyncIO,
+    ResumeImportJobs,
     ResumeScoringRuns,
     SchedulerTicks,
     WorkerRuntime,
@@ -40,6 +41,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker.add_middleware(DatabaseAsyncIO(settings.database_url))
         broker.add_middleware(WorkerRuntime(settings))
         broker.add_middleware(ResumeScoringRuns(settings.scoring_resume_interval_seconds))
+        broker.add_middleware(ResumeImportJobs(settings.scoring_resume_interval_seconds))
         broker.add_middleware(SchedulerTicks(settings.scheduler_interval_seconds))
     else:
         broker = StubBroker()

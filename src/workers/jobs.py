@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.workers.execution import execute_attempts
+from outboundql.workers.imports import run_import
 from outboundql.workers.scoring import score_batch
 from outboundql.workers.tokens import touch_api_token
 
@@ -32,6 +33,9 @@ class DramatiqJobs:
 
     async def execute_attempts(self, attempt_ids: Sequence[int], claim_token: str) -> None:
         await _sending(lambda: execute_attempts.send(list(attempt_ids), claim_token))
+
+    async def run_import(self, import_job_id: int) -> None:
+        await _sending(lambda: run_import.send(import_job_id))
 
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         await _sending(lambda: touch_api_token.send(token_id, used_at.isoformat()))

@@ -8,6 +8,8 @@
   at boot from the settings the worker's broker was built from (its environment).
 * ``ResumeScoringRuns`` (``outboundql worker`` processes): re-enqueues what stalled scoring runs
   still have pending, from the database, at boot and periodically.
+* ``ResumeImportJobs`` (``outboundql worker`` processes): sends again, from the database, import jobs whose
+  worker stopped or whose message was lost, periodically.
 * ``SchedulerTicks`` (``outboundql worker`` processes): ticks the outreach scheduler (the embedded server
   ticks it on its own loop instead, see `outboundql.app`).
 """
@@ -27,7 +29,7 @@ from dramatiq.middleware import AsyncIO, Middleware
 from tortoise import Tortoise
 
 from outboundql.models.config import tortoise_config
-from outboundql.services import runtime, scheduler
+from outboundql.services import imports, runtime, scheduler
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.scoring_runs import resume_interrupted
 from outboundql.settings import Settings
@@ -171,4 +173,22 @@ class SchedulerTicks(Periodic):
                 loop.run_coroutine(scheduler.tick())
             except Exception:
                 log.exception("The outreach scheduler's tick failed; trying again in %g s.", self.interval)
+            self.stopping.wait(self.interval)
+
+
+class ResumeImportJobs(Periodic):
+    """Every ``interval`` seconds, send again the import jobs whose worker stopped (no heartbeat for
+    `imports.STALLED_AFTER`) or whose message was lost (queued that long): a crashed job goes on from its last
+    committed batch. A failed tick is logged and the next one tries again; a job sent twice runs once (a run
+    claims it first)."""
+
+    thread_name = "resume-import-jobs"
+
+    def run(self, loop: EventLoopThread) -> None:
+        while not self.stopping.is_set():
+            try:
+                if resumed := loop.run_coroutine(imports.resume_stalled()):
+                    log.info("Sent stalled import jobs %s again.", resumed)
+            except Exception:
+                log.exception("Stalled import jobs could not be sent again; trying again in %g s.", self.interval)
             self.stopping.wait(self.interval)

@@ -1,0 +1,673 @@
+"""Importing accounts from a file, as a background job.
+
+`start_import` checks the request and the file's shape at once (a file that is not a table, is empty, has too many
+rows or no column for the account name is refused whole, with nothing written), stores the job and its file, and
+enqueues `run_import`. The job reads the file again and lands its rows in batches: each batch is deduplicated with
+the accounts' own rules (`accounts.DedupeIndex`: domain, normalised name + city, E.164 phone; contacts by phone then
+e-mail within their account) and written in one transaction that also moves the job's counters and ``done``, so a
+job stopped by a crash goes on from its last batch when it runs again (`resume_stalled`). A bad row is reported
+with its line and reason and never sinks the file; rows naming a suppressed e-mail, phone or domain are skipped.
+A dry run does the same reading, cleaning and lookups, and only counts.
+
+With a campaign, the accounts the file landed in are added to it at the end through the goal's guardrails; the
+outcome (added, already there, blocked per guardrail group) is kept on the job (`campaign_outcome`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from outboundql import models
+from outboundql.enums import AccountStatus, ImportOrigin, ImportStatus, Role, RoleKind, StatusSource, SuppressionKind
+from outboundql.errors import Collector, Issue, OutboundqlError
+from outboundql.goals.guardrails import BlockedGroup
+from outboundql.goals.registry import GoalRegistry
+from outboundql.imports import mapping as columns
+from outboundql.imports import reading
+from outboundql.services import accounts, campaign_accounts, contacts, events, fields, runtime, sql
+from outboundql.services.access import Access
+from outboundql.services.accounts import DedupeIndex
+
+log = logging.getLogger(__name__)
+
+#: Rows written per transaction (and between two progress events).
+BATCH_SIZE = 500
+#: Row errors kept on a job (the counters stay exact beyond it).
+MAX_ROW_ERRORS = 1000
+#: A running job whose heartbeat is older than this is taken as stopped (its worker died) and run again.
+STALLED_AFTER = timedelta(minutes=2)
+
+_FILENAME = fields.text(300, label="The file name")
+_TRUE = {"1", "true", "yes", "y", "x", "oui", "si", "sí", "ja", "sim", "wahr", "vrai", "verdadero"}
+_TAG_SPLIT = re.compile(r"[;,|]")
+
+
+# --- commands and results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartImport:
+    """Import a file's rows as accounts (and their contacts) of a project, optionally adding them to a campaign.
+    ``mapping`` (column header → field key, see `outboundql.imports.mapping.FIELDS`) is guessed from the headers
+    when absent."""
+
+    project_id: int
+    filename: str
+    content: bytes
+    mapping: dict[str, str] | None = None
+    campaign_id: int | None = None
+    dry_run: bool = False
+    origin: ImportOrigin = ImportOrigin.UPLOAD
+    sender: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportStarted:
+    """The job queued (None when the request or the file was refused: ``errors`` say why, nothing was written)
+    and the column mapping it runs with (the guess when none was given)."""
+
+    job: models.ImportJob | None
+    errors: list[Issue] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOutcome:
+    """What adding a job's accounts to its campaign did (through the goal's guardrails)."""
+
+    added: int = 0
+    already_present: int = 0
+    blocked: list[BlockedGroup] = field(default_factory=list)
+    error: str | None = None
+
+
+# --- starting a job ---------------------------------------------------------------------------------------
+
+
+async def start_import(access: Access, goals: GoalRegistry, cmd: StartImport) -> ImportStarted:
+    """Check the request and the file, then store the job and its file and enqueue it. Nothing is written
+    when anything is refused (errors as data on the command's fields: ``file``, ``mapping[i]``,
+    ``campaign_id``)."""
+    access.require(cmd.project_id, Role.MEMBER, field="project_id")
+    settings = runtime.settings()
+    check = Collector()
+    filename = _clean_filename(cmd.filename, check)
+    campaign: models.Campaign | None = None
+    if cmd.campaign_id is not None:
+        campaign = await campaign_accounts.visible_campaign(access, cmd.campaign_id)
+        if campaign is None or campaign.project_id != cmd.project_id:
+            return ImportStarted(None, [Issue("NOT_FOUND", "Campaign not found.", "campaign_id")])
+        if campaign.archived_at is not None:
+            check.add("campaign_id", "This campaign is archived; unarchive it before importing into it.")
+        elif goals.get(campaign.goal_key) is None:
+            check.add("campaign_id", f"This campaign's goal {campaign.goal_key!r} is not installed; switch the goal "
+                      "first.")
+    if len(cmd.content) > settings.max_upload_bytes:
+        check.add("file", f"The file is larger than {settings.max_upload_bytes:,} bytes; split it.")
+    if check.items:
+        return ImportStarted(None, check.items)
+    try:
+        table = await asyncio.to_thread(reading.read_table, cmd.content)
+    except reading.Refused as exc:
+        return ImportStarted(None, [Issue("INVALID", exc.message, "file")])
+    mapping = dict(cmd.mapping) if cmd.mapping is not None else columns.guess(table.headers)
+    problems = columns.check(mapping, table.headers)
+    if problems:
+        return ImportStarted(None, [_mapping_issue(mapping, key, message, guessed=cmd.mapping is None)
+                                    for key, message in problems], mapping)
+    total = sum(1 for _ in columns.parse_rows(table, mapping))
+    async with in_transaction():
+        job = await models.ImportJob.create(
+            project_id=cmd.project_id, filename=filename, column_mapping=mapping, rows=total,
+            campaign_id=campaign.id if campaign else None, dry_run=cmd.dry_run, origin=cmd.origin,
+            sender=cmd.sender, created_by=access.user)
+        await models.ImportFile.create(import_job_id=job.id, content=cmd.content)
+        await models.AuditEvent.create(
+            project_id=cmd.project_id, actor=access.user, action="import.start", object_type="ImportJob",
+            object_id=job.id, after={"filename": filename, "rows": total, "dry_run": cmd.dry_run,
+                                     "origin": cmd.origin.value, "campaign_id": job.campaign_id})
+    await _enqueue(job.id)
+    await _publish(job)
+    return ImportStarted(job, [], mapping)
+
+
+def _clean_filename(value: str, check: Collector) -> str:
+    try:
+        name = _FILENAME(value.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])
+    except ValueError as exc:
+        check.add("filename", str(exc))
+        return ""
+    return name or "import.csv"
+
+
+def _mapping_issue(mapping: dict[str, str], key: str, message: str, *, guessed: bool) -> Issue:
+    """An issue of `columns.check` on the input path it concerns: the mapping pair of a column (``mapping[i]``)
+    or naming a field (``mapping[i].field``); a guessed mapping's problems are the file's."""
+    if guessed:
+        return Issue("INVALID", f"{message} Give a mapping for this file's columns.", "file")
+    headers = list(mapping)
+    if key in mapping:
+        return Issue("INVALID", message, f"mapping[{headers.index(key)}]")
+    for i, header in enumerate(headers):
+        if mapping[header] == key:
+            return Issue("INVALID", message, f"mapping[{i}].field")
+    return Issue("INVALID", message, "mapping")
+
+
+async def _enqueue(job_id: int) -> None:
+    """Enqueue a committed job. The job is queued whatever happens here: one whose message did not reach the
+    queue (Redis down) is enqueued again by `resume_stalled`, so a failure is logged, never answered."""
+    try:
+        await runtime.jobs().run_import(job_id)
+    except Exception:
+        log.warning("Import job %s is queued, but its message was not sent; it will be sent again.", job_id,
+                    exc_info=True)
+
+
+# --- running a job ----------------------------------------------------------------------------------------
+
+
+class _Superseded(Exception):
+    """Another run took the job over (this one was thought dead): this one stops without writing."""
+
+
+async def run_import(job_id: int, *, max_batches: int | None = None) -> None:
+    """Run a queued job, or go on with a stopped one from its last committed batch. A job running elsewhere
+    (a fresh heartbeat) or finished is left alone, so a duplicate message is harmless. ``max_batches`` stops
+    after that many batches, leaving the job running (a worker's time slice; tests stop it mid-way so)."""
+    job = await _claim(job_id)
+    if job is None:
+        return
+    try:
+        await _run(job, max_batches)
+    except _Superseded:
+        log.info("Import job %s was taken over by another run; this one stops.", job_id)
+    except Exception as exc:
+        log.exception("Import job %s failed.", job_id)
+        await models.ImportJob.filter(id=job.id, runs=job.runs).update(
+            status=ImportStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=runtime.now())
+        await _publish(await models.ImportJob.get(id=job.id))
+
+
+async def _claim(job_id: int) -> models.ImportJob | None:
+    now = runtime.now()
+    takeable = Q(status=ImportStatus.QUEUED) | Q(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - STALLED_AFTER), status=ImportStatus.RUNNING)
+    claimed = await models.ImportJob.filter(takeable, id=job_id).update(
+        status=ImportStatus.RUNNING, runs=F("runs") + 1, heartbeat_at=now)
+    if not claimed:
+        return None
+    job = await models.ImportJob.get(id=job_id)
+    reset: dict[str, Any] = {}
+    if job.started_at is None:
+        reset["started_at"] = now
+    if job.dry_run and job.done:
+        # A dry run keeps what it would create in memory only: a stopped one counts again from the start.
+        reset.update(done=0, created=0, merged=0, skipped=0, failed=0, row_errors=[])
+    if reset:
+        await models.ImportJob.filter(id=job_id, runs=job.runs).update(**reset)
+        for name, value in reset.items():
+            setattr(job, name, value)
+    return job
+
+
+async def _run(job: models.ImportJob, max_batches: int | None) -> None:
+    file = await models.ImportFile.get(import_job_id=job.id)
+    table = await asyncio.to_thread(reading.read_table, bytes(file.content))
+    parsed = list(columns.parse_rows(table, job.column_mapping))
+    await _publish(job)
+    carry = _Carry()  # a dry run's would-be accounts, seen by its later batches
+    batches = 0
+    while job.done < len(parsed):
+        if max_batches is not None and batches >= max_batches:
+            return
+        batch = parsed[job.done:job.done + BATCH_SIZE]
+        plan = await _plan(job.project_id, job.column_mapping, batch, carry if job.dry_run else None)
+        await _write(job, plan, len(batch))
+        batches += 1
+        await _publish(job)
+        if not job.dry_run:
+            for account, created in plan.events:
+                await events.publish_account_change(job.project_id, account, "created" if created else "merged")
+    if job.campaign_id is not None and not job.dry_run:
+        await _add_to_campaign(job, parsed)
+    finished = await models.ImportJob.filter(id=job.id, runs=job.runs, status=ImportStatus.RUNNING).update(
+        status=ImportStatus.COMPLETED, finished_at=runtime.now(), heartbeat_at=runtime.now())
+    if not finished:
+        raise _Superseded
+    await models.AuditEvent.create(
+        project_id=job.project_id, actor_id=job.created_by_id, action="import.complete", object_type="ImportJob",
+        object_id=job.id, after={"rows": job.rows, "created": job.created, "merged": job.merged,
+                                 "skipped": job.skipped, "failed": job.failed, "dry_run": job.dry_run})
+    await _publish(await models.ImportJob.get(id=job.id))
+
+
+# --- one batch: cleaning, suppression, dedupe (no writes) -------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    account: dict[str, Any]
+    contact: dict[str, Any] | None
+
+
+@dataclass(slots=True)
+class _ContactIndex:
+    """One account's contacts by phone and by e-mail (oldest first), for the contacts' dedupe."""
+
+    by_phone: dict[str, models.Contact] = field(default_factory=dict)
+    by_email: dict[str, models.Contact] = field(default_factory=dict)
+
+    def add(self, contact: models.Contact) -> None:
+        if contact.phone:
+            self.by_phone.setdefault(contact.phone, contact)
+        if contact.email:
+            self.by_email.setdefault(contact.email, contact)
+
+    def match(self, cleaned: dict[str, Any]) -> models.Contact | None:
+        if cleaned.get("phone") and cleaned["phone"] in self.by_phone:
+            return self.by_phone[cleaned["phone"]]
+        if cleaned.get("email") and cleaned["email"] in self.by_email:
+            return self.by_email[cleaned["email"]]
+        return None
+
+
+@dataclass(slots=True)
+class _Carry:
+    """What a dry run would have created in its earlier batches."""
+
+    accounts: list[models.Account] = field(default_factory=list)
+    contacts: dict[int, _ContactIndex] = field(default_factory=dict)  # id() of a new account → its contacts
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What a batch does: new rows, rows filled in, counters, row errors, and each good row's account."""
+
+    new_accounts: list[models.Account] = field(default_factory=list)
+    filled_accounts: dict[int, models.Account] = field(default_factory=dict)
+    new_contacts: list[models.Contact] = field(default_factory=list)
+    filled_contacts: dict[int, models.Contact] = field(default_factory=dict)
+    created: int = 0
+    merged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    landed: list[tuple[int, models.Account]] = field(default_factory=list)  # (line, account) of each good row
+
+    @property
+    def events(self) -> list[tuple[int, bool]]:
+        """(account id, created) once per account the batch created or merged into, after it was written."""
+        new = {id(a) for a in self.new_accounts}
+        seen: dict[int, bool] = {}
+        for _, account in self.landed:
+            if account.pk is not None:
+                seen.setdefault(account.pk, id(account) in new)
+        return list(seen.items())
+
+
+async def _plan(project_id: int, mapping: dict[str, str], batch: Sequence[columns.ParsedRow],
+                carry: _Carry | None) -> _Plan:
+    plan = _Plan()
+    headers = {key: header for header, key in mapping.items()}
+    rows: list[_Row] = []
+    for parsed in batch:
+        if parsed.problem:
+            _row_error(plan, parsed.line, parsed.problem)
+            plan.failed += 1
+            continue
+        check = Collector()
+        row = _clean(parsed, check)
+        if check.items:
+            _row_error(plan, parsed.line, "; ".join(_reason(issue, headers) for issue in check.items))
+            plan.failed += 1
+            continue
+        rows.append(row)
+    suppressed = await _suppressed(project_id, rows)
+    kept: list[_Row] = []
+    for row in rows:
+        banned = next((value for value in _addresses(row) if value in suppressed), None)
+        if banned is not None:
+            _row_error(plan, row.line, f"Skipped: {banned[1]} is on the project's suppression list.")
+            plan.skipped += 1
+        else:
+            kept.append(row)
+    index = await DedupeIndex.load(project_id, [row.account for row in kept])
+    contact_indexes: dict[int, _ContactIndex] = carry.contacts if carry is not None else {}
+    if carry is not None:
+        for pending in carry.accounts:
+            index.add(pending)
+    for row in kept:
+        hit = index.match(row.account)
+        if hit is None:
+            account = models.Account(project_id=project_id, status=AccountStatus.NEW, **row.account)
+            index.add(account)
+            plan.new_accounts.append(account)
+            plan.created += 1
+        else:
+            account = hit[0]
+            if accounts.fill_empty(account, row.account) and account.pk is not None:
+                plan.filled_accounts[account.pk] = account
+            plan.merged += 1
+        plan.landed.append((row.line, account))
+    await _plan_contacts(plan, kept, contact_indexes)
+    if carry is not None:
+        carry.accounts.extend(plan.new_accounts)
+    return plan
+
+
+def _row_error(plan: _Plan, line: int, reason: str) -> None:
+    plan.errors.append({"line": line, "reason": reason})
+
+
+def _reason(issue: Issue, headers: dict[str, str]) -> str:
+    """An issue of a row's cleaning, said with the column it came from."""
+    key = issue.field or ""
+    header = headers.get(key) or headers.get(key.replace("custom_fields", "custom", 1))
+    return f"{header}: {issue.message}" if header else issue.message
+
+
+def _clean(parsed: columns.ParsedRow, check: Collector) -> _Row:
+    """A row's account and contact, cleaned by the rules of the accounts and contacts services (issues on
+    ``name``, ``phone``… and ``contact.name``…)."""
+    data: dict[str, Any] = {"name": None}
+    custom: dict[str, Any] = {}
+    for key, raw in parsed.account.items():
+        value = raw.strip() if isinstance(raw, str) else raw
+        if value in (None, "", {}):
+            continue
+        if key.startswith("custom."):
+            custom[key.removeprefix("custom.")] = value
+        elif key == "custom_fields" and isinstance(value, dict):
+            custom.update(value)
+        elif key == "employee_count":
+            data[key] = _integer(value, "Employee count", key, check)
+        elif key == "tags":
+            data[key] = [t.strip() for t in _TAG_SPLIT.split(value)] if isinstance(value, str) else value
+        elif key == "contract_end_date":
+            data[key] = _date(value, key, check)
+        else:
+            data[key] = value
+    if custom:
+        data["custom_fields"] = custom
+    cleaned = accounts.clean_account({k: v for k, v in data.items() if v is not None or k == "name"}, check)
+    cleaned = {k: v for k, v in cleaned.items() if v is not None}
+    contact = _clean_contact(parsed.contact, cleaned.get("country"), check)
+    return _Row(parsed.line, cleaned, contact)
+
+
+def _clean_contact(raw: dict[str, Any] | None, country: str | None, check: Collector) -> dict[str, Any] | None:
+    data = {k: (v.strip() if isinstance(v, str) else v) for k, v in (raw or {}).items()}
+    data = {k.removeprefix("contact."): v for k, v in data.items() if v not in (None, "")}
+    if not data:
+        return None
+    for flag in ("is_decision_maker", "do_not_contact"):
+        if flag in data:
+            data[flag] = str(data[flag]).casefold() in _TRUE
+    if "role_kind" in data:
+        try:
+            data["role_kind"] = RoleKind(str(data["role_kind"]).casefold())
+        except ValueError:
+            check.add("contact.role_kind", f"Role kind must be one of {', '.join(k.value for k in RoleKind)}.")
+            del data["role_kind"]
+    if not data.get("name"):
+        # A person known only by an address: named by it, so the row still lands.
+        data["name"] = data.get("email") or data.get("phone")
+        if not data["name"]:
+            return None
+    allowed = {f for f in contacts.NewContact.__dataclass_fields__}
+    cleaned = contacts.clean_contact({k: v for k, v in data.items() if k in allowed}, check, prefix="contact.",
+                                     country=country)
+    return {k: v for k, v in cleaned.items() if v is not None}
+
+
+def _integer(value: Any, label: str, key: str, check: Collector) -> int | None:
+    try:
+        return int(str(value).replace(",", "").replace(" ", "").replace("\u00a0", "").split(".")[0])
+    except ValueError:
+        check.add(key, f"{label} must be a whole number (got {str(value)[:40]!r}).")
+        return None
+
+
+def _date(value: Any, key: str, check: Collector) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        check.add(key, f"Contract end date must be a date like 2027-03-31 (got {str(value)[:40]!r}).")
+        return None
+
+
+def _addresses(row: _Row) -> list[tuple[SuppressionKind, str]]:
+    """Every suppressible address of a row: e-mails, phones, domains (an e-mail's own domain too)."""
+    found: list[tuple[SuppressionKind, str]] = []
+    for part in (row.account, row.contact or {}):
+        if part.get("email"):
+            found.append((SuppressionKind.EMAIL, part["email"]))
+            found.append((SuppressionKind.DOMAIN, part["email"].rsplit("@", 1)[-1]))
+        if part.get("phone"):
+            found.append((SuppressionKind.PHONE, part["phone"]))
+    if row.account.get("domain"):
+        found.append((SuppressionKind.DOMAIN, row.account["domain"]))
+    return found
+
+
+async def _suppressed(project_id: int, rows: Sequence[_Row]) -> set[tuple[SuppressionKind, str]]:
+    wanted: dict[SuppressionKind, set[str]] = {kind: set() for kind in SuppressionKind}
+    for row in rows:
+        for kind, value in _addresses(row):
+            wanted[kind].add(value)
+    query = Q()
+    for kind, values in wanted.items():
+        if values:
+            query |= Q(kind=kind, value__in=sorted(values))
+    if not any(wanted.values()):
+        return set()
+    found = await models.Suppression.filter(query, project_id=project_id).values_list("kind", "value")
+    return {(SuppressionKind(kind), value) for kind, value in found}
+
+
+async def _plan_contacts(plan: _Plan, rows: Sequence[_Row], indexes: dict[int, _ContactIndex]) -> None:
+    """Contacts of the batch: into their account's duplicate (same phone, then e-mail) or new. The contacts of
+    the existing accounts concerned are read in one query."""
+    wanted = {account.pk for (_, account), row in zip(plan.landed, rows, strict=True)
+              if row.contact and account.pk is not None}
+    existing: dict[int, _ContactIndex] = {}
+    for part in sql.chunks(sorted(wanted)):
+        for contact in await models.Contact.filter(account_id__in=list(part)).order_by("id"):
+            existing.setdefault(contact.account_id, _ContactIndex()).add(contact)
+    for (_, account), row in zip(plan.landed, rows, strict=True):
+        if not row.contact:
+            continue
+        if account.pk is not None:
+            index = existing.setdefault(account.pk, _ContactIndex())
+        else:
+            index = indexes.setdefault(id(account), _ContactIndex())
+        duplicate = index.match(row.contact)
+        if duplicate is None:
+            contact = models.Contact(project_id=account.project_id, **row.contact)
+            contact.account = account  # its id is known once the account is written
+            index.add(contact)
+            plan.new_contacts.append(contact)
+            continue
+        changed = False
+        for name in contacts._FILLABLE:
+            if row.contact.get(name) not in (None, "") and getattr(duplicate, name) in (None, ""):
+                setattr(duplicate, name, row.contact[name])
+                changed = True
+        if row.contact.get("do_not_contact") and not duplicate.do_not_contact:
+            duplicate.do_not_contact = True  # a protection flag is never dropped by a merge
+            changed = True
+        if changed:
+            index.add(duplicate)
+            if duplicate.pk is not None:
+                plan.filled_contacts[duplicate.pk] = duplicate
+
+
+# --- one batch: writing -----------------------------------------------------------------------------------
+
+_ACCOUNT_COLUMNS = ("project_id", "name", "name_key", "domain", "website", "industry", "employee_count", "country",
+                    "city", "city_key", "language", "time_zone", "description", "phone", "email", "tags",
+                    "custom_fields", "contract_end_date", "source", "status", "created_by_id", "created_at",
+                    "updated_at")
+_CONTACT_COLUMNS = ("project_id", "account_id", "name", "title", "email", "phone", "linkedin_url", "seniority",
+                    "department", "is_decision_maker", "role_kind", "language", "time_zone", "do_not_contact",
+                    "created_at", "updated_at")
+
+
+async def _write(job: models.ImportJob, plan: _Plan, size: int) -> None:
+    """The batch's rows and the job's progress, in one transaction: a run that lost the job to another (it was
+    thought dead) writes nothing."""
+    now = runtime.now()
+    errors = (job.row_errors + plan.errors)[:MAX_ROW_ERRORS]
+    progress = {"done": job.done + size, "created": job.created + plan.created, "merged": job.merged + plan.merged,
+                "skipped": job.skipped + plan.skipped, "failed": job.failed + plan.failed}
+    async with in_transaction() as conn:
+        moved = await models.ImportJob.filter(
+            id=job.id, runs=job.runs, done=job.done, status=ImportStatus.RUNNING,
+        ).update(**progress, row_errors=errors, heartbeat_at=now)
+        if not moved:
+            raise _Superseded
+        if not job.dry_run:
+            await _write_rows(conn, job, plan, now)
+    for name, value in progress.items():
+        setattr(job, name, value)
+    job.row_errors, job.heartbeat_at = errors, now
+
+
+async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: datetime) -> None:
+    for account in plan.new_accounts:
+        account.created_by_id = job.created_by_id
+        account.created_at = account.updated_at = now
+    ids = await sql.insert_returning_ids(conn, models.Account, [
+        {name: _value(account, name) for name in _ACCOUNT_COLUMNS} for account in plan.new_accounts])
+    for account, pk in zip(plan.new_accounts, ids, strict=True):
+        account.id = pk
+    await sql.insert_rows(conn, models.AccountStatusChange, [
+        {"account_id": pk, "from_status": None, "to_status": AccountStatus.NEW, "source": StatusSource.IMPORT,
+         "changed_by_id": job.created_by_id, "note": f"imported from {job.filename}"[:2000], "created_at": now}
+        for pk in ids])
+    await sql.update_by_id(conn, models.Account, {
+        pk: {name: getattr(account, name) for name in (*accounts._FILLABLE, "city_key", "tags", "custom_fields")}
+        for pk, account in plan.filled_accounts.items()}, updated_at=now)
+    for contact in plan.new_contacts:
+        contact.account_id = contact.account.pk
+        contact.created_at = contact.updated_at = now
+    await sql.insert_rows(conn, models.Contact, [
+        {name: _value(contact, name) for name in _CONTACT_COLUMNS} for contact in plan.new_contacts])
+    await sql.update_by_id(conn, models.Contact, {
+        pk: {name: getattr(contact, name) for name in (*contacts._FILLABLE, "do_not_contact")}
+        for pk, contact in plan.filled_contacts.items()}, updated_at=now)
+    created = [account.pk for account in plan.new_accounts]
+    merged = sorted({account.pk for _, account in plan.landed} - set(created))
+    if created or merged:
+        await sql.insert_rows(conn, models.AuditEvent, [{
+            "project_id": job.project_id, "actor_id": job.created_by_id, "action": "account.import",
+            "object_type": "ImportJob", "object_id": job.id, "before": None,
+            "after": {"created": created, "merged": merged, "lines": [plan.landed[0][0], plan.landed[-1][0]]},
+            "created_at": now}])
+
+
+def _value(row: Any, name: str) -> Any:
+    value = getattr(row, name)
+    if name == "description" and value is None:
+        return ""
+    return value
+
+
+# --- the campaign -----------------------------------------------------------------------------------------
+
+
+async def _add_to_campaign(job: models.ImportJob, parsed: Sequence[columns.ParsedRow]) -> None:
+    """Add the accounts the file's good rows landed in to the job's campaign, through its goal's guardrails
+    (idempotent: a job run again counts the ones already added as present). The accounts are found again with
+    the import's own lookups, so a job resumed after a crash adds those of its earlier runs too."""
+    ids: list[int] = []
+    for start in range(0, len(parsed), BATCH_SIZE):
+        plan = await _plan(job.project_id, job.column_mapping, parsed[start:start + BATCH_SIZE], None)
+        ids.extend(account.pk for _, account in plan.landed if account.pk is not None)
+    ids = list(dict.fromkeys(ids))
+    outcome = CampaignOutcome()
+    user = await models.User.get_or_none(id=job.created_by_id) if job.created_by_id else None
+    if ids and user is None:
+        outcome = CampaignOutcome(error="The person who started the import is gone; nothing was added.")
+    elif ids and user is not None:
+        try:
+            added = await campaign_accounts.add_accounts(
+                await Access.for_user(user), runtime.goals(),
+                campaign_accounts.AddAccountsToCampaign(campaign_id=job.campaign_id or 0, account_ids=ids))
+            outcome = CampaignOutcome(added=added.added, already_present=added.already_present, blocked=added.blocked)
+        except OutboundqlError as exc:
+            outcome = CampaignOutcome(error=exc.message)
+    job.row_errors = [e for e in job.row_errors if "campaign" not in e] + [{"campaign": _outcome_json(outcome)}]
+    await models.ImportJob.filter(id=job.id, runs=job.runs).update(row_errors=job.row_errors)
+
+
+def _outcome_json(outcome: CampaignOutcome) -> dict[str, Any]:
+    return {"added": outcome.added, "already_present": outcome.already_present, "error": outcome.error,
+            "blocked": [{"reason": g.reason, "status": g.status, "account_ids": list(g.account_ids),
+                         "message": g.message, "override_flag": g.override_flag} for g in outcome.blocked]}
+
+
+def campaign_outcome(job: models.ImportJob) -> CampaignOutcome | None:
+    """What adding the job's accounts to its campaign did; None before that step (or without a campaign)."""
+    for entry in job.row_errors:
+        if "campaign" in entry:
+            data = entry["campaign"]
+            return CampaignOutcome(
+                added=data["added"], already_present=data["already_present"], error=data.get("error"),
+                blocked=[BlockedGroup(reason=g["reason"], status=g["status"], account_ids=tuple(g["account_ids"]),
+                                      message=g["message"], override_flag=g["override_flag"])
+                         for g in data["blocked"]])
+    return None
+
+
+def row_errors(job: models.ImportJob) -> list[tuple[int, str]]:
+    """The job's row errors (line, reason), in the file's order (at most `MAX_ROW_ERRORS`)."""
+    return [(int(e["line"]), str(e["reason"])) for e in job.row_errors if "line" in e]
+
+
+# --- reading, progress, resuming --------------------------------------------------------------------------
+
+
+def project_import_jobs(access: Access, project_id: int, campaign_id: int | None = None) -> Any:
+    """A project's import jobs, newest first (of one campaign when given)."""
+    access.require(project_id)
+    query = models.ImportJob.filter(project_id=project_id)
+    if campaign_id is not None:
+        query = query.filter(campaign_id=campaign_id)
+    return query.order_by("-created_at", "-id")
+
+
+async def _publish(job: models.ImportJob) -> None:
+    await events.publish_import_progress(job.id, job.status.value, job.done, job.rows)
+
+
+async def resume_stalled(*, stalled_for: timedelta = STALLED_AFTER, now: datetime | None = None) -> list[int]:
+    """Send again the jobs whose worker stopped: running ones with no heartbeat for ``stalled_for`` and queued
+    ones waiting that long (their message was lost). Sending twice is harmless: a run claims the job first.
+    Returns the ids sent."""
+    now = now or runtime.now()
+    limit = now - stalled_for
+    quiet = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lte=limit)
+    stalled = await models.ImportJob.filter(
+        Q(quiet, status=ImportStatus.RUNNING) | Q(quiet, status=ImportStatus.QUEUED, created_at__lte=limit),
+    ).order_by("id").values_list("id", "status")
+    sent: list[int] = []
+    for job_id, status in stalled:
+        await runtime.jobs().run_import(int(job_id))  # JobsUnavailable: the next tick tries again
+        if status == ImportStatus.QUEUED:  # a queued job's heartbeat: when it was last sent
+            await models.ImportJob.filter(id=job_id, status=ImportStatus.QUEUED).update(heartbeat_at=now)
+        sent.append(int(job_id))
+    return sent
