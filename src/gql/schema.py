@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
 
+from outboundql.gql.account_upserts import AccountUpsertMutations
 from outboundql.gql.accounts import AccountMutations, AccountSubscriptions, ContactMutations
 from outboundql.gql.cadence import CadenceMutations
 from outboundql.gql.campaign_account_updates import CampaignAccountUpdateMutations
@@ -44,6 +45,7 @@ class Mutation(
     CampaignAccountMutations, CampaignAccountUpdateMutations, CampaignRemovalMutations, ErasureMutations,
     LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
     MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations, ExternalScoreMutations,
+    AccountUpsertMutations,
 ):
     pass
 

@@ -42,6 +42,9 @@ class Contact(ProjectNode):
     language: str | None
     time_zone: str | None = strawberry.field(description=TIME_ZONE_HELP)
     do_not_contact: bool
+    source: str | None = strawberry.field(description="The system the contact was synced from (see `externalId`).")
+    external_id: str | None = strawberry.field(
+        description="The contact's id in `source`, unique per project and source (upsertAccounts keys on it).")
     created_at: datetime
     row: strawberry.Private[models.Contact]
     node_model = models.Contact
@@ -93,6 +96,9 @@ class Account(ProjectNode):
     custom_fields: JSON
     contract_end_date: date | None
     source: str | None
+    external_id: str | None = strawberry.field(
+        description="The account's id in `source` (a CRM), unique per project and source (upsertAccounts keys on "
+        "it).")
     status: AccountStatus
     created_at: datetime
     updated_at: datetime
