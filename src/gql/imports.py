@@ -62,6 +62,8 @@ class ImportCampaignResult:
     added: int = strawberry.field(description="Accounts added to the campaign.")
     already_present: int = strawberry.field(description="Accounts that were in the campaign already.")
     blocked: list[BlockedAccounts] = strawberry.field(description="Accounts the guardrails refused, by reason.")
+    scored: int = strawberry.field(description="Accounts whose score from the file's score columns was attached "
+                                   "(stored as an external fit score of the campaign's product and goal).")
     error: str | None = strawberry.field(description="Why nothing could be added (e.g. the campaign was archived "
                                          "meanwhile).")
 
@@ -115,7 +117,7 @@ class ImportJob(ProjectNode):
             return None
         return ImportCampaignResult(added=outcome.added, already_present=outcome.already_present,
                                     blocked=[BlockedAccounts.from_group(g) for g in outcome.blocked],
-                                    error=outcome.error)
+                                    scored=outcome.scored, error=outcome.error)
 
 
 @strawberry.type

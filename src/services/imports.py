@@ -16,6 +16,7 @@ outcome (added, already there, blocked per guardrail group) is kept on the job (
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -27,13 +28,23 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.enums import AccountStatus, ImportOrigin, ImportStatus, Role, RoleKind, StatusSource, SuppressionKind
+from outboundql.enums import AccountStatus, ImportOrigin, ImportStatus, Role, RoleKind, StatusSource
 from outboundql.errors import Collector, Issue, OutboundqlError
 from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
 from outboundql.imports import mapping as columns
 from outboundql.imports import reading
-from outboundql.services import accounts, campaign_accounts, contacts, events, fields, runtime, sql
+from outboundql.services import (
+    accounts,
+    campaign_accounts,
+    contacts,
+    events,
+    external_scores,
+    fields,
+    runtime,
+    sql,
+    suppressions,
+)
 from outboundql.services.access import Access
 from outboundql.services.accounts import DedupeIndex
 
@@ -88,6 +99,7 @@ class CampaignOutcome:
     already_present: int = 0
     blocked: list[BlockedGroup] = field(default_factory=list)
     error: str | None = None
+    scored: int = 0  # accounts whose external score (from the file's score columns) was attached
 
 
 # --- starting a job ---------------------------------------------------------------------------------------
@@ -124,6 +136,16 @@ async def start_import(access: Access, goals: GoalRegistry, cmd: StartImport) ->
     if problems:
         return ImportStarted(None, [_mapping_issue(mapping, key, message, guessed=cmd.mapping is None)
                                     for key, message in problems], mapping)
+    if cmd.campaign_id is None:
+        scores = [i for i, key in enumerate(mapping.values()) if key == columns.SCORE
+                  or key.startswith(columns.SCORE_PREFIX)]
+        if scores and cmd.mapping is not None:
+            return ImportStarted(None, [Issue("INVALID", "Scores are kept for a campaign's product and goal: give a "
+                                              "campaign, or leave this column out.", f"mapping[{i}].field")
+                                        for i in scores], mapping)
+        for i, header in enumerate(list(mapping)):
+            if i in scores:
+                mapping[header] = ""  # a guess: the column is shown, left out
     total = sum(1 for _ in columns.parse_rows(table, mapping))
     async with in_transaction():
         job = await models.ImportJob.create(
@@ -259,6 +281,8 @@ class _Row:
     line: int
     account: dict[str, Any]
     contact: dict[str, Any] | None
+    score: external_scores.ExternalScore | None = None
+    notes: list[str] = field(default_factory=list)  # what of the row was left out (it landed without it)
 
 
 @dataclass(slots=True)
@@ -304,6 +328,7 @@ class _Plan:
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     landed: list[tuple[int, models.Account]] = field(default_factory=list)  # (line, account) of each good row
+    scores: list[tuple[int, models.Account, external_scores.ExternalScore]] = field(default_factory=list)
 
     @property
     def events(self) -> list[tuple[int, bool]]:
@@ -327,18 +352,21 @@ async def _plan(project_id: int, mapping: dict[str, str], batch: Sequence[column
             plan.failed += 1
             continue
         check = Collector()
-        row = _clean(parsed, check)
+        row = _clean(parsed, check, headers)
         if check.items:
             _row_error(plan, parsed.line, "; ".join(_reason(issue, headers) for issue in check.items))
             plan.failed += 1
             continue
         rows.append(row)
-    suppressed = await _suppressed(project_id, rows)
+    parts = [part for row in rows for part in (row.account, row.contact or {})]
+    found = await suppressions.suppressed(project_id, emails=[p.get("email") for p in parts],
+                                          phones=[p.get("phone") for p in parts],
+                                          domains=[row.account.get("domain") for row in rows])
     kept: list[_Row] = []
     for row in rows:
-        banned = next((value for value in _addresses(row) if value in suppressed), None)
+        banned = _banned(row, found) if found else None
         if banned is not None:
-            _row_error(plan, row.line, f"Skipped: {banned[1]} is on the project's suppression list.")
+            _row_error(plan, row.line, f"Skipped: {banned} is on the project's suppression list.")
             plan.skipped += 1
         else:
             kept.append(row)
@@ -360,6 +388,11 @@ async def _plan(project_id: int, mapping: dict[str, str], batch: Sequence[column
                 plan.filled_accounts[account.pk] = account
             plan.merged += 1
         plan.landed.append((row.line, account))
+        if row.score is not None:
+            plan.scores.append((row.line, account, row.score))
+        if row.notes:
+            _row_error(plan, row.line, "; ".join(row.notes))
+    plan.errors.sort(key=lambda e: int(e["line"]))
     await _plan_contacts(plan, kept, contact_indexes)
     if carry is not None:
         carry.accounts.extend(plan.new_accounts)
@@ -377,7 +410,7 @@ def _reason(issue: Issue, headers: dict[str, str]) -> str:
     return f"{header}: {issue.message}" if header else issue.message
 
 
-def _clean(parsed: columns.ParsedRow, check: Collector) -> _Row:
+def _clean(parsed: columns.ParsedRow, check: Collector, headers: dict[str, str]) -> _Row:
     """A row's account and contact, cleaned by the rules of the accounts and contacts services (issues on
     ``name``, ``phone``… and ``contact.name``…)."""
     data: dict[str, Any] = {"name": None}
@@ -403,7 +436,30 @@ def _clean(parsed: columns.ParsedRow, check: Collector) -> _Row:
     cleaned = accounts.clean_account({k: v for k, v in data.items() if v is not None or k == "name"}, check)
     cleaned = {k: v for k, v in cleaned.items() if v is not None}
     contact = _clean_contact(parsed.contact, cleaned.get("country"), check)
-    return _Row(parsed.line, cleaned, contact)
+    row = _Row(parsed.line, cleaned, contact)
+    row.score = _score(parsed.scores, headers, row.notes)
+    return row
+
+
+def _score(raw: dict[str, str], headers: dict[str, str], notes: list[str]) -> external_scores.ExternalScore | None:
+    """A row's external score (``""``: the overall one, else components by name); a value that is no number is
+    noted and left out."""
+    overall: float | None = None
+    components: dict[str, float] = {}
+    for name, text in raw.items():
+        key = f"{columns.SCORE_PREFIX}{name}" if name else columns.SCORE
+        try:
+            value = external_scores.parse_value(text)
+        except ValueError as exc:
+            notes.append(f"{headers.get(key, key)}: {exc} The score was not attached.")
+            continue
+        if name:
+            components[name] = value
+        else:
+            overall = value
+    if overall is None and not components:
+        return None
+    return external_scores.ExternalScore(overall, components)
 
 
 def _clean_contact(raw: dict[str, Any] | None, country: str | None, check: Collector) -> dict[str, Any] | None:
@@ -449,33 +505,15 @@ def _date(value: Any, key: str, check: Collector) -> date | None:
         return None
 
 
-def _addresses(row: _Row) -> list[tuple[SuppressionKind, str]]:
-    """Every suppressible address of a row: e-mails, phones, domains (an e-mail's own domain too)."""
-    found: list[tuple[SuppressionKind, str]] = []
+def _banned(row: _Row, found: suppressions.Suppressed) -> str | None:
+    """The row's first suppressed address (an e-mail under a suppressed domain too), or None."""
     for part in (row.account, row.contact or {}):
-        if part.get("email"):
-            found.append((SuppressionKind.EMAIL, part["email"]))
-            found.append((SuppressionKind.DOMAIN, part["email"].rsplit("@", 1)[-1]))
-        if part.get("phone"):
-            found.append((SuppressionKind.PHONE, part["phone"]))
-    if row.account.get("domain"):
-        found.append((SuppressionKind.DOMAIN, row.account["domain"]))
-    return found
-
-
-async def _suppressed(project_id: int, rows: Sequence[_Row]) -> set[tuple[SuppressionKind, str]]:
-    wanted: dict[SuppressionKind, set[str]] = {kind: set() for kind in SuppressionKind}
-    for row in rows:
-        for kind, value in _addresses(row):
-            wanted[kind].add(value)
-    query = Q()
-    for kind, values in wanted.items():
-        if values:
-            query |= Q(kind=kind, value__in=sorted(values))
-    if not any(wanted.values()):
-        return set()
-    found = await models.Suppression.filter(query, project_id=project_id).values_list("kind", "value")
-    return {(SuppressionKind(kind), value) for kind, value in found}
+        if found.email(part.get("email")):
+            return str(part["email"])
+        if found.phone(part.get("phone")):
+            return str(part["phone"])
+    domain = row.account.get("domain")
+    return str(domain) if domain and domain in found.domains else None
 
 
 async def _plan_contacts(plan: _Plan, rows: Sequence[_Row], indexes: dict[int, _ContactIndex]) -> None:
@@ -590,32 +628,68 @@ def _value(row: Any, name: str) -> Any:
 
 
 async def _add_to_campaign(job: models.ImportJob, parsed: Sequence[columns.ParsedRow]) -> None:
-    """Add the accounts the file's good rows landed in to the job's campaign, through its goal's guardrails
-    (idempotent: a job run again counts the ones already added as present). The accounts are found again with
-    the import's own lookups, so a job resumed after a crash adds those of its earlier runs too."""
+    """Add the accounts the file's good rows landed in to the job's campaign, through its goal's guardrails, and
+    attach the rows' external scores for its product and goal (idempotent: a job run again counts the accounts
+    already added as present, and attaches the same scores again). The accounts are found again with the import's
+    own lookups, so a job resumed after a crash adds those of its earlier runs too."""
     ids: list[int] = []
+    scored: dict[int, tuple[int, external_scores.ExternalScore]] = {}
     for start in range(0, len(parsed), BATCH_SIZE):
         plan = await _plan(job.project_id, job.column_mapping, parsed[start:start + BATCH_SIZE], None)
         ids.extend(account.pk for _, account in plan.landed if account.pk is not None)
+        for line, account, score in plan.scores:
+            if account.pk is not None:
+                scored.setdefault(account.pk, (line, score))  # a duplicate row merges into the first
     ids = list(dict.fromkeys(ids))
     outcome = CampaignOutcome()
+    notes: list[dict[str, Any]] = []
     user = await models.User.get_or_none(id=job.created_by_id) if job.created_by_id else None
-    if ids and user is None:
-        outcome = CampaignOutcome(error="The person who started the import is gone; nothing was added.")
-    elif ids and user is not None:
+    campaign = await models.Campaign.get_or_none(id=job.campaign_id) if job.campaign_id else None
+    if campaign is None or user is None:
+        outcome = CampaignOutcome(error="The campaign, or the person who started the import, is gone; the accounts "
+                                  "were imported but not added.")
+    else:
         try:
             added = await campaign_accounts.add_accounts(
                 await Access.for_user(user), runtime.goals(),
-                campaign_accounts.AddAccountsToCampaign(campaign_id=job.campaign_id or 0, account_ids=ids))
+                campaign_accounts.AddAccountsToCampaign(campaign_id=campaign.id, account_ids=ids))
             outcome = CampaignOutcome(added=added.added, already_present=added.already_present, blocked=added.blocked)
         except OutboundqlError as exc:
             outcome = CampaignOutcome(error=exc.message)
-    job.row_errors = [e for e in job.row_errors if "campaign" not in e] + [{"campaign": _outcome_json(outcome)}]
+        attached, notes = await _attach_scores(campaign, scored)
+        outcome = dataclasses.replace(outcome, scored=attached)
+    kept = [e for e in job.row_errors if "line" in e]
+    job.row_errors = [*sorted(kept + notes, key=lambda e: int(e["line"]))[:MAX_ROW_ERRORS],
+                      {"campaign": _outcome_json(outcome)}]
     await models.ImportJob.filter(id=job.id, runs=job.runs).update(row_errors=job.row_errors)
+
+
+async def _attach_scores(campaign: models.Campaign, scored: dict[int, tuple[int, external_scores.ExternalScore]]
+                         ) -> tuple[int, list[dict[str, Any]]]:
+    """Attach the rows' scores (the scale inferred from the whole file); a score out of the scale is left out
+    with a row error. How many were attached, and the row errors."""
+    scores = {pk: score for pk, (_, score) in scored.items()}
+    notes: list[dict[str, Any]] = []
+    attached: external_scores.AttachedScores | None = None
+    for _ in range(2):  # once more without the scores that were refused
+        if not scores:
+            break
+        try:
+            attached = await external_scores.attach(campaign, scores)
+            break
+        except external_scores.InvalidScores as exc:
+            for pk, messages in exc.problems.items():
+                notes.append({"line": scored[pk][0], "reason": "The score was not attached: " + " ".join(messages)})
+                scores.pop(pk, None)
+    if attached is None:
+        return 0, notes
+    await external_scores.publish(attached)
+    return len(attached.scores), notes
 
 
 def _outcome_json(outcome: CampaignOutcome) -> dict[str, Any]:
     return {"added": outcome.added, "already_present": outcome.already_present, "error": outcome.error,
+            "scored": outcome.scored,
             "blocked": [{"reason": g.reason, "status": g.status, "account_ids": list(g.account_ids),
                          "message": g.message, "override_flag": g.override_flag} for g in outcome.blocked]}
 
@@ -627,6 +701,7 @@ def campaign_outcome(job: models.ImportJob) -> CampaignOutcome | None:
             data = entry["campaign"]
             return CampaignOutcome(
                 added=data["added"], already_present=data["already_present"], error=data.get("error"),
+                scored=data.get("scored", 0),
                 blocked=[BlockedGroup(reason=g["reason"], status=g["status"], account_ids=tuple(g["account_ids"]),
                                       message=g["message"], override_flag=g["override_flag"])
                          for g in data["blocked"]])

@@ -104,7 +104,7 @@ async def insert_returning_ids(conn: Any, model: Any, rows: Sequence[dict[str, A
             "(" + ", ".join(placeholder(conn, k * width + c + 1) for c in range(width)) + ")" for k in range(len(part)))
         values = [value if field is None or value is None else field.to_db_value(value, model)
                   for row in part for field, value in zip(convert, row.values(), strict=True)]
-        _, returned = await conn.execute_query(
+        returned = await conn.execute_query_dict(  # execute_query answers no rows for an INSERT on asyncpg
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES {groups} RETURNING id", values)
         ids.extend(int(row["id"]) for row in returned)
     return ids

@@ -16,7 +16,7 @@ from tests.helpers import Person, global_id
 JOB_FIELDS = """
   id status filename rows created merged skipped failed dryRun origin sender error
   progress { done total } rowErrors { line reason } columnMapping { column field }
-  campaign { id } campaignResult { added alreadyPresent blocked { reason status count accountIds } error }
+  campaign { id } campaignResult { added alreadyPresent blocked { reason status count accountIds } scored error }
   createdAt startedAt finishedAt
 """
 IMPORT = f"""
