@@ -1,4 +1,4 @@
-"""The ASGI application: GraphQL at /graphql, health probes, the ORM and the embedded job worker."""
+"""The ASGI application: GraphQL at /graphql, health probes, export downloads, the ORM and the embedded job worker."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tortoise.connection import connections
 
 from outboundql import workers
 from outboundql.body_timeout import BodyTimeout
+from outboundql.exports import download as export_download
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
@@ -118,6 +119,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            export_download.route,
         ],
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Browser origins allowed to open websockets (e.g. a UI dev server). JSON list.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs short-lived links (export downloads). Unset: a random key made once and kept "
+        "beside the SQLite database (`<file>.secret`), or in `outboundql.secret` in the working directory for other "
+        "databases; set the same value on every API process when they run on several machines.",
+    )
+    export_link_seconds: int = Field(
+        default=900, ge=30, le=86_400,
+        description="How long the download link of an export works, in seconds (15 minutes by default).",
+    )
     token_touch_interval_seconds: int = Field(
         default=60, ge=0, description="How stale `lastUsedAt` of an API token may get before it is refreshed."
     )

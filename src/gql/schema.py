@@ -18,6 +18,7 @@ from outboundql.gql.erasure import ErasureMutations
 from outboundql.gql.errors import CodedErrors, is_unexpected
 from outboundql.gql.execution import ExecutionMutations
 from outboundql.gql.expenses import ExpenseMutations
+from outboundql.gql.exports import ExportMutations
 from outboundql.gql.external_scores import ExternalScoreMutations
 from outboundql.gql.goals import GoalQueries
 from outboundql.gql.imports import ImportMutations, ImportQueries, ImportSubscriptions
@@ -46,6 +47,7 @@ class Mutation(
     LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
     MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations, ExternalScoreMutations,
     AccountUpsertMutations,
+    ExportMutations,
 ):
     pass
 
