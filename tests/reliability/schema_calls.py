@@ -13,6 +13,7 @@ the generator cannot guess from names and types is asked for, in an error that s
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -59,6 +60,14 @@ STRING_VALUES: dict[str, str] = {
     "goal": "sales",
     "AudienceInput.kind": "saved_filter",
 }
+
+OPTIONAL_VALUES: dict[str, dict[str, Any]] = {
+    # Optional fields an input needs at least one of before any id is looked up, by input type.
+    "UpdateCampaignAccountsInput": {"addTags": ["probe"]},
+}
+
+UPLOAD_CONTENT = b"Company,Website\nProbe,probe.example\n"
+"""The file of a call with an `Upload` argument (sent as a multipart request, see `Call.http`)."""
 
 SCALAR_VALUES: dict[str, Any] = {
     "String": "Probe",
@@ -186,6 +195,19 @@ class Call:
     root: str
     document: str
     variables: dict[str, Any]
+    uploads: tuple[str, ...] = ()
+    """Paths (``variables.a_input.file``) of `Upload` variables: the call goes as a multipart request."""
+
+    def http(self, headers: dict[str, str]) -> dict[str, Any]:
+        """Keyword arguments of an httpx POST of this call: JSON, or a multipart request (with the preflight
+        header) carrying `UPLOAD_CONTENT` for each upload."""
+        if not self.uploads:
+            return {"json": {"query": self.document, "variables": self.variables}, "headers": headers}
+        operations = json.dumps({"query": self.document, "variables": self.variables})
+        files = {str(i): (f"probe{i}.csv", UPLOAD_CONTENT, "text/csv") for i in range(len(self.uploads))}
+        return {"data": {"operations": operations,
+                         "map": json.dumps({str(i): [path] for i, path in enumerate(self.uploads)})},
+                "files": files, "headers": {**headers, "apollo-require-preflight": "true"}}
 
 
 class Caller:
@@ -207,6 +229,7 @@ class Caller:
         assert isinstance(holder, GraphQLObjectType)
         field = holder.fields[slot.field]
         variables: dict[str, Any] = {}
+        self._uploads: list[str] = []
         declared: list[str] = []
         arguments: list[str] = []
         for arg_name, arg in field.args.items():
@@ -226,7 +249,7 @@ class Caller:
                 declared.append(f"${name}: {type_text}")
         operation = slot.root.lower()
         header = f"{operation} Probe({', '.join(declared)})" if declared else f"{operation} Probe"
-        return Call(slot.root, f"{header} {{ {body} }}", variables)
+        return Call(slot.root, f"{header} {{ {body} }}", variables, tuple(self._uploads))
 
     def _fill(self, type_: Any, rest: Path | None, value: str, slot: IdSlot, at: Path, parent: str = "") -> Any:
         """A value of ``type_`` (at ``at``, a field of the input type ``parent``); ``rest`` is the slot's
@@ -247,12 +270,17 @@ class Caller:
                 below = rest[1:] if rest and rest[0] == name else None
                 if below is not None or _required(field):
                     out[name] = self._fill(field.type, below, value, slot, (*at, name), type_.name)
+            for name, extra in OPTIONAL_VALUES.get(type_.name, {}).items():
+                out.setdefault(name, extra)
             return out
         if isinstance(type_, GraphQLEnumType):
             return next(iter(type_.values))
         if _is_id(type_):
             return self._own_id(slot, at)
         name = str(at[-1])
+        if type_.name == "Upload":
+            self._uploads.append(".".join(["variables", f"a_{at[0]}", *map(str, at[1:])]))
+            return None
         if type_.name == "String":
             return STRING_VALUES.get(f"{parent}.{name}", STRING_VALUES.get(name, SCALAR_VALUES["String"]))
         if type_.name in SCALAR_VALUES:
