@@ -19,14 +19,20 @@ NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 async def download(request: Request) -> Response:
+    token = request.path_params["token"]
     try:
-        found = await exports.open_download(request.path_params["token"])
+        if request.method == "HEAD":  # a link checker: the answer's headers, without reading (or auditing) rows
+            name = await exports.check_link(token)
+            return Response(media_type=csv_file.MEDIA_TYPE, headers=_headers(name))
+        found = await exports.open_download(token)
     except exports.LinkRefused as refused:
         return PlainTextResponse(refused.message, status_code=refused.status, headers=NO_STORE)
-    return StreamingResponse(
-        csv_file.stream(found.header, found.batches), media_type=csv_file.MEDIA_TYPE,
-        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{found.filename}"'},
-    )
+    return StreamingResponse(csv_file.stream(found.header, found.batches), media_type=csv_file.MEDIA_TYPE,
+                             headers=_headers(found.filename))
 
 
-route = Route("/exports/{token}", download, methods=["GET"], name=ROUTE_NAME)
+def _headers(filename: str) -> dict[str, str]:
+    return {**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+route = Route("/exports/{token}", download, methods=["GET", "HEAD"], name=ROUTE_NAME)

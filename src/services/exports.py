@@ -94,41 +94,61 @@ async def export_campaign_accounts(access: Access, cmd: ExportCampaignAccounts) 
 
 
 async def export_messages(access: Access, cmd: ExportMessages) -> ExportLink:
-    project_id, campaign = await _scope(access, cmd.project_id, cmd.campaign_id)
-    return await _link(access, ExportKind.MESSAGES, project_id, campaign)
+    project, campaign = await _scope(access, cmd.project_id, cmd.campaign_id)
+    return await _link(access, ExportKind.MESSAGES, project.id, campaign or project)
 
 
 async def export_expenses(access: Access, cmd: ExportExpenses) -> ExportLink:
-    project_id, campaign = await _scope(access, cmd.project_id, cmd.campaign_id)
-    return await _link(access, ExportKind.EXPENSES, project_id, campaign)
+    project, campaign = await _scope(access, cmd.project_id, cmd.campaign_id)
+    return await _link(access, ExportKind.EXPENSES, project.id, campaign or project)
 
 
-async def _scope(access: Access, project_id: int, campaign_id: int | None) -> tuple[int, models.Campaign | None]:
+async def _scope(access: Access, project_id: int, campaign_id: int | None
+                 ) -> tuple[models.Project, models.Campaign | None]:
     project = await access.get(models.Project, project_id, Role.VIEWER, field="project_id", project_field="id")
     if campaign_id is None:
-        return project.id, None
+        return project, None
     campaign = await access.get(models.Campaign, campaign_id, Role.VIEWER, field="campaign_id")
     if campaign.project_id != project.id:
         raise NotFound("Campaign", field="campaign_id")  # another project's campaign reads as a missing one
-    return project.id, campaign
+    return project, campaign
 
 
-async def _link(access: Access, kind: ExportKind, project_id: int, campaign: models.Campaign | None) -> ExportLink:
+async def _link(access: Access, kind: ExportKind, project_id: int, subject: models.Campaign | models.Project
+                ) -> ExportLink:
+    """A signed link to the export of ``kind`` of ``subject`` (a campaign, or the whole project), audited."""
+    campaign_id = subject.id if isinstance(subject, models.Campaign) else None
     expires_at = runtime.now().replace(microsecond=0) + timedelta(seconds=runtime.settings().export_link_seconds)
-    claims = links.LinkClaims(kind=kind.value, project_id=project_id, campaign_id=campaign.id if campaign else None,
+    claims = links.LinkClaims(kind=kind.value, project_id=project_id, campaign_id=campaign_id,
                               user_id=access.user.id, expires_at=expires_at)
-    await _audit(access.user, "export.link", claims, campaign)
+    await _audit(access.user, "export.link", claims, subject)
     return ExportLink(token=links.sign(claims, signing_key()), expires_at=expires_at)
 
 
-async def _audit(user: models.User, action: str, claims: links.LinkClaims, campaign: models.Campaign | None) -> None:
-    row: Any = campaign if campaign is not None else await models.Project.get(id=claims.project_id)
+async def _audit(user: models.User, action: str, claims: links.LinkClaims,
+                 row: models.Campaign | models.Project) -> None:
+    """Who exported what: the campaign's (or project's) audit trail records the kind of export and the link's
+    expiry."""
     await audit.record(project_id=claims.project_id, actor=user, action=action, row=row, after={
         "kind": claims.kind, "campaign_id": claims.campaign_id, "expires_at": claims.expires_at.isoformat()})
 
 
-async def open_download(token: str) -> Download:
-    """The export a link names, ready to stream; `LinkRefused` when the link is not (or no longer) good."""
+@dataclass(frozen=True, slots=True)
+class _Granted:
+    claims: links.LinkClaims
+    kind: ExportKind
+    user: models.User
+    project: models.Project
+    campaign: models.Campaign | None
+
+    @property
+    def filename(self) -> str:
+        return filename(self.campaign.slug if self.campaign else self.project.slug, self.kind, runtime.now())
+
+
+async def _granted(token: str) -> _Granted:
+    """What a link grants, when it is good now: signed by this server, not expired, its user still able to read
+    its project (and campaign). `LinkRefused` otherwise, the same 404 for every way of not being valid."""
     claims = links.verify(token, signing_key())
     if claims is None:
         raise NOT_VALID
@@ -147,21 +167,33 @@ async def open_download(token: str) -> Download:
         campaign = None
         if claims.campaign_id is not None:
             campaign = await access.get(models.Campaign, claims.campaign_id, Role.VIEWER)
-            if campaign.project_id != project.id:
-                raise NOT_VALID
     except NotFound:
         raise NOT_VALID from None
-    if kind is ExportKind.CAMPAIGN_ACCOUNTS:
-        if campaign is None:
-            raise NOT_VALID
+    if (campaign is not None and campaign.project_id != project.id) or (
+            kind is ExportKind.CAMPAIGN_ACCOUNTS and campaign is None):
+        raise NOT_VALID
+    return _Granted(claims, kind, user, project, campaign)
+
+
+async def check_link(token: str) -> str:
+    """The file name of the export a link names when it is good now (`LinkRefused` otherwise); nothing is read
+    or recorded (an HTTP HEAD)."""
+    return (await _granted(token)).filename
+
+
+async def open_download(token: str) -> Download:
+    """The export a link names, ready to stream, the download audited; `LinkRefused` when the link is not (or no
+    longer) good."""
+    granted = await _granted(token)
+    project, campaign = granted.project, granted.campaign
+    if campaign is not None and granted.kind is ExportKind.CAMPAIGN_ACCOUNTS:
         table = await campaign_account_table(campaign)
-    elif kind is ExportKind.MESSAGES:
-        table = message_table(project.id, claims.campaign_id)
+    elif granted.kind is ExportKind.MESSAGES:
+        table = message_table(project.id, granted.claims.campaign_id)
     else:
-        table = expense_table(project.id, claims.campaign_id)
-    await _audit(user, "export.download", claims, campaign)
-    return Download(filename=filename(campaign.slug if campaign else project.slug, kind, runtime.now()),
-                    header=table.header, batches=table.batches)
+        table = expense_table(project.id, granted.claims.campaign_id)
+    await _audit(granted.user, "export.download", granted.claims, campaign or project)
+    return Download(filename=granted.filename, header=table.header, batches=table.batches)
 
 
 def filename(slug: str, kind: ExportKind, at: datetime) -> str:

@@ -324,6 +324,22 @@ async def test_a_link_expires(gql: Any, client: httpx.AsyncClient, owner: Person
     assert expired.headers["cache-control"] == "no-store"
 
 
+async def test_head_checks_the_link_without_reading_or_auditing_rows(
+    gql: Any, client: httpx.AsyncClient, owner: Person, campaign: models.Campaign, clock: FakeClock,
+    count_queries: Any
+) -> None:
+    answer = await link(gql, EXPORT_ACCOUNTS, owner, campaignId=global_id("Campaign", campaign.id))
+    with count_queries() as counted:
+        head = await client.head(answer["url"])
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-disposition"] == 'attachment; filename="camp-accounts-2026-12-01.csv"'
+    assert not [s for s in counted.statements if "campaign_account" in s or "INSERT" in s.upper()]
+    assert await models.AuditEvent.filter(action="export.download").count() == 0
+    clock.advance(hours=1)
+    assert (await client.head(answer["url"])).status_code == 410
+    assert (await client.head("/exports/x.y")).status_code == 404
+
+
 @pytest.mark.parametrize("spoil", ["flip_claims", "flip_signature", "other_key", "garbage", "no_signature"])
 async def test_a_changed_token_is_not_valid(gql: Any, client: httpx.AsyncClient, owner: Person,
                                             campaign: models.Campaign, spoil: str) -> None:
