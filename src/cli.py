@@ -1,4 +1,4 @@
-"""The ``outboundql`` command: serve, worker, migrate, export-schema, and admin helpers."""
+"""The ``outboundql`` command: serve, worker, mail-in, migrate, export-schema, and admin helpers."""
 
 from __future__ import annotations
 
@@ -233,3 +233,22 @@ def recount(project_slug: str | None) -> None:
         changes = ", ".join(f"{name} {drift.cached[name]}→{drift.actual[name]}" for name in drift.fields)
         click.echo(f"{drift.slug} (project {projects.get(drift.campaign_id, '?')}): {changes}")
     click.echo(f"{checked} campaigns checked, {len(drifted)} repaired")
+
+
+@main.command("mail-in")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True, type=int)
+def mail_in(host: str, port: int) -> None:
+    """Receive mail for campaign import addresses (SMTP): a mail from a campaign's authorised sender with a CSV
+    attachment becomes an import job of the campaign. Without Redis the jobs run in this process."""
+    import logging
+
+    from outboundql import mail_in as receiver
+    from outboundql.services import runtime
+
+    logging.basicConfig(level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+
+    async def run() -> None:
+        await receiver.serve(runtime.goals(), host, port)
+
+    _with_db(run)

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         description="How long a claimed attempt may stay unsettled before another tick claims it again (its worker "
         "died, or the job queue lost its message).",
     )
+    mail_in_domain: str = Field(
+        default="localhost",
+        description="Domain of campaign import addresses (`import+<token>@<domain>`) that `outboundql mail-in` "
+        "receives mail for; point the domain's MX record at that receiver.",
+    )
     llm_url: str | None = Field(
         default=None,
         description="Base URL of an OpenAI-compatible API (`POST {url}/chat/completions`), "

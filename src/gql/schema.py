@@ -21,6 +21,7 @@ from outboundql.gql.expenses import ExpenseMutations
 from outboundql.gql.exports import ExportMutations
 from outboundql.gql.external_scores import ExternalScoreMutations
 from outboundql.gql.goals import GoalQueries
+from outboundql.gql.import_mail import ImportMailMutations
 from outboundql.gql.imports import ImportMutations, ImportQueries, ImportSubscriptions
 from outboundql.gql.limits import QueryLimits
 from outboundql.gql.low_fit import LowFitMutations
@@ -48,6 +49,7 @@ class Mutation(
     MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations, ExternalScoreMutations,
     AccountUpsertMutations,
     ExportMutations,
+    ImportMailMutations,
 ):
     pass
 

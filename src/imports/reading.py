@@ -176,7 +176,7 @@ def _refuse_binary(text: str) -> None:
     controls = sum(
         1 for char in sample if char not in _LINE_BREAKS_AND_TAB and unicodedata.category(char) in ("Cc", "Cs")
     )
-    if "\x00" in sample or controls > _MAX_CONTROL_SHARE * len(sample):
+    if controls > _MAX_CONTROL_SHARE * len(sample) or "\x00" in text:
         raise Refused("NOT_CSV", "The file is not a CSV file: it holds binary data.")
 
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
+from outboundql.enums import Role
 from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.cadence import Cadence
 from outboundql.gql.context import Info
@@ -26,7 +27,7 @@ from outboundql.gql.expenses import CampaignCosts, Expense
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.products import Persona, Product
-from outboundql.services import campaign_account_queries, campaign_stats, execution_queries, inbox
+from outboundql.services import campaign_account_queries, campaign_stats, execution_queries, import_mail, inbox
 from outboundql.services import campaigns as campaigns_service
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         CampaignAccountFilter,
         CampaignAccountOrder,
     )
+    from outboundql.gql.imports import ColumnMapping
     from outboundql.gql.markets import Market
     from outboundql.gql.scoring import ScoringRun
 
@@ -42,10 +44,12 @@ if TYPE_CHECKING:
 # are resolved lazily: strawberry.lazy for the annotations, `lazy_class` inside the resolvers.
 _CAMPAIGN_ACCOUNTS = "outboundql.gql.campaign_accounts"
 _MARKETS = "outboundql.gql.markets"
+_IMPORTS = "outboundql.gql.imports"
 _SCORING = "outboundql.gql.scoring"
 CampaignAccountConnectionRef = Annotated["CampaignAccountConnection", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
 CampaignAccountFilterRef = Annotated["CampaignAccountFilter", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
 CampaignAccountOrderRef = Annotated["CampaignAccountOrder", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
+ColumnMappingRef = Annotated["ColumnMapping", strawberry.lazy(_IMPORTS)]
 MarketRef = Annotated["Market", strawberry.lazy(_MARKETS)]
 ScoringRunRef = Annotated["ScoringRun", strawberry.lazy(_SCORING)]
 
@@ -212,6 +216,24 @@ class Campaign(ProjectNode):
         connection: type[CampaignAccountConnection] = lazy_class(CampaignAccountConnectionRef)
         return await connection.page(inbox.inbox(self.row.id), info, first=first, after=after, last=last,
                                      before=before)
+
+    @strawberry.field(description="The address whose mails (from `importSender`, with a CSV attachment) are imported "
+                      "into this campaign; null while importing by e-mail is off, and for viewers. Set with "
+                      "`configureCampaignImport`.")
+    def import_address(self, info: Info) -> str | None:
+        if info.context.access.roles.get(self.row.project_id) in (None, Role.VIEWER):
+            return None
+        return import_mail.import_address(self.row)
+
+    @strawberry.field(description="The one From address whose mails to `importAddress` are imported.")
+    def import_sender(self) -> str | None:
+        return self.row.import_sender
+
+    @strawberry.field(description="The column mapping mails to `importAddress` are imported with; empty: guessed "
+                      "from each file's headers.")
+    def import_mapping(self) -> list[ColumnMappingRef]:
+        mapping = lazy_class(ColumnMappingRef)
+        return [mapping(column=column, field=key) for column, key in self.row.import_mapping.items()]
 
 
 @strawberry.type

@@ -206,3 +206,8 @@ def test_max_rows_accepted_and_one_more_refused() -> None:
 def test_max_rows_can_be_lowered() -> None:
     assert refused(b"name\na\nb\nc\n", max_rows=2).code == "TOO_MANY_ROWS"
     assert len(read_table(b"name\na\nb\n", max_rows=2).rows) == 2
+
+
+def test_a_nul_character_anywhere_is_not_csv() -> None:
+    text = "name,notes\n" + "Acme,ok\n" * 10_000 + "Bolt,\x00\n"
+    assert refused(codecs.BOM_UTF16_LE + text.encode("utf-16-le")).code == "NOT_CSV"

@@ -1,0 +1,135 @@
+"""The SMTP receiver of campaign import addresses (``outboundql mail-in``), on the process's own event loop.
+
+RCPT is accepted only for an existing import address (550 for any other, the same answer whatever the reason);
+DATA hands the mail to `services.import_mail.receive_mail` and answers 250 when an import started, else 550
+(sender not allowed), 552 (attachment too large) or 554 (no CSV attachment, or a file refused); every refusal is
+kept as a failed import job of the campaign. Without Redis the jobs run here too, as in the embedded server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from outboundql.goals.registry import GoalRegistry
+from outboundql.services import import_mail, runtime
+from outboundql.services.import_mail import Refusal
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    Refusal.SENDER: "550 5.7.1",
+    Refusal.NOT_ALLOWED: "550 5.7.1",
+    Refusal.UNKNOWN_ADDRESS: "550 5.1.1",
+    Refusal.TOO_LARGE: "552 5.3.4",
+    Refusal.NO_FILE: "554 5.6.0",
+    Refusal.FILE: "554 5.6.0",
+}
+_TRY_LATER = "451 4.3.0 The mail could not be handled now; try again later."
+_MAX_REPLY = 400  # characters of a reply's text (a reply line is at most 512 octets)
+
+
+class ImportMailHandler:
+    """aiosmtpd handler: recipients must be import addresses; each accepted mail becomes an import job."""
+
+    def __init__(self, goals: GoalRegistry) -> None:
+        self.goals = goals
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        try:
+            campaign = await import_mail.campaign_for_address(address)
+        except Exception:
+            log.exception("Looking up the import address %r failed.", address)
+            return _TRY_LATER
+        if campaign is None:
+            return "550 5.1.1 No such mailbox here."
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        started: list[int] = []
+        refused: list[str] = []
+        for recipient in envelope.rcpt_tos:
+            mail = import_mail.MailReceived(recipient=recipient, content=content,
+                                            envelope_sender=envelope.mail_from or None)
+            try:
+                outcome = await import_mail.receive_mail(self.goals, mail)
+            except Exception:
+                log.exception("The mail to %r could not be imported.", recipient)
+                refused.append(_TRY_LATER)
+                continue
+            if outcome.refusal is None and outcome.job is not None:
+                started.append(outcome.job.id)
+            else:
+                refused.append(f"{_CODES[outcome.refusal or Refusal.FILE]} {_reply_text(outcome.message)}")
+        if started:
+            return f"250 2.0.0 Import job {', '.join(map(str, started))} started."
+        return refused[0] if refused else "554 5.5.1 No valid recipients."
+
+
+def _reply_text(text: str) -> str:
+    """One line of printable ASCII (curly quotes and accents would not survive every client)."""
+    plain = text.translate({0x201C: '"', 0x201D: '"', 0x2018: "'", 0x2019: "'"})
+    plain = "".join(char if " " <= char <= "~" else "?" for char in " ".join(plain.split()))
+    return plain[:_MAX_REPLY]
+
+
+async def start_receiver(goals: GoalRegistry, host: str, port: int) -> asyncio.Server:
+    """Listen for SMTP on ``host``:``port`` on the running loop (port 0: any free port, see the server's
+    sockets). Mails larger than twice the upload limit are refused by the protocol itself (552)."""
+    settings = runtime.settings()
+    handler = ImportMailHandler(goals)
+    limit = 2 * settings.max_upload_bytes + 1_000_000  # base64 makes an attachment a third larger
+
+    def protocol() -> SMTP:
+        return SMTP(handler, data_size_limit=limit, hostname=settings.mail_in_domain, ident="outboundql mail-in")
+
+    return await asyncio.get_running_loop().create_server(protocol, host=host, port=port)
+
+
+@contextlib.asynccontextmanager
+async def embedded_jobs() -> AsyncIterator[None]:
+    """Without Redis, run this process's jobs (the imports it starts) on its own loop, as the embedded server
+    does; with Redis the workers run them."""
+    import dramatiq
+
+    from outboundql import workers
+    from outboundql.services import imports
+
+    if not workers.is_embedded():
+        yield
+        return
+    worker = dramatiq.Worker(workers.current_broker(), worker_threads=runtime.settings().embedded_worker_threads)
+    worker.start()  # on this loop: async actors run here, sharing the ORM
+    try:
+        await imports.resume_stalled()
+        yield
+    finally:
+        await asyncio.to_thread(worker.stop)
+
+
+async def serve(goals: GoalRegistry, host: str, port: int) -> None:
+    """Receive mail until SIGINT or SIGTERM, then stop listening and let the jobs under way stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with embedded_jobs():
+        server = await start_receiver(goals, host, port)
+        addresses = ", ".join(_address(sock.getsockname()) for sock in server.sockets)
+        log.info("Receiving import mail for @%s on %s.", runtime.settings().mail_in_domain, addresses)
+        async with server:
+            await stop.wait()
+        log.info("Stopped receiving import mail.")
+
+
+def _address(name: Any) -> str:
+    return f"{name[0]}:{name[1]}" if isinstance(name, tuple) else str(name)
