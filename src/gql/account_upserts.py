@@ -115,7 +115,7 @@ class UpsertAccountsInput:
     def to_command(self) -> service.UpsertAccounts:
         return service.UpsertAccounts(
             project_id=pk_of(self.project_id, "Project", "project_id"), source=self.source,
-            mode=service.UpsertMode(self.mode.value), items=tuple(i.to_item() for i in self.items))
+            mode=service.UpsertMode[self.mode.name], items=tuple(i.to_item() for i in self.items))
 
 
 @strawberry.type(description="What happened to one item of upsertAccounts.")

@@ -246,6 +246,7 @@ async def _plan_accounts(access: Access, cmd: UpsertAccounts, source: str, plans
                          found: dict[str, models.Account]) -> None:
     """Match, clean and change the rows in memory; creations get unsaved rows."""
     cleaned: dict[int, dict[str, Any]] = {}
+    seen_contacts: set[str] = set()
     for plan in plans:
         if plan.failed:
             continue
@@ -258,6 +259,9 @@ async def _plan_accounts(access: Access, cmd: UpsertAccounts, source: str, plans
                                  existing_country=existing.country if existing else None)
         if len(item.contacts) > MAX_CONTACTS_PER_ACCOUNT_INPUT:
             check.add(prefix + "contacts", f"At most {MAX_CONTACTS_PER_ACCOUNT_INPUT} contacts per account.")
+        else:
+            country = row_data.get("country", existing.country if existing else None)
+            _clean_contacts(plan, item, country, check, seen_contacts)
         plan.issues += check.items
         if existing is None and cmd.mode is UpsertMode.UPDATE_ONLY and not plan.failed:
             plan.issues.append(Issue("NOT_FOUND", f"No account of source {source!r} has this external id; "
@@ -329,38 +333,33 @@ async def _domains_taken(project_id: int, domains: set[str]) -> dict[str, int]:
     return taken
 
 
+def _clean_contacts(plan: _Plan, item: AccountItem, country: str | None, check: Collector, seen: set[str]) -> None:
+    """Clean the item's contacts into ``plan.contacts`` (issues on ``items[i].contacts[j]…``)."""
+    for j, contact in enumerate(item.contacts):
+        where = f"items[{plan.index}].contacts[{j}]."
+        try:
+            external_id = _clean_external_id(contact.external_id) or ""
+        except ValueError as exc:
+            check.add(where + "external_id", str(exc))
+            external_id = ""
+        if external_id and external_id in seen:
+            check.add(where + "external_id", "This contact's external id is given twice in this call.")
+        seen.add(external_id)
+        data = given(contact, exclude=("external_id",))
+        for name, label in _NOT_EMPTY.items():
+            if name in data and data[name] is None:
+                check.add(where + name, f"{label} cannot be removed; leave the field out to keep it.")
+        plan.contacts.append(_ContactPlan(j, external_id, clean_contact(data, check, prefix=where, country=country)))
+
+
 async def _plan_contacts(cmd: UpsertAccounts, source: str, plans: list[_Plan]) -> None:
-    """Clean each item's contacts and match them: by external id in the project (it must be at the same
-    account), else by phone then e-mail among the account's contacts (linked), else new."""
-    wanted: dict[str, tuple[_Plan, int]] = {}
-    for plan in plans:
-        if plan.failed:
-            continue
-        assert plan.row is not None
-        prefix = f"items[{plan.index}].contacts"
-        check = Collector()
-        for j, item in enumerate(cmd.items[plan.index].contacts):
-            where = f"{prefix}[{j}]."
-            try:
-                external_id = _clean_external_id(item.external_id) or ""
-            except ValueError as exc:
-                check.add(where + "external_id", str(exc))
-                continue
-            if external_id in wanted:
-                check.add(where + "external_id", "This contact's external id is given twice in this call.")
-                continue
-            data = given(item, exclude=("external_id",))
-            for name, label in _NOT_EMPTY.items():
-                if name in data and data[name] is None:
-                    check.add(where + name, f"{label} cannot be removed; leave the field out to keep it.")
-            wanted[external_id] = (plan, j)
-            plan.contacts.append(_ContactPlan(j, external_id, clean_contact(data, check, prefix=where,
-                                                                            country=plan.row.country)))
-        plan.issues += check.items
+    """Match each item's contacts: by external id in the project (it must be at the same account), else by
+    phone then e-mail among the account's contacts (linked), else new."""
+    wanted = [c.external_id for p in plans if not p.failed for c in p.contacts]
     if not wanted:
         return
     project_id = cmd.project_id
-    found = await _by_external_id(models.Contact, project_id, source, list(wanted))
+    found = await _by_external_id(models.Contact, project_id, source, wanted)
     existing_ids = [p.row.id for p in plans if not p.failed and p.contacts and p.row is not None and not p.created]
     at_account: dict[int, list[models.Contact]] = {}
     for part in chunks(existing_ids):
