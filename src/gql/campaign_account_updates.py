@@ -11,7 +11,7 @@ from outboundql.gql.base import mutation, pk_or_none
 from outboundql.gql.campaign_accounts import CampaignAccount
 from outboundql.gql.context import Info
 from outboundql.gql.enums import GoalOutcome, OutreachStatus, ReviewStatus
-from outboundql.gql.errors import UserError, UserErrorCode
+from outboundql.gql.errors import UserError, UserErrorCode, user_errors
 from outboundql.services import campaign_account_updates as service
 
 
@@ -59,7 +59,8 @@ class UpdateCampaignAccountsPayload:
         default_factory=list, description="Rows left as they were, each with why; the others changed all the same.")
     errors: list[UserError] = strawberry.field(
         default_factory=list, description="Problems with the whole request (nothing to change, no ids or too many, a "
-        "tag both added and removed): then nothing changed.")
+        "tag both added and removed: then nothing changed), then each failed row's error (field "
+        "`input.campaignAccountIds[i]`), as in `failed`; the other rows changed all the same.")
 
 
 @strawberry.type
@@ -76,4 +77,5 @@ class CampaignAccountUpdateMutations:
             failed=[CampaignAccountFailure(id=input.campaign_account_ids[f.index], index=f.index,
                                            code=UserErrorCode[f.issue.code], message=f.issue.message)
                     for f in result.failed],
+            errors=user_errors(info, [f.issue for f in result.failed]),
         )

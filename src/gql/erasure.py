@@ -38,8 +38,8 @@ class DeleteContactInput:
 
 @strawberry.type
 class DeleteAccountsPayload:
-    deleted_account_ids: list[relay.GlobalID] = strawberry.field(default_factory=list,
-                                                                 description="The accounts erased.")
+    deleted_account_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="The accounts erased; null when the request was refused.")
     deleted_contacts: int = strawberry.field(default=0, description="Their contacts, erased with them.")
     removed_campaign_accounts: int = strawberry.field(default=0, description="Campaign rows removed.")
     suppressed: int = strawberry.field(default=0, description="Suppression entries added (new ones only).")

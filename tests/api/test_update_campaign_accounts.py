@@ -76,7 +76,9 @@ async def test_partial_failure_answers_each_row(gql, owner, project, campaign, m
 
     payload = await update(gql, owner, ids, outreachStatus="SENT")
 
-    assert payload["errors"] == []
+    # each failed row is also an error on its position, as in reviewCampaignAccounts
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        (f["code"], f"input.campaignAccountIds[{f['index']}]") for f in payload["failed"]]
     assert payload["updatedCount"] == 3 and payload["unchangedCount"] == 0
     assert [u["id"] for u in payload["updated"]] == gids(rows)
     assert {u["outreachStatus"] for u in payload["updated"]} == {"SENT"}
