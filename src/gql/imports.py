@@ -168,6 +168,9 @@ class ImportAccountsPayload:
 
 async def _read_upload(upload: Any, limit: int) -> bytes:
     """The upload's bytes, read in chunks; INVALID on ``file`` past ``limit``."""
+    if not callable(getattr(upload, "read", None)):
+        raise InvalidInput("Send the file as a multipart upload (the GraphQL multipart request), not inline.",
+                           field="file")
     parts: list[bytes] = []
     size = 0
     while chunk := await upload.read(_CHUNK):

@@ -112,7 +112,7 @@ async def start_import(access: Access, goals: GoalRegistry, cmd: StartImport) ->
     access.require(cmd.project_id, Role.MEMBER, field="project_id")
     settings = runtime.settings()
     check = Collector()
-    filename = _clean_filename(cmd.filename, check)
+    filename = _clean_filename(cmd.filename)
     campaign: models.Campaign | None = None
     if cmd.campaign_id is not None:
         campaign = await campaign_accounts.visible_campaign(access, cmd.campaign_id)
@@ -123,6 +123,12 @@ async def start_import(access: Access, goals: GoalRegistry, cmd: StartImport) ->
         elif goals.get(campaign.goal_key) is None:
             check.add("campaign_id", f"This campaign's goal {campaign.goal_key!r} is not installed; switch the goal "
                       "first.")
+    for i, (column, key) in enumerate((cmd.mapping or {}).items()):
+        for part, value, label in (("column", column, "A column's name"), ("field", key, "A field key")):
+            try:
+                fields.storable(value, label)
+            except ValueError as exc:
+                check.add(f"mapping[{i}].{part}", str(exc))
     if len(cmd.content) > settings.max_upload_bytes:
         check.add("file", f"The file is larger than {settings.max_upload_bytes:,} bytes; split it.")
     if check.items:
@@ -134,7 +140,7 @@ async def start_import(access: Access, goals: GoalRegistry, cmd: StartImport) ->
     mapping = dict(cmd.mapping) if cmd.mapping is not None else columns.guess(table.headers)
     problems = columns.check(mapping, table.headers)
     if problems:
-        return ImportStarted(None, [_mapping_issue(mapping, key, message, guessed=cmd.mapping is None)
+        return ImportStarted(None, [_mapping_issue(mapping, table.headers, key, message, guessed=cmd.mapping is None)
                                     for key, message in problems], mapping)
     if cmd.campaign_id is None:
         scores = [i for i, key in enumerate(mapping.values()) if key == columns.SCORE
@@ -162,23 +168,24 @@ async def start_import(access: Access, goals: GoalRegistry, cmd: StartImport) ->
     return ImportStarted(job, [], mapping)
 
 
-def _clean_filename(value: str, check: Collector) -> str:
+def _clean_filename(value: str) -> str:
+    """The file's own name (no folders), as a client sent it; a name that cannot be stored reads as ``import.csv``."""
     try:
         name = _FILENAME(value.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])
-    except ValueError as exc:
-        check.add("filename", str(exc))
-        return ""
+    except ValueError:
+        return "import.csv"
     return name or "import.csv"
 
 
-def _mapping_issue(mapping: dict[str, str], key: str, message: str, *, guessed: bool) -> Issue:
+def _mapping_issue(mapping: dict[str, str], present: list[str], key: str, message: str, *, guessed: bool) -> Issue:
     """An issue of `columns.check` on the input path it concerns: the mapping pair of a column (``mapping[i]``)
     or naming a field (``mapping[i].field``); a guessed mapping's problems are the file's."""
     if guessed:
         return Issue("INVALID", f"{message} Give a mapping for this file's columns.", "file")
     headers = list(mapping)
-    if key in mapping:
-        return Issue("INVALID", message, f"mapping[{headers.index(key)}]")
+    if key in mapping:  # a column the file lacks, or the field it names
+        part = "column" if key not in present else "field"
+        return Issue("INVALID", message, f"mapping[{headers.index(key)}].{part}")
     for i, header in enumerate(headers):
         if mapping[header] == key:
             return Issue("INVALID", message, f"mapping[{i}].field")

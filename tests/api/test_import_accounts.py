@@ -165,7 +165,7 @@ async def test_a_bad_mapping_is_refused_on_its_items_with_nothing_written(api: A
         {"column": "Nope", "field": "city"}])
     assert payload["importJob"] is None
     fields = {e["field"]: e["code"] for e in payload["errors"]}
-    assert fields == {"input.mapping[1]": "INVALID", "input.mapping[2]": "INVALID"}
+    assert fields == {"input.mapping[1].field": "INVALID", "input.mapping[2].column": "INVALID"}
     no_name = await api.upload(owner, project.id, csv, mapping=[{"column": "Web", "field": "domain"}])
     assert [e["field"] for e in no_name["errors"]] == ["input.mapping"]
     guessed = await api.upload(owner, project.id, "Web,Notes\nacme.example,x\n")  # nothing reads as a name

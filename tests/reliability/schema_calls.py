@@ -22,6 +22,7 @@ from typing import Any
 from graphql import (
     GraphQLArgument,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
@@ -70,6 +71,7 @@ UPLOAD_CONTENT = b"Company,Website\nProbe,probe.example\n"
 """The file of a call with an `Upload` argument (sent as a multipart request, see `Call.http`)."""
 
 SCALAR_VALUES: dict[str, Any] = {
+    "Upload": None,  # the file goes in a multipart request (see `upload_paths`)
     "String": "Probe",
     "Int": 1,
     "Float": 1.0,
@@ -322,6 +324,26 @@ class Caller:
                              f"Caller._reach in {__name__} how to reach one")
         return (f"reach: node(id: $reach) {{ __typename ... on {type_name} {{ {body} }} }}",
                 {"reach": ("ID!", self.own(type_name))})
+
+
+def upload_paths(field: GraphQLField) -> list[str]:
+    """``variables.<argument>.<field>…`` of each required `Upload` in ``field``'s arguments (variables named as the
+    arguments): a call of the field sends its file there in a multipart request."""
+    found: list[str] = []
+
+    def walk(type_: Any, at: tuple[str, ...]) -> None:
+        if isinstance(type_, GraphQLNonNull):
+            walk(type_.of_type, at)
+        elif isinstance(type_, GraphQLInputObjectType):
+            for name, child in type_.fields.items():
+                if _required(child):
+                    walk(child.type, (*at, name))
+        elif isinstance(type_, GraphQLScalarType) and type_.name == "Upload":
+            found.append(".".join(("variables", *at)))
+
+    for name, arg in field.args.items():
+        walk(arg.type, (name,))
+    return found
 
 
 def _required(arg: GraphQLArgument | GraphQLInputField) -> bool:

@@ -44,7 +44,7 @@ from outboundql.gql.errors import UserErrorCode
 from outboundql.gql.schema import schema as served_schema
 from outboundql.settings import Settings
 from tests.helpers import Person
-from tests.reliability.schema_calls import SCALAR_VALUES, id_slots, node_types
+from tests.reliability.schema_calls import SCALAR_VALUES, UPLOAD_CONTENT, id_slots, node_types, upload_paths
 
 SCHEMA: GraphQLSchema = served_schema._schema
 
@@ -343,10 +343,30 @@ def _required(arg: Any) -> bool:
 
 # --- the world: one object of every node type, owned by the caller ----------------------------------------
 
-async def _call(client: httpx.AsyncClient, person: Person, query: str, variables: dict[str, Any]) -> httpx.Response:
+async def _call(client: httpx.AsyncClient, person: Person, query: str, variables: dict[str, Any],
+                uploads: list[str] | None = None) -> httpx.Response:
     # json.dumps escapes non-ASCII (a lone surrogate travels as \\ud800, as a browser would send it).
-    return await client.post("/graphql", content=json.dumps({"query": query, "variables": variables}),
+    operations = json.dumps({"query": query, "variables": variables})
+    if uploads:  # a multipart request, a small file at each upload path
+        return await client.post("/graphql", data={"operations": operations,
+                                                   "map": json.dumps({str(i): [p] for i, p in enumerate(uploads)})},
+                                 files={str(i): (f"hostile{i}.csv", UPLOAD_CONTENT, "text/csv")
+                                        for i in range(len(uploads))},
+                                 headers={**person.headers, "apollo-require-preflight": "true"})
+    return await client.post("/graphql", content=operations,
                              headers={**person.headers, "content-type": "application/json"})
+
+
+async def _import_job(client: httpx.AsyncClient, person: Person, project_id: str) -> str:
+    """An import job's id: importAccounts takes its file as a multipart request."""
+    operations = {"query": "mutation($i: ImportAccountsInput!) { importAccounts(input: $i) { importJob { id } "
+                           "errors { code field message } } }",
+                  "variables": {"i": {"projectId": project_id, "file": None}}}
+    response = await client.post("/graphql", data={"operations": json.dumps(operations),
+                                                   "map": json.dumps({"0": ["variables.i.file"]})},
+                                 files={"0": ("world.csv", b"Company\nAcme\n", "text/csv")},
+                                 headers={**person.headers, "apollo-require-preflight": "true"})
+    return str(response.json()["data"]["importAccounts"]["importJob"]["id"])
 
 
 async def _data(client: httpx.AsyncClient, person: Person, query: str, **variables: Any) -> dict[str, Any]:
@@ -423,6 +443,7 @@ async def build_world(client: httpx.AsyncClient, owner: Person) -> dict[str, str
     page = await call(client, owner, "query($id: ID!) { node(id: $id) { ... on Campaign { attempts(first: 1) "
                                      "{ edges { node { id } } } } } }", id=own["Campaign"])
     own["OutreachAttempt"] = page["node"]["attempts"]["edges"][0]["node"]["id"]
+    own["ImportJob"] = await _import_job(client, owner, own["Project"])
     missing = set(node_types(SCHEMA)) - own.keys()
     assert not missing, f"make one object of each new node type in build_world: {sorted(missing)}"
     return own
@@ -466,7 +487,8 @@ async def test_hostile_values_in_every_mutation_field(client: httpx.AsyncClient,
             value: Any = builder.long_list(slot) if hostile == "long list" else []
         else:
             value = hostile.value
-        response = await _call(client, owner, builder.document(slot.mutation), builder.variables(slot, value))
+        response = await _call(client, owner, builder.document(slot.mutation), builder.variables(slot, value),
+                               upload_paths(SCHEMA.mutation_type.fields[slot.mutation]))  # type: ignore[union-attr]
         calls += 1
         label = hostile if isinstance(hostile, str) else hostile.label
         failures += [f"{slot.mutation} {slot.field_path} <- {label}: {problem}"[:400]

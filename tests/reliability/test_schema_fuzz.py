@@ -204,6 +204,8 @@ def register_scalars(world: World) -> None:
         st.text(max_size=30)).map(nodes.String))
     schemathesis.graphql.scalar("String", st.one_of(st.sampled_from(world.strings), st.text(max_size=40))
                                 .map(nodes.String))
+    # A file only comes in a multipart request: an inline value is a string where the file should be.
+    schemathesis.graphql.scalar("Upload", st.sampled_from(["", "accounts.csv", "Company\nAcme\n"]).map(nodes.String))
 
 
 # --- the checks ---------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from outboundql.goals.testing import registry_with
 from outboundql.gql.schema import schema as served_schema
 from outboundql.services import campaign_accounts as campaign_accounts_service
 from outboundql.services import campaigns as campaigns_service
+from outboundql.services import imports as imports_service
 from outboundql.services import messages as messages_service
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
@@ -127,6 +128,10 @@ async def seed(person: Person, tag: str) -> None:
         project_id=world.project.id, campaign_id=row.campaign_id, campaign_account_id=row.id, channel=Channel.EMAIL,
         step=1, attempt_number=1, status=AttemptStatus.AWAITING_RESULT, due_at=runtime.now(), subject=f"Hello {tag}",
         body=f"Planned for {tag}")
+    # An import job into the campaign (queued: no job of it is run).
+    await imports_service.start_import(access, registry_with(), imports_service.StartImport(
+        project_id=world.project.id, filename=f"{tag}.csv", content=f"Company\n{tag} Imported\n".encode(),
+        campaign_id=world.campaign.id))
 
 
 ALL_MODELS: list[type[Model]] = [getattr(models, name) for name in models.__all__]
@@ -205,8 +210,7 @@ async def scene() -> AsyncIterator[Scene]:
 
 
 async def ask(scene: Scene, person: Person, call: Call) -> dict[str, Any]:
-    response = await scene.client.post("/graphql", json={"query": call.document, "variables": call.variables},
-                                       headers=person.headers)
+    response = await scene.client.post("/graphql", **call.http(person.headers))
     assert response.status_code == 200, (response.status_code, response.text, call)
     return response.json()  # type: ignore[no-any-return]
 
