@@ -173,7 +173,7 @@ _BY_WORDS: dict[str, str] = {words: key for key, synonyms in _SYNONYMS.items() f
 _PERSONAL = {"email": "contact.email", "phone": "contact.phone", "language": "contact.language",
              "time_zone": "contact.time_zone"}
 _PERSON_NAMES = frozenset({"contact.name", "contact.first_name", "contact.last_name"})
-_AMBIGUOUS_NAMES = frozenset({"nombre", "nom"})
+_AMBIGUOUS_NAMES = frozenset({"name", "nombre", "nom"})
 _COMPANY_WORDS = frozenset({"company", "business", "empresa", "entreprise", "societe", "firma", "unternehmen"})
 _SCORE_WORDS = frozenset({"score", "likelihood", "probability", "rating", "puntuacion", "probabilidad"})
 
@@ -189,11 +189,11 @@ def guess(headers: list[str]) -> dict[str, str]:
     """``{header: field key}`` for the headers recognised; each field is fed by one column (the first).
 
     Some words depend on the other columns: in a file with a contact person's name, a plain e-mail, phone,
-    language or time zone column is the person's; Spanish "Nombre" and Catalan or French "Nom" are a first name
-    beside a surname column (French "Nom" beside "Prénom" is the surname), the person's name beside a company
-    column, and the company's name alone."""
+    language or time zone column is the person's; "Name" (English, German), "Nombre" (Spanish) and "Nom" (Catalan,
+    French) are a first name beside a surname column (French "Nom" beside "Prénom" is the surname), the person's
+    name beside a company column, and the company's name alone."""
     reduced = {header: words(header) for header in headers}
-    found = {_BY_WORDS.get(w) for w in reduced.values()}
+    found = {_BY_WORDS.get(w) for w in reduced.values() if w not in _AMBIGUOUS_NAMES}
     all_words = set(reduced.values())
     has_surname = "contact.last_name" in found or bool(all_words & {"cognom", "cognoms"})
     has_company = "name" in found

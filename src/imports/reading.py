@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ _MAX_CONTROL_SHARE = 0.01  # more control characters than this (bar tab and line
 # Python's csv refuses fields over 128 KiB by default and raises mid-file; cells are measured here instead.
 csv.field_size_limit(2**31 - 1)
 
+_SEP_LINE = re.compile(r"sep=([,;\t|])(\r\n|\n|\r|$)")
 _LINE_BREAKS_AND_TAB = frozenset("\t\n\r\f\v")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -70,7 +72,11 @@ def read_table(data: bytes, *, max_rows: int = MAX_ROWS) -> Table:
     if not text.strip():
         raise Refused("EMPTY", "The file is empty.")
     _refuse_binary(text)
-    delimiter = sniff_delimiter(text)
+    declared = _SEP_LINE.match(text)  # Excel's "sep=;" first line names the delimiter
+    if declared:
+        delimiter, text = declared.group(1), "\n" + text[declared.end():]  # the line stays counted, blank
+    else:
+        delimiter = sniff_delimiter(text)
     records = _records(text, delimiter)
     try:
         first = next(records, None)
@@ -121,9 +127,10 @@ def decode(data: bytes) -> tuple[str, str]:
 def sniff_delimiter(text: str) -> str:
     """The delimiter among comma, semicolon, tab and pipe that splits the file's first records most
     consistently: the most records with as many cells as the header (two or more), then the most columns,
-    then the order above. A file none of them splits has one column (comma)."""
+    then the order above. A file whose header none of them splits has one column: the first of them that the
+    text does not hold, so a cell may contain the others."""
     best: tuple[int, int, int] = (0, 0, 0)
-    chosen = ","
+    chosen = next((delimiter for delimiter in DELIMITERS if delimiter not in text), ",")
     for rank, delimiter in enumerate(DELIMITERS):
         if delimiter not in text:
             continue

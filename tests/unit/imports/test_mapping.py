@@ -64,6 +64,9 @@ def test_contact_columns_in_each_language(headers: list[str], expected: list[str
 
 
 def test_a_lone_name_word_is_the_company_and_beside_a_company_the_person() -> None:
+    assert guess(["Name", "Website"]) == {"Name": "name", "Website": "website"}
+    assert guess(["Name", "Email", "Company"]) == {"Name": "contact.name", "Email": "contact.email", "Company": "name"}
+    assert guess(["Firma", "Name", "Telefon"]) == {"Firma": "name", "Name": "contact.name", "Telefon": "contact.phone"}
     assert guess(["Nombre", "Email"]) == {"Nombre": "name", "Email": "email"}
     assert guess(["Nom", "Ville"]) == {"Nom": "name", "Ville": "city"}
     assert guess(["Société", "Nom", "Courriel"]) == {
@@ -95,7 +98,7 @@ def test_scores_overall_and_named_components() -> None:
 
 
 def test_first_header_wins_and_unknown_headers_are_left_out() -> None:
-    assert guess(["Company", "Empresa", "Favourite colour", "name"]) == {"Company": "name"}
+    assert guess(["Company", "Empresa", "Favourite colour", "Organisation"]) == {"Company": "name"}
 
 
 def test_no_word_means_two_fields() -> None:

@@ -83,10 +83,19 @@ def test_semicolons_with_commas_inside_cells() -> None:
     assert table.rows[0].cells == ["Acme, Inc.", "Paris", "big, old"]
 
 
+def test_excel_sep_line_names_the_delimiter() -> None:
+    table = read_table(b"sep=|\r\nname|city\r\nAcme, Inc.;x|Paris\r\n")
+    assert (table.delimiter, table.headers) == ("|", ["name", "city"])
+    assert [(row.line, row.cells) for row in table.rows] == [(3, ["Acme, Inc.;x", "Paris"])]
+    assert refused(b"sep=;").code == "EMPTY"
+
+
 def test_one_column_file() -> None:
     table = read_table(b"name\nAcme\nBolt\n")
     assert table.headers == ["name"]
     assert [row.cells for row in table.rows] == [["Acme"], ["Bolt"]]
+    table = read_table(b"Company\nAcme, Inc.\nBolt; Sons\n")
+    assert [(row.cells, row.problem) for row in table.rows] == [(["Acme, Inc."], None), (["Bolt; Sons"], None)]
 
 
 # --- lines, blanks, widths ---------------------------------------------------------------------------------
