@@ -16,6 +16,7 @@ import enum
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -40,6 +41,8 @@ CONFIGURE_ACTION = "campaign.configure_import"
 CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values", "application/vnd.ms-excel"})
 CSV_SUFFIXES = (".csv", ".txt")
 _TOKEN_BYTES = 16
+#: Refused mails recorded per campaign and hour (more are refused all the same, without a job).
+MAX_REFUSALS_PER_HOUR = 100
 
 
 # --- configuring a campaign's address ---------------------------------------------------------------------
@@ -163,7 +166,8 @@ class MailReceived:
 @dataclass(frozen=True, slots=True)
 class MailOutcome:
     """The job the mail made (queued, or FAILED with its ``error`` when refused); ``refusal`` says why it was
-    refused, None when the import started. ``job`` is None only when the address belongs to no campaign."""
+    refused, None when the import started. ``job`` is None when the address belongs to no campaign, or when the
+    campaign had too many refusals in the last hour to record one more."""
 
     job: models.ImportJob | None
     refusal: Refusal | None = None
@@ -284,8 +288,17 @@ async def _actor(campaign: models.Campaign) -> models.User | None:
 
 async def _refuse(campaign: models.Campaign, actor: models.User | None, sender: str, filename: str,
                   refusal: Refusal, reason: str) -> MailOutcome:
-    """Keep the refusal as a failed import job of the campaign."""
+    """Keep the refusal as a failed import job of the campaign (at most `MAX_REFUSALS_PER_HOUR` a campaign: past
+    that, a flood of refused mails is refused without a trace, so it cannot bury the campaign's import history)."""
     now = runtime.now()
+    recent = await models.ImportJob.filter(
+        campaign_id=campaign.id, origin=ImportOrigin.EMAIL, status=ImportStatus.FAILED,
+        created_at__gte=now - timedelta(hours=1),
+    ).count()
+    if recent >= MAX_REFUSALS_PER_HOUR:
+        log.warning("Mail by %s to campaign %s refused (%s) and not recorded: %s refusals in the last hour.",
+                    sender, campaign.id, refusal.value, recent)
+        return MailOutcome(None, refusal, reason)
     job = await models.ImportJob.create(
         project_id=campaign.project_id, campaign_id=campaign.id, filename=filename[:300], status=ImportStatus.FAILED,
         origin=ImportOrigin.EMAIL, sender=sender[:254] or None, error=reason, created_by=actor,

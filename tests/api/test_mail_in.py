@@ -16,7 +16,7 @@ import pytest
 from outboundql import models
 from outboundql.enums import ImportOrigin, ImportStatus, Role
 from outboundql.mail_in import start_receiver
-from outboundql.services import runtime
+from outboundql.services import import_mail, runtime
 from outboundql.settings import Settings
 from tests.helpers import Person, data_of, global_id
 
@@ -286,3 +286,14 @@ async def test_unstorable_or_blank_columns_are_refused(configure: Any) -> None:
                                                      {"column": "Web", "field": "website\x00"}])
     assert [e["field"] for e in result["errors"]] == [
         "input.mapping[0].column", "input.mapping[1].column", "input.mapping[2].field"]
+
+
+async def test_a_flood_of_refused_mails_is_not_recorded_past_the_hourly_cap(
+    smtp_port: int, address: str, campaign: models.Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_mail, "MAX_REFUSALS_PER_HOUR", 2)
+    for _ in range(3):
+        await expect_refused(smtp_port, mail(address, sender="spam@evil.example"), 550)
+    assert await models.ImportJob.filter(campaign_id=campaign.id).count() == 2
+    await send(smtp_port, mail(address, files=[("a.csv", CSV.encode(), "text/csv")]))  # the sender still gets in
+    assert await models.ImportJob.filter(campaign_id=campaign.id, status=ImportStatus.QUEUED).count() == 1
