@@ -6,6 +6,7 @@ disqualified."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,7 @@ from outboundql.enums import (
     StatusSource,
     SuppressionKind,
 )
-from outboundql.services import account_merge, campaign_stats, suppressions
+from outboundql.services import account_merge, campaign_stats, events, suppressions
 from outboundql.services.clock import FakeClock
 from tests.api.cadence_world import MONDAY_8, World, email_step, world  # noqa: F401 (the fixture)
 from tests.helpers import Person, access_for, data_of, global_id
@@ -86,7 +87,8 @@ async def person_world(gql: Any, owner: Person, project: models.Project, campaig
     await models.CampaignAccountTag.create(campaign_account=row, campaign=campaign, tag="hot")
     message = await models.Message.create(project=project, campaign_account=row, direction=Direction.INBOUND,
                                           channel=Channel.EMAIL, status=MessageStatus.SENT,
-                                          mode=MessageMode.PASTE_INBOUND, original_text="Hi, Dana Diaz here", contact=dana)
+                                          mode=MessageMode.PASTE_INBOUND, original_text="Hi, Dana Diaz here",
+                                          contact=dana)
     attempt = await models.OutreachAttempt.create(
         project=project, campaign=campaign, campaign_account=row, contact=dana, channel=Channel.EMAIL, step=1,
         attempt_number=1, status=AttemptStatus.SCHEDULED, due_at=datetime.now(UTC), address="dana@dana.example",
@@ -268,3 +270,18 @@ async def test_an_address_suppressed_after_planning_is_not_executed(world: World
     assert first.status is AttemptStatus.CANCELLED and "suppression" in (first.error or "")
     nxt = await models.OutreachAttempt.filter(campaign_account_id=row.id).exclude(id=first.id).first()
     assert nxt is not None and nxt.address == "second@later.example"
+
+
+async def test_live_pages_hear_of_the_erasure_after_the_commit(gql, owner, project, campaign) -> None:
+    account = await models.Account.create(project=project, name="Gone")
+    await models.CampaignAccount.create(campaign=campaign, account=account)
+    accounts = events.get_bus().subscribe(events.account_channel(project.id))
+    page = events.get_bus().subscribe(events.campaign_channel(campaign.id))
+    heard = asyncio.ensure_future(anext(accounts)), asyncio.ensure_future(anext(page))
+    await asyncio.sleep(0)
+    data_of(await gql(DELETE_ACCOUNTS, {"input": {"accountIds": [global_id("Account", account.id)]}}, as_=owner))
+    account_event, campaign_event = [await asyncio.wait_for(h, 2) for h in heard]
+    await accounts.aclose()
+    await page.aclose()
+    assert account_event == {"account_id": account.id, "kind": "deleted"}
+    assert campaign_event["kind"] == "accounts_changed"

@@ -15,7 +15,6 @@ from outboundql.enums import (
     ExecutionStatus,
     GoalOutcome,
     OutreachStatus,
-    ReviewStatus,
     Role,
 )
 from outboundql.services import campaign_stats, events
