@@ -266,8 +266,6 @@ async def _plan_accounts(access: Access, cmd: UpsertAccounts, source: str, plans
         if existing is None and cmd.mode is UpsertMode.UPDATE_ONLY and not plan.failed:
             plan.issues.append(Issue("NOT_FOUND", f"No account of source {source!r} has this external id; "
                                      "UPDATE_ONLY never creates (use UPSERT).", prefix + "external_id"))
-        if existing is None and not plan.failed and "name" not in row_data:
-            plan.issues.append(Issue("INVALID", "Name is required to create an account.", prefix + "name"))
         if existing is not None and "domain" not in data and existing.domain:
             row_data.pop("domain", None)  # a new website never replaces a domain the row already has
         plan.row = existing
@@ -296,6 +294,10 @@ async def _plan_accounts(access: Access, cmd: UpsertAccounts, source: str, plans
                 plan.before = audit.snapshot(row)
                 row.source, row.external_id = source, plan.external_id
                 plan.changed |= {"source", "external_id"}
+            elif "name" not in row_data:
+                plan.issues.append(Issue("INVALID", "Name is required to create an account (no account has this "
+                                         "external id, and none is the same organisation).", prefix + "name"))
+                continue
             else:
                 plan.row, plan.created = models.Account(
                     project_id=cmd.project_id, created_by=access.user, source=source, external_id=plan.external_id,

@@ -93,6 +93,10 @@ async def test_given_fields_replace_omitted_ones_stay_and_null_clears(gql, owner
     assert history == [(None, AccountStatus.NEW), (AccountStatus.NEW, AccountStatus.CUSTOMER)]
     assert await models.AuditEvent.filter(action="account.upsert", object_id=row.id).count() == 1
 
+    cleared = await upsert(gql, owner, project, [{"externalId": "c-1", "industry": None, "employeeCount": None}])
+    assert outcomes(cleared) == ["UPDATED"] and cleared["results"][0]["changedFields"] == ["industry"]
+    assert cleared["results"][0]["account"]["industry"] is None
+
     only_contacts = await upsert(gql, owner, project, [
         {"externalId": "c-1", "contacts": [{"externalId": "p-3", "name": "Cy", "email": "cy@acme.example"}]}])
     assert outcomes(only_contacts) == ["UPDATED"] and only_contacts["results"][0]["changedFields"] == ["contacts"]
@@ -249,3 +253,37 @@ async def test_the_account_type_shows_its_external_id(gql, owner: Person, projec
     answer = await upsert(gql, owner, project, [{"externalId": "c-1", "city": "Lyon"}], mode=mode)
     assert outcomes(answer) == ["UPDATED"]
     assert answer["results"][0]["account"]["externalId"] == "c-1"
+
+
+async def test_a_domain_of_another_account_and_bad_contacts_of_a_bad_item(gql, owner: Person,
+                                                                         project: models.Project) -> None:
+    await upsert(gql, owner, project, ITEMS)
+    answer = await upsert(gql, owner, project, [
+        {"externalId": "c-2", "domain": "acme.example"},  # Acme's domain
+        {"externalId": "c-3", "contacts": [{"externalId": "p-9", "name": "Zed", "phone": "call me"}]},
+    ])
+    assert outcomes(answer) == ["FAILED", "FAILED"]
+    assert [(e["code"], e["field"]) for e in answer["errors"]] == [
+        ("CONFLICT", "input.items[0].domain"), ("INVALID", "input.items[1].contacts[0].phone")]
+    assert (await models.Account.get(external_id="c-2")).domain is None
+    # Without a name an item can still link the same organisation (here by domain), not create one.
+    await models.Account.create(project=project, name="Zeta", domain="zeta.example")
+    linked = await upsert(gql, owner, project, [{"externalId": "c-5", "domain": "zeta.example"},
+                                                {"externalId": "c-6", "domain": "new.example"}])
+    assert outcomes(linked) == ["UPDATED", "FAILED"]
+    assert [(e["code"], e["field"]) for e in linked["errors"]] == [("INVALID", "input.items[1].name")]
+
+
+async def test_events_only_for_what_changed(gql, owner: Person, project: models.Project, monkeypatch) -> None:
+    from outboundql.services import account_upserts
+
+    heard: list[str] = []
+
+    async def publish(project_id: int, account_id: int, kind: str) -> None:
+        heard.append(kind)
+
+    monkeypatch.setattr(account_upserts.events, "publish_account_change", publish)
+    await upsert(gql, owner, project, ITEMS)
+    assert heard == ["created", "created"]
+    await upsert(gql, owner, project, [ITEMS[0], {**ITEMS[1], "industry": "Bread"}])
+    assert heard == ["created", "created", "updated"]
