@@ -200,7 +200,7 @@ async def receive_mail(goals: GoalRegistry, mail: MailReceived) -> MailOutcome:
     if campaign is None:
         return MailOutcome(None, Refusal.UNKNOWN_ADDRESS, "No such address.")
     message = BytesParser(policy=policy.default).parsebytes(mail.content)
-    sender = _from_address(message) or (mail.envelope_sender or "")
+    sender = _plain(_from_address(message) or mail.envelope_sender or "")[:254]
     actor = await _actor(campaign)
     refused = _refusal_of_sender(campaign, sender)
     if refused is not None:
@@ -247,6 +247,12 @@ def _refusal_of_sender(campaign: models.Campaign, sender: str) -> tuple[Refusal,
     return Refusal.SENDER, f"The mail came from {shown}, not from the address allowed to import into this campaign."
 
 
+def _plain(text: str) -> str:
+    """``text`` from a mail's headers without control characters and lone surrogates (which no database
+    stores), on one line."""
+    return "".join(char for char in " ".join(text.split()) if char.isprintable())
+
+
 @dataclass(frozen=True, slots=True)
 class _File:
     filename: str
@@ -266,7 +272,7 @@ def _csv_attachment(message: EmailMessage) -> _File | tuple[str, Refusal, str]:
         if not filename and part.get_content_disposition() != "attachment":
             continue  # a body, not an attached file
         payload = part.get_payload(decode=True)
-        found.append(_File(filename or "attachment.csv", payload if isinstance(payload, bytes) else b""))
+        found.append(_File(_plain(filename)[:300] or "attachment.csv", payload if isinstance(payload, bytes) else b""))
     if not found:
         return "", Refusal.NO_FILE, "The mail has no CSV attachment (a .csv or .txt file, or one of type text/csv)."
     fitting = [file for file in found if len(file.content) <= limit]
@@ -300,8 +306,8 @@ async def _refuse(campaign: models.Campaign, actor: models.User | None, sender: 
                     sender, campaign.id, refusal.value, recent)
         return MailOutcome(None, refusal, reason)
     job = await models.ImportJob.create(
-        project_id=campaign.project_id, campaign_id=campaign.id, filename=filename[:300], status=ImportStatus.FAILED,
-        origin=ImportOrigin.EMAIL, sender=sender[:254] or None, error=reason, created_by=actor,
+        project_id=campaign.project_id, campaign_id=campaign.id, filename=filename, status=ImportStatus.FAILED,
+        origin=ImportOrigin.EMAIL, sender=sender or None, error=reason, created_by=actor,
         column_mapping=dict(campaign.import_mapping), started_at=now, finished_at=now,
     )
     log.info("Mail by %s to campaign %s refused (%s): %s", sender, campaign.id, refusal.value, reason)

@@ -297,3 +297,16 @@ async def test_a_flood_of_refused_mails_is_not_recorded_past_the_hourly_cap(
     assert await models.ImportJob.filter(campaign_id=campaign.id).count() == 2
     await send(smtp_port, mail(address, files=[("a.csv", CSV.encode(), "text/csv")]))  # the sender still gets in
     assert await models.ImportJob.filter(campaign_id=campaign.id, status=ImportStatus.QUEUED).count() == 1
+
+
+async def test_unstorable_characters_of_a_mail_are_dropped_from_the_record(
+    address: str, campaign: models.Campaign
+) -> None:
+    raw = (f"From: mallory\x00\x07@evil.example\r\nTo: {address}\r\nMIME-Version: 1.0\r\n"
+           'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n'
+           'Content-Type: text/csv\r\nContent-Disposition: attachment; filename="a\x00b.csv"\r\n\r\nname\r\nAcme\r\n'
+           "--b--\r\n").encode()
+    outcome = await import_mail.receive_mail(runtime.goals(), import_mail.MailReceived(address, raw))
+    assert outcome.refusal == import_mail.Refusal.SENDER
+    job = await models.ImportJob.get(campaign_id=campaign.id)
+    assert (job.sender, job.status) == ("mallory@evil.example", ImportStatus.FAILED)
