@@ -18,6 +18,7 @@ MAX_ROWS = 10_000
 MAX_CELL_CHARS = 100_000  # a longer cell makes its row unusable (no field of an account is near this)
 MAX_HEADER_CHARS = 200  # a longer "header" means the first line is not a header row: the file is not a table
 DELIMITERS = (",", ";", "\t", "|")
+_MAX_REPAIRS = 20  # records cut at a quote that is never closed, each reading the rest of the file again
 _SNIFF_RECORDS = 50  # records read per candidate delimiter to choose one
 _MAX_CONTROL_SHARE = 0.01  # more control characters than this (bar tab and line breaks): a binary file
 
@@ -84,14 +85,14 @@ def read_table(data: bytes, *, max_rows: int = MAX_ROWS) -> Table:
             raise Refused("EMPTY", "The file is empty.")
         headers = _headers(first[1])
         rows: list[Row] = []
-        for line, cells in records:
+        for line, cells, problem in records:
             if len(rows) == max_rows:
                 raise Refused(
                     "TOO_MANY_ROWS",
                     f"The file has more than {max_rows:,} rows; at most {max_rows:,} rows can be imported from one "
                     "file. Split it into smaller files.",
                 )
-            rows.append(_row(line, cells, headers))
+            rows.append(_row(line, cells, headers, problem))
     except csv.Error as exc:
         raise Refused("NOT_CSV", f"The file cannot be read as CSV ({exc}).") from exc
     if not rows:
@@ -136,7 +137,7 @@ def sniff_delimiter(text: str) -> str:
             continue
         counts: list[int] = []
         try:
-            for _line, cells in _records(text, delimiter):
+            for _line, cells, _problem in _records(text, delimiter):
                 counts.append(len(cells))
                 if len(counts) == _SNIFF_RECORDS:
                     break
@@ -187,14 +188,65 @@ def _refuse_binary(text: str) -> None:
         raise Refused("NOT_CSV", "The file is not a CSV file: it holds binary data.")
 
 
-def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, raw cells) for each record that is not blank."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    end = 0
-    for cells in reader:
-        start, end = end + 1, reader.line_num
-        if any(cell.strip() for cell in cells):
-            yield start, cells
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str], str | None]]:
+    """(line where the record starts, raw cells, problem) for each record that is not blank.
+
+    A quote that is never closed would make the rest of the file one cell: that record is cut to its first line
+    with a problem, and the lines after it are read again as records of their own (`_MAX_REPAIRS` times)."""
+    first_line, repairs = 1, 0
+    while True:
+        lines = _Lines(text)
+        reader = csv.reader(lines, delimiter=delimiter, strict=False)
+        end = first_line - 1
+        held: tuple[int, list[str], list[str]] | None = None  # the last record, until it is known to be the last
+        for cells in reader:
+            start, end = end + 1, first_line - 1 + reader.line_num
+            raw = lines.take()
+            if held is not None:
+                yield held[0], held[1], None
+            held = (start, cells, raw) if any(cell.strip() for cell in cells) else None
+        if held is None:
+            return
+        start, cells, raw = held
+        if len(raw) < 2 or not _unclosed_quote("".join(raw), delimiter):
+            yield start, cells, None
+            return
+        if repairs == _MAX_REPAIRS:
+            yield start, cells, "has a quote (\") that is never closed: the rest of the file was read into it"
+            return
+        first = next(csv.reader([raw[0]], delimiter=delimiter, strict=False), [])
+        yield start, first, "has a quote (\") that is never closed (the lines after it are read on their own)"
+        text, first_line, repairs = "".join(raw[1:]), start + 1, repairs + 1
+
+
+class _Lines:
+    """A text's lines as csv reads them (``\r``, ``\n`` or ``\r\n`` ends one), keeping those read since the last
+    `take`."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self._read: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._read.append(line)
+        return line
+
+    def take(self) -> list[str]:
+        read, self._read = self._read, []
+        return read
+
+
+def _unclosed_quote(record: str, delimiter: str) -> bool:
+    try:
+        for _ in csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _headers(cells: list[str]) -> list[str]:
@@ -221,13 +273,12 @@ def _headers(cells: list[str]) -> list[str]:
     return headers
 
 
-def _row(line: int, raw: list[str], headers: list[str]) -> Row:
+def _row(line: int, raw: list[str], headers: list[str], problem: str | None) -> Row:
     cells = [cell.strip() for cell in raw]
-    problem: str | None = None
     width = len(headers)
     if len(cells) > width:
         if any(cells[width:]):
-            problem = f"has {len(cells)} cells where the header has {width}"
+            problem = problem or f"has {len(cells)} cells where the header has {width}"
         cells = cells[:width]
     elif len(cells) < width:
         cells += [""] * (width - len(cells))

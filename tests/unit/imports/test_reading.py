@@ -220,3 +220,18 @@ def test_max_rows_can_be_lowered() -> None:
 def test_a_nul_character_anywhere_is_not_csv() -> None:
     text = "name,notes\n" + "Acme,ok\n" * 10_000 + "Bolt,\x00\n"
     assert refused(codecs.BOM_UTF16_LE + text.encode("utf-16-le")).code == "NOT_CSV"
+
+
+def test_a_quote_never_closed_cuts_its_row_and_the_rows_after_it_are_kept() -> None:
+    table = read_table(b'name,city\nAcme,Paris\nBolt,"Lyon\nCorp,Rome\n\nDelta,Oslo\n')
+    assert [(row.line, row.cells, row.problem) for row in table.rows] == [
+        (2, ["Acme", "Paris"], None),
+        (3, ["Bolt", "Lyon"], 'has a quote (") that is never closed (the lines after it are read on their own)'),
+        (4, ["Corp", "Rome"], None),
+        (6, ["Delta", "Oslo"], None),
+    ]
+
+
+def test_a_quoted_line_break_in_the_last_row_is_not_an_unclosed_quote() -> None:
+    table = read_table(b'name,notes\nAcme,"one\ntwo"')
+    assert [(row.line, row.cells, row.problem) for row in table.rows] == [(2, ["Acme", "one\ntwo"], None)]
