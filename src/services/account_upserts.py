@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -200,6 +201,34 @@ async def upsert_accounts(access: Access, cmd: UpsertAccounts, *, max_items: int
     if len(cmd.items) > max_items:
         raise InvalidInput(f"At most {max_items} items per call (got {len(cmd.items)}); split the list.",
                            field="items")
+    if cmd.mode is UpsertMode.REMOVE:
+        plans, keys = _keyed(cmd)
+        return await _remove(access, cmd, plans, await _by_external_id(models.Account, cmd.project_id, source, keys))
+    for attempt in range(2):
+        plans, keys = _keyed(cmd)
+        try:
+            async with in_transaction():
+                # Locked under the transaction: two syncs of one record serialise here.
+                found = await _by_external_id(models.Account, cmd.project_id, source, keys, lock=True)
+                await _plan_accounts(access, cmd, source, plans, found)
+                await _plan_contacts(cmd, source, plans)
+                await _write(access, cmd.project_id, source, plans)
+            break
+        except IntegrityError:
+            # A concurrent call created one of these records first (rows that do not exist yet cannot be
+            # locked): once more, and that call's rows are found and updated instead.
+            if attempt:
+                raise
+    results = tuple(_result(p) for p in plans)
+    for r in results:
+        if r.account is not None and r.outcome in (UpsertOutcome.CREATED, UpsertOutcome.UPDATED):
+            await events.publish_account_change(cmd.project_id, r.account.id,
+                                                "created" if r.outcome is UpsertOutcome.CREATED else "updated")
+    return AccountsUpserted(results)
+
+
+def _keyed(cmd: UpsertAccounts) -> tuple[list[_Plan], list[str]]:
+    """A fresh plan per item with its external id checked (a repeated one fails), and the ids to look up."""
     plans: list[_Plan] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(cmd.items):
@@ -214,21 +243,7 @@ async def upsert_accounts(access: Access, cmd: UpsertAccounts, *, max_items: int
         elif plan.external_id:
             seen[plan.external_id] = i
         plans.append(plan)
-    found = await _by_external_id(models.Account, cmd.project_id, source, list(seen))
-    if cmd.mode is UpsertMode.REMOVE:
-        return await _remove(access, cmd, plans, found)
-    async with in_transaction():
-        # Again under the transaction, locked: two syncs of one record serialise here.
-        found = await _by_external_id(models.Account, cmd.project_id, source, list(seen), lock=True)
-        await _plan_accounts(access, cmd, source, plans, found)
-        await _plan_contacts(cmd, source, plans)
-        await _write(access, cmd.project_id, source, plans)
-    results = tuple(_result(p) for p in plans)
-    for r in results:
-        if r.account is not None and r.outcome in (UpsertOutcome.CREATED, UpsertOutcome.UPDATED):
-            await events.publish_account_change(cmd.project_id, r.account.id,
-                                                "created" if r.outcome is UpsertOutcome.CREATED else "updated")
-    return AccountsUpserted(results)
+    return plans, list(seen)
 
 
 async def _by_external_id(model: Any, project_id: int, source: str, external_ids: list[str],

@@ -4,6 +4,7 @@ UNCHANGED everywhere; each item answered on its own, bad ones failing alone."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -287,3 +288,13 @@ async def test_events_only_for_what_changed(gql, owner: Person, project: models.
     assert heard == ["created", "created"]
     await upsert(gql, owner, project, [ITEMS[0], {**ITEMS[1], "industry": "Bread"}])
     assert heard == ["created", "created", "updated"]
+
+
+async def test_the_same_call_twice_at_once_makes_each_record_once(gql, owner: Person,
+                                                                  project: models.Project) -> None:
+    first, second = await asyncio.gather(upsert(gql, owner, project, ITEMS), upsert(gql, owner, project, ITEMS))
+    assert first["errors"] == [] and second["errors"] == []
+    for a, b in zip(outcomes(first), outcomes(second), strict=True):
+        assert sorted([a, b]) == ["CREATED", "UNCHANGED"]
+    assert await models.Account.filter(project=project).count() == 2
+    assert await models.Contact.filter(project=project).count() == 2
