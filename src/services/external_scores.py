@@ -321,10 +321,11 @@ async def set_external_scores(access: Access, cmd: SetExternalScores, *, max_ite
             check.add(prefix + "account_id", f"This account's score is already given at position "
                       f"{positions[item.account_id]}; give each account once.")
             continue
-        names = [name.strip() for name, _ in item.components]
-        for j, name in enumerate(names):
-            if name in names[:j]:
-                check.add(f"{prefix}components[{j}].name", f"The component {name!r} is given twice.")
+        named: set[str] = set()
+        for j, (name, _) in enumerate(item.components):
+            if name.strip() in named:
+                check.add(f"{prefix}components[{j}].name", f"The component {name.strip()!r} is given twice.")
+            named.add(name.strip())
         positions[item.account_id] = i
         parsed[item.account_id] = ExternalScore(item.score, {name: value for name, value in item.components})
     scale = given_scale or infer_scale(parsed.values())
