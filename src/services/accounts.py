@@ -24,7 +24,7 @@ from outboundql import models
 from outboundql.cadence import timezones
 from outboundql.enums import AccountStatus, Role, StatusSource
 from outboundql.errors import Collector, Conflict, InvalidInput, Issue
-from outboundql.services import audit, contacts, events, fields, idempotency, messages, normalize
+from outboundql.services import audit, contacts, events, fields, idempotency, messages, normalize, sql
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.contacts import NewContact
@@ -322,16 +322,14 @@ class DedupeIndex:
         domains = {c["domain"] for c in candidates if c.get("domain")}
         names = {c["name_key"] for c in candidates if c.get("name_key")}
         phones = {c["phone"] for c in candidates if c.get("phone")}
-        query = Q()
-        if domains:
-            query |= Q(domain__in=list(domains))
-        if names:
-            query |= Q(name_key__in=list(names))
-        if phones:
-            query |= Q(phone__in=list(phones))
-        if domains or names or phones:
-            for row in await models.Account.filter(query, project_id=project_id).order_by("id"):
-                index.add(row)
+        # One query per key, each on its own index (an OR of the three makes SQLite read the whole project).
+        found: dict[int, models.Account] = {}
+        for name, values in (("domain", domains), ("name_key", names), ("phone", phones)):
+            for part in sql.chunks(sorted(values)):
+                for row in await models.Account.filter(project_id=project_id, **{f"{name}__in": list(part)}):
+                    found.setdefault(row.id, row)
+        for pk in sorted(found):
+            index.add(found[pk])
         return index
 
     def add(self, row: models.Account) -> None:

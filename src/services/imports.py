@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -51,7 +51,7 @@ from outboundql.services.accounts import DedupeIndex
 log = logging.getLogger(__name__)
 
 #: Rows written per transaction (and between two progress events).
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 #: Row errors kept on a job (the counters stay exact beyond it).
 MAX_ROW_ERRORS = 1000
 #: A running job whose heartbeat is older than this is taken as stopped (its worker died) and run again.
@@ -256,11 +256,15 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
     await _publish(job)
     carry = _Carry()  # a dry run's would-be accounts, seen by its later batches
     batches = 0
+    cleaning = _cleaning(job.column_mapping, parsed[job.done:job.done + BATCH_SIZE])
     while job.done < len(parsed):
         if max_batches is not None and batches >= max_batches:
+            cleaning.cancel()
             return
         batch = parsed[job.done:job.done + BATCH_SIZE]
-        plan = await _plan(job.project_id, job.column_mapping, batch, carry if job.dry_run else None)
+        plan = await _plan(job.project_id, job.column_mapping, batch, carry if job.dry_run else None, await cleaning)
+        # The next batch is cleaned (CPU) while this one is written (the database's time).
+        cleaning = _cleaning(job.column_mapping, parsed[job.done + len(batch):job.done + len(batch) + BATCH_SIZE])
         await _write(job, plan, len(batch))
         batches += 1
         await _publish(job)
@@ -281,6 +285,10 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
 
 
 # --- one batch: cleaning, suppression, dedupe (no writes) -------------------------------------------------
+
+
+def _cleaning(mapping: dict[str, str], batch: Sequence[columns.ParsedRow]) -> asyncio.Future[_Cleaned]:
+    return asyncio.ensure_future(asyncio.to_thread(_clean_batch, mapping, batch))
 
 
 @dataclass(slots=True)
@@ -317,25 +325,37 @@ class _ContactIndex:
 class _Carry:
     """What a dry run would have created in its earlier batches."""
 
-    accounts: list[models.Account] = field(default_factory=list)
+    accounts: list[Any] = field(default_factory=list)  # `_Pending` accounts
     contacts: dict[int, _ContactIndex] = field(default_factory=dict)  # id() of a new account → its contacts
+
+
+class _Pending:
+    """An account or contact a batch creates, before it is written: the attributes the dedupe, the merges and the
+    INSERT read and write (a model instance costs several times as much to build, for thousands of rows)."""
+
+    def __init__(self, defaults: dict[str, Any], values: dict[str, Any]) -> None:
+        self.__dict__.update(defaults)
+        self.__dict__.update(values)
+        self.id: int | None = None
+        self.pk: int | None = None
+        self.account: Any = None
 
 
 @dataclass(slots=True)
 class _Plan:
     """What a batch does: new rows, rows filled in, counters, row errors, and each good row's account."""
 
-    new_accounts: list[models.Account] = field(default_factory=list)
-    filled_accounts: dict[int, models.Account] = field(default_factory=dict)
-    new_contacts: list[models.Contact] = field(default_factory=list)
+    new_accounts: list[Any] = field(default_factory=list)  # `_Pending` accounts
+    filled_accounts: dict[int, tuple[models.Account, set[str]]] = field(default_factory=dict)  # and what changed
+    new_contacts: list[Any] = field(default_factory=list)  # `_Pending` contacts
     filled_contacts: dict[int, models.Contact] = field(default_factory=dict)
     created: int = 0
     merged: int = 0
     skipped: int = 0
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
-    landed: list[tuple[int, models.Account]] = field(default_factory=list)  # (line, account) of each good row
-    scores: list[tuple[int, models.Account, external_scores.ExternalScore]] = field(default_factory=list)
+    landed: list[tuple[int, Any]] = field(default_factory=list)  # (line, account or `_Pending`) of each good row
+    scores: list[tuple[int, Any, external_scores.ExternalScore]] = field(default_factory=list)
 
     @property
     def events(self) -> list[tuple[int, bool]]:
@@ -348,23 +368,42 @@ class _Plan:
         return list(seen.items())
 
 
-async def _plan(project_id: int, mapping: dict[str, str], batch: Sequence[columns.ParsedRow],
-                carry: _Carry | None) -> _Plan:
-    plan = _Plan()
+@dataclass(slots=True)
+class _Cleaned:
+    """A batch's rows cleaned (no database read yet): the good ones, and the row errors of the others."""
+
+    rows: list[_Row] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _clean_batch(mapping: dict[str, str], batch: Sequence[columns.ParsedRow]) -> _Cleaned:
+    """Clean a batch's rows (pure: run in a thread while the batch before is written)."""
+    cleaned = _Cleaned()
     headers = {key: header for header, key in mapping.items()}
-    rows: list[_Row] = []
     for parsed in batch:
         if parsed.problem:
-            _row_error(plan, parsed.line, parsed.problem)
-            plan.failed += 1
+            cleaned.errors.append({"line": parsed.line, "reason": parsed.problem[:1].upper() + parsed.problem[1:]})
             continue
         check = Collector()
         row = _clean(parsed, check, headers)
         if check.items:
-            _row_error(plan, parsed.line, "; ".join(_reason(issue, headers) for issue in check.items))
-            plan.failed += 1
+            cleaned.errors.append({"line": parsed.line,
+                                   "reason": "; ".join(_reason(issue, headers) for issue in check.items)})
             continue
-        rows.append(row)
+        cleaned.rows.append(row)
+    return cleaned
+
+
+async def _plan(project_id: int, mapping: dict[str, str], batch: Sequence[columns.ParsedRow],
+                carry: _Carry | None, cleaned: _Cleaned | None = None) -> _Plan:
+    """What a batch does: its rows cleaned (unless ``cleaned`` already), checked against the suppression list,
+    deduplicated against the project, the earlier rows of the batch (and a dry run's ``carry``)."""
+    plan = _Plan()
+    if cleaned is None:
+        cleaned = _clean_batch(mapping, batch)
+    plan.errors.extend(cleaned.errors)
+    plan.failed += len(cleaned.errors)
+    rows = cleaned.rows
     parts = [part for row in rows for part in (row.account, row.contact or {})]
     found = await suppressions.suppressed(project_id, emails=[p.get("email") for p in parts],
                                           phones=[p.get("phone") for p in parts],
@@ -381,18 +420,20 @@ async def _plan(project_id: int, mapping: dict[str, str], batch: Sequence[column
     contact_indexes: dict[int, _ContactIndex] = carry.contacts if carry is not None else {}
     if carry is not None:
         for pending in carry.accounts:
-            index.add(pending)
+            index.add(cast(models.Account, pending))
     for row in kept:
         hit = index.match(row.account)
+        account: Any
         if hit is None:
-            account = models.Account(project_id=project_id, status=AccountStatus.NEW, **row.account)
-            index.add(account)
+            account = _Pending(_ACCOUNT_DEFAULTS, {"project_id": project_id, **row.account})
+            index.add(cast(models.Account, account))
             plan.new_accounts.append(account)
             plan.created += 1
         else:
             account = hit[0]
-            if accounts.fill_empty(account, row.account) and account.pk is not None:
-                plan.filled_accounts[account.pk] = account
+            changed = accounts.fill_empty(account, row.account)
+            if changed and account.pk is not None:
+                plan.filled_accounts.setdefault(account.pk, (account, set()))[1].update(changed)
             plan.merged += 1
         plan.landed.append((row.line, account))
         if row.score is not None:
@@ -539,12 +580,12 @@ async def _plan_contacts(plan: _Plan, rows: Sequence[_Row], indexes: dict[int, _
             index = existing.setdefault(account.pk, _ContactIndex())
         else:
             index = indexes.setdefault(id(account), _ContactIndex())
-        duplicate = index.match(row.contact)
+        duplicate: Any = index.match(row.contact)
         if duplicate is None:
-            contact = models.Contact(project_id=account.project_id, **row.contact)
-            contact.account = account  # its id is known once the account is written
-            index.add(contact)
-            plan.new_contacts.append(contact)
+            pending = _Pending(_CONTACT_DEFAULTS, {"project_id": account.project_id, **row.contact})
+            pending.account = account  # its id is known once the account is written
+            index.add(cast(models.Contact, pending))
+            plan.new_contacts.append(pending)
             continue
         changed = False
         for name in contacts._FILLABLE:
@@ -569,6 +610,11 @@ _ACCOUNT_COLUMNS = ("project_id", "name", "name_key", "domain", "website", "indu
 _CONTACT_COLUMNS = ("project_id", "account_id", "name", "title", "email", "phone", "linkedin_url", "seniority",
                     "department", "is_decision_maker", "role_kind", "language", "time_zone", "do_not_contact",
                     "created_at", "updated_at")
+_ROWS_PER_INSERT = 1000  # 23 columns: 23,000 parameters, under SQLite's and PostgreSQL's limits
+_ACCOUNT_DEFAULTS: dict[str, Any] = {**dict.fromkeys(_ACCOUNT_COLUMNS), "name_key": "", "city_key": "",
+                                     "description": "", "tags": [], "custom_fields": {}, "status": AccountStatus.NEW}
+_CONTACT_DEFAULTS: dict[str, Any] = {**dict.fromkeys(_CONTACT_COLUMNS), "is_decision_maker": False,
+                                     "role_kind": RoleKind.BUYER, "do_not_contact": False}
 
 
 async def _write(job: models.ImportJob, plan: _Plan, size: int) -> None:
@@ -595,22 +641,24 @@ async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: dateti
     for account in plan.new_accounts:
         account.created_by_id = job.created_by_id
         account.created_at = account.updated_at = now
-    ids = await sql.insert_returning_ids(conn, models.Account, [
-        {name: _value(account, name) for name in _ACCOUNT_COLUMNS} for account in plan.new_accounts])
+    ids = await sql.insert_returning_ids(conn, models.Account, _filled_columns([
+        {name: _value(account, name) for name in _ACCOUNT_COLUMNS} for account in plan.new_accounts]),
+        per_statement=_ROWS_PER_INSERT)
     for account, pk in zip(plan.new_accounts, ids, strict=True):
-        account.id = pk
+        account.id = account.pk = pk
     await sql.insert_rows(conn, models.AccountStatusChange, [
         {"account_id": pk, "from_status": None, "to_status": AccountStatus.NEW, "source": StatusSource.IMPORT,
          "changed_by_id": job.created_by_id, "note": f"imported from {job.filename}"[:2000], "created_at": now}
         for pk in ids])
     await sql.update_by_id(conn, models.Account, {
-        pk: {name: getattr(account, name) for name in (*accounts._FILLABLE, "city_key", "tags", "custom_fields")}
-        for pk, account in plan.filled_accounts.items()}, updated_at=now)
+        pk: {name: getattr(account, name) for name in changed | ({"city_key"} if "city" in changed else set())}
+        for pk, (account, changed) in plan.filled_accounts.items()}, updated_at=now)
     for contact in plan.new_contacts:
         contact.account_id = contact.account.pk
         contact.created_at = contact.updated_at = now
-    await sql.insert_rows(conn, models.Contact, [
-        {name: _value(contact, name) for name in _CONTACT_COLUMNS} for contact in plan.new_contacts])
+    await sql.insert_rows(conn, models.Contact, _filled_columns([
+        {name: _value(contact, name) for name in _CONTACT_COLUMNS} for contact in plan.new_contacts]),
+        per_statement=_ROWS_PER_INSERT)
     await sql.update_by_id(conn, models.Contact, {
         pk: {name: getattr(contact, name) for name in (*contacts._FILLABLE, "do_not_contact")}
         for pk, contact in plan.filled_contacts.items()}, updated_at=now)
@@ -622,6 +670,12 @@ async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: dateti
             "object_type": "ImportJob", "object_id": job.id, "before": None,
             "after": {"created": created, "merged": merged, "lines": [plan.landed[0][0], plan.landed[-1][0]]},
             "created_at": now}])
+
+
+def _filled_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` without the columns that are null in every one of them (stored as null all the same)."""
+    empty = {name for name in rows[0] if all(row[name] is None for row in rows)} if rows else set()
+    return [{k: v for k, v in row.items() if k not in empty} for row in rows] if empty else rows
 
 
 def _value(row: Any, name: str) -> Any:

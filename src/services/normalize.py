@@ -56,11 +56,15 @@ def name_key(name: str) -> str:
     # Join dotted abbreviations like "s.a." / "b.v." that folding split into letters.
     kept = [w for w in words if w not in LEGAL_SUFFIXES and w not in FILLER_WORDS]
     joined = " ".join(kept)
-    for suffix in sorted(LEGAL_SUFFIXES, key=len, reverse=True):
-        spaced = " ".join(suffix)
-        if len(suffix) > 1 and joined.endswith(" " + spaced):
-            joined = joined[: -len(spaced) - 1]
+    for spaced in _SPACED_SUFFIXES:
+        if joined.endswith(spaced):
+            joined = joined[: -len(spaced)]
     return joined.strip() or " ".join(words)
+
+
+# " s a", " b v"…: the legal suffixes of more than one letter as folding leaves a dotted spelling, longest first.
+_SPACED_SUFFIXES = tuple(" " + " ".join(suffix) for suffix in sorted(LEGAL_SUFFIXES, key=len, reverse=True)
+                         if len(suffix) > 1)
 
 
 def city_key(city: str | None) -> str:
