@@ -287,6 +287,15 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"accountIds": [gid], "suppress": True}, "deletedAccountIds"),
     Mutation("deleteContact", "DeleteContactInput", "contact", "input.contactId",
              lambda w, gid: {"contactId": gid, "suppress": True}, "deletedContactId"),
+    Mutation("setExternalScores", "SetExternalScoresInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid, "scores": [{"accountId": w.gid("account"), "score": 0.5}]},
+             "scored"),
+    Mutation("setExternalScores", "SetExternalScoresInput", "account", "input.scores[0].accountId",
+             lambda w, gid: {"campaignId": w.gid("campaign"), "scores": [{"accountId": gid, "score": 0.5}]},
+             "scored"),
+    Mutation("upsertAccounts", "UpsertAccountsInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "source": "crm", "items": [{"externalId": "authz-1", "name": "Synced"}]},
+             "createdCount"),
     Mutation("logMessage", "LogMessageInput", "campaign_account", "input.campaignAccountId",
              lambda w, gid: {"campaignAccountId": gid, "text": "Hello", "signals": ["Uses a rival"],
                              "idempotencyKey": "authz-1"}, "message { id }"),
@@ -352,7 +361,7 @@ SNAPSHOT_MODELS = (
     models.AccountStatusChange, models.AuditEvent, models.ApiToken,
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
-    models.Message, models.Expense, models.ApiUsage, models.OutreachAttempt,
+    models.Message, models.Expense, models.ApiUsage, models.OutreachAttempt, models.FitScore,
 )
 
 
