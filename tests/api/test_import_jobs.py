@@ -241,7 +241,7 @@ async def test_the_subscription_follows_a_job_to_its_end(api: Api, owner: Person
     assert seen[0]["status"] == "QUEUED"
     assert seen[-1] == {"status": "COMPLETED", "created": 5, "progress": {"done": 5, "total": 5}}
     dones = [s["progress"]["done"] for s in seen]
-    assert dones == sorted(dones) and 2 in dones and 4 in dones
+    assert dones == sorted(dones)  # batches that commit before the subscriber reads the job show as one step
 
     stranger = await make_user("stranger@example.com")
     other: Any = await schema.subscribe(document, context_value=context(stranger, await Access.for_user(
