@@ -296,6 +296,8 @@ MUTATIONS: list[Mutation] = [
     Mutation("upsertAccounts", "UpsertAccountsInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "source": "crm", "items": [{"externalId": "authz-1", "name": "Synced"}]},
              "createdCount"),
+    Mutation("configureCampaignImport", "ConfigureCampaignImportInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid, "sender": "lists@partner.example"}, "campaign { id importAddress }"),
     Mutation("logMessage", "LogMessageInput", "campaign_account", "input.campaignAccountId",
              lambda w, gid: {"campaignAccountId": gid, "text": "Hello", "signals": ["Uses a rival"],
                              "idempotencyKey": "authz-1"}, "message { id }"),
