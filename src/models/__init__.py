@@ -37,8 +37,8 @@ __all__ = [
     "Product",
     "Project",
     "SavedFilter",
-    "Suppression",
     "ScoringRun",
     "ScoringRunItem",
+    "Suppression",
     "User",
 ]
