@@ -88,8 +88,9 @@ async def update_ids(conn: Any, table: str, ids: Sequence[int], **values: Any) -
 
 async def insert_returning_ids(conn: Any, model: Any, rows: Sequence[dict[str, Any]], *,
                                per_statement: int = 500) -> list[int]:
-    """`insert_rows`, answering the new rows' ids in the order of ``rows`` (``RETURNING id``: PostgreSQL and
-    SQLite 3.35+ answer a multi-row VALUES in its order)."""
+    """`insert_rows`, answering the new rows' ids in the order of ``rows``. ``RETURNING`` answers in no promised
+    order (SQLite documents it as arbitrary), so each statement's ids are sorted: the ids of one multi-row INSERT
+    are assigned in its VALUES order, on SQLite and PostgreSQL alike."""
     ids: list[int] = []
     if not rows:
         return ids
@@ -106,7 +107,7 @@ async def insert_returning_ids(conn: Any, model: Any, rows: Sequence[dict[str, A
                   for row in part for field, value in zip(convert, row.values(), strict=True)]
         returned = await conn.execute_query_dict(  # execute_query answers no rows for an INSERT on asyncpg
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES {groups} RETURNING id", values)
-        ids.extend(int(row["id"]) for row in returned)
+        ids.extend(sorted(int(row["id"]) for row in returned))
     return ids
 
 

@@ -249,3 +249,16 @@ async def test_the_subscription_follows_a_job_to_its_end(api: Api, owner: Person
     with contextlib.suppress(StopAsyncIteration):
         first = await other.__anext__()
         assert first.errors and first.errors[0].extensions["code"] == "NOT_FOUND"
+
+
+async def test_inserted_ids_come_back_in_the_rows_order_whatever_order_returning_answers() -> None:
+    from outboundql.services import sql
+
+    class Reversed:  # RETURNING's order is not promised: a database may answer the last row first
+        capabilities = type("Capabilities", (), {"dialect": "sqlite"})()
+
+        async def execute_query_dict(self, query: str, values: list[Any]) -> list[dict[str, Any]]:
+            return [{"id": 10 + i} for i in reversed(range(query.count("), (") + 1))]
+
+    rows = [{"name": f"A{i}", "name_key": f"a{i}"} for i in range(3)]
+    assert await sql.insert_returning_ids(Reversed(), models.Account, rows) == [10, 11, 12]
