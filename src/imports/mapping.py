@@ -31,7 +31,6 @@ ACCOUNT_FIELDS: dict[str, str] = {
     "email": "E-mail",
     "tags": "Tags",
     "source": "Source",
-    "external_id": "External id",
     "contract_end_date": "Contract end date",
 }
 CONTACT_FIELDS: dict[str, str] = {
@@ -47,7 +46,6 @@ CONTACT_FIELDS: dict[str, str] = {
     "contact.language": "Contact language",
     "contact.time_zone": "Contact time zone",
     "contact.is_decision_maker": "Contact is a decision maker",
-    "contact.external_id": "Contact external id",
 }
 SCORE = "score"
 FIELDS: dict[str, str] = {**ACCOUNT_FIELDS, **CONTACT_FIELDS, SCORE: "Score (overall)"}
@@ -112,10 +110,6 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "tags": ("tags", "tag", "labels", "etiquetas", "etiquettes", "schlagworte", "etiketten", "schlagworter",
              "etiquetes"),
     "source": ("source", "lead source", "fuente", "origen", "origine", "quelle", "herkunft", "font"),
-    "external_id": (
-        "external id", "id", "crm id", "record id", "account id", "company id", "id externo", "id externe",
-        "identifiant", "externe id", "id extern",
-    ),
     "contract_end_date": (
         "contract end date", "contract end", "renewal date", "fin de contrato", "fecha fin de contrato",
         "fecha de fin de contrato", "vencimiento del contrato", "fin de contrat", "date de fin de contrat",
@@ -161,12 +155,13 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "decision maker", "is decision maker", "decisor", "toma decisiones", "decideur", "entscheider",
         "entscheidungstrager", "pren decisions",
     ),
-    "contact.external_id": ("contact id", "contact external id", "id del contacto", "id du contact"),
     SCORE: (
         "score", "fit score", "overall score", "total score", "lead score", "puntuacion", "puntuacion total",
         "puntaje", "note", "note globale", "punktzahl", "bewertung", "gesamtbewertung", "puntuacio",
     ),
 }
+#: Keys set only by upsertAccounts (an import that wrote them would link rows it cannot check).
+_SET_BY_UPSERTS = frozenset({"external_id", "contact.external_id"})
 _BY_WORDS: dict[str, str] = {words: key for key, synonyms in _SYNONYMS.items() for words in synonyms}
 
 # In a file with a column for a contact person's name, these plain words mean the person's own details.
@@ -224,7 +219,8 @@ def guess(headers: list[str]) -> dict[str, str]:
 
 def check(mapping: dict[str, str], headers: list[str]) -> list[tuple[str, str]]:
     """(header or field, message) for each problem of ``mapping`` against the file's ``headers``: a column the
-    file lacks, an unknown field, a field fed twice; ``("name", …)`` when no column feeds the account's name."""
+    file lacks, an unknown field (external ids too: upsertAccounts sets them), a field fed twice; ``("name", …)``
+    when no column feeds the account's name."""
     problems: list[tuple[str, str]] = []
     present = set(headers)
     fed_by: dict[str, str] = {}
@@ -234,7 +230,9 @@ def check(mapping: dict[str, str], headers: list[str]) -> list[tuple[str, str]]:
             continue
         if not field:
             continue
-        if not is_field(field):
+        if field in _SET_BY_UPSERTS:
+            problems.append((header, f"“{field}” is not imported from a file: set external ids with upsertAccounts."))
+        elif not is_field(field):
             problems.append((header, f"“{field}” is not a field that can be imported."))
         elif field in fed_by:
             problems.append((header, f"“{field}” is already fed by the column “{fed_by[field]}”."))

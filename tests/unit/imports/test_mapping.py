@@ -111,7 +111,7 @@ def test_no_word_means_two_fields() -> None:
 
 
 def test_fields_cover_accounts_contacts_and_scores() -> None:
-    assert {"name", "external_id", "contract_end_date", "contact.first_name", "contact.is_decision_maker",
+    assert {"name", "contract_end_date", "contact.first_name", "contact.is_decision_maker",
             "score"} <= FIELDS.keys()
     assert all(mapping.is_field(key) for key in ("custom.Revenue 2024", "score.quality_score"))
     assert not any(mapping.is_field(key) for key in ("custom.", "score.", "score.Bad Name", "nope", "contact.x"))
@@ -176,3 +176,13 @@ def test_parse_rows_ignores_unknown_fields_and_missing_columns() -> None:
     table = read_table(b"name,x\nAcme,1\n")
     (row,) = parse_rows(table, {"name": "name", "x": "bogus", "gone": "city"})
     assert row.account == {"name": "Acme"}
+
+
+def test_external_ids_are_not_imported_but_set_by_upsert_accounts() -> None:
+    assert not {"external_id", "contact.external_id"} & FIELDS.keys()
+    assert guess(["Company", "ID", "CRM id", "account id", "Contact id"]) == {"Company": "name"}
+    assert check({"Company": "name", "ID": "external_id", "Contact id": "contact.external_id"},
+                 ["Company", "ID", "Contact id"]) == [
+        ("ID", "“external_id” is not imported from a file: set external ids with upsertAccounts."),
+        ("Contact id", "“contact.external_id” is not imported from a file: set external ids with upsertAccounts."),
+    ]
