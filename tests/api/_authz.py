@@ -352,6 +352,20 @@ MUTATIONS: list[Mutation] = [
 
 DATA_MUTATIONS = [m for m in MUTATIONS if m.op != "addProjectMember"]
 
+# Mutations that only read (exports): viewers may run them too; another project's ids answer like missing ones.
+READ_MUTATIONS: list[Mutation] = [
+    Mutation("exportCampaignAccounts", "ExportCampaignAccountsInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid}, "url"),
+    Mutation("exportMessages", "ExportMessagesInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid}, "url"),
+    Mutation("exportMessages", "ExportMessagesInput", "campaign", "input.campaignId",
+             lambda w, gid: {"projectId": w.gid("project"), "campaignId": gid}, "url"),
+    Mutation("exportExpenses", "ExportExpensesInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid}, "url"),
+    Mutation("exportExpenses", "ExportExpensesInput", "campaign", "input.campaignId",
+             lambda w, gid: {"projectId": w.gid("project"), "campaignId": gid}, "url"),
+]
+
 
 def own_input(m: Mutation, world: World) -> dict[str, Any]:
     """The input of ``m`` addressing ``world``'s own row."""

@@ -13,6 +13,7 @@ from tests.api._authz import (
     DATA_MUTATIONS,
     MUTATIONS,
     NEWCOMER_EMAIL,
+    READ_MUTATIONS,
     Mutation,
     World,
     build_world,
@@ -108,6 +109,16 @@ async def test_viewer_cannot_run_any_mutation(gql, world: World, with_role, newc
     result_key = m.result.split()[0]
     assert payload[result_key] in (None, 0)
     assert await snapshot() == before
+
+
+@pytest.mark.parametrize("m", READ_MUTATIONS, ids=lambda m: m.label)
+async def test_viewer_can_run_read_mutations(gql, world: World, with_role, m: Mutation) -> None:
+    viewer = await with_role(Role.VIEWER)
+
+    payload = await run(gql, m, world, viewer)
+
+    assert payload["errors"] == []
+    assert payload[m.result.split()[0]]
 
 
 # --- MEMBER -------------------------------------------------------------------------------------
@@ -207,4 +218,5 @@ async def test_every_mutation_of_the_slice_is_covered(gql) -> None:
     # createApiToken / revokeApiToken / createProject need no project role (see test_api_tokens). importAccounts
     # takes its file in a multipart request: its roles and tenancy are tested in test_import_jobs (and enumerated
     # by tests/reliability).
-    assert names - {"createApiToken", "revokeApiToken", "createProject", "importAccounts"} == {m.op for m in MUTATIONS}
+    covered = {m.op for m in MUTATIONS + READ_MUTATIONS}
+    assert names - {"createApiToken", "revokeApiToken", "createProject", "importAccounts"} == covered

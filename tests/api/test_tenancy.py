@@ -18,7 +18,17 @@ from outboundql.goals.testing import registry_with
 from outboundql.gql.context import Context
 from outboundql.services.access import Access
 from outboundql.settings import Settings
-from tests.api._authz import FABRICATED_PK, IMPOSSIBLE_PKS, MUTATIONS, TYPE_OF, Mutation, World, build_world, snapshot
+from tests.api._authz import (
+    FABRICATED_PK,
+    IMPOSSIBLE_PKS,
+    MUTATIONS,
+    READ_MUTATIONS,
+    TYPE_OF,
+    Mutation,
+    World,
+    build_world,
+    snapshot,
+)
 from tests.helpers import Person, data_of, global_id
 
 ATTRS = ["project", "product", "persona", "account", "contact"]
@@ -150,7 +160,7 @@ async def _errors(gql: Any, m: Mutation, world: World, gid: str, person: Person)
     return payload["errors"]
 
 
-@pytest.mark.parametrize("m", MUTATIONS, ids=lambda m: m.label)
+@pytest.mark.parametrize("m", MUTATIONS + READ_MUTATIONS, ids=lambda m: m.label)
 async def test_mutation_on_another_project_is_not_found_like_a_missing_id(
     gql, alice, mine, theirs, newcomer, m: Mutation
 ) -> None:
@@ -168,7 +178,7 @@ async def test_mutation_on_another_project_is_not_found_like_a_missing_id(
     assert await snapshot(theirs.project.id) == before_theirs
 
 
-@pytest.mark.parametrize("m", MUTATIONS, ids=lambda m: m.label)
+@pytest.mark.parametrize("m", MUTATIONS + READ_MUTATIONS, ids=lambda m: m.label)
 async def test_mutation_with_an_id_of_the_wrong_type_is_not_found(
     gql, alice, mine, theirs, newcomer, m: Mutation
 ) -> None:
@@ -203,7 +213,7 @@ async def test_merging_across_projects_is_refused_even_for_a_member_of_both(
 async def test_alice_leaves_bob_alone_after_everything(gql, alice, mine, theirs, newcomer) -> None:
     """Run every mutation with Bob's ids back to back; Bob's project is byte-for-byte unchanged."""
     before = await snapshot(theirs.project.id)
-    for m in MUTATIONS:
+    for m in MUTATIONS + READ_MUTATIONS:
         await gql(m.document, {"input": m.make(mine, theirs.gid(m.slot))}, as_=alice)
     assert await snapshot(theirs.project.id) == before
     assert not await models.Membership.filter(project_id=theirs.project.id, user__email="newcomer@example.com")
