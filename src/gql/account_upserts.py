@@ -31,7 +31,8 @@ class UpsertMode(enum.Enum):
         description="Update the account of the external id; never create nor link (missing: NOT_FOUND).")
     REMOVE = strawberry.enum_value(
         service.UpsertMode.REMOVE.value,
-        description="Erase the account of the external id, as deleteAccounts does (missing: NOT_FOUND).")
+        description="Erase the account of the external id, as deleteAccounts does (none, e.g. already removed: "
+        "UNCHANGED with a null account).")
 
 
 @strawberry.enum(description="What happened to one item of upsertAccounts.")

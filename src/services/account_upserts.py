@@ -10,7 +10,8 @@ Modes, for the whole call:
   linking it would unlink the other record.
 * ``update_only``: never creates nor links: an external id with no account is NOT_FOUND.
 * ``remove``: the account of the external id is erased like ``deleteAccounts`` (contacts, messages,
-  scores, attempts, campaign rows; counters move); no account is NOT_FOUND.
+  scores, attempts, campaign rows; counters move); no account (already removed, never synced) is
+  ``unchanged``: nothing to remove.
 
 Fields: a field left out of an item is left alone; a field given replaces the stored value (not "fill the
 blanks" as dedupe does); ``null`` clears it. Fields that cannot be empty (name, status, a contact's flags)
@@ -161,6 +162,7 @@ class _Plan:
     row: models.Account | None = None
     created: bool = False
     linked: bool = False
+    rule: str = ""  # the dedupe rule a linked row was matched on
     changed: set[str] = field(default_factory=set)
     status: AccountStatus | None = None  # a status to record in the history
     before: dict[str, Any] = field(default_factory=dict)
@@ -300,12 +302,9 @@ async def _plan_accounts(access: Access, cmd: UpsertAccounts, source: str, plans
             if hit is not None:
                 row, rule = hit
                 if row.external_id is not None:
-                    other = "another record of this source" if row.source == source else f"a record of {row.source!r}"
-                    plan.issues.append(Issue("CONFLICT", f"The same organisation (matched on {rule}) is already "
-                                             f"linked to {other} (external id {row.external_id!r}); it cannot be "
-                                             "linked to two.", prefix + "external_id"))
+                    plan.issues.append(_linked_elsewhere(row, rule, source, prefix))
                     continue
-                plan.row, plan.linked = row, True
+                plan.row, plan.linked, plan.rule = row, True, rule
                 plan.before = audit.snapshot(row)
                 row.source, row.external_id = source, plan.external_id
                 plan.changed |= {"source", "external_id"}
@@ -339,6 +338,29 @@ async def _plan_accounts(access: Access, cmd: UpsertAccounts, source: str, plans
             plan.changed.add("status")
         if plan.created:
             index.add(row)
+    await _lock_linked(plans, source)
+
+
+def _linked_elsewhere(row: models.Account, rule: str, source: str, prefix: str) -> Issue:
+    other = "another record of this source" if row.source == source else f"a record of {row.source!r}"
+    return Issue("CONFLICT", f"The same organisation (matched on {rule}) is already linked to {other} (external id "
+                 f"{row.external_id!r}); it cannot be linked to two.", prefix + "external_id")
+
+
+async def _lock_linked(plans: list[_Plan], source: str) -> None:
+    """Lock the rows dedupe matched, as the rows of the external ids are, and check them again under the lock: a
+    concurrent call that linked one first wins, this item fails (CONFLICT) instead of unlinking that record."""
+    linked = {p.row.id: p for p in plans if p.linked and not p.failed and p.row is not None}
+    for part in chunks(sorted(linked)):
+        fresh = {row.id: row for row in await models.Account.filter(id__in=list(part))
+                 .order_by("id").select_for_update()}
+        for pk in part:
+            plan, row = linked[pk], fresh.get(pk)
+            if row is None:
+                plan.issues.append(Issue("CONFLICT", "The same organisation was removed while this call linked it; "
+                                         "send the item again.", f"items[{plan.index}].external_id"))
+            elif row.external_id is not None and (row.source, row.external_id) != (source, plan.external_id):
+                plan.issues.append(_linked_elsewhere(row, plan.rule, source, f"items[{plan.index}]."))
 
 
 async def _domains_taken(project_id: int, domains: set[str]) -> dict[str, int]:
@@ -532,17 +554,16 @@ def _result(plan: _Plan) -> ItemResult:
 
 async def _remove(access: Access, cmd: UpsertAccounts, plans: list[_Plan],
                   found: dict[str, models.Account]) -> AccountsUpserted:
-    """Erase the accounts of the external ids (the erasure of deleteAccounts); a missing one is NOT_FOUND."""
-    for plan in plans:
-        if not plan.failed and plan.external_id not in found:
-            plan.issues.append(Issue("NOT_FOUND", "No account of this source has this external id (already removed, "
-                                     "or never synced).", f"items[{plan.index}].external_id"))
-    ids = [found[p.external_id].id for p in plans if not p.failed]
+    """Erase the accounts of the external ids (the erasure of deleteAccounts); an external id with no account
+    (already removed, or never synced) has nothing to remove: unchanged, so a retried call answers as any other."""
+    ids = [found[p.external_id].id for p in plans if not p.failed and p.external_id in found]
     if ids:
         await erase_accounts(access, ids)
     return AccountsUpserted(tuple(
         ItemResult(p.index, p.external_id or None, UpsertOutcome.FAILED, issues=tuple(p.issues)) if p.failed
-        else ItemResult(p.index, p.external_id, UpsertOutcome.REMOVED) for p in plans))
+        else ItemResult(p.index, p.external_id,
+                        UpsertOutcome.REMOVED if p.external_id in found else UpsertOutcome.UNCHANGED)
+        for p in plans))
 
 
 async def erase_accounts(access: Access, account_ids: list[int]) -> None:

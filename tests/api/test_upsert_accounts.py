@@ -123,15 +123,17 @@ async def test_remove_erases_the_account_and_moves_the_counters(gql, owner: Pers
         await models.CampaignAccount.create(campaign=campaign, account_id=account_id)
     await campaign_stats.recount([campaign.id])
     answer = await upsert(gql, owner, project, [{"externalId": "c-1"}, {"externalId": "c-404"}], mode="REMOVE")
-    assert outcomes(answer) == ["REMOVED", "FAILED"] and answer["removedCount"] == 1
-    assert answer["results"][0]["account"] is None
-    assert [e["field"] for e in answer["results"][1]["errors"]] == ["input.items[1].externalId"]
+    assert outcomes(answer) == ["REMOVED", "UNCHANGED"] and answer["removedCount"] == 1
+    assert answer["results"][0]["account"] is None and answer["results"][1]["account"] is None
+    assert answer["errors"] == []
     assert not await models.Account.filter(id=ids[0]).exists()
     assert not await models.Contact.filter(account_id=ids[0]).exists()
     assert (await models.Campaign.get(id=campaign.id)).total_accounts == 1
     assert await campaign_stats.recount([campaign.id]) == []
+    # A retried REMOVE finds nothing left to remove: UNCHANGED, like any call made twice.
     again = await upsert(gql, owner, project, [{"externalId": "c-1"}], mode="REMOVE")
-    assert outcomes(again) == ["FAILED"] and again["results"][0]["errors"][0]["code"] == "NOT_FOUND"
+    assert outcomes(again) == ["UNCHANGED"] and again["unchangedCount"] == 1 and again["errors"] == []
+    assert again["results"][0]["account"] is None
 
 
 async def test_a_dedupe_match_is_linked_not_duplicated(gql, owner: Person, project: models.Project) -> None:
@@ -298,3 +300,34 @@ async def test_the_same_call_twice_at_once_makes_each_record_once(gql, owner: Pe
         assert sorted([a, b]) == ["CREATED", "UNCHANGED"]
     assert await models.Account.filter(project=project).count() == 2
     assert await models.Contact.filter(project=project).count() == 2
+
+
+async def test_two_records_linking_one_organisation_at_once_one_wins(owner: Person, project: models.Project,
+                                                                     monkeypatch) -> None:
+    from outboundql.services import account_upserts as service
+    from outboundql.services.access import Access
+
+    load = service.DedupeIndex.load
+
+    async def slow_load(*args: Any, **kwargs: Any) -> Any:
+        index = await load(*args, **kwargs)
+        await asyncio.sleep(0.2)  # both calls have matched before either writes
+        return index
+
+    monkeypatch.setattr(service.DedupeIndex, "load", slow_load)
+    acme = await models.Account.create(project=project, name="Acme", name_key="acme", domain="acme.example")
+    access = await Access.for_user(owner.user)
+
+    def command(external_id: str) -> service.UpsertAccounts:
+        return service.UpsertAccounts(project.id, "hubspot", service.UpsertMode.UPSERT, (
+            service.AccountItem(external_id=external_id, domain="acme.example", industry=external_id),))
+
+    a, b = await asyncio.gather(service.upsert_accounts(access, command("A"), max_items=10),
+                                service.upsert_accounts(access, command("B"), max_items=10))
+    answers = {r.external_id: r for r in (*a.results, *b.results)}
+    assert sorted(r.outcome.value for r in answers.values()) == ["failed", "updated"]
+    winner = next(r for r in answers.values() if r.outcome is service.UpsertOutcome.UPDATED)
+    loser = next(r for r in answers.values() if r.outcome is service.UpsertOutcome.FAILED)
+    assert [(i.code, i.field) for i in loser.issues] == [("CONFLICT", "items[0].external_id")]
+    row = await models.Account.get(id=acme.id)
+    assert (row.external_id, row.industry) == (winner.external_id, winner.external_id)
