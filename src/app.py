@@ -24,7 +24,7 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
-from outboundql.services import imports, runtime, scheduler, scoring_runs
+from outboundql.services import imports, runtime, scheduler, scoring_runs, signing_key
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.settings import Settings, get_settings
 from outboundql.upload_limit import UploadBodyLimit
@@ -91,6 +91,7 @@ def create_app(
     replaces the registry of installed goal plugins and ``clock`` the system clock (tests)."""
     goals = goals if goals is not None else runtime.installed_goals(settings)  # a broken plugin stops startup
     broker = workers.install(settings)
+    signing_key.warn_if_kept_per_host(settings)
     # Requests and the embedded worker's jobs run with this app's settings, goals and jobs.
     runtime.configure(runtime.Runtime(settings, goals, workers.DramatiqJobs(), clock or SystemClock()))
 

@@ -3,7 +3,9 @@
 ``OUTBOUNDQL_SECRET_KEY`` when set. Otherwise a random key is made the first time one is needed and kept,
 so links survive a restart and every process of one machine agrees: in ``<database file>.secret`` beside a
 SQLite database (mode 0600), else in ``outboundql.secret`` in the working directory. A key that cannot be
-kept (an in-memory database, a read-only directory) lives as long as the process, with a warning.
+kept (an in-memory database, a read-only directory) lives as long as the process, with a warning. A kept key
+readable by group or others is refused (``ExposedKeyFile``). On a server database without the setting, each
+host keeps a key of its own, so :func:`warn_if_kept_per_host` warns at startup.
 """
 
 from __future__ import annotations
@@ -17,18 +19,40 @@ import tempfile
 from pathlib import Path
 
 from outboundql.services import runtime
+from outboundql.settings import Settings
 
 KEY_FILE = "outboundql.secret"
 
 log = logging.getLogger(__name__)
 
 
+class ExposedKeyFile(Exception):
+    """A kept key file is readable by group or others: not used, since anyone who can read it can forge links."""
+
+
 def signing_key() -> bytes:
     """The key of this process's settings (see the module's docstring)."""
     settings = runtime.settings()
-    if settings.secret_key is not None and settings.secret_key.get_secret_value():
-        return settings.secret_key.get_secret_value().encode()
-    return _kept_key(settings.database_url)
+    configured = _configured_key(settings)
+    return configured if configured is not None else _kept_key(settings.database_url)
+
+
+def warn_if_kept_per_host(settings: Settings) -> None:
+    """Warn (once per process) when the key would be kept per host: links made on one host fail on another."""
+    if _configured_key(settings) is None and not settings.database_url.startswith("sqlite://"):
+        _warn_kept_per_host(str(key_path(settings.database_url)))
+
+
+@functools.cache
+def _warn_kept_per_host(path: str) -> None:
+    log.warning("OUTBOUNDQL_SECRET_KEY is not set: export links are signed with a key kept in %s on this host only. "
+                "With more than one API process on more than one host, a link made on one host answers 404 on "
+                "another: set OUTBOUNDQL_SECRET_KEY to the same value everywhere.", path)
+
+
+def _configured_key(settings: Settings) -> bytes | None:
+    secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else ""
+    return secret.encode() if secret else None
 
 
 @functools.cache
@@ -71,6 +95,11 @@ def _read_or_create(path: Path) -> str:
 
 
 def _read(path: Path) -> str:
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        raise ExposedKeyFile(f"The signing key file {path} is readable by group or others (mode {mode & 0o777:o}): "
+                             f"not used. Make it private (chmod 600 {path}), or remove it to make a new one (links "
+                             "made before stop working), or set OUTBOUNDQL_SECRET_KEY.")
     key = path.read_text().strip()
     if len(key) < 32:
         raise OSError(f"the key in {path} is shorter than 32 characters")

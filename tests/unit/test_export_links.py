@@ -81,3 +81,27 @@ def test_a_configured_key_wins(tmp_path: Path) -> None:
     with runtime.using(kept):
         assert signing_key.signing_key() == (tmp_path / "x.db.secret").read_text().encode()
         assert signing_key.signing_key() == signing_key.signing_key()
+
+
+def test_a_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "outboundql.secret"
+    path.write_text("k" * 48)
+    path.chmod(0o644)
+    with pytest.raises(signing_key.ExposedKeyFile, match="chmod 600"):
+        signing_key._read_or_create(path)
+    path.chmod(0o600)
+    assert signing_key._read_or_create(path) == "k" * 48
+
+
+def test_a_key_kept_per_host_is_warned_about_once(caplog: pytest.LogCaptureFixture) -> None:
+    from outboundql.settings import Settings
+
+    signing_key._warn_kept_per_host.cache_clear()
+    with caplog.at_level("WARNING", logger=signing_key.__name__):
+        signing_key.warn_if_kept_per_host(Settings(database_url="sqlite://db.sqlite3"))
+        signing_key.warn_if_kept_per_host(Settings(database_url="postgres://u@h:5432/db", secret_key="s" * 40))
+        assert caplog.records == []
+        signing_key.warn_if_kept_per_host(Settings(database_url="postgres://u@h:5432/db"))
+        signing_key.warn_if_kept_per_host(Settings(database_url="postgres://u@h:5432/db"))
+    assert len(caplog.records) == 1
+    assert "set OUTBOUNDQL_SECRET_KEY" in caplog.records[0].getMessage()
