@@ -8,7 +8,7 @@ from strawberry import relay
 from outboundql.gql.base import mutation, pk_of, pk_or_none
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
-from outboundql.gql.errors import UserError
+from outboundql.gql.errors import UserError, user_errors
 from outboundql.services import campaign_removal as service
 
 
@@ -49,7 +49,10 @@ class RemoveAccountsFromCampaignPayload:
         default=None, description="From a dry run: confirms exactly the rows it counted.")
     not_found: list[relay.GlobalID] = strawberry.field(
         default_factory=list, description="Ids given that name no row of this campaign (nothing done for them).")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Problems with the whole request (then nothing changed), or each id of "
+        "`notFound` as NOT_FOUND on its position (`input.campaignAccountIds[i]`, `input.accountIds[i]`); the other "
+        "rows are removed all the same.")
 
 
 @strawberry.type
@@ -67,4 +70,5 @@ class CampaignRemovalMutations:
             confirm_token=result.confirm_token,
             not_found=[(input.campaign_account_ids or [])[i] for i in rows_at]
             + [(input.account_ids or [])[i] for i in accounts_at],
+            errors=user_errors(info, result.not_found_issues),
         )

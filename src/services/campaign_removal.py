@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.enums import Role
-from outboundql.errors import Collector, Conflict
+from outboundql.errors import Collector, Conflict, Issue
 from outboundql.services import audit, campaign_stats, events, execution, fields, low_fit, runtime, sql
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import MAX_ADD
@@ -51,6 +51,14 @@ class AccountsRemoved:
     confirm_token: str | None = None
     not_found_at: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
     """Positions in ``campaign_account_ids`` and in ``account_ids`` that name no row of the campaign."""
+
+    @property
+    def not_found_issues(self) -> list[Issue]:
+        """A NOT_FOUND issue at each position of ``not_found_at``, on its path in the command."""
+        rows_at, accounts_at = self.not_found_at
+        return ([Issue("NOT_FOUND", "CampaignAccount not found.", f"campaign_account_ids[{i}]") for i in rows_at]
+                + [Issue("NOT_FOUND", "This account is not in the campaign.", f"account_ids[{i}]")
+                   for i in accounts_at])
 
 
 async def remove_accounts(access: Access, cmd: RemoveAccountsFromCampaign) -> AccountsRemoved:

@@ -125,6 +125,9 @@ async def test_not_found_and_other_projects_ids(gql, owner, project, campaign, m
                            accountIds=[global_id("Account", account.id)])
     assert payload["removed"] == 1
     assert payload["notFound"] == [ids[0], ids[1], global_id("Account", account.id)]
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("NOT_FOUND", "input.campaignAccountIds[0]"), ("NOT_FOUND", "input.campaignAccountIds[1]"),
+        ("NOT_FOUND", "input.accountIds[0]")]
     assert await models.CampaignAccount.filter(id=elsewhere.id).exists()
     # a campaign of another project answers like a missing one
     their_product = await models.Product.create(project=theirs, name="P", slug="p")
