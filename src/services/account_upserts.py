@@ -19,6 +19,10 @@ refuse ``null``. Contacts listed are upserted by their own external id within th
 source; a contact dedupe on phone then e-mail links an existing person), contacts not listed are left
 alone. Nothing is ever deleted by an upsert.
 
+The suppression list holds: a contact whose e-mail address (or its domain) or phone number is suppressed fails its
+item (INVALID on that field) rather than bring an erased person back, and so does an account that would be
+created with a suppressed domain.
+
 Idempotent by nature: the same call again finds every value already there and answers ``unchanged``
 (nothing written, nothing published). An item that fails is reported and the others land, in one
 transaction; statements are per batch (lookups, inserts, updates, audit), not per item.
@@ -39,7 +43,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import AccountStatus, Role, RoleKind, StatusSource
 from outboundql.errors import Collector, InvalidInput, Issue
-from outboundql.services import audit, erasure, events, fields
+from outboundql.services import audit, erasure, events, fields, suppressions
 from outboundql.services.access import Access
 from outboundql.services.accounts import MAX_CONTACTS_PER_ACCOUNT_INPUT, DedupeIndex, clean_account
 from outboundql.services.commands import UNSET, Maybe, given
@@ -287,6 +291,14 @@ async def _plan_accounts(access: Access, cmd: UpsertAccounts, source: str, plans
             row_data.pop("domain", None)  # a new website never replaces a domain the row already has
         plan.row = existing
         cleaned[plan.index] = row_data
+    banned = await suppressions.suppressed(
+        cmd.project_id, emails=[c.data.get("email") for p in plans if not p.failed for c in p.contacts],
+        phones=[c.data.get("phone") for p in plans if not p.failed for c in p.contacts],
+        domains=[cleaned[p.index].get("domain") for p in plans if not p.failed])
+    if banned:
+        for plan in plans:
+            if not plan.failed:
+                _refuse_suppressed_contacts(plan, banned)
     # Dedupe of the items that match no external id: link the same organisation instead of a duplicate.
     unmatched = [p for p in plans if not p.failed and p.row is None]
     index = await DedupeIndex.load(cmd.project_id, [cleaned[p.index] for p in unmatched])
@@ -308,6 +320,9 @@ async def _plan_accounts(access: Access, cmd: UpsertAccounts, source: str, plans
                 plan.before = audit.snapshot(row)
                 row.source, row.external_id = source, plan.external_id
                 plan.changed |= {"source", "external_id"}
+            elif row_data.get("domain") in banned.domains:
+                plan.issues.append(_suppressed_issue(row_data["domain"], prefix + "domain"))
+                continue
             elif "name" not in row_data:
                 plan.issues.append(Issue("INVALID", "Name is required to create an account (no account has this "
                                          "external id, and none is the same organisation).", prefix + "name"))
@@ -370,6 +385,22 @@ async def _domains_taken(project_id: int, domains: set[str]) -> dict[str, int]:
                 .order_by("id").values_list("id", "domain"):
             taken.setdefault(domain, pk)
     return taken
+
+
+def _suppressed_issue(value: str, where: str) -> Issue:
+    return Issue("INVALID", f"{value} is on the project's suppression list; it is not synced again.", where)
+
+
+def _refuse_suppressed_contacts(plan: _Plan, found: suppressions.Suppressed) -> None:
+    """A contact whose e-mail address (or its domain) or phone number is suppressed is neither created nor linked
+    nor given that address: its item fails."""
+    for c in plan.contacts:
+        where = f"items[{plan.index}].contacts[{c.index}]."
+        email, phone = c.data.get("email"), c.data.get("phone")
+        if found.email(email):
+            plan.issues.append(_suppressed_issue(str(email), where + "email"))
+        elif found.phone(phone):
+            plan.issues.append(_suppressed_issue(str(phone), where + "phone"))
 
 
 def _clean_contacts(plan: _Plan, item: AccountItem, country: str | None, check: Collector, seen: set[str]) -> None:

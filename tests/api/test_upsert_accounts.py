@@ -302,6 +302,39 @@ async def test_the_same_call_twice_at_once_makes_each_record_once(gql, owner: Pe
     assert await models.Contact.filter(project=project).count() == 2
 
 
+async def test_suppressed_people_and_domains_are_not_brought_back(gql, owner: Person,
+                                                                  project: models.Project) -> None:
+    from tests.api.test_erasure import DELETE_ACCOUNTS
+
+    item = {"externalId": "c-9", "name": "Zed Ltd", "contacts": [
+        {"externalId": "p-9", "name": "Zed", "email": "zed@zed.example", "phone": "+34600000009"}]}
+    first = await upsert(gql, owner, project, [item])
+    erased = data_of(await gql(DELETE_ACCOUNTS, {"input": {"accountIds": [first["results"][0]["account"]["id"]],
+                                                           "suppress": True}}, as_=owner))["deleteAccounts"]
+    assert erased["errors"] == [] and erased["suppressed"] == 2
+    await models.Suppression.create(project=project, kind="domain", value="gone.example", reason="", source="x")
+    again = await upsert(gql, owner, project, [
+        item, {"externalId": "c-10", "name": "Gone", "domain": "gone.example"},
+        {"externalId": "c-11", "name": "Else", "contacts": [{"externalId": "p-11", "name": "Ann",
+                                                              "email": "ann@gone.example"}]},
+        {"externalId": "c-12", "name": "Kept"}])
+    assert outcomes(again) == ["FAILED", "FAILED", "FAILED", "CREATED"]
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [
+        ("INVALID", "input.items[0].contacts[0].email"), ("INVALID", "input.items[1].domain"),
+        ("INVALID", "input.items[2].contacts[0].email")]
+    assert all("suppression list" in e["message"] for e in again["errors"])
+    assert not await models.Contact.filter(project=project).exists()
+    assert await models.Account.filter(project=project).count() == 1
+    # An existing person is not linked to a suppressed phone either.
+    kept = await models.Account.get(external_id="c-12")
+    await models.Contact.create(project=project, account=kept, name="Zed", phone="+34600000009")
+    linked = await upsert(gql, owner, project, [{"externalId": "c-12", "contacts": [
+        {"externalId": "p-9", "phone": "+34600000009"}]}])
+    assert outcomes(linked) == ["FAILED"]
+    assert [e["field"] for e in linked["errors"]] == ["input.items[0].contacts[0].phone"]
+    assert (await models.Contact.get(account_id=kept.id)).external_id is None
+
+
 async def test_two_records_linking_one_organisation_at_once_one_wins(owner: Person, project: models.Project,
                                                                      monkeypatch) -> None:
     from outboundql.services import account_upserts as service
