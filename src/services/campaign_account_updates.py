@@ -129,8 +129,8 @@ async def update_campaign_accounts(access: Access, cmd: UpdateCampaignAccounts) 
     for campaign_id in sorted(by_campaign):
         change, refused, same = await _update_campaign(access, campaign_id, by_campaign[campaign_id], cmd,
                                                        add_tags, remove_tags)
-        for pk, message in refused.items():
-            failures[pk] = Issue("INVALID", message, f"campaign_account_ids[{first_index[pk]}]")
+        for pk, why in refused.items():
+            failures[pk] = Issue(why.code, why.message, f"campaign_account_ids[{first_index[pk]}]")
         changed |= change.rows
         unchanged += same
         if change.rows:
@@ -154,19 +154,23 @@ async def update_campaign_accounts(access: Access, cmd: UpdateCampaignAccounts) 
 
 
 async def _update_campaign(access: Access, campaign_id: int, ids: list[int], cmd: UpdateCampaignAccounts,
-                           add_tags: list[str], remove_tags: list[str]) -> tuple[_Change, dict[int, str], int]:
-    """One campaign's rows, under its lock: what changed, the rows refused (why), and how many were already so."""
+                           add_tags: list[str], remove_tags: list[str]) -> tuple[_Change, dict[int, Issue], int]:
+    """One campaign's rows, under its lock: what changed, the rows refused (why, without a field), and how many
+    were already so."""
     change = _Change()
-    refused: dict[int, str] = {}
+    refused: dict[int, Issue] = {}
     now = runtime.now()
     async with in_transaction() as conn:
         campaign = await locked_campaign(campaign_id)
         if campaign.archived_at is not None:  # archived since the first read
-            return change, dict.fromkeys(ids, "This row's campaign is archived: its rows no longer change "
-                                         "(unarchive it first)."), 0
+            return change, dict.fromkeys(ids, Issue("INVALID", "This row's campaign is archived: its rows no longer "
+                                                    "change (unarchive it first).")), 0
         current = await conn.execute_query_dict(
             "SELECT id, review_status, outreach_status, goal_outcome FROM campaign_account "
             f"WHERE campaign_id = {int(campaign_id)} AND id IN ({sql.int_list(ids)})")
+        still_there = {int(values["id"]) for values in current}
+        refused.update({pk: Issue("NOT_FOUND", "CampaignAccount not found.")  # deleted since the first read
+                        for pk in ids if pk not in still_there})
         have_tags: dict[int, set[str]] = defaultdict(set)
         if add_tags or remove_tags:
             for values in await conn.execute_query_dict(
@@ -179,10 +183,11 @@ async def _update_campaign(access: Access, campaign_id: int, ids: list[int], cmd
             was_outreach = OutreachStatus(values["outreach_status"])
             was_review = ReviewStatus(values["review_status"])
             if cmd.outreach_status and (why := outreach_move_refusal(was_outreach, cmd.outreach_status)):
-                refused[pk] = why
+                refused[pk] = Issue("INVALID", why)
                 continue
             if len(have_tags[pk] | set(add_tags) - set(remove_tags)) > MAX_TAGS:
-                refused[pk] = f"A campaign account holds at most {MAX_TAGS} tags; these would make more."
+                refused[pk] = Issue("INVALID", f"A campaign account holds at most {MAX_TAGS} tags; these would make "
+                                    "more.")
                 continue
             moved = False
             if cmd.outreach_status and cmd.outreach_status is not was_outreach:

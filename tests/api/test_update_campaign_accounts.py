@@ -97,6 +97,27 @@ async def test_partial_failure_answers_each_row(gql, owner, project, campaign, m
     assert (await assert_exact(other_campaign)).outreached_accounts == 0
 
 
+async def test_a_row_deleted_before_the_lock_fails_not_found(gql, owner, campaign, monkeypatch) -> None:
+    """A row read first, then deleted by someone else before the campaign is locked, is answered as failed."""
+    from outboundql.services import campaign_account_updates as service
+
+    rows = await rows_of(campaign, 2)
+    real_lock = service.locked_campaign
+
+    async def delete_then_lock(campaign_id: int) -> models.Campaign:
+        await models.CampaignAccount.filter(id=rows[1].id).delete()
+        return await real_lock(campaign_id)
+
+    monkeypatch.setattr(service, "locked_campaign", delete_then_lock)
+    payload = await update(gql, owner, gids(rows), reviewStatus="APPROVED")
+
+    assert [u["id"] for u in payload["updated"]] == gids(rows[:1])
+    assert [(f["index"], f["code"], f["message"]) for f in payload["failed"]] == [
+        (1, "NOT_FOUND", "CampaignAccount not found.")]
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("NOT_FOUND", "input.campaignAccountIds[1]")]
+    assert (await models.Campaign.get(id=campaign.id)).approved_accounts == 1  # the delete itself kept no count
+
+
 async def test_counters_exact_after_each_kind_of_change(gql, owner, campaign) -> None:
     rows = await rows_of(campaign, 4)
     await update(gql, owner, gids(rows[:3]), reviewStatus="APPROVED")
