@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -18,6 +19,11 @@ from outboundql.services import account_upserts as service
 from outboundql.services import fields
 
 _KEPT = "Left out: left alone; null: cleared."
+
+
+def _optional(description: str) -> Any:
+    """An item field that may be left out (left alone) or null (cleared)."""
+    return strawberry.field(default=strawberry.UNSET, description=description)
 
 
 @strawberry.enum(description="What upsertAccounts does with each item.")
@@ -48,18 +54,18 @@ class UpsertResult(enum.Enum):
                   f"phone then e-mail there (and linked), else created (`name` needed). {_KEPT}")
 class UpsertContactItemInput:
     external_id: str = strawberry.field(description="The contact's id in the source; unique in the project.")
-    name: str | None = strawberry.UNSET
-    title: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    linkedin_url: str | None = strawberry.UNSET
-    seniority: str | None = strawberry.UNSET
-    department: str | None = strawberry.UNSET
-    is_decision_maker: bool | None = strawberry.UNSET
-    role_kind: RoleKind | None = strawberry.UNSET
-    language: str | None = strawberry.UNSET
-    time_zone: str | None = strawberry.UNSET
-    do_not_contact: bool | None = strawberry.UNSET
+    name: str | None = _optional("The person's full name; needed to create, cannot be cleared.")
+    title: str | None = _optional("Job title.")
+    email: str | None = _optional("E-mail address; one on the project's suppression list fails the item.")
+    phone: str | None = _optional("Phone number, stored E.164 when it can be parsed; a suppressed one fails the item.")
+    linkedin_url: str | None = _optional("LinkedIn profile URL.")
+    seniority: str | None = _optional("Seniority, e.g. Director.")
+    department: str | None = _optional("Department, e.g. Marketing.")
+    is_decision_maker: bool | None = _optional("Whether the person decides on a purchase; cannot be cleared.")
+    role_kind: RoleKind | None = _optional("The person's part in a purchase; cannot be cleared.")
+    language: str | None = _optional("BCP 47 language tag, e.g. es or pt-BR.")
+    time_zone: str | None = _optional("IANA time zone name, e.g. Europe/Madrid (any case).")
+    do_not_contact: bool | None = _optional("Never contact this person; cannot be cleared.")
 
     def to_item(self) -> service.ContactItem:
         return service.ContactItem(
@@ -74,22 +80,22 @@ class UpsertContactItemInput:
                   f"given replaces the stored value. {_KEPT} `name` is needed to create.")
 class UpsertAccountItemInput:
     external_id: str = strawberry.field(description="The record's id in the source; unique per source and project.")
-    name: str | None = strawberry.UNSET
-    domain: str | None = strawberry.UNSET
-    website: str | None = strawberry.UNSET
-    industry: str | None = strawberry.UNSET
-    employee_count: int | None = strawberry.UNSET
-    country: str | None = strawberry.UNSET
-    city: str | None = strawberry.UNSET
-    language: str | None = strawberry.UNSET
-    time_zone: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    tags: list[str] | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
-    contract_end_date: date | None = strawberry.UNSET
-    status: AccountStatus | None = strawberry.UNSET
+    name: str | None = _optional("The organisation's name; needed to create, cannot be cleared.")
+    domain: str | None = _optional("Its web domain, normalised; a new account with a suppressed domain fails.")
+    website: str | None = _optional("Its website; gives the domain when the account has none.")
+    industry: str | None = _optional("Industry, free text.")
+    employee_count: int | None = _optional("Number of employees.")
+    country: str | None = _optional("ISO 3166-1 alpha-2 country code, e.g. ES.")
+    city: str | None = _optional("City.")
+    language: str | None = _optional("BCP 47 language tag, e.g. es or pt-BR.")
+    time_zone: str | None = _optional("IANA time zone name, e.g. Europe/Madrid (any case).")
+    description: str | None = _optional("What the organisation does, in a few sentences.")
+    phone: str | None = _optional("The organisation's phone number, stored E.164 when it can be parsed.")
+    email: str | None = _optional("The organisation's general e-mail address.")
+    tags: list[str] | None = _optional("Tags; the list given replaces the stored one.")
+    custom_fields: JSON | None = _optional("A JSON object of the project's own fields; replaces the stored one.")
+    contract_end_date: date | None = _optional("When the organisation's current contract ends.")
+    status: AccountStatus | None = _optional("The account's status; a change is kept in its history.")
     contacts: list[UpsertContactItemInput] | None = strawberry.field(
         default=strawberry.UNSET,
         description="At most 50; contacts of the account not listed are left alone (never deleted).")
@@ -105,11 +111,12 @@ class UpsertAccountItemInput:
             contacts=tuple(c.to_item() for c in self.contacts or ()))
 
 
-@strawberry.input
+@strawberry.input(description="The records of one source to create, update or remove, and how.")
 class UpsertAccountsInput:
-    project_id: relay.GlobalID
+    project_id: relay.GlobalID = strawberry.field(description="The project the accounts belong to.")
     source: str = strawberry.field(description="The system the external ids belong to, e.g. `hubspot`.")
-    mode: UpsertMode = UpsertMode.UPSERT
+    mode: UpsertMode = strawberry.field(default=UpsertMode.UPSERT,
+                                        description="What to do with every item; UPSERT when left out.")
     items: list[UpsertAccountItemInput] = strawberry.field(
         description="At most OUTBOUNDQL_MAX_BULK_ITEMS (1000); each external id once.")
 
@@ -123,21 +130,21 @@ class UpsertAccountsInput:
 class UpsertAccountResult:
     index: int = strawberry.field(description="Position in the input list.")
     external_id: str | None = strawberry.field(description="The item's external id, as stored.")
-    result: UpsertResult
+    result: UpsertResult = strawberry.field(description="What happened to it.")
     account: Account | None = strawberry.field(description="Null when removed or failed.")
     changed_fields: list[str] = strawberry.field(
         description="Fields of the account this item changed (`contacts` when only its contacts did).")
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why it failed (`input.items[i]…`); empty otherwise.")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of upsertAccounts: one result per item, and the counts of each outcome.")
 class UpsertAccountsPayload:
     results: list[UpsertAccountResult] = strawberry.field(default_factory=list, description="In input order.")
-    created_count: int = 0
-    updated_count: int = 0
-    unchanged_count: int = 0
-    removed_count: int = 0
-    failed_count: int = 0
+    created_count: int = strawberry.field(default=0, description="Items that created an account.")
+    updated_count: int = strawberry.field(default=0, description="Items that changed or linked an account.")
+    unchanged_count: int = strawberry.field(default=0, description="Items with nothing to write.")
+    removed_count: int = strawberry.field(default=0, description="Items whose account was erased.")
+    failed_count: int = strawberry.field(default=0, description="Items that failed (see their errors).")
     errors: list[UserError] = strawberry.field(
         default_factory=list,
         description="Problems with the whole request, then each failed item's errors (`input.items[i]…`); the other "
