@@ -49,7 +49,8 @@ class CampaignAccountFailure:
     message: str = strawberry.field(description="A sentence for people, saying why.")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of updateCampaignAccounts: the rows changed, and the rows that failed with "
+                 "why.")
 class UpdateCampaignAccountsPayload:
     updated: list[CampaignAccount] = strawberry.field(
         default_factory=list, description="The rows that changed, as they are now, in request order.")

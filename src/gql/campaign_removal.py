@@ -14,7 +14,7 @@ from outboundql.services import campaign_removal as service
 
 @strawberry.input(description="Name the rows by campaign-account id, by account id, or both (at most 10,000 in all).")
 class RemoveAccountsFromCampaignInput:
-    campaign_id: relay.GlobalID
+    campaign_id: relay.GlobalID = strawberry.field(description="The campaign the rows leave.")
     campaign_account_ids: list[relay.GlobalID] | None = strawberry.field(
         default=None, description="Rows of this campaign.")
     account_ids: list[relay.GlobalID] | None = strawberry.field(
@@ -37,9 +37,10 @@ class RemoveAccountsFromCampaignInput:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of removeAccountsFromCampaign: what went, what was kept and why.")
 class RemoveAccountsFromCampaignPayload:
-    campaign: Campaign | None = None
+    campaign: Campaign | None = strawberry.field(
+        default=None, description="The campaign, its counters as this change left them; null when refused.")
     would_remove: int = strawberry.field(default=0, description="Named rows that are not kept.")
     removed: int = strawberry.field(default=0, description="Rows removed (0 on a dry run).")
     kept_approved: int = strawberry.field(default=0, description="Named rows kept because approved.")

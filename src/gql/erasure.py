@@ -27,7 +27,7 @@ class DeleteAccountsInput:
 
 @strawberry.input(description="A contact to erase.")
 class DeleteContactInput:
-    contact_id: relay.GlobalID
+    contact_id: relay.GlobalID = strawberry.field(description="The contact to erase.")
     suppress: bool = strawberry.field(
         default=False, description="Add the contact's e-mail address and phone number to the suppression list.")
 
@@ -36,21 +36,24 @@ class DeleteContactInput:
                                      suppress=self.suppress)
 
 
-@strawberry.type
+@strawberry.type(description="The answer of deleteAccounts: what was erased with the accounts.")
 class DeleteAccountsPayload:
     deleted_account_ids: list[relay.GlobalID] | None = strawberry.field(
         default=None, description="The accounts erased; null when the request was refused.")
     deleted_contacts: int = strawberry.field(default=0, description="Their contacts, erased with them.")
     removed_campaign_accounts: int = strawberry.field(default=0, description="Campaign rows removed.")
     suppressed: int = strawberry.field(default=0, description="Suppression entries added (new ones only).")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why the request was refused (then nothing was erased).")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of deleteContact: the contact erased.")
 class DeleteContactPayload:
-    deleted_contact_id: relay.GlobalID | None = None
+    deleted_contact_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The contact erased; null when the request was refused.")
     suppressed: int = strawberry.field(default=0, description="Suppression entries added (new ones only).")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why the request was refused (then nothing was erased).")
 
 
 @strawberry.type

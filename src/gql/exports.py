@@ -21,12 +21,12 @@ LINK_HELP = ("The file is CSV (UTF-8 with a byte order mark, a header row of the
 
 @strawberry.input(description="Which campaign's accounts to export.")
 class ExportCampaignAccountsInput:
-    campaign_id: relay.GlobalID
+    campaign_id: relay.GlobalID = strawberry.field(description="The campaign whose rows to export.")
 
 
 @strawberry.input(description="Whose messages to export: a project's, or one of its campaigns'.")
 class ExportMessagesInput:
-    project_id: relay.GlobalID
+    project_id: relay.GlobalID = strawberry.field(description="The project whose messages to export.")
     campaign_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Only this campaign's messages (a campaign of the project).")
 
@@ -38,7 +38,7 @@ class ExportMessagesInput:
 
 @strawberry.input(description="Whose expenses to export: a project's, or one of its campaigns'.")
 class ExportExpensesInput:
-    project_id: relay.GlobalID
+    project_id: relay.GlobalID = strawberry.field(description="The project whose expenses to export.")
     campaign_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Only this campaign's expenses (a campaign of the project).")
 
@@ -53,7 +53,8 @@ class ExportPayload:
     url: str | None = strawberry.field(
         default=None, description="Absolute URL of the CSV file on this server (`/exports/<token>`); GET it.")
     expires_at: datetime | None = strawberry.field(default=None, description="When the link stops working.")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why no link was made (an id not found, a role too low).")
 
     @classmethod
     def link(cls, info: Info, made: exports_service.ExportLink) -> ExportPayload:

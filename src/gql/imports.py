@@ -46,14 +46,14 @@ class ColumnMappingInput:
 
 @strawberry.type(description="How far a job is: rows processed of the file's rows.")
 class ImportProgress:
-    done: int
-    total: int
+    done: int = strawberry.field(description="Rows processed so far.")
+    total: int = strawberry.field(description="Data rows in the file.")
 
 
 @strawberry.type(description="A row of the file that was not imported (or only partly), and why.")
 class ImportRowError:
     line: int = strawberry.field(description="The row's line in the file (the header is line 1).")
-    reason: str
+    reason: str = strawberry.field(description="Why, in a sentence for people.")
 
 
 @strawberry.type(description="What adding the imported accounts to the job's campaign did, through its goal's "
@@ -71,8 +71,8 @@ class ImportCampaignResult:
 @strawberry.type(description="One file imported in the background: its status, counts, per-row errors and progress.")
 class ImportJob(ProjectNode):
     id: relay.NodeID[int]
-    status: ImportStatus
-    filename: str
+    status: ImportStatus = strawberry.field(description="QUEUED, RUNNING, then COMPLETED or FAILED (see `error`).")
+    filename: str = strawberry.field(description="The file's name, as uploaded or attached.")
     rows: int = strawberry.field(description="Data rows in the file (the header and blank lines not counted).")
     created: int = strawberry.field(description="Rows that created an account (would create, on a dry run).")
     merged: int = strawberry.field(description="Rows merged into an existing account or an earlier row of the file "
@@ -80,12 +80,12 @@ class ImportJob(ProjectNode):
     skipped: int = strawberry.field(description="Rows left out on purpose: an address on the suppression list.")
     failed: int = strawberry.field(description="Rows that could not be imported (see `rowErrors`).")
     dry_run: bool = strawberry.field(description="Only counted: nothing but this job was written.")
-    origin: ImportOrigin
+    origin: ImportOrigin = strawberry.field(description="How the file arrived: UPLOAD (importAccounts) or EMAIL.")
     sender: str | None = strawberry.field(description="The sender's address, for a file that came by e-mail.")
     error: str | None = strawberry.field(description="Why the job failed, when it did.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: datetime = strawberry.field(description="When the file was received.")
+    started_at: datetime | None = strawberry.field(description="When a worker first took the job.")
+    finished_at: datetime | None = strawberry.field(description="When the job completed or failed.")
     row: strawberry.Private[models.ImportJob]
     node_model = models.ImportJob
 
@@ -138,13 +138,13 @@ async def resolve_import_jobs(info: Info, project_id: int, campaign_id: relay.Gl
 @strawberry.type(description="A field a column of a file can feed.")
 class ImportField:
     key: str = strawberry.field(description="What `ColumnMappingInput.field` takes.")
-    label: str
+    label: str = strawberry.field(description="The field's name for people.")
 
 
 @strawberry.input(description="A CSV file (UTF-8 with or without BOM, UTF-16, Windows-1252 or Latin-1; comma, "
                   "semicolon, tab or pipe) of at most 10,000 rows, sent as a multipart upload.")
 class ImportAccountsInput:
-    project_id: relay.GlobalID
+    project_id: relay.GlobalID = strawberry.field(description="The project the accounts go to.")
     file: Upload = strawberry.field(description="The file (multipart request; send an `apollo-require-preflight` "
                                     "header).")
     mapping: list[ColumnMappingInput] | None = strawberry.field(
@@ -156,14 +156,15 @@ class ImportAccountsInput:
                                      "but the job.")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of importAccounts: the queued job and the column mapping it runs with.")
 class ImportAccountsPayload:
     import_job: ImportJob | None = strawberry.field(
         default=None, description="The job, queued; null when the file or the request was refused (see `errors`).")
     column_mapping: list[ColumnMapping] = strawberry.field(
         default_factory=list, description="The mapping the job runs with: the given one, or the guess from the "
         "headers (also when it was refused, to correct it).")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why the file or the request was refused (then no job was made).")
 
 
 async def _read_upload(upload: Any, limit: int) -> bytes:
