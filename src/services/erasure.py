@@ -10,7 +10,8 @@ rows left, in the same transaction, every campaign concerned locked.
 The audit keeps that an erasure happened — action (``account.erase``, ``contact.erase``), object type and id, who,
 when — and no personal data: the erasure's own event holds counts only, and every earlier event about an erased
 object (the account, its contacts, rows, messages, attempts, and the records of accounts merged into it) loses its
-``before``/``after``, which held the person's details. ``suppress`` puts the erased e-mail addresses and phone numbers
+``before``/``after``, which held the person's details; the project's import history (row errors, an e-mail import's
+sender) loses the erased names, addresses and phones. ``suppress`` puts the erased e-mail addresses and phone numbers
 on the project's suppression list (source ``erasure``) so they are never imported or contacted again;
 ``suppress_domain`` adds the accounts' domains too (a whole organisation: only when asked).
 
@@ -76,7 +77,7 @@ async def delete_accounts(access: Access, cmd: DeleteAccounts) -> Erased:
             await locked_campaign(campaign_id)
         row_ids = [int(r["id"]) for r in rows]
         contacts = await _values(
-            conn, "SELECT id, project_id, account_id, email, phone FROM contact WHERE account_id IN ({})", ids)
+            conn, "SELECT id, project_id, account_id, name, email, phone FROM contact WHERE account_id IN ({})", ids)
         contact_ids = [int(c["id"]) for c in contacts]
         message_ids = await _ids(conn, "SELECT id FROM message WHERE campaign_account_id IN ({})", row_ids)
         attempt_ids = await _ids(conn, "SELECT id FROM outreach_attempt WHERE campaign_account_id IN ({})", row_ids)
@@ -102,6 +103,14 @@ async def delete_accounts(access: Access, cmd: DeleteAccounts) -> Erased:
         for campaign_id in campaign_ids:
             campaign = await models.Campaign.get(id=campaign_id)
             await models.Campaign.filter(id=campaign_id).update(**await campaign_stats.exact(campaign))
+        personal: dict[int, set[str]] = defaultdict(set)
+        for account in accounts:
+            personal[account.project_id].update(v for v in (account.email, account.phone) if v)
+        for contact in contacts:
+            personal[int(contact["project_id"])].update(
+                str(contact[k]) for k in ("name", "email", "phone") if contact[k])
+        for project_id, values in personal.items():
+            await _redact_imports(project_id, values)
         for kind, object_ids in (("Account", ids + merged), ("Contact", contact_ids),
                                  ("CampaignAccount", row_ids), ("Message", message_ids),
                                  ("OutreachAttempt", attempt_ids)):
@@ -158,6 +167,7 @@ async def delete_contact(access: Access, cmd: DeleteContact) -> Erased:
         await models.Contact.filter(id=contact.id).delete()
         await _redact(contact.account_id, [int(r["id"]) for r in rows],
                       [v for v in (contact.name, contact.email, contact.phone) if v])
+        await _redact_imports(contact.project_id, {v for v in (contact.name, contact.email, contact.phone) if v})
         await _forget("Contact", [contact.id])
         await _forget("Message", message_ids)
         await _forget("OutreachAttempt", attempt_ids)
@@ -231,6 +241,27 @@ async def _redact(account_id: int, row_ids: list[int], values: list[str]) -> Non
                     changed = True
             if changed:
                 await row.save(update_fields=names)
+
+
+async def _redact_imports(project_id: int, values: set[str]) -> None:
+    """Replace the erased values in the project's import history by the mark: the row errors' reasons (they
+    quote cells and addresses) and a sender that is an erased address. The files themselves are not kept once
+    a job ends."""
+    if not values:
+        return
+    ordered = sorted(values, key=len, reverse=True)  # a longer value first (a name holding another)
+    for job in await models.ImportJob.filter(project_id=project_id).only("id", "row_errors", "sender"):
+        errors = [{**e, "reason": _redacted(e["reason"], ordered)} if isinstance(e.get("reason"), str) else e
+                  for e in job.row_errors]
+        sender = REDACTED if job.sender in values else job.sender
+        if errors != job.row_errors or sender != job.sender:
+            await models.ImportJob.filter(id=job.id).update(row_errors=errors, sender=sender)
+
+
+def _redacted(text: str, values: Sequence[str]) -> str:
+    for value in values:
+        text = text.replace(value, REDACTED)
+    return text
 
 
 async def _forget(object_type: str, object_ids: Iterable[int]) -> None:

@@ -10,7 +10,8 @@ with its line and reason and never sinks the file; rows naming a suppressed e-ma
 A dry run does the same reading, cleaning and lookups, and only counts.
 
 With a campaign, the accounts the file landed in are added to it at the end through the goal's guardrails; the
-outcome (added, already there, blocked per guardrail group) is kept on the job (`campaign_outcome`).
+outcome (added, already there, blocked per guardrail group) is kept on the job (`campaign_outcome`). The file is
+deleted once the job ends (completed or failed, a dry run too): only a running job reads it again.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from outboundql.services import (
 )
 from outboundql.services.access import Access
 from outboundql.services.accounts import DedupeIndex
+from outboundql.services.locks import locked_project
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +224,11 @@ async def run_import(job_id: int, *, max_batches: int | None = None) -> None:
         log.info("Import job %s was taken over by another run; this one stops.", job_id)
     except Exception as exc:
         log.exception("Import job %s failed.", job_id)
-        await models.ImportJob.filter(id=job.id, runs=job.runs).update(
-            status=ImportStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=runtime.now())
+        async with in_transaction():
+            failed = await models.ImportJob.filter(id=job.id, runs=job.runs).update(
+                status=ImportStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=runtime.now())
+            if failed:
+                await models.ImportFile.filter(import_job_id=job.id).delete()
         await _publish(await models.ImportJob.get(id=job.id))
 
 
@@ -255,6 +260,8 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
     parsed = list(columns.parse_rows(table, job.column_mapping))
     await _publish(job)
     carry = _Carry()  # a dry run's would-be accounts, seen by its later batches
+    landed = _Landed()  # the accounts this run's batches landed in, for the campaign
+    earlier = job.done  # rows landed by an earlier run of the job
     batches = 0
     cleaning = _cleaning(job.column_mapping, parsed[job.done:job.done + BATCH_SIZE])
     while job.done < len(parsed):
@@ -262,21 +269,25 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
             cleaning.cancel()
             return
         batch = parsed[job.done:job.done + BATCH_SIZE]
-        plan = await _plan(job.project_id, job.column_mapping, batch, carry if job.dry_run else None, await cleaning)
+        cleaned = await cleaning
         # The next batch is cleaned (CPU) while this one is written (the database's time).
         cleaning = _cleaning(job.column_mapping, parsed[job.done + len(batch):job.done + len(batch) + BATCH_SIZE])
-        await _write(job, plan, len(batch))
+        plan = await _write(job, batch, carry if job.dry_run else None, cleaned)
+        landed.add(plan)
         batches += 1
         await _publish(job)
         if not job.dry_run:
             for account, created in plan.events:
                 await events.publish_account_change(job.project_id, account, "created" if created else "merged")
-    if job.campaign_id is not None and not job.dry_run:
-        await _add_to_campaign(job, parsed)
-    finished = await models.ImportJob.filter(id=job.id, runs=job.runs, status=ImportStatus.RUNNING).update(
-        status=ImportStatus.COMPLETED, finished_at=runtime.now(), heartbeat_at=runtime.now())
-    if not finished:
-        raise _Superseded
+    if job.campaign_id is not None and not job.dry_run and job.campaign_result is None:
+        await _beat(job)  # the campaign step takes a while: a resume must not think this run dead meanwhile
+        await _add_to_campaign(job, parsed[:earlier], landed)
+    async with in_transaction():
+        finished = await models.ImportJob.filter(id=job.id, runs=job.runs, status=ImportStatus.RUNNING).update(
+            status=ImportStatus.COMPLETED, finished_at=runtime.now(), heartbeat_at=runtime.now())
+        if not finished:
+            raise _Superseded
+        await models.ImportFile.filter(import_job_id=job.id).delete()  # its rows are in; the file is not kept
     await models.AuditEvent.create(
         project_id=job.project_id, actor_id=job.created_by_id, action="import.complete", object_type="ImportJob",
         object_id=job.id, after={"rows": job.rows, "created": job.created, "merged": job.merged,
@@ -617,14 +628,20 @@ _CONTACT_DEFAULTS: dict[str, Any] = {**dict.fromkeys(_CONTACT_COLUMNS), "is_deci
                                      "role_kind": RoleKind.BUYER, "do_not_contact": False}
 
 
-async def _write(job: models.ImportJob, plan: _Plan, size: int) -> None:
-    """The batch's rows and the job's progress, in one transaction: a run that lost the job to another (it was
-    thought dead) writes nothing."""
+async def _write(job: models.ImportJob, batch: Sequence[columns.ParsedRow], carry: _Carry | None,
+                 cleaned: _Cleaned) -> _Plan:
+    """Plan the batch and write its rows and the job's progress, in one transaction: a run that lost the job to
+    another (it was thought dead) writes nothing. The project is locked first and the batch deduplicated inside
+    the transaction, so two jobs of one project queue, and the second merges into the rows of the first."""
     now = runtime.now()
-    errors = (job.row_errors + plan.errors)[:MAX_ROW_ERRORS]
-    progress = {"done": job.done + size, "created": job.created + plan.created, "merged": job.merged + plan.merged,
-                "skipped": job.skipped + plan.skipped, "failed": job.failed + plan.failed}
     async with in_transaction() as conn:
+        if not job.dry_run:
+            await locked_project(conn, job.project_id)
+        plan = await _plan(job.project_id, job.column_mapping, batch, carry, cleaned)
+        errors = (job.row_errors + plan.errors)[:MAX_ROW_ERRORS]
+        progress = {"done": job.done + len(batch), "created": job.created + plan.created,
+                    "merged": job.merged + plan.merged, "skipped": job.skipped + plan.skipped,
+                    "failed": job.failed + plan.failed}
         moved = await models.ImportJob.filter(
             id=job.id, runs=job.runs, done=job.done, status=ImportStatus.RUNNING,
         ).update(**progress, row_errors=errors, heartbeat_at=now)
@@ -635,6 +652,16 @@ async def _write(job: models.ImportJob, plan: _Plan, size: int) -> None:
     for name, value in progress.items():
         setattr(job, name, value)
     job.row_errors, job.heartbeat_at = errors, now
+    return plan
+
+
+async def _beat(job: models.ImportJob) -> None:
+    """Move the job's heartbeat (a run that lost the job to another stops)."""
+    now = runtime.now()
+    if not await models.ImportJob.filter(id=job.id, runs=job.runs, status=ImportStatus.RUNNING).update(
+            heartbeat_at=now):
+        raise _Superseded
+    job.heartbeat_at = now
 
 
 async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: datetime) -> None:
@@ -688,20 +715,32 @@ def _value(row: Any, name: str) -> Any:
 # --- the campaign -----------------------------------------------------------------------------------------
 
 
-async def _add_to_campaign(job: models.ImportJob, parsed: Sequence[columns.ParsedRow]) -> None:
-    """Add the accounts the file's good rows landed in to the job's campaign, through its goal's guardrails, and
-    attach the rows' external scores for its product and goal (idempotent: a job run again counts the accounts
-    already added as present, and attaches the same scores again). The accounts are found again with the import's
-    own lookups, so a job resumed after a crash adds those of its earlier runs too."""
-    ids: list[int] = []
-    scored: dict[int, tuple[int, external_scores.ExternalScore]] = {}
-    for start in range(0, len(parsed), BATCH_SIZE):
-        plan = await _plan(job.project_id, job.column_mapping, parsed[start:start + BATCH_SIZE], None)
-        ids.extend(account.pk for _, account in plan.landed if account.pk is not None)
+@dataclass(slots=True)
+class _Landed:
+    """The accounts a run's batches landed in (file order, once each) and the rows' scores by account."""
+
+    ids: list[int] = field(default_factory=list)
+    scored: dict[int, tuple[int, external_scores.ExternalScore]] = field(default_factory=dict)
+
+    def add(self, plan: _Plan) -> None:
+        self.ids.extend(account.pk for _, account in plan.landed if account.pk is not None)
         for line, account, score in plan.scores:
             if account.pk is not None:
-                scored.setdefault(account.pk, (line, score))  # a duplicate row merges into the first
-    ids = list(dict.fromkeys(ids))
+                self.scored.setdefault(account.pk, (line, score))  # a duplicate row merges into the first
+
+
+async def _add_to_campaign(job: models.ImportJob, earlier: Sequence[columns.ParsedRow], landed: _Landed) -> None:
+    """Add the accounts the file's good rows landed in to the job's campaign, through its goal's guardrails, and
+    attach the rows' external scores for its product and goal; the outcome and the rows' notes are stored once,
+    with ``campaign_result`` (a run that finds it stored skips the step). The accounts are those this run landed
+    in; the ``earlier`` rows (landed by a run before a crash) are found again with the import's own lookups."""
+    before = _Landed()
+    for start in range(0, len(earlier), BATCH_SIZE):
+        batch = earlier[start:start + BATCH_SIZE]
+        before.add(await _plan(job.project_id, job.column_mapping, batch, None, await _cleaning(job.column_mapping,
+                                                                                              batch)))
+    ids = list(dict.fromkeys([*before.ids, *landed.ids]))
+    scored = {**landed.scored, **before.scored}  # an earlier row's score first, as a duplicate row merges into it
     outcome = CampaignOutcome()
     notes: list[dict[str, Any]] = []
     user = await models.User.get_or_none(id=job.created_by_id) if job.created_by_id else None
@@ -719,10 +758,13 @@ async def _add_to_campaign(job: models.ImportJob, parsed: Sequence[columns.Parse
             outcome = CampaignOutcome(error=exc.message)
         attached, notes = await _attach_scores(campaign, scored)
         outcome = dataclasses.replace(outcome, scored=attached)
-    kept = [e for e in job.row_errors if "line" in e]
-    job.row_errors = [*sorted(kept + notes, key=lambda e: int(e["line"]))[:MAX_ROW_ERRORS],
-                      {"campaign": _outcome_json(outcome)}]
-    await models.ImportJob.filter(id=job.id, runs=job.runs).update(row_errors=job.row_errors)
+    new = [note for note in notes if note not in job.row_errors]
+    row_errors = sorted(job.row_errors + new, key=lambda e: int(e["line"]))[:MAX_ROW_ERRORS]
+    result = _outcome_json(outcome)
+    if not await models.ImportJob.filter(id=job.id, runs=job.runs, campaign_result__isnull=True).update(
+            row_errors=row_errors, campaign_result=result):
+        raise _Superseded
+    job.row_errors, job.campaign_result = row_errors, result
 
 
 async def _attach_scores(campaign: models.Campaign, scored: dict[int, tuple[int, external_scores.ExternalScore]]
@@ -757,16 +799,15 @@ def _outcome_json(outcome: CampaignOutcome) -> dict[str, Any]:
 
 def campaign_outcome(job: models.ImportJob) -> CampaignOutcome | None:
     """What adding the job's accounts to its campaign did; None before that step (or without a campaign)."""
-    for entry in job.row_errors:
-        if "campaign" in entry:
-            data = entry["campaign"]
-            return CampaignOutcome(
-                added=data["added"], already_present=data["already_present"], error=data.get("error"),
-                scored=data.get("scored", 0),
-                blocked=[BlockedGroup(reason=g["reason"], status=g["status"], account_ids=tuple(g["account_ids"]),
-                                      message=g["message"], override_flag=g["override_flag"])
-                         for g in data["blocked"]])
-    return None
+    data = job.campaign_result
+    if data is None:
+        return None
+    return CampaignOutcome(
+        added=data["added"], already_present=data["already_present"], error=data.get("error"),
+        scored=data.get("scored", 0),
+        blocked=[BlockedGroup(reason=g["reason"], status=g["status"], account_ids=tuple(g["account_ids"]),
+                              message=g["message"], override_flag=g["override_flag"])
+                 for g in data["blocked"]])
 
 
 def row_errors(job: models.ImportJob) -> list[tuple[int, str]]:

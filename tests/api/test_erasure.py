@@ -285,3 +285,37 @@ async def test_live_pages_hear_of_the_erasure_after_the_commit(gql, owner, proje
     await page.aclose()
     assert account_event == {"account_id": account.id, "kind": "deleted"}
     assert campaign_event["kind"] == "accounts_changed"
+
+
+async def test_erasing_an_account_leaves_no_trace_in_the_import_history(gql, owner, project) -> None:
+    from outboundql.enums import ImportOrigin
+    from outboundql.goals.testing import registry_with
+    from outboundql.services import imports
+
+    access = await access_for(owner)
+    csv = (b"Company,Website,Contact name,Contact email,Contact phone\n"
+           b"Dana Corp,dana.example,Dana Diaz,dana@dana.example,+34 600 000 001\n")
+
+    async def run(**options: Any) -> models.ImportJob:
+        started = await imports.start_import(access, registry_with(), imports.StartImport(
+            project.id, "people.csv", csv, **options))
+        assert started.job is not None, started.errors
+        await imports.run_import(started.job.id)
+        return await models.ImportJob.get(id=started.job.id)
+
+    first = await run(origin=ImportOrigin.EMAIL, sender="dana@dana.example")
+    assert first.created == 1 and not await models.ImportFile.filter(import_job_id=first.id).exists()
+    await suppressions.add(project.id, [suppressions.Entry(SuppressionKind.EMAIL, "dana@dana.example", "asked")],
+                           "test", owner.user)
+    again = await run()  # its row is skipped, the reason naming the address
+    assert again.skipped == 1 and "dana@dana.example" in json.dumps(again.row_errors)
+    dry = await run(dry_run=True)
+    assert not await models.ImportFile.filter(import_job_id=dry.id).exists()
+    account = await models.Account.get(project=project, domain="dana.example")
+
+    data_of(await gql(DELETE_ACCOUNTS, {"input": {"accountIds": [global_id("Account", account.id)]}}, as_=owner))
+
+    history = json.dumps([await models.ImportJob.filter(project=project).values(),
+                          [bytes(f.content).decode() for f in await models.ImportFile.all()]], default=str)
+    assert not [v for v in ("dana@dana.example", "+34600000001", "+34 600 000 001", "Dana Diaz") if v in history]
+    assert "[erased]" in history

@@ -181,8 +181,7 @@ async def test_a_stale_run_writes_nothing_once_another_took_the_job(owner: Perso
     await models.ImportJob.filter(id=job_id).update(runs=job.runs + 1)  # another run took it over
     await imports.run_import(job_id)  # that one holds a fresh heartbeat: nothing to claim
     with pytest.raises(imports._Superseded):
-        plan = await imports._plan(project.id, job.column_mapping, [], None)
-        await imports._write(job, plan, 4)
+        await imports._write(job, [], None, imports._Cleaned())
     assert await models.Account.filter(project_id=project.id).count() == 0
 
 
@@ -262,3 +261,43 @@ async def test_inserted_ids_come_back_in_the_rows_order_whatever_order_returning
 
     rows = [{"name": f"A{i}", "name_key": f"a{i}"} for i in range(3)]
     assert await sql.insert_returning_ids(Reversed(), models.Account, rows) == [10, 11, 12]
+
+
+async def test_two_jobs_of_one_file_at_once_land_each_account_once(owner: Person, project: models.Project,
+                                                                   stub_broker: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imports, "BATCH_SIZE", 50)
+    access = await Access.for_user(owner.user)
+    started = [await imports.start_import(access, registry_with(), imports.StartImport(
+        project.id, f"{name}.csv", _csv(200).encode())) for name in ("a", "b")]
+    stub_broker.flush_all()
+    # Each run writes in transactions of its own connection (PostgreSQL's pool): they interleave.
+    await asyncio.gather(*(imports.run_import(s.job.id) for s in started if s.job))
+    done = [await models.ImportJob.get(id=s.job.id) for s in started if s.job]
+    assert [j.status for j in done] == [ImportStatus.COMPLETED] * 2
+    assert sum(j.created for j in done) == 200 and sum(j.merged for j in done) == 200
+    assert await models.Account.filter(project_id=project.id).count() == 200
+    assert await models.Contact.filter(project_id=project.id).count() == 200
+
+
+async def test_a_run_that_finds_the_campaign_step_done_keeps_its_result_and_notes(
+        api: Api, owner: Person, project: models.Project, campaign: models.Campaign, jobs: Any) -> None:
+    csv = "Company,Website,quality_score\nGlobex,globex.example,0.4\nInitech,initech.example,high\n"
+    payload = await api.upload(owner, project.id, csv, campaignId=global_id("Campaign", campaign.id))
+    await jobs()
+    job_id = _pk(payload["importJob"]["id"])
+    first = await models.ImportJob.get(id=job_id)
+    assert first.campaign_result is not None and first.campaign_result["added"] == 2
+    assert not await models.ImportFile.filter(import_job_id=job_id).exists()  # not kept once the job ended
+    # A run that died after the campaign step, before marking the job completed, is resumed.
+    await models.ImportFile.create(import_job_id=job_id, content=csv.encode())
+    assert first.heartbeat_at is not None
+    await models.ImportJob.filter(id=job_id).update(
+        status=ImportStatus.RUNNING, heartbeat_at=first.heartbeat_at - imports.STALLED_AFTER - timedelta(seconds=1))
+    await imports.run_import(job_id)
+    again = await models.ImportJob.get(id=job_id)
+    assert (again.status, again.runs, again.campaign_result) == (ImportStatus.COMPLETED, 2, first.campaign_result)
+    assert again.row_errors == first.row_errors and [e["line"] for e in again.row_errors] == [3]
+    assert not await models.ImportFile.filter(import_job_id=job_id).exists()
+    done = await api.job(owner, payload["importJob"]["id"])
+    assert done["campaignResult"]["added"] == 2 and done["campaignResult"]["scored"] == 1
