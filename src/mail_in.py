@@ -3,7 +3,8 @@
 RCPT is accepted only for an existing import address (550 for any other, the same answer whatever the reason);
 DATA hands the mail to `services.import_mail.receive_mail` and answers 250 when an import started, else 550
 (sender not allowed), 552 (attachment too large) or 554 (no CSV attachment, or a file refused); every refusal is
-kept as a failed import job of the campaign. Without Redis the jobs run here too, as in the embedded server.
+kept as a failed import job of the campaign. At most ``OUTBOUNDQL_MAIL_IN_MAX_SESSIONS`` sessions are held at once:
+a connection over it is answered 421 and closed. Without Redis the jobs run here too, as in the embedded server.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _CODES = {
     Refusal.FILE: "554 5.6.0",
 }
 _TRY_LATER = "451 4.3.0 The mail could not be handled now; try again later."
+_TOO_MANY_SESSIONS = b"421 4.7.0 Too many connections; try again later.\r\n"
 _MAX_REPLY = 400  # characters of a reply's text (a reply line is at most 512 octets)
 
 
@@ -82,15 +84,45 @@ def _reply_text(text: str) -> str:
     return plain[:_MAX_REPLY]
 
 
+class CappedSMTP(SMTP):
+    """An SMTP session that is refused (421, then closed) while ``sessions`` already holds ``max_sessions``."""
+
+    def __init__(self, handler: ImportMailHandler, sessions: set[CappedSMTP], max_sessions: int,
+                 **options: Any) -> None:
+        super().__init__(handler, **options)
+        self._sessions = sessions
+        self._max_sessions = max_sessions
+        self._refused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self not in self._sessions and len(self._sessions) >= self._max_sessions:
+            self._refused = True
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(_TOO_MANY_SESSIONS)
+            transport.close()
+            return
+        self._sessions.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._sessions.discard(self)
+        if not self._refused:  # a refused session never started
+            super().connection_lost(error)
+
+
 async def start_receiver(goals: GoalRegistry, host: str, port: int) -> asyncio.Server:
     """Listen for SMTP on ``host``:``port`` on the running loop (port 0: any free port, see the server's
-    sockets). Mails larger than twice the upload limit are refused by the protocol itself (552)."""
+    sockets). Mails larger than twice the upload limit are refused by the protocol itself (552); sessions over
+    ``mail_in_max_sessions`` get 421."""
     settings = runtime.settings()
     handler = ImportMailHandler(goals)
     limit = 2 * settings.max_upload_bytes + 1_000_000  # base64 makes an attachment a third larger
+    sessions: set[CappedSMTP] = set()
 
     def protocol() -> SMTP:
-        return SMTP(handler, data_size_limit=limit, hostname=settings.mail_in_domain, ident="outboundql mail-in")
+        # decode_data=False: the envelope's content is its original_content, one copy of the mail.
+        return CappedSMTP(handler, sessions, settings.mail_in_max_sessions, data_size_limit=limit,
+                          decode_data=False, hostname=settings.mail_in_domain, ident="outboundql mail-in")
 
     return await asyncio.get_running_loop().create_server(protocol, host=host, port=port)
 

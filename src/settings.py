@@ -121,7 +121,12 @@ class Settings(BaseSettings):
     mail_in_domain: str = Field(
         default="localhost",
         description="Domain of campaign import addresses (`import+<token>@<domain>`) that `outboundql mail-in` "
-        "receives mail for; point the domain's MX record at that receiver.",
+        "receives mail for; the organisation's mail server relays that domain's mail to the receiver.",
+    )
+    mail_in_max_sessions: int = Field(
+        default=20, ge=1,
+        description="Most SMTP sessions `outboundql mail-in` holds at once; a connection over it is answered 421 "
+        "(try again later) and closed.",
     )
     llm_url: str | None = Field(
         default=None,

@@ -5,6 +5,8 @@ A campaign's address is ``import+<token>@<mail_in_domain>``: the token is random
 only when asked (or when the address is turned off and on again). A mail to it from the authorised sender (its
 From address, compared without case) with a CSV attachment starts an import of that file into the campaign with
 the campaign's saved column mapping (guessed per file when none is saved), as the member who set the address up.
+The From header is taken as it comes: the receiver sits behind the organisation's mail server, which authenticates
+it (SPF, DKIM, DMARC) before relaying the mail.
 Anything else is refused, and the refusal is kept as a failed import job of the campaign (origin EMAIL, the
 sender, the file name, why), so it shows in the campaign's import history. A mail to an address that belongs to
 no campaign is refused without any record: the answer never tells which addresses exist.

@@ -5,6 +5,7 @@ failed job in the campaign's import history."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
@@ -310,3 +311,35 @@ async def test_unstorable_characters_of_a_mail_are_dropped_from_the_record(
     assert outcome.refusal == import_mail.Refusal.SENDER
     job = await models.ImportJob.get(campaign_id=campaign.id)
     assert (job.sender, job.status) == ("mallory@evil.example", ImportStatus.FAILED)
+
+
+async def test_sessions_over_the_cap_are_answered_421(db: Any, settings: Settings) -> None:
+    base = runtime.current()
+    capped = runtime.Runtime(settings.model_copy(update={"mail_in_max_sessions": 2}), base.goals, base.jobs,
+                             base.clock)
+    with runtime.using(capped):
+        server = await start_receiver(runtime.goals(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        held = [aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30) for _ in range(2)]
+        try:
+            for client in held:
+                assert (await client.connect()).code == 220
+            with pytest.raises(aiosmtplib.SMTPConnectResponseError) as refused:
+                await aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30).connect()
+            assert refused.value.code == 421
+            await held.pop().quit()
+            for _ in range(50):  # the receiver frees the slot once it sees the connection closed
+                try:
+                    late = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30)
+                    assert (await late.connect()).code == 220
+                    break
+                except aiosmtplib.SMTPConnectResponseError:
+                    await asyncio.sleep(0.01)
+            else:
+                pytest.fail("The freed session was never given to a new connection.")
+            held.append(late)
+        finally:
+            for client in held:
+                client.close()
+            server.close()
+            await server.wait_closed()
