@@ -27,7 +27,7 @@ class ImportJob(ProjectScopedModel):
     skipped = fields.IntField(default=0)
     failed = fields.IntField(default=0)
     row_errors: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)  # [{line, reason}]
-    #: What adding the accounts to the campaign did (added, already_present, blocked, scored, error); null until then.
+    #: What adding the accounts to the campaign did (added, already_present, blocked, scored, error), null until then.
     campaign_result: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     error = fields.TextField(null=True)
     campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ImportJob',
             name='campaign_result',
-            field=fields.JSONField(null=True, description='What adding the accounts to the campaign did (added, already_present, blocked, scored, error); null until then.', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            field=fields.JSONField(null=True, description='What adding the accounts to the campaign did (added, already_present, blocked, scored, error), null until then.', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
     ]
