@@ -301,3 +301,25 @@ async def test_a_run_that_finds_the_campaign_step_done_keeps_its_result_and_note
     assert not await models.ImportFile.filter(import_job_id=job_id).exists()
     done = await api.job(owner, payload["importJob"]["id"])
     assert done["campaignResult"]["added"] == 2 and done["campaignResult"]["scored"] == 1
+
+
+async def test_a_page_of_import_jobs_costs_the_same_statements_for_3_or_30_jobs(
+        api: Api, owner: Person, project: models.Project, campaign: models.Campaign, count_queries: Any) -> None:
+    query = """query($id: ID!) { node(id: $id) { ... on Project { importJobs(first: 50) { edges { node {
+        id status filename rows progress { done total } rowErrors { line reason } columnMapping { column field }
+        campaign { id name } campaignResult { added } } } } } } }"""
+
+    async def statements(total: int) -> int:
+        have = await models.ImportJob.filter(project_id=project.id).count()
+        await models.ImportJob.bulk_create([
+            models.ImportJob(project_id=project.id, filename=f"f{k}.csv", campaign_id=campaign.id,
+                             status=ImportStatus.COMPLETED, rows=2, done=2,
+                             row_errors=[{"line": 2, "reason": "bad"}], column_mapping={"Company": "name"})
+            for k in range(total - have)])
+        with count_queries() as counted:
+            data = await api.run(owner, query, {"id": global_id("Project", project.id)})
+        edges = data["node"]["importJobs"]["edges"]
+        assert len(edges) == total and all(e["node"]["campaign"]["name"] == campaign.name for e in edges)
+        return len(counted)
+
+    assert await statements(3) == await statements(30)
