@@ -48,6 +48,7 @@ from outboundql.services.access import Access
 from outboundql.services.accounts import MAX_CONTACTS_PER_ACCOUNT_INPUT, DedupeIndex, clean_account
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.contacts import clean_contact
+from outboundql.services.locks import locked_project
 from outboundql.services.sql import chunks, insert_rows
 
 MAX_EXTERNAL_ID = 200
@@ -214,7 +215,9 @@ async def upsert_accounts(access: Access, cmd: UpsertAccounts, *, max_items: int
         plans, keys = _keyed(cmd)
         try:
             async with in_transaction():
-                # Locked under the transaction: two syncs of one record serialise here.
+                # Every writer that deduplicates the project's accounts queues here, so this call's lookups and
+                # dedupe see what a concurrent call (or import) committed.
+                await locked_project(cmd.project_id)
                 found = await _by_external_id(models.Account, cmd.project_id, source, keys, lock=True)
                 await _plan_accounts(access, cmd, source, plans, found)
                 await _plan_contacts(cmd, source, plans)

@@ -28,6 +28,7 @@ from outboundql.services import audit, contacts, events, fields, idempotency, me
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.contacts import NewContact
+from outboundql.services.locks import locked_project
 
 MAX_CONTACTS_PER_ACCOUNT_INPUT = 50
 MAX_STATUS_UPDATES = 1000
@@ -437,6 +438,7 @@ async def create_account(
     check.raise_if_any()
 
     async def write() -> tuple[Upserted, idempotency.Answer]:
+        await locked_project(cmd.project_id)
         index = await DedupeIndex.load(cmd.project_id, [candidate.row])
         result = await _upsert_one(access, cmd.project_id, candidate, index, status_source)
         return result, result.answer()
@@ -476,6 +478,7 @@ async def bulk_create_accounts(
     async def write() -> tuple[BulkCreated, idempotency.Answer]:
         upserted: dict[int, Upserted] = {}
         if prepared:
+            await locked_project(cmd.project_id)
             index = await DedupeIndex.load(cmd.project_id, [c.row for _, c in prepared])
             for i, candidate in prepared:
                 upserted[i] = await _upsert_one(access, cmd.project_id, candidate, index, status_source)

@@ -636,7 +636,7 @@ async def _write(job: models.ImportJob, batch: Sequence[columns.ParsedRow], carr
     now = runtime.now()
     async with in_transaction() as conn:
         if not job.dry_run:
-            await locked_project(conn, job.project_id)
+            await locked_project(job.project_id)
         plan = await _plan(job.project_id, job.column_mapping, batch, carry, cleaned)
         errors = (job.row_errors + plan.errors)[:MAX_ROW_ERRORS]
         progress = {"done": job.done + len(batch), "created": job.created + plan.created,

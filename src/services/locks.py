@@ -3,7 +3,7 @@ its rows, a project's advisory lock for the writers that deduplicate its account
 
 from __future__ import annotations
 
-from typing import Any
+from tortoise import connections
 
 from outboundql import models
 from outboundql.services import sql
@@ -17,8 +17,9 @@ async def locked_campaign(campaign_id: int) -> models.Campaign:
     return await models.Campaign.filter(id=campaign_id).select_for_update().get()
 
 
-async def locked_project(conn: Any, project_id: int) -> None:
-    """Lock the project until ``conn``'s transaction ends (a PostgreSQL advisory lock; SQLite serialises
-    writers)."""
+async def locked_project(project_id: int) -> None:
+    """Lock the project until the current transaction ends (a PostgreSQL advisory lock; SQLite serialises
+    writers). Every writer that deduplicates accounts (imports, creations, upserts) takes it first."""
+    conn = connections.get("default")  # the transaction's, inside one
     if sql.is_postgres(conn):
         await conn.execute_query("SELECT pg_advisory_xact_lock($1, $2)", [PROJECT_LOCK_KEY, project_id])

@@ -280,6 +280,31 @@ async def test_two_jobs_of_one_file_at_once_land_each_account_once(owner: Person
     assert await models.Contact.filter(project_id=project.id).count() == 200
 
 
+async def test_an_import_and_bulk_creations_at_once_land_each_account_once(owner: Person, project: models.Project,
+                                                                          stub_broker: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from outboundql.services import accounts
+
+    monkeypatch.setattr(imports, "BATCH_SIZE", 50)
+    access = await Access.for_user(owner.user)
+    started = await imports.start_import(access, registry_with(), imports.StartImport(
+        project.id, "a.csv", _csv(120).encode()))
+    stub_broker.flush_all()
+    assert started.job is not None
+    items = tuple(accounts.NewAccount(name=f"Company {i}", domain=f"c{i}.example") for i in range(0, 120, 3))
+
+    async def bulk() -> accounts.BulkCreated:
+        return await accounts.bulk_create_accounts(access, accounts.BulkCreateAccounts(project.id, items),
+                                                   max_items=1_000)
+
+    # The import and two creations interleave on their own connections (PostgreSQL): the project lock queues
+    # every writer that deduplicates, so each of them sees what the others committed.
+    await asyncio.gather(imports.run_import(started.job.id), bulk(), bulk())
+    job = await models.ImportJob.get(id=started.job.id)
+    assert job.status is ImportStatus.COMPLETED and job.created + job.merged == 120
+    assert await models.Account.filter(project_id=project.id).count() == 120
+
+
 async def test_a_run_that_finds_the_campaign_step_done_keeps_its_result_and_notes(
         api: Api, owner: Person, project: models.Project, campaign: models.Campaign, jobs: Any) -> None:
     csv = "Company,Website,quality_score\nGlobex,globex.example,0.4\nInitech,initech.example,high\n"
