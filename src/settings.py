@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         "beside the SQLite database (`<file>.secret`), or in `outboundql.secret` in the working directory for other "
         "databases; set the same value on every API process when they run on several machines.",
     )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="The address people and providers reach this server at (scheme, host, port, path prefix): "
+        "the base of links made outside a request, such as an e-mail's unsubscribe link and a webhook channel's "
+        "result callback.",
+    )
     export_link_seconds: int = Field(
         default=900, ge=30, le=86_400,
         description="How long the download link of an export works, in seconds (15 minutes by default).",

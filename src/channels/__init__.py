@@ -1,20 +1,71 @@
-"""Channels deliver outreach attempts: the interface every channel implements, and the built-in ``log`` channel.
+"""Channels deliver outreach attempts: the interface every channel plugin implements, and the built-in ``log``
+channel.
 
 The scheduler claims a due attempt, checks what must hold at execution (the campaign is live, the window is open,
-nobody is do-not-contact), and hands the channel a `Delivery`: plain values, no ORM objects. The channel answers
-`AwaitingResult` (it was handed over: a person or an integration reports the outcome with
-``recordAttemptResult``) or `DeliveryFailed`. ``delivery_key`` is the same for every try of one attempt, so a
-channel that talks to a provider passes it on and a repeated delivery is recognised.
+nobody is do-not-contact or suppressed), finds the project's channel configured for the step's message channel
+(else ``log``), and hands it a `Delivery` (plain values, no ORM objects) with that configuration (`Configured`:
+settings, and secrets decrypted for this call only). The channel answers one of:
 
-Built in: ``log`` — executing an attempt makes it due for a person ("call Dana now"), who records the result.
+- `Delivered`: it went out (an e-mail accepted by the SMTP server): the attempt is settled at once with its
+  outcome (SENT by default) and the plan moves on, as if a person had recorded it;
+- `AwaitingResult`: it was handed over (to a person, or to a telephony provider that reports the call's
+  outcome later through ``recordAttemptResult`` or the signed result link);
+- `Deferred`: not now (a sending cap is reached): the attempt goes back to the schedule, due at ``until`` (and
+  then at the window's next opening), never dropped;
+- `DeliveryFailed`: it could not be delivered; ``retryable`` for a temporary failure (the retry policy decides),
+  else the address is unusable (``bounced``: the row is marked BOUNCED) and the account's next contact is tried.
+
+``delivery_key`` is the same for every try of one attempt, so a channel that talks to a provider passes it on
+and a repeated delivery is recognised. ``quota`` takes sending slots atomically across every worker.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 from outboundql.enums import Channel
+
+SettingType = Literal["string", "integer", "boolean", "url", "email", "choice"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Setting:
+    """One setting a channel needs. A ``secret`` one is write-only: stored encrypted, never returned by the API."""
+
+    key: str
+    """camelCase, as the API takes it (``fromAddress``)."""
+    label: str
+    type: SettingType = "string"
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    """The values a ``choice`` setting takes."""
+    secret: bool = False
+    description: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Configured:
+    """A project's configuration of a channel, as its ``deliver`` sees it (settings validated, defaults
+    filled in; secrets decrypted)."""
+
+    project_id: int
+    kind: str
+    """The message channel it is configured for (``email``, ``phone_call``…)."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+class Quota(Protocol):
+    async def take(self, limits: Mapping[str, int]) -> datetime | None:
+        """Take one slot of each counter (``"sender:ana@x.example"`` → its daily cap), all or none, atomically
+        across workers; None when taken, else when the first full counter frees up."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -35,6 +86,25 @@ class Delivery:
     body: str
     step: int
     attempt_number: int
+    language: str = "en"
+    thread: tuple[str, ...] = ()
+    """Provider message ids (e-mail ``Message-ID``s) of what went to this contact earlier in this campaign, oldest
+    first: a follow-up answers the last one, so a sequence is one thread."""
+    unsubscribe_url: str | None = None
+    """One-click unsubscribe link (GET shows a page, POST suppresses the address and stops its plans)."""
+    result_url: str | None = None
+    """Signed link a provider POSTs the attempt's result to (the ``webhook`` channel's callback)."""
+    quota: Quota | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """It went out; the attempt is settled now with ``outcome`` (an `AttemptOutcome` value)."""
+
+    provider_id: str | None = None
+    """What the provider calls it (the e-mail's ``Message-ID``): kept on the attempt and its message."""
+    outcome: str = "sent"
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +112,29 @@ class AwaitingResult:
     """Handed over; the outcome is reported later."""
 
     note: str = ""
+    provider_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Not now (a cap is reached): due again at ``until``, at the window's next opening."""
+
+    until: datetime
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryFailed:
     """Could not be delivered. ``retryable``: a temporary failure (the retry policy decides, as for a FAILED
-    outcome); otherwise the address is unusable and the account's next contact is tried."""
+    outcome); otherwise the address is unusable and the account's next contact is tried (``bounced``: the
+    address itself was refused, the row is marked BOUNCED)."""
 
     error: str
     retryable: bool = True
+    bounced: bool = False
 
 
-DeliveryResult = AwaitingResult | DeliveryFailed
+DeliveryResult = Delivered | AwaitingResult | Deferred | DeliveryFailed
 
 
 class OutreachChannel(Protocol):
@@ -61,8 +142,9 @@ class OutreachChannel(Protocol):
     label: str
     serves: frozenset[str]
     """The message channels it delivers (values of `outboundql.enums.Channel`)."""
+    settings: tuple[Setting, ...]
 
-    async def deliver(self, delivery: Delivery) -> DeliveryResult: ...
+    async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult: ...
 
 
 class LogChannel:
@@ -72,8 +154,9 @@ class LogChannel:
     key = "log"
     label = "Log (a person reaches out and records the result)"
     serves = frozenset(c.value for c in Channel)
+    settings: tuple[Setting, ...] = ()
 
-    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+    async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult:
         return AwaitingResult(note="Due for a person: reach out, then record the result.")
 
 

@@ -267,7 +267,8 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
                 attempt_id=attempt.id, delivery_key=attempt.delivery_key, project_id=attempt.project_id,
                 campaign_id=campaign.id, channel=attempt.channel.value, address=attempt.address,
                 contact_name=attempt.contact_name, account_name=attempt.account_name,
-                subject=attempt.subject, body=attempt.body, step=attempt.step, attempt_number=attempt.attempt_number))
+                subject=attempt.subject, body=attempt.body, step=attempt.step, attempt_number=attempt.attempt_number),
+                channels.Configured(project_id=attempt.project_id, kind=attempt.channel.value))
             if isinstance(result, channels.DeliveryFailed):
                 failed.append((attempt.id, result))
             else:
