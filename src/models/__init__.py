@@ -5,6 +5,7 @@ from outboundql.models.audit import AuditEvent
 from outboundql.models.auth import ApiToken, User
 from outboundql.models.billing import ApiUsage, Expense
 from outboundql.models.campaigns import Campaign, CampaignAccount, CampaignAccountTag
+from outboundql.models.channels import ChannelConfig
 from outboundql.models.execution import OutreachAttempt
 from outboundql.models.idempotency import IdempotencyKey
 from outboundql.models.imports import ImportFile, ImportJob
@@ -12,6 +13,7 @@ from outboundql.models.outreach import Message
 from outboundql.models.products import Persona, Product
 from outboundql.models.projects import Market, Membership, Project, SavedFilter
 from outboundql.models.scoring import FitScore, ScoringRun, ScoringRunItem
+from outboundql.models.send_quota import SendQuota
 from outboundql.models.suppressions import Suppression
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "Campaign",
     "CampaignAccount",
     "CampaignAccountTag",
+    "ChannelConfig",
     "Contact",
     "Expense",
     "FitScore",
@@ -39,6 +42,7 @@ __all__ = [
     "SavedFilter",
     "ScoringRun",
     "ScoringRunItem",
+    "SendQuota",
     "Suppression",
     "User",
 ]
