@@ -1,0 +1,277 @@
+"""The built-in ``webhook`` channel: how a telephony, SMS or messaging provider is plugged in.
+
+Each attempt is POSTed as JSON to the configured ``url``, signed per the Standard Webhooks scheme with the
+configured ``signingSecret`` (`outboundql.webhooks.signing`: ``webhook-id`` is the attempt's delivery key, the
+same on every try, so the receiver can drop a repeat; ``webhook-timestamp`` and ``webhook-signature`` are made
+for each request). The body (`payload`)::
+
+    {
+      "type": "outreach.attempt",
+      "idempotencyKey": "attempt-42",
+      "attemptId": "<the OutreachAttempt's global id, as the API names it>",
+      "campaignId": "<the Campaign's global id>",
+      "channel": "PHONE_CALL", "step": 1, "attemptNumber": 2, "language": "en",
+      "account": {"name": "Acme"},
+      "contact": {"name": "Dana Diaz", "address": "+34600000001"},
+      "message": {"subject": null, "body": "the script of the call, or the text to send"},
+      "resultUrl": "https://…/channels/results/<token>",
+      "outcomes": ["CONNECTED", "VOICEMAIL", "NO_ANSWER", "BUSY", "FAILED"]
+    }
+
+A 2xx answer hands the attempt over (`AwaitingResult`, with the provider's ``id`` or ``providerId`` from a JSON
+answer). Connection errors, timeouts, 408, 429 and 5xx are tried again inside `deliver` with exponential backoff
+and full jitter (a ``Retry-After`` is honoured when it fits), a few times and within a total time bound; then the
+failure is temporary (`DeliveryFailed` ``retryable``: the campaign's retry policy decides). Any other answer
+(another 4xx, a redirect) is a refusal a retry cannot fix (`DeliveryFailed`, not retryable).
+
+The provider reports the result later: POST ``{outcome, goalAchieved, notes, signals}`` to ``resultUrl`` signed
+with the same secret (`outboundql.channels.result_route`), or call ``recordAttemptResult`` with an API token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from strawberry.relay import to_base64
+
+from outboundql.channels import (
+    AwaitingResult,
+    Configured,
+    Delivery,
+    DeliveryFailed,
+    DeliveryResult,
+    Setting,
+)
+from outboundql.enums import Channel
+from outboundql.services import runtime
+from outboundql.webhooks import signing
+
+Sleep = Callable[[float], Awaitable[None]]
+
+KEY = "webhook"
+EVENT_TYPE = "outreach.attempt"
+#: The GraphQL type names the payload's global ids are made of (as the API's ``node(id)`` reads them).
+ATTEMPT_TYPE = "OutreachAttempt"
+CAMPAIGN_TYPE = "Campaign"
+MAX_URL = 2000
+#: Outcomes a provider may report, by kind of attempt (the API's enum names).
+CALL_OUTCOMES = ("CONNECTED", "VOICEMAIL", "NO_ANSWER", "BUSY", "FAILED")
+MESSAGE_OUTCOMES = ("SENT", "BOUNCED", "FAILED")
+_EXCERPT = 200
+_PROVIDER_ID = 500
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Retry:
+    """How `deliver` tries again: ``tries`` requests at most (the first included), waiting a random time up to
+    ``base * 2**(n-1)`` seconds (full jitter, capped at ``cap``) before try ``n + 1``, and giving up when the
+    next wait would end after ``total`` seconds from the first request."""
+
+    tries: int = 4
+    base: float = 0.5
+    cap: float = 8.0
+    total: float = 30.0
+
+    def backoff(self, done: int, draw: Callable[[], float]) -> float:
+        """The wait after ``done`` failed tries."""
+        return draw() * min(self.cap, self.base * 2.0 ** (done - 1))
+
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def url_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a webhook URL (None: it can): an absolute ``https://`` URL with a host, or
+    ``http://`` to this machine only (localhost, 127.0.0.0/8, ::1) for a provider's agent running beside the
+    server."""
+    if not isinstance(value, str) or not value.strip():
+        return "Give the URL the provider receives attempts at (https://…)."
+    if len(value) > MAX_URL:
+        return f"The URL is too long (at most {MAX_URL} characters)."
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 (a malformed port raises here)
+    except ValueError:
+        return "This is not a valid URL."
+    if parts.scheme not in ("https", "http") or not host:
+        return "The URL must be absolute: https://host/path."
+    if any(c.isspace() for c in value):
+        return "The URL cannot contain spaces."
+    if parts.scheme == "http" and not _loopback(host):
+        return "The URL must use https (http is accepted only for localhost, 127.0.0.1 or ::1)."
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host.lower().rstrip(".") in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def secret_problem(value: object) -> str | None:
+    """Why ``value`` cannot be the signing secret (None: it can)."""
+    if not isinstance(value, str) or not signing.valid_secret(value):
+        return ("The signing secret is whsec_ followed by the base64 of at least 16 random bytes "
+                "(the Standard Webhooks format), e.g. as the provider shows it.")
+    return None
+
+
+def outcomes_for(channel: str) -> tuple[str, ...]:
+    return CALL_OUTCOMES if channel == Channel.PHONE_CALL.value else MESSAGE_OUTCOMES
+
+
+def payload(delivery: Delivery) -> dict[str, Any]:
+    """What is POSTed for ``delivery`` (see the module docstring)."""
+    return {
+        "type": EVENT_TYPE,
+        "idempotencyKey": delivery.delivery_key,
+        "attemptId": to_base64(ATTEMPT_TYPE, delivery.attempt_id),
+        "campaignId": to_base64(CAMPAIGN_TYPE, delivery.campaign_id),
+        "channel": Channel(delivery.channel).name,
+        "step": delivery.step,
+        "attemptNumber": delivery.attempt_number,
+        "language": delivery.language,
+        "account": {"name": delivery.account_name},
+        "contact": {"name": delivery.contact_name, "address": delivery.address},
+        "message": {"subject": delivery.subject, "body": delivery.body},
+        "resultUrl": delivery.result_url,
+        "outcomes": list(outcomes_for(delivery.channel)),
+    }
+
+
+class WebhookChannel:
+    """POSTs each attempt, signed, to a provider that reports the result later (see the module docstring).
+
+    ``retry``, ``timeout``, ``sleep``, ``draw`` (a random number in [0, 1)) and ``monotonic`` are injectable so
+    tests neither wait nor depend on chance."""
+
+    key = KEY
+    label = "Webhook (a telephony, SMS or messaging provider, over signed HTTP)"
+    serves = frozenset(c.value for c in Channel)
+    settings: tuple[Setting, ...] = (
+        Setting(key="url", label="Endpoint URL", type="url", required=True,
+                description="Where each attempt is POSTed as signed JSON: https (http only to localhost)."),
+        Setting(key="signingSecret", label="Signing secret", secret=True, required=True,
+                description="The Standard Webhooks secret (whsec_…) requests are signed with, both ways: the "
+                            "provider checks the attempts it receives and signs the results it sends back."),
+    )
+
+    def __init__(self, *, retry: Retry | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+                 sleep: Sleep = asyncio.sleep, draw: Callable[[], float] = random.random,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.retry = retry or Retry()
+        self.timeout = timeout
+        self._sleep, self._draw, self._monotonic = sleep, draw, monotonic
+
+    def validate(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, str]:
+        """Problems of a configuration beyond the declared types, by setting key (empty: none)."""
+        problems: dict[str, str] = {}
+        if (problem := url_problem(settings.get("url"))) is not None:
+            problems["url"] = problem
+        if "signingSecret" in secrets and (problem := secret_problem(secrets["signingSecret"])) is not None:
+            problems["signingSecret"] = problem
+        return problems
+
+    async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult:
+        url, secret = config.settings.get("url"), config.secrets.get("signingSecret")
+        if (problem := url_problem(url)) is not None:
+            return DeliveryFailed(f"The webhook channel is misconfigured: {problem}", retryable=False)
+        if (problem := secret_problem(secret)) is not None:
+            return DeliveryFailed(f"The webhook channel is misconfigured: {problem}", retryable=False)
+        assert isinstance(url, str) and isinstance(secret, str)
+        body = json.dumps(payload(delivery), separators=(",", ":"), ensure_ascii=False).encode()
+        retry = self.retry
+        started = self._monotonic()
+        failure = ""
+        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as http:
+            for done in range(1, retry.tries + 1):
+                headers = {**signing.headers(secret, delivery.delivery_key, runtime.now(), body),
+                           "user-agent": "outboundql-webhook"}
+                hinted: float | None = None
+                try:
+                    response = await http.post(url, content=body, headers=headers)
+                except httpx.TimeoutException:
+                    failure = "the webhook did not answer in time"
+                except httpx.TransportError as exc:
+                    failure = f"the webhook could not be reached ({type(exc).__name__}: {exc})"
+                else:
+                    status = response.status_code
+                    if response.is_success:
+                        return AwaitingResult(note=f"Handed to the provider (HTTP {status}); awaiting its result.",
+                                              provider_id=_provider_id(response))
+                    failure = f"the webhook answered HTTP {status}: {_excerpt(response)}"
+                    if not _temporary(status):
+                        return DeliveryFailed(f"The webhook refused the attempt: {failure}", retryable=False)
+                    hinted = _retry_after(response)
+                if done == retry.tries:
+                    break
+                wait = retry.backoff(done, self._draw)
+                if hinted is not None:
+                    if hinted > retry.total:
+                        failure += f" (it asked to wait {hinted:g} s)"
+                        break
+                    wait = max(wait, hinted)
+                if self._monotonic() - started + wait > retry.total:
+                    break
+                await self._sleep(wait)
+        return DeliveryFailed(f"The webhook failed after {done} tries: {failure}", retryable=True)
+
+
+def _temporary(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+def _provider_id(response: httpx.Response) -> str | None:
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    if not isinstance(answer, dict):
+        return None
+    for key in ("id", "providerId"):
+        value = answer.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()[:_PROVIDER_ID]
+    return None
+
+
+def _excerpt(response: httpx.Response) -> str:
+    text = " ".join(response.text.split())
+    if not text:
+        return "(no body)"
+    return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent or unreadable."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+WEBHOOK = WebhookChannel()
+"""The instance the built-in plugin registers."""
