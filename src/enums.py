@@ -192,6 +192,17 @@ class SuppressionKind(enum.StrEnum):
     DOMAIN = "domain"
 
 
+class SuppressionSource(enum.StrEnum):
+    """What added a suppression entry (stored as its value in ``Suppression.source``)."""
+
+    MANUAL = "manual"  # a person, through addSuppressions
+    UNSUBSCRIBE = "unsubscribe"  # an unsubscribe link or an unsubscribe reply
+    BOUNCE = "bounce"  # a permanent delivery failure
+    IMPORT = "import"  # a file or an integration that brings a suppression list
+    ERASURE = "erasure"  # erased on request (deleteAccounts / deleteContact with suppress)
+    OTHER = "other"  # anything else (a plugin's own source): shown as such
+
+
 class CampaignType(enum.StrEnum):
     """A campaign's cadence: one step, or ordered follow-up steps."""
 

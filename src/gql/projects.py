@@ -24,6 +24,7 @@ from outboundql.gql.permissions import IsAuthenticated
 from outboundql.gql.products import Product
 from outboundql.gql.saved_filters import SavedFilter
 from outboundql.gql.stats import ProjectStats, project_stats
+from outboundql.gql.suppressions import SuppressionConnection, SuppressionKind, resolve_suppressions
 from outboundql.gql.users import User
 from outboundql.services import markets, products, saved_filters
 from outboundql.services import projects as projects_service
@@ -110,6 +111,16 @@ class Project(ProjectNode):
     ) -> ImportJobConnection:
         return await resolve_import_jobs(info, self.row.id, campaign_id, first=first, after=after, last=last,
                                          before=before)
+
+    @strawberry.field(description="The project's suppression list, newest first: `kind` narrows to one kind, "
+                      "`search` to values containing the text (case does not matter; a phone number's spaces and "
+                      "dashes are ignored); first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default).")
+    async def suppressions(
+        self, info: Info, kind: SuppressionKind | None = None, search: str | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> SuppressionConnection:
+        return await resolve_suppressions(info, self.row.id, kind, search, first=first, after=after, last=last,
+                                          before=before)
 
     @strawberry.field(description="Markets of this project, by name.")
     async def markets(self, info: Info) -> list[Market]:

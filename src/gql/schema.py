@@ -32,6 +32,7 @@ from outboundql.gql.products import ProductMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
+from outboundql.gql.suppressions import SuppressionMutations
 from outboundql.gql.users import UserMutations, UserQueries
 
 
@@ -50,6 +51,7 @@ class Mutation(
     AccountUpsertMutations,
     ExportMutations,
     ImportMailMutations,
+    SuppressionMutations,
 ):
     pass
 
