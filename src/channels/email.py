@@ -1,0 +1,266 @@
+"""The built-in ``email`` channel: a project's own mailbox, over SMTP (aiosmtplib).
+
+Each attempt goes out as one plain-text mail from the configured sender to the contact, with:
+
+- a ``Message-ID`` on the sender's domain (what the attempt and its message keep as ``provider_id``);
+- on follow-ups, ``In-Reply-To`` the last mail to this contact in the campaign and ``References`` all of them,
+  under ``Re: <subject>`` (the step's subject, else the first mail's), so mail clients show the sequence as one
+  thread, as Outreach and lemlist send a follow-up "in the same thread";
+- the RFC 8058 one-click unsubscribe headers (``List-Unsubscribe`` with the attempt's signed link,
+  ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``), which mailbox providers show as an unsubscribe button;
+- ``Reply-To`` when configured, so replies reach the mailbox the mail-in receiver reads.
+
+Before sending, one slot is taken of the project's two daily counters — the sender (``dailyCapPerSender``) and the
+recipient's domain (``dailyCapPerRecipientDomain``) — all or none, in the database, so the caps hold across every
+worker; a full counter defers the attempt (`Deferred`) to when it frees up. SMTP answers map to results: a 4xx,
+a refused or timed-out connection or a dropped one is temporary (retried by the campaign's retry policy), a 5xx to
+the recipient or the message bounces the address, and a 5xx about the configuration (authentication, the sender,
+TLS) fails the attempt with what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.errors
+import email.utils
+import socket
+import ssl
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import aiosmtplib
+
+from outboundql.channels import (
+    Configured,
+    Deferred,
+    Delivered,
+    Delivery,
+    DeliveryFailed,
+    DeliveryResult,
+    Setting,
+)
+from outboundql.enums import Channel
+from outboundql.services import runtime
+
+#: Protective defaults: a new mailbox warming up sends a few dozen mails a day; 200 a day per sender and 50 a day
+#: to one recipient domain keep a cold sender clear of the providers' spam thresholds.
+DEFAULT_CAP_PER_SENDER = 200
+DEFAULT_CAP_PER_RECIPIENT_DOMAIN = 50
+#: Seconds to wait for the server (connecting, and each answer).
+TIMEOUT = 30.0
+
+SECURITY = ("starttls", "tls", "none")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(key="host", label="SMTP server", required=True,
+            description="Host name of the SMTP server that sends for the sender (smtp.example.com)."),
+    Setting(key="port", label="Port", type="integer", default=587, minimum=1, maximum=65535,
+            description="587 for STARTTLS (the usual submission port), 465 for TLS, 25 without encryption."),
+    Setting(key="security", label="Encryption", type="choice", choices=SECURITY, default="starttls",
+            description="starttls: upgrade the connection after connecting (port 587); tls: encrypted from the "
+                        "start (port 465); none: no encryption (only for a relay on a private network)."),
+    Setting(key="username", label="User name",
+            description="Login of the SMTP account (often the sender's address); empty: no authentication."),
+    Setting(key="fromAddress", label="Sender address", type="email", required=True,
+            description="The From address; Message-IDs are made on its domain."),
+    Setting(key="fromName", label="Sender name", description="The name shown beside the From address."),
+    Setting(key="replyTo", label="Reply-To address", type="email",
+            description="Where replies go when not to the sender (e.g. the address the mail-in receiver reads)."),
+    Setting(key="dailyCapPerSender", label="Daily cap per sender", type="integer",
+            default=DEFAULT_CAP_PER_SENDER, minimum=1, maximum=100_000,
+            description=f"Mails the sender address sends per UTC day at most (default {DEFAULT_CAP_PER_SENDER}); "
+                        "an attempt over it waits for the next day, never dropped."),
+    Setting(key="dailyCapPerRecipientDomain", label="Daily cap per recipient domain", type="integer",
+            default=DEFAULT_CAP_PER_RECIPIENT_DOMAIN, minimum=1, maximum=100_000,
+            description="Mails to one recipient domain per UTC day at most (default "
+                        f"{DEFAULT_CAP_PER_RECIPIENT_DOMAIN}); an attempt over it waits for the next day."),
+    Setting(key="password", label="Password", secret=True,
+            description="Password (or app password) of the SMTP account; write-only."),
+)
+
+
+class EmailChannel:
+    """Sends e-mail steps through the project's SMTP server. ``tls_context`` replaces the system's trusted
+    certificates (a test's self-signed server, a company's own authority)."""
+
+    key = "email"
+    label = "E-mail (SMTP)"
+    serves = frozenset({Channel.EMAIL.value})
+    settings = SETTINGS
+
+    def __init__(self, *, tls_context: ssl.SSLContext | None = None, timeout: float = TIMEOUT) -> None:
+        self.tls_context = tls_context
+        self.timeout = timeout
+
+    async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult:
+        settings = config.settings
+        host = str(settings.get("host") or "").strip()
+        sender = str(settings.get("fromAddress") or "").strip()
+        if not host or "@" not in sender:
+            return DeliveryFailed("The e-mail channel needs its SMTP server (host) and sender address (fromAddress): "
+                                  "configure them in the project's channels.", retryable=False)
+        recipient = (delivery.address or "").strip()
+        try:
+            _address("", recipient)
+        except ValueError:
+            return DeliveryFailed(f"{recipient or 'The contact'!r} is not an e-mail address.", retryable=False,
+                                  bounced=True)
+        username = str(settings.get("username") or "").strip()
+        password = config.secrets.get("password") or ""
+        if username and not password:
+            return DeliveryFailed(f"The e-mail channel logs in as {username} but has no password: set the password "
+                                  "secret in the project's channels.", retryable=False)
+        security = str(settings.get("security") or "starttls")
+        if security not in SECURITY:
+            return DeliveryFailed(f"Unknown encryption {security!r}: set security to starttls, tls or none.",
+                                  retryable=False)
+        try:
+            message = build_message(delivery, config)
+        except ValueError as exc:
+            return DeliveryFailed(f"The mail could not be written: {exc}. Check fromAddress and replyTo.",
+                                  retryable=False)
+        if delivery.quota is not None:
+            until = await delivery.quota.take(caps(sender, recipient, config))
+            if until is not None:
+                return Deferred(until, "A daily sending cap is reached (per sender or per recipient domain).")
+        try:
+            await aiosmtplib.send(
+                message, hostname=host, port=int(settings.get("port") or 587), username=username or None,
+                password=password or None, use_tls=security == "tls", start_tls=security == "starttls",
+                tls_context=self.tls_context, timeout=self.timeout, local_hostname=await _local_hostname())
+        except Exception as exc:  # every failure is answered as a result; the engine never sees an exception
+            return failure(exc, host, sender, recipient)
+        return Delivered(provider_id=str(message["Message-ID"]))
+
+
+EMAIL = EmailChannel()
+
+
+def caps(sender: str, recipient: str, config: Configured) -> dict[str, int]:
+    """The counters one mail takes a slot of, with their daily caps."""
+    domain = recipient.rpartition("@")[2].lower()
+    return {f"sender:{sender.lower()}": int(config.settings.get("dailyCapPerSender") or DEFAULT_CAP_PER_SENDER),
+            f"domain:{domain}": int(config.settings.get("dailyCapPerRecipientDomain")
+                                    or DEFAULT_CAP_PER_RECIPIENT_DOMAIN)}
+
+
+def build_message(delivery: Delivery, config: Configured) -> EmailMessage:
+    """The MIME mail of ``delivery``. Raises ValueError for an address that cannot be written in a header."""
+    settings = config.settings
+    sender = str(settings["fromAddress"]).strip()
+    message = EmailMessage()
+    message["From"] = _address(str(settings.get("fromName") or ""), sender)
+    message["To"] = _address(delivery.contact_name or "", (delivery.address or "").strip())
+    if reply_to := str(settings.get("replyTo") or "").strip():
+        message["Reply-To"] = _address("", reply_to)
+    message["Subject"] = subject_of(delivery)
+    message["Date"] = email.utils.format_datetime(runtime.now())
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].lower() or None)
+    if delivery.thread:
+        message["In-Reply-To"] = delivery.thread[-1]
+        message["References"] = " ".join(delivery.thread)
+    if delivery.unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{delivery.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(delivery.body)
+    return message
+
+
+def subject_of(delivery: Delivery) -> str:
+    """The first mail's subject is the step's; a follow-up answers the thread: ``Re: `` and its step's subject,
+    else the first mail's (``delivery.thread`` tells it is a follow-up; `first_subject` the engine's record)."""
+    subject = _one_line(delivery.subject or "")
+    if not delivery.thread:
+        return subject
+    base = _strip_re(subject)
+    return f"Re: {base}" if base else "Re:"
+
+
+def _strip_re(subject: str) -> str:
+    while subject[:3].lower() in {"re:", "aw:", "sv:"}:
+        subject = subject[3:].lstrip()
+    return subject
+
+
+def _address(name: str, address: str) -> Address:
+    """A header address; ValueError for what is not one address."""
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
+        raise ValueError(f"{address!r} is not an e-mail address")
+    try:
+        return Address(display_name=_one_line(name), addr_spec=address)
+    except (ValueError, LookupError, email.errors.MessageError) as exc:
+        raise ValueError(f"{address!r} is not an e-mail address ({exc})") from exc
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def failure(exc: BaseException, host: str, sender: str, recipient: str) -> DeliveryFailed:
+    """What an SMTP failure means to the engine: temporary (retried), the recipient refused (bounced), or the
+    configuration wrong (not retried; the message says what to fix)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        refused = exc.recipients[0] if exc.recipients else None
+        code, text = (refused.code, refused.message) if refused else (550, str(exc))
+        return _refused(code, f"The server refused {recipient}: {code} {text}")
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
+        return _refused(exc.code, f"The server refused the mail to {recipient}: {exc.code} {exc.message}")
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return _configuration(exc.code, f"{host} refused the login: {exc.code} {exc.message}. Check the username and "
+                                        "password of the e-mail channel (many providers want an app password).")
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused):
+        return _configuration(exc.code, f"{host} refused the sender {sender}: {exc.code} {exc.message}. Check "
+                                        "fromAddress: the SMTP account must be allowed to send as it.")
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return DeliveryFailed(f"{host} does not support what the e-mail channel asks: {exc}. Check security "
+                              "(starttls, tls or none) and whether the server offers login.", retryable=False)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):  # greeting, HELO, other answers
+        return _configuration(exc.code, f"{host} answered {exc.code} {exc.message}.")
+    tls_problem = _tls_problem(exc)
+    if tls_problem is not None:
+        return DeliveryFailed(f"The TLS connection to {host} failed: {tls_problem}. Check security and port (tls "
+                              "is usually port 465, starttls 587) and that the server's certificate is valid.",
+                              retryable=False)
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError
+                  | OSError | asyncio.TimeoutError):
+        return DeliveryFailed(f"Could not reach {host}: {exc}", retryable=True)
+    if isinstance(exc, aiosmtplib.SMTPException):  # e.g. no login offered (not over a plain connection)
+        return DeliveryFailed(f"{host}: {exc} Check security (starttls, tls or none), the port and the username.",
+                              retryable=False)
+    return DeliveryFailed(f"Sending through {host} failed: {type(exc).__name__}: {exc}", retryable=True)
+
+
+def _refused(code: int, text: str) -> DeliveryFailed:
+    """4xx: try again later; 5xx: the address (or the mail to it) is refused for good."""
+    if 400 <= code < 500:
+        return DeliveryFailed(text, retryable=True)
+    return DeliveryFailed(text, retryable=False, bounced=True)
+
+
+def _configuration(code: int, text: str) -> DeliveryFailed:
+    if 400 <= code < 500:
+        return DeliveryFailed(text, retryable=True)
+    return DeliveryFailed(text, retryable=False)
+
+
+def _tls_problem(exc: BaseException) -> str | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"the certificate is not trusted ({seen.verify_message})"
+        if isinstance(seen, ssl.SSLError):
+            return str(seen.reason or seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+_HOSTNAME: list[str] = []
+
+
+async def _local_hostname() -> str:
+    """The name this host greets with, looked up once (off the loop: it may ask DNS)."""
+    if not _HOSTNAME:
+        _HOSTNAME.append(await asyncio.to_thread(socket.getfqdn) or "localhost")
+    return _HOSTNAME[0]
