@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from outboundql.channels.registry import RegisterChannel
     from outboundql.goals.api import RegisterGoal
 
 PROJECT_NAME = "outboundql"
@@ -31,4 +32,22 @@ def outboundql_register_goals(register: RegisterGoal) -> None:
     :param register: validates one goal and adds it to the registry.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def outboundql_register_channels(register: RegisterChannel) -> None:
+    """Register the channels this plugin provides (how outreach attempts leave the building).
+
+    Call ``register(channel)`` once per channel: an object with ``key``, ``label``, ``serves`` (values of
+    :class:`outboundql.enums.Channel`), ``settings`` (a tuple of :class:`outboundql.channels.Setting`) and an
+    ``async def deliver(delivery, config)`` (see :class:`outboundql.channels.OutreachChannel`). Registration fails
+    with :class:`outboundql.channels.registry.ChannelRegistrationError`, naming the plugin, when the key is taken
+    or malformed, ``serves`` is empty or names an unknown message channel, a setting is malformed (key not
+    camelCase or repeated, unknown type, a ``choice`` without choices), or ``deliver`` is not an async function.
+    Return nothing: the registered channels are the result.
+
+    :param register: validates one channel and adds it to the registry.
+
+    .. versionadded:: 0.2
     """

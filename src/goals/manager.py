@@ -22,6 +22,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = tuple(
         "research", "influencer", "renewal",
     )
 )
+#: Built-in channel plugins (``log``, ``email``, ``webhook``), registered through the same hooks.
+BUILTIN_CHANNEL_PLUGINS: tuple[str, ...] = ("outboundql.channels.builtin",)
 BUILTIN_SOURCE = "built-in"
 
 
@@ -32,7 +34,7 @@ def make_plugin_manager(
     ``outboundql.goals``, minus ``blocked`` names), then ``extra`` plugin objects."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    for module_name in BUILTIN_PLUGINS:
+    for module_name in BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
     for name in blocked:
         pm.set_blocked(name)
@@ -77,7 +79,8 @@ def plugin_sources(pm: pluggy.PluginManager) -> dict[str, str]:
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
-        sources[name] = BUILTIN_SOURCE if name in BUILTIN_PLUGINS else dists.get(id(plugin), name)
+        builtin = name in BUILTIN_PLUGINS or name in BUILTIN_CHANNEL_PLUGINS
+        sources[name] = BUILTIN_SOURCE if builtin else dists.get(id(plugin), name)
     return sources
 
 

@@ -50,6 +50,7 @@ class OutreachAttempt(ProjectScopedModel):
     goal_achieved = fields.BooleanField(null=True)
     notes = fields.TextField(default="")
     error = fields.TextField(null=True)
+    provider_id = fields.CharField(max_length=500, null=True)  # what the channel's provider calls it (Message-ID)
     message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField(
         "models.Message", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )

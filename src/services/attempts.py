@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -35,7 +36,7 @@ from outboundql.enums import (
     Role,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput
-from outboundql.services import audit, campaign_stats, fields, messages, planning, runtime, sql
+from outboundql.services import audit, campaign_stats, fields, messages, planning, runtime, sql, webhook_deliveries
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, outreach_deltas
 from outboundql.services.commands import UNSET, Maybe, given
@@ -266,28 +267,49 @@ async def record_attempt_result(access: Access, cmd: RecordAttemptResult) -> Att
             if locked.status is AttemptStatus.DONE and locked.outcome is outcome:
                 return await _settled(locked)  # a concurrent copy of this request settled it
             raise Conflict(_not_awaiting(locked), field="attempt_id")
-        locked.status = AttemptStatus.DONE
-        locked.outcome = outcome
-        locked.goal_achieved = cmd.goal_achieved
-        locked.notes = notes
-        locked.settled_at = now
-        locked.message_id = message.id if message else None
-        await locked.save()
-        row = await models.CampaignAccount.get(id=locked.campaign_account_id)
-        if outcome is AttemptOutcome.BOUNCED and OUTREACH_RANK[row.outreach_status] < OUTREACH_RANK[BOUNCED]:
-            await campaign_stats.bump(campaign.id, **outreach_deltas(row.outreach_status, BOUNCED))
-            row.outreach_status = BOUNCED
-            await row.save(update_fields=["outreach_status", "updated_at"])
-        plan = await planning.CampaignPlan.of(campaign)
-        people = (await planning.people_of([row.account_id]))[row.account_id]
-        decision = policy.after_result(plan.cadence, locked.attempt_number, outcome, cmd.goal_achieved)
-        following = await advance(plan, row, people, locked, decision, now)
-        await audit.record(project_id=locked.project_id, actor=access.user, action="attempt.result", row=locked,
-                           after={"outcome": outcome.value, "goal_achieved": cmd.goal_achieved,
-                                  "next": decision.value})
+        following, _ = await settle(campaign, locked, outcome, cmd.goal_achieved, now, notes=notes,
+                                    message=message, actor=access.user)
     await changed(locked.campaign_id, [locked.campaign_account_id],
                   [locked.id] + ([following.id] if following else []))
+    await webhook_deliveries.record_attempt_result(locked)
     return AttemptSettled(locked, await models.CampaignAccount.get(id=locked.campaign_account_id), following)
+
+
+async def settle(campaign: models.Campaign, locked: models.OutreachAttempt, outcome: AttemptOutcome,
+                 goal_achieved: bool | None, now: datetime, *, notes: str = "", message: models.Message | None,
+                 actor: models.User | None, plan: planning.CampaignPlan | None = None,
+                 audit_after: dict[str, object] | None = None) -> tuple[models.OutreachAttempt | None, policy.Next]:
+    """Settle ``locked`` (inside the caller's transaction, the campaign locked, the attempt locked and executed)
+    with ``outcome``: DONE with its message, a bounce marks the row BOUNCED, the retry policy decides what follows
+    (`advance`), audited as ``actor`` (None: the channel that delivered it, ``audit_after`` saying which). The next
+    attempt, if any, and the decision."""
+    locked.status = AttemptStatus.DONE
+    locked.outcome = outcome
+    locked.goal_achieved = goal_achieved
+    locked.notes = notes
+    locked.settled_at = now
+    locked.executed_at = locked.executed_at or now
+    locked.message_id = message.id if message else None
+    await locked.save()
+    row = await models.CampaignAccount.get(id=locked.campaign_account_id)
+    if outcome is AttemptOutcome.BOUNCED:
+        await mark_bounced(campaign, row)
+    plan = plan or await planning.CampaignPlan.of(campaign)
+    people = (await planning.people_of([row.account_id]))[row.account_id]
+    decision = policy.after_result(plan.cadence, locked.attempt_number, outcome, goal_achieved)
+    following = await advance(plan, row, people, locked, decision, now)
+    await audit.record(project_id=locked.project_id, actor=actor, action="attempt.result", row=locked,
+                       after={"outcome": outcome.value, "goal_achieved": goal_achieved, "next": decision.value,
+                              **(audit_after or {})})
+    return following, decision
+
+
+async def mark_bounced(campaign: models.Campaign, row: models.CampaignAccount) -> None:
+    """The row's outreach status becomes BOUNCED (unless it is further along), counted in the campaign's stats."""
+    if OUTREACH_RANK[row.outreach_status] < OUTREACH_RANK[BOUNCED]:
+        await campaign_stats.bump(campaign.id, **outreach_deltas(row.outreach_status, BOUNCED))
+        row.outreach_status = BOUNCED
+        await row.save(update_fields=["outreach_status", "updated_at"])
 
 
 def _not_awaiting(attempt: models.OutreachAttempt) -> str:
@@ -320,6 +342,14 @@ async def _log(access: Access, attempt: models.OutreachAttempt, outcome: Attempt
     except Conflict as exc:  # the attempt's message was logged with other notes or signals by an earlier request
         raise Conflict(exc.message, field="attempt_id") from None
     return logged.message
+
+
+async def log_for_channel(attempt: models.OutreachAttempt, outcome: AttemptOutcome, notes: str = ""
+                          ) -> models.Message:
+    """Log the message of an attempt a channel delivered, as `record_attempt_result` does for a person, but by
+    nobody in particular (the engine: its audit names no user), keyed by the attempt so it is logged once."""
+    engine = Access(user=cast(models.User, None), roles={attempt.project_id: Role.MEMBER})
+    return await _log(engine, attempt, outcome, notes, [])
 
 
 async def advance(plan: planning.CampaignPlan, row: models.CampaignAccount, people: planning.People,

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from outboundql.channels.registry import ChannelRegistry, default_channels
 from outboundql.goals.manager import collect_goals, make_plugin_manager
 from outboundql.goals.registry import GoalRegistry
 from outboundql.services.clock import Clock, SystemClock
@@ -32,6 +33,8 @@ class Runtime:
     goals: GoalRegistry
     jobs: Jobs
     clock: Clock = field(default_factory=SystemClock)
+    channels: ChannelRegistry | None = None
+    """The installed channel plugins; None: the process-wide `default_channels()`."""
 
 
 _current: Runtime | None = None
@@ -78,6 +81,12 @@ def settings() -> Settings:
 
 def goals() -> GoalRegistry:
     return current().goals
+
+
+def channels() -> ChannelRegistry:
+    """The channel plugins this process delivers through."""
+    configured = current().channels
+    return configured if configured is not None else default_channels()
 
 
 def jobs() -> Jobs:

@@ -21,7 +21,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from tortoise.transactions import in_transaction
 from outboundql import channels, models
 from outboundql.cadence import policy, timezones, windows
 from outboundql.cadence.settings import Cadence
+from outboundql.channels import links
 from outboundql.enums import (
     ACTIVE_EXECUTION,
     FINAL_EXECUTION,
@@ -42,7 +43,18 @@ from outboundql.enums import (
     ExecutionState,
     ExecutionStatus,
 )
-from outboundql.services import attempts, execution, planning, runtime, sql, suppressions
+from outboundql.errors import OutboundqlError
+from outboundql.services import (
+    attempts,
+    audit,
+    channel_configs,
+    execution,
+    planning,
+    runtime,
+    send_quota,
+    sql,
+    suppressions,
+)
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.locks import locked_campaign
 
@@ -232,15 +244,27 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
         """The window's next opening from now in ``zone`` (now when it is open), once per zone."""
         return windows.next_allowed(now, window, zone)
 
+    def zone_of(attempt: Claimed) -> ZoneInfo:
+        return timezones.recipient_zone(window.time_zone, window.recipient_local_time, attempt.contact_time_zone,
+                                        attempt.account_time_zone, attempt.country)
+
     release: dict[int, datetime | None] = {}  # back to scheduled, due at (None: when it was)
+    deferred: dict[int, tuple[datetime, str]] = {}  # a channel said not now: back to scheduled, due at, why
     cancel: dict[int, str] = {}  # attempt → why
     finish: dict[int, tuple[int, ExecutionStatus]] = {}  # attempt → its row, and the row's final status
     passed_on: list[int] = []  # attempts whose contact turned out do-not-contact
     failed: list[tuple[int, channels.DeliveryFailed]] = []
     handed: list[Claimed] = []
+    delivered: list[tuple[Claimed, channels.Delivered, models.Message | None]] = []
+    provider_ids: dict[int, str] = {}  # attempt → what the channel's provider calls it
+    used: dict[int, str] = {}  # attempt → the key of the channel that took it
     barred = await suppressions.suppressed(  # one lookup for the batch: addresses suppressed since planning
         campaign.project_id, emails=[a.address for a in group if a.address and "@" in a.address],
         phones=[a.address for a in group if a.address and "@" not in a.address])
+    through = await channel_configs.for_delivery(campaign.project_id, {a.channel.value for a in group})
+    threads = await _threads(campaign_id, group)
+    language = campaign.communication_language or await _product_language(campaign) or "en"
+    quota = send_quota.DatabaseQuota(campaign.project_id, now)
     for attempt in group:
         if campaign.execution_state is ExecutionState.STOPPED or attempt.execution_status in FINAL_EXECUTION:
             cancel[attempt.id] = "The plan stopped before this attempt was executed."
@@ -249,9 +273,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
         elif planning.ended(cadence, now):
             cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
             finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.COMPLETED)
-        elif (opens := opening(timezones.recipient_zone(
-                window.time_zone, window.recipient_local_time, attempt.contact_time_zone,
-                attempt.account_time_zone, attempt.country))) != now:
+        elif (opens := opening(zone_of(attempt))) != now:
             release[attempt.id] = opens  # outside the window: it waits for the next opening
         elif attempt.account_status is AccountStatus.DO_NOT_CONTACT:
             cancel[attempt.id] = f"{attempt.account_name} is marked do_not_contact."
@@ -263,16 +285,31 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             cancel[attempt.id] = "The address is on the project's suppression list."
             passed_on.append(attempt.id)
         else:
-            result = await channels.channel_for(attempt.channel.value).deliver(channels.Delivery(
+            channel, configured = through[attempt.channel.value]
+            used[attempt.id] = channel.key
+            result = await _deliver(channel, configured, channels.Delivery(
                 attempt_id=attempt.id, delivery_key=attempt.delivery_key, project_id=attempt.project_id,
                 campaign_id=campaign.id, channel=attempt.channel.value, address=attempt.address,
                 contact_name=attempt.contact_name, account_name=attempt.account_name,
-                subject=attempt.subject, body=attempt.body, step=attempt.step, attempt_number=attempt.attempt_number),
-                channels.Configured(project_id=attempt.project_id, kind=attempt.channel.value))
+                subject=attempt.subject, body=attempt.body, step=attempt.step, attempt_number=attempt.attempt_number,
+                language=language, thread=threads.get((attempt.contact_id, attempt.channel), ()),
+                unsubscribe_url=links.url(links.UNSUBSCRIBE, attempt.id) if attempt.channel is Channel.EMAIL
+                else None,
+                result_url=links.url(links.RESULT, attempt.id), quota=quota))
             if isinstance(result, channels.DeliveryFailed):
                 failed.append((attempt.id, result))
+            elif isinstance(result, channels.Deferred):
+                until = _aware(result.until)
+                deferred[attempt.id] = (max(until, windows.next_allowed(max(until, now), window, zone_of(attempt))),
+                                        result.reason)
+            elif isinstance(result, channels.Delivered):
+                delivered.append((attempt, result, await _log_delivered(attempt, result)))
+                if result.provider_id:
+                    provider_ids[attempt.id] = result.provider_id
             else:
                 handed.append(attempt)
+                if result.provider_id:
+                    provider_ids[attempt.id] = result.provider_id
     mine = models.OutreachAttempt.filter(claim_token=token, status=AttemptStatus.EXECUTING)
     executed: list[int] = []
     async with in_transaction() as conn:
@@ -296,6 +333,10 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             await mine.filter(id=attempt_id).update(status=AttemptStatus.SCHEDULED, claim_token=None,
                                                     claimed_at=None, updated_at=now,
                                                     **({"due_at": due_at} if due_at else {}))
+        for attempt_id, (due_at, why) in deferred.items():
+            await mine.filter(id=attempt_id).update(status=AttemptStatus.SCHEDULED, claim_token=None,
+                                                    claimed_at=None, updated_at=now, due_at=due_at,
+                                                    error=f"Deferred by the {used[attempt_id]} channel: {why}")
         settled: set[int] = set()  # attempts cancelled here (another claim of a stalled one may have been first)
         for attempt_id, why in cancel.items():
             if await mine.filter(id=attempt_id).update(status=AttemptStatus.CANCELLED, error=why, settled_at=now,
@@ -308,33 +349,111 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             await models.CampaignAccount.filter(id=row_id, execution_status__in=list(ACTIVE_EXECUTION)).update(
                 execution_status=status, updated_at=now)
         advancing = [a for a in group if (a.id in passed_on and a.id in settled) or a.id in dict(failed)]
+        plan = await planning.CampaignPlan.of(campaign) if advancing or delivered else None
         if advancing:  # what planning the next attempt needs (rare: a contact turned do-not-contact, a failure)
-            plan = await planning.CampaignPlan.of(campaign)
             people = await planning.people_of(a.account_id for a in advancing)
         for attempt_id in passed_on:
             if attempt_id not in settled:
                 continue
+            assert plan is not None
             skipped = await models.OutreachAttempt.get(id=attempt_id)
             row_model = await models.CampaignAccount.get(id=skipped.campaign_account_id)
             await attempts.advance(plan, row_model, people[row_model.account_id], skipped, policy.Next.NEXT_CONTACT,
                                    now, skipped=True)
         for attempt_id, failure in failed:
+            outcome = AttemptOutcome.BOUNCED if failure.bounced else AttemptOutcome.FAILED
             if not await mine.filter(id=attempt_id).update(status=AttemptStatus.FAILED, error=failure.error,
-                                                           outcome=AttemptOutcome.FAILED, executed_at=now,
+                                                           outcome=outcome, executed_at=now,
                                                            settled_at=now, updated_at=now):
                 continue
+            assert plan is not None
             gone = await models.OutreachAttempt.get(id=attempt_id)
             await models.CampaignAccount.filter(id=gone.campaign_account_id).update(
                 attempts_made=F("attempts_made") + 1)
             row_model = await models.CampaignAccount.get(id=gone.campaign_account_id)
+            if failure.bounced:
+                await attempts.mark_bounced(campaign, row_model)
             decision = (policy.after_result(plan.cadence, gone.attempt_number, AttemptOutcome.FAILED, None)
-                        if failure.retryable else policy.Next.NEXT_CONTACT)
+                        if failure.retryable and not failure.bounced else policy.Next.NEXT_CONTACT)
             await attempts.advance(plan, row_model, people[row_model.account_id], gone, decision, now)
+            await audit.record(project_id=gone.project_id, actor=None, action="attempt.execute", row=gone,
+                               after={"channel": used.get(attempt_id, channels.LOG.key), "outcome": outcome.value,
+                                      "error": failure.error, "next": decision.value})
             executed.append(attempt_id)
+        for attempt, result, message in delivered:
+            assert plan is not None
+            locked = await mine.filter(id=attempt.id).select_for_update().first()
+            if locked is None:  # settled by someone else meanwhile (a stalled claim taken again)
+                continue
+            locked.provider_id = result.provider_id
+            await models.CampaignAccount.filter(id=attempt.campaign_account_id).update(
+                attempts_made=F("attempts_made") + 1)
+            await attempts.settle(campaign, locked, _outcome(result), None, now, notes=result.note, message=message,
+                                  actor=None, plan=plan, audit_after={"channel": used[attempt.id]})
+            executed.append(attempt.id)
         if handed:
-            executed += await _handed(conn, campaign, handed, token, now)
+            executed += await _handed(conn, campaign, handed, token, now, used, provider_ids)
     await execution.changed(campaign_id, [a.campaign_account_id for a in group], [a.id for a in group])
-    return executed
+    return sorted(executed)
+
+
+async def _deliver(channel: channels.OutreachChannel, configured: channels.Configured,
+                   delivery: channels.Delivery) -> channels.DeliveryResult:
+    """What ``channel`` answers; a channel that raises (or answers something else) failed, retryably, saying so:
+    the attempt is never lost."""
+    try:
+        result = await channel.deliver(delivery, configured)
+    except Exception as exc:  # a plugin's bug or an outage it did not foresee
+        log.exception("The %s channel raised delivering attempt %s.", channel.key, delivery.attempt_id)
+        return channels.DeliveryFailed(error=f"The {channel.key} channel failed: {type(exc).__name__}: {exc}",
+                                       retryable=True)
+    if not isinstance(result, (channels.Delivered, channels.AwaitingResult, channels.Deferred,
+                               channels.DeliveryFailed)):
+        return channels.DeliveryFailed(error=f"The {channel.key} channel answered {type(result).__name__}, not a "
+                                       "delivery result.", retryable=True)
+    return result
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _outcome(result: channels.Delivered) -> AttemptOutcome:
+    try:
+        outcome = AttemptOutcome(result.outcome)
+    except ValueError:
+        return AttemptOutcome.SENT
+    return outcome if outcome is not AttemptOutcome.FAILED else AttemptOutcome.SENT
+
+
+async def _product_language(campaign: models.Campaign) -> str | None:
+    product = await models.Product.filter(id=campaign.product_id).only("id", "communication_language").first()
+    return product.communication_language if product else None
+
+
+async def _threads(campaign_id: int, group: list[Claimed]) -> dict[tuple[int | None, Channel], tuple[str, ...]]:
+    """Per contact and message channel, the provider ids of what went to them earlier in this campaign, oldest
+    first (one query for the batch)."""
+    contacts = {a.contact_id for a in group if a.contact_id is not None}
+    if not contacts:
+        return {}
+    threads: dict[tuple[int | None, Channel], list[str]] = defaultdict(list)
+    for contact_id, channel, provider_id in await models.OutreachAttempt.filter(
+            campaign_id=campaign_id, contact_id__in=sorted(contacts), provider_id__isnull=False,
+            id__not_in=[a.id for a in group]).order_by("id").values_list("contact_id", "channel", "provider_id"):
+        threads[(contact_id, Channel(channel))].append(provider_id)
+    return {key: tuple(ids) for key, ids in threads.items()}
+
+
+async def _log_delivered(attempt: Claimed, result: channels.Delivered) -> models.Message | None:
+    """The delivered attempt's message on the thread (logged once, keyed by the attempt), as the engine: nobody in
+    particular. Logging refused (the row gone meanwhile…) leaves the attempt settled without it."""
+    row = await models.OutreachAttempt.get(id=attempt.id)
+    try:
+        return await attempts.log_for_channel(row, _outcome(result), result.note)
+    except OutboundqlError as exc:
+        log.warning("Attempt %s was delivered but its message could not be logged: %s", attempt.id, exc)
+        return None
 
 
 async def _rows_of(conn: Any, claimed: list[Claimed]) -> dict[int, dict[str, Any]]:
@@ -344,8 +463,8 @@ async def _rows_of(conn: Any, claimed: list[Claimed]) -> dict[int, dict[str, Any
         f"WHERE id IN ({sql.int_list(a.campaign_account_id for a in claimed)})")}
 
 
-async def _handed(conn: Any, campaign: models.Campaign, handed: list[Claimed], token: str, now: datetime
-                  ) -> list[int]:
+async def _handed(conn: Any, campaign: models.Campaign, handed: list[Claimed], token: str, now: datetime,
+                  used: dict[int, str], provider_ids: dict[int, str]) -> list[int]:
     """Settle the attempts a channel took (inside the transaction): awaiting their result, each once (only while
     it still carries this claim's token), their rows executing with one more attempt made, each audited."""
     ids = [a.id for a in handed]
@@ -359,6 +478,9 @@ async def _handed(conn: Any, campaign: models.Campaign, handed: list[Claimed], t
             id__in=ids, claim_token=token, status=AttemptStatus.AWAITING_RESULT, executed_at=now
         ).values_list("id", flat=True))
     done = set(ids)
+    for attempt_id in sorted(done & set(provider_ids)):
+        await conn.execute_query(f"UPDATE outreach_attempt SET provider_id = {p(1)} WHERE id = {p(2)}",
+                                 [provider_ids[attempt_id], attempt_id])
     active = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE_EXECUTION))  # constants of this module
     await conn.execute_query(
         f"UPDATE campaign_account SET execution_status = {p(1)}, attempts_made = attempts_made + 1, "
@@ -367,6 +489,6 @@ async def _handed(conn: Any, campaign: models.Campaign, handed: list[Claimed], t
     await sql.insert_rows(conn, models.AuditEvent, [
         {"project_id": campaign.project_id, "actor_id": None, "action": "attempt.execute",
          "object_type": "OutreachAttempt", "object_id": a.id,
-         "after": {"channel": channels.channel_for(a.channel.value).key}, "created_at": now}
+         "after": {"channel": used[a.id]}, "created_at": now}
         for a in handed if a.id in done])
     return sorted(done)
