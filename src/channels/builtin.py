@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from outboundql.channels import LOG
+from outboundql.channels.webhook import WEBHOOK
 from outboundql.goals import hookimpl
 
 if TYPE_CHECKING:
@@ -14,3 +15,4 @@ if TYPE_CHECKING:
 @hookimpl
 def outboundql_register_channels(register: RegisterChannel) -> None:
     register(LOG)
+    register(WEBHOOK)
