@@ -88,6 +88,11 @@ async def configure_channel(access: Access, cmd: ConfigureChannel) -> ChannelCon
     for name, setting in declared.items():
         if setting.required and name not in sealed and f"secrets.{name}" not in {i.field for i in check.items}:
             check.add(f"secrets.{name}", f"{setting.label} is required: set it in secrets.")
+    validate = getattr(plugin, "validate", None)  # optional: checks a channel makes beyond the declared types
+    if callable(validate) and not check.items:
+        new_secrets = {n: v for n, v in cmd.secrets.items() if isinstance(v, str) and v}
+        for name, problem in validate(settings, new_secrets).items():
+            check.add(f"secrets.{name}" if name in declared else f"settings.{name}", problem)
     check.raise_if_any()
     async with in_transaction():
         if existing is None:
