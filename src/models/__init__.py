@@ -15,6 +15,7 @@ from outboundql.models.projects import Market, Membership, Project, SavedFilter
 from outboundql.models.scoring import FitScore, ScoringRun, ScoringRunItem
 from outboundql.models.send_quota import SendQuota
 from outboundql.models.suppressions import Suppression
+from outboundql.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -45,4 +46,6 @@ __all__ = [
     "SendQuota",
     "Suppression",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from outboundql.services import runtime
+from outboundql.services import runtime, webhook_deliveries
 
 QUEUE_SIZE = 1000
 
@@ -117,6 +117,7 @@ async def publish_campaign_event(campaign_id: int, kind: str, data: dict[str, An
     """Something a campaign page shows changed (after the change committed): ``kind`` says what
     (`scoring_progress`, `accounts_changed`, `campaign_updated`), ``data`` carries the details."""
     await _publish(campaign_channel(campaign_id), {"kind": kind, "campaign_id": campaign_id, **(data or {})})
+    await webhook_deliveries.record_campaign_event(campaign_id, kind, data or {})  # the same event, for webhooks
 
 
 def import_job_channel(import_job_id: int) -> str:
@@ -128,3 +129,4 @@ async def publish_import_progress(import_job_id: int, status: str, done: int, to
     await _publish(import_job_channel(import_job_id),
                    {"kind": "import_progress", "import_job_id": import_job_id, "status": status, "done": done,
                     "total": total})
+    await webhook_deliveries.record_import_finished(import_job_id, status, done, total)

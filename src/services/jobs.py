@@ -36,6 +36,11 @@ class Jobs(Protocol):
         committed batch. Raises `JobsUnavailable`."""
         ...
 
+    async def deliver_webhooks(self, delivery_ids: Sequence[int], claim_token: str) -> None:
+        """Try the webhook deliveries of one claim (``services.webhook_deliveries.deliver``). Raises
+        `JobsUnavailable`."""
+        ...
+
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         """Record that API token ``token_id`` was used at ``used_at`` (never moves it backwards).
         Raises `JobsUnavailable`."""

@@ -13,7 +13,8 @@ from outboundql.workers.broker import current_broker, install, is_embedded
 # which declare their actors on the installed broker.
 install(get_settings())
 
-from outboundql.workers import execution, imports, scoring, tokens  # noqa: E402
+from outboundql.workers import execution, imports, scoring, tokens, webhooks  # noqa: E402
 from outboundql.workers.jobs import DramatiqJobs  # noqa: E402
 
-__all__ = ["DramatiqJobs", "current_broker", "execution", "imports", "install", "is_embedded", "scoring", "tokens"]
+__all__ = ["DramatiqJobs", "current_broker", "execution", "imports", "install", "is_embedded", "scoring", "tokens",
+           "webhooks"]

@@ -21,6 +21,7 @@ from outboundql.workers.middleware import (
     ResumeImportJobs,
     ResumeScoringRuns,
     SchedulerTicks,
+    WebhookTicks,
     WorkerRuntime,
 )
 
@@ -43,6 +44,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker.add_middleware(ResumeScoringRuns(settings.scoring_resume_interval_seconds))
         broker.add_middleware(ResumeImportJobs(settings.scoring_resume_interval_seconds))
         broker.add_middleware(SchedulerTicks(settings.scheduler_interval_seconds))
+        broker.add_middleware(WebhookTicks(settings.scheduler_interval_seconds))
     else:
         broker = StubBroker()
         broker.add_middleware(HostLoopAsyncIO())

@@ -14,6 +14,7 @@ from outboundql.workers.execution import execute_attempts
 from outboundql.workers.imports import run_import
 from outboundql.workers.scoring import score_batch
 from outboundql.workers.tokens import touch_api_token
+from outboundql.workers.webhooks import deliver_webhooks
 
 
 class DramatiqJobs:
@@ -36,6 +37,9 @@ class DramatiqJobs:
 
     async def run_import(self, import_job_id: int) -> None:
         await _sending(lambda: run_import.send(import_job_id))
+
+    async def deliver_webhooks(self, delivery_ids: Sequence[int], claim_token: str) -> None:
+        await _sending(lambda: deliver_webhooks.send(list(delivery_ids), claim_token))
 
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         await _sending(lambda: touch_api_token.send(token_id, used_at.isoformat()))

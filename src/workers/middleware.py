@@ -12,6 +12,8 @@
   worker stopped or whose message was lost, periodically.
 * ``SchedulerTicks`` (``outboundql worker`` processes): ticks the outreach scheduler (the embedded server
   ticks it on its own loop instead, see `outboundql.app`).
+* ``WebhookTicks`` (``outboundql worker`` processes): claims the due event webhook deliveries for
+  ``deliver_webhooks`` jobs (the embedded server ticks them with the scheduler).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dramatiq.middleware import AsyncIO, Middleware
 from tortoise import Tortoise
 
 from outboundql.models.config import tortoise_config
-from outboundql.services import imports, runtime, scheduler
+from outboundql.services import imports, runtime, scheduler, webhook_deliveries
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.scoring_runs import resume_interrupted
 from outboundql.settings import Settings
@@ -173,6 +175,21 @@ class SchedulerTicks(Periodic):
                 loop.run_coroutine(scheduler.tick())
             except Exception:
                 log.exception("The outreach scheduler's tick failed; trying again in %g s.", self.interval)
+            self.stopping.wait(self.interval)
+
+
+class WebhookTicks(Periodic):
+    """Every ``interval`` seconds, claim the due event webhook deliveries and send them to ``deliver_webhooks``
+    jobs. Any number of processes tick at once: claims are exclusive (see `outboundql.services.webhook_deliveries`)."""
+
+    thread_name = "webhook-ticks"
+
+    def run(self, loop: EventLoopThread) -> None:
+        while not self.stopping.is_set():
+            try:
+                loop.run_coroutine(webhook_deliveries.tick())
+            except Exception:
+                log.exception("The webhook deliveries' tick failed; trying again in %g s.", self.interval)
             self.stopping.wait(self.interval)
 
 
