@@ -38,7 +38,7 @@ from outboundql.enums import (
     StatusSource,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
-from outboundql.services import audit, campaign_stats, events, execution, fields, normalize, runtime
+from outboundql.services import audit, campaign_stats, events, execution, fields, normalize, runtime, webhook_deliveries
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, outreach_deltas
 from outboundql.services.locks import locked_campaign
@@ -264,6 +264,8 @@ async def log_message(access: Access, cmd: LogMessage, *, reached_before_do_not_
     await events.publish_campaign_event(row.campaign_id, "accounts_changed")
     if promoted:
         await events.publish_account_change(project_id, row.account_id, "updated")
+    if message.direction is Direction.INBOUND:
+        await webhook_deliveries.record_message_received(message, row)
     return Logged(message, row, promoted=promoted)
 
 
