@@ -19,6 +19,7 @@ from tortoise.connection import connections
 
 from outboundql import workers
 from outboundql.body_timeout import BodyTimeout
+from outboundql.channels.unsubscribe_route import route as unsubscribe_route
 from outboundql.exports import download as export_download
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
@@ -121,6 +122,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             export_download.route,
+            unsubscribe_route,
         ],
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
