@@ -32,6 +32,8 @@ from tortoise.warnings import TortoiseLoopSwitchWarning
 
 from outboundql import models
 from outboundql.app import create_app
+from outboundql.channels.registry import ChannelRegistry
+from outboundql.channels.registry import registry_with as channel_registry_with
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
 from outboundql.models.config import MODEL_MODULES, tortoise_config
@@ -152,8 +154,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def client(db: Any, settings: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, manage_db=False, run_worker=False, goals=registry_with(), clock=clock)
+def channels() -> ChannelRegistry:
+    """The channel plugins of the ``client``'s app and of services called directly: the built-in ones; a module
+    that tests a channel of its own overrides it with `registry_with(its_plugin)`."""
+    return channel_registry_with()
+
+
+@pytest.fixture
+async def client(db: Any, settings: Settings, clock: Clock, channels: ChannelRegistry
+                 ) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, manage_db=False, run_worker=False, goals=registry_with(), clock=clock,
+                     channels=channels)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
@@ -197,10 +208,10 @@ def _empty_broker() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _runtime(settings: Settings, clock: Clock) -> Iterator[runtime.Runtime]:
+def _runtime(settings: Settings, clock: Clock, channels: ChannelRegistry) -> Iterator[runtime.Runtime]:
     """What services run with when a test calls them directly: the test's ``settings``, the built-in
     goals, dramatiq jobs and the ``clock`` (a ``client`` replaces it with its app's, as `create_app` does)."""
-    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs(), clock)
+    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs(), clock, channels)
     with runtime.using(configured):
         yield configured
 

@@ -12,6 +12,7 @@ from outboundql import enums, models
 from outboundql.gql.accounts.queries import resolve_accounts
 from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.campaigns import Campaign, resolve_campaigns
+from outboundql.gql.channels import ChannelConfigType, project_channels
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
 from outboundql.gql.errors import ArgumentErrors, UserError
@@ -121,6 +122,11 @@ class Project(ProjectNode):
     ) -> SuppressionConnection:
         return await resolve_suppressions(info, self.row.id, kind, search, first=first, after=after, last=last,
                                           before=before)
+
+    @strawberry.field(description="The channels configured for this project, by message channel (a message channel "
+                      "with none goes through `log`). Secret values are never returned.")
+    async def channels(self, info: Info) -> list[ChannelConfigType]:
+        return await project_channels(self.row.id)
 
     @strawberry.field(description="Markets of this project, by name.")
     async def markets(self, info: Info) -> list[Market]:

@@ -14,6 +14,7 @@ from outboundql.gql.campaign_account_updates import CampaignAccountUpdateMutatio
 from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignAccountQueries
 from outboundql.gql.campaign_removal import CampaignRemovalMutations
 from outboundql.gql.campaigns import CampaignMutations
+from outboundql.gql.channels import ChannelMutations, ChannelQueries
 from outboundql.gql.erasure import ErasureMutations
 from outboundql.gql.errors import CodedErrors, is_unexpected
 from outboundql.gql.execution import ExecutionMutations
@@ -37,7 +38,8 @@ from outboundql.gql.users import UserMutations, UserQueries
 
 
 @strawberry.type
-class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, NodeQueries):
+class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, ChannelQueries,
+            NodeQueries):
     pass
 
 
@@ -49,6 +51,7 @@ class Mutation(
     LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
     MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations, ExternalScoreMutations,
     AccountUpsertMutations,
+    ChannelMutations,
     ExportMutations,
     ImportMailMutations,
     SuppressionMutations,

@@ -73,6 +73,8 @@ async def configure_channel(access: Access, cmd: ConfigureChannel) -> ChannelCon
     sealed = dict(existing.secrets) if same_plugin and existing else {}
     changed_secrets: list[str] = []
     declared = {s.key: s for s in plugin.settings if s.secret}
+    if not isinstance(cmd.secrets, Mapping):
+        raise InvalidInput("Secrets are a JSON object of secret names to values.", field="secrets")
     for name, value in cmd.secrets.items():
         if name not in declared:
             check.add(f"secrets.{name}", _unknown(plugin, name, secret=True))

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from outboundql.channels.registry import ChannelRegistry, default_channels
+from outboundql.channels.registry import ChannelRegistry, collect_channels, default_channels
 from outboundql.goals.manager import collect_goals, make_plugin_manager
 from outboundql.goals.registry import GoalRegistry
 from outboundql.services.clock import Clock, SystemClock
@@ -73,6 +73,12 @@ def installed_goals(settings: Settings) -> GoalRegistry:
     """The goals of the built-in and installed plugins, minus those ``settings`` disable. A plugin
     that fails to load or register raises here: the process should not start without saying so."""
     return collect_goals(make_plugin_manager(blocked=settings.disabled_plugins, trace=settings.trace_plugins))
+
+
+def installed_channels(settings: Settings) -> ChannelRegistry:
+    """The channels of the built-in and installed plugins, minus those ``settings`` disable; a plugin that fails to
+    load or register raises here."""
+    return collect_channels(make_plugin_manager(blocked=settings.disabled_plugins, trace=settings.trace_plugins))
 
 
 def settings() -> Settings:
