@@ -19,6 +19,7 @@ from tortoise.connection import connections
 
 from outboundql import workers
 from outboundql.body_timeout import BodyTimeout
+from outboundql.channels import result_route
 from outboundql.channels.registry import ChannelRegistry
 from outboundql.channels.unsubscribe_route import route as unsubscribe_route
 from outboundql.exports import download as export_download
@@ -26,7 +27,7 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
-from outboundql.services import imports, runtime, scheduler, scoring_runs, signing_key, webhook_deliveries
+from outboundql.services import imports, runtime, scheduler, scoring_runs, signing_key
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.settings import Settings, get_settings
 from outboundql.upload_limit import UploadBodyLimit
@@ -69,8 +70,8 @@ async def _broker_status(settings: Settings) -> str:
 
 
 async def _scheduler_ticks(interval: float) -> None:
-    """The embedded server ticks the outreach scheduler on its own loop (its jobs run here too), sends
-    again the import jobs whose run stopped, and claims the due event webhook deliveries."""
+    """The embedded server ticks the outreach scheduler on its own loop (its jobs run here too), and sends
+    again the import jobs whose run stopped."""
     while True:
         try:
             await scheduler.tick()
@@ -80,10 +81,6 @@ async def _scheduler_ticks(interval: float) -> None:
             await imports.resume_stalled()
         except Exception:
             log.exception("Stalled import jobs could not be sent again; trying again in %g s.", interval)
-        try:
-            await webhook_deliveries.tick()
-        except Exception:
-            log.exception("The webhook deliveries' tick failed; trying again in %g s.", interval)
         await asyncio.sleep(interval)
 
 
@@ -129,6 +126,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             export_download.route,
+            result_route.route,
             unsubscribe_route,
         ],
         lifespan=lifespan,

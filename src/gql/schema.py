@@ -35,12 +35,11 @@ from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
 from outboundql.gql.suppressions import SuppressionMutations
 from outboundql.gql.users import UserMutations, UserQueries
-from outboundql.gql.webhooks import WebhookMutations, WebhookQueries
 
 
 @strawberry.type
-class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, WebhookQueries,
-            ChannelQueries, NodeQueries):
+class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, ChannelQueries,
+            NodeQueries):
     pass
 
 
@@ -56,7 +55,6 @@ class Mutation(
     ExportMutations,
     ImportMailMutations,
     SuppressionMutations,
-    WebhookMutations,
 ):
     pass
 

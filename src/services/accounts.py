@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -326,10 +325,10 @@ class DedupeIndex:
         phones = {c["phone"] for c in candidates if c.get("phone")}
         # One query per key, each on its own index (an OR of the three makes SQLite read the whole project).
         found: dict[int, models.Account] = {}
-        conn = connections.get("default")  # the transaction's, inside one
         for name, values in (("domain", domains), ("name_key", names), ("phone", phones)):
-            for row in await sql.select_in(conn, models.Account, name, sorted(values), project_id=project_id):
-                found.setdefault(row.id, row)
+            for part in sql.chunks(sorted(values)):
+                for row in await models.Account.filter(project_id=project_id, **{f"{name}__in": list(part)}):
+                    found.setdefault(row.id, row)
         for pk in sorted(found):
             index.add(found[pk])
         return index
