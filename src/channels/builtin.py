@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from outboundql.channels import LOG
+from outboundql.channels.email import EMAIL
 from outboundql.channels.webhook import WEBHOOK
 from outboundql.goals import hookimpl
 
@@ -16,3 +17,4 @@ if TYPE_CHECKING:
 def outboundql_register_channels(register: RegisterChannel) -> None:
     register(LOG)
     register(WEBHOOK)
+    register(EMAIL)

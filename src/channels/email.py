@@ -23,11 +23,14 @@ from __future__ import annotations
 import asyncio
 import email.errors
 import email.utils
+import re
 import socket
 import ssl
+from collections.abc import Mapping
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 import aiosmtplib
 
@@ -51,6 +54,7 @@ DEFAULT_CAP_PER_RECIPIENT_DOMAIN = 50
 TIMEOUT = 30.0
 
 SECURITY = ("starttls", "tls", "none")
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(key="host", label="SMTP server", required=True,
@@ -93,6 +97,26 @@ class EmailChannel:
         self.tls_context = tls_context
         self.timeout = timeout
 
+    def validate(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, str]:
+        """Problems of a configuration beyond the declared types, by setting key (empty: none)."""
+        problems: dict[str, str] = {}
+        host = str(settings.get("host") or "").strip()
+        if not _HOST.fullmatch(host):
+            problems["host"] = (f"{host!r} is not a host name: give the SMTP server's name or address alone "
+                                "(smtp.example.com), without a scheme, port or path.")
+        for key in ("fromAddress", "replyTo"):
+            value = str(settings.get(key) or "").strip()
+            if value:
+                try:
+                    _address("", value)
+                except ValueError:
+                    problems[key] = f"{value!r} is not an e-mail address."
+        port, security = settings.get("port"), settings.get("security")
+        if (port, security) in ((465, "starttls"), (587, "tls")):
+            problems["security"] = (f"Port {port} usually speaks {'tls' if port == 465 else 'starttls'}, not "
+                                    f"{security}: set security to match the server.")
+        return problems
+
     async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult:
         settings = config.settings
         host = str(settings.get("host") or "").strip()
@@ -115,8 +139,9 @@ class EmailChannel:
         if security not in SECURITY:
             return DeliveryFailed(f"Unknown encryption {security!r}: set security to starttls, tls or none.",
                                   retryable=False)
+        first = await first_subject(delivery) if delivery.thread and not _one_line(delivery.subject or "") else None
         try:
-            message = build_message(delivery, config)
+            message = build_message(delivery, config, first_subject=first)
         except ValueError as exc:
             return DeliveryFailed(f"The mail could not be written: {exc}. Check fromAddress and replyTo.",
                                   retryable=False)
@@ -145,8 +170,9 @@ def caps(sender: str, recipient: str, config: Configured) -> dict[str, int]:
                                     or DEFAULT_CAP_PER_RECIPIENT_DOMAIN)}
 
 
-def build_message(delivery: Delivery, config: Configured) -> EmailMessage:
-    """The MIME mail of ``delivery``. Raises ValueError for an address that cannot be written in a header."""
+def build_message(delivery: Delivery, config: Configured, *, first_subject: str | None = None) -> EmailMessage:
+    """The MIME mail of ``delivery`` (``first_subject``: the thread's first mail's, for a follow-up without its own).
+    Raises ValueError for an address that cannot be written in a header."""
     settings = config.settings
     sender = str(settings["fromAddress"]).strip()
     message = EmailMessage()
@@ -154,7 +180,7 @@ def build_message(delivery: Delivery, config: Configured) -> EmailMessage:
     message["To"] = _address(delivery.contact_name or "", (delivery.address or "").strip())
     if reply_to := str(settings.get("replyTo") or "").strip():
         message["Reply-To"] = _address("", reply_to)
-    message["Subject"] = subject_of(delivery)
+    message["Subject"] = subject_of(delivery, first_subject)
     message["Date"] = email.utils.format_datetime(runtime.now())
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].lower() or None)
     if delivery.thread:
@@ -167,14 +193,25 @@ def build_message(delivery: Delivery, config: Configured) -> EmailMessage:
     return message
 
 
-def subject_of(delivery: Delivery) -> str:
+def subject_of(delivery: Delivery, first_subject: str | None = None) -> str:
     """The first mail's subject is the step's; a follow-up answers the thread: ``Re: `` and its step's subject,
-    else the first mail's (``delivery.thread`` tells it is a follow-up; `first_subject` the engine's record)."""
+    else the first mail's (``delivery.thread`` tells it is a follow-up)."""
     subject = _one_line(delivery.subject or "")
     if not delivery.thread:
         return subject
-    base = _strip_re(subject)
+    base = _strip_re(subject) or _strip_re(_one_line(first_subject or ""))
     return f"Re: {base}" if base else "Re:"
+
+
+async def first_subject(delivery: Delivery) -> str | None:
+    """The subject of the thread's first mail, as the engine recorded it on its attempt (a follow-up step without
+    a subject of its own answers under it)."""
+    from outboundql import models  # the engine's record; a third-party channel would keep its own
+
+    found = await models.OutreachAttempt.filter(
+        project_id=delivery.project_id, campaign_id=delivery.campaign_id, provider_id=delivery.thread[0]
+    ).order_by("id").only("id", "subject").first()
+    return found.subject if found is not None else None
 
 
 def _strip_re(subject: str) -> str:

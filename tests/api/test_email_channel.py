@@ -195,3 +195,24 @@ async def test_caps_are_taken_before_sending_and_a_full_one_defers() -> None:
 def test_the_default_caps_protect_a_new_sender() -> None:
     limits = caps("Ana@Acme.example", "maria@Globex.example", Configured(project_id=1, kind="email"))
     assert limits == {"sender:ana@acme.example": 200, "domain:globex.example": 50}
+
+
+def test_configuration_checks_beyond_the_types() -> None:
+    check = EmailChannel().validate
+    assert check({"host": "smtp.acme.example", "port": 587, "security": "starttls",
+                  "fromAddress": "ana@acme.example", "replyTo": "replies@acme.example"}, {}) == {}
+    problems = check({"host": "smtp://smtp.acme.example:587", "port": 465, "security": "starttls",
+                      "fromAddress": "ana at acme", "replyTo": "x@"}, {})
+    assert set(problems) == {"host", "fromAddress", "replyTo", "security"}
+    assert "without a scheme" in problems["host"] and "usually speaks tls" in problems["security"]
+
+
+def test_the_channel_is_built_in() -> None:
+    from outboundql.services import runtime
+
+    channel = runtime.channels().get("email")
+    assert channel is not None and channel.serves == frozenset({"email"})
+    assert [s.key for s in channel.settings] == [
+        "host", "port", "security", "username", "fromAddress", "fromName", "replyTo", "dailyCapPerSender",
+        "dailyCapPerRecipientDomain", "password"]
+    assert [s.key for s in channel.settings if s.secret] == ["password"]

@@ -37,7 +37,7 @@ def plugin(*channels: object, name: str = "fake_plugin") -> types.SimpleNamespac
 
 def test_hook_outboundql_register_channels() -> None:
     registry = registry_with(plugin(FakeChannel()))
-    assert [c.key for c in registry.all()] == ["fake", "log", "webhook"]
+    assert [c.key for c in registry.all()] == ["email", "fake", "log", "webhook"]
     assert registry.get("log") is LOG
     assert registry.source("log") == "built-in"
     fake = registry.get("fake")
@@ -50,7 +50,7 @@ def test_a_plugin_may_take_no_arguments_and_register_nothing() -> None:
         return None
 
     registry = registry_with(types.SimpleNamespace(outboundql_register_channels=outboundql_register_channels))
-    assert [c.key for c in registry.all()] == ["log", "webhook"]
+    assert [c.key for c in registry.all()] == ["email", "log", "webhook"]
 
 
 def test_returning_something_is_refused() -> None:
