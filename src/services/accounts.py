@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -319,18 +320,21 @@ class DedupeIndex:
 
     @classmethod
     async def load(cls, project_id: int, candidates: Sequence[dict[str, Any]]) -> DedupeIndex:
+        """The accounts ``candidates`` may match: by domain, then (for the candidates no domain matched) by name,
+        then (for those still unmatched) by phone; one query per key, each on its own index (an OR of the three
+        makes SQLite read the whole project)."""
         index = cls()
-        domains = {c["domain"] for c in candidates if c.get("domain")}
-        names = {c["name_key"] for c in candidates if c.get("name_key")}
-        phones = {c["phone"] for c in candidates if c.get("phone")}
-        # One query per key, each on its own index (an OR of the three makes SQLite read the whole project).
+        conn = connections.get("default")  # the transaction's, inside one
         found: dict[int, models.Account] = {}
-        for name, values in (("domain", domains), ("name_key", names), ("phone", phones)):
-            for part in sql.chunks(sorted(values)):
-                for row in await models.Account.filter(project_id=project_id, **{f"{name}__in": list(part)}):
-                    found.setdefault(row.id, row)
-        for pk in sorted(found):
-            index.add(found[pk])
+        left = list(candidates)
+        for name in ("domain", "name_key", "phone"):
+            values = sorted({c[name] for c in left if c.get(name)})
+            for row in await sql.select_in(conn, models.Account, name, values, project_id=project_id):
+                found.setdefault(row.id, row)
+            index = cls()
+            for pk in sorted(found):
+                index.add(found[pk])
+            left = [c for c in left if index.match(c) is None]
         return index
 
     def add(self, row: models.Account) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ async def start_import(access: Access, goals: GoalRegistry, cmd: StartImport) ->
         for i, header in enumerate(list(mapping)):
             if i in scores:
                 mapping[header] = ""  # a guess: the column is shown, left out
-    total = sum(1 for _ in columns.parse_rows(table, mapping))
+    total = len(table.rows)  # a row each, problems included
     async with in_transaction():
         job = await models.ImportJob.create(
             project_id=cmd.project_id, filename=filename, column_mapping=mapping, rows=total,
@@ -668,9 +669,7 @@ async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: dateti
     for account in plan.new_accounts:
         account.created_by_id = job.created_by_id
         account.created_at = account.updated_at = now
-    ids = await sql.insert_returning_ids(conn, models.Account, _filled_columns([
-        {name: _value(account, name) for name in _ACCOUNT_COLUMNS} for account in plan.new_accounts]),
-        per_statement=_ROWS_PER_INSERT)
+    ids = await _insert(conn, models.Account, _ACCOUNT_COLUMNS, plan.new_accounts, returning_ids=True)
     for account, pk in zip(plan.new_accounts, ids, strict=True):
         account.id = account.pk = pk
     await sql.insert_rows(conn, models.AccountStatusChange, [
@@ -683,9 +682,7 @@ async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: dateti
     for contact in plan.new_contacts:
         contact.account_id = contact.account.pk
         contact.created_at = contact.updated_at = now
-    await sql.insert_rows(conn, models.Contact, _filled_columns([
-        {name: _value(contact, name) for name in _CONTACT_COLUMNS} for contact in plan.new_contacts]),
-        per_statement=_ROWS_PER_INSERT)
+    await _insert(conn, models.Contact, _CONTACT_COLUMNS, plan.new_contacts)
     await sql.update_by_id(conn, models.Contact, {
         pk: {name: getattr(contact, name) for name in (*contacts._FILLABLE, "do_not_contact")}
         for pk, contact in plan.filled_contacts.items()}, updated_at=now)
@@ -699,17 +696,19 @@ async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: dateti
             "created_at": now}])
 
 
-def _filled_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` without the columns that are null in every one of them (stored as null all the same)."""
-    empty = {name for name in rows[0] if all(row[name] is None for row in rows)} if rows else set()
-    return [{k: v for k, v in row.items() if k not in empty} for row in rows] if empty else rows
-
-
-def _value(row: Any, name: str) -> Any:
-    value = getattr(row, name)
-    if name == "description" and value is None:
-        return ""
-    return value
+async def _insert(conn: Any, model: Any, columns: tuple[str, ...], pending: list[Any], *,
+                  returning_ids: bool = False) -> list[int]:
+    """INSERT the `_Pending` rows, leaving out the columns that are null in every one of them (stored as null all
+    the same)."""
+    if not pending:
+        return []
+    rows = [operator.attrgetter(*columns)(row) for row in pending]
+    kept = [k for k in range(len(columns)) if any(row[k] is not None for row in rows)]
+    if len(kept) < len(columns):
+        pick = operator.itemgetter(*kept)
+        rows = [pick(row) for row in rows]
+    return await sql.insert_tuples(conn, model, [columns[k] for k in kept], rows, per_statement=_ROWS_PER_INSERT,
+                                   returning_ids=returning_ids)
 
 
 # --- the campaign -----------------------------------------------------------------------------------------
