@@ -116,6 +116,10 @@ class LogMessageInput:
         default=None, description="Send this DRAFT of the same campaign account: the draft becomes the logged "
         "message (no second message; its mode is kept unless `mode` is given) and moves everything a sent outbound "
         "moves. Direction OUTBOUND and status SENT; a message that is no draft is INVALID.")
+    override_suppression: bool = strawberry.field(
+        default=False, description="Log a sent outbound message to an address on the project's suppression list "
+        "all the same (it was sent elsewhere, and the log must say so). Without it such a message is refused "
+        "(INVALID, saying which entry, since when and why). The entry stays: nothing is planned or sent there.")
 
     def to_command(self) -> messages_service.LogMessage:
         return messages_service.LogMessage(
@@ -126,7 +130,8 @@ class LogMessageInput:
             outcome=self.outcome, signals=tuple(self.signals), sent_at=self.sent_at,
             contact_id=None if self.contact_id is None else pk_of(self.contact_id, "Contact", "contact_id"),
             idempotency_key=self.idempotency_key,
-            draft_id=None if self.draft_id is None else pk_of(self.draft_id, "Message", "draft_id"))
+            draft_id=None if self.draft_id is None else pk_of(self.draft_id, "Message", "draft_id"),
+            override_suppression=self.override_suppression)
 
 
 @strawberry.type

@@ -99,6 +99,7 @@ class AddSuppressionsInput:
 
 @strawberry.type(description="The answer of addSuppressions.")
 class AddSuppressionsPayload:
+    added_count: int = strawberry.field(default=0, description="How many entries were written.")
     added: list[Suppression] = strawberry.field(default_factory=list, description="The entries written.")
     already_present: list[Suppression] = strawberry.field(
         default_factory=list, description="Entries asked for that were already on the list (or repeated in the "
@@ -120,6 +121,7 @@ class RemoveSuppressionsInput:
 
 @strawberry.type(description="The answer of removeSuppressions.")
 class RemoveSuppressionsPayload:
+    removed_count: int = strawberry.field(default=0, description="How many entries were taken off.")
     removed_ids: list[relay.GlobalID] = strawberry.field(default_factory=list,
                                                          description="The entries taken off, in request order.")
     errors: list[UserError] = strawberry.field(
@@ -135,13 +137,16 @@ class SuppressionMutations:
               "logging a sent message to a suppressed address is refused. Each entry added is audited.")
     async def add_suppressions(self, info: Info, input: AddSuppressionsInput) -> AddSuppressionsPayload:
         result = await service.add_suppressions(info.context.access, input.to_command())
-        return AddSuppressionsPayload(added=[Suppression.from_model(r) for r in result.added],
-                                      already_present=[Suppression.from_model(r) for r in result.already_present],
-                                      errors=user_errors(info, result.failed))
+        return AddSuppressionsPayload(
+            added_count=len(result.added), added=[Suppression.from_model(r) for r in result.added],
+            already_present=[Suppression.from_model(r) for r in result.already_present],
+            errors=user_errors(info, result.failed))
 
     @mutation("Take entries off the project's suppression list by id (the member role): the addresses can be "
               "imported and contacted again. Each entry removed is audited with what it was.")
     async def remove_suppressions(self, info: Info, input: RemoveSuppressionsInput) -> RemoveSuppressionsPayload:
         result = await service.remove_suppressions(info.context.access, input.to_command())
-        return RemoveSuppressionsPayload(removed_ids=[relay.GlobalID("Suppression", str(r.id)) for r in result.removed],
-                                         errors=user_errors(info, result.not_found))
+        return RemoveSuppressionsPayload(
+            removed_count=len(result.removed),
+            removed_ids=[relay.GlobalID("Suppression", str(r.id)) for r in result.removed],
+            errors=user_errors(info, result.not_found))

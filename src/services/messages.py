@@ -38,7 +38,17 @@ from outboundql.enums import (
     StatusSource,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
-from outboundql.services import audit, campaign_stats, events, execution, fields, normalize, runtime, webhook_deliveries
+from outboundql.services import (
+    audit,
+    campaign_stats,
+    events,
+    execution,
+    fields,
+    normalize,
+    runtime,
+    suppressions,
+    webhook_deliveries,
+)
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, outreach_deltas
 from outboundql.services.locks import locked_campaign
@@ -89,6 +99,8 @@ class LogMessage:
     idempotency_key: str | None = None
     draft_id: int | None = None
     """Send this DRAFT of the same campaign account: it becomes the logged message."""
+    override_suppression: bool = False
+    """Log a sent outbound to a suppressed address all the same (see `refuse_suppressed`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +261,8 @@ async def log_message(access: Access, cmd: LogMessage, *, reached_before_do_not_
                and not reached_before_do_not_contact)
     if refuses:
         refuse_do_not_contact(account, contact)
+        if not cmd.override_suppression:
+            await refuse_suppressed(project_id, cleaned["channel"], account, contact)
     try:
         async with in_transaction():
             message, row, promoted = await _write(access, row, account, contact, cleaned, key, draft,
@@ -308,6 +322,28 @@ def refuse_do_not_contact(account: models.Account, contact: models.Contact | Non
         raise InvalidInput(f"{contact.name} is marked do not contact: a sent outbound message cannot be logged, "
                            "and nothing was written. Pick another contact or clear the flag first.",
                            field="contact_id")
+
+
+#: Where each message channel reaches a person (the others have no address the suppression list holds).
+_ADDRESS_FIELD = {Channel.EMAIL: "email", Channel.PHONE_CALL: "phone", Channel.SMS: "phone", Channel.WHATSAPP: "phone"}
+
+
+async def refuse_suppressed(project_id: int, channel: Channel, account: models.Account,
+                            contact: models.Contact | None) -> None:
+    """Refuse a sent outbound to an address on the project's suppression list: the contact's (else the account's)
+    e-mail address or phone number for the channel, the domain of that address, or the account's domain (a
+    suppressed domain keeps the whole organisation out, on every channel). INVALID, saying which entry, since when
+    and why; ``overrideSuppression`` logs it all the same."""
+    name = _ADDRESS_FIELD.get(Channel(channel))
+    person: models.Contact | models.Account = contact if contact is not None else account
+    address = getattr(person, name) if name else None
+    entry = await suppressions.first_entry(
+        project_id, emails=[address] if name == "email" else [], phones=[address] if name == "phone" else [],
+        domains=[account.domain])
+    if entry is not None:
+        raise InvalidInput(f"{suppressions.describe(entry)}: a sent outbound message cannot be logged, and nothing "
+                           "was written. If it went out all the same, log it with overrideSuppression.",
+                           field="contact_id" if contact is not None else None)
 
 
 async def _write(access: Access, row: models.CampaignAccount, account: models.Account,

@@ -162,6 +162,10 @@ class People:
 
     account: AccountView
     contacts: list[ContactView]
+    suppressed: list[tuple[int | None, str]] = dataclasses.field(default_factory=list)
+    """The addresses left out because the project suppresses them: (contact id, None for the account; address)."""
+    suppressed_domain: str | None = None
+    """The account's domain, when the project suppresses it: nobody there is contacted."""
 
     def ordered(self, preferred_id: int | None) -> list[ContactView]:
         return sorted(self.contacts, key=lambda c: (c.id != preferred_id, not c.is_decision_maker, c.id))
@@ -178,10 +182,12 @@ async def people_of(account_ids: Iterable[int]) -> dict[int, People]:
     projects: dict[int, list[int]] = defaultdict(list)
     for part in sql.chunks(list(set(account_ids))):
         for values in await conn.execute_query_dict(
-                f"SELECT project_id, {', '.join(ACCOUNT_FIELDS)} FROM account WHERE id IN ({sql.int_list(part)})"):
+                f"SELECT project_id, domain AS account_domain, {', '.join(ACCOUNT_FIELDS)} FROM account "
+                f"WHERE id IN ({sql.int_list(part)})"):
             values["status"] = AccountStatus(values["status"])
             projects[values.pop("project_id")].append(values["id"])
-            found[values["id"]] = People(AccountView(**values), [])
+            domain = values.pop("account_domain")
+            found[values["id"]] = People(AccountView(**values), [], suppressed_domain=domain)
         for values in await conn.execute_query_dict(
                 f"SELECT {', '.join(CONTACT_FIELDS)} FROM contact WHERE account_id IN ({sql.int_list(part)}) "
                 "ORDER BY id"):
@@ -194,18 +200,26 @@ async def people_of(account_ids: Iterable[int]) -> dict[int, People]:
 
 
 async def _leave_out_suppressed(project_id: int, batch: list[People]) -> None:
-    """Blank the suppressed e-mails and phones of ``batch`` (one lookup for the whole batch)."""
-    views: list[AccountView | ContactView] = []
+    """Blank the suppressed e-mails and phones of ``batch``, noting each in ``People.suppressed``, and keep the
+    account's domain in ``People.suppressed_domain`` only when it is suppressed (one lookup for the whole batch)."""
+    views: list[tuple[People, AccountView | ContactView]] = []
     for people in batch:
-        views += [people.account, *people.contacts]
-    hits = await suppressions.suppressed(project_id, emails=[v.email for v in views],
-                                         phones=[v.phone for v in views])
+        views += [(people, people.account), *((people, c) for c in people.contacts)]
+    hits = await suppressions.suppressed(project_id, emails=[v.email for _, v in views],
+                                         phones=[v.phone for _, v in views],
+                                         domains=[p.suppressed_domain for p in batch])
+    for people in batch:
+        if people.suppressed_domain not in hits.domains:
+            people.suppressed_domain = None
     if not hits:
         return
-    for view in views:
+    for people, view in views:
+        who = view.id if isinstance(view, ContactView) else None
         if hits.email(view.email):
+            people.suppressed.append((who, view.email or ""))
             view.email = None
         if hits.phone(view.phone):
+            people.suppressed.append((who, view.phone or ""))
             view.phone = None
 
 
@@ -243,7 +257,31 @@ def targets(channel: Channel, people: People, preferred_id: int | None) -> list[
 
 
 class Unreachable(Exception):
-    """Nobody at the account can be reached on the step's channel (or the account is do-not-contact)."""
+    """Nobody at the account can be reached on the step's channel (or the account is do-not-contact).
+
+    ``suppressed``: the suppression list is why (the account's domain, or every address the channel could use), and
+    the first such address (with its contact id) is where the attempt would have gone."""
+
+    def __init__(self, message: str, suppressed: tuple[int | None, str] | None = None) -> None:
+        super().__init__(message)
+        self.suppressed = suppressed
+
+
+def _suppressed_reason(channel: Channel, people: People) -> Unreachable | None:
+    """Why the suppression list leaves nobody at the account to reach on ``channel``, if it does."""
+    name = people.account.name
+    if people.suppressed_domain:
+        first = people.suppressed[0] if people.suppressed else (None, people.suppressed_domain)
+        return Unreachable(f"{people.suppressed_domain}, the domain of {name}, is on the project's suppression list: "
+                           "nobody there is contacted.", first)
+    field = ADDRESS_FIELD.get(channel)
+    hit = [(who, address) for who, address in people.suppressed
+           if ("@" in address) == (field == "email") and field in ("email", "phone")]
+    if not hit:
+        return None
+    shown = ", ".join(address for _, address in hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
+    return Unreachable(f"Nobody at {name} can be reached by {channel.value}: {shown} "
+                       f"{'is' if len(hit) == 1 else 'are'} on the project's suppression list.", hit[0])
 
 
 TEMPLATE_FIELD = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
@@ -369,6 +407,8 @@ async def next_attempt(plan: CampaignPlan, row: RowView, people: People, *, step
     channel = Channel(step.channel)
     if people.account.status is AccountStatus.DO_NOT_CONTACT:
         raise Unreachable(f"{people.account.name} is marked do_not_contact.")
+    if people.suppressed_domain:
+        raise _suppressed_reason(channel, people) or Unreachable("")
     if same_as is not None:
         target = Target(contact, same_as.address or "")
         subject, body = same_as.subject, same_as.body
@@ -378,7 +418,8 @@ async def next_attempt(plan: CampaignPlan, row: RowView, people: People, *, step
         if contact is not None:
             found.sort(key=lambda t: t.contact is None or t.contact.id != contact.id)
         if not found:
-            raise Unreachable(f"Nobody at {people.account.name} can be reached by {channel.value}.")
+            raise _suppressed_reason(channel, people) or Unreachable(
+                f"Nobody at {people.account.name} can be reached by {channel.value}.")
         target = found[0]
         subject, body = await _wording(plan, step_number, step, people, target.contact)
     return NewAttempt(
@@ -395,6 +436,19 @@ def row_status_for(attempt: NewAttempt | models.OutreachAttempt, *, retry: bool)
     if attempt.status is AttemptStatus.AWAITING_APPROVAL:
         return ExecutionStatus.AWAITING_APPROVAL
     return ExecutionStatus.RESCHEDULED if retry else ExecutionStatus.AWAITING_EXECUTION
+
+
+def _barred_attempt(plan: CampaignPlan, row: RowView, why: Unreachable, now: datetime) -> dict[str, Any]:
+    """The first step's attempt as it would have gone, cancelled with why: how the row shows that the suppression
+    list disqualified it (as an attempt stopped at execution shows it)."""
+    assert why.suppressed is not None
+    contact_id, address = why.suppressed
+    step = plan.cadence.steps[0]
+    return {"project_id": plan.campaign.project_id, "campaign_id": plan.campaign.id, "campaign_account_id": row.id,
+            "contact_id": contact_id, "channel": Channel(step.channel), "step": 1, "attempt_number": 1,
+            "plan_round": row.plan_round, "status": AttemptStatus.CANCELLED, "due_at": now, "subject": None,
+            "body": "", "address": address, "notes": "", "error": str(why), "settled_at": now, "created_at": now,
+            "updated_at": now}
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,16 +492,20 @@ async def plan_pending(campaign_id: int, now: datetime, limit: int = PLAN_BATCH)
         people = await people_of(r.account_id for r in rows)
         not_before = now + timedelta(minutes=plan.cadence.steps[0].delay_minutes)
         attempts: list[NewAttempt] = []
+        barred: list[dict[str, Any]] = []  # rows the suppression list disqualifies: a cancelled attempt says why
         moved: dict[ExecutionStatus, list[int]] = defaultdict(list)
         for row in rows:
             try:
                 attempt = await next_attempt(plan, row, people[row.account_id], step_number=1, not_before=not_before)
-            except Unreachable:
+            except Unreachable as exc:
                 moved[ExecutionStatus.DISQUALIFIED].append(row.id)
+                if exc.suppressed is not None:
+                    barred.append(_barred_attempt(plan, row, exc, now))
                 continue
             attempts.append(attempt)
             moved[row_status_for(attempt, retry=False)].append(row.id)
         await sql.insert_rows(conn, models.OutreachAttempt, [a.columns(now) for a in attempts])
+        await sql.insert_rows(conn, models.OutreachAttempt, barred)
         for status, ids in moved.items():
             await sql.update_ids(conn, "campaign_account", ids, execution_status=status.value, updated_at=now)
     return Planned([a.campaign_account_id for a in attempts], moved.get(ExecutionStatus.DISQUALIFIED, []))

@@ -13,7 +13,15 @@ from typing import Any
 
 from outboundql import models
 from outboundql.cadence.settings import Cadence, Step
-from outboundql.enums import AttemptStatus, Channel, Eligibility, ExecutionState, ExpenseKind, MessageStatus
+from outboundql.enums import (
+    AttemptStatus,
+    Channel,
+    Eligibility,
+    ExecutionState,
+    ExpenseKind,
+    MessageStatus,
+    SuppressionKind,
+)
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as campaign_accounts_service
@@ -25,6 +33,7 @@ from outboundql.services import messages as messages_service
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 from outboundql.services import saved_filters as saved_filters_service
+from outboundql.services import suppressions as suppressions_service
 from outboundql.services.access import Access
 from outboundql.services.contacts import NewContact
 from outboundql.services.projects import CreateProject, create_project
@@ -62,6 +71,7 @@ class World:
     delivered_attempt: models.OutreachAttempt | None = None
     ready_campaign: models.Campaign | None = None
     paused_campaign: models.Campaign | None = None
+    suppression: models.Suppression | None = None  # set by build_world
 
     def gid(self, attr: str) -> str:
         row = getattr(self, attr)
@@ -88,6 +98,7 @@ TYPE_OF = {
     "delivered_attempt": "OutreachAttempt",
     "ready_campaign": "Campaign",
     "paused_campaign": "Campaign",
+    "suppression": "Suppression",
 }
 
 
@@ -135,6 +146,8 @@ async def build_world(owner: Person, tag: str) -> World:
     world.draft = (await messages_service.log_message(access, messages_service.LogMessage(
         campaign_account_id=world.campaign_account.id, status=MessageStatus.DRAFT, text=f"Draft {tag}"))).message
     await add_execution(world, access, tag)
+    world.suppression = (await suppressions_service.add_suppressions(access, suppressions_service.AddSuppressions(
+        project.id, [suppressions_service.Entry(SuppressionKind.EMAIL, f"gone@{tag}-one.example")]))).added[0]
     return world
 
 
@@ -287,6 +300,11 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"accountIds": [gid], "suppress": True}, "deletedAccountIds"),
     Mutation("deleteContact", "DeleteContactInput", "contact", "input.contactId",
              lambda w, gid: {"contactId": gid, "suppress": True}, "deletedContactId"),
+    Mutation("addSuppressions", "AddSuppressionsInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "entries": [{"kind": "DOMAIN", "value": "suppressed.example"}]},
+             "addedCount"),
+    Mutation("removeSuppressions", "RemoveSuppressionsInput", "suppression", "input.ids[0]",
+             lambda w, gid: {"projectId": w.gid("project"), "ids": [gid]}, "removedCount"),
     Mutation("setExternalScores", "SetExternalScoresInput", "campaign", "input.campaignId",
              lambda w, gid: {"campaignId": gid, "scores": [{"accountId": w.gid("account"), "score": 0.5}]},
              "scored"),
@@ -378,6 +396,7 @@ SNAPSHOT_MODELS = (
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
     models.Message, models.Expense, models.ApiUsage, models.OutreachAttempt, models.FitScore,
+    models.Suppression,
 )
 
 
