@@ -229,8 +229,8 @@ async def add_suppressions(access: Access, cmd: AddSuppressions) -> Suppressions
         if new:
             await models.Suppression.bulk_create(new, ignore_conflicts=True)  # one written meanwhile stays as it is
             after = await _rows(cmd.project_id, [(s.kind, s.value) for s in new])
-            written = [row for row in after.values() if row.created_by_id == access.user.id
-                       and row.source == cmd.source.value]
+            written = [row for key in order if (row := after.get(key)) is not None and key not in before
+                       and row.created_by_id == access.user.id and row.source == cmd.source.value]
             await _audit(cmd.project_id, access.user, "suppression.add", written, before=False)
             before.update({key: row for key, row in after.items() if row not in written})
         else:
