@@ -21,8 +21,10 @@ for each request). The body (`payload`)::
 A 2xx answer hands the attempt over (`AwaitingResult`, with the provider's ``id`` or ``providerId`` from a JSON
 answer). Connection errors, timeouts, 408, 429 and 5xx are tried again inside `deliver` with exponential backoff
 and full jitter (a ``Retry-After`` is honoured when it fits), a few times and within a total time bound; then the
-failure is temporary (`DeliveryFailed` ``retryable``: the campaign's retry policy decides). Any other answer
-(another 4xx, a redirect) is a refusal a retry cannot fix (`DeliveryFailed`, not retryable).
+failure is temporary (`DeliveryFailed` ``retryable``: the campaign's retry policy decides), and for a short while
+(`Retry.pause`) the next attempts to the same URL are `Deferred` rather than each waiting out its own tries. Any
+other answer (another 4xx, a redirect) is a refusal a retry cannot fix (`DeliveryFailed`, not retryable). At most
+`MAX_ANSWER` bytes of an answer are read.
 
 The provider reports the result later: POST ``{outcome, goalAchieved, notes, signals}`` to ``resultUrl`` signed
 with the same secret (`outboundql.channels.result_route`), or call ``recordAttemptResult`` with an API token.
@@ -38,6 +40,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,6 +50,7 @@ from strawberry.relay import to_base64
 from outboundql.channels import (
     AwaitingResult,
     Configured,
+    Deferred,
     Delivery,
     DeliveryFailed,
     DeliveryResult,
@@ -68,6 +72,8 @@ MAX_URL = 2000
 CALL_OUTCOMES = ("CONNECTED", "VOICEMAIL", "NO_ANSWER", "BUSY", "FAILED")
 MESSAGE_OUTCOMES = ("SENT", "BOUNCED", "FAILED")
 _EXCERPT = 200
+#: The most of an answer read (its id, or an excerpt of why it refused).
+MAX_ANSWER = 64 * 1024
 _PROVIDER_ID = 500
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -82,6 +88,10 @@ class Retry:
     base: float = 0.5
     cap: float = 8.0
     total: float = 30.0
+    pause: float = 60.0
+    """After a delivery failed every try (or was told to wait longer than ``total``), deliveries to the same URL
+    are `Deferred` this long (or as long as it asked) instead of each waiting out its own tries: a batch of
+    attempts does not hammer a provider that is down, nor outlive its claim, nor spend its rows' attempts."""
 
     def backoff(self, done: int, draw: Callable[[], float]) -> float:
         """The wait after ``done`` failed tries."""
@@ -177,6 +187,7 @@ class WebhookChannel:
         self.retry = retry or Retry()
         self.timeout = timeout
         self._sleep, self._draw, self._monotonic = sleep, draw, monotonic
+        self._down: dict[str, float] = {}  # URL → until when (monotonic) deliveries to it are deferred
 
     def validate(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, str]:
         """Problems of a configuration beyond the declared types, by setting key (empty: none)."""
@@ -194,51 +205,78 @@ class WebhookChannel:
         if (problem := secret_problem(secret)) is not None:
             return DeliveryFailed(f"The webhook channel is misconfigured: {problem}", retryable=False)
         assert isinstance(url, str) and isinstance(secret, str)
-        body = json.dumps(payload(delivery), separators=(",", ":"), ensure_ascii=False).encode()
         retry = self.retry
+        if (left := self._down.get(url, 0.0) - self._monotonic()) > 0:
+            return Deferred(until=runtime.now() + timedelta(seconds=left), reason=(
+                "the webhook failed every try moments ago; this attempt waits instead of adding to the load"))
+        body = json.dumps(payload(delivery), separators=(",", ":"), ensure_ascii=False).encode()
         started = self._monotonic()
-        failure = ""
+        failure, pause = "", retry.pause
         async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as http:
             for done in range(1, retry.tries + 1):
-                headers = {**signing.headers(secret, delivery.delivery_key, runtime.now(), body),
-                           "user-agent": "outboundql-webhook"}
-                hinted: float | None = None
-                try:
-                    response = await http.post(url, content=body, headers=headers)
-                except httpx.TimeoutException:
-                    failure = "the webhook did not answer in time"
-                except httpx.TransportError as exc:
-                    failure = f"the webhook could not be reached ({type(exc).__name__}: {exc})"
-                else:
-                    status = response.status_code
-                    if response.is_success:
-                        return AwaitingResult(note=f"Handed to the provider (HTTP {status}); awaiting its result.",
-                                              provider_id=_provider_id(response))
-                    failure = f"the webhook answered HTTP {status}: {_excerpt(response)}"
-                    if not _temporary(status):
-                        return DeliveryFailed(f"The webhook refused the attempt: {failure}", retryable=False)
-                    hinted = _retry_after(response)
+                answer = await self._try(http, url, signing.headers(secret, delivery.delivery_key, runtime.now(), body),
+                                         body, retry.total - (self._monotonic() - started))
+                if answer.status is not None and 200 <= answer.status < 300:
+                    self._down.pop(url, None)
+                    return AwaitingResult(note=f"Handed to the provider (HTTP {answer.status}); awaiting its result.",
+                                          provider_id=_provider_id(answer.raw))
+                failure = answer.failure
+                if answer.status is not None and not _temporary(answer.status):
+                    return DeliveryFailed(f"The webhook refused the attempt: {failure}", retryable=False)
                 if done == retry.tries:
                     break
                 wait = retry.backoff(done, self._draw)
-                if hinted is not None:
-                    if hinted > retry.total:
-                        failure += f" (it asked to wait {hinted:g} s)"
+                if answer.retry_after is not None:
+                    if answer.retry_after > retry.total:
+                        failure += f" (it asked to wait {answer.retry_after:g} s)"
+                        pause = max(pause, answer.retry_after)
                         break
-                    wait = max(wait, hinted)
+                    wait = max(wait, answer.retry_after)
                 if self._monotonic() - started + wait > retry.total:
                     break
                 await self._sleep(wait)
+        self._down[url] = self._monotonic() + pause
         return DeliveryFailed(f"The webhook failed after {done} tries: {failure}", retryable=True)
+
+    async def _try(self, http: httpx.AsyncClient, url: str, signed: Mapping[str, str], body: bytes, left: float
+                   ) -> _Answer:
+        """One request, within what is ``left`` of the total time bound; the answer read up to `MAX_ANSWER`."""
+        headers = {**signed, "user-agent": "outboundql-webhook"}
+        try:
+            async with asyncio.timeout(max(left, 0.001)):
+                async with http.stream("POST", url, content=body, headers=headers) as response:
+                    raw = b""
+                    async for chunk in response.aiter_bytes():
+                        raw += chunk
+                        if len(raw) >= MAX_ANSWER:
+                            break
+        except (httpx.TimeoutException, TimeoutError):
+            return _Answer(failure="the webhook did not answer in time")
+        except httpx.TransportError as exc:
+            return _Answer(failure=f"the webhook could not be reached ({type(exc).__name__}: {exc})")
+        status = response.status_code
+        return _Answer(status=status, raw=raw[:MAX_ANSWER], retry_after=_retry_after(response.headers),
+                       failure=f"the webhook answered HTTP {status}: {_excerpt(raw)}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one request came to: an HTTP status (None: no answer) and its body, or why there was none."""
+
+    failure: str
+    status: int | None = None
+    raw: bytes = b""
+    retry_after: float | None = None
 
 
 def _temporary(status: int) -> bool:
     return status in (408, 429) or status >= 500
 
 
-def _provider_id(response: httpx.Response) -> str | None:
+def _provider_id(raw: bytes) -> str | None:
+    """The provider's ``id`` (or ``providerId``) from a JSON answer."""
     try:
-        answer = response.json()
+        answer = json.loads(raw)
     except ValueError:
         return None
     if not isinstance(answer, dict):
@@ -250,16 +288,16 @@ def _provider_id(response: httpx.Response) -> str | None:
     return None
 
 
-def _excerpt(response: httpx.Response) -> str:
-    text = " ".join(response.text.split())
+def _excerpt(raw: bytes) -> str:
+    text = " ".join(raw.decode("utf-8", "replace").split())
     if not text:
         return "(no body)"
     return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(headers: httpx.Headers) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent or unreadable."""
-    value = response.headers.get("retry-after", "").strip()
+    value = headers.get("retry-after", "").strip()
     if not value:
         return None
     try:

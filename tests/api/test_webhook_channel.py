@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 from strawberry.relay import to_base64
 
-from outboundql.channels import AwaitingResult, Configured, Delivery, DeliveryFailed
+from outboundql.channels import AwaitingResult, Configured, Deferred, Delivery, DeliveryFailed
 from outboundql.channels.webhook import Retry, WebhookChannel, url_problem
 from outboundql.webhooks import signing
 from tests.fakes.webhook_receiver import Answer, WebhookReceiver
@@ -147,17 +147,74 @@ async def test_exhausted_retries_are_a_temporary_failure(webhook_receiver: Webho
     assert len(sleeps.waits) == 2
 
 
+class Time:
+    """A monotonic clock the channel's sleep moves (nothing waits for real)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 async def test_the_total_time_bound_stops_retrying(webhook_receiver: WebhookReceiver) -> None:
     webhook_receiver.enqueue(*[Answer(503)] * 4)
-    ticks = iter(range(0, 1000, 20))  # each look at the clock: 20 s later
-    sleeps = Sleeps()
-    result = await WebhookChannel(sleep=sleeps, draw=lambda: 1.0, monotonic=lambda: float(next(ticks)),
-                                  retry=Retry(tries=4, base=1.0, total=30)).deliver(
+    time = Time()
+    result = await WebhookChannel(sleep=time.sleep, draw=lambda: 1.0, monotonic=time.monotonic,
+                                  retry=Retry(tries=4, base=2.0, total=5)).deliver(
         delivery(), config(webhook_receiver.url))
-    assert isinstance(result, DeliveryFailed) and result.retryable
-    assert result.error.startswith("The webhook failed after 2 tries")
+    assert result == DeliveryFailed("The webhook failed after 2 tries: the webhook answered HTTP 503: (no body)",
+                                    retryable=True)
     assert len(webhook_receiver.requests) == 2
-    assert sleeps.waits == [1.0]
+    assert time.waits == [2.0]  # then 4 s more would end after the 5 s bound
+
+
+async def test_after_a_failed_delivery_the_next_ones_to_that_url_wait_a_while(
+        webhook_receiver: WebhookReceiver) -> None:
+    webhook_receiver.enqueue(*[Answer(503)] * 2)
+    time = Time()
+    webhook = WebhookChannel(sleep=time.sleep, draw=lambda: 1.0, monotonic=time.monotonic,
+                             retry=Retry(tries=2, base=1.0, pause=60))
+    first = await webhook.deliver(delivery(), config(webhook_receiver.url))
+    assert isinstance(first, DeliveryFailed) and first.retryable
+    time.now += 20
+    second = await webhook.deliver(delivery(attempt_id=43, delivery_key="attempt-43"), config(webhook_receiver.url))
+    assert isinstance(second, Deferred)
+    assert abs((second.until - datetime.now(UTC)).total_seconds() - 41) < 5  # what is left of the pause
+    assert second.reason.startswith("the webhook failed every try moments ago")
+    assert len(webhook_receiver.requests) == 2  # the second attempt sent nothing
+    time.now += 45  # the pause is over: it is tried again, and a success ends the pause
+    third = await webhook.deliver(delivery(attempt_id=43, delivery_key="attempt-43"), config(webhook_receiver.url))
+    assert isinstance(third, AwaitingResult)
+    assert isinstance(await webhook.deliver(delivery(attempt_id=44, delivery_key="attempt-44"),
+                                            config(webhook_receiver.url)), AwaitingResult)
+    assert [r.headers["webhook-id"] for r in webhook_receiver.requests] == [
+        "attempt-42", "attempt-42", "attempt-43", "attempt-44"]
+
+
+async def test_a_long_retry_after_pauses_deliveries_that_long(webhook_receiver: WebhookReceiver) -> None:
+    webhook_receiver.enqueue(Answer(503, headers={"Retry-After": "600"}))
+    time = Time()
+    webhook = WebhookChannel(sleep=time.sleep, monotonic=time.monotonic, retry=Retry(total=30, pause=60))
+    assert isinstance(await webhook.deliver(delivery(), config(webhook_receiver.url)), DeliveryFailed)
+    time.now += 100
+    later = await webhook.deliver(delivery(attempt_id=43), config(webhook_receiver.url))
+    assert isinstance(later, Deferred)
+    assert abs((later.until - datetime.now(UTC)).total_seconds() - 500) < 5
+    other = await webhook.deliver(delivery(attempt_id=43), config(webhook_receiver.url + "/other"))
+    assert isinstance(other, AwaitingResult)  # another URL is another provider
+
+
+async def test_a_huge_answer_is_read_only_in_part(webhook_receiver: WebhookReceiver) -> None:
+    webhook_receiver.enqueue(Answer(400, text="refused " + "y" * 500_000))
+    result = await channel(Sleeps()).deliver(delivery(), config(webhook_receiver.url))
+    assert result == DeliveryFailed("The webhook refused the attempt: the webhook answered HTTP 400: refused "
+                                    + "y" * 192 + "…", retryable=False)
 
 
 async def test_a_400_is_a_permanent_failure_with_the_answer(webhook_receiver: WebhookReceiver) -> None:
