@@ -17,7 +17,6 @@ from standardwebhooks.webhooks import Webhook
 from outboundql import models
 from outboundql.channels import links
 from outboundql.enums import Channel
-from outboundql.errors import InvalidInput
 from outboundql.services import channel_configs, result_callbacks
 from outboundql.services.access import Access
 from outboundql.services.clock import FakeClock
@@ -26,6 +25,7 @@ from tests.api.cadence_world import MONDAY_8, World, call_step, counts, gid, iso
 from tests.api.cadence_world import world as world  # the fixture
 from tests.fakes.webhook_receiver import Received, WebhookReceiver
 from tests.fakes.webhook_receiver import webhook_receiver as webhook_receiver  # the fixture
+from tests.helpers import data_of
 
 NINE = MONDAY_8 + timedelta(hours=1)
 SECRET = signing.new_secret()
@@ -39,11 +39,29 @@ def clock() -> FakeClock:
     return FakeClock(MONDAY_8)
 
 
+CONFIGURE = """
+mutation($input: ConfigureChannelInput!) {
+  configureChannel(input: $input) {
+    channel { kind key settings secretsSet plugin { key } }
+    errors { code field message }
+  }
+}
+"""
+
+
+async def configure_call(world: World, kind: str = "PHONE_CALL", **input: Any) -> dict[str, Any]:
+    """configureChannel of the webhook channel for ``kind``, by the project's owner: the payload."""
+    return dict(data_of(await world.gql(CONFIGURE, {"input": {
+        "projectId": gid("Project", world.project), "key": "webhook", "kind": kind, **input}},
+        as_=world.owner))["configureChannel"])
+
+
 async def configure(world: World, url: str, secret: str = SECRET) -> None:
-    """The project delivers its phone calls through the webhook channel (as its owner, an admin)."""
-    await channel_configs.configure_channel(await Access.for_user(world.owner.user), channel_configs.ConfigureChannel(
-        project_id=world.project.id, key="webhook", kind=Channel.PHONE_CALL, settings={"url": url},
-        secrets={"signingSecret": secret}))
+    """The project delivers its phone calls through the webhook channel."""
+    payload = await configure_call(world, settings={"url": url}, secrets={"signingSecret": secret})
+    assert payload["errors"] == []
+    assert payload["channel"] == {"kind": "PHONE_CALL", "key": "webhook", "settings": {"url": url},
+                                  "secretsSet": ["signingSecret"], "plugin": {"key": "webhook"}}
 
 
 async def calling_campaign(world: World, receiver: WebhookReceiver, *contacts: tuple[str, dict[str, Any]],
@@ -330,33 +348,33 @@ async def test_a_body_over_the_limit_is_413(world: World, webhook_receiver: Webh
 
 
 @pytest.mark.parametrize(("given", "secrets", "field", "message"), [
-    ({"url": "http://provider.example/hook"}, {"signingSecret": SECRET}, "settings.url",
+    ({"url": "http://provider.example/hook"}, {"signingSecret": SECRET}, "input.settings.url",
      "The URL must use https (http is accepted only for localhost, 127.0.0.1 or ::1)."),
-    ({"url": "https://provider.example/hook"}, {"signingSecret": "not-a-secret"}, "secrets.signingSecret",
+    ({"url": "https://provider.example/hook"}, {"signingSecret": "not-a-secret"}, "input.secrets.signingSecret",
      "The signing secret is whsec_ followed by the base64 of at least 16 random bytes (the Standard Webhooks "
      "format), e.g. as the provider shows it."),
-    ({"url": "https://provider.example/hook"}, {}, "secrets.signingSecret", "Signing secret is required: set it in "
-     "secrets."),
+    ({"url": "https://provider.example/hook"}, {}, "input.secrets.signingSecret", "Signing secret is required: "
+     "set it in secrets."),
 ])
 async def test_the_configuration_is_checked(world: World, given: dict[str, Any], secrets: dict[str, str],
                                             field: str, message: str) -> None:
-    with pytest.raises(InvalidInput) as refused:
-        await channel_configs.configure_channel(
-            await Access.for_user(world.owner.user), channel_configs.ConfigureChannel(
-                project_id=world.project.id, key="webhook", kind=Channel.SMS, settings=given, secrets=secrets))
-    assert [(i.field, i.message) for i in refused.value.issues()] == [(field, message)]
+    payload = await configure_call(world, "SMS", settings=given, secrets=secrets)
+    assert payload == {"channel": None, "errors": [{"code": "INVALID", "field": field, "message": message}]}
+    assert await models.ChannelConfig.filter(project_id=world.project.id).count() == 0
 
 
 async def test_an_https_configuration_is_kept_with_its_secret_sealed(world: World) -> None:
-    done = await channel_configs.configure_channel(
-        await Access.for_user(world.owner.user), channel_configs.ConfigureChannel(
-            project_id=world.project.id, key="webhook", kind=Channel.SMS,
-            settings={"url": "https://sms.provider.example/v1/send"}, secrets={"signingSecret": SECRET}))
-    stored = await models.ChannelConfig.get(id=done.config.id)
+    payload = await configure_call(world, "SMS", settings={"url": "https://sms.provider.example/v1/send"},
+                                   secrets={"signingSecret": SECRET})
+    assert payload["errors"] == []
+    assert SECRET not in json.dumps(payload)
+    stored = await models.ChannelConfig.get(project_id=world.project.id, kind=Channel.SMS)
     assert stored.settings == {"url": "https://sms.provider.example/v1/send"}
     assert SECRET not in json.dumps(stored.secrets)
     [(plugin, configured)] = (await channel_configs.for_delivery(world.project.id, ["sms"])).values()
     assert (plugin.key, configured.secrets) == ("webhook", {"signingSecret": SECRET})
+    kept = await configure_call(world, "SMS", settings={"url": "https://sms2.provider.example/v1/send"})
+    assert (kept["errors"], kept["channel"]["secretsSet"]) == ([], ["signingSecret"])  # the secret is kept
 
 
 def test_the_outcome_names_are_the_api_enum() -> None:
