@@ -386,6 +386,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             if locked is None:  # settled by someone else meanwhile (a stalled claim taken again)
                 continue
             locked.provider_id = result.provider_id
+            locked.error = None  # a deferral's reason no longer holds
             await models.CampaignAccount.filter(id=attempt.campaign_account_id).update(
                 attempts_made=F("attempts_made") + 1)
             await attempts.settle(campaign, locked, _outcome(result), None, now, notes=result.note, message=message,
@@ -470,7 +471,7 @@ async def _handed(conn: Any, campaign: models.Campaign, handed: list[Claimed], t
     ids = [a.id for a in handed]
     p = functools.partial(sql.placeholder, conn)
     moved, _ = await conn.execute_query(
-        f"UPDATE outreach_attempt SET status = {p(1)}, executed_at = {p(2)}, updated_at = {p(3)} "
+        f"UPDATE outreach_attempt SET status = {p(1)}, executed_at = {p(2)}, updated_at = {p(3)}, error = NULL "
         f"WHERE id IN ({sql.int_list(ids)}) AND claim_token = {p(4)} AND status = {p(5)}",
         [AttemptStatus.AWAITING_RESULT.value, now, now, token, AttemptStatus.EXECUTING.value])
     if moved != len(ids):  # some were settled by someone else meanwhile: which ones moved here?

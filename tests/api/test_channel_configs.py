@@ -244,3 +244,16 @@ async def test_a_page_of_projects_channels_costs_one_statement(gql: Any, owner: 
         listed = await configured(gql, owner, project)
     assert listed is not None and [c["kind"] for c in listed] == ["EMAIL", "SMS"]
     assert sum("channel_config" in s for s in q.statements) == 1
+
+
+async def test_for_delivery_reads_every_kind_in_one_statement(gql: Any, owner: Person, project: models.Project,
+                                                              count_queries: Any) -> None:
+    for kind in ("EMAIL", "SMS"):
+        assert (await configure(gql, owner, project, kind=kind, settings={"host": kind.lower()},
+                                secrets={"password": f"p-{kind}"}))["errors"] == []
+    with count_queries() as q:
+        through = await channel_configs.for_delivery(project.id, ["email", "sms", "phone_call", "email"])
+    assert len(q) == 1
+    assert {kind: (plugin.key, dict(config.secrets)) for kind, (plugin, config) in through.items()} == {
+        "email": ("relay", {"password": "p-EMAIL"}), "sms": ("relay", {"password": "p-SMS"}),
+        "phone_call": ("log", {})}

@@ -166,7 +166,7 @@ async def test_deferred_goes_back_to_the_schedule_with_its_reason(world: World, 
     probe.answer = lambda delivery: Delivered(provider_id="<m@x>")
     await world.at(NINE + timedelta(days=1))
     done = await models.OutreachAttempt.get(id=attempt.id)
-    assert (done.status, done.provider_id) == (AttemptStatus.DONE, "<m@x>")
+    assert (done.status, done.provider_id, done.error) == (AttemptStatus.DONE, "<m@x>", None)
 
 
 async def test_a_bounce_marks_the_row_bounced_and_tries_the_next_contact(world: World, probe: Probe) -> None:
