@@ -219,6 +219,47 @@ async def test_a_refused_call_is_tried_with_the_next_contact(
     assert (following["contact"], following["attemptNumber"]) == ({"name": "Bea Blanco"}, 1)
 
 
+async def test_a_provider_outage_fails_one_attempt_and_defers_the_others(
+        world: World, webhook_receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    from outboundql.channels.webhook import WEBHOOK
+    from tests.fakes.webhook_receiver import Answer
+
+    waits: list[float] = []
+    ticks = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(WEBHOOK, "_sleep", sleep)
+    monkeypatch.setattr(WEBHOOK, "_monotonic", lambda: ticks[0])
+    monkeypatch.setattr(WEBHOOK, "_down", {})
+    acme, bravo = await calling_campaign(world, webhook_receiver, ("Acme", DANA), ("Bravo", BEA),
+                                         retryOn=["NO_ANSWER", "BUSY", "FAILED"])
+    webhook_receiver.enqueue(*[Answer(503, text="all lines down")] * 4)
+
+    await world.at(NINE)
+    [failed] = (await world.row(acme))["attempts"][1:]  # newest first: the retry, then the failed call
+    assert (failed["status"], failed["outcome"], failed["error"]) == (
+        "FAILED", "FAILED", "The webhook failed after 4 tries: the webhook answered HTTP 503: all lines down")
+    retry = await world.only_attempt(acme)
+    assert (retry["attemptNumber"], retry["dueAt"]) == (2, iso(NINE + timedelta(minutes=60)))
+    deferred = await world.only_attempt(bravo)
+    assert (deferred["attemptNumber"], deferred["status"], deferred["dueAt"], deferred["error"]) == (
+        1, "SCHEDULED", iso(NINE + timedelta(minutes=1)), "Deferred by the webhook channel: the webhook failed "
+        "every try moments ago; this attempt waits instead of adding to the load")
+    assert len(webhook_receiver.requests) == 4  # Acme's call, tried four times; Bravo's waited
+    assert len(waits) == 3
+
+    ticks[0] += 61  # the pause is over, the provider is back
+    await world.at(NINE + timedelta(minutes=1))
+    assert (await world.only_attempt(bravo))["status"] == "AWAITING_RESULT"
+    await world.at(NINE + timedelta(minutes=60))
+    second = await world.only_attempt(acme)
+    assert (second["attemptNumber"], second["status"]) == (2, "AWAITING_RESULT")
+    assert [(r.json["account"]["name"], r.json["attemptNumber"]) for r in webhook_receiver.requests[4:]] == [
+        ("Bravo", 1), ("Acme", 2)]
+
+
 # --- refusals of the result link --------------------------------------------------------------------------
 
 
