@@ -42,6 +42,8 @@ from outboundql.enums import (
     Channel,
     ExecutionState,
     ExecutionStatus,
+    SuppressionKind,
+    SuppressionSource,
 )
 from outboundql.errors import OutboundqlError
 from outboundql.services import (
@@ -373,6 +375,11 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             row_model = await models.CampaignAccount.get(id=gone.campaign_account_id)
             if failure.bounced:
                 await attempts.mark_bounced(campaign, row_model)
+                if gone.address:  # the address itself was refused: nobody is sent to it again
+                    kind = SuppressionKind.EMAIL if "@" in gone.address else SuppressionKind.PHONE
+                    await suppressions.add(campaign.project_id, [suppressions.Entry(
+                        kind, gone.address, failure.error[:suppressions.MAX_REASON])], SuppressionSource.BOUNCE.value,
+                        None)
             decision = (policy.after_result(plan.cadence, gone.attempt_number, AttemptOutcome.FAILED, None)
                         if failure.retryable and not failure.bounced else policy.Next.NEXT_CONTACT)
             await attempts.advance(plan, row_model, people[row_model.account_id], gone, decision, now)
@@ -386,7 +393,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             if locked is None:  # settled by someone else meanwhile (a stalled claim taken again)
                 continue
             locked.provider_id = result.provider_id
-            locked.error = None  # a deferral's reason no longer holds
+            locked.error = None  # type: ignore[assignment]  # a deferral's reason no longer holds (a nullable field)
             await models.CampaignAccount.filter(id=attempt.campaign_account_id).update(
                 attempts_made=F("attempts_made") + 1)
             await attempts.settle(campaign, locked, _outcome(result), None, now, notes=result.note, message=message,

@@ -183,6 +183,9 @@ async def test_a_bounce_marks_the_row_bounced_and_tries_the_next_contact(world: 
     assert (following["contact"]["name"], following["address"], following["status"]) == (
         "Eve Ortiz", "eve@acme.example", "SCHEDULED")
     assert view["execution"]["attemptsMade"] == 1
+    suppressed = await models.Suppression.get(project=world.project)  # nobody is sent to it again
+    assert (suppressed.kind, suppressed.value, suppressed.source, suppressed.reason) == (
+        SuppressionKind.EMAIL, "dana@acme.example", "bounce", "550 5.1.1 no such user")
 
 
 async def test_a_channel_that_raises_is_a_retryable_failure(world: World, probe: Probe) -> None:
