@@ -15,6 +15,7 @@ Time is always the runtime clock's, passed into SQL.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import secrets
@@ -68,6 +69,9 @@ CLAIM_BATCH = 500
 CLAIMS_PER_TICK = 20
 #: Rows a tick plans at most (in batches of `planning.PLAN_BATCH`); the next tick goes on.
 PLAN_PER_TICK = 5000
+#: Seconds a channel's ``deliver`` may take before the attempt counts as a (retryable) failure: one stuck provider
+#: must not hold the rest of its batch past the claim's lease.
+DELIVERY_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +414,13 @@ async def _deliver(channel: channels.OutreachChannel, configured: channels.Confi
     """What ``channel`` answers; a channel that raises (or answers something else) failed, retryably, saying so:
     the attempt is never lost."""
     try:
-        result = await channel.deliver(delivery, configured)
+        async with asyncio.timeout(DELIVERY_TIMEOUT):
+            result = await channel.deliver(delivery, configured)
+    except TimeoutError:
+        log.warning("The %s channel did not answer attempt %s within %s s.", channel.key, delivery.attempt_id,
+                    DELIVERY_TIMEOUT)
+        return channels.DeliveryFailed(error=f"The {channel.key} channel did not answer within {DELIVERY_TIMEOUT:g} "
+                                       "seconds.", retryable=True)
     except Exception as exc:  # a plugin's bug or an outage it did not foresee
         log.exception("The %s channel raised delivering attempt %s.", channel.key, delivery.attempt_id)
         return channels.DeliveryFailed(error=f"The {channel.key} channel failed: {type(exc).__name__}: {exc}",

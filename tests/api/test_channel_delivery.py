@@ -7,6 +7,7 @@ disqualifies the row. Plugins that break the contract are refused naming the plu
 
 from __future__ import annotations
 
+import asyncio
 import types
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from outboundql.channels import (
 from outboundql.channels.registry import ChannelRegistrationError, ChannelRegistry, registry_with
 from outboundql.enums import AttemptStatus, SuppressionKind
 from outboundql.goals import hookimpl
+from outboundql.services import scheduler
 from outboundql.services.clock import FakeClock
 from tests.api.cadence_world import MONDAY_8, World, email_step, gid, iso
 from tests.api.cadence_world import world as world  # the fixture
@@ -210,6 +212,25 @@ async def test_a_channel_that_raises_is_a_retryable_failure(world: World, probe:
     await world.at(NINE + timedelta(minutes=30))
     handed = await models.OutreachAttempt.get(id=(await attempts_of(row))[1].id)
     assert (handed.status, handed.provider_id) == (AttemptStatus.AWAITING_RESULT, "call-7")
+
+
+async def test_a_channel_that_never_answers_is_a_retryable_failure(world: World, probe: Probe,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    row = await world.account("Acme", DANA)
+    await live(world, email_step(subject="Hello", body="First"))
+    monkeypatch.setattr(scheduler, "DELIVERY_TIMEOUT", 0.05)
+    stuck = asyncio.Event()  # never set: the provider hangs
+
+    async def hang(delivery: Delivery, config: Configured) -> DeliveryResult:
+        await stuck.wait()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(probe, "deliver", hang)
+    attempt = (await attempts_of(row))[0]
+    await world.at(NINE)
+    failed = await models.OutreachAttempt.get(id=attempt.id)
+    assert (failed.status, failed.error) == (AttemptStatus.FAILED, "The probe channel did not answer within 0.05 "
+                                                                   "seconds.")
 
 
 async def test_a_suppressed_address_with_nobody_else_disqualifies_the_row(world: World, probe: Probe) -> None:
