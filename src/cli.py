@@ -6,11 +6,14 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from outboundql.settings import get_settings
+
+if TYPE_CHECKING:
+    from outboundql.settings import Settings
 
 T = TypeVar("T")
 
@@ -45,6 +48,20 @@ def _with_db(fn: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def _check_plugins(settings: Settings) -> None:
+    """Load the installed goal and channel plugins once, before anything is printed, migrated or started: a plugin
+    the host refuses stops the command here with its one-line error (exit 1), never halfway through (a demo token
+    printed, then a traceback from the server's factory)."""
+    from outboundql.goals.api import GoalRegistrationError
+    from outboundql.services import runtime
+
+    try:
+        runtime.installed_goals(settings)
+        runtime.installed_channels(settings)  # ChannelRegistrationError is a GoalRegistrationError
+    except GoalRegistrationError as exc:
+        _fail(str(exc))
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
@@ -68,6 +85,7 @@ def serve(host: str, port: int, reload: bool, workers: int, demo: bool) -> None:
     import uvicorn
 
     settings = get_settings()
+    _check_plugins(settings)
     if workers > 1 and (settings.database_url.startswith("sqlite") or not settings.redis_url):
         _fail("several API processes need OUTBOUNDQL_DATABASE_URL=postgres://… and OUTBOUNDQL_REDIS_URL; "
               "jobs and live events of the embedded mode live inside one process.")

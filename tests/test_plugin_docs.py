@@ -142,6 +142,13 @@ def test_the_complete_plugin_is_the_example_distributions_module() -> None:
     assert source == (EXAMPLE / "src" / "outboundql_goal_podcast" / "__init__.py").read_text()
 
 
+def test_the_examples_import_only_the_public_api_and_the_testing_kit() -> None:
+    blocks = code_blocks(section("## A complete plugin"), "python") + code_blocks(section("## Testing it"), "python")
+    for block in blocks:
+        imported = {m.group(1) for m in re.finditer(r"^(?:from|import) (outboundql(?:\.\w+)*)(?=\s)", block, re.M)}
+        assert imported <= {"outboundql.goals", "outboundql.goals.testing"}, imported
+
+
 def test_packaging_and_test_listings_are_the_example_files() -> None:
     assert code_blocks(section("## Packaging: the entry point"), "toml")[0] == (EXAMPLE / "pyproject.toml").read_text()
     assert code_blocks(section("## Testing it"), "python")[0] == (EXAMPLE / "tests" / "test_podcast.py").read_text()
@@ -166,6 +173,8 @@ BROKEN: dict[str, object] = {
     "soft without flag": replace(BASE, guardrails={"partner": Guardrail(Block.SOFT)}),
     "wrong flag": replace(BASE, guardrails={"press": Guardrail(Block.SOFT, "include_media")}),
     "flag on non-soft": replace(BASE, guardrails={"press": Guardrail(Block.TARGET, "include_press")}),
+    "rubric not a tuple": replace(BASE, rubric=Criterion("topic_fit", 1.0, "keywords")),  # type: ignore[arg-type]
+    "rubric a string": replace(BASE, rubric="topic_fit"),  # type: ignore[arg-type]
     "empty rubric": replace(BASE, rubric=()),
     "not a criterion": replace(BASE, rubric=(("topic_fit", 1.0, "keywords"),)),  # type: ignore[arg-type]
     "criterion key": replace(BASE, rubric=(Criterion("topic_fit", 0.5, "keywords"),

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from outboundql.goals.api import ALWAYS_HARD, OVERRIDE_FLAGS, AccountFacts, Block, Goal
+from outboundql.goals.api import ALWAYS_HARD, OVERRIDE_FLAGS, AccountFacts, Block, Goal, status_is_target
 from outboundql.goals.registry import GoalRegistry
 
 
@@ -96,7 +96,11 @@ def message(goal: Goal, decision: Decision, registry: GoalRegistry | None = None
             return f"{text}, or switch the goal to {names} so {status} is the target audience."
         return text + "."
     if decision.verdict is Verdict.TARGET:
-        return f"{status.capitalize()} accounts are the target audience of this {label} campaign."
+        if goal.is_target is status_is_target:  # the status rule (Block.TARGET) made it a target
+            return f"{status.capitalize()} accounts are the target audience of this {label} campaign."
+        # the goal's own is_target test matched: that is no status rule, so the status is not named as the reason
+        audience = f": {goal.target_description}" if goal.target_description else ""
+        return f"This {status} account is in the target audience of this {label} campaign{audience}."
     if decision.overridden and decision.override_flag:
         return f"Admitted because {camel(decision.override_flag)} is set."
     return f"{status.capitalize()} accounts are admitted in this {label} campaign."

@@ -57,10 +57,27 @@ def make_plugin_manager(
         raise GoalRegistrationError(
             f"plugin {name!r}: {exc}; outboundql hooks are {hooks}: fix the spelling of the @hookimpl function"
         ) from exc
+    for name, plugin in pm.list_name_plugin():  # a plugin that implements nothing is a mistake, never a no-op
+        if plugin is not None and name not in BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS \
+                and not pm.get_hookcallers(plugin):
+            raise GoalRegistrationError(_implements_nothing(pm, name, plugin))
     if trace:
         pm.trace.root.setwriter(print)
         pm.enable_tracing()
     return pm
+
+
+def _implements_nothing(pm: pluggy.PluginManager, name: str, plugin: object) -> str:
+    """Why a registered plugin with no hook implementation is refused, and what to do."""
+    module = getattr(plugin, "__name__", type(plugin).__name__)
+    where = f"plugin {name!r}" + (f" (module {module!r})" if module != name else "")
+    hooks = sorted(n for n, caller in vars(pm.hook).items() if caller.has_spec())
+    undecorated = [n for n in hooks if callable(getattr(plugin, n, None))]
+    if undecorated:
+        return (f"{where} implements no outboundql hook: its function {undecorated[0]} is not decorated with "
+                "@outboundql.goals.hookimpl, so outboundql cannot see it; add the decorator")
+    return (f"{where} implements no outboundql hook: define one of {', '.join(hooks)} decorated with "
+            "@outboundql.goals.hookimpl in that module, or remove the entry point")
 
 
 def _failed_entry_point(pm: pluggy.PluginManager) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from outboundql.goals.api import (
@@ -144,6 +144,11 @@ def _check_guardrail(goal: Goal, plugin: str, status: object, rule: object) -> G
 
 
 def _check_rubric(goal: Goal, plugin: str) -> tuple[Criterion, ...]:
+    if isinstance(goal.rubric, Criterion):
+        raise _error(plugin, goal, "rubric must be a tuple of Criterion: write rubric=(Criterion(...),) with a "
+                                   "trailing comma for a single criterion")
+    if isinstance(goal.rubric, (str, bytes, Mapping)) or not isinstance(goal.rubric, Iterable):
+        raise _error(plugin, goal, f"rubric must be a tuple of Criterion, got {type(goal.rubric).__name__}")
     rubric = tuple(goal.rubric)
     if not rubric:
         raise _error(plugin, goal, "the rubric needs at least one Criterion")

@@ -8,6 +8,10 @@ Example:
 
     def test_coexists_with_builtins():
         assert "podcast" in registry_with(my_plugin_module)
+
+    def test_installed_plugin_is_discovered():
+        assert "podcast" in installed_goals()
+        assert installed_plugin("podcast") is my_plugin_module
 """
 
 from __future__ import annotations
@@ -45,3 +49,15 @@ def check_goal(goal: Goal) -> Goal:
 def registry_with(*plugins: object) -> GoalRegistry:
     """The built-in goals plus ``plugins`` (modules or objects with hook implementations)."""
     return collect_goals(make_plugin_manager(entry_points=False, extra=plugins))
+
+
+def installed_goals() -> GoalRegistry:
+    """The goals of the built-ins and of every installed plugin (the ``outboundql.goals`` entry points), loaded as
+    ``outboundql serve`` loads them (``OUTBOUNDQL_DISABLE_PLUGINS`` aside): proves a distribution's packaging."""
+    return collect_goals(make_plugin_manager())
+
+
+def installed_plugin(name: str) -> object | None:
+    """The plugin installed under entry-point name ``name`` (the module the entry point names), or None when no
+    installed distribution has that entry point."""
+    return make_plugin_manager().get_plugin(name)

@@ -295,8 +295,11 @@ def _status(x: _Inputs) -> Evaluation:
     if not status:
         return Evaluation(None)
     block = _block(x.goal, status)
-    if block is Block.TARGET or x.goal.is_target(x.goal, _facts(x), x.today):
+    if block is Block.TARGET:
         return Evaluation(1.0, status, msgid=N_("{criterion}: status {value} is this goal's target audience."))
+    if x.goal.is_target(x.goal, _facts(x), x.today):  # the goal's own test, not a status rule: said so
+        return Evaluation(1.0, status, msgid=N_("{criterion}: the account is in this goal's target audience by the "
+                                                "goal's own test (status {value})."))
     if block is Block.ALLOWED:
         return Evaluation(0.5, status, kind="gap",
                           msgid=N_("{criterion}: status {value} is allowed but not this goal's target audience."))

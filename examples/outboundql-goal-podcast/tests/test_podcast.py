@@ -5,8 +5,7 @@ from datetime import date
 import outboundql_goal_podcast as plugin
 
 from outboundql.goals import AccountFacts, Block, Persona, Product
-from outboundql.goals.manager import collect_goals, make_plugin_manager
-from outboundql.goals.testing import check_goal, registry_with
+from outboundql.goals.testing import check_goal, installed_goals, installed_plugin, registry_with
 
 
 def test_goal_satisfies_the_contract() -> None:
@@ -22,9 +21,8 @@ def test_coexists_with_builtins() -> None:
 
 
 def test_installed_plugin_is_discovered() -> None:  # like datasette-plugin's starter test
-    pm = make_plugin_manager()
-    assert "podcast" in collect_goals(pm)
-    assert pm.get_plugin("podcast") is plugin  # the entry-point name is the plugin name
+    assert "podcast" in installed_goals()
+    assert installed_plugin("podcast") is plugin  # the entry-point name is the plugin name
 
 
 def test_persona_turns_buyer_industries_into_show_topics() -> None:
