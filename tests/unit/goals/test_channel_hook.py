@@ -99,3 +99,20 @@ def test_a_malformed_channel_is_refused_naming_its_plugin(channel: object, messa
 def test_two_plugins_with_one_key_the_second_is_named() -> None:
     with pytest.raises(ChannelRegistrationError, match="channel key 'fake' is already registered"):
         registry_with(plugin(FakeChannel(), name="one"), plugin(FakeChannel(), name="two"))
+
+
+async def test_the_kit_checks_and_delivers_once() -> None:
+    from outboundql.channels.testing import check_channel, deliver_once, sample_delivery
+
+    assert check_channel(FakeChannel()).key == "fake"
+    with pytest.raises(ChannelRegistrationError, match="deliver must be an async function"):
+        check_channel(SyncDeliver())
+    assert isinstance(await deliver_once(FakeChannel()), AwaitingResult)
+    assert sample_delivery("sms").address == "+34600000001"
+
+    class Wrong(FakeChannel):
+        async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult:
+            return "sent"  # type: ignore[return-value]
+
+    with pytest.raises(AssertionError, match="got str"):
+        await deliver_once(Wrong())
