@@ -40,6 +40,7 @@ NINE = MONDAY_8 + timedelta(hours=1)
 DANA = {"name": "Dana Diaz", "email": "dana@acme.example", "is_decision_maker": True}
 EVE = {"name": "Eve Ortiz", "email": "eve@acme.example"}
 Answer = Callable[[Delivery], DeliveryResult]
+ATTEMPT = "query($id: ID!) { node(id: $id) { ... on OutreachAttempt { providerId error } } }"
 
 
 class Probe:
@@ -130,8 +131,8 @@ async def test_delivered_settles_at_once_and_the_follow_up_carries_the_thread(wo
     assert (follow_up["step"], follow_up["status"], follow_up["dueAt"]) == (2, "SCHEDULED",
                                                                             iso(NINE + timedelta(minutes=60)))
     assert settled["outreachStatus"] != "NEW"
-    stored = await models.OutreachAttempt.get(id=first.id)
-    assert stored.provider_id == f"<attempt-{first.id}@outbound.example>"
+    shown = data_of(await world.gql(ATTEMPT, {"id": gid("OutreachAttempt", first)}, as_=world.owner))["node"]
+    assert shown == {"providerId": f"<attempt-{first.id}@outbound.example>", "error": None}
     audited = await models.AuditEvent.get(object_type="OutreachAttempt", object_id=first.id, action="attempt.result")
     assert audited.actor_id is None and audited.after is not None
     assert (audited.after["channel"], audited.after["outcome"], audited.after["next"]) == ("probe", "sent",

@@ -46,7 +46,10 @@ class OutreachAttempt(ProjectNode):
     outcome: AttemptOutcome | None = strawberry.field(description="What it came to, once its result is recorded.")
     goal_achieved: bool | None = strawberry.field(description="Whether the result reached the campaign's goal.")
     notes: str = strawberry.field(description="Notes recorded with the result.")
-    error: str | None = strawberry.field(description="Why delivery failed, when it did.")
+    error: str | None = strawberry.field(description="Why delivery failed, when it did; why it waits, when its "
+                                         "channel deferred it (a sending cap).")
+    provider_id: str | None = strawberry.field(description="What the channel's provider calls it (an e-mail's "
+                                               "Message-ID, a call's id); null for the log channel.")
     created_at: datetime = strawberry.field(description="When it was planned.")
     row: strawberry.Private[models.OutreachAttempt]
     node_model = models.OutreachAttempt
