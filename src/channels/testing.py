@@ -17,6 +17,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from outboundql.channels import (
@@ -29,10 +31,11 @@ from outboundql.channels import (
     DeliveryResult,
     OutreachChannel,
 )
-from outboundql.channels.registry import ChannelRegistry, validate_channel
+from outboundql.channels.registry import ChannelRegistry, collect_channels, validate_channel
 from outboundql.channels.registry import registry_with as _registry_with
 
-__all__ = ["check_channel", "deliver_once", "registry_with", "sample_delivery"]
+__all__ = ["MemoryQuota", "check_channel", "configured", "deliver_once", "installed_channels", "registry_with",
+           "sample_delivery"]
 
 
 def check_channel(channel: object) -> OutreachChannel:
@@ -77,3 +80,60 @@ async def deliver_once(channel: OutreachChannel, delivery: Delivery | None = Non
     return result
 
 
+
+
+def installed_channels() -> ChannelRegistry:
+    """The channels ``outboundql serve`` would load from what is installed (built-ins and every ``outboundql.goals``
+    entry point), ``OUTBOUNDQL_DISABLE_PLUGINS`` aside: proves a distribution's packaging."""
+    from outboundql.goals.manager import make_plugin_manager
+
+    return collect_channels(make_plugin_manager())
+
+
+def configured(channel: OutreachChannel, *, kind: str | None = None, settings: Mapping[str, Any] | None = None,
+               secrets: Mapping[str, str] | None = None, project_id: int = 1) -> Configured:
+    """The `Configured` ``deliver`` receives once a project configured ``channel`` for message channel ``kind``
+    (default: the first it serves) with these settings and secrets, checked as ``configureChannel`` checks them
+    (types, choices, bounds, required ones, the channel's own ``validate``) with defaults filled in. A configuration
+    the host would refuse raises ValueError listing each problem as ``settings.<key>: …`` / ``secrets.<key>: …``."""
+    from outboundql.errors import Collector
+    from outboundql.services.channel_configs import clean_settings  # the host's own checks
+
+    check = Collector()
+    chosen = kind if kind is not None else sorted(channel.serves)[0]
+    if chosen not in channel.serves:
+        check.add("kind", f"The {channel.key} channel does not deliver {chosen}; it delivers "
+                  f"{', '.join(sorted(channel.serves))}.")
+    clean = clean_settings(channel, dict(settings or {}), check)
+    declared = {s.key: s for s in channel.settings if s.secret}
+    given = {name: value for name, value in (secrets or {}).items() if value}
+    for name in given:
+        if name not in declared:
+            check.add(f"secrets.{name}", f"The {channel.key} channel has no secret {name!r}.")
+    for name, setting in declared.items():
+        if setting.required and name not in given:
+            check.add(f"secrets.{name}", f"{setting.label} is required: set it in secrets.")
+    validate = getattr(channel, "validate", None)
+    if callable(validate) and not check.items:
+        for name, problem in validate(clean, given).items():
+            check.add(f"secrets.{name}" if name in declared else f"settings.{name}", problem)
+    if check.items:
+        raise ValueError("; ".join(f"{i.field}: {i.message}" for i in check.items))
+    return Configured(project_id=project_id, kind=chosen, settings=clean, secrets=given)
+
+
+@dataclass
+class MemoryQuota:
+    """An `outboundql.channels.Quota` in memory, for unit tests: counters (key → daily cap) count in ``taken``; a
+    take that would pass a cap takes nothing and answers the next UTC midnight after ``now``, as the server's quota
+    does (there counted in the database, atomically across workers). Pass it as ``sample_delivery(quota=…)``."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    taken: dict[str, int] = field(default_factory=dict)
+
+    async def take(self, limits: Mapping[str, int]) -> datetime | None:
+        if any(self.taken.get(key, 0) >= cap for key, cap in limits.items()):
+            return datetime.combine(self.now.astimezone(UTC).date() + timedelta(days=1), time(0), tzinfo=UTC)
+        for key in limits:
+            self.taken[key] = self.taken.get(key, 0) + 1
+        return None
