@@ -27,6 +27,7 @@ from outboundql.gql.saved_filters import SavedFilter
 from outboundql.gql.stats import ProjectStats, project_stats
 from outboundql.gql.suppressions import SuppressionConnection, SuppressionKind, resolve_suppressions
 from outboundql.gql.users import User
+from outboundql.gql.webhooks import WebhookEndpoint, project_webhook_endpoints
 from outboundql.services import markets, products, saved_filters
 from outboundql.services import projects as projects_service
 
@@ -131,6 +132,10 @@ class Project(ProjectNode):
     @strawberry.field(description="Markets of this project, by name.")
     async def markets(self, info: Info) -> list[Market]:
         return [Market.from_model(m) for m in await markets.project_markets(self.row.id)]
+
+    @strawberry.field(description="Event webhook endpoints of this project, oldest first (at most 20).")
+    async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
+        return await project_webhook_endpoints(self.row.id)
 
     @strawberry.field(description="Saved filters of this project, by name.")
     async def saved_filters(self, info: Info) -> list[SavedFilter]:

@@ -35,11 +35,12 @@ from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
 from outboundql.gql.suppressions import SuppressionMutations
 from outboundql.gql.users import UserMutations, UserQueries
+from outboundql.gql.webhooks import WebhookMutations, WebhookQueries
 
 
 @strawberry.type
-class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, ChannelQueries,
-            NodeQueries):
+class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, WebhookQueries,
+            ChannelQueries, NodeQueries):
     pass
 
 
@@ -55,6 +56,7 @@ class Mutation(
     ExportMutations,
     ImportMailMutations,
     SuppressionMutations,
+    WebhookMutations,
 ):
     pass
 

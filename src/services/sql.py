@@ -3,7 +3,8 @@ between SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import enum
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -55,26 +56,83 @@ def decimal_value(conn: Any, value: Any, places: int) -> Decimal:
     return Decimal(int(value)).scaleb(-places)
 
 
+def _groups(conn: Any, rows: int, width: int) -> str:
+    """``(?, ?), (?, ?)`` (``($1, $2), ($3, $4)`` on PostgreSQL): the VALUES of ``rows`` rows of ``width``."""
+    if not is_postgres(conn):
+        return ", ".join(["(" + ", ".join("?" * width) + ")"] * rows)
+    return ", ".join("(" + ", ".join(f"${k * width + c + 1}" for c in range(width)) + ")" for k in range(rows))
+
+
+async def select_in(conn: Any, model: Any, column: str, values: Sequence[Any], **equal: Any) -> list[Any]:
+    """The rows of ``model`` (instances, as the ORM builds them) whose ``column`` is one of ``values`` and whose
+    ``equal`` columns have those values: a query per `CHUNK` values, each value a bind parameter. The ORM's
+    ``filter(column__in=…)`` builds a parameter term per value, which costs more than the query for thousands."""
+    found: list[Any] = []
+    table = model._meta.db_table
+    names = list(equal)
+    where = " AND ".join(f"{name} = {placeholder(conn, n)}" for n, name in enumerate(names, 1))
+    for part in chunks(values):
+        listed = ", ".join(placeholder(conn, len(names) + k + 1) for k in range(len(part)))
+        rows = await conn.execute_query_dict(
+            f"SELECT * FROM {table} WHERE {where + ' AND ' if where else ''}{column} IN ({listed})",
+            [*(equal[name] for name in names), *part])
+        found.extend(model._init_from_db(**row) for row in rows)
+    return found
+
+
 async def insert_rows(conn: Any, model: Any, rows: Sequence[dict[str, Any]], *, per_statement: int = 500) -> None:
     """INSERT ``rows`` (column name → Python value, every row the same columns) into ``model``'s table with
     multi-row VALUES, each value converted as the model's field stores it: the ORM's bulk create builds an object
     and a parameter term per value, several times the database's own work for thousands of rows."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    fields = model._meta.fields_map
-    # Most values are stored as they are: only enums, JSON and decimals go through their field (foreign keys are
-    # given by their ``<name>_id`` fields).
-    plain = {"IntField", "BigIntField", "SmallIntField", "CharField", "TextField", "BooleanField", "DatetimeField"}
-    convert = [None if type(fields[name]).__name__ in plain else fields[name] for name in columns]
-    table = model._meta.db_table
+    if rows:
+        await insert_tuples(conn, model, list(rows[0]), [tuple(row.values()) for row in rows],
+                            per_statement=per_statement)
+
+
+async def insert_tuples(conn: Any, model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                        per_statement: int = 500, returning_ids: bool = False) -> list[int]:
+    """`insert_rows` of rows given as value tuples in the order of ``columns``. With ``returning_ids``, the new
+    rows' ids in the order of ``rows``: ``RETURNING`` answers in no promised order (SQLite documents it as
+    arbitrary), so each statement's ids are sorted, as the ids of one multi-row INSERT are assigned in its VALUES
+    order, on SQLite and PostgreSQL alike."""
+    ids: list[int] = []
+    convert = [_converter(model, name) for name in columns]
+    head = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) VALUES "
     width = len(columns)
     for part in chunks(rows, per_statement):
-        groups = ", ".join(
-            "(" + ", ".join(placeholder(conn, k * width + c + 1) for c in range(width)) + ")" for k in range(len(part)))
-        values = [value if field is None or value is None else field.to_db_value(value, model)
-                  for row in part for field, value in zip(convert, row.values(), strict=True)]
-        await conn.execute_query(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {groups}", values)
+        values = [value if to_db is None or value is None else to_db(value)
+                  for row in part for to_db, value in zip(convert, row, strict=True)]
+        query = head + _groups(conn, len(part), width)
+        if returning_ids:  # execute_query answers no rows for an INSERT on asyncpg
+            ids.extend(sorted(int(row["id"]) for row in await conn.execute_query_dict(query + " RETURNING id",
+                                                                                     values)))
+        else:
+            await conn.execute_query(query, values)
+    return ids
+
+
+#: Fields whose values are stored as they are (foreign keys are given by their ``<name>_id`` fields).
+_PLAIN_FIELDS = frozenset({"IntField", "BigIntField", "SmallIntField", "CharField", "TextField", "BooleanField",
+                           "DatetimeField"})
+
+
+def _converter(model: Any, name: str) -> Callable[[Any], Any] | None:
+    """How a value of ``model``'s field ``name`` is stored: None when as it is; otherwise the field's own
+    conversion, remembered for enum members and empty JSON (the same few values in thousands of rows)."""
+    field = model._meta.fields_map[name]
+    if type(field).__name__ in _PLAIN_FIELDS:
+        return None
+    known: dict[Any, Any] = {}
+
+    def to_db(value: Any) -> Any:
+        key = value if isinstance(value, enum.Enum) else (type(value), "empty") if value in ([], {}) else None
+        if key is None:
+            return field.to_db_value(value, model)
+        if key not in known:
+            known[key] = field.to_db_value(value, model)
+        return known[key]
+
+    return to_db
 
 
 async def update_ids(conn: Any, table: str, ids: Sequence[int], **values: Any) -> None:
@@ -88,27 +146,11 @@ async def update_ids(conn: Any, table: str, ids: Sequence[int], **values: Any) -
 
 async def insert_returning_ids(conn: Any, model: Any, rows: Sequence[dict[str, Any]], *,
                                per_statement: int = 500) -> list[int]:
-    """`insert_rows`, answering the new rows' ids in the order of ``rows``. ``RETURNING`` answers in no promised
-    order (SQLite documents it as arbitrary), so each statement's ids are sorted: the ids of one multi-row INSERT
-    are assigned in its VALUES order, on SQLite and PostgreSQL alike."""
-    ids: list[int] = []
+    """`insert_rows`, answering the new rows' ids in the order of ``rows`` (see `insert_tuples`)."""
     if not rows:
-        return ids
-    columns = list(rows[0])
-    fields = model._meta.fields_map
-    plain = {"IntField", "BigIntField", "SmallIntField", "CharField", "TextField", "BooleanField", "DatetimeField"}
-    convert = [None if type(fields[name]).__name__ in plain else fields[name] for name in columns]
-    table = model._meta.db_table
-    width = len(columns)
-    for part in chunks(rows, per_statement):
-        groups = ", ".join(
-            "(" + ", ".join(placeholder(conn, k * width + c + 1) for c in range(width)) + ")" for k in range(len(part)))
-        values = [value if field is None or value is None else field.to_db_value(value, model)
-                  for row in part for field, value in zip(convert, row.values(), strict=True)]
-        returned = await conn.execute_query_dict(  # execute_query answers no rows for an INSERT on asyncpg
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {groups} RETURNING id", values)
-        ids.extend(sorted(int(row["id"]) for row in returned))
-    return ids
+        return []
+    return await insert_tuples(conn, model, list(rows[0]), [tuple(row.values()) for row in rows],
+                               per_statement=per_statement, returning_ids=True)
 
 
 async def update_by_id(conn: Any, model: Any, rows: dict[int, dict[str, Any]], **same: Any) -> None:
