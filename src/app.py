@@ -27,7 +27,7 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
-from outboundql.services import imports, runtime, scheduler, scoring_runs, signing_key
+from outboundql.services import imports, runtime, scheduler, scoring_runs, signing_key, webhook_deliveries
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.settings import Settings, get_settings
 from outboundql.upload_limit import UploadBodyLimit
@@ -70,8 +70,8 @@ async def _broker_status(settings: Settings) -> str:
 
 
 async def _scheduler_ticks(interval: float) -> None:
-    """The embedded server ticks the outreach scheduler on its own loop (its jobs run here too), and sends
-    again the import jobs whose run stopped."""
+    """The embedded server ticks the outreach scheduler on its own loop (its jobs run here too), sends
+    again the import jobs whose run stopped, and claims the due event webhook deliveries."""
     while True:
         try:
             await scheduler.tick()
@@ -81,6 +81,10 @@ async def _scheduler_ticks(interval: float) -> None:
             await imports.resume_stalled()
         except Exception:
             log.exception("Stalled import jobs could not be sent again; trying again in %g s.", interval)
+        try:
+            await webhook_deliveries.tick()
+        except Exception:
+            log.exception("The webhook deliveries' tick failed; trying again in %g s.", interval)
         await asyncio.sleep(interval)
 
 
