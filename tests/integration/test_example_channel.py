@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,7 +25,6 @@ import pytest
 from outboundql.channels.registry import collect_channels
 from outboundql.goals.manager import make_plugin_manager
 from tests.integration.conftest import COMMAND_TIMEOUT, child_env
-from tests.integration.test_example_plugin import write_dist_info as _write_goal_dist_info
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "outboundql-channel-smsgate"
@@ -35,14 +35,15 @@ SOURCE = "outboundql-channel-smsgate 0.1.0"
 
 def write_dist_info(directory: Path) -> Path:
     """The example's ``<name>-<version>.dist-info`` (METADATA, entry_points.txt), from its pyproject.toml."""
-    import tests.integration.test_example_plugin as goal_example
-
-    original = goal_example.EXAMPLE
-    goal_example.EXAMPLE = EXAMPLE  # the same generator, reading this example's pyproject.toml
-    try:
-        return _write_goal_dist_info(directory)
-    finally:
-        goal_example.EXAMPLE = original
+    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]
+    name, version = project["name"], project["version"]
+    dist_info = directory / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (dist_info / "entry_points.txt").write_text("\n".join(
+        f"[{group}]\n" + "".join(f"{ep} = {target}\n" for ep, target in entries.items())
+        for group, entries in project["entry-points"].items()))
+    return dist_info
 
 
 @pytest.fixture
