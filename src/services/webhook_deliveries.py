@@ -328,7 +328,7 @@ class Redelivered:
 async def redeliver(access: Access, cmd: RedeliverWebhook) -> Redelivered:
     """A new delivery of the same event (same ``webhook-id`` and body), due now; the endpoint must be enabled.
     The original row stays in the log as it was."""
-    original = await access.get(models.WebhookDelivery, cmd.delivery_id, Role.ADMIN, what="Webhook delivery",
+    original = await access.get(models.WebhookDelivery, cmd.delivery_id, Role.ADMIN,
                                 field="delivery_id")
     endpoint = await models.WebhookEndpoint.get(id=original.endpoint_id)
     if not endpoint.enabled:

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector
-from outboundql.services import audit, runtime, secret_box
+from outboundql.services import audit, fields, runtime, secret_box
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe
 from outboundql.services.webhook_deliveries import EVENT_TYPES
@@ -26,6 +26,7 @@ from outboundql.webhooks import signing
 
 MAX_URL = 2000
 MAX_DESCRIPTION = 500
+MAX_EVENTS = 50
 MAX_ENDPOINTS = 20
 """Endpoints per project: each event is one delivery per subscribed endpoint."""
 
@@ -72,9 +73,23 @@ class EndpointDeleted:
     endpoint_id: int
 
 
+def _storable(value: str, field: str, label: str, check: Collector) -> str | None:
+    try:
+        return fields.storable(value, label)
+    except ValueError as exc:
+        check.add(field, str(exc))
+        return None
+
+
 def _clean_url(value: str, check: Collector) -> str:
     url = value.strip()
-    parts = urlsplit(url)
+    if _storable(url, "url", "The URL", check) is None:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        check.add("url", "Give an absolute https:// URL, e.g. https://example.com/hooks/outboundql.")
+        return url
     if len(url) > MAX_URL:
         check.add("url", f"The URL is longer than {MAX_URL} characters.")
     elif parts.scheme not in ("http", "https") or not parts.hostname:
@@ -99,6 +114,9 @@ def _loopback(host: str) -> bool:
 
 def _clean_events(values: tuple[str, ...], check: Collector) -> list[str]:
     events: list[str] = []
+    if len(values) > MAX_EVENTS:
+        check.add("events", f"At most {MAX_EVENTS} events (there are {len(EVENT_TYPES)}: see webhookEventTypes).")
+        return events
     for i, value in enumerate(values):
         if value not in EVENT_TYPES:
             check.add(f"events[{i}]", f"Unknown event {value!r}; the events are {', '.join(EVENT_TYPES)} "
@@ -112,6 +130,8 @@ def _clean_events(values: tuple[str, ...], check: Collector) -> list[str]:
 
 def _clean_description(value: str, check: Collector) -> str:
     text = value.strip()
+    if _storable(text, "description", "The description", check) is None:
+        return text
     if len(text) > MAX_DESCRIPTION:
         check.add("description", f"The description is longer than {MAX_DESCRIPTION} characters.")
     return text
@@ -143,7 +163,7 @@ async def create_webhook_endpoint(access: Access, cmd: CreateWebhookEndpoint) ->
 
 
 async def update_webhook_endpoint(access: Access, cmd: UpdateWebhookEndpoint) -> EndpointChanged:
-    row = await access.get(models.WebhookEndpoint, cmd.id, Role.ADMIN, what="Webhook endpoint", field="id")
+    row = await access.get(models.WebhookEndpoint, cmd.id, Role.ADMIN, field="id")
     check = Collector()
     changes: dict[str, Any] = {}
     if cmd.url is not UNSET:
@@ -179,7 +199,7 @@ async def update_webhook_endpoint(access: Access, cmd: UpdateWebhookEndpoint) ->
 
 async def delete_webhook_endpoint(access: Access, cmd: DeleteWebhookEndpoint) -> EndpointDeleted:
     """Delete the endpoint and its delivery log (pending deliveries are dropped)."""
-    row = await access.get(models.WebhookEndpoint, cmd.id, Role.ADMIN, what="Webhook endpoint", field="id")
+    row = await access.get(models.WebhookEndpoint, cmd.id, Role.ADMIN, field="id")
     async with in_transaction():
         await audit.record(project_id=row.project_id, actor=access.user, action="webhook_endpoint.delete", row=row,
                            before=_public(row))

@@ -23,6 +23,7 @@ from outboundql.enums import (
     SuppressionKind,
 )
 from outboundql.goals.testing import registry_with
+from outboundql.models.webhooks import WebhookDeliveryStatus
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as campaign_accounts_service
 from outboundql.services import campaigns as campaigns_service
@@ -34,6 +35,7 @@ from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
 from outboundql.services import saved_filters as saved_filters_service
 from outboundql.services import suppressions as suppressions_service
+from outboundql.services import webhook_endpoints as webhook_endpoints_service
 from outboundql.services.access import Access
 from outboundql.services.contacts import NewContact
 from outboundql.services.projects import CreateProject, create_project
@@ -72,6 +74,8 @@ class World:
     ready_campaign: models.Campaign | None = None
     paused_campaign: models.Campaign | None = None
     suppression: models.Suppression | None = None  # set by build_world
+    webhook_endpoint: models.WebhookEndpoint | None = None  # set by build_world
+    webhook_delivery: models.WebhookDelivery | None = None  # set by build_world (an event sent to the endpoint)
 
     def gid(self, attr: str) -> str:
         row = getattr(self, attr)
@@ -99,6 +103,8 @@ TYPE_OF = {
     "ready_campaign": "Campaign",
     "paused_campaign": "Campaign",
     "suppression": "Suppression",
+    "webhook_endpoint": "WebhookEndpoint",
+    "webhook_delivery": "WebhookDelivery",
 }
 
 
@@ -148,6 +154,13 @@ async def build_world(owner: Person, tag: str) -> World:
     await add_execution(world, access, tag)
     world.suppression = (await suppressions_service.add_suppressions(access, suppressions_service.AddSuppressions(
         project.id, [suppressions_service.Entry(SuppressionKind.EMAIL, f"gone@{tag}-one.example")]))).added[0]
+    world.webhook_endpoint = (await webhook_endpoints_service.create_webhook_endpoint(
+        access, webhook_endpoints_service.CreateWebhookEndpoint(
+            project_id=project.id, url=f"https://{tag}-hooks.example/in", events=("import_job.finished",)))).endpoint
+    world.webhook_delivery = await models.WebhookDelivery.create(
+        project_id=project.id, endpoint_id=world.webhook_endpoint.id, event_id=f"msg_{tag}",
+        event_type="import_job.finished", payload={"type": "import_job.finished", "data": {}},
+        status=WebhookDeliveryStatus.DELIVERED, attempts=1, response_status=200)
     return world
 
 
@@ -364,11 +377,23 @@ MUTATIONS: list[Mutation] = [
     Mutation("recordAttemptResult", "RecordAttemptResultInput", "delivered_attempt", "input.attemptId",
              lambda w, gid: {"attemptId": gid, "outcome": "SENT", "notes": "Sent by hand"},
              "attempt { id status }"),
+    Mutation("createWebhookEndpoint", "CreateWebhookEndpointInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "url": "https://hooks.example/new", "events": ["campaign.updated"]},
+             "endpoint { id } secret"),
+    Mutation("updateWebhookEndpoint", "UpdateWebhookEndpointInput", "webhook_endpoint", "input.id",
+             lambda w, gid: {"id": gid, "events": ["campaign.updated"]}, "endpoint { id events }"),
+    Mutation("deleteWebhookEndpoint", "DeleteWebhookEndpointInput", "webhook_endpoint", "input.id",
+             lambda w, gid: {"id": gid}, "deletedEndpointId"),
+    Mutation("redeliverWebhook", "RedeliverWebhookInput", "webhook_delivery", "input.deliveryId",
+             lambda w, gid: {"deliveryId": gid}, "delivery { id eventId }"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
 ]
 
-DATA_MUTATIONS = [m for m in MUTATIONS if m.op != "addProjectMember"]
+# Integrations (event webhooks) are managed by admins, as members and API tokens are.
+ADMIN_MUTATIONS = {"addProjectMember", "createWebhookEndpoint", "updateWebhookEndpoint", "deleteWebhookEndpoint",
+                   "redeliverWebhook"}
+DATA_MUTATIONS = [m for m in MUTATIONS if m.op not in ADMIN_MUTATIONS]
 
 # Mutations that only read (exports): viewers may run them too; another project's ids answer like missing ones.
 READ_MUTATIONS: list[Mutation] = [
@@ -396,7 +421,7 @@ SNAPSHOT_MODELS = (
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
     models.Message, models.Expense, models.ApiUsage, models.OutreachAttempt, models.FitScore,
-    models.Suppression,
+    models.Suppression, models.WebhookEndpoint, models.WebhookDelivery,
 )
 
 

@@ -50,6 +50,7 @@ ID_TYPES: dict[str, str] = {
     "AttemptEditInput.attemptId": "OutreachAttempt",
     "RejectOutreachInput.attemptIds": "OutreachAttempt",
     "RecordAttemptResultInput.attemptId": "OutreachAttempt",
+    "RedeliverWebhookInput.deliveryId": "WebhookDelivery",
     "Query.node(id)": ANY,
     "Query.nodes(ids)": ANY,
 }

@@ -444,6 +444,16 @@ async def build_world(client: httpx.AsyncClient, owner: Person) -> dict[str, str
                                      "{ edges { node { id } } } } } }", id=own["Campaign"])
     own["OutreachAttempt"] = page["node"]["attempts"]["edges"][0]["node"]["id"]
     own["ImportJob"] = await _import_job(client, owner, own["Project"])
+    own["WebhookEndpoint"] = (await call(client, owner, "mutation($i: CreateWebhookEndpointInput!) { "
+                                                        "createWebhookEndpoint(input: $i) { endpoint { id } "
+                                                        "errors { code field message } } }",
+                                         i={"projectId": own["Project"], "url": "https://hooks.example/in",
+                                            "events": ["campaign.updated"]}))["createWebhookEndpoint"]["endpoint"]["id"]
+    await call(client, owner, "mutation($i: UpdateCampaignInput!) { updateCampaign(input: $i) "
+                              "{ errors { code field message } } }", i={"id": own["Campaign"], "name": "Camp 2"})
+    page = await call(client, owner, "query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 1) "
+                                     "{ edges { node { id } } } } } }", id=own["WebhookEndpoint"])
+    own["WebhookDelivery"] = page["node"]["deliveries"]["edges"][0]["node"]["id"]
     missing = set(node_types(SCHEMA)) - own.keys()
     assert not missing, f"make one object of each new node type in build_world: {sorted(missing)}"
     return own
