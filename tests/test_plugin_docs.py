@@ -203,3 +203,44 @@ def test_duplicate_key_message_is_documented() -> None:
     with pytest.raises(GoalRegistrationError) as error:
         registry.register(replace(BASE, key="press"), plugin="podcast")
     assert f"`{error.value}`" in section("#### Validation rules and their messages")
+
+
+# --- the channel chapter ------------------------------------------------------------------------------------
+
+CHANNEL_EXAMPLE = ROOT / "examples" / "outboundql-channel-smsgate"
+
+
+def test_the_complete_channel_is_the_example_distributions_module() -> None:
+    source = code_blocks(section("### A complete channel"), "python")[0]
+    assert source == (CHANNEL_EXAMPLE / "src" / "outboundql_channel_smsgate" / "__init__.py").read_text()
+
+
+def test_the_complete_channel_registers_beside_the_builtins() -> None:
+    from outboundql.channels.testing import check_channel
+    from outboundql.channels.testing import registry_with as channels_with
+
+    module = types.ModuleType("docs_smsgate_plugin")
+    exec(compile(code_blocks(section("### A complete channel"), "python")[0], "docs/plugins.md", "exec"),
+         module.__dict__)
+    registry = channels_with(module)
+    assert registry.source("smsgate") == "docs_smsgate_plugin" and "email" in registry
+    assert check_channel(module.SMSGATE).serves == frozenset({"sms", "whatsapp"})
+
+
+def test_the_testing_excerpt_is_in_the_examples_tests() -> None:
+    excerpt = code_blocks(section("### Testing a channel"), "python")[0]
+    assert excerpt in (CHANNEL_EXAMPLE / "tests" / "test_smsgate.py").read_text()
+
+
+def test_the_channel_interface_is_documented_field_by_field() -> None:
+    from outboundql import channels
+    from outboundql.channels import testing
+
+    chapter = section("## Channel plugins")
+    for cls in (channels.Setting, channels.Delivery, channels.Configured):
+        for f in dataclasses.fields(cls):
+            assert f"`{f.name}`" in chapter, f"{cls.__name__}.{f.name}"
+    for result in (channels.Delivered, channels.AwaitingResult, channels.Deferred, channels.DeliveryFailed):
+        assert f"| `{result.__name__}(" in section("### The four results"), result.__name__
+    for name in testing.__all__:
+        assert f"`{name}(" in section("### Testing a channel"), name
