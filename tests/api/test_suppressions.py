@@ -249,3 +249,26 @@ async def test_log_message_refuses_a_sent_message_to_a_suppressed_address_unless
     by_domain = data_of(await gql(LOG, {"input": {**base, "channel": "PHONE_CALL"}}, as_=owner))["logMessage"]
     assert [e["message"].split(":")[0] for e in by_domain["errors"]] == [
         "Every address at acme.example is on the project's suppression list since 2026-03-02 (manual"]
+
+
+async def test_a_page_costs_the_same_statements_for_3_or_30_entries(
+        gql: Any, owner: Person, project: models.Project, make_user: Any, add_member: Any,
+        count_queries: Any) -> None:
+    query = """query($id: ID!) { node(id: $id) { ... on Project { suppressions(first: 50) { totalCount
+        edges { node { id kind value reason source createdAt createdBy { email } } } } } } }"""
+    members = [owner]
+    for i in range(2):
+        member = await make_user(f"m{i}@example.com")
+        await add_member(member, project, Role.MEMBER)
+        members.append(member)
+
+    async def statements(count: int, start: int) -> int:
+        for i in range(count):
+            await add(gql, members[i % 3], project, entry("EMAIL", f"p{start + i}@acme.example"))
+        with count_queries() as counted:
+            page = data_of(await gql(query, {"id": gid("Project", project)}, as_=owner))["node"]["suppressions"]
+        assert page["totalCount"] == start + count
+        assert {e["node"]["createdBy"]["email"] for e in page["edges"]} == {m.user.email for m in members}
+        return len(counted)
+
+    assert await statements(3, 0) == await statements(27, 3)
