@@ -200,6 +200,7 @@ class Claimed:
     contact_name: str | None
     contact_do_not_contact: bool | None
     contact_time_zone: str | None
+    provider_id: str | None
 
     @property
     def delivery_key(self) -> str:
@@ -211,7 +212,8 @@ CLAIMED_COLUMNS = (
     "a.id, a.project_id, a.campaign_id, a.campaign_account_id, a.contact_id, a.channel, a.step, a.attempt_number, "
     "a.subject, a.body, a.address, ca.account_id, ca.execution_status, ca.execution_disabled, "
     "acc.name AS account_name, acc.status AS account_status, acc.time_zone AS account_time_zone, acc.country, "
-    "ct.name AS contact_name, ct.do_not_contact AS contact_do_not_contact, ct.time_zone AS contact_time_zone")
+    "ct.name AS contact_name, ct.do_not_contact AS contact_do_not_contact, ct.time_zone AS contact_time_zone, "
+    "a.provider_id")
 ROW_FIELDS = ("id", "account_id", "execution_status", "execution_disabled")
 
 
@@ -270,12 +272,18 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
     through = await channel_configs.for_delivery(campaign.project_id, {a.channel.value for a in group})
     threads = await _threads(campaign_id, group)
     language = campaign.communication_language or await _product_language(campaign) or "en"
+    logged = await _logged(campaign.project_id, group)
     quota = send_quota.DatabaseQuota(campaign.project_id, now)
     for attempt in group:
         if campaign.execution_state is ExecutionState.STOPPED or attempt.execution_status in FINAL_EXECUTION:
             cancel[attempt.id] = "The plan stopped before this attempt was executed."
         elif campaign.execution_state is not ExecutionState.LIVE or attempt.execution_disabled:
             release[attempt.id] = None  # paused meanwhile: it waits where it was
+        elif attempt.delivery_key in logged:  # delivered by an execution that died before settling it: never twice
+            used[attempt.id] = through[attempt.channel.value][0].key
+            delivered.append((attempt, channels.Delivered(provider_id=attempt.provider_id,
+                                                          note="Delivered before; settled now."),
+                              logged[attempt.delivery_key]))
         elif planning.ended(cadence, now):
             cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
             finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.COMPLETED)
@@ -309,9 +317,10 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
                 deferred[attempt.id] = (max(until, windows.next_allowed(max(until, now), window, zone_of(attempt))),
                                         result.reason)
             elif isinstance(result, channels.Delivered):
+                if result.provider_id:  # kept at once: a follow-up answers it even if this execution dies now
+                    await models.OutreachAttempt.filter(id=attempt.id, claim_token=token).update(
+                        provider_id=result.provider_id)
                 delivered.append((attempt, result, await _log_delivered(attempt, result)))
-                if result.provider_id:
-                    provider_ids[attempt.id] = result.provider_id
             else:
                 handed.append(attempt)
                 if result.provider_id:
@@ -461,6 +470,13 @@ async def _threads(campaign_id: int, group: list[Claimed]) -> dict[tuple[int | N
             id__not_in=[a.id for a in group]).order_by("id").values_list("contact_id", "channel", "provider_id"):
         threads[(contact_id, Channel(channel))].append(provider_id)
     return {key: tuple(ids) for key, ids in threads.items()}
+
+
+async def _logged(project_id: int, group: list[Claimed]) -> dict[str, models.Message]:
+    """The messages already logged for these attempts (by their delivery keys; one query): an execution delivered
+    them and died before settling them."""
+    return {m.idempotency_key: m for m in await models.Message.filter(
+        project_id=project_id, idempotency_key__in=[a.delivery_key for a in group]) if m.idempotency_key}
 
 
 async def _log_delivered(attempt: Claimed, result: channels.Delivered) -> models.Message | None:

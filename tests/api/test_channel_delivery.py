@@ -12,6 +12,7 @@ import types
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -29,7 +30,7 @@ from outboundql.channels import (
 from outboundql.channels.registry import ChannelRegistrationError, ChannelRegistry, registry_with
 from outboundql.enums import AttemptStatus, SuppressionKind
 from outboundql.goals import hookimpl
-from outboundql.services import scheduler
+from outboundql.services import attempts, scheduler
 from outboundql.services.clock import FakeClock
 from tests.api.cadence_world import MONDAY_8, World, email_step, gid, iso
 from tests.api.cadence_world import world as world  # the fixture
@@ -145,6 +146,36 @@ async def test_delivered_settles_at_once_and_the_follow_up_carries_the_thread(wo
     assert messages == 2  # each delivered once, logged once
     assert (await world.row(row))["execution"]["status"] == "COMPLETED"
     assert await world.at(NINE + timedelta(minutes=120)) is not None and len(probe.handed) == 2
+
+
+async def test_a_delivery_whose_settling_died_is_settled_later_and_never_sent_twice(
+        world: World, probe: Probe, monkeypatch: pytest.MonkeyPatch) -> None:
+    row = await world.account("Acme", DANA)
+    await live(world, email_step(subject="Hello", body="First"))
+    probe.answer = lambda delivery: Delivered(provider_id="<once@outbound.example>")
+    settle = attempts.settle
+
+    async def dies(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the worker died while settling")
+
+    monkeypatch.setattr(attempts, "settle", dies)
+    attempt = (await attempts_of(row))[0]
+    token, claimed = await scheduler.claim(NINE)  # executed here, not by a job (whose retries would run it again)
+    assert claimed == [attempt.id]
+    with pytest.raises(RuntimeError, match="died while settling"):
+        await scheduler.execute(claimed, token, NINE)
+    stuck = await models.OutreachAttempt.get(id=attempt.id)
+    assert (stuck.status, stuck.provider_id) == (AttemptStatus.EXECUTING, "<once@outbound.example>")
+
+    monkeypatch.setattr(attempts, "settle", settle)
+    later = NINE + scheduler.lease() + timedelta(seconds=1)
+    assert await scheduler.claim(NINE + timedelta(seconds=10)) == (ANY, [])  # within the lease: nobody takes it
+    token, claimed = await scheduler.claim(later)  # the lease ended: another execution takes it
+    assert await scheduler.execute(claimed, token, later) == [attempt.id]
+    assert len(probe.handed) == 1  # not delivered again
+    done = await models.OutreachAttempt.get(id=attempt.id)
+    assert (done.status, done.outcome, done.provider_id) == (AttemptStatus.DONE, "sent", "<once@outbound.example>")
+    assert await models.Message.filter(campaign_account_id=row.id).count() == 1
 
 
 async def test_deferred_goes_back_to_the_schedule_with_its_reason(world: World, probe: Probe) -> None:
