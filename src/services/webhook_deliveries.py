@@ -11,7 +11,8 @@ Sending: `tick` claims due rows (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; a claim
 `LEASE` ahead, so a lost job's rows are claimed again once it ends) and hands each batch to the
 ``deliver_webhooks`` job, which calls `deliver`. A try is a POST with explicit timeouts; a 2xx answer
 delivers, anything else (an error, a timeout, a refused connection) schedules the next try
-`backoff(attempts)` later (exponential, with jitter; time from the runtime clock, nothing sleeps). After
+`backoff(attempts)` later (exponential, with jitter; time from the runtime clock, nothing sleeps). Redirects
+are not followed (a 3xx is a failure), and only the start of a failed answer's body is read. After
 `MAX_ATTEMPTS` tries the row is FAILED. An endpoint is disabled, with the reason visible, when a delivery
 runs out of tries with no success of any of its deliveries in between (`consecutive_failures` reached
 `MAX_ATTEMPTS`): it has then failed for about a day (the sum of the backoff schedule). Its pending rows wait;
@@ -266,13 +267,17 @@ async def _try(client: httpx.AsyncClient, row: models.WebhookDelivery, claim_tok
     status: int | None = None
     try:
         secret = secret_box.open_(endpoint.secret, f"webhook:{endpoint.id}")
-        response = await client.post(endpoint.url, content=body,
-                                     headers=signing.headers(secret, row.event_id, now, body))
-        status = response.status_code
-        error = None if response.is_success else _excerpt(f"HTTP {status}: {response.text}")
+        request = client.build_request("POST", endpoint.url, content=body,
+                                       headers=signing.headers(secret, row.event_id, now, body))
+        response = await client.send(request, stream=True)
+        try:
+            status = response.status_code
+            error = None if response.is_success else _excerpt(f"HTTP {status}: {await _start_of(response)}")
+        finally:
+            await response.aclose()
     except secret_box.UnreadableSecret as exc:
         error = f"The endpoint's secret cannot be read ({exc}); rotate it."
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         error = _excerpt(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     attempts = row.attempts + 1
     mine = models.WebhookDelivery.filter(id=row.id, claim_token=claim_token)
@@ -297,6 +302,16 @@ async def _disable_if_failing(endpoint_id: int, now: datetime, error: str) -> No
     await models.WebhookEndpoint.filter(id=endpoint_id, enabled=True,
                                         consecutive_failures__gte=MAX_ATTEMPTS).update(
         enabled=False, disabled_at=now, disabled_reason=reason, updated_at=now)
+
+
+async def _start_of(response: httpx.Response) -> str:
+    """The first `ERROR_EXCERPT` bytes of an answer's body, as text (the rest is never read)."""
+    kept = b""
+    async for chunk in response.aiter_bytes():
+        kept += chunk
+        if len(kept) >= ERROR_EXCERPT:
+            break
+    return kept[:ERROR_EXCERPT].decode("utf-8", "replace")
 
 
 def _excerpt(text: str) -> str:

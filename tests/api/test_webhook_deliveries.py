@@ -21,7 +21,7 @@ from tests.api.cadence_world import MONDAY_8
 from tests.api.cadence_world import world as world  # the fixture
 from tests.api.webhooks_helpers import Receiver, make_endpoint, verified
 from tests.api.webhooks_helpers import receiver as receiver  # the fixture
-from tests.helpers import Person, data_of, global_id
+from tests.helpers import Person, access_for, data_of, global_id
 
 NOW = MONDAY_8
 MONDAY_9 = MONDAY_8 + timedelta(hours=1)
@@ -295,3 +295,32 @@ async def test_two_runners_at_once_deliver_each_event_once(
         ids = [r.event_id for r in receiver.at(path)]
         assert len(ids) == 30 and len(set(ids)) == 30
     assert await models.WebhookDelivery.filter(status=WebhookDeliveryStatus.DELIVERED).count() == 60
+
+
+async def test_the_end_of_a_scoring_run_and_of_an_import_job(
+        owner: Person, project: models.Project, campaign: models.Campaign, receiver: Receiver, jobs: Any) -> None:
+    from outboundql.goals.testing import registry_with
+    from outboundql.services import imports, scoring_runs
+
+    _, secret = await make_endpoint(owner, project, receiver.url(), ["scoring_run.finished", "import_job.finished"])
+    await models.Persona.create(project=project, product_id=campaign.product_id, goal_key="sales", name="Ops",
+                                industries=["Software"])
+    for name in ("Acme", "Bravo"):
+        account = await models.Account.create(project=project, name=name, industry="Software")
+        await models.CampaignAccount.create(campaign=campaign, account=account)
+    access = await access_for(owner)
+    run = (await scoring_runs.score_campaign(access, registry_with(), scoring_runs.ScoreCampaign(
+        campaign_id=campaign.id))).run
+    job = (await imports.start_import(access, registry_with(), imports.StartImport(
+        project_id=project.id, filename="list.csv", content=b"Company\nCharlie\nDelta\n"))).job
+    assert job is not None
+    await jobs()
+    await outbox.deliver_due()
+    bodies = sorted((verified(secret, r) for r in receiver.received), key=lambda b: b["type"])
+    assert [(b["type"], b["data"]["status"]) for b in bodies] == [("import_job.finished", "COMPLETED"),
+                                                                  ("scoring_run.finished", "COMPLETED")]
+    assert bodies[0]["data"] == {"importJobId": global_id("ImportJob", job.id), "status": "COMPLETED", "done": 2,
+                                 "total": 2}
+    assert bodies[1]["data"] == {"campaignId": global_id("Campaign", campaign.id),
+                                 "runId": global_id("ScoringRun", run.id), "status": "COMPLETED", "done": 2,
+                                 "total": 2, "failed": 0}
