@@ -160,3 +160,36 @@ async def test_the_event_catalogue(gql, owner: Person) -> None:
             "campaign.scoring_progress", "scoring_run.finished", "attempt.result_recorded", "message.received",
             "import_job.finished"} == set(EVENT_TYPES)
     assert all(e["description"] for e in listed)
+
+
+async def test_reading_endpoints_and_a_delivery_log_costs_the_same_for_few_or_many(
+        gql, owner: Person, project: models.Project, count_queries: Any) -> None:
+    endpoints_query = f'query($slug: String!) {{ project(slug: $slug) {{ webhookEndpoints {{ {ENDPOINT} }} }} }}'
+    log_query = """query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 50) {
+        totalCount edges { node { id eventType eventId status attempts nextAttemptAt responseStatus error
+        deliveredAt createdAt payload } } } } } }"""
+
+    async def endpoints_cost(total: int) -> int:
+        while await models.WebhookEndpoint.filter(project_id=project.id).count() < total:
+            assert (await create(gql, owner, project))["errors"] == []
+        with count_queries() as counted:
+            listed = data_of(await gql(endpoints_query, {"slug": project.slug}, as_=owner))
+        assert len(listed["project"]["webhookEndpoints"]) == total
+        return len(counted)
+
+    async def log_cost(total: int) -> int:
+        endpoint = await models.WebhookEndpoint.filter(project_id=project.id).order_by("id").first()
+        assert endpoint is not None
+        have = await models.WebhookDelivery.filter(endpoint_id=endpoint.id).count()
+        await models.WebhookDelivery.bulk_create([models.WebhookDelivery(
+            project_id=project.id, endpoint_id=endpoint.id, event_id=f"msg_{k}", event_type="campaign.updated",
+            payload={"type": "campaign.updated", "data": {"k": k}}) for k in range(have, total)])
+        with count_queries() as counted:
+            page = data_of(await gql(log_query, {"id": global_id("WebhookEndpoint", endpoint.id)}, as_=owner))
+        assert page["node"]["deliveries"]["totalCount"] == total
+        return len(counted)
+
+    few, many = await endpoints_cost(2), await endpoints_cost(10)
+    assert 0 < few == many
+    few, many = await log_cost(3), await log_cost(30)
+    assert 0 < few == many
