@@ -37,7 +37,7 @@ from tortoise import connections
 from tortoise.expressions import F, Subquery
 
 from outboundql import models
-from outboundql.enums import Role
+from outboundql.enums import AttemptStatus, Role
 from outboundql.errors import Conflict
 from outboundql.models.webhooks import WebhookDeliveryStatus
 from outboundql.services import runtime, secret_box, sql
@@ -114,9 +114,8 @@ async def record(project_id: int | None, event_type: str, data: dict[str, Any], 
     the change committed."""
     if project_of is None:
         project_of = Subquery(models.Campaign.filter(id=campaign_id).values("project_id"))
-    endpoints = models.WebhookEndpoint.filter(enabled=True, project_id=project_id if project_id is not None
-                                              else project_of)
-    subscribed = [e for e in await endpoints.only("id", "project_id", "events") if event_type in e.events]
+    subscribed = await _subscribed(models.WebhookEndpoint.filter(
+        project_id=project_id if project_id is not None else project_of), event_type)
     if not subscribed:
         return []
     now = runtime.now()
@@ -126,6 +125,12 @@ async def record(project_id: int | None, event_type: str, data: dict[str, Any], 
                                    event_type=event_type, payload=payload, next_attempt_at=now) for e in subscribed]
     await models.WebhookDelivery.bulk_create(rows)
     return rows
+
+
+async def _subscribed(endpoints: Any, event_type: str) -> list[models.WebhookEndpoint]:
+    """Those of ``endpoints`` (a queryset) that are enabled and subscribe to ``event_type``: one statement."""
+    return [e for e in await endpoints.filter(enabled=True).only("id", "project_id", "events")
+            if event_type in e.events]
 
 
 async def safely(project_id: int | None, event_type: str, data: dict[str, Any], *,
@@ -166,15 +171,46 @@ async def record_import_finished(import_job_id: int, status: str, done: int, tot
                  project_of=Subquery(models.ImportJob.filter(id=import_job_id).values("project_id")))
 
 
-async def record_attempt_result(attempt: models.OutreachAttempt) -> None:
-    """``attempt.result_recorded``: a result of ``attempt`` was recorded (after commit)."""
-    await safely(attempt.project_id, "attempt.result_recorded", {
+def _attempt_data(attempt: models.OutreachAttempt) -> dict[str, Any]:
+    return {
         "attemptId": global_id("OutreachAttempt", attempt.id),
         "campaignId": global_id("Campaign", attempt.campaign_id),
         "campaignAccountId": global_id("CampaignAccount", attempt.campaign_account_id),
         "channel": attempt.channel.value.upper(), "attemptNumber": attempt.attempt_number,
         "outcome": attempt.outcome.value.upper() if attempt.outcome else None, "goalAchieved": attempt.goal_achieved,
-    })
+    }
+
+
+async def record_attempt_result(attempt: models.OutreachAttempt) -> None:
+    """``attempt.result_recorded``: a result of ``attempt`` was recorded (after commit)."""
+    await safely(attempt.project_id, "attempt.result_recorded", _attempt_data(attempt))
+
+
+async def record_attempts_settled(project_id: int, attempt_ids: Sequence[int]) -> None:
+    """``attempt.result_recorded`` for each of ``attempt_ids`` that its channel settled as it executed it (DONE:
+    delivered, or FAILED), after commit: one event each. Costs one statement when no endpoint subscribes."""
+    if not attempt_ids:
+        return
+    try:
+        endpoints = await _subscribed(models.WebhookEndpoint.filter(project_id=project_id),
+                                      "attempt.result_recorded")
+        if not endpoints:
+            return
+        settled = await models.OutreachAttempt.filter(
+            id__in=list(attempt_ids), status__in=[AttemptStatus.DONE, AttemptStatus.FAILED]).order_by("id")
+        now = runtime.now()
+        rows: list[models.WebhookDelivery] = []
+        for attempt in settled:
+            payload = {"type": "attempt.result_recorded", "timestamp": now.isoformat(), "data": _attempt_data(attempt)}
+            event_id = new_event_id()
+            rows += [models.WebhookDelivery(project_id=e.project_id, endpoint_id=e.id, event_id=event_id,
+                                            event_type="attempt.result_recorded", payload=payload,
+                                            next_attempt_at=now) for e in endpoints]
+        if rows:
+            await models.WebhookDelivery.bulk_create(rows)
+    except Exception:
+        log.warning("Webhook events of settled attempts %s were not recorded; the attempts are saved.",
+                    list(attempt_ids)[:10], exc_info=True)
 
 
 async def record_message_received(message: models.Message, row: models.CampaignAccount) -> None:
