@@ -57,6 +57,7 @@ from outboundql.services import (
     send_quota,
     sql,
     suppressions,
+    webhook_deliveries,
 )
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.locks import locked_campaign
@@ -415,6 +416,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
         if handed:
             executed += await _handed(conn, campaign, handed, token, now, used, provider_ids)
     await execution.changed(campaign_id, [a.campaign_account_id for a in group], [a.id for a in group])
+    await webhook_deliveries.record_attempts_settled(campaign.project_id, executed)
     return sorted(executed)
 
 
