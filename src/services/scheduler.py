@@ -265,6 +265,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
     failed: list[tuple[int, channels.DeliveryFailed]] = []
     handed: list[Claimed] = []
     delivered: list[tuple[Claimed, channels.Delivered, models.Message | None]] = []
+    went_out: list[tuple[Claimed, channels.Delivered]] = []  # delivered now: logged (committed) before settling
     provider_ids: dict[int, str] = {}  # attempt → what the channel's provider calls it
     used: dict[int, str] = {}  # attempt → the key of the channel that took it
     barred = await suppressions.suppressed(  # one lookup for the batch: addresses suppressed since planning
@@ -318,14 +319,21 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
                 deferred[attempt.id] = (max(until, windows.next_allowed(max(until, now), window, zone_of(attempt))),
                                         result.reason)
             elif isinstance(result, channels.Delivered):
-                if result.provider_id:  # kept at once: a follow-up answers it even if this execution dies now
-                    await models.OutreachAttempt.filter(id=attempt.id, claim_token=token).update(
-                        provider_id=result.provider_id)
-                delivered.append((attempt, result, await _log_delivered(attempt, result)))
+                went_out.append((attempt, result))
             else:
                 handed.append(attempt)
                 if result.provider_id:
                     provider_ids[attempt.id] = result.provider_id
+    if went_out:
+        # What went out is on record before anything else: its provider id (a follow-up answers it) and its message
+        # (an execution that dies before settling leaves it for the next claim to settle, never to send again), in
+        # one transaction for the batch.
+        async with in_transaction():
+            for attempt, result in went_out:
+                if result.provider_id:
+                    await models.OutreachAttempt.filter(id=attempt.id, claim_token=token).update(
+                        provider_id=result.provider_id)
+                delivered.append((attempt, result, await _log_delivered(attempt, result)))
     mine = models.OutreachAttempt.filter(claim_token=token, status=AttemptStatus.EXECUTING)
     executed: list[int] = []
     async with in_transaction() as conn:
