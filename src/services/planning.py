@@ -162,8 +162,9 @@ class People:
 
     account: AccountView
     contacts: list[ContactView]
-    suppressed: list[tuple[int | None, str]] = dataclasses.field(default_factory=list)
-    """The addresses left out because the project suppresses them: (contact id, None for the account; address)."""
+    suppressed: list[tuple[int | None, str, str]] = dataclasses.field(default_factory=list)
+    """The addresses left out because the project suppresses them: (contact id, None for the account; address; how
+    a reason shows it, e.g. ``ana@acme.example (every address at acme.example)``)."""
     suppressed_domain: str | None = None
     """The account's domain, when the project suppresses it: nobody there is contacted."""
 
@@ -215,11 +216,14 @@ async def _leave_out_suppressed(project_id: int, batch: list[People]) -> None:
         return
     for people, view in views:
         who = view.id if isinstance(view, ContactView) else None
-        if hits.email(view.email):
-            people.suppressed.append((who, view.email or ""))
+        if view.email and hits.email(view.email):
+            address = view.email.strip().lower()
+            domain = suppressions.domain_of(address)
+            shown = address if address in hits.emails else f"{address} (every address at {domain})"
+            people.suppressed.append((who, view.email, shown))
             view.email = None
-        if hits.phone(view.phone):
-            people.suppressed.append((who, view.phone or ""))
+        if view.phone and hits.phone(view.phone):
+            people.suppressed.append((who, view.phone, view.phone))
             view.phone = None
 
 
@@ -271,17 +275,17 @@ def _suppressed_reason(channel: Channel, people: People) -> Unreachable | None:
     """Why the suppression list leaves nobody at the account to reach on ``channel``, if it does."""
     name = people.account.name
     if people.suppressed_domain:
-        first = people.suppressed[0] if people.suppressed else (None, people.suppressed_domain)
+        first = people.suppressed[0][:2] if people.suppressed else (None, people.suppressed_domain)
         return Unreachable(f"{people.suppressed_domain}, the domain of {name}, is on the project's suppression list: "
                            "nobody there is contacted.", first)
     field = ADDRESS_FIELD.get(channel)
-    hit = [(who, address) for who, address in people.suppressed
-           if ("@" in address) == (field == "email") and field in ("email", "phone")]
+    hit = [entry for entry in people.suppressed
+           if ("@" in entry[1]) == (field == "email") and field in ("email", "phone")]
     if not hit:
         return None
-    shown = ", ".join(address for _, address in hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
+    shown = ", ".join(label for _, _, label in hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
     return Unreachable(f"Nobody at {name} can be reached by {channel.value}: {shown} "
-                       f"{'is' if len(hit) == 1 else 'are'} on the project's suppression list.", hit[0])
+                       f"{'is' if len(hit) == 1 else 'are'} on the project's suppression list.", hit[0][:2])
 
 
 TEMPLATE_FIELD = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")

@@ -252,7 +252,10 @@ async def test_a_suppressed_contact_is_not_planned(world: World, project) -> Non
     await world.go_live()
     planned = await models.OutreachAttempt.filter(campaign_account_id=both.id)
     assert [a.address for a in planned] == ["kept@both.example"]
-    assert not await models.OutreachAttempt.filter(campaign_account_id=only.id).exists()
+    [barred] = await models.OutreachAttempt.filter(campaign_account_id=only.id)  # nothing to send, only why
+    assert barred.status is AttemptStatus.CANCELLED and barred.error == (
+        "Nobody at Only can be reached by email: alone@only.example (every address at only.example) is on the "
+        "project's suppression list.")
     assert (await models.CampaignAccount.get(id=only.id)).execution_status is ExecutionStatus.DISQUALIFIED
 
 
