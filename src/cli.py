@@ -117,6 +117,7 @@ def worker(processes: int, threads: int, queues: tuple[str, ...]) -> None:
     from outboundql.workers.supervisor import spawner, supervise
 
     settings = get_settings()
+    _check_plugins(settings)  # before any process starts: a refused plugin would stop each of them in a loop
     if not settings.redis_url:
         _fail("outboundql worker needs OUTBOUNDQL_REDIS_URL. Without Redis, `outboundql serve` runs jobs itself.")
     logging.basicConfig(level=settings.log_level.upper(), format="[%(asctime)s] [PID %(process)d] [%(threadName)s] "

@@ -180,3 +180,12 @@ def test_serve_demo_refuses_a_bad_plugin_before_printing_a_token(hookless: Path,
     assert result.stderr.startswith("error: plugin 'hookless' (module 'hookless_goal') implements no outboundql hook")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert not (tmp_path / "demo.sqlite3").exists()  # nothing migrated or seeded
+
+
+def test_worker_refuses_a_bad_plugin_before_starting_processes(hookless: Path, tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(hookless), "HOME": str(tmp_path),
+           "OUTBOUNDQL_REDIS_URL": "redis://127.0.0.1:1/0"}  # never reached: the plugin is refused first
+    result = subprocess.run([sys.executable, "-c", "from outboundql.cli import main; main()", "worker"], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("error: plugin 'hookless' (module 'hookless_goal') implements no outboundql hook")
