@@ -278,11 +278,13 @@ async def record_attempt_result(access: Access, cmd: RecordAttemptResult) -> Att
 async def settle(campaign: models.Campaign, locked: models.OutreachAttempt, outcome: AttemptOutcome,
                  goal_achieved: bool | None, now: datetime, *, notes: str = "", message: models.Message | None,
                  actor: models.User | None, plan: planning.CampaignPlan | None = None,
-                 audit_after: dict[str, object] | None = None) -> tuple[models.OutreachAttempt | None, policy.Next]:
+                 people: planning.People | None = None, audit_after: dict[str, object] | None = None
+                 ) -> tuple[models.OutreachAttempt | None, policy.Next]:
     """Settle ``locked`` (inside the caller's transaction, the campaign locked, the attempt locked and executed)
     with ``outcome``: DONE with its message, a bounce marks the row BOUNCED, the retry policy decides what follows
     (`advance`), audited as ``actor`` (None: the channel that delivered it, ``audit_after`` saying which). The next
-    attempt, if any, and the decision."""
+    attempt, if any, and the decision. ``plan`` and ``people`` (the row's account), when the caller read them for a
+    batch."""
     locked.status = AttemptStatus.DONE
     locked.outcome = outcome
     locked.goal_achieved = goal_achieved
@@ -295,7 +297,7 @@ async def settle(campaign: models.Campaign, locked: models.OutreachAttempt, outc
     if outcome is AttemptOutcome.BOUNCED:
         await mark_bounced(campaign, row)
     plan = plan or await planning.CampaignPlan.of(campaign)
-    people = (await planning.people_of([row.account_id]))[row.account_id]
+    people = people or (await planning.people_of([row.account_id]))[row.account_id]
     decision = policy.after_result(plan.cadence, locked.attempt_number, outcome, goal_achieved)
     following = await advance(plan, row, people, locked, decision, now)
     await audit.record(project_id=locked.project_id, actor=actor, action="attempt.result", row=locked,

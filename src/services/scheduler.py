@@ -409,9 +409,12 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
                                after={"channel": used.get(attempt_id, channels.LOG.key), "outcome": outcome.value,
                                       "error": failure.error, "next": decision.value})
             executed.append(attempt_id)
+        if delivered:  # read for the whole batch: the attempts (locked) and the people of their accounts
+            still = {a.id: a for a in await mine.filter(id__in=[a.id for a, _, _ in delivered]).select_for_update()}
+            reachable = await planning.people_of(a.account_id for a, _, _ in delivered if a.id in still)
         for attempt, result, message in delivered:
             assert plan is not None
-            locked = await mine.filter(id=attempt.id).select_for_update().first()
+            locked = still.get(attempt.id)
             if locked is None:  # settled by someone else meanwhile (a stalled claim taken again)
                 continue
             locked.provider_id = result.provider_id
@@ -419,7 +422,8 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             await models.CampaignAccount.filter(id=attempt.campaign_account_id).update(
                 attempts_made=F("attempts_made") + 1)
             await attempts.settle(campaign, locked, _outcome(result), None, now, notes=result.note, message=message,
-                                  actor=None, plan=plan, audit_after={"channel": used[attempt.id]})
+                                  actor=None, plan=plan, people=reachable[attempt.account_id],
+                                  audit_after={"channel": used[attempt.id]})
             executed.append(attempt.id)
         if handed:
             executed += await _handed(conn, campaign, handed, token, now, used, provider_ids)
