@@ -22,7 +22,7 @@ from outboundql.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
 from outboundql.errors import InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
 from outboundql.scoring.scorers import ScorerUnavailable, UnknownScorer, get_scorer
-from outboundql.services import audit, events, personas, runtime
+from outboundql.services import audit, events, personas, runtime, webhook_deliveries
 from outboundql.services.access import Access
 from outboundql.services.campaigns import effective_language
 from outboundql.services.locks import locked_campaign
@@ -100,6 +100,8 @@ async def score_campaign(access: Access, goals: GoalRegistry, cmd: ScoreCampaign
                            after={"run_id": run.id, "scorer": scorer_name, "force": cmd.force, "total": run.total})
     await _enqueue_started(run.id)
     await publish_progress(run)
+    if run.status is ScoringStatus.COMPLETED:  # nothing to score: it ended as it started
+        await webhook_deliveries.record_scoring_finished(run.id)
     return ScoringStarted(run, campaign, started=True)
 
 
@@ -212,6 +214,7 @@ async def _end(run_id: int, status: ScoringStatus, error: str | None) -> None:
             await models.Campaign.filter(id=run.campaign_id).update(scoring_status=status, scoring_error=error)
     if ended:
         await publish_progress(run)
+        await webhook_deliveries.record_scoring_finished(run_id)
 
 
 async def resume_interrupted(claim_window: timedelta = RESUME_CLAIM_WINDOW, *, stalled_for: timedelta | None = None,

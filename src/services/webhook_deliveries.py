@@ -144,7 +144,7 @@ async def safely(project_id: int | None, event_type: str, data: dict[str, Any], 
 
 async def record_campaign_event(campaign_id: int, kind: str, data: dict[str, Any]) -> None:
     """A ``campaignEvents`` event (see `outboundql.services.events.publish_campaign_event`) for webhooks:
-    ``campaign.<kind>``, and ``scoring_run.finished`` when a scoring run reached its end."""
+    ``campaign.<kind>``."""
     event_type = _CAMPAIGN_KINDS.get(kind)
     if event_type is None:
         return
@@ -157,8 +157,16 @@ async def record_campaign_event(campaign_id: int, kind: str, data: dict[str, Any
         body.update(runId=global_id("ScoringRun", int(data["run_id"])), status=str(data.get("status")).upper(),
                     done=data.get("done"), total=data.get("total"), failed=data.get("failed"))
     await safely(None, event_type, body, campaign_id=campaign_id)
-    if kind == "scoring_progress" and data.get("status") in _FINISHED:
-        await safely(None, "scoring_run.finished", body, campaign_id=campaign_id)
+
+
+async def record_scoring_finished(run_id: int) -> None:
+    """``scoring_run.finished``: called once by whoever ended the run (`scoring_runs`), after commit."""
+    run = await models.ScoringRun.get_or_none(id=run_id)
+    if run is None:
+        return
+    await safely(run.project_id, "scoring_run.finished", {
+        "campaignId": global_id("Campaign", run.campaign_id), "runId": global_id("ScoringRun", run.id),
+        "status": run.status.value.upper(), "done": run.done, "total": run.total, "failed": run.failed})
 
 
 async def record_import_finished(import_job_id: int, status: str, done: int, total: int) -> None:

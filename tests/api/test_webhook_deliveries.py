@@ -15,6 +15,7 @@ import pytest
 
 from outboundql import models
 from outboundql.models.webhooks import WebhookDeliveryStatus
+from outboundql.services import runtime
 from outboundql.services import webhook_deliveries as outbox
 from outboundql.services.clock import FakeClock
 from tests.api.cadence_world import MONDAY_8
@@ -281,6 +282,10 @@ async def test_two_runners_at_once_deliver_each_event_once(
     for i in range(30):
         await rename(gql, owner, campaign, f"Name {i}")
     assert await models.WebhookDelivery.all().count() == 60
+    claims = await asyncio.gather(*(outbox.claim(runtime.now(), 4) for _ in range(6)))  # at once
+    taken = [pk for _, batch in claims for pk in batch]
+    assert len(taken) == 24 and len(set(taken)) == 24  # no row in two claims
+    await models.WebhookDelivery.filter(id__in=taken).update(next_attempt_at=runtime.now())  # free again
 
     async def runner() -> list[int]:
         done: list[int] = []
