@@ -304,3 +304,20 @@ class Bad(Probe):
 def test_a_plugin_breaking_the_contract_is_refused_naming_it(attributes: dict[str, Any], message: str) -> None:
     with pytest.raises(ChannelRegistrationError, match=message):
         registry_with(_plugin(Bad(**attributes)))
+
+
+async def test_a_batch_reads_its_channels_threads_and_logged_messages_once(world: World, probe: Probe,
+                                                                            count_queries: Any) -> None:
+    rows = [await world.account(f"Acme {i}", {"name": f"P{i}", "email": f"p{i}@acme{i}.example"}) for i in range(6)]
+    await live(world, email_step(subject="Hello", body="First"))
+    probe.answer = lambda delivery: Delivered(provider_id=f"<{delivery.delivery_key}@outbound.example>")
+    token, claimed = await scheduler.claim(NINE)
+    assert len(claimed) == len(rows)
+    with count_queries() as q:
+        assert sorted(await scheduler.execute(claimed, token, NINE)) == sorted(claimed)
+    reads = [s for s in q.statements if s.lstrip().upper().startswith("SELECT")]
+    assert sum('FROM "channel_config"' in s for s in reads) == 1
+    assert sum('NOT "provider_id" IS NULL' in s for s in reads) == 1  # the threads
+    assert sum('"idempotency_key" IN (' in s for s in reads) == 1  # messages logged by an earlier execution
+    assert len(probe.handed) == len(rows)
+    assert await models.OutreachAttempt.filter(campaign_id=world.campaign.id, status=AttemptStatus.DONE).count() == 6
