@@ -164,6 +164,22 @@ def goals() -> None:
         click.echo(f"{goal.key:<{width}}  {goal.label}  [{registry.source(goal.key)}]")
 
 
+@main.command()
+def channels() -> None:
+    """List the registered channel plugins, the message channels each delivers and where each comes from."""
+    from outboundql.goals.api import GoalRegistrationError
+    from outboundql.services import runtime
+
+    try:
+        registry = runtime.installed_channels(get_settings())
+    except GoalRegistrationError as exc:  # ChannelRegistrationError is one
+        _fail(str(exc))
+    width = max(len(c.key) for c in registry.all())
+    for entry in registry.all():
+        serves = ", ".join(sorted(entry.channel.serves))
+        click.echo(f"{entry.key:<{width}}  {entry.channel.label}  ({serves})  [{entry.source}]")
+
+
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", default="")

@@ -116,3 +116,16 @@ async def test_the_kit_checks_and_delivers_once() -> None:
 
     with pytest.raises(AssertionError, match="got str"):
         await deliver_once(Wrong())
+
+
+def test_the_cli_lists_the_channels() -> None:
+    from click.testing import CliRunner
+
+    from outboundql.cli import main
+
+    result = CliRunner().invoke(main, ["channels"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert {"email", "log", "webhook"} <= set(lines)
+    assert lines["log"].endswith("[built-in]") and "(email, instagram, linkedin" in lines["log"]
+    assert "phone_call, sms" in lines["webhook"] and lines["email"].endswith("(email)  [built-in]")
