@@ -23,7 +23,7 @@ from outboundql import channels, models
 from outboundql.channels import Configured, Deferred, Delivery, DeliveryResult, OutreachChannel, Setting
 from outboundql.enums import Channel, Role
 from outboundql.errors import Collector, InvalidInput, NotFound
-from outboundql.services import audit, runtime, secret_box
+from outboundql.services import audit, fields, runtime, secret_box
 from outboundql.services.access import Access
 
 MAX_TEXT = 2000
@@ -58,6 +58,13 @@ async def configure_channel(access: Access, cmd: ConfigureChannel) -> ChannelCon
     """Create or update the project's configuration of ``cmd.kind`` (one per project and message channel)."""
     access.require(cmd.project_id, Role.ADMIN, field="project_id")
     check = Collector()
+    for name, value, label in (("key", cmd.key, "Key"), ("settings", cmd.settings, "Settings"),
+                               ("secrets", cmd.secrets, "Secrets")):
+        try:  # text no database can store is refused on its own field, whatever else is wrong
+            fields.storable_json(value, label, max_depth=5)
+        except ValueError as exc:
+            check.add(name, str(exc))
+    check.raise_if_any()
     kind = Channel(cmd.kind)
     plugin = runtime.channels().get(cmd.key)
     if plugin is None:

@@ -193,6 +193,9 @@ async def test_secrets_are_sealed_in_the_database(gql: Any, owner: Person, proje
      [("input.settings.port", "Port must be at most 65535."),
       ("input.secrets.password", "Password is a secret: give it as a string.")]),
     ({"settings": ["host"], "secrets": {"password": "p"}}, [("input.settings", "Settings are a JSON object")]),
+    ({"key": "pigeon", "settings": {"host": "h\x00"}, "secrets": {"pass\x00word": "p"}},
+     [("input.settings", "Settings contains a NUL character"),
+      ("input.secrets", "A key of Secrets contains a NUL character")]),
 ])
 async def test_invalid_configurations_are_answered_as_data(gql: Any, owner: Person, project: models.Project,
                                                            input: dict[str, Any],

@@ -454,6 +454,10 @@ async def build_world(client: httpx.AsyncClient, owner: Person) -> dict[str, str
     page = await call(client, owner, "query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 1) "
                                      "{ edges { node { id } } } } } }", id=own["WebhookEndpoint"])
     own["WebhookDelivery"] = page["node"]["deliveries"]["edges"][0]["node"]["id"]
+    own["ChannelConfig"] = (await call(client, owner, "mutation($i: ConfigureChannelInput!) { configureChannel(input: "
+                                                      "$i) { channel { id } errors { code field message } } }",
+                                       i={"projectId": own["Project"], "key": "log", "kind": "EMAIL"}
+                                       ))["configureChannel"]["channel"]["id"]
     missing = set(node_types(SCHEMA)) - own.keys()
     assert not missing, f"make one object of each new node type in build_world: {sorted(missing)}"
     return own
