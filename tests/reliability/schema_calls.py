@@ -51,6 +51,7 @@ ID_TYPES: dict[str, str] = {
     "RejectOutreachInput.attemptIds": "OutreachAttempt",
     "RecordAttemptResultInput.attemptId": "OutreachAttempt",
     "RedeliverWebhookInput.deliveryId": "WebhookDelivery",
+    "RemoveSuppressionsInput.ids": "Suppression",
     "Query.node(id)": ANY,
     "Query.nodes(ids)": ANY,
 }
