@@ -211,15 +211,16 @@ async def add_suppressions(access: Access, cmd: AddSuppressions) -> Suppressions
     order: list[tuple[SuppressionKind, str]] = []
     for i, entry in enumerate(cmd.entries):
         kind = SuppressionKind(entry.kind)
+        value = reason = None
         try:
             value = clean(kind, entry.value)
         except ValueError as exc:
             failed.append(Issue("INVALID", str(exc), f"entries[{i}].value"))
-            continue
         try:
             reason = reason_of(entry.reason)
         except ValueError as exc:
             failed.append(Issue("INVALID", str(exc), f"entries[{i}].reason"))
+        if value is None or reason is None:
             continue
         if (kind, value) not in wanted:
             wanted[(kind, value)] = reason

@@ -458,6 +458,11 @@ async def build_world(client: httpx.AsyncClient, owner: Person) -> dict[str, str
                                                       "$i) { channel { id } errors { code field message } } }",
                                        i={"projectId": own["Project"], "key": "log", "kind": "EMAIL"}
                                        ))["configureChannel"]["channel"]["id"]
+    own["Suppression"] = (await call(client, owner, "mutation($i: AddSuppressionsInput!) { addSuppressions(input: "
+                                                    "$i) { added { id } errors { code field message } } }",
+                                     i={"projectId": own["Project"], "entries": [{"kind": "DOMAIN",
+                                                                                  "value": "gone.example"}]}
+                                     ))["addSuppressions"]["added"][0]["id"]
     missing = set(node_types(SCHEMA)) - own.keys()
     assert not missing, f"make one object of each new node type in build_world: {sorted(missing)}"
     return own
