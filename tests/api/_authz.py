@@ -27,6 +27,7 @@ from outboundql.models.webhooks import WebhookDeliveryStatus
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as campaign_accounts_service
 from outboundql.services import campaigns as campaigns_service
+from outboundql.services import channel_configs as channel_configs_service
 from outboundql.services import expenses as expenses_service
 from outboundql.services import low_fit
 from outboundql.services import markets as markets_service
@@ -76,6 +77,7 @@ class World:
     suppression: models.Suppression | None = None  # set by build_world
     webhook_endpoint: models.WebhookEndpoint | None = None  # set by build_world
     webhook_delivery: models.WebhookDelivery | None = None  # set by build_world (an event sent to the endpoint)
+    channel_config: models.ChannelConfig | None = None  # set by build_world (log configured for EMAIL)
 
     def gid(self, attr: str) -> str:
         row = getattr(self, attr)
@@ -105,6 +107,7 @@ TYPE_OF = {
     "suppression": "Suppression",
     "webhook_endpoint": "WebhookEndpoint",
     "webhook_delivery": "WebhookDelivery",
+    "channel_config": "ChannelConfig",
 }
 
 
@@ -161,6 +164,8 @@ async def build_world(owner: Person, tag: str) -> World:
         project_id=project.id, endpoint_id=world.webhook_endpoint.id, event_id=f"msg_{tag}",
         event_type="import_job.finished", payload={"type": "import_job.finished", "data": {}},
         status=WebhookDeliveryStatus.DELIVERED, attempts=1, response_status=200)
+    world.channel_config = (await channel_configs_service.configure_channel(
+        access, channel_configs_service.ConfigureChannel(project.id, "log", Channel.EMAIL))).config
     return world
 
 
@@ -386,13 +391,18 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"id": gid}, "deletedEndpointId"),
     Mutation("redeliverWebhook", "RedeliverWebhookInput", "webhook_delivery", "input.deliveryId",
              lambda w, gid: {"deliveryId": gid}, "delivery { id eventId }"),
+    Mutation("configureChannel", "ConfigureChannelInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "key": "log", "kind": "SMS"}, "channel { id kind }"),
+    Mutation("removeChannel", "RemoveChannelInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "kind": "EMAIL"}, "kind"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
 ]
 
-# Integrations (event webhooks) are managed by admins, as members and API tokens are.
+# Integrations (event webhooks; channels, which hold credentials) are managed by admins, as members and API tokens
+# are.
 ADMIN_MUTATIONS = {"addProjectMember", "createWebhookEndpoint", "updateWebhookEndpoint", "deleteWebhookEndpoint",
-                   "redeliverWebhook"}
+                   "redeliverWebhook", "configureChannel", "removeChannel"}
 DATA_MUTATIONS = [m for m in MUTATIONS if m.op not in ADMIN_MUTATIONS]
 
 # Mutations that only read (exports): viewers may run them too; another project's ids answer like missing ones.
@@ -421,7 +431,7 @@ SNAPSHOT_MODELS = (
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
     models.Message, models.Expense, models.ApiUsage, models.OutreachAttempt, models.FitScore,
-    models.Suppression, models.WebhookEndpoint, models.WebhookDelivery,
+    models.Suppression, models.WebhookEndpoint, models.WebhookDelivery, models.ChannelConfig,
 )
 
 
