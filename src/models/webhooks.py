@@ -42,7 +42,7 @@ class WebhookEndpoint(ProjectScopedModel):
 
     class Meta:
         table = "webhook_endpoint"
-        indexes = (("project", "enabled"),)
+        indexes = (("project_id", "enabled"),)
 
 
 class WebhookDelivery(ProjectScopedModel):
@@ -67,4 +67,4 @@ class WebhookDelivery(ProjectScopedModel):
 
     class Meta:
         table = "webhook_delivery"
-        indexes = (("status", "next_attempt_at"), ("endpoint", "status", "id"))
+        indexes = (("status", "next_attempt_at"), ("endpoint_id", "status", "id"))

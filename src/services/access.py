@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tortoise.models import Model
 
@@ -53,6 +53,12 @@ class Access:
     async def for_user(cls, user: models.User) -> Access:
         rows = await models.Membership.filter(user_id=user.id).values_list("project_id", "role")
         return cls(user=user, roles={pid: Role(role) for pid, role in rows})
+
+    @classmethod
+    def engine(cls, project_id: int) -> Access:
+        """The engine acting in one project (a channel's delivery, a provider's signed result): a member there
+        and nobody in particular, so what it writes is audited without a user (``user`` is None)."""
+        return cls(user=cast(models.User, None), roles={project_id: Role.MEMBER})
 
     @property
     def project_ids(self) -> list[int]:

@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -350,8 +349,7 @@ async def log_for_channel(attempt: models.OutreachAttempt, outcome: AttemptOutco
                           ) -> models.Message:
     """Log the message of an attempt a channel delivered, as `record_attempt_result` does for a person, but by
     nobody in particular (the engine: its audit names no user), keyed by the attempt so it is logged once."""
-    engine = Access(user=cast(models.User, None), roles={attempt.project_id: Role.MEMBER})
-    return await _log(engine, attempt, outcome, notes, [])
+    return await _log(Access.engine(attempt.project_id), attempt, outcome, notes, [])
 
 
 async def advance(plan: planning.CampaignPlan, row: models.CampaignAccount, people: planning.People,

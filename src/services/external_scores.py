@@ -321,6 +321,10 @@ async def set_external_scores(access: Access, cmd: SetExternalScores, *, max_ite
             check.add(prefix + "account_id", f"This account's score is already given at position "
                       f"{positions[item.account_id]}; give each account once.")
             continue
+        if len(item.components) > MAX_COMPONENTS:  # one issue, not one per component
+            check.add(prefix + "components", f"At most {MAX_COMPONENTS} components per score (got "
+                      f"{len(item.components)}).")
+            continue
         named: set[str] = set()
         for j, (name, _) in enumerate(item.components):
             if name.strip() in named:

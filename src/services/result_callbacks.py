@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from outboundql import models
 from outboundql.channels import links
-from outboundql.enums import AttemptOutcome, AttemptStatus, Role
+from outboundql.enums import AttemptOutcome, AttemptStatus
 from outboundql.errors import Conflict, InvalidInput, NotFound
 from outboundql.services import attempts, channel_configs, runtime
 from outboundql.services.access import Access
@@ -78,7 +78,7 @@ async def record_signed_result(token: str, headers: Mapping[str, str], body: byt
     if attempt.status not in (AttemptStatus.AWAITING_RESULT, AttemptStatus.DONE):
         raise CallbackRefused(409, _not_awaiting(attempt))
     try:
-        return await attempts.record_attempt_result(_engine(attempt.project_id), cmd)
+        return await attempts.record_attempt_result(Access.engine(attempt.project_id), cmd)
     except InvalidInput as exc:
         issues = exc.issues()
         if any(i.field == "attempt_id" for i in issues):  # settled otherwise, or its message refused
@@ -136,12 +136,6 @@ def _outcome(value: Any, problems: list[Problem]) -> AttemptOutcome | None:
     except ValueError:
         problems.append(Problem(f"outcome {value[:40]!r} is not one of {names}.", "outcome"))
         return None
-
-
-def _engine(project_id: int) -> Access:
-    """Who records a reported result: nobody in particular (audited without a user), acting in the attempt's
-    project only."""
-    return Access(user=cast(models.User, None), roles={project_id: Role.MEMBER})
 
 
 def _camel(name: str | None) -> str | None:
