@@ -161,8 +161,3 @@ class LogChannel:
 
 
 LOG = LogChannel()
-
-
-def channel_for(channel: str) -> OutreachChannel:
-    """The channel that delivers a step's message channel. Only ``log`` is built in so far."""
-    return LOG
