@@ -8,9 +8,10 @@ component of it (e.g. ``score.quality_score``). An empty field key leaves the co
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -270,10 +271,14 @@ class ParsedRow:
 
 def parse_rows(table: Table, mapping: dict[str, str]) -> Iterator[ParsedRow]:
     """The table's rows through ``mapping`` (columns it leaves out, or with an unknown field, are ignored)."""
-    position = {header: index for index, header in enumerate(table.headers)}
+    return map(row_parser(table.headers, mapping), table.rows)
+
+
+def row_parser(headers: list[str], mapping: dict[str, str]) -> Callable[[Row], ParsedRow]:
+    """What turns one row of a table with ``headers`` into a `ParsedRow` through ``mapping`` (see `parse_rows`)."""
+    position = {header: index for index, header in enumerate(headers)}
     columns = [(position[header], field) for header, field in mapping.items() if header in position and is_field(field)]
-    for row in table.rows:
-        yield _parse(row, columns)
+    return functools.partial(_parse, columns=columns)
 
 
 def _parse(row: Row, columns: list[tuple[int, str]]) -> ParsedRow:

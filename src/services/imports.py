@@ -21,7 +21,7 @@ import dataclasses
 import logging
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -258,22 +258,23 @@ async def _claim(job_id: int) -> models.ImportJob | None:
 async def _run(job: models.ImportJob, max_batches: int | None) -> None:
     file = await models.ImportFile.get(import_job_id=job.id)
     table = await asyncio.to_thread(reading.read_table, bytes(file.content))
-    parsed = list(columns.parse_rows(table, job.column_mapping))
+    rows = table.rows  # parsed and cleaned a batch at a time, in a thread, while the batch before is written
+    parse = columns.row_parser(table.headers, job.column_mapping)
     await _publish(job)
     carry = _Carry()  # a dry run's would-be accounts, seen by its later batches
     landed = _Landed()  # the accounts this run's batches landed in, for the campaign
     earlier = job.done  # rows landed by an earlier run of the job
     batches = 0
-    cleaning = _cleaning(job.column_mapping, parsed[job.done:job.done + BATCH_SIZE])
-    while job.done < len(parsed):
+    cleaning = _cleaning(parse, job.column_mapping, rows[job.done:job.done + BATCH_SIZE])
+    while job.done < len(rows):
         if max_batches is not None and batches >= max_batches:
             cleaning.cancel()
             return
-        batch = parsed[job.done:job.done + BATCH_SIZE]
+        size = len(rows[job.done:job.done + BATCH_SIZE])
         cleaned = await cleaning
         # The next batch is cleaned (CPU) while this one is written (the database's time).
-        cleaning = _cleaning(job.column_mapping, parsed[job.done + len(batch):job.done + len(batch) + BATCH_SIZE])
-        plan = await _write(job, batch, carry if job.dry_run else None, cleaned)
+        cleaning = _cleaning(parse, job.column_mapping, rows[job.done + size:job.done + size + BATCH_SIZE])
+        plan = await _write(job, size, carry if job.dry_run else None, cleaned)
         landed.add(plan)
         batches += 1
         await _publish(job)
@@ -282,7 +283,7 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
                 await events.publish_account_change(job.project_id, account, "created" if created else "merged")
     if job.campaign_id is not None and not job.dry_run and job.campaign_result is None:
         await _beat(job)  # the campaign step takes a while: a resume must not think this run dead meanwhile
-        await _add_to_campaign(job, parsed[:earlier], landed)
+        await _add_to_campaign(job, parse, rows[:earlier], landed)
     async with in_transaction():
         finished = await models.ImportJob.filter(id=job.id, runs=job.runs, status=ImportStatus.RUNNING).update(
             status=ImportStatus.COMPLETED, finished_at=runtime.now(), heartbeat_at=runtime.now())
@@ -299,8 +300,9 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
 # --- one batch: cleaning, suppression, dedupe (no writes) -------------------------------------------------
 
 
-def _cleaning(mapping: dict[str, str], batch: Sequence[columns.ParsedRow]) -> asyncio.Future[_Cleaned]:
-    return asyncio.ensure_future(asyncio.to_thread(_clean_batch, mapping, batch))
+def _cleaning(parse: Callable[[reading.Row], columns.ParsedRow], mapping: dict[str, str],
+              batch: Sequence[reading.Row]) -> asyncio.Future[_Cleaned]:
+    return asyncio.ensure_future(asyncio.to_thread(_clean_batch, parse, mapping, batch))
 
 
 @dataclass(slots=True)
@@ -388,11 +390,12 @@ class _Cleaned:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _clean_batch(mapping: dict[str, str], batch: Sequence[columns.ParsedRow]) -> _Cleaned:
-    """Clean a batch's rows (pure: run in a thread while the batch before is written)."""
+def _clean_batch(parse: Callable[[reading.Row], columns.ParsedRow], mapping: dict[str, str],
+                 batch: Sequence[reading.Row]) -> _Cleaned:
+    """Parse and clean a batch's rows (pure: run in a thread while the batch before is written)."""
     cleaned = _Cleaned()
     headers = {key: header for header, key in mapping.items()}
-    for parsed in batch:
+    for parsed in map(parse, batch):
         if parsed.problem:
             cleaned.errors.append({"line": parsed.line, "reason": parsed.problem[:1].upper() + parsed.problem[1:]})
             continue
@@ -406,13 +409,10 @@ def _clean_batch(mapping: dict[str, str], batch: Sequence[columns.ParsedRow]) ->
     return cleaned
 
 
-async def _plan(project_id: int, mapping: dict[str, str], batch: Sequence[columns.ParsedRow],
-                carry: _Carry | None, cleaned: _Cleaned | None = None) -> _Plan:
-    """What a batch does: its rows cleaned (unless ``cleaned`` already), checked against the suppression list,
-    deduplicated against the project, the earlier rows of the batch (and a dry run's ``carry``)."""
+async def _plan(project_id: int, cleaned: _Cleaned, carry: _Carry | None) -> _Plan:
+    """What a batch does: its rows (``cleaned``) checked against the suppression list, deduplicated against the
+    project, the earlier rows of the batch (and a dry run's ``carry``)."""
     plan = _Plan()
-    if cleaned is None:
-        cleaned = _clean_batch(mapping, batch)
     plan.errors.extend(cleaned.errors)
     plan.failed += len(cleaned.errors)
     rows = cleaned.rows
@@ -629,8 +629,7 @@ _CONTACT_DEFAULTS: dict[str, Any] = {**dict.fromkeys(_CONTACT_COLUMNS), "is_deci
                                      "role_kind": RoleKind.BUYER, "do_not_contact": False}
 
 
-async def _write(job: models.ImportJob, batch: Sequence[columns.ParsedRow], carry: _Carry | None,
-                 cleaned: _Cleaned) -> _Plan:
+async def _write(job: models.ImportJob, size: int, carry: _Carry | None, cleaned: _Cleaned) -> _Plan:
     """Plan the batch and write its rows and the job's progress, in one transaction: a run that lost the job to
     another (it was thought dead) writes nothing. The project is locked first and the batch deduplicated inside
     the transaction, so two jobs of one project queue, and the second merges into the rows of the first."""
@@ -638,9 +637,9 @@ async def _write(job: models.ImportJob, batch: Sequence[columns.ParsedRow], carr
     async with in_transaction() as conn:
         if not job.dry_run:
             await locked_project(job.project_id)
-        plan = await _plan(job.project_id, job.column_mapping, batch, carry, cleaned)
+        plan = await _plan(job.project_id, cleaned, carry)
         errors = (job.row_errors + plan.errors)[:MAX_ROW_ERRORS]
-        progress = {"done": job.done + len(batch), "created": job.created + plan.created,
+        progress = {"done": job.done + size, "created": job.created + plan.created,
                     "merged": job.merged + plan.merged, "skipped": job.skipped + plan.skipped,
                     "failed": job.failed + plan.failed}
         moved = await models.ImportJob.filter(
@@ -728,7 +727,8 @@ class _Landed:
                 self.scored.setdefault(account.pk, (line, score))  # a duplicate row merges into the first
 
 
-async def _add_to_campaign(job: models.ImportJob, earlier: Sequence[columns.ParsedRow], landed: _Landed) -> None:
+async def _add_to_campaign(job: models.ImportJob, parse: Callable[[reading.Row], columns.ParsedRow],
+                           earlier: Sequence[reading.Row], landed: _Landed) -> None:
     """Add the accounts the file's good rows landed in to the job's campaign, through its goal's guardrails, and
     attach the rows' external scores for its product and goal; the outcome and the rows' notes are stored once,
     with ``campaign_result`` (a run that finds it stored skips the step). The accounts are those this run landed
@@ -736,8 +736,7 @@ async def _add_to_campaign(job: models.ImportJob, earlier: Sequence[columns.Pars
     before = _Landed()
     for start in range(0, len(earlier), BATCH_SIZE):
         batch = earlier[start:start + BATCH_SIZE]
-        before.add(await _plan(job.project_id, job.column_mapping, batch, None, await _cleaning(job.column_mapping,
-                                                                                              batch)))
+        before.add(await _plan(job.project_id, await _cleaning(parse, job.column_mapping, batch), None))
     ids = list(dict.fromkeys([*before.ids, *landed.ids]))
     scored = {**landed.scored, **before.scored}  # an earlier row's score first, as a duplicate row merges into it
     outcome = CampaignOutcome()

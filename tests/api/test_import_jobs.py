@@ -181,7 +181,7 @@ async def test_a_stale_run_writes_nothing_once_another_took_the_job(owner: Perso
     await models.ImportJob.filter(id=job_id).update(runs=job.runs + 1)  # another run took it over
     await imports.run_import(job_id)  # that one holds a fresh heartbeat: nothing to claim
     with pytest.raises(imports._Superseded):
-        await imports._write(job, [], None, imports._Cleaned())
+        await imports._write(job, 0, None, imports._Cleaned())
     assert await models.Account.filter(project_id=project.id).count() == 0
 
 
