@@ -199,7 +199,7 @@ async def bench(settings: Settings, n: int, repeat: int) -> None:
     runtime.configure(runtime.Runtime(settings, registry_with(), DramatiqJobs()))
     url = settings.database_url
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    # A throwaway database, made from the models as they are now (the channel tables' migration comes later).
+    # A throwaway database, made from the models.
     await Tortoise.generate_schemas()
     sink = Sink()
     port = _free_port()

@@ -8,7 +8,7 @@ the sender and 12 over the domains (a mail refused by one cap took no slot of th
 back on the schedule for the next UTC midnight with the reason, none dropped; both processes delivered.
 
 The attempts are planned an hour ahead of the workers' clock (their own ticks never find them due), in a window
-open all day every day; the schema is made with ``generate_schemas`` (the migration of these tables comes later).
+open all day every day; the schema is made with ``generate_schemas`` inside a schema of its own.
 A trigger writes down, with the connection's ``application_name``, which process settled what.
 """
 
