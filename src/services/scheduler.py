@@ -22,7 +22,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from outboundql import channels, models
-from outboundql.cadence import policy, timezones, windows
+from outboundql.cadence import policy, rules, timezones, windows
 from outboundql.cadence.settings import Cadence
 from outboundql.channels import links
 from outboundql.enums import (
@@ -315,7 +315,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             if isinstance(result, channels.DeliveryFailed):
                 failed.append((attempt.id, result))
             elif isinstance(result, channels.Deferred):
-                until = _aware(result.until)
+                until = rules.utc(result.until) or now
                 deferred[attempt.id] = (max(until, windows.next_allowed(max(until, now), window, zone_of(attempt))),
                                         result.reason)
             elif isinstance(result, channels.Delivered):
@@ -453,10 +453,6 @@ async def _deliver(channel: channels.OutreachChannel, configured: channels.Confi
         return channels.DeliveryFailed(error=f"The {channel.key} channel answered {type(result).__name__}, not a "
                                        "delivery result.", retryable=True)
     return result
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _outcome(result: channels.Delivered) -> AttemptOutcome:
