@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     )
     attempt_lease_seconds: int = Field(
         default=300, ge=10,
-        description="How long a claimed attempt may stay unsettled before another tick claims it again (its worker "
-        "died, or the job queue lost its message).",
+        description="How long the execution of a claimed attempt may go without a sign of life (executions renew "
+        "it as they go) before another tick claims the attempt again: its worker died. A claim whose job never "
+        "started gets twice as long (the job queue lost its message).",
     )
     mail_in_domain: str = Field(
         default="localhost",

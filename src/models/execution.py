@@ -41,6 +41,9 @@ class OutreachAttempt(ProjectScopedModel):
     due_at = fields.DatetimeField()
     claimed_at = fields.DatetimeField(null=True)
     claim_token = fields.CharField(max_length=32, null=True)
+    # When the execution of the claim last showed it was alive (set as its job starts, renewed as it goes); None
+    # while the claim waits in the job queue.
+    heartbeat_at = fields.DatetimeField(null=True)
     executed_at = fields.DatetimeField(null=True)
     settled_at = fields.DatetimeField(null=True)
     subject = fields.CharField(max_length=500, null=True)

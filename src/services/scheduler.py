@@ -1,11 +1,17 @@
 """The scheduler: the database is the truth about what is due, and any number of processes tick over it.
 
-A tick (`tick`) plans what waits to be planned, then claims a batch of due attempts of live campaigns — attempts
-``scheduled`` whose time came, and attempts a worker claimed but never settled within the lease (it died, or the
-broker lost its message) — and hands them to the ``execute_attempts`` job. A claim is one conditional UPDATE
-that stamps the batch with a fresh token (on PostgreSQL over ``FOR UPDATE SKIP LOCKED``, so concurrent ticks take
-disjoint batches without waiting); executing (`execute`) only touches attempts still carrying its token and
-settles each with a conditional UPDATE, so an attempt is executed once whatever runs twice.
+A tick (`tick`) plans what waits to be planned, then claims batches of due attempts of live campaigns — attempts
+``scheduled`` whose time came, and attempts whose claim went stale — and hands each to an ``execute_attempts``
+job. A claim is one conditional UPDATE that stamps the batch with a fresh token (on PostgreSQL over ``FOR UPDATE
+SKIP LOCKED``, so concurrent ticks take disjoint batches without waiting); executing (`execute`) only touches
+attempts still carrying its token and settles each with a conditional UPDATE, so an attempt is executed once
+whatever runs twice.
+
+A claim goes stale two ways. Its job started (the execution stamps ``heartbeat_at`` as it starts and again as it
+goes) and then showed no sign of life for the lease: its worker died. Or its job never started within twice the
+lease: the queue lost it (Redis restarted empty). Claims wait in the queue only a little: a tick, or a job that
+finishes a full batch, claims more only while fewer than `WAITING_CLAIMS` batches wait for a worker, so what waits
+starts long before anyone could take it for lost. A batch the queue cannot take (Redis down) goes back at once.
 
 Executing checks again what must hold at that moment: the campaign is live and not past its end, the row is
 enabled and not finished, the window is open in the recipient's zone (else the attempt waits for its next
@@ -20,7 +26,7 @@ import functools
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,8 +72,8 @@ log = logging.getLogger(__name__)
 
 #: Attempts one claim takes (one job executes them).
 CLAIM_BATCH = 500
-#: Claims one tick makes at most, while each comes back full (so a tick hands out up to 10,000 attempts).
-CLAIMS_PER_TICK = 20
+#: Claims of `CLAIM_BATCH` attempts that may wait in the job queue for a worker at once, across all processes.
+WAITING_CLAIMS = 2
 #: Rows a tick plans at most (in batches of `planning.PLAN_BATCH`); the next tick goes on.
 PLAN_PER_TICK = 5000
 #: Seconds a channel's ``deliver`` may take before the attempt counts as a (retryable) failure: one stuck provider
@@ -81,35 +87,51 @@ class Tick:
     claimed: list[int]
 
 
-async def tick(now: datetime | None = None, *, claim_limit: int = CLAIM_BATCH) -> Tick:
-    """One pass: claim due attempts batch by batch (while batches come back full, up to `CLAIMS_PER_TICK`), each
-    sent to an ``execute_attempts`` job; plan the rows waiting for it; claim again what that made due. A job queue
-    that is down leaves its batch claimed: the lease gives it to a later tick."""
+async def tick(now: datetime | None = None, *, claim_limit: int | None = None) -> Tick:
+    """One pass: claim due attempts batch by batch (`claim_due`), each sent to an ``execute_attempts`` job; plan
+    the rows waiting for it; claim again what that made due."""
     now = now or runtime.now()
-    claimed = await _claim_due(now, claim_limit)  # what is due already goes out while this tick plans
+    claimed = await claim_due(now, claim_limit)  # what is due already goes out while this tick plans
     planned = await plan_started(now)
     if planned:
-        claimed += await _claim_due(now, claim_limit)
+        claimed += await claim_due(now, claim_limit)
     return Tick(planned, claimed)
 
 
-async def _claim_due(now: datetime, claim_limit: int) -> list[int]:
-    """Claim batch after batch while they come back full (up to `CLAIMS_PER_TICK`), each sent to its job."""
+async def claim_due(now: datetime, claim_limit: int | None = None) -> list[int]:
+    """Claim batch after batch (of ``claim_limit``, by default `CLAIM_BATCH`), each sent to its job, while batches
+    come back full and fewer than `WAITING_CLAIMS` batches wait in the queue; the attempts claimed."""
+    claim_limit = claim_limit or CLAIM_BATCH
     claimed: list[int] = []
-    for _ in range(CLAIMS_PER_TICK):
-        token, batch = await claim(now, claim_limit)
+    room = WAITING_CLAIMS * claim_limit - await waiting(now)
+    while room > 0:
+        limit = min(claim_limit, room)
+        token, batch = await claim(now, limit)
         if not batch:
             break
         claimed += batch
+        room -= len(batch)
         try:
             await runtime.jobs().execute_attempts(batch, token)
         except JobsUnavailable as exc:
-            log.warning("Claimed attempts %s could not be handed to a worker (%s); a later tick claims them again "
-                        "once their lease ends.", batch[:10], exc)
+            log.warning("Claimed attempts %s could not be handed to a worker (%s); they wait for a later tick.",
+                        batch[:10], exc)
+            await models.OutreachAttempt.filter(id__in=batch, claim_token=token, status=AttemptStatus.EXECUTING
+                                                ).update(status=AttemptStatus.SCHEDULED, claim_token=None,
+                                                         claimed_at=None, updated_at=now)
+            claimed = claimed[:-len(batch)]
             break
-        if len(batch) < claim_limit:
+        if len(batch) < limit:
             break
     return claimed
+
+
+async def waiting(now: datetime) -> int:
+    """Attempts claimed within the lease whose job has not started yet. Older ones are either lost (the queue lost
+    them: they must not hold new claims back for long) or behind workers that are far too busy (a claim or two
+    more each lease changes little)."""
+    return await models.OutreachAttempt.filter(status=AttemptStatus.EXECUTING, heartbeat_at__isnull=True,
+                                               claimed_at__gte=now - lease()).count()
 
 
 async def plan_started(now: datetime) -> int:
@@ -135,45 +157,64 @@ async def plan_started(now: datetime) -> int:
 
 
 def lease() -> timedelta:
+    """How long an execution that started may go without a sign of life before its claim counts as lost."""
     return timedelta(seconds=runtime.settings().attempt_lease_seconds)
+
+
+def queue_lease() -> timedelta:
+    """How long a claim may wait for its job to start before it counts as lost."""
+    return 2 * lease()
 
 
 async def claim(now: datetime, limit: int = CLAIM_BATCH) -> tuple[str, list[int]]:
     """Claim up to ``limit`` due attempts of live campaigns for one execution: the token stamped on them and their
-    ids (none: an empty list). Attempts whose claim outlived its lease are taken first, then those due, earliest
+    ids (none: an empty list). Attempts whose claim counts as lost are taken first, then those due, earliest
     first; each kind in one statement that walks the ``(status, due_at)`` index (an ``OR`` of the two would scan
     every attempt ever planned on each claim)."""
     token = secrets.token_hex(16)
     conn = connections.get("default")
-    stalled = await _claim_where(conn, token, now, "a.status = {s} AND a.claimed_at < {t}",
-                                 AttemptStatus.EXECUTING, now - lease(), limit)
-    due = await _claim_where(conn, token, now, "a.status = {s} AND a.due_at <= {t}",
-                             AttemptStatus.SCHEDULED, now, limit - len(stalled)) if len(stalled) < limit else []
+    stalled = await _claim_where(conn, token, now, limit, lambda m: (
+        f"a.status = {m(AttemptStatus.EXECUTING.value)} AND ((a.heartbeat_at IS NULL AND a.claimed_at < "
+        f"{m(now - queue_lease())}) OR a.heartbeat_at < {m(now - lease())})"))
+    due = await _claim_where(conn, token, now, limit - len(stalled), lambda m: (
+        f"a.status = {m(AttemptStatus.SCHEDULED.value)} AND a.due_at <= {m(now)}")) if len(stalled) < limit else []
     return token, sorted(stalled + due)
 
 
-async def _claim_where(conn: Any, token: str, now: datetime, condition: str, status: AttemptStatus,
-                       before: datetime, limit: int) -> list[int]:
-    """One claiming statement over the attempts in ``status`` that ``condition`` (on ``{s}`` the status and ``{t}``
-    the time) picks, earliest due first."""
-    p = functools.partial(sql.placeholder, conn)
-    postgres = sql.is_postgres(conn)
-    values = [AttemptStatus.EXECUTING.value, now, token, status.value, before, ExecutionState.LIVE.value, limit]
-    marks = {"s": p(4), "t": p(5), "live": p(6), "limit": p(7)}
+#: Binds a value into a statement: the placeholder that stands for it.
+Mark = Callable[[Any], str]
+
+
+async def _claim_where(conn: Any, token: str, now: datetime, limit: int, condition: Callable[[Mark], str]
+                       ) -> list[int]:
+    """One claiming statement over the attempts ``condition`` picks (it binds its values through the mark it is
+    given), earliest due first."""
+    values: list[Any] = []
+
+    def mark(value: Any) -> str:  # binds in the order the text names them: SQLite's ? and PostgreSQL's $n alike
+        values.append(value)
+        return sql.placeholder(conn, len(values))
+
+    update = (f"UPDATE outreach_attempt SET status = {mark(AttemptStatus.EXECUTING.value)}, claimed_at = "
+              f"{mark(now)}, claim_token = {mark(token)}, heartbeat_at = NULL, updated_at = {mark(now)} ")
     due = (f"SELECT a.id FROM outreach_attempt a JOIN campaign c ON c.id = a.campaign_id "
-           f"JOIN campaign_account ca ON ca.id = a.campaign_account_id "
-           f"WHERE {condition.format(**marks)} AND c.execution_state = {marks['live']} "
-           f"AND NOT ca.execution_disabled ORDER BY a.due_at, a.id LIMIT {marks['limit']}")
-    update = f"UPDATE outreach_attempt SET status = {p(1)}, claimed_at = {p(2)}, claim_token = {p(3)}, " \
-             f"updated_at = {p(2)} "
-    if postgres:
+           f"JOIN campaign_account ca ON ca.id = a.campaign_account_id WHERE {condition(mark)} "
+           f"AND c.execution_state = {mark(ExecutionState.LIVE.value)} AND NOT ca.execution_disabled "
+           f"ORDER BY a.due_at, a.id LIMIT {mark(limit)}")
+    if sql.is_postgres(conn):
         # Skips rows another claim holds; RETURNING through a CTE (tortoise drops an UPDATE's RETURNING rows).
         text = f"WITH claimed AS ({update}WHERE id IN ({due} FOR UPDATE OF a SKIP LOCKED) RETURNING id) " \
                "SELECT id FROM claimed"
     else:  # SQLite: one writer at a time, and a statement outside a transaction is its own
         text = f"{update}WHERE id IN ({due}) RETURNING id"
-        values.insert(3, now)  # ? binds by position: updated_at repeats claimed_at
     return [int(r["id"]) for r in await conn.execute_query_dict(text, values)]
+
+
+async def beat(ids: Sequence[int], token: str, at: datetime) -> None:
+    """The execution of claim ``token`` is alive at ``at`` (for those of ``ids`` it still holds)."""
+    if ids:
+        await models.OutreachAttempt.filter(id__in=list(ids), claim_token=token,
+                                            status=AttemptStatus.EXECUTING).update(heartbeat_at=at)
 
 
 @dataclass(slots=True)
@@ -221,6 +262,8 @@ ROW_FIELDS = ("id", "account_id", "execution_status", "execution_disabled")
 async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -> list[int]:
     """Execute the attempts of one claim (those still carrying ``token``); the ids executed."""
     now = now or runtime.now()
+    pulse = Pulse(ids, token, now)
+    await beat(ids, token, now)  # started: from now on the claim counts as lost only if the beats stop
     groups: dict[int, list[Claimed]] = defaultdict(list)
     conn = connections.get("default")
     for values in await conn.execute_query_dict(
@@ -239,11 +282,27 @@ async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -
         groups[attempt.campaign_id].append(attempt)
     executed: list[int] = []
     for campaign_id, group in groups.items():
-        executed += await _execute_campaign(campaign_id, group, token, now)
+        executed += await _execute_campaign(campaign_id, group, token, now, pulse)
     return executed
 
 
-async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, now: datetime) -> list[int]:
+@dataclass(slots=True)
+class Pulse:
+    """Keeps the execution of a claim visibly alive: a beat whenever a quarter of the lease passed since the last."""
+
+    ids: Sequence[int]
+    token: str
+    last: datetime
+
+    async def __call__(self) -> None:
+        at = runtime.now()
+        if at - self.last >= lease() / 4:
+            self.last = at
+            await beat(self.ids, self.token, at)
+
+
+async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, now: datetime, pulse: Pulse
+                            ) -> list[int]:
     campaign = await models.Campaign.get(id=campaign_id)
     cadence = Cadence.from_stored(campaign.cadence)
     window = cadence.window
@@ -312,6 +371,7 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
                 unsubscribe_url=links.url(links.UNSUBSCRIBE, attempt.id) if attempt.channel is Channel.EMAIL
                 else None,
                 result_url=links.url(links.RESULT, attempt.id), quota=quota))
+            await pulse()
             if isinstance(result, channels.DeliveryFailed):
                 failed.append((attempt.id, result))
             elif isinstance(result, channels.Deferred):
@@ -355,11 +415,11 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
             handed = kept
         for attempt_id, due_at in release.items():
             await mine.filter(id=attempt_id).update(status=AttemptStatus.SCHEDULED, claim_token=None,
-                                                    claimed_at=None, updated_at=now,
+                                                    claimed_at=None, heartbeat_at=None, updated_at=now,
                                                     **({"due_at": due_at} if due_at else {}))
         for attempt_id, (due_at, why) in deferred.items():
             await mine.filter(id=attempt_id).update(status=AttemptStatus.SCHEDULED, claim_token=None,
-                                                    claimed_at=None, updated_at=now, due_at=due_at,
+                                                    claimed_at=None, heartbeat_at=None, updated_at=now, due_at=due_at,
                                                     error=f"Deferred by the {used[attempt_id]} channel: {why}")
         settled: set[int] = set()  # attempts cancelled here (another claim of a stalled one may have been first)
         for attempt_id, why in cancel.items():

@@ -114,9 +114,10 @@ async def test_a_stalled_claim_taken_again_advances_the_plan_once(
     clock.set(NINE)
     stalled, first = await scheduler.claim(clock.now())
     await models.Contact.filter(name="Dana Diaz").update(do_not_contact=True)
-    later = clock.advance(scheduler.lease() + timedelta(seconds=1))
+    assert (await scheduler.claim(clock.advance(scheduler.lease() + timedelta(seconds=1))))[1] == []  # queued still
+    later = clock.advance(scheduler.lease())
     again, second = await scheduler.claim(later)
-    assert first == second and stalled != again  # the lease ran out: claimed again
+    assert first == second and stalled != again  # its job never started within twice the lease: claimed again
     await scheduler.execute(second, again, later)
     await scheduler.execute(first, stalled, later)  # the stalled worker wakes up: nothing left for it
     planned = await models.OutreachAttempt.filter(campaign_account_id=row.id).order_by("id")

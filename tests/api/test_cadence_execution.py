@@ -13,9 +13,10 @@ import pytest
 
 from outboundql import models
 from outboundql.cadence.settings import Cadence, Step
-from outboundql.enums import Channel, ExecutionMode, ReviewStatus, Role
+from outboundql.enums import AttemptStatus, Channel, ExecutionMode, ReviewStatus, Role
 from outboundql.services import runtime, scheduler
 from outboundql.services.clock import FakeClock
+from outboundql.services.jobs import JobsUnavailable
 from tests.api.cadence_world import MONDAY_8, World, call_step, counts, error, gid, iso, pk
 from tests.api.cadence_world import world as world  # the fixture
 from tests.api.test_campaign_subscriptions import subscribed
@@ -655,12 +656,61 @@ async def test_a_claim_whose_job_was_lost_is_claimed_again_after_the_lease(world
     attempt = await world.only_attempt(row)
     assert (attempt["status"], attempt["claimedAt"]) == ("EXECUTING", iso(NINE))
     assert (await world.row(row))["execution"]["status"] == "AWAITING_EXECUTION"
-    assert await world.at(NINE + timedelta(seconds=300)) == scheduler.Tick(0, [])  # the lease is 300 s
-    assert await world.at(NINE + timedelta(seconds=301)) == scheduler.Tick(0, first.claimed)
+    # A claim whose job never started counts as lost after twice the lease (300 s).
+    assert await world.at(NINE + timedelta(seconds=600)) == scheduler.Tick(0, [])
+    assert await world.at(NINE + timedelta(seconds=601)) == scheduler.Tick(0, first.claimed)
     attempt = await world.only_attempt(row)
     assert (attempt["status"], attempt["claimedAt"], attempt["executedAt"]) == (
-        "AWAITING_RESULT", iso(NINE + timedelta(seconds=301)), iso(NINE + timedelta(seconds=301)))
+        "AWAITING_RESULT", iso(NINE + timedelta(seconds=601)), iso(NINE + timedelta(seconds=601)))
     assert (await world.row(row))["execution"]["attemptsMade"] == 1
+
+
+async def _five_due(world: World) -> list[int]:
+    for i in range(5):
+        await world.account(f"Lead {i}", {**DANA, "phone": f"+3460000001{i}"})
+    await world.cadence(**CALLS_ON_ADD)
+    await world.go_live()
+    world.clock.set(NINE)
+    return sorted(await models.OutreachAttempt.all().values_list("id", flat=True))
+
+
+async def test_claims_stop_while_the_queue_holds_what_workers_have_not_started(world: World, stub_broker: Any
+                                                                                 ) -> None:
+    due = await _five_due(world)
+    first = await scheduler.tick(claim_limit=1)  # nothing runs the jobs: they wait in the queue
+    assert first.claimed == due[:scheduler.WAITING_CLAIMS] and await scheduler.waiting(NINE) == 2
+    assert (await scheduler.tick(claim_limit=1)).claimed == []  # the queue is full
+    started = await models.OutreachAttempt.get(id=due[0])
+    assert started.claim_token is not None
+    assert await scheduler.execute([started.id], started.claim_token) == [started.id]  # a worker ran one job
+    assert (await scheduler.tick(claim_limit=1)).claimed == [due[2]]  # room for one more
+    world.clock.set(NINE + scheduler.lease() + timedelta(seconds=1))  # those waiting so long are lost, or late
+    assert (await scheduler.tick(claim_limit=1)).claimed == due[3:5]
+    assert len(stub_broker.queues["outreach"].queue) == 5
+
+
+async def test_a_batch_the_queue_cannot_take_goes_back_to_the_schedule_at_once(
+        world: World, stub_broker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    due = await _five_due(world)
+
+    async def down(attempt_ids: Any, claim_token: str) -> None:
+        raise JobsUnavailable("The job queue is unavailable: ConnectionError")
+
+    monkeypatch.setattr(runtime.jobs(), "execute_attempts", down)
+    assert await scheduler.tick() == scheduler.Tick(0, [])
+    back = await models.OutreachAttempt.filter(id__in=due)
+    assert {(a.status, a.claim_token, a.claimed_at) for a in back} == {(AttemptStatus.SCHEDULED, None, None)}
+    monkeypatch.undo()
+    assert (await scheduler.tick()).claimed == due  # the next tick, the queue back: nothing waited for a lease
+
+
+async def test_a_job_that_executed_a_full_batch_claims_the_next_at_once(
+        world: World, stub_broker: Any, jobs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    due = await _five_due(world)
+    monkeypatch.setattr(scheduler, "CLAIM_BATCH", 2)
+    assert (await scheduler.tick(claim_limit=2)).claimed == due[:4]  # two batches of two wait for a worker
+    await jobs()  # no tick: each full batch executed claims what is due next, as far as the queue has room
+    assert await models.OutreachAttempt.filter(status=AttemptStatus.AWAITING_RESULT).count() == 5
 
 
 async def test_a_job_delivered_twice_executes_its_attempts_once(world: World) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest.mock import ANY
@@ -45,7 +45,8 @@ ATTEMPT = "query($id: ID!) { node(id: $id) { ... on OutreachAttempt { providerId
 
 
 class Probe:
-    """A channel whose answer the test sets (``answer``), keeping what it was handed."""
+    """A channel whose answer the test sets (``answer``; ``meanwhile`` runs as it delivers), keeping what it was
+    handed."""
 
     key = "probe"
     label = "Probe (test)"
@@ -56,9 +57,12 @@ class Probe:
     def __init__(self) -> None:
         self.handed: list[tuple[Delivery, Configured]] = []
         self.answer: Answer = lambda delivery: AwaitingResult()
+        self.meanwhile: Callable[[Delivery], Awaitable[None]] | None = None
 
     async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult:
         self.handed.append((delivery, config))
+        if self.meanwhile is not None:
+            await self.meanwhile(delivery)
         return self.answer(delivery)
 
 
@@ -85,6 +89,7 @@ def channels() -> ChannelRegistry:
 def probe() -> Probe:
     PROBE.handed.clear()
     PROBE.answer = lambda delivery: AwaitingResult()
+    PROBE.meanwhile = None
     return PROBE
 
 
@@ -176,6 +181,39 @@ async def test_a_delivery_whose_settling_died_is_settled_later_and_never_sent_tw
     done = await models.OutreachAttempt.get(id=attempt.id)
     assert (done.status, done.outcome, done.provider_id) == (AttemptStatus.DONE, "sent", "<once@outbound.example>")
     assert await models.Message.filter(campaign_account_id=row.id).count() == 1
+
+
+async def test_an_execution_that_keeps_beating_is_never_claimed_again_however_long_it_takes(
+        world: World, probe: Probe) -> None:
+    rows = [await world.account(name, {**DANA, "email": f"dana@{name.lower()}.example"})
+            for name in ("Acme", "Beta", "Coda")]
+    await live(world, email_step(subject="Hello", body="First"))
+    world.clock.set(NINE)
+    token, claimed = await scheduler.claim(NINE)
+    taken_meanwhile: list[list[int]] = []
+
+    async def slow(delivery: Delivery) -> None:  # each delivery takes most of a lease
+        world.clock.advance(scheduler.lease() * 9 / 10)
+        taken_meanwhile.append((await scheduler.claim(world.clock.now()))[1])
+
+    probe.meanwhile = slow
+    assert await scheduler.execute(claimed, token, NINE) == claimed
+    assert world.clock.now() - NINE == scheduler.lease() * 27 / 10  # longer than any lease, beating as it went
+    assert taken_meanwhile == [[], [], []]
+    assert len(probe.handed) == 3
+    assert [(await attempts_of(row))[0].status for row in rows] == [AttemptStatus.AWAITING_RESULT] * 3
+
+
+async def test_an_execution_that_stops_beating_is_claimed_again_after_the_lease(world: World, probe: Probe) -> None:
+    row = await world.account("Acme", DANA)
+    await live(world, email_step(subject="Hello", body="First"))
+    world.clock.set(NINE)
+    token, claimed = await scheduler.claim(NINE)
+    await scheduler.beat(claimed, token, NINE)  # its job started, then its worker died
+    assert await scheduler.claim(NINE + scheduler.lease()) == (ANY, [])
+    again, taken = await scheduler.claim(NINE + scheduler.lease() + timedelta(seconds=1))
+    assert taken == claimed and again != token
+    assert (await attempts_of(row))[0].heartbeat_at is None  # the new claim's job has not started
 
 
 async def test_deferred_goes_back_to_the_schedule_with_its_reason(world: World, probe: Probe) -> None:

@@ -144,10 +144,13 @@ async def test_caps_hold_across_two_worker_processes(tmp_path: Path, pg_url: str
         broker = RedisBroker(url=broker_url(private_redis_url))
         try:
             async with _worker(tmp_path, url, private_redis_url, "a"), _worker(tmp_path, url, private_redis_url, "b"):
-                while True:  # every due attempt claimed in small batches, each batch one job
-                    token, batch = await scheduler.claim(clock.now(), BATCH)
-                    if not batch:
-                        break
+                # Every due attempt claimed in small batches, then each batch queued as one job: all claimed first,
+                # as the workers' clock is an hour behind this one (a job that started would look an hour late to a
+                # claim made here).
+                claims: list[tuple[str, list[int]]] = []
+                while (claim := await scheduler.claim(clock.now(), BATCH))[1]:
+                    claims.append(claim)
+                for token, batch in claims:
                     await asyncio.to_thread(broker.enqueue, dramatiq.Message(
                         queue_name=QUEUE, actor_name="execute_attempts", args=(batch, token), kwargs={}, options={}))
                 end = asyncio.get_running_loop().time() + DEADLINE

@@ -1,14 +1,16 @@
 """The outreach scheduler on PostgreSQL: due attempts are claimed and executed exactly once, whatever ticks.
 
 * Concurrent claims in one process, each on a connection of its own, take disjoint batches that together are
-  every due attempt; once the lease ran out, concurrent claims take every unsettled attempt again, once.
+  every due attempt; once the claims count as lost (their jobs never started), concurrent claims take every
+  unsettled attempt again, once.
 * Two ``outboundql worker`` processes ticking over the same due attempts (a campaign resumed once both are
-  ready, with more attempts than one tick claims, so both claim) execute each attempt once: one claim, one
-  execution, one ``attempt.execute`` audit event, one attempt made per row.
+  ready, with twenty batches of attempts: more than the queue takes at once, so both claim) execute each
+  attempt once: one claim, one execution, one ``attempt.execute`` audit event, one attempt made per row.
 * A worker process killed with SIGKILL mid-run while it holds claims (some attempts executed, others in its
   hands or queued), then Redis (a private ``redis-server``) restarted empty, then a second worker beside the
-  process started in the victim's place: each attempt the victim held is claimed again once the lease (10 s)
-  ends, and every attempt is executed once: none lost, none twice.
+  process started in the victim's place: each attempt the victim held is claimed again once its claim counts
+  as lost (the lease of 10 s without a heartbeat, twice that for a job that never started), and every attempt
+  is executed once: none lost, none twice, none that a live worker was executing or about to execute.
 
 The attempts go through the built-in ``log`` channel, planned through the services an hour ago in a window
 that is the whole day every day, so the workers' system clock always finds them due and inside it. A trigger
@@ -241,7 +243,7 @@ async def test_concurrent_claims_take_every_due_attempt_once_and_again_once_afte
                     return batches
                 batches.append((token, claimed))
 
-        for now in (datetime.now(UTC), datetime.now(UTC) + timedelta(seconds=scheduler.lease().total_seconds() + 1)):
+        for now in (datetime.now(UTC), datetime.now(UTC) + scheduler.queue_lease() + timedelta(seconds=1)):
             results = await asyncio.gather(*(claim_until_nothing_due(now) for _ in range(claimers)))
             batches = [batch for result in results for batch in result]
             taken = [i for _, claimed in batches for i in claimed]
@@ -255,8 +257,9 @@ async def test_concurrent_claims_take_every_due_attempt_once_and_again_once_afte
 
 async def test_two_worker_processes_ticking_over_the_same_due_attempts_execute_each_once(
         tmp_path: Path, empty_pg_url: str, private_redis_url: str, clock: FakeClock) -> None:
-    # More than one tick claims at most: whichever process ticks first cannot take them all before the other ticks.
-    count = scheduler.CLAIM_BATCH * (getattr(scheduler, "CLAIMS_PER_TICK", 1) + 2)
+    # Ten times what may wait in the queue at once: whichever process ticks first cannot take them all before the
+    # other ticks.
+    count = scheduler.CLAIM_BATCH * scheduler.WAITING_CLAIMS * 10
     _migrate(tmp_path, empty_pg_url)
     await _install_witness(empty_pg_url)
     async with _orm(empty_pg_url):
@@ -285,7 +288,7 @@ async def test_a_worker_killed_mid_run_and_redis_restarted_empty_lose_no_attempt
             async with _worker(tmp_path, empty_pg_url, redis_server.url, "a", lease=LEASE) as a:
                 [victim] = await asyncio.to_thread(wait_ready, a, 1, DEADLINE)
                 await execution.resume_campaign(access, execution.ResumeCampaign(campaign_id))
-                held = await _killed_mid_run(empty_pg_url, victim, a)
+                held = await _killed_mid_run(empty_pg_url, victim, a, "a")
                 at_crash = await _statuses(empty_pg_url)
                 redis_server.stop()
                 redis_server.start()  # empty: the victim's message in flight and the queued ones are gone
@@ -308,16 +311,24 @@ async def _ids(url: str, status: AttemptStatus) -> set[int]:
     return {r["id"] for r in await pg_fetch(url, f"SELECT id FROM outreach_attempt WHERE status = '{status.value}'")}
 
 
-async def _killed_mid_run(url: str, pid: int, worker: Child) -> set[int]:
-    """Wait until the worker process ``pid`` is mid-run (attempts executed, others claimed and not settled), then
-    SIGKILL it; the attempts it left claimed. It is stopped (SIGSTOP) while the claims are read, so that what it
-    holds is exactly what the database says, and let go again if it happened to hold none at that instant."""
+async def _killed_mid_run(url: str, pid: int, worker: Child, name: str) -> set[int]:
+    """Wait until the worker process ``pid`` (connecting as ``name``) is mid-run (attempts executed, others claimed
+    and not settled), then SIGKILL it; the attempts it left claimed. It is stopped (SIGSTOP) while the claims are
+    read, once the statements it had sent are through (a claim it sent just before commits all the same), so that
+    what it holds is exactly what the database says; let go again if it happened to hold none at that instant.
+    A transaction it had open is rolled back when it is killed (and a statement waiting for its locks, all inside
+    transactions or skipping locked rows, changes no claim either)."""
     end = time.monotonic() + DEADLINE
     while True:
         await _until(url, "mid-run", lambda s: s["awaiting_result"] and s["executing"], worker, pause=0.01)
         holding: set[int] = set()
         os.kill(pid, signal.SIGSTOP)
         try:
+            while (await pg_fetch(url, "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE state = 'active' AND "
+                                  "wait_event_type IS DISTINCT FROM 'Lock' AND "  # one waiting for the stopped one
+                                  f"application_name = '{isolation.schema_of(url)}/{name}'"))[0]["n"]:
+                assert time.monotonic() < end, f"statements of a stopped worker never ended:\n{worker.output}"
+                await asyncio.sleep(0.01)
             holding = await _ids(url, AttemptStatus.EXECUTING)
             if holding:
                 os.kill(pid, signal.SIGKILL)
