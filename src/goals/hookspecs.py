@@ -13,6 +13,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from outboundql.channels.registry import RegisterChannel
+    from outboundql.classifiers.registry import RegisterClassifier
     from outboundql.goals.api import RegisterGoal
 
 PROJECT_NAME = "outboundql"
@@ -50,4 +51,21 @@ def outboundql_register_channels(register: RegisterChannel) -> None:
     :param register: validates one channel and adds it to the registry.
 
     .. versionadded:: 0.2
+    """
+
+
+@hookspec
+def outboundql_register_classifiers(register: RegisterClassifier) -> None:
+    """Register the reply classifiers this plugin provides (what a reply says: interested, out of office, ...).
+
+    Call ``register(classifier)`` once per classifier: an object with ``key``, ``label`` and an
+    ``async def classify(replies)`` answering one :class:`outboundql.classifiers.Classification` per
+    :class:`outboundql.classifiers.Reply`, in the same order (see :class:`outboundql.classifiers.ReplyClassifier`).
+    Registration fails with :class:`outboundql.classifiers.registry.ClassifierRegistrationError`, naming the
+    plugin, when the key is taken or malformed, the label is missing, or ``classify`` is not an async function.
+    Return nothing: the registered classifiers are the result.
+
+    :param register: validates one classifier and adds it to the registry.
+
+    .. versionadded:: 0.3
     """

@@ -24,6 +24,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = tuple(
 )
 #: Built-in channel plugins (``log``, ``email``, ``webhook``), registered through the same hooks.
 BUILTIN_CHANNEL_PLUGINS: tuple[str, ...] = ("outboundql.channels.builtin",)
+#: Built-in reply classifier plugins (``rules``), registered through the same hooks.
+BUILTIN_CLASSIFIER_PLUGINS: tuple[str, ...] = ("outboundql.classifiers.builtin",)
 BUILTIN_SOURCE = "built-in"
 
 
@@ -34,7 +36,7 @@ def make_plugin_manager(
     ``outboundql.goals``, minus ``blocked`` names), then ``extra`` plugin objects."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    for module_name in BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS:
+    for module_name in BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS + BUILTIN_CLASSIFIER_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
     for name in blocked:
         pm.set_blocked(name)
@@ -58,7 +60,7 @@ def make_plugin_manager(
             f"plugin {name!r}: {exc}; outboundql hooks are {hooks}: fix the spelling of the @hookimpl function"
         ) from exc
     for name, plugin in pm.list_name_plugin():  # a plugin that implements nothing is a mistake, never a no-op
-        if plugin is not None and name not in BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS \
+        if plugin is not None and name not in BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS + BUILTIN_CLASSIFIER_PLUGINS \
                 and not pm.get_hookcallers(plugin):
             raise GoalRegistrationError(_implements_nothing(pm, name, plugin))
     if trace:
@@ -96,7 +98,7 @@ def plugin_sources(pm: pluggy.PluginManager) -> dict[str, str]:
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
-        builtin = name in BUILTIN_PLUGINS or name in BUILTIN_CHANNEL_PLUGINS
+        builtin = name in BUILTIN_PLUGINS or name in BUILTIN_CHANNEL_PLUGINS or name in BUILTIN_CLASSIFIER_PLUGINS
         sources[name] = BUILTIN_SOURCE if builtin else dists.get(id(plugin), name)
     return sources
 
