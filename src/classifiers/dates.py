@@ -118,6 +118,9 @@ def _find_dates(text: str, reference: date | None) -> list[_Found]:
             if on is not None:
                 found.append(_Found(match.start(), match.end(), on))
                 taken.append((match.start(), match.end()))
+    starts = {f.start for f in found}
+    # a weekday written before its date ("lundi 7 avril", "Monday, 12 March") is that date, not the next one
+    found = [f for f in found if not any(f.end < start <= f.end + 3 for start in starts)]
     return sorted(found, key=lambda f: f.start)
 
 

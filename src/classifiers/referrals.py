@@ -32,7 +32,9 @@ NOT_NAMES: frozenset[str] = _words(
     "cordialement m mme bonjour monsieur madame unser unsere mein meine der die das herr frau leiter "
     "leiterin abteilung einkauf vertrieb team danke gruesse grusse hallo kollege kollegin nostre nostra "
     "meu meva el la els les cap directora departament equip compres gracies salutacions bon dia senyor "
-    "senyora")
+    "senyora bitte sie ich wir ihr ihre unsere unseren je nous vous il elle yo ella ell jo we you if "
+    "einkaufsleiter einkaufsleiterin vertriebsleiter vertriebsleiterin marketingleiter marketingleiterin "
+    "geschaftsfuhrer geschaftsfuhrerin")
 _CUES: tuple[str, ...] = (
     "contact", "reach out to", "talk to", "speak to", "speak with", "get in touch with", "write to", "email",
     "colleague", "forwarded", "forwarding", "looping in", "looped in", "cc'ing", "cc'd",
@@ -43,7 +45,8 @@ _CUES: tuple[str, ...] = (
     "wenden sie sich an", "wende dich an", "ansprechpartner", "kollege", "kollegin", "zustandig", "melden sie sich bei",
     "sprechen sie mit",
     "parla amb", "parleu amb", "contacta amb", "contacteu amb", "escriu a", "escriviu a", "companya", "company",
-    "encarrega",
+    "encarrega", "right person", "best person", "persona adecuada", "persona indicada", "reenvio", "bonne personne",
+    "transmets", "an unsere", "an unseren", "an meine", "an meinen", "persona adequada",
 )
 
 
