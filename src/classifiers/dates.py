@@ -110,7 +110,7 @@ def _find_dates(text: str, reference: date | None) -> list[_Found]:
             else:
                 month = MONTHS[groups["name"]] if groups.get("name") else int(groups["month"])
                 day = int(groups["day"])
-                if not groups.get("name") and month > 12 and day <= 12:  # 03/12 written month first
+                if "/" in match.group(0) and month > 12 and day <= 12:  # 03/25 written month first
                     day, month = month, day
                 if not 1 <= month <= 12:
                     continue

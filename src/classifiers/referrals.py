@@ -20,7 +20,7 @@ def _words(text: str) -> frozenset[str]:
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d ().-]{7,}\d(?!\w)")
-_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’-]+"
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ](?:[a-zà-öø-ÿ]+|['’][A-ZÀ-ÖØ-Þ])[a-zà-öø-ÿ'’-]*"
 NAME = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:de|del|la|van|von|der|da|di|le|i|y)\s+)?{_NAME_WORD}){{0,3}}")
 #: Capitalised words that are not names (titles, teams, politeness), folded.
 NOT_NAMES: frozenset[str] = _words(

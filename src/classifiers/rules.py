@@ -8,7 +8,7 @@ For each reply:
 3. the phrases of that language and of English (automatic replies are often in English) are matched as whole
    words; when none matches, those of every other language are tried;
 4. an INTERESTED phrase just after a negation ("not interested", "no estamos interesados", "pas intéressé",
-   "kein Interesse", "no ens interessa") does not count;
+   "kein Interesse", "no ens interessa", "not really interested") counts as NOT_INTERESTED;
 5. the class is the first of `PRECEDENCE` with a match (BOUNCE, UNSUBSCRIBE, OUT_OF_OFFICE, REFERRAL,
    NOT_INTERESTED, INTERESTED), else OTHER;
 6. the confidence grows with the number of the class's phrases matched and their length, and drops when
@@ -53,14 +53,21 @@ def _phrases(language: str) -> tuple[tuple[ReplyClass, str, str], ...]:
 _ALL_NEGATIONS = frozenset(word for words in NEGATIONS.values() for word in words)
 
 
+_WHY = frozenset({("why",), ("pourquoi",), ("warum",), ("por", "que"), ("per", "que")})  # "why not" agrees
+
+
 def _negated(text: str, at: int, language: str) -> bool:
-    before = text[:at].split()[-_NEGATION_REACH:]
+    words = text[:at].split()
     negations = NEGATIONS.get(language, _ALL_NEGATIONS) | NEGATIONS["en"]
-    return any(word in negations for word in before)
+    for index in range(max(0, len(words) - _NEGATION_REACH), len(words)):
+        if words[index] in negations and not any(tuple(words[index - len(why):index]) == why for why in _WHY):
+            return True
+    return False
 
 
 def find_matches(text: str, languages: Sequence[str]) -> list[Match]:
-    """Every phrase of ``languages`` found in ``text`` (already normalised), negated INTERESTED ones left out."""
+    """Every phrase of ``languages`` found in ``text`` (already normalised); an INTERESTED phrase after a negation
+    counts as NOT_INTERESTED."""
     matches: list[Match] = []
     for language in languages:
         for label, phrase, needle in _phrases(language):
@@ -69,6 +76,8 @@ def find_matches(text: str, languages: Sequence[str]) -> list[Match]:
                 if label is not ReplyClass.INTERESTED or not _negated(text, start + 1, language):
                     matches.append(Match(label, phrase, language))
                     break
+                # a negated interest ("not really interested") is a refusal
+                matches.append(Match(ReplyClass.NOT_INTERESTED, f"not {phrase}", language))
                 start = text.find(needle, start + 1)
     return matches
 
