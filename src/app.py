@@ -22,6 +22,7 @@ from outboundql.body_timeout import BodyTimeout
 from outboundql.channels import result_route
 from outboundql.channels.registry import ChannelRegistry
 from outboundql.channels.unsubscribe_route import route as unsubscribe_route
+from outboundql.classifiers.registry import ClassifierRegistry
 from outboundql.exports import download as export_download
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
@@ -91,18 +92,21 @@ async def _scheduler_ticks(interval: float) -> None:
 def create_app(
     settings: Settings, *, manage_db: bool = True, run_worker: bool = True, goals: GoalRegistry | None = None,
     clock: Clock | None = None, channels: ChannelRegistry | None = None,
+    classifiers: ClassifierRegistry | None = None,
 ) -> Starlette:
     """Build the app for ``settings``: this process's services, jobs, broker, event bus and GraphQL
     limits all follow them. ``manage_db=False`` leaves the ORM to the caller (tests own it);
     ``run_worker`` starts the in-process job worker when the broker is in-memory; ``goals``
-    replaces the registry of installed goal plugins, ``channels`` that of channel plugins and ``clock`` the
-    system clock (tests)."""
+    replaces the registry of installed goal plugins, ``channels`` that of channel plugins, ``classifiers`` that
+    of reply classifier plugins and ``clock`` the system clock (tests)."""
     goals = goals if goals is not None else runtime.installed_goals(settings)  # a broken plugin stops startup
     channels = channels if channels is not None else runtime.installed_channels(settings)
+    classifiers = classifiers if classifiers is not None else runtime.installed_classifiers(settings)
     broker = workers.install(settings)
     signing_key.warn_if_kept_per_host(settings)
     # Requests and the embedded worker's jobs run with this app's settings, goals and jobs.
-    runtime.configure(runtime.Runtime(settings, goals, workers.DramatiqJobs(), clock or SystemClock(), channels))
+    runtime.configure(runtime.Runtime(settings, goals, workers.DramatiqJobs(), clock or SystemClock(), channels,
+                                      classifiers))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -168,6 +168,7 @@ class UsageOperation(enum.StrEnum):
     PERSONA = "persona"
     DRAFT = "draft"
     TRANSLATE = "translate"
+    CLASSIFY = "classify"
 
 
 class ImportStatus(enum.StrEnum):

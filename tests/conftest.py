@@ -34,6 +34,8 @@ from outboundql import models
 from outboundql.app import create_app
 from outboundql.channels.registry import ChannelRegistry
 from outboundql.channels.registry import registry_with as channel_registry_with
+from outboundql.classifiers.registry import ClassifierRegistry
+from outboundql.classifiers.registry import registry_with as classifier_registry_with
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
 from outboundql.models.config import MODEL_MODULES, tortoise_config
@@ -161,10 +163,17 @@ def channels() -> ChannelRegistry:
 
 
 @pytest.fixture
-async def client(db: Any, settings: Settings, clock: Clock, channels: ChannelRegistry
+def classifiers() -> ClassifierRegistry:
+    """The reply classifier plugins of the ``client``'s app and of services called directly: the built-in ones; a
+    module that tests a classifier of its own overrides it with `registry_with(its_plugin)`."""
+    return classifier_registry_with()
+
+
+@pytest.fixture
+async def client(db: Any, settings: Settings, clock: Clock, channels: ChannelRegistry, classifiers: ClassifierRegistry
                  ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, manage_db=False, run_worker=False, goals=registry_with(), clock=clock,
-                     channels=channels)
+                     channels=channels, classifiers=classifiers)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
@@ -208,10 +217,11 @@ def _empty_broker() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _runtime(settings: Settings, clock: Clock, channels: ChannelRegistry) -> Iterator[runtime.Runtime]:
+def _runtime(settings: Settings, clock: Clock, channels: ChannelRegistry, classifiers: ClassifierRegistry
+             ) -> Iterator[runtime.Runtime]:
     """What services run with when a test calls them directly: the test's ``settings``, the built-in
     goals, dramatiq jobs and the ``clock`` (a ``client`` replaces it with its app's, as `create_app` does)."""
-    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs(), clock, channels)
+    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs(), clock, channels, classifiers)
     with runtime.using(configured):
         yield configured
 

@@ -15,6 +15,7 @@ from outboundql.gql.context import Info
 from outboundql.gql.enums import CallOutcome, Channel, MessageDirection, MessageMode, MessageStatus
 from outboundql.gql.errors import UserError
 from outboundql.gql.pagination import CountedConnection
+from outboundql.gql.reply_classes import ReplyClassification
 from outboundql.services import drafts
 from outboundql.services import messages as messages_service
 
@@ -49,6 +50,11 @@ class Message(ProjectNode):
     created_at: datetime
     row: strawberry.Private[models.Message]
     node_model = models.Message
+
+    @strawberry.field(description="What a received message says (its class), once classified; null for outbound "
+                      "messages, drafts, and a reply not classified yet.")
+    def classification(self) -> ReplyClassification | None:
+        return ReplyClassification.of(self.row)
 
     @strawberry.field(description="The thread this message belongs to.")
     async def campaign_account(self, info: Info) -> CampaignAccountRef:

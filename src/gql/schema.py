@@ -31,6 +31,7 @@ from outboundql.gql.messages import MessageMutations
 from outboundql.gql.nodes import NodeQueries
 from outboundql.gql.products import ProductMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
+from outboundql.gql.reply_classes import ReplyClassMutations, ReplyClassQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
 from outboundql.gql.suppressions import SuppressionMutations
@@ -40,7 +41,7 @@ from outboundql.gql.webhooks import WebhookMutations, WebhookQueries
 
 @strawberry.type
 class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, WebhookQueries,
-            ChannelQueries, NodeQueries):
+            ChannelQueries, ReplyClassQueries, NodeQueries):
     pass
 
 
@@ -57,6 +58,7 @@ class Mutation(
     ImportMailMutations,
     SuppressionMutations,
     WebhookMutations,
+    ReplyClassMutations,
 ):
     pass
 

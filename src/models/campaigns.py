@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from outboundql.classifiers import ReplyClass
 from outboundql.enums import (
     CampaignStatus,
     ExecutionState,
@@ -63,6 +64,7 @@ class Campaign(ProjectScopedModel):
     import_token = fields.CharField(max_length=64, null=True, unique=True)  # the local part of its import address
     import_sender = fields.CharField(max_length=254, null=True)  # the one From address whose mails are imported
     import_mapping: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)  # column → field, for mails
+    reply_classifier = fields.CharField(max_length=64, null=True)  # the key of the one that classifies replies
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
@@ -110,6 +112,8 @@ class CampaignAccount(TimestampedModel):
     goal_outcome = fields.CharEnumField(GoalOutcome, max_length=16, default=GoalOutcome.OPEN)
     attempts_made = fields.IntField(default=0)  # executed attempts of the current plan
     plan_round = fields.IntField(default=1)  # the row's plan, counted: a reset or a rejection starts the next
+    # The class of the thread's latest classified inbound message (what the inbox filters and counts by).
+    reply_class = fields.CharEnumField(ReplyClass, max_length=16, null=True)
 
     class Meta:
         table = "campaign_account"
@@ -118,6 +122,7 @@ class CampaignAccount(TimestampedModel):
             Index(fields=["campaign_id", "review_status"]),
             Index(fields=["campaign_id", "outreach_status"]),
             Index(fields=["campaign_id", "execution_status"]),
+            Index(fields=["campaign_id", "reply_class"]),
             Index(fields=["account_id"]),
         ]
 

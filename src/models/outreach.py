@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.indexes import Index
 
+from outboundql.classifiers import ReplyClass
 from outboundql.enums import CallOutcome, Channel, Direction, MessageMode, MessageStatus
 from outboundql.models.base import ProjectScopedModel
 
@@ -44,6 +45,16 @@ class Message(ProjectScopedModel):
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
     created_by_id: int | None
+    # An inbound message's class (`outboundql.services.reply_classes`): what the classifier (its key) answered,
+    # or what a person corrected it to.
+    reply_class = fields.CharEnumField(ReplyClass, max_length=16, null=True)
+    reply_class_confidence = fields.FloatField(null=True)
+    classifier = fields.CharField(max_length=64, null=True)
+    reply_class_corrected = fields.BooleanField(default=False)
+    classified_at = fields.DatetimeField(null=True)
+    returns_on = fields.DateField(null=True)  # out of office: the day they say they are back
+    # A referral: the person named, as {"name", "email", "phone"} (each as written, or null).
+    referral: fields.JSONField[dict[str, str | None] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "message"

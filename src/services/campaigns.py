@@ -14,7 +14,17 @@ from outboundql import models
 from outboundql.enums import CampaignStatus, Role
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, campaign_stats, events, execution, fields, idempotency, normalize, personas
+from outboundql.services import (
+    audit,
+    campaign_stats,
+    events,
+    execution,
+    fields,
+    idempotency,
+    normalize,
+    personas,
+    reply_classes,
+)
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.locks import locked_campaign
@@ -66,6 +76,7 @@ class UpdateCampaign:
     market_id: Maybe[int | None] = UNSET
     status: Maybe[CampaignStatus | None] = UNSET
     audience: Maybe[Audience | None] = UNSET
+    reply_classifier: Maybe[str | None] = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +146,12 @@ async def _check_refs(
         out["audience_config"] = await _audience(project_id, data["audience"], check)
     if data.get("status") is not None:
         out["status"] = CampaignStatus(data["status"])
+    if "reply_classifier" in data:
+        key = (data["reply_classifier"] or "").strip() or None
+        if key is not None and not reply_classes.is_available(key):
+            check.add("reply_classifier", f"Unknown reply classifier {key!r}; installed: "
+                      f"{', '.join(c.key for c in reply_classes.available())}.", code="NOT_FOUND")
+        out["reply_classifier"] = key
     return out
 
 
@@ -196,7 +213,7 @@ async def create_campaign(access: Access, goals: GoalRegistry, cmd: CreateCampai
 
 async def update_campaign(access: Access, goals: GoalRegistry, cmd: UpdateCampaign) -> CampaignChanged:
     """Rename, switch goal (scores are kept; ``scored_accounts`` follows the new goal), move market,
-    change the status hint, language, description, keywords or audience."""
+    change the status hint, language, description, keywords, audience or reply classifier (null: the default)."""
     campaign = await access.get(models.Campaign, cmd.id, Role.MEMBER, field="id")
     data = given(cmd, exclude=("id",))
     check = Collector()

@@ -20,6 +20,7 @@ from tortoise.functions import Count, Max
 from tortoise.queryset import QuerySet
 
 from outboundql import models
+from outboundql.classifiers import ReplyClass
 from outboundql.enums import Direction, MessageStatus
 from outboundql.services.sql import chunks
 
@@ -89,10 +90,21 @@ _RANK = f"CASE WHEN {_AWAITING} THEN 0 WHEN {_DRAFT} IS NOT NULL THEN 1 WHEN {_I
 _AT = f"CASE WHEN {_AWAITING} THEN {_IN} WHEN {_DRAFT} IS NOT NULL THEN {_DRAFT} ELSE {_IN} END"
 
 
-def inbox(campaign_id: int) -> QuerySet[models.CampaignAccount]:
+def inbox(campaign_id: int, classes: Sequence[ReplyClass] | None = None) -> QuerySet[models.CampaignAccount]:
     """The campaign's threads that need attention, in attention order (see the module docstring), as a
-    queryset: a page is cut in SQL (LIMIT/OFFSET), and the count is one query."""
-    return (models.CampaignAccount.filter(campaign_id=campaign_id)
-            .annotate(attention_rank=RawSQL(_RANK), attention_at=RawSQL(_AT))
+    queryset: a page is cut in SQL (LIMIT/OFFSET), and the count is one query. ``classes``: only the threads whose
+    latest classified reply is of one of them."""
+    rows = models.CampaignAccount.filter(campaign_id=campaign_id)
+    if classes is not None:
+        rows = rows.filter(reply_class__in=list(classes))
+    return (rows.annotate(attention_rank=RawSQL(_RANK), attention_at=RawSQL(_AT))
             .filter(attention_rank__lt=3)
             .order_by("attention_rank", "-attention_at", "-id"))
+
+
+async def class_counts(campaign_id: int) -> list[tuple[ReplyClass, int]]:
+    """How many of the campaign's threads are of each class (their latest classified reply's), by class: one
+    grouped query on the campaign's ``reply_class`` index."""
+    rows = await models.CampaignAccount.filter(campaign_id=campaign_id, reply_class__isnull=False).annotate(
+        n=Count("id")).group_by("reply_class").values("reply_class", "n")
+    return sorted(((ReplyClass(r["reply_class"]), int(r["n"])) for r in rows), key=lambda pair: pair[0].value)

@@ -41,6 +41,11 @@ class Jobs(Protocol):
         `JobsUnavailable`."""
         ...
 
+    async def classify_replies(self, message_ids: Sequence[int]) -> None:
+        """Classify the inbound messages ``message_ids`` (``services.reply_classes.classify``). Raises
+        `JobsUnavailable`."""
+        ...
+
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         """Record that API token ``token_id`` was used at ``used_at`` (never moves it backwards).
         Raises `JobsUnavailable`."""

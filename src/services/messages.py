@@ -45,6 +45,7 @@ from outboundql.services import (
     execution,
     fields,
     normalize,
+    reply_classes,
     runtime,
     suppressions,
     webhook_deliveries,
@@ -280,6 +281,7 @@ async def log_message(access: Access, cmd: LogMessage, *, reached_before_do_not_
         await events.publish_account_change(project_id, row.account_id, "updated")
     if message.direction is Direction.INBOUND:
         await webhook_deliveries.record_message_received(message, row)
+        await reply_classes.queue([message])
     return Logged(message, row, promoted=promoted)
 
 

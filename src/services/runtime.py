@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from outboundql.channels.registry import ChannelRegistry, collect_channels, default_channels
+from outboundql.classifiers.registry import ClassifierRegistry, collect_classifiers, default_classifiers
 from outboundql.goals.manager import collect_goals, make_plugin_manager
 from outboundql.goals.registry import GoalRegistry
 from outboundql.services.clock import Clock, SystemClock
@@ -35,6 +36,8 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     channels: ChannelRegistry | None = None
     """The installed channel plugins; None: the process-wide `default_channels()`."""
+    classifiers: ClassifierRegistry | None = None
+    """The installed reply classifier plugins; None: the process-wide `default_classifiers()`."""
 
 
 _current: Runtime | None = None
@@ -81,6 +84,12 @@ def installed_channels(settings: Settings) -> ChannelRegistry:
     return collect_channels(make_plugin_manager(blocked=settings.disabled_plugins, trace=settings.trace_plugins))
 
 
+def installed_classifiers(settings: Settings) -> ClassifierRegistry:
+    """The reply classifiers of the built-in and installed plugins, minus those ``settings`` disable; a plugin that
+    fails to load or register raises here."""
+    return collect_classifiers(make_plugin_manager(blocked=settings.disabled_plugins, trace=settings.trace_plugins))
+
+
 def settings() -> Settings:
     return current().settings
 
@@ -93,6 +102,12 @@ def channels() -> ChannelRegistry:
     """The channel plugins this process delivers through."""
     configured = current().channels
     return configured if configured is not None else default_channels()
+
+
+def classifiers() -> ClassifierRegistry:
+    """The reply classifier plugins this process classifies with."""
+    configured = current().classifiers
+    return configured if configured is not None else default_classifiers()
 
 
 def jobs() -> Jobs:

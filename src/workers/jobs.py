@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.workers.execution import execute_attempts
 from outboundql.workers.imports import run_import
+from outboundql.workers.replies import classify_replies
 from outboundql.workers.scoring import score_batch
 from outboundql.workers.tokens import touch_api_token
 from outboundql.workers.webhooks import deliver_webhooks
@@ -40,6 +41,9 @@ class DramatiqJobs:
 
     async def deliver_webhooks(self, delivery_ids: Sequence[int], claim_token: str) -> None:
         await _sending(lambda: deliver_webhooks.send(list(delivery_ids), claim_token))
+
+    async def classify_replies(self, message_ids: Sequence[int]) -> None:
+        await _sending(lambda: classify_replies.send(list(message_ids)))
 
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         await _sending(lambda: touch_api_token.send(token_id, used_at.isoformat()))

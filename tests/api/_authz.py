@@ -13,12 +13,15 @@ from typing import Any
 
 from outboundql import models
 from outboundql.cadence.settings import Cadence, Step
+from outboundql.classifiers import ReplyClass
 from outboundql.enums import (
     AttemptStatus,
     Channel,
+    Direction,
     Eligibility,
     ExecutionState,
     ExpenseKind,
+    MessageMode,
     MessageStatus,
     SuppressionKind,
 )
@@ -65,6 +68,7 @@ class World:
     campaign_account: models.CampaignAccount | None = None  # set by build_world (in a campaign of its own)
     expense: models.Expense | None = None  # set by build_world (on the campaign account's campaign)
     draft: models.Message | None = None  # set by build_world (an unsent draft on the campaign account's thread)
+    reply: models.Message | None = None  # set by build_world (a received message on that thread, classified)
     # Execution (set by build_world): the campaign account's campaign is LIVE (one e-mail step, every row eligible)
     # with three attempts of the row's plan: one awaiting approval, one approved and due later, one awaiting its
     # result; a campaign ready to go live (a step, a row) and a paused one.
@@ -98,6 +102,7 @@ TYPE_OF = {
     "campaign_account": "CampaignAccount",
     "expense": "Expense",
     "draft": "Message",
+    "reply": "Message",
     "outreach_campaign": "Campaign",
     "attempt": "OutreachAttempt",
     "approved_attempt": "OutreachAttempt",
@@ -154,6 +159,11 @@ async def build_world(owner: Person, tag: str) -> World:
         vendor=f"Agency {tag}"))).expense
     world.draft = (await messages_service.log_message(access, messages_service.LogMessage(
         campaign_account_id=world.campaign_account.id, status=MessageStatus.DRAFT, text=f"Draft {tag}"))).message
+    world.reply = await models.Message.create(
+        project_id=project.id, campaign_account_id=world.campaign_account.id, direction=Direction.INBOUND,
+        status=MessageStatus.SENT, mode=MessageMode.PASTE_INBOUND, original_text=f"Reply {tag}",
+        sent_at=datetime.now(UTC), reply_class=ReplyClass.INTERESTED, reply_class_confidence=0.8, classifier="rules",
+        classified_at=datetime.now(UTC))
     await add_execution(world, access, tag)
     world.suppression = (await suppressions_service.add_suppressions(access, suppressions_service.AddSuppressions(
         project.id, [suppressions_service.Entry(SuppressionKind.EMAIL, f"gone@{tag}-one.example")]))).added[0]
@@ -318,6 +328,8 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"accountIds": [gid], "suppress": True}, "deletedAccountIds"),
     Mutation("deleteContact", "DeleteContactInput", "contact", "input.contactId",
              lambda w, gid: {"contactId": gid, "suppress": True}, "deletedContactId"),
+    Mutation("correctReplyClassification", "CorrectReplyClassificationInput", "reply", "input.messageId",
+             lambda w, gid: {"messageId": gid, "label": "NOT_INTERESTED"}, "message { id classification { label } }"),
     Mutation("addSuppressions", "AddSuppressionsInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "entries": [{"kind": "DOMAIN", "value": "suppressed.example"}]},
              "addedCount"),

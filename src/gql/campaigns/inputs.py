@@ -114,6 +114,9 @@ class UpdateCampaignInput:
     market_id: relay.GlobalID | None = strawberry.UNSET
     status: CampaignStatus | None = strawberry.UNSET
     audience: AudienceInput | None = strawberry.UNSET
+    reply_classifier: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The key of the classifier that reads this campaign's replies (see "
+        "`classifiers`); null: the default one.")
 
     def to_command(self) -> campaigns.UpdateCampaign:
         return campaigns.UpdateCampaign(
@@ -121,6 +124,7 @@ class UpdateCampaignInput:
             description=maybe(self.description), keywords=maybe(self.keywords),
             communication_language=maybe(self.communication_language), market_id=maybe(self.market_id, _market_pk),
             status=maybe(self.status), audience=maybe(self.audience, AudienceInput.to_command),
+            reply_classifier=maybe(self.reply_classifier),
         )
 
 

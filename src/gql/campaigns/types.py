@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
-from outboundql import models
+from outboundql import classifiers, models
 from outboundql.enums import Role
 from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.cadence import Cadence
@@ -27,7 +27,15 @@ from outboundql.gql.expenses import CampaignCosts, Expense
 from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.products import Persona, Product
-from outboundql.services import campaign_account_queries, campaign_stats, execution_queries, import_mail, inbox
+from outboundql.gql.reply_classes import ReplyClass, ReplyClassCount
+from outboundql.services import (
+    campaign_account_queries,
+    campaign_stats,
+    execution_queries,
+    import_mail,
+    inbox,
+    reply_classes,
+)
 from outboundql.services import campaigns as campaigns_service
 
 if TYPE_CHECKING:
@@ -212,10 +220,24 @@ class Campaign(ProjectNode):
                       "first), then conversations we already answered (most recent inbound first). "
                       "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE.")
     async def inbox(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
-                    before: str | None = None) -> CampaignAccountConnectionRef:
+                    before: str | None = None,
+                    classifications: Annotated[list[ReplyClass] | None, strawberry.argument(
+                        description="Only threads whose latest classified reply is of one of these classes.")]
+                    = None) -> CampaignAccountConnectionRef:
         connection: type[CampaignAccountConnection] = lazy_class(CampaignAccountConnectionRef)
-        return await connection.page(inbox.inbox(self.row.id), info, first=first, after=after, last=last,
-                                     before=before)
+        threads = inbox.inbox(self.row.id, None if classifications is None else [
+            classifiers.ReplyClass(c) for c in classifications])
+        return await connection.page(threads, info, first=first, after=after, last=last, before=before)
+
+    @strawberry.field(description="How many of the campaign's threads are of each class (that of their latest "
+                      "classified reply), for every class that has any, by class.")
+    async def reply_class_counts(self) -> list[ReplyClassCount]:
+        return [ReplyClassCount(label=label, count=count) for label, count in await inbox.class_counts(self.row.id)]
+
+    @strawberry.field(description="The key of the classifier that reads this campaign's replies: the one it names, "
+                      "else the default (see `classifiers`).")
+    def reply_classifier(self) -> str:
+        return self.row.reply_classifier or reply_classes.default_key()
 
     @strawberry.field(description="The address whose mails (from `importSender`, with a CSV attachment) are imported "
                       "into this campaign; null while importing by e-mail is off, and for viewers. Set with "
