@@ -1,10 +1,14 @@
-"""The SMTP receiver of campaign import addresses (``outboundql mail-in``), on the process's own event loop.
+"""The SMTP receiver of campaign import addresses and project reply addresses (``outboundql mail-in``), on the
+process's own event loop.
 
-RCPT is accepted only for an existing import address (550 for any other, the same answer whatever the reason);
-DATA hands the mail to `services.import_mail.receive_mail` and answers 250 when an import started, else 550
-(sender not allowed), 552 (attachment too large) or 554 (no CSV attachment, or a file refused); every refusal is
-kept as a failed import job of the campaign. At most ``OUTBOUNDQL_MAIL_IN_MAX_SESSIONS`` sessions are held at once:
-a connection over it is answered 421 and closed. Without Redis the jobs run here too, as in the embedded server.
+RCPT is accepted only for an existing import or reply address (550 for any other, the same answer whatever the
+reason). For an import address, DATA hands the mail to `services.import_mail.receive_mail` and answers 250 when an
+import started, else 550 (sender not allowed), 552 (attachment too large) or 554 (no CSV attachment, or a file
+refused); every refusal is kept as a failed import job of the campaign. For a reply address, DATA hands it to
+`services.reply_mail.receive_reply`: 250 when it was logged on the thread it answers, else 550 (it answers no
+conversation of the project) or 554 (it could not be logged). At most ``OUTBOUNDQL_MAIL_IN_MAX_SESSIONS`` sessions
+are held at once: a connection over it is answered 421 and closed. Without Redis the jobs run here too, as in the
+embedded server.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import import_mail, runtime
+from outboundql.services import import_mail, reply_mail, runtime
 from outboundql.services.import_mail import Refusal
 
 log = logging.getLogger(__name__)
@@ -37,14 +41,25 @@ _TOO_MANY_SESSIONS = b"421 4.7.0 Too many connections; try again later.\r\n"
 _MAX_REPLY = 400  # characters of a reply's text (a reply line is at most 512 octets)
 
 
+_REPLY_CODES = {
+    reply_mail.Refusal.UNKNOWN_ADDRESS: "550 5.1.1",
+    reply_mail.Refusal.NO_THREAD: "550 5.1.1",
+    reply_mail.Refusal.INVALID: "554 5.6.0",
+}
+
+
 class ImportMailHandler:
-    """aiosmtpd handler: recipients must be import addresses; each accepted mail becomes an import job."""
+    """aiosmtpd handler: recipients must be import or reply addresses; each accepted mail becomes an import job or
+    a reply logged on its thread."""
 
     def __init__(self, goals: GoalRegistry) -> None:
         self.goals = goals
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
+        if reply_mail.project_for_address(address) is not None:
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
         try:
             campaign = await import_mail.campaign_for_address(address)
         except Exception:
@@ -59,7 +74,22 @@ class ImportMailHandler:
         content = envelope.original_content or b""
         started: list[int] = []
         refused: list[str] = []
+        logged: list[int] = []
         for recipient in envelope.rcpt_tos:
+            if reply_mail.project_for_address(recipient) is not None:
+                try:
+                    reply = await reply_mail.receive_reply(reply_mail.ReplyReceived(
+                        recipient=recipient, content=content, envelope_sender=envelope.mail_from or None))
+                except Exception:
+                    log.exception("The reply to %r could not be logged.", recipient)
+                    refused.append(_TRY_LATER)
+                    continue
+                if reply.message is not None:
+                    logged.append(reply.message.id)
+                else:
+                    refused.append(f"{_REPLY_CODES[reply.refusal or reply_mail.Refusal.INVALID]} "
+                                   f"{_reply_text(reply.text)}")
+                continue
             mail = import_mail.MailReceived(recipient=recipient, content=content,
                                             envelope_sender=envelope.mail_from or None)
             try:
@@ -72,8 +102,10 @@ class ImportMailHandler:
                 started.append(outcome.job.id)
             else:
                 refused.append(f"{_CODES[outcome.refusal or Refusal.FILE]} {_reply_text(outcome.message)}")
-        if started:
-            return f"250 2.0.0 Import job {', '.join(map(str, started))} started."
+        if started or logged:
+            done = [f"Import job {', '.join(map(str, started))} started."] if started else []
+            done += [f"Reply logged as message {', '.join(map(str, logged))}."] if logged else []
+            return f"250 2.0.0 {' '.join(done)}"
         return refused[0] if refused else "554 5.5.1 No valid recipients."
 
 

@@ -28,7 +28,7 @@ from outboundql.gql.stats import ProjectStats, project_stats
 from outboundql.gql.suppressions import SuppressionConnection, SuppressionKind, resolve_suppressions
 from outboundql.gql.users import User
 from outboundql.gql.webhooks import WebhookEndpoint, project_webhook_endpoints
-from outboundql.services import markets, products, saved_filters
+from outboundql.services import markets, products, reply_mail, saved_filters
 from outboundql.services import projects as projects_service
 
 if TYPE_CHECKING:
@@ -60,6 +60,14 @@ class Project(ProjectNode):
     @strawberry.field(description="Your role in this project.")
     def viewer_role(self, info: Info) -> Role:
         return info.context.access.require(self.row.id)
+
+    @strawberry.field(description="The address replies to the project's mails are received at (by `outboundql "
+                      "mail-in`): name it as the e-mail channel's `replyTo`, or forward replies to it; each is logged "
+                      "on the thread it answers and classified. Null for viewers.")
+    def reply_address(self, info: Info) -> str | None:
+        if info.context.access.roles.get(self.row.id) in (None, Role.VIEWER):
+            return None
+        return reply_mail.reply_address(self.row.id)
 
     @strawberry.field(description="Members and their roles.")
     async def members(self, info: Info) -> list[ProjectMember]:

@@ -202,7 +202,7 @@ async def receive_mail(goals: GoalRegistry, mail: MailReceived) -> MailOutcome:
     if campaign is None:
         return MailOutcome(None, Refusal.UNKNOWN_ADDRESS, "No such address.")
     message = BytesParser(policy=policy.default).parsebytes(mail.content)
-    sender = _plain(_from_address(message) or mail.envelope_sender or "")[:254]
+    sender = plain(from_address(message) or mail.envelope_sender or "")[:254]
     actor = await _actor(campaign)
     refused = _refusal_of_sender(campaign, sender)
     if refused is not None:
@@ -230,7 +230,7 @@ async def receive_mail(goals: GoalRegistry, mail: MailReceived) -> MailOutcome:
     return MailOutcome(started.job)
 
 
-def _from_address(message: EmailMessage) -> str | None:
+def from_address(message: EmailMessage) -> str | None:
     try:
         header = message["From"]
         addresses = getattr(header, "addresses", ()) if header is not None else ()
@@ -249,7 +249,7 @@ def _refusal_of_sender(campaign: models.Campaign, sender: str) -> tuple[Refusal,
     return Refusal.SENDER, f"The mail came from {shown}, not from the address allowed to import into this campaign."
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """``text`` from a mail's headers without control characters and lone surrogates (which no database
     stores), on one line."""
     return "".join(char for char in " ".join(text.split()) if char.isprintable())
@@ -274,7 +274,7 @@ def _csv_attachment(message: EmailMessage) -> _File | tuple[str, Refusal, str]:
         if not filename and part.get_content_disposition() != "attachment":
             continue  # a body, not an attached file
         payload = part.get_payload(decode=True)
-        found.append(_File(_plain(filename)[:300] or "attachment.csv", payload if isinstance(payload, bytes) else b""))
+        found.append(_File(plain(filename)[:300] or "attachment.csv", payload if isinstance(payload, bytes) else b""))
     if not found:
         return "", Refusal.NO_FILE, "The mail has no CSV attachment (a .csv or .txt file, or one of type text/csv)."
     fitting = [file for file in found if len(file.content) <= limit]
