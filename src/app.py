@@ -28,7 +28,15 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
-from outboundql.services import imports, runtime, scheduler, scoring_runs, signing_key, webhook_deliveries
+from outboundql.services import (
+    imports,
+    reply_classes,
+    runtime,
+    scheduler,
+    scoring_runs,
+    signing_key,
+    webhook_deliveries,
+)
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.settings import Settings, get_settings
 from outboundql.upload_limit import UploadBodyLimit
@@ -72,12 +80,17 @@ async def _broker_status(settings: Settings) -> str:
 
 async def _scheduler_ticks(interval: float) -> None:
     """The embedded server ticks the outreach scheduler on its own loop (its jobs run here too), sends
-    again the import jobs whose run stopped, and claims the due event webhook deliveries."""
+    again the replies whose classification was lost and the import jobs whose run stopped, and claims the due event
+    webhook deliveries."""
     while True:
         try:
             await scheduler.tick()
         except Exception:
             log.exception("The outreach scheduler's tick failed; trying again in %g s.", interval)
+        try:
+            await reply_classes.sweep()
+        except Exception:
+            log.exception("Unclassified replies could not be sent again; trying again in %g s.", interval)
         try:
             await imports.resume_stalled()
         except Exception:

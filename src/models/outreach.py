@@ -62,4 +62,5 @@ class Message(ProjectScopedModel):
         indexes = [
             Index(fields=["campaign_account_id", "created_at"]),
             Index(fields=["project_id", "created_at"]),
+            Index(fields=["direction", "reply_class", "created_at"]),  # replies still to classify
         ]

@@ -10,6 +10,10 @@ the inbox filters and counts by. What an LLM classifier was billed is recorded a
 
 A person may correct a class (`correct_reply_class`): the correction is kept (``corrected``, confidence 1), audited
 with the class before it, and never overwritten by a later classification.
+
+Once stored (or corrected), a class acts on its campaign account (`outboundql.services.reply_effects`): a refusal
+loses it, an unsubscribe or a bounce suppresses the address, an absence pauses it, a referral proposes a contact;
+only the thread's latest reply acts, and a correction does not undo what the class before it did.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -28,7 +33,7 @@ from outboundql.classifiers.llm import LlmClassifier, llm_classifier_if_configur
 from outboundql.classifiers.registry import classify_with
 from outboundql.enums import Direction, MessageStatus, Role, UsageOperation
 from outboundql.errors import Collector, NotFound
-from outboundql.services import audit, events, runtime
+from outboundql.services import audit, events, runtime, sql
 from outboundql.services.access import Access
 from outboundql.services.jobs import JobsUnavailable
 
@@ -38,6 +43,11 @@ log = logging.getLogger(__name__)
 DEFAULT = "rules"
 #: Messages one classifier call reads at most.
 BATCH = 100
+#: A sent inbound message still unclassified this long after it was logged lost its job (the queue was down, or
+#: lost it): `sweep` sends it again.
+LATE = timedelta(minutes=2)
+#: How far back `sweep` looks (older unclassified messages predate classification).
+SWEEP_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,24 @@ async def queue(messages: Sequence[models.Message]) -> None:
         await runtime.jobs().classify_replies(ids)
     except JobsUnavailable as exc:
         log.warning("Inbound messages %s could not be sent to be classified (%s).", ids[:10], exc)
+
+
+async def sweep(now: datetime | None = None) -> list[int]:
+    """Send again to be classified the sent inbound messages that are still unclassified `LATE` after they were
+    logged (up to `BATCH` of them, oldest first); their ids. Every process that ticks the scheduler sweeps: a
+    message sent twice is classified once."""
+    now = now or runtime.now()
+    late: list[int] = await sql.column(models.Message.filter(
+        direction=Direction.INBOUND, reply_class__isnull=True, status=MessageStatus.SENT,
+        created_at__lt=now - LATE, created_at__gte=now - timedelta(days=SWEEP_DAYS),
+    ).order_by("created_at", "id").limit(BATCH).values_list("id", flat=True))
+    if late:
+        try:
+            await runtime.jobs().classify_replies(late)
+        except JobsUnavailable as exc:
+            log.warning("Unclassified inbound messages %s could not be sent to be classified (%s).", late[:10], exc)
+            return []
+    return late
 
 
 async def classify(message_ids: Sequence[int]) -> list[int]:

@@ -31,7 +31,7 @@ from dramatiq.middleware import AsyncIO, Middleware
 from tortoise import Tortoise
 
 from outboundql.models.config import tortoise_config
-from outboundql.services import imports, runtime, scheduler, webhook_deliveries
+from outboundql.services import imports, reply_classes, runtime, scheduler, webhook_deliveries
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.scoring_runs import resume_interrupted
 from outboundql.settings import Settings
@@ -164,8 +164,9 @@ class ResumeScoringRuns(Periodic):
 
 
 class SchedulerTicks(Periodic):
-    """Tick the outreach scheduler every ``interval`` seconds (a failed tick is logged and the next one tries
-    again). Any number of processes tick at once: claims are exclusive (see `outboundql.services.scheduler`)."""
+    """Tick the outreach scheduler every ``interval`` seconds, and send again the replies whose classification was
+    lost (a failed tick is logged and the next one tries again). Any number of processes tick at once: claims are
+    exclusive (see `outboundql.services.scheduler`)."""
 
     thread_name = "scheduler-ticks"
 
@@ -175,6 +176,10 @@ class SchedulerTicks(Periodic):
                 loop.run_coroutine(scheduler.tick())
             except Exception:
                 log.exception("The outreach scheduler's tick failed; trying again in %g s.", self.interval)
+            try:
+                loop.run_coroutine(reply_classes.sweep())
+            except Exception:
+                log.exception("Unclassified replies could not be sent again; trying again in %g s.", self.interval)
             self.stopping.wait(self.interval)
 
 

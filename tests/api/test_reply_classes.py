@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import types
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +24,8 @@ from outboundql.enums import Role
 from outboundql.goals import hookimpl
 from outboundql.goals.testing import registry_with as goals_with
 from outboundql.services import campaign_accounts as ca_service
-from outboundql.services import reply_classes
+from outboundql.services import reply_classes, runtime
+from outboundql.services.jobs import JobsUnavailable
 from tests.api.test_log_message import Setup, make_account, make_campaign
 from tests.api.test_log_message import setup as setup  # the fixture
 from tests.helpers import Person, access_for, data_of, global_id
@@ -257,3 +258,22 @@ async def test_messages_of_another_campaign_use_that_campaigns_classifier(
     await jobs()
     assert (await _classification(gql, setup, ours) or {})["classifier"] == "tags"
     assert (await _classification(gql, setup, theirs) or {})["classifier"] == "rules"
+
+
+async def test_a_reply_whose_job_was_lost_is_classified_by_a_later_sweep(
+        gql: Any, setup: Setup, jobs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _use_tags(gql, setup)
+
+    async def down(message_ids: Any) -> None:
+        raise JobsUnavailable("The job queue is unavailable: ConnectionError")
+
+    monkeypatch.setattr(runtime.jobs(), "classify_replies", down)
+    message_id = await _log(gql, setup, "[interested] Sounds good")  # logged all the same
+    monkeypatch.undo()
+    logged = await models.Message.get(id=global_id_pk(message_id))
+    assert logged.reply_class is None
+    assert await reply_classes.sweep(logged.created_at + timedelta(minutes=1)) == []  # its job may still come
+    assert await reply_classes.sweep(logged.created_at + reply_classes.LATE + timedelta(seconds=1)) == [logged.id]
+    await jobs()
+    assert (await _classification(gql, setup, message_id) or {})["label"] == "INTERESTED"
+    assert await reply_classes.sweep(logged.created_at + timedelta(minutes=5)) == []  # classified: left alone
