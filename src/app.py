@@ -19,7 +19,7 @@ from tortoise.connection import connections
 
 from outboundql import workers
 from outboundql.body_timeout import BodyTimeout
-from outboundql.channels import result_route
+from outboundql.channels import inbound_route, result_route
 from outboundql.channels.registry import ChannelRegistry
 from outboundql.channels.unsubscribe_route import route as unsubscribe_route
 from outboundql.classifiers.registry import ClassifierRegistry
@@ -148,6 +148,7 @@ def create_app(
             Route("/readyz", readyz),
             export_download.route,
             result_route.route,
+            inbound_route.route,
             unsubscribe_route,
         ],
         lifespan=lifespan,

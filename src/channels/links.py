@@ -1,5 +1,6 @@
 """Links that go out with an attempt, signed with the server's key: the one-click unsubscribe link of an e-mail
-(``/unsubscribe/<token>``) and the result callback of the ``webhook`` channel (``/channels/results/<token>``).
+(``/unsubscribe/<token>``), the result callback of the ``webhook`` channel (``/channels/results/<token>``), and
+a campaign's inbound endpoint (``/channels/inbound/<token>``, `outboundql.services.inbound_contacts`).
 
 A token is ``<purpose letter><attempt id in base 36>.<signature>`` (HMAC-SHA256, base64url, truncated to 128
 bits): short enough for a mail header, unforgeable without the key, and it never expires (an unsubscribe link in
@@ -17,7 +18,10 @@ from outboundql.services.signing_key import signing_key
 
 UNSUBSCRIBE = "u"
 RESULT = "r"
-_PATHS = {UNSUBSCRIBE: "/unsubscribe/", RESULT: "/channels/results/"}
+INBOUND = "i"
+"""A campaign's inbound endpoint (``/channels/inbound/<token>``): the id a token of this purpose names is the
+campaign's."""
+_PATHS = {UNSUBSCRIBE: "/unsubscribe/", RESULT: "/channels/results/", INBOUND: "/channels/inbound/"}
 _DOMAIN = b"outboundql.channel-link.v1\x00"
 MAX_TOKEN = 100
 

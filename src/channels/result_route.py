@@ -32,18 +32,18 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def report_result(request: Request) -> Response:
-    body = await _bounded_body(request)
+    body = await bounded_body(request)
     if body is None:
-        return _refused(CallbackRefused(413, f"The body is larger than {result_callbacks.MAX_BODY} bytes."))
+        return refused_answer(CallbackRefused(413, f"The body is larger than {result_callbacks.MAX_BODY} bytes."))
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         settled = await result_callbacks.record_signed_result(request.path_params["token"], headers, body)
     except CallbackRefused as refused:
-        return _refused(refused)
+        return refused_answer(refused)
     return JSONResponse(answer(settled), headers=NO_STORE)
 
 
-async def _bounded_body(request: Request) -> bytes | None:
+async def bounded_body(request: Request) -> bytes | None:
     """The body, or None when it is (or announces to be) larger than the limit; nothing past it is read."""
     limit = result_callbacks.MAX_BODY
     declared = request.headers.get("content-length", "")
@@ -62,7 +62,7 @@ async def _bounded_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def _refused(refused: CallbackRefused) -> JSONResponse:
+def refused_answer(refused: CallbackRefused) -> JSONResponse:
     return JSONResponse({"error": refused.message,
                          "problems": [{"field": p.field, "message": p.message} for p in refused.problems]},
                         status_code=refused.status, headers=NO_STORE)

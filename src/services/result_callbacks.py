@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from outboundql import models
 from outboundql.channels import links
-from outboundql.enums import AttemptOutcome, AttemptStatus
+from outboundql.enums import AttemptOutcome, AttemptStatus, Channel
 from outboundql.errors import Conflict, InvalidInput, NotFound
 from outboundql.services import attempts, channel_configs, runtime
 from outboundql.services.access import Access
@@ -66,14 +66,7 @@ async def record_signed_result(token: str, headers: Mapping[str, str], body: byt
         raise CallbackRefused(404, NOT_FOUND)
     if len(body) > MAX_BODY:
         raise CallbackRefused(413, f"The body is larger than {MAX_BODY} bytes.")
-    secret = await signing_secret(attempt)
-    if secret is None:
-        raise CallbackRefused(401, f"The project's {attempt.channel.value} channel has no signing secret "
-                                   "configured: results cannot be checked, so none are accepted through this link.")
-    try:
-        signing.verify(secret, headers, body, runtime.now())
-    except signing.InvalidSignature as exc:
-        raise CallbackRefused(401, f"The request is not signed with the channel's signing secret: {exc}.") from None
+    await check_signature(attempt.project_id, attempt.channel, headers, body, "results")
     cmd = parse(body, attempt.id)
     if attempt.status not in (AttemptStatus.AWAITING_RESULT, AttemptStatus.DONE):
         raise CallbackRefused(409, _not_awaiting(attempt))
@@ -92,10 +85,30 @@ async def record_signed_result(token: str, headers: Mapping[str, str], body: byt
 
 async def signing_secret(attempt: models.OutreachAttempt) -> str | None:
     """The signing secret of the project's channel configured for the attempt's message channel, if it has one."""
-    kind = attempt.channel.value
-    _, configured = (await channel_configs.for_delivery(attempt.project_id, [kind]))[kind]
+    return await channel_secret(attempt.project_id, attempt.channel)
+
+
+async def channel_secret(project_id: int, channel: Channel) -> str | None:
+    """The signing secret of the project's channel configured for the message channel ``channel``, if it has one."""
+    kind = Channel(channel).value
+    _, configured = (await channel_configs.for_delivery(project_id, [kind]))[kind]
     secret = configured.secrets.get(SECRET)
     return secret if secret and signing.valid_secret(secret) else None
+
+
+async def check_signature(project_id: int, channel: Channel, headers: Mapping[str, str], body: bytes,
+                          what: str) -> None:
+    """`CallbackRefused` (401) unless the request carries a valid Standard Webhooks signature of ``body`` made with
+    the signing secret of the project's ``channel`` channel, within the tolerance of now; ``what`` names what the
+    link accepts (results, inbound messages) in the refusal."""
+    secret = await channel_secret(project_id, channel)
+    if secret is None:
+        raise CallbackRefused(401, f"The project's {Channel(channel).value} channel has no signing secret "
+                                   f"configured: {what} cannot be checked, so none are accepted through this link.")
+    try:
+        signing.verify(secret, headers, body, runtime.now())
+    except signing.InvalidSignature as exc:
+        raise CallbackRefused(401, f"The request is not signed with the channel's signing secret: {exc}.") from None
 
 
 def parse(body: bytes, attempt_id: int) -> attempts.RecordAttemptResult:
