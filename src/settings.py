@@ -125,6 +125,10 @@ class Settings(BaseSettings):
         "it as they go) before another tick claims the attempt again: its worker died. A claim whose job never "
         "started gets twice as long (the job queue lost its message).",
     )
+    out_of_office_days: int = Field(
+        default=7, ge=1,
+        description="Days an out-of-office reply that states no return date pauses its campaign account's plan.",
+    )
     mail_in_domain: str = Field(
         default="localhost",
         description="Domain of campaign import addresses (`import+<token>@<domain>`) that `outboundql mail-in` "

@@ -65,6 +65,7 @@ class Campaign(ProjectScopedModel):
     import_sender = fields.CharField(max_length=254, null=True)  # the one From address whose mails are imported
     import_mapping: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)  # column → field, for mails
     reply_classifier = fields.CharField(max_length=64, null=True)  # the key of the one that classifies replies
+    lose_on_not_interested = fields.BooleanField(default=True)  # a NOT_INTERESTED reply sets the row's outcome LOST
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
@@ -114,6 +115,8 @@ class CampaignAccount(TimestampedModel):
     plan_round = fields.IntField(default=1)  # the row's plan, counted: a reset or a rejection starts the next
     # The class of the thread's latest classified inbound message (what the inbox filters and counts by).
     reply_class = fields.CharEnumField(ReplyClass, max_length=16, null=True)
+    # An out-of-office reply's return: no attempt of the row is due before it (`outboundql.services.reply_effects`).
+    paused_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "campaign_account"

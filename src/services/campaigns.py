@@ -77,6 +77,7 @@ class UpdateCampaign:
     status: Maybe[CampaignStatus | None] = UNSET
     audience: Maybe[Audience | None] = UNSET
     reply_classifier: Maybe[str | None] = UNSET
+    lose_on_not_interested: Maybe[bool | None] = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,10 @@ async def _check_refs(
             check.add("reply_classifier", f"Unknown reply classifier {key!r}; installed: "
                       f"{', '.join(c.key for c in reply_classes.available())}.", code="NOT_FOUND")
         out["reply_classifier"] = key
+    if "lose_on_not_interested" in data:
+        if data["lose_on_not_interested"] is None:
+            check.add("lose_on_not_interested", "Say true or false (null cannot be stored).")
+        out["lose_on_not_interested"] = bool(data["lose_on_not_interested"])
     return out
 
 

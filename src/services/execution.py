@@ -281,11 +281,15 @@ async def cancel_pending(row_ids: Sequence[int], reason: str, now: datetime) -> 
         status=AttemptStatus.CANCELLED, error=reason, claim_token=None, settled_at=now, updated_at=now)
 
 
+#: Why `stop_on_reply` cancelled an attempt (an out-of-office reply finds what it stopped by it).
+REPLY_STOPPED = "A reply came in: the plan stopped."
+
+
 async def stop_on_reply(row: models.CampaignAccount) -> bool:
     """An inbound message was logged on ``row`` (inside the logging transaction): its plan stops — pending attempts
     cancelled, an active row completed. Whether anything changed."""
     now = runtime.now()
-    cancelled = await cancel_pending([row.id], "A reply came in: the plan stopped.", now)
+    cancelled = await cancel_pending([row.id], REPLY_STOPPED, now)
     moved = await models.CampaignAccount.filter(id=row.id, execution_status__in=list(ACTIVE_EXECUTION)).update(
         execution_status=ExecutionStatus.COMPLETED, updated_at=now)
     return bool(cancelled or moved)

@@ -235,10 +235,12 @@ class RowView:
     account_id: int
     contact_id: int | None
     plan_round: int
+    paused_until: datetime | None = None
+    """An out-of-office reply's return: nothing is due before it."""
 
     @classmethod
     def of(cls, row: models.CampaignAccount) -> RowView:
-        return cls(row.id, row.account_id, row.contact_id, row.plan_round)
+        return cls(row.id, row.account_id, row.contact_id, row.plan_round, row.paused_until)
 
 
 ROW_FIELDS = tuple(f.name for f in dataclasses.fields(RowView))
@@ -426,6 +428,8 @@ async def next_attempt(plan: CampaignPlan, row: RowView, people: People, *, step
                 f"Nobody at {people.account.name} can be reached by {channel.value}.")
         target = found[0]
         subject, body = await _wording(plan, step_number, step, people, target.contact)
+    if row.paused_until is not None:
+        not_before = max(not_before, row.paused_until)
     return NewAttempt(
         project_id=plan.campaign.project_id, campaign_id=plan.campaign.id, campaign_account_id=row.id,
         contact_id=target.contact.id if target.contact else None, channel=channel, step=step_number,
@@ -484,7 +488,9 @@ async def plan_pending(campaign_id: int, now: datetime, limit: int = PLAN_BATCH)
         campaign = await locked_campaign(campaign_id)
         if campaign.execution_state not in (ExecutionState.LIVE, ExecutionState.PAUSED):
             return Planned([], [])
-        rows = [RowView(**values) for values in await conn.execute_query_dict(
+        paused = models.CampaignAccount._meta.fields_map["paused_until"]
+        rows = [RowView(**{**values, "paused_until": paused.to_python_value(values["paused_until"])})
+                for values in await conn.execute_query_dict(
             f"SELECT {', '.join(ROW_FIELDS)} FROM campaign_account WHERE campaign_id = {int(campaign_id)} "
             f"AND execution_status = {sql.placeholder(conn, 1)} ORDER BY id LIMIT {int(limit)}",
             [ExecutionStatus.PLANNING.value])]

@@ -183,7 +183,15 @@ async def _store(campaign: models.Campaign, key: str, messages: list[models.Mess
         await _follow_threads({m.campaign_account_id for m in messages if m.id in done})
     if done:
         await events.publish_campaign_event(campaign.id, "accounts_changed")
+        await _act(done)
     return done
+
+
+async def _act(message_ids: list[int]) -> None:
+    """What the classes of these messages do (after the commit that stored them)."""
+    # Imported here: the effects reach the messages service, which imports this module.
+    from outboundql.services import reply_effects
+    await reply_effects.apply_all(message_ids)
 
 
 async def _follow_threads(row_ids: set[int]) -> None:
@@ -235,4 +243,5 @@ async def correct_reply_class(access: Access, cmd: CorrectReplyClass) -> ReplyCl
         await audit.record(project_id=message.project_id, actor=access.user, action="message.correct_reply_class",
                            row=message, before=before, after={"label": cmd.label.value})
     await events.publish_campaign_event(message.campaign_account.campaign_id, "accounts_changed")
+    await _act([message.id])
     return ReplyClassCorrected(message)

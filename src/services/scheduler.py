@@ -243,6 +243,8 @@ class Claimed:
     contact_do_not_contact: bool | None
     contact_time_zone: str | None
     provider_id: str | None
+    paused_until: datetime | None
+    """The row's pause (an out-of-office reply): nothing goes out before it."""
 
     @property
     def delivery_key(self) -> str:
@@ -255,8 +257,9 @@ CLAIMED_COLUMNS = (
     "a.subject, a.body, a.address, ca.account_id, ca.execution_status, ca.execution_disabled, "
     "acc.name AS account_name, acc.status AS account_status, acc.time_zone AS account_time_zone, acc.country, "
     "ct.name AS contact_name, ct.do_not_contact AS contact_do_not_contact, ct.time_zone AS contact_time_zone, "
-    "a.provider_id")
+    "a.provider_id, ca.paused_until")
 ROW_FIELDS = ("id", "account_id", "execution_status", "execution_disabled")
+PAUSED_UNTIL = models.CampaignAccount._meta.fields_map["paused_until"]
 
 
 async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -> list[int]:
@@ -278,6 +281,7 @@ async def execute(ids: Sequence[int], token: str, now: datetime | None = None) -
         values["account_status"] = AccountStatus(values["account_status"])
         if values["contact_do_not_contact"] is not None:
             values["contact_do_not_contact"] = bool(values["contact_do_not_contact"])
+        values["paused_until"] = PAUSED_UNTIL.to_python_value(values["paused_until"])  # SQLite answers text
         attempt = Claimed(**values)
         groups[attempt.campaign_id].append(attempt)
     executed: list[int] = []
@@ -348,6 +352,8 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
         elif planning.ended(cadence, now):
             cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
             finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.COMPLETED)
+        elif attempt.paused_until is not None and attempt.paused_until > now:  # made due meanwhile (executeApproved)
+            release[attempt.id] = windows.next_allowed(attempt.paused_until, window, zone_of(attempt))
         elif (opens := opening(zone_of(attempt))) != now:
             release[attempt.id] = opens  # outside the window: it waits for the next opening
         elif attempt.account_status is AccountStatus.DO_NOT_CONTACT:

@@ -6,13 +6,17 @@ not go out yet, and moves the rows that planned them on as if the address had tu
 the account's next contact is tried, and with nobody left the row is disqualified. Nobody signs in (the token is
 the credential), so the audit names no user. A second click (or a mail client's one-click POST after the person's
 own) finds the address suppressed and nothing pending: it answers the same, changing nothing.
+
+A reply asking to be removed does the same (`stop_address`, from `outboundql.services.reply_effects`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -92,38 +96,65 @@ async def unsubscribe(token: str) -> Unsubscribed:
     """Suppress the link's address in its project and stop every plan to it (one transaction; events after
     commit). Idempotent."""
     attempt = await _attempt(token)
-    address = (attempt.address or "").strip()
+    async with in_transaction():
+        stopped = await stop_address(attempt.project_id, (attempt.address or "").strip(), REASON, attempt)
+    await stopped.announce()
+    return Unsubscribed(await _link(attempt, unsubscribed=True), bool(stopped.added), stopped.cancelled)
+
+
+@dataclass(slots=True)
+class Stopped:
+    """What `stop_address` did: whether it put the address on the list, and the attempts it cancelled (by
+    campaign)."""
+
+    added: int = 0
+    touched: dict[int, list[models.OutreachAttempt]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def cancelled(self) -> int:
+        return sum(len(v) for v in self.touched.values())
+
+    async def announce(self) -> None:
+        """Tell the campaigns' pages (after commit)."""
+        for campaign_id, stopped in self.touched.items():
+            await execution.changed(campaign_id, [a.campaign_account_id for a in stopped], [a.id for a in stopped])
+
+
+async def stop_address(project_id: int, address: str, reason: str, audited: Model, *,
+                       also_locked: Sequence[int] = ()) -> Stopped:
+    """Suppress ``address`` in the project (source ``unsubscribe``) and stop every plan to it, inside the caller's
+    transaction (`Stopped.announce` after commit), audited on ``audited`` (the attempt whose link was clicked, the
+    reply that asked). ``also_locked``: campaigns the caller writes to afterwards, locked here in the same id order
+    as the rest. Idempotent."""
     now = runtime.now()
-    pending = models.OutreachAttempt.filter(project_id=attempt.project_id, address__iexact=address,
+    pending = models.OutreachAttempt.filter(project_id=project_id, address__iexact=address,
                                             status__in=list(UNSENT_ATTEMPTS))
     touched: dict[int, list[models.OutreachAttempt]] = defaultdict(list)
-    async with in_transaction():
-        campaign_ids = sorted({int(i) for i in await sql.column(pending.values_list("campaign_id", flat=True))})
-        # Every writer of a campaign's plans takes its lock first, in id order: the scheduler settling an attempt
-        # to this address at the same moment waits, then finds it cancelled.
-        campaigns = [await locked_campaign(campaign_id) for campaign_id in campaign_ids]
-        added = await suppressions.add(attempt.project_id, [suppressions.Entry(_kind(address), address, REASON)],
-                                       SuppressionSource.UNSUBSCRIBE.value, None)
-        for campaign in campaigns:
-            stopped = await pending.filter(campaign_id=campaign.id).order_by("id")
-            if not stopped:
-                continue
-            await models.OutreachAttempt.filter(id__in=[a.id for a in stopped]).update(
-                status=AttemptStatus.CANCELLED, error=CANCELLED, claim_token=None, settled_at=now, updated_at=now)
-            plan = await planning.CampaignPlan.of(campaign)
-            rows = {row.id: row for row in await models.CampaignAccount.filter(
-                id__in=[a.campaign_account_id for a in stopped])}
-            people = await planning.people_of(row.account_id for row in rows.values())  # the address reads as none
-            for gone in stopped:
-                row = rows[gone.campaign_account_id]
-                await attempts.advance(plan, row, people[row.account_id], gone, policy.Next.NEXT_CONTACT, now,
-                                       skipped=True)
-                touched[campaign.id].append(gone)
-        cancelled = sum(len(v) for v in touched.values())
-        if added or cancelled:
-            await audit.record(project_id=attempt.project_id, actor=None, action="suppression.unsubscribe",
-                               row=attempt, after={"address": address, "added": bool(added), "cancelled": cancelled,
-                                                   "attempt_ids": [a.id for v in touched.values() for a in v][:100]})
-    for campaign_id, stopped in touched.items():
-        await execution.changed(campaign_id, [a.campaign_account_id for a in stopped], [a.id for a in stopped])
-    return Unsubscribed(await _link(attempt, unsubscribed=True), bool(added), cancelled)
+    campaign_ids = sorted({int(i) for i in await sql.column(pending.values_list("campaign_id", flat=True))}
+                          | set(also_locked))
+    # Every writer of a campaign's plans takes its lock first, in id order: the scheduler settling an attempt
+    # to this address at the same moment waits, then finds it cancelled.
+    campaigns = [await locked_campaign(campaign_id) for campaign_id in campaign_ids]
+    added = await suppressions.add(project_id, [suppressions.Entry(_kind(address), address, reason)],
+                                   SuppressionSource.UNSUBSCRIBE.value, None)
+    for campaign in campaigns:
+        stopped = await pending.filter(campaign_id=campaign.id).order_by("id")
+        if not stopped:
+            continue
+        await models.OutreachAttempt.filter(id__in=[a.id for a in stopped]).update(
+            status=AttemptStatus.CANCELLED, error=CANCELLED, claim_token=None, settled_at=now, updated_at=now)
+        plan = await planning.CampaignPlan.of(campaign)
+        rows = {row.id: row for row in await models.CampaignAccount.filter(
+            id__in=[a.campaign_account_id for a in stopped])}
+        people = await planning.people_of(row.account_id for row in rows.values())  # the address reads as none
+        for gone in stopped:
+            row = rows[gone.campaign_account_id]
+            await attempts.advance(plan, row, people[row.account_id], gone, policy.Next.NEXT_CONTACT, now,
+                                   skipped=True)
+            touched[campaign.id].append(gone)
+    cancelled = sum(len(v) for v in touched.values())
+    if added or cancelled:
+        await audit.record(project_id=project_id, actor=None, action="suppression.unsubscribe",
+                           row=audited, after={"address": address, "added": bool(added), "cancelled": cancelled,
+                                               "attempt_ids": [a.id for v in touched.values() for a in v][:100]})
+    return Stopped(added, touched)

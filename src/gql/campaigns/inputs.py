@@ -117,6 +117,9 @@ class UpdateCampaignInput:
     reply_classifier: str | None = strawberry.field(
         default=strawberry.UNSET, description="The key of the classifier that reads this campaign's replies (see "
         "`classifiers`); null: the default one.")
+    lose_on_not_interested: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Whether a NOT_INTERESTED reply sets its account's goal outcome LOST "
+        "(its plan stops either way).")
 
     def to_command(self) -> campaigns.UpdateCampaign:
         return campaigns.UpdateCampaign(
@@ -125,6 +128,7 @@ class UpdateCampaignInput:
             communication_language=maybe(self.communication_language), market_id=maybe(self.market_id, _market_pk),
             status=maybe(self.status), audience=maybe(self.audience, AudienceInput.to_command),
             reply_classifier=maybe(self.reply_classifier),
+            lose_on_not_interested=maybe(self.lose_on_not_interested),
         )
 
 

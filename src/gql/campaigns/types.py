@@ -239,6 +239,11 @@ class Campaign(ProjectNode):
     def reply_classifier(self) -> str:
         return self.row.reply_classifier or reply_classes.default_key()
 
+    @strawberry.field(description="Whether a NOT_INTERESTED reply sets its account's goal outcome LOST (its plan "
+                      "stops either way); set with `updateCampaign`.")
+    def lose_on_not_interested(self) -> bool:
+        return self.row.lose_on_not_interested
+
     @strawberry.field(description="The address whose mails (from `importSender`, with a CSV attachment) are imported "
                       "into this campaign; null while importing by e-mail is off, and for viewers. Set with "
                       "`configureCampaignImport`.")

@@ -17,6 +17,7 @@ from outboundql.gql.context import Info
 from outboundql.gql.enums import AttemptOutcome, AttemptStatus, Channel, ExecutionStatus, GoalOutcome
 from outboundql.gql.messages import Message
 from outboundql.gql.pagination import CountedConnection, max_page_size
+from outboundql.services import runtime
 from outboundql.services.execution_queries import ExecutionTally, max_attempts, shown_status
 
 if TYPE_CHECKING:
@@ -115,6 +116,9 @@ class CampaignAccountExecution:
     attempts_made: int = strawberry.field(description="Attempts executed so far.")
     max_attempts: int = strawberry.field(
         description="Attempts the plan allows: the cadence's retry maxAttempts for each step (\"4/10\").")
+    paused_until: datetime | None = strawberry.field(
+        description="Until when an out-of-office reply pauses the plan: no attempt is due before it, then the plan "
+        "resumes at the window's next opening (in the recipient's zone); null when not paused.")
     campaign_account_id: strawberry.Private[int]
     plan_round: strawberry.Private[int]
     finished: strawberry.Private[bool]
@@ -137,6 +141,7 @@ async def execution_of(info: Info, row: models.CampaignAccount) -> CampaignAccou
         status=shown_status(row, campaign), attempts_made=row.attempts_made,
         max_attempts=max_attempts(Cadence.from_stored(campaign.cadence)), campaign_account_id=row.id,
         plan_round=row.plan_round, finished=row.execution_status in FINAL_EXECUTION,
+        paused_until=row.paused_until if row.paused_until and row.paused_until > runtime.now() else None,
     )
 
 
