@@ -66,6 +66,7 @@ class Campaign(ProjectScopedModel):
     import_mapping: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)  # column → field, for mails
     reply_classifier = fields.CharField(max_length=64, null=True)  # the key of the one that classifies replies
     lose_on_not_interested = fields.BooleanField(default=True)  # a NOT_INTERESTED reply sets the row's outcome LOST
+    add_inbound_contacts = fields.BooleanField(default=False)  # a new person's inbound adds them (inbound_contacts)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )

@@ -78,6 +78,7 @@ class UpdateCampaign:
     audience: Maybe[Audience | None] = UNSET
     reply_classifier: Maybe[str | None] = UNSET
     lose_on_not_interested: Maybe[bool | None] = UNSET
+    add_inbound_contacts: Maybe[bool | None] = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,10 @@ async def _check_refs(
         if data["lose_on_not_interested"] is None:
             check.add("lose_on_not_interested", "Say true or false (null cannot be stored).")
         out["lose_on_not_interested"] = bool(data["lose_on_not_interested"])
+    if "add_inbound_contacts" in data:
+        if data["add_inbound_contacts"] is None:
+            check.add("add_inbound_contacts", "Say true or false (null cannot be stored).")
+        out["add_inbound_contacts"] = bool(data["add_inbound_contacts"])
     return out
 
 

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector
-from outboundql.services import audit, fields, idempotency, normalize
+from outboundql.services import audit, fields, idempotency, normalize, slugs
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.slugs import unique_slug
@@ -146,4 +146,6 @@ async def project_products(project_id: int, include_archived: bool = False) -> l
 
 async def product_by_slug(project_id: int, slug: str) -> models.Product | None:
     """One product of a project by its slug (archived ones too), or None."""
+    if not slugs.could_be(slug):
+        return None
     return await models.Product.filter(project_id=project_id, slug=slug).first()

@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector, Conflict, NotFound
-from outboundql.services import audit, fields, idempotency, normalize
+from outboundql.services import audit, fields, idempotency, normalize, slugs
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug
 
@@ -107,6 +107,8 @@ def visible_projects(access: Access, include_archived: bool = False) -> QuerySet
 
 async def project_by_slug(access: Access, slug: str) -> models.Project | None:
     """A project of the viewer by slug, or None (also when the viewer is not a member)."""
+    if not slugs.could_be(slug):
+        return None
     return await access.scope(models.Project.filter(slug=slug), "id").first()
 
 
@@ -117,4 +119,6 @@ async def project_members(project_id: int) -> list[models.Membership]:
 
 async def campaign_by_slug(project_id: int, slug: str) -> models.Campaign | None:
     """One campaign of a project by slug (archived ones too), or None."""
+    if not slugs.could_be(slug):
+        return None
     return await models.Campaign.filter(project_id=project_id, slug=slug).first()

@@ -31,7 +31,7 @@ from html.parser import HTMLParser
 from outboundql import models
 from outboundql.enums import Channel, Direction, MessageStatus
 from outboundql.errors import OutboundqlError
-from outboundql.services import messages, runtime
+from outboundql.services import messages, normalize, runtime
 from outboundql.services.access import Access
 from outboundql.services.import_mail import from_address, plain
 from outboundql.services.signing_key import signing_key
@@ -122,10 +122,13 @@ async def _thread(project_id: int, mail: EmailMessage, sender: str) -> tuple[int
         for message_id in answered:
             if (attempt := attempts.get(message_id)) is not None:
                 return attempt.campaign_account_id, attempt.contact_id
-    if "@" not in sender:
+    try:
+        address = normalize.normalize_email(sender)
+    except ValueError:
         return None
-    contacts = {c.id: c.account_id for c in await models.Contact.filter(
-        project_id=project_id, email=sender.casefold())}
+    if address is None:
+        return None
+    contacts = {c.id: c.account_id for c in await models.Contact.filter(project_id=project_id, email=address)}
     if not contacts:
         return None
     latest = await models.Message.filter(

@@ -12,6 +12,11 @@ from outboundql.services.sql import column
 MAX_SLUG = 100
 
 
+def could_be(slug: str) -> bool:
+    """Whether a row could have ``slug``: a longer one names nothing (and the ORM refuses to compare with it)."""
+    return len(slug) <= MAX_SLUG
+
+
 def base_slug(name: str, fallback: str) -> str:
     return slugify(name, max_length=MAX_SLUG - 6, word_boundary=True) or fallback
 

@@ -389,3 +389,12 @@ async def test_the_list_filters_by_product_and_market(gql, owner, project, produ
                 {"productId": global_id("Product", their_product.id)},
                 {"marketId": global_id("Market", their_market.id)}, {"marketId": global_id("Market", 987_654)}):
         assert await slugs(**flt) == set(), flt
+
+
+async def test_a_slug_longer_than_any_names_nothing(gql, owner, project, product) -> None:
+    long = "x" * 101  # slugs are at most 100 characters: the lookups answer null, not an error
+    query = """query($slug: String!, $long: String!) { project(slug: $slug) {
+        product(slug: $long) { id } campaign(slug: $long) { id } } long: project(slug: $long) { id } }"""
+    result = await gql(query, {"slug": project.slug, "long": long}, as_=owner)
+    assert "errors" not in result, result
+    assert result["data"] == {"project": {"product": None, "campaign": None}, "long": None}

@@ -120,6 +120,10 @@ class UpdateCampaignInput:
     lose_on_not_interested: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Whether a NOT_INTERESTED reply sets its account's goal outcome LOST "
         "(its plan stops either way).")
+    add_inbound_contacts: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Add new inbound contacts: a person not yet in the campaign who "
+        "calls or messages through its `inboundUrl` is added (account and contact deduplicated) when the goal's "
+        "guardrails admit them, the inbound logged on their row.")
 
     def to_command(self) -> campaigns.UpdateCampaign:
         return campaigns.UpdateCampaign(
@@ -129,6 +133,7 @@ class UpdateCampaignInput:
             status=maybe(self.status), audience=maybe(self.audience, AudienceInput.to_command),
             reply_classifier=maybe(self.reply_classifier),
             lose_on_not_interested=maybe(self.lose_on_not_interested),
+            add_inbound_contacts=maybe(self.add_inbound_contacts),
         )
 
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from outboundql import classifiers, models
+from outboundql.channels import links
 from outboundql.enums import Role
 from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.cadence import Cadence
@@ -243,6 +244,21 @@ class Campaign(ProjectNode):
                       "stops either way); set with `updateCampaign`.")
     def lose_on_not_interested(self) -> bool:
         return self.row.lose_on_not_interested
+
+    @strawberry.field(description="Add new inbound contacts: whether a person not yet in the campaign who calls or "
+                      "messages through `inboundUrl` is added when the goal's guardrails admit them (default false); "
+                      "set with `updateCampaign`.")
+    def add_inbound_contacts(self) -> bool:
+        return self.row.add_inbound_contacts
+
+    @strawberry.field(description="Where a provider reports inbound calls and messages for this campaign (POST, signed "
+                      "with the `signingSecret` of the project's channel of the message's kind, as result callbacks "
+                      "are); null for viewers. A known contact's inbound is logged on their thread; a new person's "
+                      "adds them only while `addInboundContacts` is on.")
+    def inbound_url(self, info: Info) -> str | None:
+        if info.context.access.roles.get(self.row.project_id) in (None, Role.VIEWER):
+            return None
+        return links.url(links.INBOUND, self.row.id)
 
     @strawberry.field(description="The address whose mails (from `importSender`, with a CSV attachment) are imported "
                       "into this campaign; null while importing by e-mail is off, and for viewers. Set with "
