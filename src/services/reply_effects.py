@@ -157,9 +157,11 @@ async def _acted(row: models.CampaignAccount, message: models.Message) -> bool:
 
 async def _address(message: models.Message, row: models.CampaignAccount) -> str:
     """The sender's address: the message's contact's (its e-mail for an e-mail, its phone for calls and texts), else
-    the row's contact's; "" when neither has one."""
+    the row's contact's, else that of the contact the row's latest attempt went to; "" when none has one."""
     field = "phone" if planning.ADDRESS_FIELD.get(message.channel) == "phone" else "email"
-    for contact_id in dict.fromkeys([message.contact_id, row.contact_id]):
+    attempted = await models.OutreachAttempt.filter(campaign_account_id=row.id, contact_id__isnull=False).order_by(
+        "-id").values_list("contact_id", flat=True)
+    for contact_id in dict.fromkeys([message.contact_id, row.contact_id, *attempted[:1]]):
         if contact_id is None:
             continue
         contact = await models.Contact.get_or_none(id=contact_id)
