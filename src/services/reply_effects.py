@@ -24,7 +24,7 @@
 - ``interested`` and ``other``: nothing (the reply stopped the plan when it was logged).
 
 The address of the sender is the e-mail (an e-mail reply; the phone for calls, SMS and WhatsApp) of the message's
-contact, else of the row's contact.
+contact, else of the row's contact, else of the contact the row's latest attempt went to.
 
 Only the thread's latest reply acts: a reply classified (or corrected) after a newer one of its row was logged does
 nothing, whatever it says, so an old reply classified late never pauses or loses a row whose newer reply says
