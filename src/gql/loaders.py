@@ -18,7 +18,7 @@ from tortoise.models import Model
 from outboundql import models
 from outboundql.services.execution_queries import next_attempts, tallies
 from outboundql.services.expenses import costs_by_campaign
-from outboundql.services.inbox import attention_by_campaign_account
+from outboundql.services.inbox import attention_by_campaign_account, class_counts
 from outboundql.services.markets import metrics_by_market
 from outboundql.services.messages import said_at
 from outboundql.services.saved_filters import match_counts
@@ -126,6 +126,12 @@ async def load_costs_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
     return [costs[c.id] for c in campaigns]
 
 
+async def load_reply_class_counts_by_campaign_id(ids: list[int]) -> list[Any]:
+    """Each campaign's threads counted by class: one grouped query for the page."""
+    found = await class_counts(ids)
+    return [found[i] for i in ids]
+
+
 async def load_execution_tally_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
     """Each campaign's rows by shown execution status and by goal outcome: one grouped query for the page."""
     found = await tallies(campaigns)
@@ -198,6 +204,7 @@ class Loaders:
     next_attempt_by_campaign_account_id: DataLoader[int, models.OutreachAttempt | None] = _loader(
         load_next_attempt_by_campaign_account_id
     )
+    reply_class_counts_by_campaign_id: DataLoader[int, Any] = _loader(load_reply_class_counts_by_campaign_id)
     execution_tally_by_campaign: DataLoader[models.Campaign, Any] = field(
         default_factory=lambda: DataLoader(load_fn=load_execution_tally_by_campaign, cache_key_fn=lambda c: c.id)
     )

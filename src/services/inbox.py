@@ -102,9 +102,12 @@ def inbox(campaign_id: int, classes: Sequence[ReplyClass] | None = None) -> Quer
             .order_by("attention_rank", "-attention_at", "-id"))
 
 
-async def class_counts(campaign_id: int) -> list[tuple[ReplyClass, int]]:
-    """How many of the campaign's threads are of each class (their latest classified reply's), by class: one
-    grouped query on the campaign's ``reply_class`` index."""
-    rows = await models.CampaignAccount.filter(campaign_id=campaign_id, reply_class__isnull=False).annotate(
-        n=Count("id")).group_by("reply_class").values("reply_class", "n")
-    return sorted(((ReplyClass(r["reply_class"]), int(r["n"])) for r in rows), key=lambda pair: pair[0].value)
+async def class_counts(campaign_ids: Sequence[int]) -> dict[int, list[tuple[ReplyClass, int]]]:
+    """How many of each campaign's threads are of each class (their latest classified reply's), by class: one
+    grouped query (per 2,000 campaigns) on the campaigns' ``reply_class`` index."""
+    found: dict[int, list[tuple[ReplyClass, int]]] = {i: [] for i in campaign_ids}
+    for part in chunks(list(campaign_ids)):
+        for r in await models.CampaignAccount.filter(campaign_id__in=list(part), reply_class__isnull=False).annotate(
+                n=Count("id")).group_by("campaign_id", "reply_class").values("campaign_id", "reply_class", "n"):
+            found[r["campaign_id"]].append((ReplyClass(r["reply_class"]), int(r["n"])))
+    return {i: sorted(counts, key=lambda pair: pair[0].value) for i, counts in found.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from outboundql import models
+from outboundql.classifiers import ReplyClass
 from outboundql.enums import Band
 from tests.helpers import data_of
 
@@ -16,7 +17,8 @@ query($slug: String!, $first: Int!) {
       totalCount
       edges { node { id name goal { key label } product { name } icp { version } totalAccounts scoredAccounts
                      responseRate staleScoreCount effectiveLanguage scoringStatus scoringProgress { done total }
-                     scoringRuns(limit: 3) { status total } scoreDistribution { from count } } }
+                     scoringRuns(limit: 3) { status total } scoreDistribution { from count }
+                     replyClassCounts { label count } } }
     }
   }
 }
@@ -32,8 +34,9 @@ async def _seed(project: models.Project, count: int) -> None:
     for n in range(count):
         campaign = await models.Campaign.create(project=project, product=product, name=f"C{n}", slug=f"c{n}",
                                                 goal_key="sales" if n % 2 else "press")
-        for account in accounts:
-            await models.CampaignAccount.create(campaign=campaign, account=account)
+        for k, account in enumerate(accounts):
+            await models.CampaignAccount.create(campaign=campaign, account=account,
+                                                reply_class=ReplyClass.INTERESTED if k < n % 3 else None)
         for _ in range(n % 3):
             await models.ScoringRun.create(project=project, campaign=campaign, product=product, scorer="rubric",
                                            goal_key=campaign.goal_key, total=3, done=3, status="completed")
@@ -56,6 +59,8 @@ async def test_a_page_of_campaigns_costs_constant_queries(gql: Any, owner: Any, 
     assert {stale[f"C{n}"] for n in range(30) if n % 2} == {2}  # sales campaigns: 2 accounts scored only for press
     assert {stale[f"C{n}"] for n in range(30) if not n % 2} == {0}
     assert {c["name"]: len(c["scoringRuns"]) for c in many} == {f"C{n}": n % 3 for n in range(30)}
+    assert {c["name"]: c["replyClassCounts"] for c in many} == {
+        f"C{n}": [{"label": "INTERESTED", "count": n % 3}] if n % 3 else [] for n in range(30)}
     # Press campaigns: the two press scores (6.0) in the [6, 7) bar; sales campaigns: no sales score.
     assert {tuple(b["count"] for b in c["scoreDistribution"]) for c in many if c["name"] in {"C0", "C2"}} == {
         (0, 0, 0, 0, 0, 0, 2, 0, 0, 0)}

@@ -232,8 +232,9 @@ class Campaign(ProjectNode):
 
     @strawberry.field(description="How many of the campaign's threads are of each class (that of their latest "
                       "classified reply), for every class that has any, by class.")
-    async def reply_class_counts(self) -> list[ReplyClassCount]:
-        return [ReplyClassCount(label=label, count=count) for label, count in await inbox.class_counts(self.row.id)]
+    async def reply_class_counts(self, info: Info) -> list[ReplyClassCount]:
+        counts = await info.context.loaders.reply_class_counts_by_campaign_id.load(self.row.id)
+        return [ReplyClassCount(label=label, count=count) for label, count in counts]
 
     @strawberry.field(description="The key of the classifier that reads this campaign's replies: the one it names, "
                       "else the default (see `classifiers`).")
