@@ -28,6 +28,7 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
+from outboundql.models.migrating import missing_migrations
 from outboundql.services import (
     imports,
     reply_classes,
@@ -50,17 +51,32 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: the database answers and the job broker is reachable."""
+    """Readiness: the database answers (with every migration of the code applied, when the app manages the
+    database) and the job broker is reachable."""
     checks: dict[str, str] = {}
     try:
         await connections.get("default").execute_query("SELECT 1")
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
+    if request.app.state.check_schema and checks["database"] == "ok":
+        checks["schema"] = "ok" if request.app.state.schema_current else await _schema_status(request.app)
     checks["broker"] = await _broker_status(request.app.state.settings)
     ready = all(v == "ok" for v in checks.values())
     body = {"status": "ready" if ready else "not ready", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _schema_status(app: Starlette) -> str:
+    """``ok`` once every migration of the code is applied (remembered: a schema does not fall behind again)."""
+    try:
+        missing = await missing_migrations(connections.get("default"))
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    if missing:
+        return f"behind the code: {len(missing)} migration(s) pending ({', '.join(missing)}); run `outboundql migrate`"
+    app.state.schema_current = True
+    return "ok"
 
 
 async def _broker_status(settings: Settings) -> str:
@@ -156,6 +172,8 @@ def create_app(
         middleware=[Middleware(BodyTimeout, seconds=settings.body_timeout_seconds)],
     )
     app.state.settings = settings
+    app.state.check_schema = manage_db  # a caller owning the ORM owns the schema too (tests generate it)
+    app.state.schema_current = False
     return app
 
 

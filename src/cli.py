@@ -75,24 +75,32 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int, envvar="PORT",
+              help="Port to listen on (default: $PORT when set, else 8000).")
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 @click.option("--workers", default=1, show_default=True, type=int,
               help="API processes (needs PostgreSQL and Redis when above 1).")
 @click.option("--demo", is_flag=True, help="Seed a demo project (once) and print an API token for it.")
-def serve(host: str, port: int, reload: bool, workers: int, demo: bool) -> None:
-    """Start the API server. On SQLite the database is migrated first."""
+@click.option("--migrate", "migrate_first", is_flag=True,
+              help="Apply pending migrations before starting (always done on SQLite).")
+def serve(host: str, port: int, reload: bool, workers: int, demo: bool, migrate_first: bool) -> None:
+    """Start the API server. On SQLite the database is migrated first; elsewhere a database behind the code is
+    refused unless --migrate."""
     import uvicorn
+
+    from outboundql.models import migrating
 
     settings = get_settings()
     _check_plugins(settings)
     if workers > 1 and (settings.database_url.startswith("sqlite") or not settings.redis_url):
         _fail("several API processes need OUTBOUNDQL_DATABASE_URL=postgres://… and OUTBOUNDQL_REDIS_URL; "
               "jobs and live events of the embedded mode live inside one process.")
-    if settings.database_url.startswith("sqlite"):
-        from outboundql.models.config import apply_migrations
-
-        asyncio.run(apply_migrations(settings.database_url))
+    if settings.database_url.startswith("sqlite") or migrate_first:
+        for name in asyncio.run(migrating.migrate(settings.database_url)).applied:
+            click.echo(f"Applied migration {name}.")
+    elif pending := asyncio.run(migrating.pending_migrations(settings.database_url)):
+        _fail(f"the database is behind the code: {len(pending)} migration(s) pending ({', '.join(pending)}). "
+              "Run `outboundql migrate` first (once per deploy), or start with `outboundql serve --migrate`.")
     if demo:
         from outboundql.demo import seed_demo
 
@@ -129,12 +137,29 @@ def worker(processes: int, threads: int, queues: tuple[str, ...]) -> None:
 
 
 @main.command()
-def migrate() -> None:
-    """Apply pending database migrations."""
-    from outboundql.models.config import apply_migrations
+@click.option("--check", is_flag=True,
+              help="Apply nothing: list the pending migrations and exit 1 if there are any (deploy pipelines).")
+def migrate(check: bool) -> None:
+    """Apply pending database migrations and say which. On PostgreSQL concurrent runs wait for each other
+    (an advisory lock), and the tables changed are analysed."""
+    from outboundql.models import migrating
 
-    asyncio.run(apply_migrations(get_settings().database_url))
-    click.echo("Database is up to date.")
+    url = get_settings().database_url
+    if check:
+        pending = asyncio.run(migrating.pending_migrations(url))
+        for name in pending:
+            click.echo(f"Pending: {name}")
+        if pending:
+            _fail(f"{len(pending)} migration(s) pending; run `outboundql migrate`.")
+        click.echo("Database is up to date (no pending migrations).")
+        return
+    result = asyncio.run(migrating.migrate(url, applying=lambda name: click.echo(f"Applying {name}…")))
+    if not result.applied:
+        click.echo("Database is up to date (no pending migrations).")
+        return
+    if result.analyzed:
+        click.echo(f"Analyzed {len(result.analyzed)} table(s): {', '.join(result.analyzed)}.")
+    click.echo(f"Applied {len(result.applied)} migration(s); the database is at {result.applied[-1]}.")
 
 
 @main.command("export-schema")

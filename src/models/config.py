@@ -38,12 +38,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-async def apply_migrations(database_url: str) -> None:
-    """Bring the database at ``database_url`` up to the latest migration, then close connections."""
-    from tortoise import Tortoise
-    from tortoise.migrations.api import migrate
+async def apply_migrations(database_url: str) -> list[str]:
+    """Bring the database at ``database_url`` up to the latest migration (one process at a time, see
+    `outboundql.models.migrating`), then close connections. Returns the names of the migrations applied."""
+    from outboundql.models.migrating import migrate
 
-    try:
-        await migrate(config=tortoise_config(database_url))
-    finally:
-        await Tortoise.close_connections()
+    return (await migrate(database_url)).applied

@@ -41,7 +41,7 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_migrate_creates_the_tables_and_is_repeatable(workdir: Path, env: dict[str, str]) -> None:
-    assert "up to date" in _ok(run_cli("migrate", cwd=workdir, env=env))
+    assert "Applied " in _ok(run_cli("migrate", cwd=workdir, env=env))
     conn = sqlite3.connect(workdir / "x.db")
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
