@@ -34,16 +34,20 @@ def test_wheel_contains_the_code_migrations_and_marker(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     out = tmp_path / "dist"
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(project), "--no-deps", "-q", "-w", str(out)],
+        [sys.executable, "-m", "pip", "wheel", str(project), "--no-deps", "-w", str(out)],
         capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "absent from the `packages` configuration" not in result.stdout + result.stderr, "package-data noise"
     wheels = list(out.glob("outboundql-*.whl"))
     assert len(wheels) == 1, wheels
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = set(wheel.namelist())
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         console_scripts = wheel.read(entry_points).decode()
+        metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        licence = next((n for n in names if n.endswith(".dist-info/licenses/LICENSE")), None)
+        assert licence and wheel.read(licence).decode().startswith("MIT License"), "the declared licence's text"
 
     required_files = ("outboundql/__init__.py", "outboundql/cli.py", "outboundql/gql/schema.py",
                       "outboundql/models/migrations/0001_initial.py", "outboundql/py.typed",
@@ -57,3 +61,6 @@ def test_wheel_contains_the_code_migrations_and_marker(tmp_path: Path) -> None:
         assert f"outboundql/{catalog.relative_to(ROOT / 'src').as_posix()}" in names, f"{catalog} is missing"
     assert not any(n.startswith(("src/", "tests/")) for n in names), "the wheel must only ship `outboundql`"
     assert "outboundql = outboundql.cli:main" in console_scripts
+    assert "License-Expression: MIT" in metadata
+    for version in ("3.11", "3.12", "3.13"):  # the versions CI runs
+        assert f"Classifier: Programming Language :: Python :: {version}" in metadata
