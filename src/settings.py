@@ -9,8 +9,9 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from outboundql.llm.pricing import DEFAULT_PRICES, ModelPrice
 
@@ -48,6 +49,19 @@ class Settings(BaseSettings):
     max_tokens: int = Field(
         default=5000, ge=100, description="Most lexical tokens one document may contain; refused with TOO_MANY_TOKENS."
     )
+    max_query_cost: int = Field(
+        default=50_000, ge=1,
+        description="Most objects one operation may ask for, computed before it runs (page sizes multiplied through "
+        "nested lists); more is refused with QUERY_TOO_COSTLY.",
+    )
+    rate_limit_points: int = Field(
+        default=5000, ge=0,
+        description="Points each API token (or IP address, without one) may spend per rate-limit window; an "
+        "operation costs one point per started hundred objects of its query cost. 0: no rate limit.",
+    )
+    rate_limit_window_seconds: int = Field(
+        default=3600, ge=1, description="Length of the fixed rate-limit window, in seconds."
+    )
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest HTTP request body accepted, in bytes (413 above it)."
     )
@@ -74,7 +88,14 @@ class Settings(BaseSettings):
     max_bulk_items: int = Field(default=1000, ge=1, description="Most items one bulk mutation accepts.")
     allowed_origins: list[str] = Field(
         default_factory=list,
-        description="Browser origins allowed to open websockets (e.g. a UI dev server). JSON list.",
+        description="Browser origins (scheme, host, port) whose pages may call the API: HTTP requests (CORS) and "
+        'websockets. JSON list, e.g. `["http://localhost:5173"]`; `["*"]` allows every origin. Empty: only pages '
+        "served by this server (GraphiQL) and non-browser clients.",
+    )
+    cors_allow_credentials: bool = Field(
+        default=False,
+        description="Let allowed origins' requests carry the browser's credentials (cookies, HTTP auth); API "
+        "tokens in `Authorization` need no such permission. Refused together with `*` in `allowed_origins`.",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -95,12 +116,23 @@ class Settings(BaseSettings):
     token_touch_interval_seconds: int = Field(
         default=60, ge=0, description="How stale `lastUsedAt` of an API token may get before it is refreshed."
     )
+    auth_cache_seconds: int = Field(
+        default=30, ge=0, le=3600,
+        description="How long an API process remembers a token's user and roles (a request it answers runs no SQL "
+        "to authenticate); revocations, role changes and removals take effect at once regardless. 0: no cache.",
+    )
     disable_plugins: str = Field(
         default="",
         description="Comma-separated entry-point names of goal plugins not to load, e.g. `podcast,webinar`.",
     )
     trace_plugins: bool = Field(default=False, description="Print every plugin hook call (debugging plugins).")
-    log_level: str = Field(default="info", description="Log level of the server and workers.")
+    log_level: str = Field(
+        default="info", description="Log level of every process: the API (uvicorn's lines too), workers and mail-in."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="Log lines as JSON objects or for a console; `auto`: JSON unless stderr is a terminal.",
+    )
     scorer: Literal["rubric", "llm"] = Field(
         default="rubric", description="Default fit scorer; `scoreCampaign(scorer:)` overrides it for one run."
     )
@@ -163,6 +195,19 @@ class Settings(BaseSettings):
         description="USD per million tokens per model, replacing the built-in table. JSON, e.g. "
         '`{"my-model": {"input_per_million": 0.5, "output_per_million": 1.5}}`. A model not listed costs 0.',
     )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _normalize_origins(cls, origins: list[str]) -> list[str]:
+        # As browsers send them in `Origin` (lowercase, no default port): CORS compares the strings as they are.
+        return sorted(normalize_allowed_origins(origins))
+
+    @model_validator(mode="after")
+    def _no_credentials_for_every_origin(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.allowed_origins:
+            raise ValueError("cors_allow_credentials cannot be used with '*' in allowed_origins (every website "
+                             "could act with a visitor's cookies): list the origins instead")
+        return self
 
     @property
     def disabled_plugins(self) -> list[str]:

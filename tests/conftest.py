@@ -84,9 +84,11 @@ def redis_url() -> str:
 
 
 @contextlib.asynccontextmanager
-async def database(url: str | None = None) -> AsyncIterator[Any]:
+async def database(url: str | None = None, *, pooled: bool = False) -> AsyncIterator[Any]:
     """A fresh schema (generate_schemas) on SQLite memory, or in a new PostgreSQL schema of the database
-    ``url`` names (`tests.isolation`: nothing else on that server is created or dropped)."""
+    ``url`` names (`tests.isolation`: nothing else on that server is created or dropped). ``pooled``: a
+    PostgreSQL schema an earlier test left as new (`isolation.SchemaPool`) is taken instead of a new one, and
+    the schema is emptied and kept for the next test rather than dropped."""
     # tortoise caches prepared INSERT/UPDATE SQL per (model, connection name); every test database is
     # called "default", so a process that moves between SQLite and PostgreSQL must start afresh.
     EXECUTOR_CACHE.clear()
@@ -94,23 +96,34 @@ async def database(url: str | None = None) -> AsyncIterator[Any]:
         async with tortoise_test_context(list(MODEL_MODULES), db_url="sqlite://:memory:") as ctx:
             yield ctx
         return
-    schema_url = await isolation.create_schema_url(url)
+    schema_url = isolation.schema_pool.take(url) if pooled else None
+    built = schema_url is None
+    if schema_url is None:
+        schema_url = await isolation.create_schema_url(url)
+    passed = False
     try:
         with warnings.catch_warnings():  # as tortoise_test_context (which would CREATE DATABASE) does
             warnings.filterwarnings("ignore", category=TortoiseLoopSwitchWarning)
             async with TortoiseContext() as ctx:
                 await ctx.init(config=tortoise_config(schema_url))
-                await ctx.generate_schemas(safe=False)
+                if built:
+                    await ctx.generate_schemas(safe=False)
+                    if pooled:
+                        await isolation.schema_pool.remember_shape(schema_url)
                 yield ctx
+        passed = True
     finally:
-        await isolation.drop_schema_url(schema_url)
+        if pooled and passed:
+            await isolation.schema_pool.give_back(url, schema_url)
+        else:
+            await isolation.drop_schema_url(schema_url)
 
 
 @contextlib.asynccontextmanager
-async def global_database(url: str | None = None) -> AsyncIterator[Any]:
+async def global_database(url: str | None = None, *, pooled: bool = False) -> AsyncIterator[Any]:
     """`database`, made the global ORM context for the block: every task (and every connection of
     the pool) sees it, as the app's do."""
-    async with database(url) as ctx:
+    async with database(url, pooled=pooled) as ctx:
         from tortoise.context import set_global_context
 
         set_global_context(ctx, force=True) if _accepts_force() else set_global_context(ctx)
@@ -131,7 +144,7 @@ def pytest_sessionfinish() -> None:
 async def db() -> AsyncIterator[Any]:
     if TEST_DATABASE_URL:
         _require_service(TEST_DATABASE_URL, "PostgreSQL")
-    async with global_database(TEST_DATABASE_URL) as ctx:
+    async with global_database(TEST_DATABASE_URL, pooled=True) as ctx:
         yield ctx
 
 
@@ -243,7 +256,10 @@ async def owner(make_user: Any) -> Person:
 @pytest.fixture
 def add_member(db: Any) -> Any:
     async def add(person: Person, project: models.Project, role: Role) -> None:
+        from outboundql.services.auth_cache import invalidate_user_access
+
         await models.Membership.create(user=person.user, project=project, role=role)
+        await invalidate_user_access(person.user.id)  # as every writer of memberships does
 
     return add
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET
 
 from outboundql.goals.registry import GoalRegistry
-from outboundql.gql import json_nesting
+from outboundql.gql import graphiql, json_nesting
 from outboundql.gql.context import Context
-from outboundql.services.access import Access
-from outboundql.services.tokens import AuthError, authenticate
+from outboundql.services import auth_cache
+from outboundql.services.tokens import AuthError
 from outboundql.settings import Settings
 
 
@@ -27,6 +27,10 @@ class OutboundqlGraphQL(GraphQL[Context, None]):
                          multipart_uploads_enabled=True)
         self.settings = settings
         self.goals = goals
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # GraphiQL from this package's copies of its files: it works with no internet.
+        return HTMLResponse(graphiql.offline_page(request.scope.get("root_path", "")))
 
     def decode_json(self, data: str | bytes) -> object:
         # Every JSON strawberry reads comes through here: POST bodies, GET `variables`/`extensions`,
@@ -79,8 +83,6 @@ class OutboundqlGraphQL(GraphQL[Context, None]):
 
     async def _authenticate(self, context: Context, header: str | None) -> None:
         try:
-            user = await authenticate(header, timedelta(seconds=self.settings.token_touch_interval_seconds))
+            context.access_or_none = await auth_cache.access_for(header, self.settings)
         except AuthError as exc:
             context.auth_error = str(exc)
-            return
-        context.access_or_none = await Access.for_user(user)

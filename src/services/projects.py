@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector, Conflict, NotFound
-from outboundql.services import audit, fields, idempotency, normalize, slugs
+from outboundql.services import audit, auth_cache, fields, idempotency, normalize, slugs
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug
 
@@ -73,6 +73,7 @@ async def create_project(access: Access, cmd: CreateProject) -> ProjectCreated:
     result = await idempotency.create_once(once, write, replay)
     if not result.replayed:
         access.roles[result.project.id] = Role.OWNER
+        await auth_cache.invalidate_user_access(access.user.id)
     return result
 
 
@@ -94,6 +95,7 @@ async def add_project_member(access: Access, cmd: AddProjectMember) -> MemberAdd
             project_id=project.id, actor=access.user, action="membership.create", row=membership,
             after={"user": user.email, "role": cmd.role.value},
         )
+    await auth_cache.invalidate_user_access(user.id)
     return MemberAdded(project=project, membership=membership)
 
 

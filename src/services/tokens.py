@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from outboundql import models
 from outboundql.errors import InvalidInput, NotFound
-from outboundql.services import fields, runtime
+from outboundql.services import auth_cache, fields, runtime
 from outboundql.services.jobs import JobsUnavailable
 
 TOKEN_PREFIX = "oql_"
@@ -64,34 +64,47 @@ class AuthError(Exception):
 
 
 async def authenticate(authorization: str | None, touch_interval: timedelta) -> models.User:
-    """Resolve an ``Authorization: Bearer …`` header to its user, or raise `AuthError`."""
+    """Resolve an ``Authorization: Bearer …`` header to its user, or raise `AuthError` (always from the
+    database; HTTP requests go through `auth_cache.access_for`)."""
+    token = await models.ApiToken.filter(token_hash=token_hash_of(authorization)).select_related("user").first()
+    if token is None:
+        raise AuthError("Invalid API token.")
+    now = datetime.now(UTC)
+    check_token(token.expires_at, token.revoked_at, now)
+    if token.last_used_at is None or now - token.last_used_at >= touch_interval:
+        await schedule_touch(token.id, now)
+    return token.user
+
+
+def token_hash_of(authorization: str | None) -> str:
+    """The stored hash of the token an ``Authorization`` header carries; `AuthError` when it carries none."""
     if not authorization:
         raise AuthError("Authentication required: send 'Authorization: Bearer <api token>'.")
     scheme, _, secret = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthError("Malformed Authorization header: expected 'Bearer <api token>'.")
-    token = await models.ApiToken.filter(token_hash=hash_token(secret.strip())).select_related("user").first()
-    if token is None:
-        raise AuthError("Invalid API token.")
-    now = datetime.now(UTC)
-    if token.revoked_at is not None:
+    return hash_token(secret.strip())
+
+
+def check_token(expires_at: datetime | None, revoked_at: datetime | None, now: datetime) -> None:
+    """`AuthError` for a revoked token (said first) or one expired at ``now``."""
+    if revoked_at is not None:
         raise AuthError("This API token has been revoked.")
-    if token.expires_at is not None and token.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         raise AuthError("This API token has expired.")
-    if token.last_used_at is None or now - token.last_used_at >= touch_interval:
-        await _schedule_touch(token.id, now)
-    return token.user
 
 
-async def _schedule_touch(token_id: int, at: datetime) -> None:
+async def schedule_touch(token_id: int, at: datetime) -> bool:
     """Recording use is a background job, so a read request never waits on a write; and it is best
     effort: a job queue that is down (Redis) costs the "last used" time, logged, never the request.
-    The token's next request tries again."""
+    The token's next request tries again. False: it was not recorded."""
     try:
         await runtime.jobs().touch_token(token_id, at)
     except JobsUnavailable:
         log.warning("API token %s was used, but its last-used time was not recorded (job queue unavailable).",
                     token_id, exc_info=True)
+        return False
+    return True
 
 
 async def revoke_api_token(user: models.User, cmd: RevokeApiToken) -> ApiTokenRevoked:
@@ -102,6 +115,7 @@ async def revoke_api_token(user: models.User, cmd: RevokeApiToken) -> ApiTokenRe
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         await token.save(update_fields=["revoked_at"])
+        await auth_cache.invalidate_user_access(user.id)
     return ApiTokenRevoked(token=token)
 
 

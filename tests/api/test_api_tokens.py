@@ -12,6 +12,7 @@ import dramatiq
 import pytest
 
 from outboundql import models
+from outboundql.services.auth_cache import invalidate_user_access
 from outboundql.workers.middleware import HostLoopAsyncIO
 from tests.helpers import Person, data_of, global_id
 
@@ -256,6 +257,7 @@ async def test_touches_are_throttled_to_the_interval(gql, owner: Person, stub_br
     # Once the recorded use is older than the interval, the next request touches again.
     stale = datetime.now(UTC) - timedelta(seconds=61)
     await models.ApiToken.filter(id=(await _row(owner)).id).update(last_used_at=stale)
+    await invalidate_user_access(owner.user.id)  # the cache remembers the last use it scheduled
     data_of(await gql(VIEWER, as_=owner))
     assert stub_broker.queues["default"].qsize() == 1
     await worker()

@@ -10,6 +10,7 @@ import pytest
 import redis.exceptions
 
 from outboundql import models
+from outboundql.services.auth_cache import invalidate_user_access
 from outboundql.services.tokens import CreateApiToken, create_api_token
 from tests.helpers import Person, data_of, global_id
 
@@ -115,6 +116,7 @@ async def test_expired_token(gql, owner: Person) -> None:
     assert data_of(await gql(VIEWER, as_=person)) == {"viewer": {"email": "owner@example.com"}}
 
     await models.ApiToken.filter(id=issued.token.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await invalidate_user_access(owner.user.id)  # as every writer of tokens does
     result = await gql(VIEWER, as_=person)
     assert_unauthenticated(result, EXPIRED)
     assert result["data"] is None
