@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL at /graphql, health probes, export downloads, the ORM and the embedded job worker."""
+"""The ASGI application: GraphQL at /graphql (and GraphiQL's files), health probes, export downloads, the ORM and the
+embedded job worker."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from tortoise import Tortoise
 from tortoise.connection import connections
 
-from outboundql import workers
+from outboundql import cors, workers
 from outboundql.body_timeout import BodyTimeout
 from outboundql.channels import inbound_route, result_route
 from outboundql.channels.registry import ChannelRegistry
@@ -25,6 +26,7 @@ from outboundql.channels.unsubscribe_route import route as unsubscribe_route
 from outboundql.classifiers.registry import ClassifierRegistry
 from outboundql.exports import download as export_download
 from outboundql.goals.registry import GoalRegistry
+from outboundql.gql import graphiql
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
@@ -160,6 +162,7 @@ def create_app(
             Route("/graphql", UploadBodyLimit(graphql, settings.max_body_bytes + settings.max_upload_bytes),
                   methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Mount(graphiql.MOUNT_PATH, graphiql.static_files()),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             export_download.route,
@@ -169,7 +172,7 @@ def create_app(
         ],
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
-        middleware=[Middleware(BodyTimeout, seconds=settings.body_timeout_seconds)],
+        middleware=[cors.middleware(settings), Middleware(BodyTimeout, seconds=settings.body_timeout_seconds)],
     )
     app.state.settings = settings
     app.state.check_schema = manage_db  # a caller owning the ORM owns the schema too (tests generate it)

@@ -59,6 +59,10 @@ def test_wheel_contains_the_code_migrations_and_marker(tmp_path: Path) -> None:
         assert f"outboundql/models/migrations/{migration.name}" in names
     for catalog in (ROOT / "src/scoring/locales").glob("*/LC_MESSAGES/*.po"):
         assert f"outboundql/{catalog.relative_to(ROOT / 'src').as_posix()}" in names, f"{catalog} is missing"
+    graphiql = [f for f in (ROOT / "src/static/graphiql").rglob("*") if f.is_file()]  # the offline IDE's files
+    assert len(graphiql) > 7, "GraphiQL's 7 files and their licences"
+    for shipped in graphiql:
+        assert f"outboundql/{shipped.relative_to(ROOT / 'src').as_posix()}" in names, f"{shipped} is missing"
     assert not any(n.startswith(("src/", "tests/")) for n in names), "the wheel must only ship `outboundql`"
     assert "outboundql = outboundql.cli:main" in console_scripts
     assert "License-Expression: MIT" in metadata
