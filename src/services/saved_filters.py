@@ -1,12 +1,24 @@
 """Saved filters: named filter expressions over a project's accounts (the language itself lives in
-`outboundql.services.filter_expressions`). Matching reads the project's accounts in one query and
-evaluates in Python, so semantics are the same on every database."""
+`outboundql.services.filter_expressions`).
+
+Matching runs in the database: `outboundql.services.filter_sql` compiles an expression to SQL with the
+same semantics as the Python evaluation; the few rows SQL cannot judge exactly (see that module) are read
+in batches of `BATCH` and evaluated in Python. Public matching API, for every use case that selects
+accounts by filter (``matchCount``, bulk add, campaign audiences, markets):
+
+* `matching_account_ids` (a saved filter by id, access checked) and `account_ids_matching` (an
+  expression): ids in ascending order, optionally at most ``limit`` of them;
+* `iter_account_ids_matching`: the same ids streamed in ascending batches, for audiences of any size;
+* `count_matching` (an expression) and `match_counts` (saved filters: one statement per project).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -15,39 +27,182 @@ from outboundql.errors import Collector, Conflict, NotFound
 from outboundql.services import audit, fields, idempotency
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
-from outboundql.services.filter_expressions import Row, columns, match, validate_expression
+from outboundql.services.filter_expressions import columns, compile_expression, validate_expression
+from outboundql.services.filter_sql import TABLE, Binder, SqlFilter, compile_filter
+from outboundql.services.sql import chunks, int_list, is_postgres
 
+BATCH = 5_000
+"""Ids per query when streaming matches, and rows per batch evaluated in Python."""
 
-async def account_rows(project_id: int, needed: set[str]) -> list[Row]:
-    """The project's accounts, only the ``needed`` columns (and id), ordered by id: one query."""
-    names = ["id", *sorted(needed - {"id"})]
-    return list(await models.Account.filter(project_id=project_id).order_by("id").values(*names))
+_PARAMS_PER_STATEMENT = 10_000  # several filters' counts share a statement up to this many parameters
 
 
 async def matching_account_ids(
-    access: Access, project_id: int, saved_filter_id: int | None, field: str = "saved_filter_id"
+    access: Access, project_id: int, saved_filter_id: int | None, field: str = "saved_filter_id", *,
+    limit: int | None = None,
 ) -> list[int]:
-    """Ids of the project's accounts the saved filter matches, ordered by id. A filter of another
-    project (or none) is NOT_FOUND on ``field``."""
+    """Ids of the project's accounts the saved filter matches, ascending (the first ``limit`` of them when
+    given). A filter of another project (or none) is NOT_FOUND on ``field``."""
     access.require(project_id, what="Saved filter", field=field)
     row = None if saved_filter_id is None else await models.SavedFilter.filter(
         id=saved_filter_id, project_id=project_id).first()
     if row is None:
         raise NotFound("Saved filter", field=field)
-    return match(row.expression, await account_rows(project_id, columns(row.expression)))
+    return await account_ids_matching(project_id, row.expression, limit=limit)
 
 
-async def match_counts(filters: list[models.SavedFilter]) -> dict[int, int]:
-    """Number of accounts each filter matches: one account query per project involved."""
+async def account_ids_matching(project_id: int, expression: Any, *, limit: int | None = None,
+                               among: Sequence[int] | None = None) -> list[int]:
+    """Ids of the project's accounts a valid, canonical ``expression`` matches, ascending (the first
+    ``limit`` when given; only ids of ``among`` when given). The caller has checked access to the project."""
+    found: list[int] = []
+    if among is not None:
+        for part in chunks(sorted(set(among))):
+            found.extend([i async for batch in iter_account_ids_matching(project_id, expression, among=part)
+                          for i in batch])
+        return found[:limit] if limit is not None else found
+    async for batch in iter_account_ids_matching(project_id, expression):
+        found.extend(batch)
+        if limit is not None and len(found) >= limit:
+            return found[:limit]
+    return found
+
+
+async def iter_account_ids_matching(project_id: int, expression: Any, *, batch_size: int = BATCH,
+                                    among: Sequence[int] | None = None) -> AsyncIterator[list[int]]:
+    """The ids of the project's accounts ``expression`` matches (of ``among`` only, when given: at most
+    `outboundql.services.sql.CHUNK` ids), in ascending, non-empty batches of at most ``batch_size``: one
+    keyset query per batch, plus one reading the batch's rows SQL cannot judge, which
+    are evaluated in Python (see `outboundql.services.filter_sql`). The caller has checked access to the
+    project."""
+    conn = connections.get("default")
+    binder = Binder(is_postgres(conn))
+    project, after = binder(project_id), binder(_AFTER)
+    compiled = compile_filter(expression, binder)
+    unsure = compiled.uncertain or "FALSE"
+    only = "" if among is None else f"AND {TABLE}.id IN ({int_list(among)}) "
+    query = (f"SELECT {TABLE}.id AS id, {unsure} AS unsure FROM {TABLE} WHERE {TABLE}.project_id = {project} "
+             f"AND {TABLE}.id > {after} {only}AND ({unsure} OR {compiled.where}) ORDER BY {TABLE}.id "
+             f"LIMIT {int(batch_size)}")
+    query, params = binder.finish(query)
+    keyset = _start(params)
+    predicate = None
+    while True:
+        rows = await conn.execute_query_dict(query, params)
+        if not rows:
+            return
+        params[keyset] = int(rows[-1]["id"])
+        doubtful = [int(r["id"]) for r in rows if r["unsure"]]
+        confirmed: set[int] = set()
+        if doubtful:
+            predicate = predicate or compile_expression(expression)
+            confirmed = {int(r["id"]) for r in await _rows(doubtful, expression) if predicate(r)}
+        batch = [int(r["id"]) for r in rows if not r["unsure"] or int(r["id"]) in confirmed]
+        if batch:
+            yield batch
+        if len(rows) < batch_size:
+            return
+
+
+_AFTER = object()  # the keyset parameter's place, until the first batch
+
+
+def _start(params: list[Any]) -> int:
+    """The index of the keyset parameter (ids after it), set to 0 for the first batch."""
+    index = next(n for n, value in enumerate(params) if value is _AFTER)
+    params[index] = 0
+    return index
+
+
+async def count_matching(project_id: int, expression: Any) -> int:
+    """Number of the project's accounts a valid, canonical ``expression`` matches."""
+    counts = await _counts(project_id, [expression])
+    return counts[0]
+
+
+async def match_counts(filters: Sequence[models.SavedFilter]) -> dict[int, int]:
+    """Number of accounts each saved filter matches: one statement per project involved (more only for very
+    large filters, or for rows evaluated in Python), whatever the number of accounts."""
     by_project: dict[int, list[models.SavedFilter]] = {}
     for f in filters:
         by_project.setdefault(f.project_id, []).append(f)
     counts: dict[int, int] = {}
     for project_id, group in by_project.items():
-        rows = await account_rows(project_id, set().union(*(columns(f.expression) for f in group)))
-        for f in group:
-            counts[f.id] = len(match(f.expression, rows))
+        for f, n in zip(group, await _counts(project_id, [f.expression for f in group]), strict=True):
+            counts[f.id] = n
     return counts
+
+
+async def _counts(project_id: int, expressions: list[Any]) -> list[int]:
+    """The count of each expression: COUNTs of certain matches and of rows SQL cannot judge, side by side in
+    as few statements as the parameter budget allows; the latter rows, if any, are evaluated in Python."""
+    conn = connections.get("default")
+    postgres = is_postgres(conn)
+    counts: list[int] = []
+    pending = list(expressions)
+    while pending:
+        binder = Binder(postgres)
+        project = binder(project_id)
+        selects: list[str] = []
+        compiled: list[SqlFilter] = []
+        while pending:
+            size = len(binder.params)
+            sql = compile_filter(pending[0], binder)
+            if compiled and len(binder.params) > _PARAMS_PER_STATEMENT:
+                binder.truncate(size)
+                break
+            pending.pop(0)
+            compiled.append(sql)
+            n = len(compiled)
+            selects.append(f"COUNT(CASE WHEN {sql.uncertain or 'FALSE'} THEN NULL WHEN {sql.where} THEN 1 END) "
+                           f"AS m{n}")
+            if sql.uncertain:
+                selects.append(f"COUNT(CASE WHEN {sql.uncertain} THEN 1 END) AS u{n}")
+        [row] = await conn.execute_query_dict(*binder.finish(
+            f"SELECT {', '.join(selects)} FROM {TABLE} WHERE {TABLE}.project_id = {project}"))
+        first = len(counts)
+        for n, sql in enumerate(compiled, 1):
+            count = int(row[f"m{n}"])
+            if sql.uncertain and int(row[f"u{n}"]):
+                count += await _count_doubtful(project_id, expressions[first + n - 1])
+            counts.append(count)
+    return counts
+
+
+async def _count_doubtful(project_id: int, expression: Any) -> int:
+    """Rows SQL cannot judge that the expression matches, read and evaluated in Python in batches."""
+    conn = connections.get("default")
+    binder = Binder(is_postgres(conn))
+    project, after = binder(project_id), binder(_AFTER)
+    unsure = compile_filter(expression, binder).uncertain or "FALSE"
+    query = (f"SELECT {TABLE}.id AS id FROM {TABLE} WHERE {TABLE}.project_id = {project} AND {TABLE}.id > {after} "
+             f"AND {unsure} ORDER BY {TABLE}.id LIMIT {BATCH}")
+    query, params = binder.finish(query)
+    keyset = _start(params)
+    predicate = compile_expression(expression)
+    total = 0
+    while True:
+        ids = [int(r["id"]) for r in await conn.execute_query_dict(query, params)]
+        if not ids:
+            return total
+        total += sum(1 for r in await _rows(ids, expression) if predicate(r))
+        params[keyset] = ids[-1]
+        if len(ids) < BATCH:
+            return total
+
+
+async def _rows(ids: list[int], expression: Any) -> list[dict[str, Any]]:
+    """The accounts of ``ids`` as the Python evaluation reads them: the columns it needs, as the ORM converts
+    them."""
+    names = ["id", *sorted(columns(expression) - {"id"})]
+    return list(await models.Account.filter(id__in=ids).values(*names))
+
+
+async def account_rows(project_id: int, needed: set[str]) -> list[dict[str, Any]]:
+    """Every account of the project (``needed`` columns and id), ordered by id: the whole project in memory.
+    Kept for callers not yet moved to `account_ids_matching`, which answers the same ids from SQL."""
+    names = ["id", *sorted(needed - {"id"})]
+    return list(await models.Account.filter(project_id=project_id).order_by("id").values(*names))
 
 
 async def project_saved_filters(project_id: int) -> list[models.SavedFilter]:
