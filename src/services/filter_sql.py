@@ -97,13 +97,14 @@ def compile_filter(expression: Any, binder: Binder) -> SqlFilter:
 # Characters with a case (those str.casefold() changes) are all below U+20000.
 _CASED_UP_TO = 0x1FFFF
 
-# SQLite matches a pattern character by character against a class, entry by entry: its test lists the
-# characters known to fold like Python's instead (most frequent first; ASCII is folded by lower()), and a
-# string holding any other character is left to Python. Blocks: Latin-1, CJK, Hangul, Arabic and Hebrew,
-# Indic, Thai to Tibetan, punctuation, currency, letterlike, emoji, Latin extended, Greek, Cyrillic.
-_SQLITE_BLOCKS = ((0x01, 0x7F), (0x80, 0xFF), (0x3000, 0x9FFF), (0xAC00, 0xD7A3), (0x0590, 0x08FF),
-                  (0x0900, 0x0DFF), (0x0E00, 0x0FFF), (0x2000, 0x206F), (0x20A0, 0x20CF), (0x2100, 0x214F),
-                  (0x1F300, 0x1FAFF), (0x100, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF))
+# SQLite's GLOB tests a character against a class entry by entry, so its test lists a few ranges known to fold
+# like Python's instead (most frequent first; ASCII is folded by lower()), and a string holding any other
+# character is left to Python: Latin-1, common Latin-extended lower-case letters, punctuation, the euro sign,
+# lower-case Cyrillic and Greek, CJK, Hangul, Hebrew and Arabic, emoji.
+_SQLITE_BLOCKS = ((0x01, 0x7F), (0xA0, 0xFF), *((c, c) for c in (0x153, 0x142, 0x15B, 0x17C, 0x17A, 0x107, 0x144,
+                  0x119, 0x105, 0x10D, 0x161, 0x17E, 0x159, 0x11B, 0x131, 0x11F, 0x15F, 0x151, 0x171)),
+                  (0x2010, 0x2027), (0x20AC, 0x20AC), (0x430, 0x45F), (0x3AC, 0x3CE), (0x3000, 0x9FFF),
+                  (0xAC00, 0xD7A3), (0x0590, 0x06FF), (0x1F300, 0x1FAFF))
 
 
 def _folds_alike(code: int) -> bool:
@@ -301,19 +302,35 @@ class _Compiler:
 
     def custom(self, key: str, op: str, value: Any) -> str:
         field = self.custom_value(key)
-        present = self.present(field)
         if op == "exists":
-            return present
-        if op in ("eq", "in"):
-            return f"{present} AND " + _or([self.same(field, v) for v in (value if op == "in" else [value])])
+            return self.present(field)
+        if op in ("eq", "in"):  # every match is present: "" and null match nothing
+            values = value if op == "in" else [value]
+            texts = [v.casefold() for v in values if isinstance(v, str) and v]
+            numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            flags = sorted({"true" if v else "false" for v in values if isinstance(v, bool)})
+            parts = []
+            if texts:
+                self.doubt(f"({field.is_text()} AND {self.unfolded(field.text)})")
+                parts.append(f"({field.is_text()} AND {self.fold(field.text)} IN ({', '.join(map(self.b, texts))}))")
+            if numbers:
+                self.doubt(field.big())
+                parts.append(f"({field.is_number()} AND {field.number()} IN "
+                             f"({', '.join(self.number(v) for v in numbers)}))")
+            if flags:
+                listed = ", ".join(f"'{flag}'" for flag in flags)
+                parts.append(f"({field.is_bool()} AND {field.bool_text()} IN ({listed}))")
+            return _or(parts)
         if op == "contains":
-            return f"{present} AND {self.contains(field, str(value).casefold())}"
+            needle = str(value).casefold()
+            found = self.contains(field, needle)
+            return found if needle else f"{self.present(field)} AND {found}"  # "" is in every present text
         if isinstance(value, str):
             self.doubt(f"({field.is_text()} AND {self.unfolded(field.text)})")
-            return (f"{present} AND {field.is_text()} AND "
+            return (f"{field.is_text()} AND {field.text} <> '' AND "
                     f"{self.fold(field.text)} {_SQL_OPS[op]} {self.b(value.casefold())}")
         self.doubt(field.big())
-        return f"{present} AND {field.is_number()} AND {field.number()} {_SQL_OPS[op]} {self.number(value)}"
+        return f"{field.is_number()} AND {field.number()} {_SQL_OPS[op]} {self.number(value)}"
 
     def custom_value(self, key: str) -> _Json:
         data = f"{TABLE}.custom_fields"
@@ -333,23 +350,12 @@ class _Compiler:
         if self.pg:
             return (f"({v.jsonb} IS NOT NULL AND {v.jsonb} NOT IN "
                     "('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb))")
-        return (f"({v.type} IN ('true', 'false', 'integer', 'real') OR ({v.type} = 'text' AND {v.text} <> '') "
-                f"OR ({v.type} = 'array' AND {v.text} <> '[]') OR ({v.type} = 'object' AND {v.text} <> '{{}}'))")
-
-    def same(self, v: _Json, value: Any) -> str:
-        """Python's ``_same`` of the (present) value and ``value``."""
-        if value is None:
-            return "FALSE"
-        if isinstance(value, bool):
-            return f"{v.is_bool()} AND {v.bool_text()} = '{'true' if value else 'false'}'"
-        if isinstance(value, str):
-            self.doubt(f"({v.is_text()} AND {self.unfolded(v.text)})")
-            return f"({v.is_text()} AND {self.fold(v.text)} = {self.b(value.casefold())})"
-        self.doubt(v.big())
-        return f"({v.is_number()} AND {v.number()} = {self.number(value)})"
+        return (f"(CASE COALESCE({v.type}, 'null') WHEN 'null' THEN FALSE WHEN 'text' THEN {v.text} <> '' "
+                f"WHEN 'array' THEN {v.text} <> '[]' WHEN 'object' THEN {v.text} <> '{{}}' ELSE TRUE END)")
 
     def contains(self, v: _Json, needle: str) -> str:
-        """``needle in str(x).casefold()``, or for a list ``needle == str(item).casefold()`` for an item."""
+        """``needle in str(x).casefold()``, or for a list ``needle == str(item).casefold()`` for an item (only a
+        present value holds a non-empty ``needle``)."""
         n = self.b(needle)
         self.doubt(f"({v.is_text()} AND {self.unfolded(v.text)})")
         self.doubt(f"({v.is_number()} AND NOT {v.is_integer_text()})")

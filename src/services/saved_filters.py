@@ -34,6 +34,7 @@ from outboundql.services.sql import chunks, int_list, is_postgres
 BATCH = 5_000
 """Ids per query when streaming matches, and rows per batch evaluated in Python."""
 
+_FENCE = {True: " OFFSET 0", False: " LIMIT -1 OFFSET 0"}  # the subquery stays one: its CASEs run once per row
 _PARAMS_PER_STATEMENT = 10_000  # several filters' counts share a statement up to this many parameters
 
 
@@ -144,6 +145,7 @@ async def _counts(project_id: int, expressions: list[Any]) -> list[int]:
         binder = Binder(postgres)
         project = binder(project_id)
         selects: list[str] = []
+        states: list[str] = []
         compiled: list[SqlFilter] = []
         while pending:
             size = len(binder.params)
@@ -154,16 +156,17 @@ async def _counts(project_id: int, expressions: list[Any]) -> list[int]:
             pending.pop(0)
             compiled.append(sql)
             n = len(compiled)
-            selects.append(f"COUNT(CASE WHEN {sql.uncertain or 'FALSE'} THEN NULL WHEN {sql.where} THEN 1 END) "
-                           f"AS m{n}")
-            if sql.uncertain:
-                selects.append(f"COUNT(CASE WHEN {sql.uncertain} THEN 1 END) AS u{n}")
+            # 1: matches, 2: SQL cannot judge (each expression evaluated once per row)
+            states.append(f"CASE WHEN {sql.uncertain or 'FALSE'} THEN 2 WHEN {sql.where} THEN 1 ELSE 0 END AS s{n}")
+            selects.append(f"COUNT(CASE WHEN s{n} = 1 THEN 1 END) AS m{n}, "
+                           f"COUNT(CASE WHEN s{n} = 2 THEN 1 END) AS u{n}")
         [row] = await conn.execute_query_dict(*binder.finish(
-            f"SELECT {', '.join(selects)} FROM {TABLE} WHERE {TABLE}.project_id = {project}"))
+            f"SELECT {', '.join(selects)} FROM (SELECT {', '.join(states)} FROM {TABLE} "
+            f"WHERE {TABLE}.project_id = {project}{_FENCE[postgres]}) AS judged"))
         first = len(counts)
-        for n, sql in enumerate(compiled, 1):
+        for n in range(1, len(compiled) + 1):
             count = int(row[f"m{n}"])
-            if sql.uncertain and int(row[f"u{n}"]):
+            if int(row[f"u{n}"]):
                 count += await _count_doubtful(project_id, expressions[first + n - 1])
             counts.append(count)
     return counts
