@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -209,6 +210,8 @@ def _validate_condition(node: dict[str, Any], check: Collector, path: str) -> di
 
 def _scalar(kind: Kind, name: str, op: str, value: Any) -> Any:
     """One value checked against the field's kind, in canonical form."""
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or infinity
+        raise ValueError(f"{name!r} compares with finite numbers (got {value}).")
     if kind is Kind.TEXT or kind is Kind.TAGS:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{name!r} is text: give a non-empty string (got {json.dumps(value)}).")

@@ -116,7 +116,7 @@ def test_operators_that_do_not_apply_to_a_field_kind_are_refused(field: str, op:
     assert f"Operator {op!r} does not apply" in message
 
 
-@pytest.mark.parametrize("value", [True, "12", None, [1]])
+@pytest.mark.parametrize("value", [True, "12", None, [1], float("nan"), float("inf")])
 def test_numbers_must_be_numbers(value: Any) -> None:
     node = {"field": "employee_count", "op": "eq", "value": value}
     [(path, _)] = issues(node)
@@ -129,6 +129,7 @@ def test_custom_field_values_must_be_json_scalars() -> None:
     assert issues(cond("cf.regions", "contains", [1]))[0][0] == "input.expression.value"
     assert issues(cond("cf.", "eq", 1))[0][0] == "input.expression.field"
     assert issues(cond("cf.x", "eq", None)) == [("input.expression.value", "Operator 'eq' needs a value.")]
+    assert issues(cond("cf.arr", "gt", float("-inf")))[0][0] == "input.expression.value"
 
 
 def test_depth_size_and_condition_limits() -> None:
