@@ -74,7 +74,7 @@ def check_storable_arguments(variables: object, document: DocumentNode) -> None:
     surrogate): nothing stored can match it, and the databases refuse to compare it (PostgreSQL
     rejects NUL, SQLite's driver cannot encode a surrogate). Mutations report such text as INVALID on
     its field instead (`services.fields.storable`)."""
-    texts: list[str] = [node.value for node in _string_literals(document)]
+    texts: list[str] = list(_literal_texts(document))
     pending = [variables]
     while pending:
         value = pending.pop()
@@ -90,6 +90,22 @@ def check_storable_arguments(variables: object, document: DocumentNode) -> None:
             storable(text, "An argument")
         except ValueError as exc:
             raise GraphQLError(f"{exc} Nothing stored can match it.", extensions={"code": "BAD_USER_INPUT"}) from None
+
+
+_LITERALS: dict[int, tuple[DocumentNode, tuple[str, ...]]] = {}
+"""The string literals of recently read documents, by the document's identity (parsed documents are cached, so a
+repeated query is the same object): walking a document costs more than a small read's whole execution."""
+
+
+def _literal_texts(document: DocumentNode) -> tuple[str, ...]:
+    known = _LITERALS.get(id(document))
+    if known is not None and known[0] is document:
+        return known[1]
+    texts = tuple(node.value for node in _string_literals(document))
+    if len(_LITERALS) >= 256:
+        _LITERALS.pop(next(iter(_LITERALS)))
+    _LITERALS[id(document)] = (document, texts)  # the entry keeps the document alive, so its id stays its own
+    return texts
 
 
 def _string_literals(document: DocumentNode) -> list[StringValueNode]:
