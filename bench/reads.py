@@ -41,6 +41,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -167,6 +168,8 @@ async def _seed(size: int, url: str) -> dict[str, Any]:
                              {"account_id": f"{first - 1} + i"})
     for name, expression in FILTERS:
         await models.SavedFilter.create(project=project, name=name, expression=expression, created_by=user)
+    if pg:
+        await conn.execute_script("ANALYZE")  # as autovacuum would have, before the repair's joins are planned
     await campaign_stats.recount([c.id for c in campaigns])  # the scores and counters kept on rows and campaigns
     if pg:
         await conn.execute_script("ANALYZE")
@@ -277,7 +280,8 @@ def serve(seed_file: str, port: int) -> None:
     from outboundql.settings import Settings
 
     seed = json.loads(Path(seed_file).read_text())
-    app = create_app(Settings(database_url=seed["url"], redis_url=None, log_level="warning"), run_worker=False)
+    app = create_app(Settings(database_url=seed["url"], redis_url=None, log_level="warning",
+                                    secret_key="bench-reads-only"), run_worker=False)
     for route in _raw_routes(seed):
         app.router.routes.append(route)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -394,6 +398,7 @@ async def _prepare(database: str, size: int, workdir: Path) -> tuple[dict[str, A
 def bench(database: str, sizes: list[int], seconds: int, connections: int) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped run still drops its database
     results: dict[int, dict[str, tuple[float, float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
