@@ -31,6 +31,7 @@ from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
 from outboundql.models.config import tortoise_config
 from outboundql.models.migrating import missing_migrations
+from outboundql.rate_limits import RateLimiter
 from outboundql.services import (
     imports,
     reply_classes,
@@ -138,10 +139,12 @@ def create_app(
     # Requests and the embedded worker's jobs run with this app's settings, goals and jobs.
     runtime.configure(runtime.Runtime(settings, goals, workers.DramatiqJobs(), clock or SystemClock(), channels,
                                       classifiers))
+    rate_limiter = RateLimiter(settings.rate_limit_points, settings.rate_limit_window_seconds, settings.redis_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(rate_limiter.aclose)
             if manage_db:
                 await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
                 stack.push_async_callback(Tortoise.close_connections)
@@ -175,6 +178,7 @@ def create_app(
         middleware=[cors.middleware(settings), Middleware(BodyTimeout, seconds=settings.body_timeout_seconds)],
     )
     app.state.settings = settings
+    app.state.rate_limiter = rate_limiter  # read by the QueryCost extension
     app.state.check_schema = manage_db  # a caller owning the ORM owns the schema too (tests generate it)
     app.state.schema_current = False
     return app

@@ -29,8 +29,10 @@ from outboundql.gql.low_fit import LowFitMutations
 from outboundql.gql.markets import MarketMutations
 from outboundql.gql.messages import MessageMutations
 from outboundql.gql.nodes import NodeQueries
+from outboundql.gql.operation_name import RequireOperationName
 from outboundql.gql.products import ProductMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
+from outboundql.gql.query_cost import QueryCost
 from outboundql.gql.reply_classes import ReplyClassMutations, ReplyClassQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
@@ -93,7 +95,9 @@ schema = OutboundqlSchema(
     extensions=[
         RecheckWebsocketAuth,
         QueryLimits,  # parses (with a cache) under the token limit; adds the depth and alias rules
+        RequireOperationName,  # several operations need an operationName (strawberry would run the first)
         ValidationCache,
+        QueryCost,  # refuses costly operations before they run; spends rate-limit points
         CodedErrors,
     ],
 )

@@ -78,7 +78,7 @@ async def test_many_stalled_bodies_are_each_timed_out(port: int) -> None:
 async def test_a_whole_body_is_served(port: int) -> None:
     answer = await exchange(port, head(len(QUERY)), QUERY)
     assert answer.startswith(b"HTTP/1.1 200 "), answer
-    assert answer.endswith(b'{"data":{"__typename":"Query"}}')
+    assert b'{"data":{"__typename":"Query"},' in answer
 
 
 async def test_a_get_has_no_body_to_wait_for(port: int) -> None:

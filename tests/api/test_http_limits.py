@@ -188,10 +188,10 @@ async def test_node_answers_an_id_naming_nothing_like_a_missing_node(gql: Any, o
                                                                      project: models.Project, gid: str) -> None:
     mine = global_id("Project", project.id)
     missing = global_id("Project", project.id + 1000)
-    assert await gql("query($id: ID!) { node(id: $id) { id } }", {"id": missing}, as_=owner) == {"data": {"node": None}}
-    assert await gql("query($id: ID!) { node(id: $id) { id } }", {"id": gid}, as_=owner) == {"data": {"node": None}}
+    assert data_of(await gql("query($id: ID!) { node(id: $id) { id } }", {"id": missing}, as_=owner)) == {"node": None}
+    assert data_of(await gql("query($id: ID!) { node(id: $id) { id } }", {"id": gid}, as_=owner)) == {"node": None}
     result = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [gid, mine, missing]}, as_=owner)
-    assert result == {"data": {"nodes": [None, {"id": mine}, None]}}
+    assert data_of(result) == {"nodes": [None, {"id": mine}, None]}
 
 
 async def test_an_unexpected_error_is_masked(gql: Any, owner: Person, project: models.Project,
