@@ -39,7 +39,8 @@ async def test_a_preflight_from_an_allowed_origin_is_answered(client: httpx.Asyn
     assert {"GET", "POST"} <= set(response.headers["access-control-allow-methods"].replace(" ", "").split(","))
     allowed = {h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")}
     # the token, JSON, and both headers a multipart upload's CSRF check accepts
-    assert {"authorization", "content-type", "apollo-require-preflight", "x-apollo-operation-name"} <= allowed
+    assert {"authorization", "content-type", "apollo-require-preflight", "x-apollo-operation-name",
+            "x-request-id"} <= allowed
     assert response.headers["access-control-max-age"] == "600"
     assert "access-control-allow-credentials" not in response.headers
 
@@ -62,6 +63,8 @@ async def test_an_allowed_origin_reads_the_answer_and_another_does_not(client: h
     assert allowed.json()["data"] == {"viewer": {"email": owner.user.email}}
     assert allowed.headers["access-control-allow-origin"] == APP_ORIGIN
     assert "origin" in allowed.headers["vary"].lower()  # caches keep one answer per origin
+    exposed = {h.strip().lower() for h in allowed.headers["access-control-expose-headers"].split(",")}
+    assert {"x-request-id", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "retry-after"} <= exposed
 
     other = await client.post("/graphql", json=VIEWER, headers={**owner.headers, "Origin": OTHER_ORIGIN})
     assert other.status_code == 200  # CORS hides the answer from the page; the browser, not the server, enforces it
