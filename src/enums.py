@@ -178,6 +178,15 @@ class ImportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class AudienceSyncStatus(enum.StrEnum):
+    """A campaign audience sync: waiting for a worker, filling the campaign, done, or stopped by an error."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 class ImportOrigin(enum.StrEnum):
     """How an import job's file arrived."""
 

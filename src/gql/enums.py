@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     ExecutionAction = enums.ExecutionAction
     ImportStatus = enums.ImportStatus
     ImportOrigin = enums.ImportOrigin
+    AudienceSyncStatus = enums.AudienceSyncStatus
 else:
     Role = strawberry.enum(enums.Role, description="Membership role: OWNER > ADMIN > MEMBER > VIEWER.")
     CampaignType = strawberry.enum(enums.CampaignType,
@@ -109,6 +110,9 @@ else:
     ImportStatus = strawberry.enum(enums.ImportStatus,
                                    description="QUEUED → RUNNING → COMPLETED, or FAILED (with the error).")
     ImportOrigin = strawberry.enum(enums.ImportOrigin, description="How an import's file arrived: UPLOAD or EMAIL.")
+    AudienceSyncStatus = strawberry.enum(
+        enums.AudienceSyncStatus,
+        description="QUEUED (a job waits for a worker) → RUNNING → COMPLETED, or FAILED (with the error).")
 
 
 @strawberry.enum(description="Sort direction.")

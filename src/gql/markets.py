@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
+from outboundql.gql.base import ProjectNode, lazy_class, maybe, mutation, pk_of
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
 from outboundql.gql.idempotency import idempotency_key, replayed
 from outboundql.services import markets as markets_service
+
+if TYPE_CHECKING:
+    from outboundql.gql.accounts import AccountConnection
+
+AccountConnectionRef = Annotated["AccountConnection", strawberry.lazy("outboundql.gql.accounts")]
+
+
+@strawberry.type(description="How much of a market's candidate landscape its campaigns hold and have reached.")
+class MarketCoverage:
+    landscape: int = strawberry.field(description="Accounts in the landscape (matching the market's filters).")
+    in_campaigns: int = strawberry.field(description="Of them, accounts in at least one of the market's campaigns.")
+    reached: int = strawberry.field(description="Of them, accounts a campaign of the market reached out to "
+                                    "(outreach SENT, BOUNCED or RESPONDED).")
+    rate: float = strawberry.field(description="reached / landscape; 0 for an empty landscape.")
 
 
 @strawberry.type(description="A territory inside a project (e.g. \"M&A — New York\"); campaigns may belong to one. "
@@ -24,7 +39,10 @@ class Market(ProjectNode):
     name: str
     slug: str = strawberry.field(description="From the name, unique in the project (collisions get -2, -3…).")
     description: str
-    filters: JSON
+    filters: JSON = strawberry.field(description="The territory: lists of account values by key (countries, cities, "
+                                     "industries, languages, statuses, tags; all must hold), or a filter expression "
+                                     "like a saved filter's. It defines `accounts`, and a campaign created in the "
+                                     "market starts with it as its audience.")
     created_at: datetime
     row: strawberry.Private[models.Market]
     node_model = models.Market
@@ -60,6 +78,23 @@ class Market(ProjectNode):
     @strawberry.field(description="responded / outreached over the market's campaigns; 0 when nothing was sent.")
     async def response_rate(self, info: Info) -> float:
         return (await self._metrics(info)).response_rate
+
+    @strawberry.field(description="The candidate landscape: the project's accounts the market's `filters` match "
+                      "(territory keys like {\"countries\": [\"US\"], \"cities\": [\"New York\"]}, or a filter "
+                      "expression), by id; empty when the filters name no territory. first/last at most "
+                      "OUTBOUNDQL_MAX_PAGE_SIZE.")
+    async def accounts(self, info: Info, first: int | None = None, after: str | None = None,
+                       last: int | None = None, before: str | None = None) -> AccountConnectionRef:
+        ids = await markets_service.landscape_account_ids(self.row) or []
+        rows = models.Account.filter(project_id=self.row.project_id, id__in=ids).order_by("id")
+        connection: type[AccountConnection] = lazy_class(AccountConnectionRef)
+        return await connection.page(rows, info, first=first, after=after, last=last, before=before)
+
+    @strawberry.field(description="The landscape against the market's campaigns: accounts in it, held by a "
+                      "campaign of the market, and reached by one.")
+    async def coverage(self, info: Info) -> MarketCoverage:
+        c = await markets_service.coverage(self.row)
+        return MarketCoverage(landscape=c.landscape, in_campaigns=c.in_campaigns, reached=c.reached, rate=c.rate)
 
     @strawberry.field(description="The market's campaigns, newest first; archived ones only when asked.")
     async def campaigns(self, info: Info, include_archived: bool = False) -> list[Campaign]:

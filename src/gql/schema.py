@@ -9,6 +9,7 @@ from strawberry.types import ExecutionContext
 
 from outboundql.gql.account_upserts import AccountUpsertMutations
 from outboundql.gql.accounts import AccountMutations, AccountSubscriptions, ContactMutations
+from outboundql.gql.audiences import AudienceMutations
 from outboundql.gql.cadence import CadenceMutations
 from outboundql.gql.campaign_account_updates import CampaignAccountUpdateMutations
 from outboundql.gql.campaign_accounts import CampaignAccountMutations, CampaignAccountQueries
@@ -61,6 +62,7 @@ class Mutation(
     SuppressionMutations,
     WebhookMutations,
     ReplyClassMutations,
+    AudienceMutations,
 ):
     pass
 

@@ -92,6 +92,7 @@ class CampaignEventKind(enum.Enum):
     ACCOUNTS_CHANGED = "accounts_changed"
     CAMPAIGN_UPDATED = "campaign_updated"
     EXECUTION_CHANGED = "execution_changed"
+    AUDIENCE_SYNC_PROGRESS = "audience_sync_progress"
 
 
 @strawberry.type(description="Which rows and attempts an outreach execution change touched (at most 100 of each).")

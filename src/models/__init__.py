@@ -4,7 +4,7 @@ from outboundql.models.accounts import Account, AccountStatusChange, Contact
 from outboundql.models.audit import AuditEvent
 from outboundql.models.auth import ApiToken, User
 from outboundql.models.billing import ApiUsage, Expense
-from outboundql.models.campaigns import Campaign, CampaignAccount, CampaignAccountTag
+from outboundql.models.campaigns import AudienceSync, Campaign, CampaignAccount, CampaignAccountTag
 from outboundql.models.channels import ChannelConfig
 from outboundql.models.execution import OutreachAttempt
 from outboundql.models.idempotency import IdempotencyKey
@@ -22,6 +22,7 @@ __all__ = [
     "AccountStatusChange",
     "ApiToken",
     "ApiUsage",
+    "AudienceSync",
     "AuditEvent",
     "Campaign",
     "CampaignAccount",

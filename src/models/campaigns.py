@@ -10,6 +10,7 @@ from tortoise.models import Model
 
 from outboundql.classifiers import ReplyClass
 from outboundql.enums import (
+    AudienceSyncStatus,
     CampaignStatus,
     ExecutionState,
     ExecutionStatus,
@@ -118,6 +119,9 @@ class CampaignAccount(TimestampedModel):
     reply_class = fields.CharEnumField(ReplyClass, max_length=16, null=True)
     # An out-of-office reply's return: no attempt of the row is due before it (`outboundql.services.reply_effects`).
     paused_until = fields.DatetimeField(null=True)
+    # True: added by the campaign's audience (`outboundql.services.audiences`), released when it stops matching
+    # unless someone worked on it; null: added otherwise (by hand, an import, an inbound contact).
+    via_audience = fields.BooleanField(null=True)
 
     class Meta:
         table = "campaign_account"
@@ -149,3 +153,35 @@ class CampaignAccountTag(Model):
         table = "campaign_account_tag"
         unique_together = (("campaign_account", "tag"),)
         indexes = [Index(fields=["campaign_id", "tag"])]
+
+
+class AudienceSync(ProjectScopedModel):
+    """One filling of a campaign from its audience (`outboundql.services.audiences`): its progress and what it did.
+    A large audience runs as a job; ``active_campaign_id`` (unique) lets one sync per campaign run at a time."""
+
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="audience_syncs", on_delete=fields.OnDelete.CASCADE
+    )
+    campaign_id: int
+    active_campaign_id = fields.IntField(null=True, unique=True)  # the campaign while queued or running
+    status = fields.CharEnumField(AudienceSyncStatus, max_length=16, default=AudienceSyncStatus.QUEUED)
+    trigger = fields.CharField(max_length=16, default="manual")  # manual | automatic
+    total = fields.IntField(default=0)  # accounts the audience matched
+    done = fields.IntField(default=0)  # of them, gone through the guardrails so far
+    added = fields.IntField(default=0)
+    already_present = fields.IntField(default=0)
+    removed = fields.IntField(default=0)  # rows released: no longer matching, nobody worked on them
+    kept = fields.IntField(default=0)  # rows no longer matching that stay because someone worked on them
+    #: Refused accounts grouped like a bulk add: [{reason, status, count, account_ids, message, override_flag}]
+    blocked: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    error = fields.TextField(null=True)
+    heartbeat_at = fields.DatetimeField(null=True)  # moved by the running job; a stale one is taken over
+    finished_at = fields.DatetimeField(null=True)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
+    )
+    created_by_id: int | None
+
+    class Meta:
+        table = "audience_sync"
+        indexes = [Index(fields=["campaign_id", "created_at"])]

@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import ReviewStatus, Role
 from outboundql.errors import InvalidInput
-from outboundql.services import accounts, audit, campaign_stats, contacts, events
+from outboundql.services import accounts, audiences, audit, campaign_stats, contacts, events
 from outboundql.services.access import Access
 from outboundql.services.accounts import AccountChanged
 from outboundql.services.campaign_accounts import OUTREACH_RANK
@@ -72,6 +72,7 @@ async def merge_accounts(access: Access, cmd: MergeAccounts) -> AccountChanged:
         await audit.record(project_id=target.project_id, actor=access.user, action="account.merge", row=target,
                            before=old, after={**new, "source_ids": [s.id for s in sources]})
     await events.publish_account_change(target.project_id, target.id, "merged")
+    await audiences.accounts_changed(target.project_id, [target.id])
     return AccountChanged(target)
 
 

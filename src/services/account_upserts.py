@@ -43,7 +43,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import AccountStatus, Role, RoleKind, StatusSource
 from outboundql.errors import Collector, InvalidInput, Issue
-from outboundql.services import audit, erasure, events, fields, suppressions
+from outboundql.services import audiences, audit, erasure, events, fields, suppressions
 from outboundql.services.access import Access
 from outboundql.services.accounts import MAX_CONTACTS_PER_ACCOUNT_INPUT, DedupeIndex, clean_account
 from outboundql.services.commands import UNSET, Maybe, given
@@ -233,6 +233,9 @@ async def upsert_accounts(access: Access, cmd: UpsertAccounts, *, max_items: int
         if r.account is not None and r.outcome in (UpsertOutcome.CREATED, UpsertOutcome.UPDATED):
             await events.publish_account_change(cmd.project_id, r.account.id,
                                                 "created" if r.outcome is UpsertOutcome.CREATED else "updated")
+    await audiences.accounts_changed(cmd.project_id, [
+        r.account.id for r in results
+        if r.account is not None and r.outcome in (UpsertOutcome.CREATED, UpsertOutcome.UPDATED)])
     return AccountsUpserted(results)
 
 

@@ -25,7 +25,7 @@ from outboundql import models
 from outboundql.cadence import timezones
 from outboundql.enums import AccountStatus, Role, StatusSource
 from outboundql.errors import Collector, Conflict, InvalidInput, Issue
-from outboundql.services import audit, contacts, events, fields, idempotency, messages, normalize, sql
+from outboundql.services import audiences, audit, contacts, events, fields, idempotency, messages, normalize, sql
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.contacts import NewContact
@@ -453,6 +453,7 @@ async def create_account(
     result = await idempotency.create_once(once, write, replay)
     if not result.replayed:
         await _publish_upserted(cmd.project_id, result)
+        await audiences.accounts_changed(cmd.project_id, [result.account.id])
     return result
 
 
@@ -505,6 +506,8 @@ async def bulk_create_accounts(
         for outcome in result.items:
             if outcome.upserted is not None:
                 await _publish_upserted(cmd.project_id, outcome.upserted)
+        await audiences.accounts_changed(cmd.project_id, [o.upserted.account.id for o in result.items
+                                                          if o.upserted is not None])
     return result
 
 
@@ -538,6 +541,7 @@ async def update_account(access: Access, cmd: UpdateAccount) -> AccountChanged:
         if cmd.status is not UNSET and cmd.status is not None:
             await _set_status(row, AccountStatus(cmd.status), StatusSource.MANUAL, access.user, note=note)
     await events.publish_account_change(row.project_id, row.id, "updated")
+    await audiences.accounts_changed(row.project_id, [row.id])
     return AccountChanged(row)
 
 
@@ -598,6 +602,8 @@ async def update_statuses(access: Access, cmd: UpdateAccountStatuses) -> Statuse
                 row.updated_at = now
     for row in changes:
         await events.publish_account_change(row.project_id, row.id, "updated")
+    if changes:
+        await audiences.accounts_changed(changes[0].project_id, [row.id for row in changes])
     return StatusesUpdated(tuple(results))
 
 

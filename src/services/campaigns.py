@@ -15,12 +15,14 @@ from outboundql.enums import CampaignStatus, Role
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
 from outboundql.goals.registry import GoalRegistry
 from outboundql.services import (
+    audiences,
     audit,
     campaign_stats,
     events,
     execution,
     fields,
     idempotency,
+    markets,
     normalize,
     personas,
     reply_classes,
@@ -40,10 +42,13 @@ _CLEANERS = {
 
 @dataclass(frozen=True, slots=True)
 class Audience:
-    """How a campaign reaches its accounts: ``manual``, or ``saved_filter`` with ``saved_filter_id``."""
+    """How a campaign reaches its accounts: ``manual``, ``saved_filter`` with ``saved_filter_id``, or ``market``
+    (its market's landscape). ``auto_add``: the campaign fills itself as matching accounts are created, imported
+    or change (`outboundql.services.audiences`)."""
 
     kind: str = "manual"
     saved_filter_id: int | None = None
+    auto_add: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,8 @@ async def _check_refs(
         out["market_id"] = market_id
     if "audience" in data:
         out["audience_config"] = await _audience(project_id, data["audience"], check)
+    elif data.get("market_id") is not None and data.get("creating"):
+        out["audience_config"] = await _market_audience(project_id, data["market_id"])
     if data.get("status") is not None:
         out["status"] = CampaignStatus(data["status"])
     if "reply_classifier" in data:
@@ -167,16 +174,29 @@ async def _check_refs(
 
 async def _audience(project_id: int, audience: Audience | None, check: Collector) -> dict[str, Any]:
     if audience is None or audience.kind in (None, "manual"):
+        if audience is not None and audience.auto_add:
+            check.add("audience.auto_add", "A manual audience cannot fill itself; choose a saved filter or the "
+                      "market as the audience.")
         return {"kind": "manual"}
+    if audience.kind == "market":
+        return {"kind": "market", "auto_add": bool(audience.auto_add)}
     if audience.kind != "saved_filter":
-        check.add("audience.kind", f"Unknown audience kind {audience.kind!r}; use manual or saved_filter.")
+        check.add("audience.kind", f"Unknown audience kind {audience.kind!r}; use manual, saved_filter or market.")
         return {"kind": "manual"}
     if audience.saved_filter_id is None:
         check.add("audience.saved_filter_id", "A saved-filter audience needs a saved filter.")
         return {"kind": "manual"}
     if not await models.SavedFilter.filter(id=audience.saved_filter_id, project_id=project_id).exists():
         check.add("audience.saved_filter_id", "Saved filter not found.", code="NOT_FOUND")
-    return {"kind": "saved_filter", "filter_id": audience.saved_filter_id}
+    return {"kind": "saved_filter", "filter_id": audience.saved_filter_id, "auto_add": bool(audience.auto_add)}
+
+
+async def _market_audience(project_id: int, market_id: int) -> dict[str, Any]:
+    """A campaign created in a market starts with the market's landscape as its audience (when it has one)."""
+    market = await models.Market.filter(id=market_id, project_id=project_id).first()
+    if market is None or markets.landscape(market.filters) is None:
+        return {"kind": "manual"}
+    return {"kind": "market", "auto_add": False}
 
 
 async def _changed(campaign: models.Campaign) -> CampaignChanged:
@@ -201,8 +221,11 @@ async def create_campaign(access: Access, goals: GoalRegistry, cmd: CreateCampai
             check.add("product_id", f"Product {product.name!r} is archived; unarchive it to start a campaign.")
         cleaned = fields.clean({"name": cmd.name, "description": cmd.description, "keywords": list(cmd.keywords),
                                 "communication_language": cmd.communication_language}, _CLEANERS, check)
-        refs = await _check_refs(cmd.project_id, {"goal": cmd.goal, "market_id": cmd.market_id,
-                                                  "audience": cmd.audience, "status": cmd.status}, goals, check)
+        given_refs: dict[str, Any] = {"goal": cmd.goal, "market_id": cmd.market_id, "status": cmd.status,
+                                      "creating": True}
+        if cmd.audience is not None:  # none given: the market's landscape when it has one, else manual
+            given_refs["audience"] = cmd.audience
+        refs = await _check_refs(cmd.project_id, given_refs, goals, check)
         check.raise_if_any()
         slug = await unique_slug(models.Campaign, cleaned["name"], fallback="campaign", project_id=cmd.project_id)
         campaign = await models.Campaign.create(project_id=cmd.project_id, product=product, slug=slug,
@@ -241,6 +264,8 @@ async def update_campaign(access: Access, goals: GoalRegistry, cmd: UpdateCampai
         if goal_switched and await models.ScoringRun.filter(active_campaign_id=campaign.id).exists():
             raise Conflict("This campaign is being scored for its current goal; switch the goal once the run "
                            "has ended.", field="goal")
+        released = (audiences.kind_of(campaign) != "manual" and "audience_config" in refs
+                    and refs["audience_config"]["kind"] == "manual")
         for key, value in {**cleaned, **refs}.items():
             setattr(campaign, key, value)
         if goal_switched:
@@ -253,6 +278,8 @@ async def update_campaign(access: Access, goals: GoalRegistry, cmd: UpdateCampai
             await audit.record(project_id=campaign.project_id, actor=access.user,
                                action="campaign.switch_goal" if goal_switched else "campaign.update", row=campaign,
                                before=old, after=new)
+    if released:  # the audience was removed: its rows nobody worked on go, the others stay
+        await audiences.release_all(campaign)
     return await _changed(campaign)
 
 

@@ -38,6 +38,7 @@ from outboundql.imports import mapping as columns
 from outboundql.imports import reading
 from outboundql.services import (
     accounts,
+    audiences,
     campaign_accounts,
     contacts,
     events,
@@ -281,6 +282,7 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
         if not job.dry_run:
             for account, created in plan.events:
                 await events.publish_account_change(job.project_id, account, "created" if created else "merged")
+            await audiences.accounts_changed(job.project_id, [account for account, _ in plan.events])
     if job.campaign_id is not None and not job.dry_run and job.campaign_result is None:
         await _beat(job)  # the campaign step takes a while: a resume must not think this run dead meanwhile
         await _add_to_campaign(job, parse, rows[:earlier], landed)

@@ -46,6 +46,10 @@ class Jobs(Protocol):
         `JobsUnavailable`."""
         ...
 
+    async def sync_audience(self, audience_sync_id: int) -> None:
+        """Fill a campaign from its audience (``services.audiences.run_sync``). Raises `JobsUnavailable`."""
+        ...
+
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         """Record that API token ``token_id`` was used at ``used_at`` (never moves it backwards).
         Raises `JobsUnavailable`."""

@@ -12,9 +12,11 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector
-from outboundql.services import audit, fields, idempotency
+from outboundql.services import audit, fields, idempotency, saved_filters
 from outboundql.services.access import Access
+from outboundql.services.campaign_stats import OUTREACHED
 from outboundql.services.commands import UNSET, Maybe, given
+from outboundql.services.filter_expressions import validate_expression
 from outboundql.services.slugs import unique_slug
 
 MAX_FILTERS_BYTES = 20_000
@@ -60,6 +62,52 @@ class MarketDeleted:
     """The campaigns that belonged to the market, now without one."""
 
 
+#: The territory keys of a market's filters, each a list of values of one account field.
+TERRITORY_KEYS = {"countries": "country", "cities": "city", "industries": "industry", "languages": "language",
+                  "statuses": "status", "tags": "tags"}
+_EXPRESSION_KEYS = frozenset({"all", "any", "not", "field"})
+
+
+def landscape(filters: dict[str, Any] | None) -> Any | None:
+    """The filter expression of a market's candidate landscape (the saved-filter language): ``filters`` itself
+    when it is an expression, else one ``in`` condition per territory key, all of which must hold; None when the
+    filters name no territory (the market has no landscape)."""
+    if not filters:
+        return None
+    if _EXPRESSION_KEYS & set(filters):
+        raw: Any = filters
+    else:
+        conditions = [{"field": TERRITORY_KEYS[key], "op": "in", "value": values}
+                      for key, values in sorted(filters.items()) if key in TERRITORY_KEYS and values]
+        if not conditions:
+            return None
+        raw = {"all": conditions}
+    check = Collector()
+    expression = validate_expression(raw, check, "filters")
+    return None if check.items else expression
+
+
+def _check_territory(value: dict[str, Any]) -> None:
+    """Refuse filters that do not describe a landscape, saying what would."""
+    if not _EXPRESSION_KEYS & set(value):
+        unknown = sorted(set(value) - set(TERRITORY_KEYS))
+        if unknown:
+            raise ValueError(f"Unknown filter key(s) {', '.join(repr(k) for k in unknown)}; use "
+                             f"{', '.join(TERRITORY_KEYS)} (each a list of values), or a filter expression like a "
+                             "saved filter's.")
+        for key, values in value.items():
+            if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+                raise ValueError(f"{key!r} takes a list of non-empty strings, e.g. {{\"{key}\": [\"...\"]}}.")
+    if _EXPRESSION_KEYS & set(value):
+        raw: Any = value
+    else:
+        raw = {"all": [{"field": TERRITORY_KEYS[k], "op": "in", "value": v} for k, v in sorted(value.items()) if v]}
+    check = Collector()
+    validate_expression(raw, check, "filters")
+    if check.items:
+        raise ValueError(" ".join(f"{issue.field}: {issue.message}" for issue in check.items))
+
+
 def _filters(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
@@ -68,7 +116,9 @@ def _filters(value: Any) -> dict[str, Any]:
     size = len(json.dumps(value))
     if size > MAX_FILTERS_BYTES:
         raise ValueError(f"Filters are too large ({size} bytes; at most {MAX_FILTERS_BYTES}).")
-    return fields.storable_json(value, "Filters")
+    stored = fields.storable_json(value, "Filters")
+    _check_territory(stored)
+    return stored
 
 
 _CLEANERS = {
@@ -179,3 +229,40 @@ async def metrics_by_market(market_ids: list[int]) -> dict[int, MarketMetrics]:
         for row in rows
     }
     return {i: out.get(i, MarketMetrics()) for i in market_ids}
+
+
+# --- the landscape: the market's candidate accounts -----------------------------------------------------------
+
+
+async def landscape_account_ids(market: models.Market) -> list[int] | None:
+    """Ids of the project's accounts in the market's landscape, ordered by id; None when its filters name none."""
+    expression = landscape(market.filters)
+    if expression is None:
+        return None
+    return await saved_filters.account_ids_matching(market.project_id, expression)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How much of a market's landscape its campaigns hold and have reached."""
+
+    landscape: int
+    """Accounts in the landscape."""
+    in_campaigns: int
+    """Of them, accounts in at least one of the market's campaigns."""
+    reached: int
+    """Of them, accounts some campaign of the market reached out to (outreach sent, bounced or responded)."""
+
+    @property
+    def rate(self) -> float:
+        """reached / landscape; 0 for an empty landscape."""
+        return round(self.reached / self.landscape, 4) if self.landscape else 0.0
+
+
+async def coverage(market: models.Market) -> Coverage:
+    """The landscape against the accounts the market's campaigns hold and reached: three queries."""
+    ids = set(await landscape_account_ids(market) or ())
+    rows = await models.CampaignAccount.filter(campaign__market_id=market.id).values("account_id", "outreach_status")
+    held = {int(r["account_id"]) for r in rows} & ids
+    reached = {int(r["account_id"]) for r in rows if r["outreach_status"] in OUTREACHED} & ids
+    return Coverage(landscape=len(ids), in_campaigns=len(held), reached=len(reached))

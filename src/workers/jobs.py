@@ -10,6 +10,7 @@ from dramatiq.errors import BrokerError
 from redis.exceptions import RedisError
 
 from outboundql.services.jobs import JobsUnavailable
+from outboundql.workers.audiences import sync_audience
 from outboundql.workers.execution import execute_attempts
 from outboundql.workers.imports import run_import
 from outboundql.workers.replies import classify_replies
@@ -44,6 +45,9 @@ class DramatiqJobs:
 
     async def classify_replies(self, message_ids: Sequence[int]) -> None:
         await _sending(lambda: classify_replies.send(list(message_ids)))
+
+    async def sync_audience(self, audience_sync_id: int) -> None:
+        await _sending(lambda: sync_audience.send(audience_sync_id))
 
     async def touch_token(self, token_id: int, used_at: datetime) -> None:
         await _sending(lambda: touch_api_token.send(token_id, used_at.isoformat()))

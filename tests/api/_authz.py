@@ -145,6 +145,10 @@ async def build_world(owner: Person, tag: str) -> World:
         access, markets_service.CreateMarket(project_id=project.id, name=f"Market {tag}"))).market
     world.campaign = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
         project_id=project.id, product_id=product.id, name=f"Campaign {tag}"))).campaign
+    # The campaign's audience is its market's landscape (syncCampaignAudience fills it from there).
+    await models.Market.filter(id=world.market.id).update(filters={"tags": [tag]})
+    await models.Campaign.filter(id=world.campaign.id).update(market_id=world.market.id,
+                                                              audience_config={"kind": "market"})
     archived = (await campaigns_service.create_campaign(access, registry_with(), campaigns_service.CreateCampaign(
         project_id=project.id, product_id=product.id, name=f"Archived {tag}"))).campaign
     world.archived_campaign = (await campaigns_service.set_archived(
@@ -308,6 +312,8 @@ MUTATIONS: list[Mutation] = [
     Mutation("updateCadence", "UpdateCadenceInput", "campaign", "input.campaignId",
              lambda w, gid: {"campaignId": gid, "campaignType": "FOLLOW_UP", "steps": [{"channel": "EMAIL"}],
                              "window": {"days": ["SAT"]}}, "campaign { id }"),
+    Mutation("syncCampaignAudience", "SyncCampaignAudienceInput", "campaign", "input.campaignId",
+             lambda w, gid: {"campaignId": gid}, "sync { id }"),
     Mutation("addAccountsToCampaign", "AddAccountsToCampaignInput", "campaign", "input.campaignId",
              lambda w, gid: {"campaignId": gid, "accountIds": [w.gid("account"), w.gid("account2")]}, "added"),
     Mutation("reviewCampaignAccounts", "ReviewCampaignAccountsInput", "campaign_account",

@@ -88,10 +88,13 @@ class CreateCampaignInput:
         )
 
 
-@strawberry.input(description="`kind: saved_filter` needs `savedFilterId`.")
+@strawberry.input(description="`kind`: `manual`, `saved_filter` (needs `savedFilterId`) or `market` (the "
+                  "campaign's market's filters). A campaign created in a market without an audience gets `market`.")
 class AudienceInput:
     kind: str = "manual"
     saved_filter_id: relay.GlobalID | None = None
+    auto_add: bool = strawberry.field(default=False, description="Fill the campaign as matching accounts are "
+                                      "created, imported or change (syncCampaignAudience fills it on demand).")
 
     def to_command(self) -> campaigns.Audience:
         saved_filter_id = self.saved_filter_id
@@ -99,6 +102,7 @@ class AudienceInput:
             kind=self.kind,
             saved_filter_id=None if saved_filter_id is None
             else pk_of(saved_filter_id, "SavedFilter", "audience.saved_filter_id", "Saved filter"),
+            auto_add=self.auto_add,
         )
 
 

@@ -40,6 +40,7 @@ from outboundql.services import (
 from outboundql.services import campaigns as campaigns_service
 
 if TYPE_CHECKING:
+    from outboundql.gql.audiences import AudienceSync
     from outboundql.gql.campaign_accounts import (
         CampaignAccountConnection,
         CampaignAccountFilter,
@@ -55,6 +56,8 @@ _CAMPAIGN_ACCOUNTS = "outboundql.gql.campaign_accounts"
 _MARKETS = "outboundql.gql.markets"
 _IMPORTS = "outboundql.gql.imports"
 _SCORING = "outboundql.gql.scoring"
+_AUDIENCES = "outboundql.gql.audiences"
+AudienceSyncRef = Annotated["AudienceSync", strawberry.lazy(_AUDIENCES)]
 CampaignAccountConnectionRef = Annotated["CampaignAccountConnection", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
 CampaignAccountFilterRef = Annotated["CampaignAccountFilter", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
 CampaignAccountOrderRef = Annotated["CampaignAccountOrder", strawberry.lazy(_CAMPAIGN_ACCOUNTS)]
@@ -78,8 +81,10 @@ class ScoreBucket:
 
 @strawberry.type(description="How the campaign reaches its accounts: a saved filter, or accounts added by hand.")
 class Audience:
-    kind: str = strawberry.field(description="`manual` or `saved_filter`.")
+    kind: str = strawberry.field(description="`manual`, `saved_filter` or `market` (the market's filters).")
     saved_filter_id: relay.GlobalID | None
+    auto_add: bool = strawberry.field(default=False, description="The campaign fills itself as matching accounts "
+                                      "are created, imported or change (through its goal's guardrails).")
 
 
 @strawberry.type(description="One outbound initiative against a list of accounts, for one product and one goal.")
@@ -161,7 +166,15 @@ class Campaign(ProjectNode):
         config = self.row.audience_config or {}
         filter_id = config.get("filter_id")
         return Audience(kind=config.get("kind", "manual"),
-                        saved_filter_id=relay.GlobalID("SavedFilter", str(filter_id)) if filter_id else None)
+                        saved_filter_id=relay.GlobalID("SavedFilter", str(filter_id)) if filter_id else None,
+                        auto_add=bool(config.get("auto_add")))
+
+    @strawberry.field(description="The most recent fillings from the audience, newest first (at most 20).")
+    async def audience_syncs(self, info: Info, limit: int = 5) -> list[AudienceSyncRef]:
+        audience_sync: type[AudienceSync] = lazy_class(AudienceSyncRef)
+        rows = await models.AudienceSync.filter(campaign_id=self.row.id).order_by("-created_at", "-id").limit(
+            max(0, min(limit, 20)))
+        return [audience_sync.from_model(r) for r in rows]
 
     @strawberry.field(description="Accounts whose only score for this product is under another goal: "
                       "rescore to refresh them.")
