@@ -19,7 +19,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = tuple(
     f"outboundql.goals.builtin.{name}"
     for name in (
         "sales", "partnership", "press", "investor", "recruiting", "customer_expansion", "win_back", "event",
-        "research", "influencer", "renewal",
+        "research", "influencer", "renewal", "link_building",
     )
 )
 #: Built-in channel plugins (``log``, ``email``, ``webhook``), registered through the same hooks.

@@ -25,7 +25,7 @@ GOAL = f"query($key: String!) {{ goal(key: $key) {{ {GOAL_FIELDS} }} }}"
 
 BUILTIN_KEYS = sorted([
     "sales", "partnership", "press", "investor", "recruiting", "customer_expansion", "win_back", "event",
-    "research", "influencer", "renewal",
+    "research", "influencer", "renewal", "link_building",
 ])
 STATUSES = [
     "new", "initiated", "engaged", "qualified", "customer", "lost", "churned", "partner", "supplier", "investor",
@@ -84,7 +84,7 @@ BUILTIN_OUTCOME_LABELS = {
     "sales": "meeting booked", "partnership": "partnership agreed", "press": "coverage placed",
     "investor": "intro call booked", "recruiting": "hired", "customer_expansion": "expansion agreed",
     "win_back": "won back", "event": "registered", "research": "interview booked",
-    "influencer": "collaboration agreed", "renewal": "renewed",
+    "influencer": "collaboration agreed", "renewal": "renewed", "link_building": "placed",
 }
 
 

@@ -276,4 +276,4 @@ def test_cli_without_the_disabled_plugin(tmp_path: Path, plugin_env: dict[str, s
     env = {**plugin_env, "OUTBOUNDQL_DISABLE_PLUGINS": "podcast"}
     keys = [line.split()[0] for line in _ok(run_cli("goals", cwd=tmp_path, env=env)).splitlines()]
     assert "podcast" not in keys
-    assert "sales" in keys and len(keys) == 11
+    assert "sales" in keys and len(keys) == 12

@@ -27,6 +27,7 @@ SPEC_TABLE = """
 | research | · | S | S | S | T | S |
 | influencer | S | S | S | S | S | S (target: contacts with role_kind `influencer`) |
 | renewal | T (contract_end_date within the renewal window) | S | S | S | S | S |
+| link_building | S | S | S | T | S | S |
 """  # noqa: E501
 
 #: "Every goal: do_not_contact, competitor, personal_network → H. Pipeline statuses and partner are admitted."
@@ -42,7 +43,7 @@ ALL_STATUSES = (
 )
 SPEC_KEYS = (
     "sales", "partnership", "press", "investor", "recruiting", "customer_expansion", "win_back", "event",
-    "research", "influencer", "renewal",
+    "research", "influencer", "renewal", "link_building",
 )
 ALL_FLAGS = frozenset(OVERRIDE_FLAGS.values())
 TODAY = date(2025, 6, 1)
@@ -92,7 +93,7 @@ def test_the_parsed_table_covers_every_status_of_every_goal() -> None:
 
 def test_exactly_the_eleven_spec_goals_are_built_in() -> None:
     assert REGISTRY.keys() == sorted(SPEC_KEYS)
-    assert len(REGISTRY) == 11
+    assert len(REGISTRY) == 12
     assert {REGISTRY.source(key) for key in SPEC_KEYS} == {"built-in"}
 
 
@@ -222,6 +223,7 @@ def test_builtin_labels() -> None:
         "event": "Event invitation",
         "influencer": "Influencer outreach",
         "investor": "Investor outreach",
+        "link_building": "Link building",
         "partnership": "Partnership",
         "press": "Press coverage",
         "recruiting": "Recruiting",

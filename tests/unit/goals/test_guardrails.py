@@ -100,7 +100,7 @@ def test_sales_press_message_names_the_flag_and_the_goal_that_targets_press() ->
     assert "includePress" in text
     assert "'Press coverage'" in text
     assert text == ("This Sales campaign soft-blocks press accounts; set includePress to add them, or switch the "
-                    "goal to 'Press coverage' so press is the target audience.")
+                    "goal to 'Link building' or 'Press coverage' so press is the target audience.")
 
 
 def test_soft_message_lists_every_goal_targeting_the_status() -> None:

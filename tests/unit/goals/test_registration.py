@@ -72,7 +72,7 @@ def test_hook_outboundql_register_goals() -> None:
     assert "podcast" in registry
     assert registry["podcast"].label == "Podcast guest"
     assert registry.source("podcast") == PLUGIN  # no distribution: the plugin's name
-    assert len(registry) == 12
+    assert len(registry) == 13
 
 
 def test_one_plugin_may_register_several_goals() -> None:
@@ -353,7 +353,7 @@ def test_an_implementation_may_take_fewer_arguments() -> None:
         def outboundql_register_goals(self) -> None:
             pass
 
-    assert len(collect(NoArguments())) == 11
+    assert len(collect(NoArguments())) == 12
 
 
 def test_a_refused_registration_leaves_no_half_registry() -> None:
