@@ -21,7 +21,7 @@ unless the read is about the token):
 * ``typename``: ``{ __typename }`` with a token (raw: the token's row);
 * ``viewer``: ``{ viewer { email } }`` (raw: the token joined to its user);
 * ``accounts``: ``project.accounts(first: 50, orderBy: EMPLOYEE_COUNT DESC)`` + ``totalCount`` (raw: the page
-  with ``COUNT(*) OVER ()``);
+  with the count as a scalar subquery);
 * ``campaigns``: ``campaigns(first: 20)`` with ``staleScoreCount`` + ``scoreDistribution`` (raw: the kept
   counters);
 * ``filters``: ``savedFilters { matchCount }`` (raw: the three conditions compiled by hand into one ``COUNT(*)
@@ -231,8 +231,8 @@ def _raw_routes(seed: dict[str, Any]) -> list[Any]:
 
     async def accounts(request: Request) -> JSONResponse:
         rows = await db().execute_query_dict(
-            "SELECT id, name, employee_count, COUNT(*) OVER () AS total FROM account "
-            f"WHERE project_id = {pid} ORDER BY employee_count DESC NULLS LAST, id DESC LIMIT 50")
+            f"SELECT id, name, employee_count, (SELECT COUNT(*) FROM account WHERE project_id = {pid}) AS total "
+            f"FROM account WHERE project_id = {pid} ORDER BY employee_count DESC NULLS LAST, id DESC LIMIT 50")
         edges = [{"node": {"id": to_base64("Account", r["id"]), "name": r["name"],
                            "employeeCount": r["employee_count"]}} for r in rows]
         total = rows[0]["total"] if rows else 0
@@ -356,8 +356,9 @@ def _wrk(url: str, body: str, token: str, seconds: int, connections: int) -> tup
                      f'wrk.headers["Content-Type"] = "application/json"\n'
                      f'wrk.headers["Authorization"] = "Bearer {token}"\n')
     try:
-        out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
-                              "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+        command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "120s", "--latency",
+                   "-s", script.name, url]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)
     if "Non-2xx" in out:
