@@ -145,6 +145,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(rate_limiter.aclose)
+            stack.push_async_callback(graphql.persisted_queries.aclose)
             if manage_db:
                 await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
                 stack.push_async_callback(Tortoise.close_connections)

@@ -13,17 +13,15 @@ not answer lets requests through (logged): the limit protects the service, it mu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from outboundql.redis_clients import LoopClients
 
 log = logging.getLogger(__name__)
 
-REDIS_TIMEOUT_SECONDS = 2.0
 KEY_PREFIX = "outboundql:rate:"
 
 # KEYS[1]: the client's key of this window; ARGV: points to spend, the window's limit, seconds the key lives.
@@ -80,7 +78,7 @@ class RateLimiter:
         self.window_seconds = window_seconds
         self.redis_url = redis_url
         self._local: dict[str, tuple[int, int]] = {}  # client → (window number, points used)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._redis = LoopClients(redis_url) if redis_url else None
 
     @property
     def enabled(self) -> bool:
@@ -95,7 +93,7 @@ class RateLimiter:
         ends = (window + 1) * self.window_seconds
         reset_seconds = max(1, math.ceil(ends - seconds))
         reset_at = datetime.fromtimestamp(ends, now.tzinfo)
-        if self.redis_url:
+        if self._redis is not None:
             outcome = await self._spend_in_redis(client, window, points)
             if outcome is None:  # Redis did not answer: let the request through
                 return None
@@ -119,28 +117,16 @@ class RateLimiter:
 
     async def _spend_in_redis(self, client: str, window: int, points: int) -> tuple[bool, int] | None:
         key = f"{KEY_PREFIX}{client}:{window}"
+        assert self._redis is not None
         try:
-            spent, used = await self._redis().eval(_SPEND, 1, key, points, self.limit, self.window_seconds + 60)
+            spent, used = await self._redis.get().eval(_SPEND, 1, key, points, self.limit, self.window_seconds + 60)
         except Exception:
             log.warning("Could not count a request against its rate limit in Redis; letting it through.",
                         exc_info=True)
             return None
         return bool(spent), int(used)
 
-    def _redis(self) -> Any:
-        """A client for this event loop (connections belong to the loop that made them)."""
-        import redis.asyncio as aioredis
-
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            assert self.redis_url is not None
-            client = self._clients[loop] = aioredis.from_url(
-                self.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
-        return client
-
     async def aclose(self) -> None:
         """Close this loop's Redis connections (app shutdown)."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()

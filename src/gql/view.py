@@ -11,11 +11,15 @@ from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from outboundql.goals.registry import GoalRegistry
 from outboundql.gql import graphiql, json_nesting
 from outboundql.gql.context import Context
+from outboundql.gql.persisted_queries import PersistedQueries
+from outboundql.gql.persisted_queries import resolve as resolve_persisted
 from outboundql.services import auth_cache
 from outboundql.services.tokens import AuthError
 from outboundql.settings import Settings
@@ -27,6 +31,7 @@ class OutboundqlGraphQL(GraphQL[Context, None]):
                          multipart_uploads_enabled=True)
         self.settings = settings
         self.goals = goals
+        self.persisted_queries = PersistedQueries(settings.redis_url)  # automatic persisted queries
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # GraphiQL from this package's copies of its files: it works with no internet.
@@ -43,6 +48,14 @@ class OutboundqlGraphQL(GraphQL[Context, None]):
         finally:
             if isinstance(request, Request):
                 await request.close()  # an upload's spooled files
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Any,
+                             root_value: Any, request_data: GraphQLRequestData) -> ExecutionResult:
+        # Automatic persisted queries: the document of a hash this server knows, or PersistedQueryNotFound.
+        resolved = await resolve_persisted(request_data, self.persisted_queries)
+        if isinstance(resolved, ExecutionResult):
+            return resolved
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, resolved)
 
     async def parse_multipart(self, request: Any) -> dict[str, str]:
         # A browser sends a multipart form from any page without a preflight: only a request carrying one of
