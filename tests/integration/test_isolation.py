@@ -4,6 +4,8 @@
 * ``outboundql migrate`` given a test URL builds the tables inside that schema, nowhere else.
 * The schemas an interrupted run left are dropped by the next run; a live run's are not, nor any
   schema whose name is not the suite's.
+* A schema a test gives back to the pool (the ``db`` fixture's) is as new for the next test: no rows, identities
+  restarted; one whose catalog changed or that another connection still uses is dropped instead.
 * ``private_redis_url`` is the Redis DB the URL names.
 """
 
@@ -105,6 +107,44 @@ async def test_the_next_run_drops_what_a_gone_run_left_and_nothing_else(pg_url: 
             await admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         await live_run.close()
         await admin.close()
+
+
+async def test_a_pooled_schema_comes_back_empty_with_its_identities_restarted(pg_url: str) -> None:
+    async with database(pg_url, pooled=True) as ctx:
+        first = await models.User.create(email="a@example.com", name="A")
+        gone = await models.User.create(email="b@example.com", name="B")
+        await gone.delete()
+        user = await models.User.create(email="c@example.com", name="C")
+        await models.ApiToken.create(user=user, name="t", token_hash="h" * 64, prefix="p")
+        _, rows = await ctx.connections.get("default").execute_query("SELECT current_schema() AS s")
+        schema = rows[0]["s"]
+        assert first.id == 1
+
+    async with database(pg_url, pooled=True) as ctx:
+        _, rows = await ctx.connections.get("default").execute_query("SELECT current_schema() AS s")
+        assert rows[0]["s"] == schema, "the schema was not reused"
+        assert await models.User.all().count() == 0 and await models.ApiToken.all().count() == 0
+        again = await models.User.create(email="a@example.com", name="A")
+        assert again.id == 1, "identities were not restarted"
+
+
+async def test_a_schema_whose_catalog_changed_or_still_in_use_is_dropped_not_reused(pg_url: str) -> None:
+    async with database(pg_url, pooled=True) as ctx:
+        conn = ctx.connections.get("default")
+        _, rows = await conn.execute_query("SELECT current_schema() AS s")
+        changed = rows[0]["s"]
+        await conn.execute_script("CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
+                                  'CREATE TRIGGER noop BEFORE INSERT ON "user" FOR EACH ROW EXECUTE FUNCTION noop()')
+    assert changed not in await _schemas(pg_url)
+
+    async with database(pg_url, pooled=True) as ctx:
+        _, rows = await ctx.connections.get("default").execute_query("SELECT current_schema() AS s")
+        busy = rows[0]["s"]
+        lingering = await isolation.connect(isolation.with_schema(pg_url, busy))  # a process a test did not stop
+    try:
+        assert busy not in await _schemas(pg_url)
+    finally:
+        lingering.terminate()  # the drop ended its session already
 
 
 def test_the_redis_db_is_the_one_the_url_names(redis_url: str, private_redis_url: str) -> None:
