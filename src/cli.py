@@ -270,7 +270,8 @@ def create_token(email: str, name: str, expires_days: int | None) -> None:
 @main.command()
 @click.option("--project", "project_slug", default=None, help="Only this project's campaigns (its slug).")
 def recount(project_slug: str | None) -> None:
-    """Recompute campaigns' cached statistics from their rows; repair and report any drift."""
+    """Recompute campaigns' cached statistics, and the scores kept on their rows, from the rows and fit scores;
+    repair and report any drift."""
     from outboundql import models
     from outboundql.services import campaign_stats
     from outboundql.services.sql import column
@@ -290,7 +291,8 @@ def recount(project_slug: str | None) -> None:
 
     checked, drifted, projects = _with_db(run)
     for drift in drifted:
-        changes = ", ".join(f"{name} {drift.cached[name]}→{drift.actual[name]}" for name in drift.fields)
+        changes = ", ".join([f"{name} {drift.cached[name]}→{drift.actual[name]}" for name in drift.fields]
+                            + ([f"{drift.rows_repaired} row score(s) repaired"] if drift.rows_repaired else []))
         click.echo(f"{drift.slug} (project {projects.get(drift.campaign_id, '?')}): {changes}")
     click.echo(f"{checked} campaigns checked, {len(drifted)} repaired")
 

@@ -10,9 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
-from tortoise import connections
-from tortoise.expressions import Subquery
-from tortoise.functions import Count
 from tortoise.models import Model
 
 from outboundql import models
@@ -22,7 +19,6 @@ from outboundql.services.inbox import attention_by_campaign_account, class_count
 from outboundql.services.markets import metrics_by_market
 from outboundql.services.messages import said_at
 from outboundql.services.saved_filters import match_counts
-from outboundql.services.sql import int_list
 
 M = TypeVar("M", bound=Model)
 
@@ -56,23 +52,6 @@ async def load_scores_by_product_account(keys: list[tuple[int, int]]) -> list[li
     return [grouped[key] for key in keys]
 
 
-_BUCKET = "CASE " + " ".join(f"WHEN fs.score >= {b} THEN {b}" for b in range(9, 0, -1)) + " ELSE 0 END"
-
-
-async def load_score_buckets_by_campaign_id(ids: list[int]) -> list[list[int]]:
-    """Counts of each campaign's goal scores in the ten one-point bars [0, 1) … [9, 10]: one grouped query
-    for the whole page."""
-    counts = {i: [0] * 10 for i in ids}
-    _, rows = await connections.get("default").execute_query(
-        f"SELECT ca.campaign_id AS campaign_id, {_BUCKET} AS bucket, COUNT(*) AS n FROM campaign_account ca "
-        "JOIN campaign c ON c.id = ca.campaign_id JOIN fit_score fs ON fs.product_id = c.product_id "
-        "AND fs.goal_key = c.goal_key AND fs.account_id = ca.account_id "
-        f"WHERE ca.campaign_id IN ({int_list(ids)}) GROUP BY ca.campaign_id, {_BUCKET}")
-    for row in rows:
-        counts[int(row["campaign_id"])][int(row["bucket"])] = int(row["n"])
-    return [counts[i] for i in ids]
-
-
 async def load_market_metrics_by_id(ids: list[int]) -> list[Any]:
     """Metrics of each market, summed from its campaigns: one aggregate query for the whole list."""
     metrics = await metrics_by_market(ids)
@@ -83,27 +62,6 @@ async def load_saved_filter_match_count_by_id(ids: list[int]) -> list[int]:
     """Accounts each saved filter matches: the filters, then one account query per project."""
     counts = await match_counts(await models.SavedFilter.filter(id__in=ids))
     return [counts.get(i, 0) for i in ids]
-
-
-async def load_stale_counts_by_campaign(campaigns: list[models.Campaign]) -> list[int]:
-    """Rows whose only score for the product is under another goal, per campaign: one grouped query per
-    (product, goal) on the page, not one per campaign."""
-    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for c in campaigns:
-        groups[(c.product_id, c.goal_key)].append(c.id)
-    counts: dict[int, int] = {}
-    for (product_id, goal_key), ids in groups.items():
-        scores = models.FitScore.filter(product_id=product_id)
-        rows = await (
-            models.CampaignAccount.filter(
-                campaign_id__in=ids,
-                account_id__in=Subquery(scores.exclude(goal_key=goal_key).values("account_id")),
-            )
-            .exclude(account_id__in=Subquery(scores.filter(goal_key=goal_key).values("account_id")))
-            .annotate(n=Count("id")).group_by("campaign_id").values("campaign_id", "n")
-        )
-        counts.update({r["campaign_id"]: r["n"] for r in rows})
-    return [counts.get(c.id, 0) for c in campaigns]
 
 
 async def load_messages_by_campaign_account_id(ids: list[int]) -> list[list[models.Message]]:
@@ -163,9 +121,6 @@ class Loaders:
         _children(models.AccountStatusChange, "account_id", "-id")
     )
     campaign_by_id: DataLoader[int, models.Campaign | None] = _loader(_by_id(models.Campaign))
-    stale_count_by_campaign: DataLoader[models.Campaign, int] = field(
-        default_factory=lambda: DataLoader(load_fn=load_stale_counts_by_campaign, cache_key_fn=lambda c: c.id)
-    )
     contact_by_id: DataLoader[int, models.Contact | None] = _loader(_by_id(models.Contact))
     market_by_id: DataLoader[int, models.Market | None] = _loader(_by_id(models.Market))
     scores_by_product_account: DataLoader[tuple[int, int], list[models.FitScore]] = _loader(
@@ -186,7 +141,6 @@ class Loaders:
     messages_by_campaign_account_id: DataLoader[int, list[models.Message]] = _loader(
         load_messages_by_campaign_account_id
     )
-    score_buckets_by_campaign_id: DataLoader[int, list[int]] = _loader(load_score_buckets_by_campaign_id)
     scoring_runs_by_campaign_id: DataLoader[int, list[models.ScoringRun]] = _loader(
         _children(models.ScoringRun, "campaign_id", "-id")
     )

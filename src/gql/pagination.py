@@ -1,5 +1,7 @@
 """Relay connections over tortoise querysets, with ``totalCount`` and a page size capped by the
-app's settings (``max_page_size``)."""
+app's settings (``max_page_size``). A queryset ordered by its own columns and ending with the id is
+paged by key (`outboundql.gql.keyset`): its cursors hold the sort key, so a page costs one indexed
+query wherever it is in the list; anything else (a list in memory) is sliced by position."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from strawberry import relay
 from strawberry.extensions import FieldExtension
 from strawberry.relay.types import PREFIX, NodeType
 from strawberry.relay.utils import from_base64
+from tortoise.exceptions import OperationalError
 
+from outboundql.gql import keyset
 from outboundql.gql.errors import ClientError
 
 
@@ -23,27 +27,35 @@ def max_page_size(info: Any) -> int:
 @strawberry.type(description="A page of a list, with Relay cursors.")
 class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
     queryset: strawberry.Private[Any] = None
+    known_total: strawberry.Private[int | None] = None
 
     @strawberry.field(description="Number of items in the whole list, ignoring pagination.")
     async def total_count(self) -> int:
+        if self.known_total is not None:
+            return self.known_total
         if isinstance(self.queryset, list):
             return len(self.queryset)
         return int(await self.queryset.count())
 
     @classmethod
     async def page(cls, nodes: Any, info: Any, *, first: int | None = None, after: str | None = None,
-                   last: int | None = None, before: str | None = None) -> Self:
-        """One page of ``nodes`` (a queryset, or a list) as this connection."""
+                   last: int | None = None, before: str | None = None, total: int | None = None) -> Self:
+        """One page of ``nodes`` (a queryset, or a list) as this connection. ``total``: the list's length when a
+        kept counter knows it (then ``totalCount`` costs no query)."""
         result = cls.resolve_connection(nodes, info=info, first=first, after=after, last=last, before=before)
         connection: Self = await result if inspect.isawaitable(result) else result
+        connection.known_total = total
         return connection
 
     @classmethod
     def resolve_connection(cls, nodes: Any, *, info: Any, **kwargs: Any) -> Any:
         limit = max_page_size(info)
-        check_slice(info, kwargs, limit)
+        keys = keyset.keys_of(nodes)
+        check_slice(info, kwargs, limit, by_position=keys is None)
         if kwargs.get("first") is None and kwargs.get("last") is None:
             kwargs["first"] = limit
+        if keys is not None:
+            return cls._keyset_page(nodes, keys, info, kwargs)
         kwargs["max_results"] = limit
         try:
             result = super().resolve_connection(nodes, info=info, **kwargs)
@@ -63,10 +75,51 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
         return result
 
 
-def check_slice(info: Any, kwargs: dict[str, Any], limit: int) -> None:
+    @classmethod
+    async def _keyset_page(cls, nodes: Any, keys: list[keyset.Key], info: Any, kwargs: dict[str, Any]) -> Self:
+        cursors: dict[str, keyset.Cursor | None] = {}
+        for name in ("after", "before"):
+            value = kwargs.get(name)
+            try:
+                cursors[name] = keyset.decode(keys, value) if value else None
+            except ValueError:
+                raise ClientError(_not_a_cursor(info, name, str(value)), "BAD_PAGINATION") from None
+        try:
+            rows, has_previous, has_next = await keyset.page(
+                nodes, keys, first=kwargs.get("first"), last=kwargs.get("last"), after=cursors["after"],
+                before=cursors["before"])
+        except OperationalError:
+            # A computed sort key's value the database cannot compare (a forged cursor); a column's is typed.
+            if not any(cursors.values()):
+                raise
+            raise ClientError(_not_a_cursor(info, "after" if cursors["after"] else "before", ""),
+                              "BAD_PAGINATION") from None
+        edges = []
+        for row in rows:
+            node = cls.resolve_node(row, info=info)
+            edges.append(relay.Edge(cursor=keyset.encode(keys, row), node=await node if inspect.isawaitable(node)
+                                    else node))
+        connection = cls(edges=edges, page_info=relay.PageInfo(
+            has_next_page=has_next, has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        connection.queryset = nodes
+        return connection
+
+
+def _not_a_cursor(info: Any, name: str, value: str) -> str:
+    connection = info.field_name
+    if _is_cursor(value):
+        return (f"Argument '{name}' is a cursor of an earlier version of the `{connection}` connection (by position); "
+                "its pages are now cut by sort key: start again from the first page and use the new cursors.")
+    return (f"Argument '{name}' is not a cursor of the `{connection}` connection: use a cursor from its pageInfo or "
+            "edges.")
+
+
+def check_slice(info: Any, kwargs: dict[str, Any], limit: int, *, by_position: bool = True) -> None:
     """Refuse pagination arguments that select no page, each with its own sentence: ``first`` and
     ``last`` together (as GitHub does: one direction per request), a negative or too large size, a
-    cursor that is not one of this connection's (garbage, another list's, an id)."""
+    cursor that is not one of this connection's (garbage, another list's, an id; a list paged by key
+    checks its own cursors)."""
     connection = info.field_name
     if kwargs.get("first") is not None and kwargs.get("last") is not None:
         raise ClientError(f"Passing both `first` and `last` to paginate the `{connection}` connection is not "
@@ -80,7 +133,7 @@ def check_slice(info: Any, kwargs: dict[str, Any], limit: int) -> None:
             raise ClientError(f"Argument '{name}' is {value}; give zero or more.", "BAD_PAGINATION")
     for name in ("after", "before"):
         value = kwargs.get(name)
-        if value and not _is_cursor(value):  # an empty cursor is none, as strawberry reads it
+        if by_position and value and not _is_cursor(value):  # an empty cursor is none, as strawberry reads it
             raise ClientError(f"Argument '{name}' is not a cursor of the `{connection}` connection: use a cursor "
                               "from its pageInfo or edges.", "BAD_PAGINATION")
 

@@ -51,12 +51,13 @@ class Account(ProjectScopedModel):
             Index(fields=["project_id", "name_key", "city_key"]),
             Index(fields=["project_id", "phone"]),
             Index(fields=["project_id", "status"]),
-            Index(fields=["project_id", "name"]),
+            # The account list's sort keys, each with the id that breaks its ties: a page is an index range.
+            Index(fields=["project_id", "name", "id"]),
             Index(fields=["project_id", "country"]),
             Index(fields=["project_id", "industry"]),
-            Index(fields=["project_id", "employee_count"]),
-            Index(fields=["project_id", "created_at"]),
-            Index(fields=["project_id", "updated_at"]),
+            Index(fields=["project_id", "employee_count", "id"]),
+            Index(fields=["project_id", "created_at", "id"]),
+            Index(fields=["project_id", "updated_at", "id"]),
         ]
 
 

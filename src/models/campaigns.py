@@ -57,6 +57,19 @@ class Campaign(ProjectScopedModel):
     approved_accounts = fields.IntField(default=0)
     outreached_accounts = fields.IntField(default=0)
     responded_accounts = fields.IntField(default=0)
+    # Rows whose only score for the product is under another goal (`CampaignAccount.score_stale`).
+    stale_score_count = fields.IntField(default=0)
+    # Rows by their current-goal fit score (`CampaignAccount.ai_score`) in the bars [0, 1) … [9, 10].
+    score_bucket_0 = fields.IntField(default=0)
+    score_bucket_1 = fields.IntField(default=0)
+    score_bucket_2 = fields.IntField(default=0)
+    score_bucket_3 = fields.IntField(default=0)
+    score_bucket_4 = fields.IntField(default=0)
+    score_bucket_5 = fields.IntField(default=0)
+    score_bucket_6 = fields.IntField(default=0)
+    score_bucket_7 = fields.IntField(default=0)
+    score_bucket_8 = fields.IntField(default=0)
+    score_bucket_9 = fields.IntField(default=0)
     # The cadence settings as `outboundql.cadence.settings.Cadence.stored()` writes them; {} = the defaults.
     cadence: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     execution_state = fields.CharEnumField(ExecutionState, max_length=16, default=ExecutionState.NOT_LIVE)
@@ -103,6 +116,12 @@ class CampaignAccount(TimestampedModel):
     reviewed_by_id: int | None
     outreach_status = fields.CharEnumField(OutreachStatus, max_length=16, default=OutreachStatus.NOT_STARTED)
     override_score = fields.FloatField(null=True)  # 0.0–10.0, one decimal
+    # Kept by `outboundql.services.campaign_scores` in the transaction that writes a fit score or an override:
+    # the current-goal fit score, whether the only score of the product is under another goal, and
+    # COALESCE(override_score, ai_score), which the review list sorts by.
+    ai_score = fields.FloatField(null=True)
+    score_stale = fields.BooleanField(default=False)
+    effective_score = fields.FloatField(null=True)
     contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
@@ -132,6 +151,8 @@ class CampaignAccount(TimestampedModel):
             Index(fields=["campaign_id", "execution_status"]),
             Index(fields=["campaign_id", "reply_class"]),
             Index(fields=["account_id"]),
+            Index(fields=["campaign_id", "effective_score", "id"]),  # the review list, best first
+            Index(fields=["campaign_id", "created_at", "id"]),  # the review list by date added
         ]
 
 

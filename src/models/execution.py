@@ -68,6 +68,7 @@ class OutreachAttempt(ProjectScopedModel):
         indexes = [
             Index(fields=["status", "due_at"]),
             Index(fields=["campaign_id", "status"]),
+            Index(fields=["campaign_id", "due_at", "id"]),  # the campaign's attempts, a page by due time
             Index(fields=["campaign_account_id", "id"]),
         ]
 

@@ -49,7 +49,7 @@ class ImportJob(ProjectScopedModel):
 
     class Meta:
         table = "import_job"
-        indexes = [Index(fields=["project_id", "created_at"])]
+        indexes = [Index(fields=["project_id", "created_at", "id"])]  # the job list, newest first
 
 
 class ImportFile(TimestampedModel):

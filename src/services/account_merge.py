@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import ReviewStatus, Role
 from outboundql.errors import InvalidInput
-from outboundql.services import accounts, audiences, audit, campaign_stats, contacts, events
+from outboundql.services import accounts, audiences, audit, campaign_scores, campaign_stats, contacts, events
 from outboundql.services.access import Access
 from outboundql.services.accounts import AccountChanged
 from outboundql.services.campaign_accounts import OUTREACH_RANK
@@ -64,8 +64,10 @@ async def merge_accounts(access: Access, cmd: MergeAccounts) -> AccountChanged:
                                row=source, before=audit.snapshot(source), after={"target_id": target.id})
             await source.delete()
         await target.save()
+        # Rows were folded (an override carried over) and scores moved (a row can become scored, or stale no
+        # more): the scores kept on the target's rows follow, then the counters are set from the rows.
+        await campaign_scores.sync(account_ids=[target.id], move_counters=False)
         for campaign_id in campaign_ids:
-            # Rows were folded and scores moved (a row can become scored): set the counters from the rows.
             campaign = await models.Campaign.get(id=campaign_id)
             await models.Campaign.filter(id=campaign_id).update(**await campaign_stats.exact(campaign))
         old, new = audit.changed(before, audit.snapshot(target))

@@ -1,7 +1,9 @@
 """Listing a campaign's accounts: filters and orderings a review UI pages through, all in SQL.
 
-The effective score is the override when set, else the account's fit score for the campaign's
-(product, goal): a correlated subquery, so a page costs one query whatever its size.
+The effective score (the override when set, else the account's fit score for the campaign's
+product and goal) and whether the row is stale are kept on the row (`campaign_scores`), so the
+filters and the default order read one table and page through the (campaign, effective score, id)
+index, whatever the campaign's size.
 """
 
 from __future__ import annotations
@@ -9,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tortoise.expressions import F, Q, RawSQL, Subquery
-from tortoise.functions import Coalesce
+from tortoise.expressions import F, Q, Subquery
 from tortoise.queryset import QuerySet
 
 from outboundql import models
@@ -24,35 +25,6 @@ def band_of(score: float | None) -> Band | None:
     if score is None:
         return None
     return Band.MISMATCH if score < 5 else Band.MODERATE if score < 8 else Band.EXCELLENT
-
-
-def _ai_score_sql(campaign: models.Campaign) -> str:
-    # product_id is an int and goal keys are validated snake_case, so inlining them is safe.
-    product_id, goal = int(campaign.product_id), campaign.goal_key
-    assert goal.replace("_", "").isalnum()
-    return (
-        f"(SELECT f.score FROM fit_score f WHERE f.product_id = {product_id} AND f.goal_key = '{goal}' "
-        'AND f.account_id = "campaign_account"."account_id")'
-    )
-
-
-def with_scores(campaign: models.Campaign) -> QuerySet[models.CampaignAccount]:
-    """The campaign's rows annotated with ``ai`` (current-goal fit score), ``effective`` and ``unscored``."""
-    ai = _ai_score_sql(campaign)
-    return (
-        models.CampaignAccount.filter(campaign_id=campaign.id)
-        .annotate(ai=RawSQL(ai))
-        .annotate(effective=Coalesce(F("override_score"), RawSQL(ai)))
-        .annotate(unscored=RawSQL(f'(CASE WHEN COALESCE("campaign_account"."override_score", {ai}) IS NULL '
-                                  "THEN 1 ELSE 0 END)"))
-    )
-
-
-def stale_ids(campaign: models.Campaign) -> tuple[Subquery, Subquery]:
-    """(accounts with a score of this product under another goal, accounts with one under this goal)."""
-    other = models.FitScore.filter(product_id=campaign.product_id).exclude(goal_key=campaign.goal_key)
-    current = models.FitScore.filter(product_id=campaign.product_id, goal_key=campaign.goal_key)
-    return Subquery(other.values("account_id")), Subquery(current.values("account_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +48,20 @@ class CampaignAccountsFilter:
 
 
 def filter_rows(campaign: models.Campaign, flt: CampaignAccountsFilter) -> QuerySet[models.CampaignAccount]:
-    qs = with_scores(campaign)
+    qs = models.CampaignAccount.filter(campaign_id=campaign.id)
     if flt.bands:
         condition = Q()
         for band in flt.bands:
             low, high = BAND_BOUNDS[Band(band)]
-            part = Q(unscored=0)
+            part = Q(effective_score__isnull=False)
             if low is not None:
-                part &= Q(effective__gte=low)
+                part &= Q(effective_score__gte=low)
             if high is not None:
-                part &= Q(effective__lt=high)
+                part &= Q(effective_score__lt=high)
             condition |= part
         qs = qs.filter(condition)
     if flt.scored is not None:
-        qs = qs.filter(unscored=0 if flt.scored else 1)
+        qs = qs.filter(effective_score__isnull=not flt.scored)
     if flt.review_statuses:
         qs = qs.filter(review_status__in=[ReviewStatus(s) for s in flt.review_statuses])
     if flt.outreach_statuses:
@@ -101,9 +73,7 @@ def filter_rows(campaign: models.Campaign, flt: CampaignAccountsFilter) -> Query
         term = flt.search.strip()
         qs = qs.filter(Q(account__name__icontains=term) | Q(account__domain__icontains=term))
     if flt.stale is not None:
-        other, current = stale_ids(campaign)
-        stale = Q(account_id__in=other) & ~Q(account_id__in=current)
-        qs = qs.filter(stale if flt.stale else ~stale)
+        qs = qs.filter(score_stale=flt.stale)
     if flt.execution_statuses:
         qs = qs.filter(shown_status_condition(flt.execution_statuses, campaign.execution_state))
     if flt.goal_outcomes:
@@ -112,19 +82,18 @@ def filter_rows(campaign: models.Campaign, flt: CampaignAccountsFilter) -> Query
 
 
 ORDERINGS = {
-    "effective_score": ("unscored", "-effective"),  # best first, unscored last, on both databases
-    "name": ("account__name",),
-    "added_at": ("created_at",),
+    "effective_score": "effective_score",  # unscored (NULL) last in both directions: `outboundql.gql.keyset`
+    "name": "account_name",
+    "added_at": "created_at",
 }
 
 
 def ordered(qs: QuerySet[models.CampaignAccount], field: str, descending: bool) -> QuerySet[models.CampaignAccount]:
-    keys = list(ORDERINGS[field])
-    if field == "effective_score":
-        keys = ["unscored", "effective" if descending is False else "-effective"]
-    elif descending:
-        keys = [f"-{k}" for k in keys]
-    return qs.order_by(*keys, "-id" if descending else "id")
+    key = ORDERINGS[field]
+    if key == "account_name":
+        qs = qs.annotate(account_name=F("account__name"))
+    sign = "-" if descending else ""
+    return qs.order_by(f"{sign}{key}", f"{sign}id")
 
 
 def campaign_accounts(
@@ -132,5 +101,7 @@ def campaign_accounts(
     descending: bool = True,
 ) -> QuerySet[models.CampaignAccount]:
     """The campaign's accounts, filtered and ordered (``order_by`` one of `ORDERINGS`: by default the
-    effective score, best first, unscored last), as a queryset a connection pages in SQL."""
-    return ordered(filter_rows(campaign, flt or CampaignAccountsFilter()), order_by, descending)
+    effective score, best first, unscored last), with their accounts (one joined query), as a queryset a
+    connection pages by key."""
+    return ordered(filter_rows(campaign, flt or CampaignAccountsFilter()), order_by, descending).select_related(
+        "account")

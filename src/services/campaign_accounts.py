@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -20,7 +21,16 @@ from outboundql.enums import Eligibility, ExecutionStatus, GoalOutcome, Outreach
 from outboundql.errors import Collector, InvalidInput, Issue, NotFound
 from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, campaign_stats, events, execution, fields, guardrails, saved_filters
+from outboundql.services import (
+    audit,
+    campaign_scores,
+    campaign_stats,
+    events,
+    execution,
+    fields,
+    guardrails,
+    saved_filters,
+)
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.locks import locked_campaign
@@ -104,13 +114,9 @@ async def add_accounts(access: Access, goals: GoalRegistry, cmd: AddAccountsToCa
             present.update(row["account_id"] for row in found)
         new_ids = [i for i in admitted if i not in present]
         await _insert_rows(conn, campaign.id, new_ids)
-        scored = 0
-        for part in chunks(new_ids):
-            _, counted = await conn.execute_query(
-                f"SELECT COUNT(*) AS n FROM fit_score WHERE product_id = {int(campaign.product_id)} "
-                f"AND goal_key = {placeholder(conn, 1)} AND account_id IN ({int_list(part)})", [campaign.goal_key])
-            scored += int(counted[0]["n"])
-        await campaign_stats.bump(campaign.id, total_accounts=len(new_ids), scored_accounts=scored)
+        await campaign_stats.bump(campaign.id, total_accounts=len(new_ids))
+        # A new row of an account already scored (for this goal, or only under another) gets its scores at once.
+        await campaign_scores.sync(account_ids=new_ids, campaign_ids=[campaign.id])
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.add_accounts",
                            row=campaign, after={
                                "added": len(new_ids), "already_present": len(present),
@@ -135,7 +141,7 @@ async def add_accounts(access: Access, goals: GoalRegistry, cmd: AddAccountsToCa
 # Ids are inlined only after int() (they come from account rows), everything else is a parameter.
 _INSERT_COLUMNS = ("campaign_id", "account_id", "review_status", "outreach_status", "notes", "created_at",
                    "updated_at", "execution_status", "execution_disabled", "goal_outcome", "attempts_made",
-                   "plan_round")
+                   "plan_round", "score_stale")
 _INSERT_ROWS_PER_STATEMENT = 1000  # 12,000 parameters: under SQLite's and PostgreSQL's limits
 
 
@@ -154,6 +160,7 @@ async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) 
         meta.fields_map["goal_outcome"].to_db_value(GoalOutcome.OPEN, models.CampaignAccount),
         0,
         1,
+        False,  # its scores are set by `campaign_scores.sync` right after
     ]
     width = len(_INSERT_COLUMNS)
     for part in chunks(account_ids, _INSERT_ROWS_PER_STATEMENT):
@@ -300,8 +307,12 @@ async def set_override_score(access: Access, cmd: SetOverrideScore) -> CampaignA
     if row.override_score != value:
         async with in_transaction():
             before = {"override_score": row.override_score}
-            row.override_score = value
-            await row.save(update_fields=["override_score", "updated_at"])
+            # One statement: the effective score follows from the row's kept AI score as it is when the row is
+            # written (a scoring batch moving it at the same time waits for the row, then rewrites both).
+            await models.CampaignAccount.filter(id=row.id).update(
+                override_score=value, effective_score=F("ai_score") if value is None else value,
+                updated_at=datetime.now(UTC))
+            await row.refresh_from_db(fields=["override_score", "effective_score", "updated_at"])
             await audit.record(project_id=row.campaign.project_id, actor=access.user,
                                action="campaign_account.override_score", row=row, before=before,
                                after={"override_score": value})

@@ -20,7 +20,17 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector, Conflict, Issue
-from outboundql.services import audit, campaign_stats, events, execution, fields, low_fit, runtime, sql
+from outboundql.services import (
+    audit,
+    campaign_scores,
+    campaign_stats,
+    events,
+    execution,
+    fields,
+    low_fit,
+    runtime,
+    sql,
+)
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import MAX_ADD
 from outboundql.services.locks import locked_campaign
@@ -109,8 +119,7 @@ async def remove_accounts(access: Access, cmd: RemoveAccountsFromCampaign) -> Ac
 
 
 async def _rows(conn: Any, campaign: models.Campaign, cmd: RemoveAccountsFromCampaign) -> dict[int, dict[str, Any]]:
-    """The named rows of the campaign (``id``, ``account_id``, ``review_status``, ``outreach_status``, and ``ai``:
-    1 when the account has a fit score of the campaign's product and goal, else None), by id."""
+    """The named rows of the campaign (``id``, ``account_id``, ``review_status``, ``outreach_status``), by id."""
     rows: dict[int, dict[str, Any]] = {}
     columns = "id, account_id, review_status, outreach_status"
     for column, ids in (("id", cmd.campaign_account_ids), ("account_id", cmd.account_ids)):
@@ -118,22 +127,17 @@ async def _rows(conn: Any, campaign: models.Campaign, cmd: RemoveAccountsFromCam
             for values in await conn.execute_query_dict(
                     f"SELECT {columns} FROM campaign_account WHERE campaign_id = {int(campaign.id)} "
                     f"AND {column} IN ({sql.int_list(part)})"):
-                rows[int(values["id"])] = {**values, "ai": None}
-    by_account = {int(r["account_id"]): r for r in rows.values()}
-    for part in sql.chunks(sorted(by_account)):
-        for values in await conn.execute_query_dict(
-                f"SELECT account_id FROM fit_score WHERE product_id = {int(campaign.product_id)} "
-                f"AND goal_key = {sql.placeholder(conn, 1)} AND account_id IN ({sql.int_list(part)})",
-                [campaign.goal_key]):
-            by_account[int(values["account_id"])]["ai"] = 1
+                rows[int(values["id"])] = values
     return rows
 
 
 async def remove_rows(campaign: models.Campaign, row_ids: Sequence[int], deltas: dict[str, int]) -> None:
     """Delete these rows of the campaign (inside the caller's transaction, the campaign locked): their attempts not
     sent yet are cancelled first, then the rows go with their tags, messages and attempts; the counters move by
-    ``deltas``."""
+    ``deltas``, and the score counters by the rows' kept scores (any score counter in ``deltas`` is ignored)."""
     await execution.cancel_pending(row_ids, "The account was removed from the campaign.", runtime.now())
+    scores = await campaign_scores.removal_deltas(campaign.id, row_ids)
     for part in sql.chunks(list(row_ids)):
         await models.CampaignAccount.filter(campaign_id=campaign.id, id__in=list(part)).delete()
-    await campaign_stats.bump(campaign.id, **deltas)
+    await campaign_stats.bump(campaign.id, **{k: v for k, v in deltas.items()
+                                              if k not in campaign_scores.SCORE_COUNTERS}, **scores)

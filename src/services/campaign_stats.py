@@ -1,19 +1,22 @@
 """A campaign's cached statistics: moved by the transaction that changes the rows, never recounted
-on read. `recount` recomputes them from the rows (the repair path) and reports any drift."""
+on read. `recount` recomputes them from the rows (the repair path) and reports any drift, the scores
+kept on the rows included (`outboundql.services.campaign_scores`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.expressions import F, Subquery
+from tortoise import connections
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.enums import OutreachStatus, ReviewStatus
 from outboundql.services import audit
 
-COUNTERS = ("total_accounts", "scored_accounts", "approved_accounts", "outreached_accounts", "responded_accounts")
+COUNTERS = ("total_accounts", "scored_accounts", "approved_accounts", "outreached_accounts", "responded_accounts",
+            "stale_score_count", *(f"score_bucket_{i}" for i in range(10)))
 OUTREACHED = (OutreachStatus.SENT, OutreachStatus.BOUNCED, OutreachStatus.RESPONDED)
 
 
@@ -34,22 +37,25 @@ def response_rate(campaign: models.Campaign) -> float:
     return round(campaign.responded_accounts / campaign.outreached_accounts, 4)
 
 
-def scored_account_ids(product_id: int, goal_key: str) -> Subquery:
-    return Subquery(models.FitScore.filter(product_id=product_id, goal_key=goal_key).values("account_id"))
+def score_distribution(campaign: models.Campaign) -> list[int]:
+    """Rows by current-goal fit score in the bars [0, 1) … [9, 10] (kept counters)."""
+    return [int(getattr(campaign, f"score_bucket_{i}")) for i in range(10)]
 
 
 async def exact(campaign: models.Campaign) -> dict[str, int]:
-    """The counters as the rows say they are."""
+    """The counters as the rows (and their fit scores) say they are."""
+    from outboundql.services import campaign_scores  # it bumps through this module
+
     rows = models.CampaignAccount.filter(campaign_id=campaign.id)
-    return {
+    scores = await campaign_scores.exact(connections.get("default"), campaign.id)
+    counts = {
         "total_accounts": await rows.count(),
-        "scored_accounts": await rows.filter(
-            account_id__in=scored_account_ids(campaign.product_id, campaign.goal_key)
-        ).count(),
         "approved_accounts": await rows.filter(review_status=ReviewStatus.APPROVED).count(),
         "outreached_accounts": await rows.filter(outreach_status__in=list(OUTREACHED)).count(),
         "responded_accounts": await rows.filter(outreach_status=OutreachStatus.RESPONDED).count(),
+        **scores,
     }
+    return {k: counts[k] for k in COUNTERS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,8 @@ class Drift:
     slug: str
     cached: dict[str, int]
     actual: dict[str, int]
+    rows_repaired: int = 0
+    """Rows whose kept scores (ai, stale, effective) were wrong and were set from the fit scores."""
 
     @property
     def fields(self) -> list[str]:
@@ -65,18 +73,24 @@ class Drift:
 
 
 async def recount(campaign_ids: list[int] | None = None) -> list[Drift]:
-    """Recompute the counters of the given campaigns (all when None); fix and report those that drifted."""
+    """Recompute the counters of the given campaigns (all when None), and the scores kept on their rows; fix and
+    report those that drifted."""
+    from outboundql.services import campaign_scores  # it bumps through this module
+
     qs = models.Campaign.all() if campaign_ids is None else models.Campaign.filter(id__in=campaign_ids)
     drifted = []
     for campaign_id in await qs.order_by("id").values_list("id", flat=True):
         async with in_transaction():
             campaign = await models.Campaign.filter(id=campaign_id).select_for_update().get()
+            repaired = await campaign_scores.sync(campaign_ids=[campaign.id], move_counters=False)
             actual = await exact(campaign)
             cached: dict[str, Any] = {k: getattr(campaign, k) for k in COUNTERS}
-            if cached != actual:
+            if cached != actual or repaired:
                 await models.Campaign.filter(id=campaign.id).update(**actual)
-                drifted.append(Drift(campaign.id, campaign.slug, cached, actual))
+                drift = Drift(campaign.id, campaign.slug, cached, actual, rows_repaired=repaired.get(campaign.id, 0))
+                drifted.append(drift)
                 await audit.record(project_id=campaign.project_id, actor=None, action="campaign.recount",
-                                   row=campaign, before={k: cached[k] for k in drifted[-1].fields},
-                                   after={k: actual[k] for k in drifted[-1].fields})
+                                   row=campaign, before={k: cached[k] for k in drift.fields},
+                                   after={**{k: actual[k] for k in drift.fields},
+                                          **({"rows_repaired": drift.rows_repaired} if drift.rows_repaired else {})})
     return drifted

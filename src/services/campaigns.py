@@ -17,6 +17,7 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.services import (
     audiences,
     audit,
+    campaign_scores,
     campaign_stats,
     events,
     execution,
@@ -271,8 +272,10 @@ async def update_campaign(access: Access, goals: GoalRegistry, cmd: UpdateCampai
         if goal_switched:
             await personas.derive_persona(
                 access, goals, personas.DerivePersona(product_id=campaign.product_id, goal=campaign.goal_key))
-            campaign.scored_accounts = (await campaign_stats.exact(campaign))["scored_accounts"]
         await campaign.save()
+        if goal_switched:  # every row's AI score, staleness and effective score follow the new goal, and the counters
+            await campaign_scores.sync(campaign_ids=[campaign.id])
+            await campaign.refresh_from_db(fields=list(campaign_stats.COUNTERS))
         old, new = audit.changed(before, audit.snapshot(campaign))
         if new:
             await audit.record(project_id=campaign.project_id, actor=access.user,

@@ -35,10 +35,10 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Role
 from outboundql.errors import Collector, InvalidInput
-from outboundql.services import audit, events, fields, scoring_runs
+from outboundql.services import audit, campaign_scores, events, fields, scoring_runs
 from outboundql.services.access import Access
 from outboundql.services.campaign_account_queries import band_of
-from outboundql.services.sql import chunks, column, int_list, is_postgres, placeholder
+from outboundql.services.sql import chunks, column, is_postgres, placeholder
 
 SCORER = scoring_runs.EXTERNAL_SCORER
 COMPONENT = "component"  # the kind of a component's justification
@@ -180,8 +180,8 @@ def overall(score: ExternalScore, scale: float) -> float:
 async def attach(campaign: models.Campaign, scores: Mapping[int, ExternalScore],
                  scale: float | None = None) -> AttachedScores:
     """Store ``scores`` (account id → score) as the external FitScores of ``campaign``'s product and goal,
-    replacing any score those accounts had, and move the ``scored_accounts`` counters. Runs in the
-    caller's transaction when there is one (else in its own); a few statements per 500 scores.
+    replacing any score those accounts had, and move the scores kept on their campaign rows and the counters.
+    Runs in the caller's transaction when there is one (else in its own); a few statements per 500 scores.
 
     The accounts must be of the campaign's project (the caller checks). `InvalidScores` (nothing written)
     when a value is out of the scale; ValueError for a scale other than 1 or 10. Publish `publish` after
@@ -211,14 +211,8 @@ async def attach(campaign: models.Campaign, scores: Mapping[int, ExternalScore],
         await _upsert(conn, campaign, persona.version if persona else 0,
                       [(i, stored[i], justifications(scores[i], scale)) for i in ids])
         new_ids = [i for i in ids if i not in existing]
-        for part in chunks(new_ids):
-            await conn.execute_query(
-                "UPDATE campaign SET scored_accounts = scored_accounts + (SELECT COUNT(*) FROM campaign_account ca "
-                f"WHERE ca.campaign_id = campaign.id AND ca.account_id IN ({int_list(part)})) "
-                f"WHERE product_id = {int(campaign.product_id)} AND goal_key = {placeholder(conn, 1)} AND id IN "
-                f"(SELECT campaign_id FROM campaign_account WHERE account_id IN ({int_list(part)}))",
-                [campaign.goal_key])
-        touched: set[int] = set()
+        # The rows of these accounts in every campaign of the product: their kept scores and the counters.
+        touched = set(await campaign_scores.sync(account_ids=ids, product_id=campaign.product_id))
         for part in chunks(ids):
             touched.update(await column(models.CampaignAccount.filter(
                 account_id__in=list(part), campaign__product_id=campaign.product_id,

@@ -22,9 +22,9 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import Band, OutreachStatus, ReviewStatus, Role
 from outboundql.errors import Conflict, InvalidInput
-from outboundql.services import audit, campaign_stats, events, fields
+from outboundql.services import audit, campaign_scores, campaign_stats, events, fields
 from outboundql.services.access import Access
-from outboundql.services.campaign_account_queries import BAND_BOUNDS, with_scores
+from outboundql.services.campaign_account_queries import BAND_BOUNDS
 from outboundql.services.locks import locked_campaign
 from outboundql.services.sql import chunks
 
@@ -93,15 +93,15 @@ def confirm_token(campaign_id: int, options: Options, ids: Sequence[int]) -> str
 async def plan(campaign: models.Campaign, options: Options) -> Plan:
     """The mismatch rows of ``campaign`` split into removed and kept (one query)."""
     rows = await (
-        with_scores(campaign).filter(unscored=0, effective__lt=MISMATCH_BELOW)
-        .order_by("id").values("id", "ai", "review_status", "outreach_status")
+        models.CampaignAccount.filter(campaign_id=campaign.id, effective_score__lt=MISMATCH_BELOW)
+        .order_by("id").values("id", "review_status", "outreach_status")
     )
     return sort_out(campaign.id, options, rows)
 
 
 def sort_out(campaign_id: int, options: Options, rows: Iterable[dict[str, Any]]) -> Plan:
-    """Split campaign rows (``id``, ``ai``: the fit score or None, ``review_status``, ``outreach_status``) into
-    removed and kept by the protections, with the counter deltas removing them makes."""
+    """Split campaign rows (``id``, ``review_status``, ``outreach_status``) into removed and kept by the
+    protections, with the counter deltas removing them makes (but the score counters': `campaign_scores`)."""
     result = Plan(campaign_id, options)
     deltas = dict.fromkeys(campaign_stats.COUNTERS, 0)
     for row in rows:
@@ -115,7 +115,6 @@ def sort_out(campaign_id: int, options: Options, rows: Iterable[dict[str, Any]])
             continue
         result.remove_ids.append(int(row["id"]))
         deltas["total_accounts"] -= 1
-        deltas["scored_accounts"] -= row["ai"] is not None
         deltas["approved_accounts"] -= review is ReviewStatus.APPROVED
         deltas["outreached_accounts"] -= outreach in campaign_stats.OUTREACHED
         deltas["responded_accounts"] -= outreach is OutreachStatus.RESPONDED
@@ -144,9 +143,10 @@ async def remove_low_fit(access: Access, cmd: RemoveLowFitAccounts) -> LowFitRem
             raise Conflict("The campaign changed since the dry run (or the token is for other options or another "
                            "campaign); run the dry run again and confirm with its new token.",
                            field="confirm_token")
+        scores = await campaign_scores.removal_deltas(campaign.id, found.remove_ids)
         for part in chunks(found.remove_ids):
             await models.CampaignAccount.filter(campaign_id=campaign.id, id__in=list(part)).delete()
-        await campaign_stats.bump(campaign.id, **found.deltas)
+        await campaign_stats.bump(campaign.id, **{**found.deltas, **scores})
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.remove_low_fit",
                            row=campaign, after={
                                "removed": len(found.remove_ids), "campaign_account_ids": found.remove_ids,

@@ -9,6 +9,7 @@ by two workers at once, still leaves exactly one FitScore per account and exact 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from outboundql.enums import ScoringItemState, ScoringStatus, UsageOperation
 from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
 from outboundql.llm.client import LlmError, LlmRequestRefused
+from outboundql.metrics import ACCOUNTS_SCORED
 from outboundql.scoring.scorers import (
     BatchOutcome,
     ScorerUnavailable,
@@ -33,10 +35,12 @@ from outboundql.scoring.scorers import (
     get_scorer,
 )
 from outboundql.scoring.snapshots import AccountSnapshot, ContactSnapshot
-from outboundql.services import events, scoring_runs
+from outboundql.services import campaign_scores, events, scoring_runs
 from outboundql.services.personas import persona_snapshot
-from outboundql.services.sql import chunks, column, int_list, is_postgres, placeholder
+from outboundql.services.sql import chunks, column, is_postgres, placeholder
 from outboundql.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _UPSERT_COLUMNS = ("project_id", "product_id", "account_id", "goal_key", "score", "band", "justifications",
                    "persona_version", "scorer", "model", "created_at", "updated_at")
@@ -69,6 +73,9 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
                 failure = exc
             else:
                 written = await _write(run, persona_version, outcome)
+                ACCOUNTS_SCORED.inc(len(outcome.scored))
+                log.info("scoring batch done", extra={"scoring_run_id": run_id, "batch": batch,
+                                                      "scored": len(outcome.scored), "failed": len(outcome.failed)})
     if failure is not None:
         # The calls were made (and billed) even though the batch failed: record them.
         await record_usage(run, [Usage(c.provider, c.model, c.input_tokens, c.output_tokens, c.cost_usd)
@@ -157,35 +164,22 @@ class Written:
 
 
 async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> Written:
-    """One transaction: FitScores, scored counters of every campaign of (product, goal), item states,
-    progress, and the paid usage. When the run ended meanwhile the scores and usage are still kept
-    (they are right, and paid for), but the ended run's progress no longer moves."""
+    """One transaction: FitScores, the scores kept on the rows and the counters of every campaign of the
+    product (`campaign_scores.sync`), item states, progress, and the paid usage. When the run ended
+    meanwhile the scores and usage are still kept (they are right, and paid for), but the ended run's
+    progress no longer moves."""
     scored_ids = [s.account_id for s in outcome.scored]
     async with in_transaction() as conn:
         # Lock the product's campaigns (in id order: no deadlocks; all of them, so one switching to
-        # this goal meanwhile is counted by exactly one side), then the run, then see which scores
-        # are new: under the locks, no other writer can make the same score new.
+        # this goal meanwhile is counted by exactly one side), then the run: under the locks, no other
+        # writer moves the same rows' kept scores and counters.
         await models.Campaign.filter(product_id=run.product_id).order_by("id").select_for_update().only("id")
         running = bool(await models.ScoringRun.filter(id=run.id, status=ScoringStatus.RUNNING)
                        .select_for_update().only("id"))
-        existing: set[int] = set()
-        for part in chunks(scored_ids):
-            existing.update(await column(models.FitScore.filter(
-                product_id=run.product_id, goal_key=run.goal_key, account_id__in=part,
-            ).values_list("account_id", flat=True)))
         await _upsert_scores(conn, run, persona_version, outcome)
-        new_ids = [i for i in scored_ids if i not in existing]
-        others: set[int] = set()
-        for part in chunks(new_ids):
-            others.update(await column(models.CampaignAccount.filter(
-                account_id__in=part, campaign__product_id=run.product_id, campaign__goal_key=run.goal_key,
-            ).exclude(campaign_id=run.campaign_id).distinct().values_list("campaign_id", flat=True)))
-            await conn.execute_query(
-                "UPDATE campaign SET scored_accounts = scored_accounts + (SELECT COUNT(*) FROM campaign_account ca "
-                f"WHERE ca.campaign_id = campaign.id AND ca.account_id IN ({int_list(part)})) "
-                f"WHERE product_id = {int(run.product_id)} AND goal_key = {placeholder(conn, 1)} AND id IN "
-                f"(SELECT campaign_id FROM campaign_account WHERE account_id IN ({int_list(part)}))",
-                [run.goal_key])
+        # The rows of these accounts in every campaign of the product: their kept scores and the counters.
+        changed = await campaign_scores.sync(account_ids=scored_ids, product_id=run.product_id)
+        others = set(changed) - {run.campaign_id}
         await record_usage(run, outcome.usage)
         if not running:
             return Written(False, tuple(sorted(others)))

@@ -82,8 +82,8 @@ async def score(project: models.Project, product: models.Product, account: model
 
 async def join(campaign: models.Campaign, account: models.Account, **fields: Any) -> models.CampaignAccount:
     row = await models.CampaignAccount.create(campaign=campaign, account=account, **fields)
-    actual = await campaign_stats.exact(campaign)
-    await models.Campaign.filter(id=campaign.id).update(**actual)  # keep the cache exact for the setup rows
+    await campaign_stats.recount([campaign.id])  # the setup rows' kept scores and the counters, exact
+    await row.refresh_from_db()
     return row
 
 
@@ -118,7 +118,9 @@ async def rows(project, product, campaign) -> dict[str, models.CampaignAccount]:
     for name, tags in {"Alpha": ["hot", "q3"], "Bravo": ["hot"], "Echo": ["cold"]}.items():
         for tag in tags:
             await models.CampaignAccountTag.create(campaign_account=made[name], campaign=campaign, tag=tag)
-    await models.Campaign.filter(id=campaign.id).update(**await campaign_stats.exact(campaign))
+    await campaign_stats.recount([campaign.id])
+    for row in made.values():
+        await row.refresh_from_db()
     return made
 
 
@@ -267,6 +269,7 @@ async def test_a_page_of_100_costs_the_same_selects_as_a_page_of_10(gql, owner, 
         assert all(e["node"]["contact"] and e["node"]["tags"] == ["a", "b"] for e in edges)
         return q.selects
 
+    await selects(1)  # warm: whatever a first request of the token caches is not the page's cost
     assert await selects(100) == await selects(10)
 
 

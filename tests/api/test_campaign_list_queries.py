@@ -8,6 +8,7 @@ from typing import Any
 from outboundql import models
 from outboundql.classifiers import ReplyClass
 from outboundql.enums import Band
+from outboundql.services import campaign_stats
 from tests.helpers import data_of
 
 CAMPAIGNS = """
@@ -40,6 +41,7 @@ async def _seed(project: models.Project, count: int) -> None:
         for _ in range(n % 3):
             await models.ScoringRun.create(project=project, campaign=campaign, product=product, scorer="rubric",
                                            goal_key=campaign.goal_key, total=3, done=3, status="completed")
+    await campaign_stats.recount()  # rows made by hand: their kept scores and the counters, from the fit scores
 
 
 async def test_a_page_of_campaigns_costs_constant_queries(gql: Any, owner: Any, project: models.Project,
@@ -51,6 +53,7 @@ async def test_a_page_of_campaigns_costs_constant_queries(gql: Any, owner: Any, 
             data = data_of(await gql(CAMPAIGNS, {"slug": project.slug, "first": first}, as_=owner))
         return q.selects, [e["node"] for e in data["project"]["campaigns"]["edges"]]
 
+    await selects(1)  # warm: whatever a first request of the token caches is not the page's cost
     small, _ = await selects(4)
     large, many = await selects(30)
     assert small == large

@@ -152,7 +152,7 @@ async def test_delete_accounts_erases_every_trace(gql, owner, project, campaign)
     fresh = await models.Campaign.get(id=campaign.id)
     assert {k: getattr(fresh, k) for k in campaign_stats.COUNTERS} == await campaign_stats.exact(fresh) == {
         "total_accounts": 1, "scored_accounts": 0, "approved_accounts": 1, "outreached_accounts": 1,
-        "responded_accounts": 0}
+        "responded_accounts": 0, "stale_score_count": 0, **{f"score_bucket_{i}": 0 for i in range(10)}}
     assert await campaign_stats.recount([campaign.id]) == []
     assert await models.ApiUsage.filter(project=project).count() == 1  # the cost stays, unattributed
     # the audit keeps that it happened, with no personal data

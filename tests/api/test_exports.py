@@ -28,7 +28,7 @@ from outboundql.enums import (
     Role,
 )
 from outboundql.exports import links
-from outboundql.services import export_rows, exports
+from outboundql.services import campaign_stats, export_rows, exports
 from outboundql.services.clock import FakeClock
 from outboundql.settings import Settings
 from tests.helpers import Person, data_of, global_id
@@ -134,6 +134,7 @@ async def world(gql: Any, owner: Person, project: models.Project, campaign: mode
                                  score=7.5, band=Band.MODERATE, scorer="rubric")
     await models.FitScore.create(project=project, product_id=campaign.product_id, account=beta, goal_key="press",
                                  score=3.0, band=Band.MISMATCH, scorer="external")
+    await campaign_stats.recount([campaign.id])  # rows and scores made by hand: the rows' kept scores follow
     return {"acme": acme, "beta": beta, "bare": bare, "rows": rows, "beta_contact": beta_contact}
 
 

@@ -177,8 +177,10 @@ async def test_first_and_last_together_are_refused(gql: Any, owner: Person, proj
 
 async def test_a_cursor_past_the_end_is_an_empty_page(gql: Any, owner: Person, project: models.Project) -> None:
     query = ("query($slug: String!, $after: String) { project(slug: $slug) { accounts(first: 2, after: $after) "
-             "{ edges { cursor } } } }")
-    result = await gql(query, {"slug": project.slug, "after": "YXJyYXljb25uZWN0aW9uOjEwMDA="}, as_=owner)
+             "{ edges { cursor } pageInfo { endCursor hasNextPage } } } }")
+    await models.Account.create(project=project, name="Only one")
+    last = data_of(await gql(query, {"slug": project.slug}, as_=owner))["project"]["accounts"]["pageInfo"]
+    result = await gql(query, {"slug": project.slug, "after": last["endCursor"]}, as_=owner)
     assert data_of(result)["project"]["accounts"]["edges"] == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -189,3 +190,47 @@ async def test_accounts_of_another_project_are_not_listed(
     await models.Account.create(project=other, name="Elsewhere")
     assert "Elsewhere" not in names(await accounts())
     assert (await accounts())["totalCount"] == len(SEED)
+
+
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+async def test_accounts_without_an_employee_count_come_last_both_ways(seeded: models.Project, accounts: Any,
+                                                                      direction: str) -> None:
+    order = {"field": "EMPLOYEE_COUNT", "direction": direction}
+    seen: list[str] = []
+    after = None
+    while True:  # pages of two: one of them spans the rows with a count and the row without
+        page = await accounts(orderBy=order, first=2, after=after)
+        seen += names(page)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen[-1] == "Delta"  # the one account without an employee count
+    counted = {"ASC": ["Gamma", "Acme", "Epsilon", "Beta", "Zeta Madrid Tools"],
+               "DESC": ["Zeta Madrid Tools", "Beta", "Epsilon", "Acme", "Gamma"]}
+    assert seen[:-1] == counted[direction]
+    back = await accounts(orderBy=order, last=3)
+    assert names(back) == seen[-3:]
+    assert back["pageInfo"]["hasPreviousPage"] is True
+
+
+async def test_rows_added_or_removed_between_pages_are_neither_repeated_nor_skipped(
+    project: models.Project, accounts: Any
+) -> None:
+    await models.Account.bulk_create([models.Account(project=project, name=f"N{i:02d}") for i in range(10)])
+    order = {"field": "NAME", "direction": "ASC"}
+    first = await accounts(orderBy=order, first=4)
+    await models.Account.create(project=project, name="A-first")  # sorts before the cursor
+    await models.Account.filter(project_id=project.id, name__in=["N00", "N05"]).delete()  # one read, one not
+    rest = await accounts(orderBy=order, first=10, after=first["pageInfo"]["endCursor"])
+    assert names(first) == ["N00", "N01", "N02", "N03"]
+    assert names(rest) == ["N04", "N06", "N07", "N08", "N09"]
+
+
+@pytest.mark.parametrize("forged", [
+    '["not a date", 1]', "[1, 2, 3]", '[null, 1]', '["2024-01-01", "x"]', "{}", "[1e999, 1]",
+])
+async def test_a_forged_cursor_is_a_pagination_error(seeded: models.Project, accounts: Any, gql: Any, owner: Any,
+                                                     forged: str) -> None:
+    cursor = base64.b64encode(f"keyset:{forged}".encode()).decode()
+    result = await gql(ACCOUNTS, {"slug": seeded.slug, "after": cursor}, as_=owner)
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["BAD_PAGINATION"]

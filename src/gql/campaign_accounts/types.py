@@ -152,19 +152,19 @@ class CampaignAccount(ProjectNode):
         return await attempts_of(info, self.row, limit)
 
     @strawberry.field(description="The override when set, else the current-goal AI score.")
-    async def effective_score(self, info: Info) -> float | None:
-        if self.row.override_score is not None:
-            return float(self.row.override_score)
-        score = await self.ai_score(info)
-        return None if score is None or score.stale else score.score
+    def effective_score(self) -> float | None:
+        return None if self.row.effective_score is None else float(self.row.effective_score)
 
     @strawberry.field(description="Band of the effective score.")
-    async def band(self, info: Info) -> Band | None:
-        return band_of(await self.effective_score(info))
+    def band(self) -> Band | None:
+        return band_of(self.effective_score())
 
 
 @strawberry.type
 class CampaignAccountConnection(CountedConnection[CampaignAccount]):
     @classmethod
     def resolve_node(cls, node: models.CampaignAccount, *, info: Info, **kwargs: Any) -> CampaignAccount:
+        account = node.__dict__.get("_account")
+        if isinstance(account, models.Account):  # read with the page (select_related): no second query
+            info.context.loaders.account_by_id.prime(account.id, account)
         return CampaignAccount.from_model(node)

@@ -178,12 +178,12 @@ class Campaign(ProjectNode):
 
     @strawberry.field(description="Accounts whose only score for this product is under another goal: "
                       "rescore to refresh them.")
-    async def stale_score_count(self, info: Info) -> int:
-        return await info.context.loaders.stale_count_by_campaign.load(self.row)
+    def stale_score_count(self) -> int:
+        return self.row.stale_score_count
 
     @strawberry.field(description="Histogram of this goal's fit scores of the campaign's accounts, 10 buckets.")
-    async def score_distribution(self, info: Info) -> list[ScoreBucket]:
-        counts = await info.context.loaders.score_buckets_by_campaign_id.load(self.row.id)
+    def score_distribution(self) -> list[ScoreBucket]:
+        counts = campaign_stats.score_distribution(self.row)
         return [ScoreBucket(from_=float(i), to=float(i + 1), count=counts[i]) for i in range(10)]
 
     @strawberry.field(description="The campaign's accounts, filtered and sorted (default: effective score, "
@@ -195,10 +195,14 @@ class Campaign(ProjectNode):
         order_by: CampaignAccountOrderRef | None = None, first: int | None = None, after: str | None = None,
         last: int | None = None, before: str | None = None,
     ) -> CampaignAccountConnectionRef:
+        command = filter.to_command() if filter else None
         rows = campaign_account_queries.campaign_accounts(
-            self.row, filter.to_command() if filter else None, *(order_by.to_ordering() if order_by else ()))
+            self.row, command, *(order_by.to_ordering() if order_by else ()))
         connection: type[CampaignAccountConnection] = lazy_class(CampaignAccountConnectionRef)
-        return await connection.page(rows, info, first=first, after=after, last=last, before=before)
+        info.context.loaders.campaign_by_id.prime(self.row.id, self.row)  # the rows' `campaign` and `aiScore`
+        unfiltered = command is None or command == campaign_account_queries.CampaignAccountsFilter()
+        return await connection.page(rows, info, first=first, after=after, last=last, before=before,
+                                     total=self.row.total_accounts if unfiltered else None)
 
     @strawberry.field(description="The campaign's accounts by execution status as shown (DISABLED and "
                       "CAMPAIGN_PAUSED included), one entry per status that has accounts.")
