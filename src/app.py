@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp
 from tortoise import Tortoise
 from tortoise.connection import connections
 
@@ -29,9 +30,12 @@ from outboundql.goals.registry import GoalRegistry
 from outboundql.gql import graphiql
 from outboundql.gql.schema import schema
 from outboundql.gql.view import OutboundqlGraphQL
+from outboundql.logs import configure as configure_logs
+from outboundql.metrics import process_exited, serve_metrics
 from outboundql.models.config import tortoise_config
 from outboundql.models.migrating import missing_migrations
 from outboundql.rate_limits import RateLimiter
+from outboundql.request_ids import RequestIds
 from outboundql.services import (
     imports,
     reply_classes,
@@ -43,6 +47,7 @@ from outboundql.services import (
 )
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.settings import Settings, get_settings
+from outboundql.tracing import traced
 from outboundql.upload_limit import UploadBodyLimit
 
 log = logging.getLogger(__name__)
@@ -144,6 +149,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(process_exited)  # this process's live gauges leave the sum of /metrics
             stack.push_async_callback(rate_limiter.aclose)
             stack.push_async_callback(graphql.persisted_queries.aclose)
             if manage_db:
@@ -169,6 +175,7 @@ def create_app(
             Mount(graphiql.MOUNT_PATH, graphiql.static_files()),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", serve_metrics),
             export_download.route,
             result_route.route,
             inbound_route.route,
@@ -178,6 +185,7 @@ def create_app(
         max_body_size=settings.max_body_bytes,
         middleware=[cors.middleware(settings), Middleware(BodyTimeout, seconds=settings.body_timeout_seconds)],
     )
+    app.add_middleware(RequestIds)  # outermost: every response and log line of a request carries its id
     app.state.settings = settings
     app.state.rate_limiter = rate_limiter  # read by the QueryCost extension
     app.state.check_schema = manage_db  # a caller owning the ORM owns the schema too (tests generate it)
@@ -185,6 +193,9 @@ def create_app(
     return app
 
 
-def app_from_env() -> Starlette:
-    """Factory for uvicorn (``outboundql.app:app_from_env``): the settings of the environment."""
-    return create_app(get_settings())
+def app_from_env() -> ASGIApp:
+    """Factory for uvicorn (``outboundql.app:app_from_env``): the settings of the environment, its logging, and
+    OpenTelemetry tracing when the standard ``OTEL_*`` variables ask for it."""
+    settings = get_settings()
+    configure_logs(settings.log_level, settings.log_format)
+    return traced(create_app(settings))

@@ -108,32 +108,48 @@ def serve(host: str, port: int, reload: bool, workers: int, demo: bool, migrate_
         click.echo(f"API token: {secret}")
     url_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(f"GraphiQL: http://{url_host}:{port}/graphql")
-    uvicorn.run("outboundql.app:app_from_env", factory=True, host=host, port=port, reload=reload,
-                workers=None if reload else workers, log_level=settings.log_level,
-                reload_dirs=[str(Path(__file__).parent)] if reload else None)
+    from outboundql import logs, metrics_setup
+
+    # Every API process writes its metrics where /metrics of any of them sums them; set before they start.
+    samples = metrics_setup.prepare_multiprocess_dir("api")
+    logs.configure(settings.log_level, settings.log_format)  # this process; each API process again (app_from_env)
+    try:
+        uvicorn.run("outboundql.app:app_from_env", factory=True, host=host, port=port, reload=reload,
+                    workers=None if reload else workers, log_level=settings.log_level, log_config=None,
+                    reload_dirs=[str(Path(__file__).parent)] if reload else None)
+    finally:
+        metrics_setup.remove_multiprocess_dir(samples)
 
 
 @main.command()
 @click.option("--processes", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--queues", "-Q", multiple=True, help="Only these queues (default: all).")
-def worker(processes: int, threads: int, queues: tuple[str, ...]) -> None:
+@click.option("--metrics-port", default=9191, show_default=True, type=click.IntRange(min=0, max=65535),
+              help="Serve the job metrics of all PROCESSES at http://<metrics-host>:<port>/metrics (0: off).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(processes: int, threads: int, queues: tuple[str, ...], metrics_port: int, metrics_host: str) -> None:
     """Run job workers on the Redis broker (distributed mode): PROCESSES dramatiq processes, each
     started again if it dies (a crash loop stops them all with an error), stopped by SIGTERM/SIGINT."""
-    import logging
-
+    from outboundql import logs, metrics_setup
     from outboundql.workers.supervisor import spawner, supervise
 
     settings = get_settings()
     _check_plugins(settings)  # before any process starts: a refused plugin would stop each of them in a loop
     if not settings.redis_url:
         _fail("outboundql worker needs OUTBOUNDQL_REDIS_URL. Without Redis, `outboundql serve` runs jobs itself.")
-    logging.basicConfig(level=settings.log_level.upper(), format="[%(asctime)s] [PID %(process)d] [%(threadName)s] "
-                        "[%(name)s] [%(levelname)s] %(message)s")  # as dramatiq's processes log
+    logs.configure(settings.log_level, settings.log_format)  # the worker processes inherit the resolved format
+    samples = metrics_setup.prepare_multiprocess_dir("worker")  # the worker processes write there
+    if metrics_port:
+        metrics_setup.serve_multiprocess(metrics_host, metrics_port)
     args = [sys.executable, "-m", "dramatiq", "outboundql.workers", "--processes", "1", "--threads", str(threads)]
     for queue in queues:
         args += ["--queues", queue]
-    sys.exit(supervise(spawner(args), processes))
+    try:
+        code = supervise(spawner(args), processes)
+    finally:
+        metrics_setup.remove_multiprocess_dir(samples)
+    sys.exit(code)
 
 
 @main.command()
@@ -303,12 +319,11 @@ def recount(project_slug: str | None) -> None:
 def mail_in(host: str, port: int) -> None:
     """Receive mail for campaign import addresses (SMTP): a mail from a campaign's authorised sender with a CSV
     attachment becomes an import job of the campaign. Without Redis the jobs run in this process."""
-    import logging
-
+    from outboundql import logs
     from outboundql import mail_in as receiver
     from outboundql.services import runtime
 
-    logging.basicConfig(level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    logs.configure(get_settings().log_level, get_settings().log_format)
 
     async def run() -> None:
         await receiver.serve(runtime.goals(), host, port)

@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
 
+from outboundql import tracing
 from outboundql.gql.account_upserts import AccountUpsertMutations
 from outboundql.gql.accounts import AccountMutations, AccountSubscriptions, ContactMutations
 from outboundql.gql.audiences import AudienceMutations
@@ -30,6 +31,7 @@ from outboundql.gql.low_fit import LowFitMutations
 from outboundql.gql.markets import MarketMutations
 from outboundql.gql.messages import MessageMutations
 from outboundql.gql.nodes import NodeQueries
+from outboundql.gql.operation_metrics import OperationMetrics
 from outboundql.gql.operation_name import RequireOperationName
 from outboundql.gql.products import ProductMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
@@ -95,6 +97,8 @@ schema = OutboundqlSchema(
     mutation=Mutation,
     subscription=Subscription,
     extensions=[
+        *tracing.schema_extensions(),  # OpenTelemetry spans, when the OTEL_* variables ask for them
+        OperationMetrics,  # first: times the whole operation and sees the final error codes
         RecheckWebsocketAuth,
         QueryLimits,  # parses (with a cache) under the token limit; adds the depth and alias rules
         RequireOperationName,  # several operations need an operationName (strawberry would run the first)

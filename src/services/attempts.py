@@ -35,6 +35,7 @@ from outboundql.enums import (
     Role,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput
+from outboundql.metrics import ATTEMPTS_SETTLED
 from outboundql.services import audit, campaign_stats, fields, messages, planning, runtime, sql, webhook_deliveries
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, outreach_deltas
@@ -284,6 +285,7 @@ async def settle(campaign: models.Campaign, locked: models.OutreachAttempt, outc
     (`advance`), audited as ``actor`` (None: the channel that delivered it, ``audit_after`` saying which). The next
     attempt, if any, and the decision. ``plan`` and ``people`` (the row's account), when the caller read them for a
     batch."""
+    ATTEMPTS_SETTLED.labels(outcome.value).inc()
     locked.status = AttemptStatus.DONE
     locked.outcome = outcome
     locked.goal_achieved = goal_achieved

@@ -36,6 +36,7 @@ from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
 from outboundql.imports import mapping as columns
 from outboundql.imports import reading
+from outboundql.metrics import IMPORT_ROWS
 from outboundql.services import (
     accounts,
     audiences,
@@ -654,6 +655,10 @@ async def _write(job: models.ImportJob, size: int, carry: _Carry | None, cleaned
     for name, value in progress.items():
         setattr(job, name, value)
     job.row_errors, job.heartbeat_at = errors, now
+    IMPORT_ROWS.inc(size)
+    log.info("import batch done", extra={"import_job_id": job.id, "rows": size, "done": job.done,  # `created` is
+                                         "accounts_created": plan.created, "accounts_merged": plan.merged,  # taken
+                                         "rows_failed": plan.failed})  # by logging.LogRecord
     return plan
 
 

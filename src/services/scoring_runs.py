@@ -98,6 +98,8 @@ async def score_campaign(access: Access, goals: GoalRegistry, cmd: ScoreCampaign
             setattr(campaign, name, value)
         await audit.record(project_id=campaign.project_id, actor=access.user, action="campaign.score", row=campaign,
                            after={"run_id": run.id, "scorer": scorer_name, "force": cmd.force, "total": run.total})
+    log.info("scoring run started", extra={"scoring_run_id": run.id, "campaign_id": campaign.id,
+                                           "scorer": scorer_name, "total": run.total})
     await _enqueue_started(run.id)
     await publish_progress(run)
     if run.status is ScoringStatus.COMPLETED:  # nothing to score: it ended as it started
@@ -213,6 +215,9 @@ async def _end(run_id: int, status: ScoringStatus, error: str | None) -> None:
         if ended:
             await models.Campaign.filter(id=run.campaign_id).update(scoring_status=status, scoring_error=error)
     if ended:
+        log.log(logging.INFO if status is ScoringStatus.COMPLETED else logging.WARNING, "scoring run ended",
+                extra={"scoring_run_id": run_id, "campaign_id": run.campaign_id, "status": status.value,
+                       "error": error})
         await publish_progress(run)
         await webhook_deliveries.record_scoring_finished(run_id)
 

@@ -22,8 +22,10 @@ from outboundql.workers.middleware import (
     ResumeScoringRuns,
     SchedulerTicks,
     WebhookTicks,
+    WorkerLogging,
     WorkerRuntime,
 )
+from outboundql.workers.observability import JobObservability
 
 #: Seconds a Redis command (and a connection attempt) of the broker may take before it fails, unless the
 #: URL says otherwise: a hung Redis then costs a request this long, not redis-py's default of 5 s.
@@ -39,6 +41,8 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     broker: dramatiq.Broker
     if settings.redis_url:
         broker = RedisBroker(url=broker_url(settings.redis_url))
+        broker.add_middleware(WorkerLogging(settings))
+        broker.add_middleware(JobObservability())
         broker.add_middleware(DatabaseAsyncIO(settings.database_url))
         broker.add_middleware(WorkerRuntime(settings))
         broker.add_middleware(ResumeScoringRuns(settings.scoring_resume_interval_seconds))
@@ -48,6 +52,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     else:
         broker = StubBroker()
         broker.add_middleware(HostLoopAsyncIO())
+        broker.add_middleware(JobObservability())
     return broker
 
 

@@ -1,5 +1,7 @@
 """Dramatiq middleware: how async actors reach the database in each way of running.
 
+* ``WorkerLogging`` (``outboundql worker`` processes): structured logs at the one configured level, as the API
+  logs (`outboundql.logs`); the process's metrics samples are dropped when it stops.
 * ``HostLoopAsyncIO`` (embedded): async actors run on the server's own event loop, so they
   share its tortoise connections. No second loop, no second ORM init.
 * ``DatabaseAsyncIO`` (``outboundql worker`` processes): dramatiq's event-loop thread with
@@ -30,6 +32,7 @@ from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_l
 from dramatiq.middleware import AsyncIO, Middleware
 from tortoise import Tortoise
 
+from outboundql import logs, metrics
 from outboundql.models.config import tortoise_config
 from outboundql.services import imports, reply_classes, runtime, scheduler, webhook_deliveries
 from outboundql.services.jobs import JobsUnavailable
@@ -37,6 +40,20 @@ from outboundql.services.scoring_runs import resume_interrupted
 from outboundql.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class WorkerLogging(Middleware):
+    """Log as the API does, at ``OUTBOUNDQL_LOG_LEVEL``, once the worker process has imported the broker (dramatiq
+    configured its own plain format before; lines still reach the supervisor through dramatiq's pipe)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        logs.configure(self.settings.log_level, self.settings.log_format)
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        metrics.process_exited()
 
 
 class HostLoopAsyncIO(Middleware):

@@ -2,8 +2,9 @@
 that kill some of them. Not a test module.
 
 ``outboundql worker`` logs ``Started worker process <pid>`` for each dramatiq process it starts (in a
-process group of its own), and dramatiq's worker process logs ``[PID <pid>] … Worker process is ready
-for action.`` once it consumes.
+process group of its own), and dramatiq's worker process logs ``Worker process is ready for action.``
+once it consumes: a structured line with its ``pid`` (``"pid": <pid>`` in JSON, ``pid=<pid>`` on a console),
+or dramatiq's own ``[PID <pid>] …`` format.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from tests.integration.conftest import Child
 
 STARTED = re.compile(r"Started worker process (\d+)\.")
-READY = re.compile(r"\[PID (\d+)\].*Worker process is ready for action")
+READY = re.compile(r"\[PID (\d+)\].*Worker process is ready for action"
+                   r"|Worker process is ready for action.*(?:\"pid\": |pid=)(\d+)")
 
 
 def started(worker: Child) -> list[int]:
@@ -28,7 +30,7 @@ def started(worker: Child) -> list[int]:
 
 def ready(worker: Child) -> list[int]:
     """Pids of the dramatiq worker processes that became ready, in order."""
-    return [int(m.group(1)) for line in list(worker.lines) if (m := READY.search(line))]
+    return [int(m.group(1) or m.group(2)) for line in list(worker.lines) if (m := READY.search(line))]
 
 
 def wait_ready(worker: Child, count: int, deadline: float) -> list[int]:

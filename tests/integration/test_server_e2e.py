@@ -136,7 +136,7 @@ def test_graphiql_and_the_probes(server: Server) -> None:
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     ready = httpx.get(f"{server.base}/readyz", timeout=10)
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "schema": "ok", "broker": "ok"}}
 
 
 async def test_a_subscriber_sees_an_account_created_by_another_client(server: Server) -> None:
