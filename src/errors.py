@@ -5,6 +5,7 @@ Services raise these; the GraphQL layer turns them into `UserError` data in one 
     OutboundqlError
     ├── NotFound        a row that does not exist *or* belongs to a project the viewer cannot see
     ├── Forbidden       the viewer sees the row but their role does not allow the change
+    ├── ProjectArchived the project is archived: read-only until unarchived
     ├── Conflict        the change collides with existing data
     ├── Unavailable     the server is not set up for what was asked (e.g. no LLM configured)
     └── InvalidInput    one or more fields are wrong (carries every issue at once)
@@ -52,6 +53,14 @@ class NotFound(OutboundqlError):
 
 class Forbidden(OutboundqlError):
     code = "FORBIDDEN"
+
+
+class ProjectArchived(OutboundqlError):
+    code = "PROJECT_ARCHIVED"
+
+    def __init__(self, *, field: str | None = None) -> None:
+        super().__init__("This project is archived and read-only: an admin can unarchive it "
+                         "(unarchiveProject) to change it again.", field=field)
 
 
 class Conflict(OutboundqlError):

@@ -10,11 +10,14 @@ from typing import Any, ClassVar, Self, cast, get_args
 
 import strawberry
 from strawberry import relay
+from strawberry.extensions import FieldExtension
 from tortoise.models import Model
 
 from outboundql.errors import NotFound
 from outboundql.gql.errors import ErrorsAsData
 from outboundql.gql.permissions import IsAuthenticated
+from outboundql.models.audit import AuditSource
+from outboundql.services import audit
 from outboundql.services.access import parse_id
 from outboundql.services.commands import UNSET
 
@@ -91,7 +94,20 @@ class ProjectNode(RowType, relay.Node):
         return [cls.from_model(rows[pk]) if pk in rows else None for pk in pks]
 
 
-def mutation(description: str) -> Any:
+class ChangeScope(FieldExtension):
+    """Around a mutation: the viewer's archived projects read afresh (they refuse changes), and what it writes
+    audited as coming through the request's API token."""
+
+    async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        access = info.context.access_or_none
+        if access is None:
+            return await next_(source, info, **kwargs)
+        await access.load_archived()
+        with audit.origin(AuditSource.API, access.token_id):
+            return await next_(source, info, **kwargs)
+
+
+def mutation(description: str, *, deprecation_reason: str | None = None) -> Any:
     """A mutation field for signed-in users whose domain errors come back in the payload's ``errors``."""
-    return strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData()],
-                               description=description)
+    return strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[ErrorsAsData(), ChangeScope()],
+                               description=description, deprecation_reason=deprecation_reason)

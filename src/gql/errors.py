@@ -27,6 +27,8 @@ class UserErrorCode(enum.Enum):
     CONFLICT = "CONFLICT"
     FORBIDDEN = "FORBIDDEN"
     UNAVAILABLE = "UNAVAILABLE"
+    PROJECT_ARCHIVED = strawberry.enum_value(
+        "PROJECT_ARCHIVED", description="The project is archived (read-only): unarchive it to change it.")
 
 
 @strawberry.type(description="A problem with a mutation's input, reported as data.")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import ProjectNode, maybe, mutation, pk_of
+from outboundql.gql.base import ProjectNode, lazy_class, maybe, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import PersonaStatus
 from outboundql.gql.errors import UserError
@@ -16,6 +17,11 @@ from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.idempotency import idempotency_key, replayed
 from outboundql.services import personas as personas_service
 from outboundql.services import products as products_service
+
+if TYPE_CHECKING:
+    from outboundql.gql.users import User
+
+UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
 
 
 @strawberry.type(description="What a project sells or promotes. Its description anchors personas and scoring.")
@@ -34,6 +40,13 @@ class Product(ProjectNode):
     updated_at: datetime
     row: strawberry.Private[models.Product]
     node_model = models.Product
+
+    @strawberry.field(description="Who created the product (null once their account is gone).")
+    async def created_by(self, info: Info) -> UserRef | None:
+        if self.row.created_by_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.row.created_by_id)
+        return lazy_class(UserRef).from_model(row) if row else None
 
     @strawberry.field(description="The personas of this product, one per goal, by goal key.")
     async def personas(self, info: Info) -> list[Persona]:

@@ -9,7 +9,9 @@ import strawberry
 from strawberry import relay
 
 from outboundql import enums, models
+from outboundql.errors import Forbidden
 from outboundql.gql.accounts.queries import resolve_accounts
+from outboundql.gql.audit import AuditEventConnection, AuditEventFilter, resolve_audit_events, to_filter
 from outboundql.gql.base import ProjectNode, mutation, pk_of
 from outboundql.gql.campaigns import Campaign, resolve_campaigns
 from outboundql.gql.channels import ChannelConfigType, project_channels
@@ -26,9 +28,10 @@ from outboundql.gql.products import Product
 from outboundql.gql.saved_filters import SavedFilter
 from outboundql.gql.stats import ProjectStats, project_stats
 from outboundql.gql.suppressions import SuppressionConnection, SuppressionKind, resolve_suppressions
+from outboundql.gql.teams import Invitation
 from outboundql.gql.users import User
 from outboundql.gql.webhooks import WebhookEndpoint, project_webhook_endpoints
-from outboundql.services import markets, products, reply_mail, saved_filters
+from outboundql.services import invitations, markets, products, reply_mail, saved_filters
 from outboundql.services import projects as projects_service
 
 if TYPE_CHECKING:
@@ -69,10 +72,29 @@ class Project(ProjectNode):
             return None
         return reply_mail.reply_address(self.row.id)
 
-    @strawberry.field(description="Members and their roles.")
+    @strawberry.field(description="Members and their roles, longest-standing first.")
     async def members(self, info: Info) -> list[ProjectMember]:
         rows = await projects_service.project_members(self.row.id)
-        return [ProjectMember(role=r.role, user_row=r.user) for r in rows]
+        return [ProjectMember(role=r.role, joined_at=r.created_at, user_row=r.user) for r in rows]
+
+    @strawberry.field(description="Invitations, newest first: pending ones, or all with includeClosed (accepted, "
+                      "revoked, expired). Admins only (FORBIDDEN otherwise).")
+    async def invitations(self, info: Info, include_closed: bool = False) -> list[Invitation]:
+        role = info.context.access.require(self.row.id)
+        if role.rank < enums.Role.ADMIN.rank:
+            raise Forbidden(f"Your role in this project is {role.value}; invitations are shown to admins and owners.")
+        rows = await invitations.project_invitations(self.row.id, only_pending=not include_closed).limit(200)
+        return [Invitation.from_model(r) for r in rows]
+
+    @strawberry.field(description="The audit trail: every change to the project's data, newest first, with who, "
+                      "when, from where and what changed; filterable by actor, object, action, source and time. "
+                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default).")
+    async def audit_events(
+        self, info: Info, filter: AuditEventFilter | None = None, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> AuditEventConnection:
+        return await resolve_audit_events(info, self.row.id, to_filter(filter), first=first, after=after, last=last,
+                                          before=before)
 
     @strawberry.field(description="Products, oldest first; archived ones only when asked.")
     async def products(self, info: Info, include_archived: bool = False) -> list[Product]:
@@ -168,6 +190,7 @@ class Project(ProjectNode):
 @strawberry.type(description="A member of a project.")
 class ProjectMember:
     role: Role
+    joined_at: datetime = strawberry.field(description="When they became a member.")
     user_row: strawberry.Private[models.User]
 
     @strawberry.field
@@ -240,7 +263,9 @@ class ProjectMutations:
         return CreateProjectPayload(project=Project.from_model(result.project), replayed=result.replayed)
 
     @mutation("Add an existing user to a project (admins add members and viewers; "
-              "owners add anyone).")
+              "owners add anyone).",
+              deprecation_reason="Use inviteMember: the invitee accepts the invitation, and the answer never tells "
+              "whether an e-mail address has an account. addProjectMember will be removed in a future release.")
     async def add_project_member(self, info: Info, input: AddProjectMemberInput) -> AddProjectMemberPayload:
         result = await projects_service.add_project_member(info.context.access, input.to_command())
         return AddProjectMemberPayload(project=Project.from_model(result.project))

@@ -34,12 +34,14 @@ from outboundql.gql.nodes import NodeQueries
 from outboundql.gql.operation_metrics import OperationMetrics
 from outboundql.gql.operation_name import RequireOperationName
 from outboundql.gql.products import ProductMutations
+from outboundql.gql.project_lifecycle import ProjectLifecycleMutations
 from outboundql.gql.projects import ProjectMutations, ProjectQueries
 from outboundql.gql.query_cost import QueryCost
 from outboundql.gql.reply_classes import ReplyClassMutations, ReplyClassQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
 from outboundql.gql.suppressions import SuppressionMutations
+from outboundql.gql.teams import TeamMutations
 from outboundql.gql.users import UserMutations, UserQueries
 from outboundql.gql.webhooks import WebhookMutations, WebhookQueries
 
@@ -54,6 +56,7 @@ class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, Im
 class Mutation(
     ImportMutations,
     UserMutations, ProjectMutations, ProductMutations, AccountMutations, ContactMutations, CampaignMutations,
+    ProjectLifecycleMutations, TeamMutations,
     CampaignAccountMutations, CampaignAccountUpdateMutations, CampaignRemovalMutations, ErasureMutations,
     LowFitMutations, SavedFilterMutations, MarketMutations, ScoringMutations,
     MessageMutations, ExpenseMutations, CadenceMutations, ExecutionMutations, ExternalScoreMutations,

@@ -10,7 +10,7 @@ import strawberry
 from strawberry import relay
 
 from outboundql import models
-from outboundql.gql.base import RowType, lazy_class, mutation, pk_of
+from outboundql.gql.base import RowType, lazy_class, maybe, mutation, pk_of
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Role
 from outboundql.gql.errors import UserError
@@ -112,6 +112,19 @@ class RevokeApiTokenPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class UpdateViewerInput:
+    name: str | None = strawberry.UNSET
+    language: str | None = strawberry.field(default=strawberry.UNSET, description="A BCP 47 language tag (es, "
+                                            "pt-BR, zh-Hant); null clears it. Drafts and reasons fall back to it.")
+
+
+@strawberry.type
+class UpdateViewerPayload:
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class UserQueries:
     @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in user.")
@@ -127,6 +140,11 @@ class UserMutations:
     async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
         result = await tokens.create_api_token(info.context.access.user, input.to_command())
         return CreateApiTokenPayload(token=ApiToken.from_model(result.token), secret=result.secret)
+
+    @mutation("Change your own name or language.")
+    async def update_viewer(self, info: Info, input: UpdateViewerInput) -> UpdateViewerPayload:
+        cmd = users.UpdateViewer(name=maybe(input.name), language=maybe(input.language))
+        return UpdateViewerPayload(user=User.from_model(await users.update_viewer(info.context.access, cmd)))
 
     @mutation("Revoke one of your API tokens. Requests with it fail from then on.")
     async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> RevokeApiTokenPayload:

@@ -9,6 +9,7 @@ from outboundql.models.channels import ChannelConfig
 from outboundql.models.execution import OutreachAttempt
 from outboundql.models.idempotency import IdempotencyKey
 from outboundql.models.imports import ImportFile, ImportJob
+from outboundql.models.invitations import Invitation
 from outboundql.models.outreach import Message
 from outboundql.models.products import Persona, Product
 from outboundql.models.projects import Market, Membership, Project, SavedFilter
@@ -34,6 +35,7 @@ __all__ = [
     "IdempotencyKey",
     "ImportFile",
     "ImportJob",
+    "Invitation",
     "Market",
     "Membership",
     "Message",

@@ -2,7 +2,9 @@
 
 An `Access` is built once per request from the viewer's memberships. Rows of projects the
 viewer is not a member of are invisible: fetching one raises `NotFound`, exactly like a
-missing row. A member whose role is too low gets `Forbidden`.
+missing row. A member whose role is too low gets `Forbidden`. Archived projects are read-only:
+asking for the member role or higher there raises `ProjectArchived` once `load_archived` has
+run (every GraphQL mutation runs it first; reads never need it).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from tortoise.models import Model
 
 from outboundql import models
 from outboundql.enums import Role
-from outboundql.errors import Forbidden, InvalidInput, NotFound
+from outboundql.errors import Forbidden, InvalidInput, NotFound, ProjectArchived
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
@@ -48,6 +50,10 @@ class Access:
 
     user: models.User
     roles: dict[int, Role] = field(default_factory=dict)
+    archived: set[int] = field(default_factory=set)
+    token_id: int | None = None
+    """The API token the request authenticated with (what its changes are audited as coming through)."""
+    """The viewer's archived projects, as `load_archived` last read them: nothing changes in them."""
 
     @classmethod
     async def for_user(cls, user: models.User) -> Access:
@@ -64,11 +70,20 @@ class Access:
     def project_ids(self) -> list[int]:
         return list(self.roles)
 
+    async def load_archived(self) -> None:
+        """Read which of the viewer's projects are archived (one query; none when the viewer has no project)."""
+        ids = self.project_ids
+        found: list[Any] = list(await models.Project.filter(id__in=ids, archived_at__isnull=False).values_list(
+            "id", flat=True)) if ids else []
+        self.archived = {int(pk) for pk in found}
+
     def require(
-        self, project_id: int, role: Role = Role.VIEWER, *, what: str = "Project", field: str | None = None
+        self, project_id: int, role: Role = Role.VIEWER, *, what: str = "Project", field: str | None = None,
+        allow_archived: bool = False,
     ) -> Role:
         """The viewer's role in ``project_id``; NotFound (on input ``field``) when not a member,
-        Forbidden when too low."""
+        Forbidden when too low, ProjectArchived when a change (member role or higher) is asked of an
+        archived project (unless ``allow_archived``: unarchiving, deleting)."""
         have = self.roles.get(project_id)
         if have is None:
             raise NotFound(what, field=field)
@@ -77,6 +92,8 @@ class Access:
                 f"Your role in this project is {have.value}; you need {role.value} or higher to "
                 f"{_ROLE_VERBS[role]} it."
             )
+        if role.rank >= Role.MEMBER.rank and project_id in self.archived and not allow_archived:
+            raise ProjectArchived()
         return have
 
     def scope(self, queryset: QuerySet[M], project_field: str = "project_id") -> QuerySet[M]:

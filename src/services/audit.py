@@ -1,4 +1,5 @@
-"""Audit trail: one `AuditEvent` per change, written in the same transaction as the change."""
+"""Audit trail: one `AuditEvent` per change, written in the same transaction as the change, stamped with where
+it came from (`origin`: an API token, a command, a worker, an import). Reading it: `audit_trail`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,23 @@ import contextlib
 import datetime as dt
 import decimal
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from tortoise.models import Model
 
 from outboundql import models
+from outboundql.models.audit import AuditSource, Origin, current_origin
+
+
+@contextlib.contextmanager
+def origin(source: AuditSource, api_token_id: int | None = None) -> Iterator[None]:
+    """Every event written in the block (by this task and those it starts) comes from ``source``."""
+    token = current_origin.set(Origin(source, api_token_id))
+    try:
+        yield
+    finally:
+        current_origin.reset(token)
 
 
 def snapshot(row: Model, fields: list[str] | None = None) -> dict[str, Any]:
@@ -34,7 +46,7 @@ def _jsonable(value: Any) -> Any:
 
 async def record(
     *,
-    project_id: int,
+    project_id: int | None,
     actor: models.User | None,
     action: str,
     row: Model,

@@ -77,7 +77,7 @@ async def access_for(authorization: str | None, settings: Settings) -> Access:
     stale_use = entry.last_used_at is None or now - entry.last_used_at >= touch_interval
     if stale_use and await tokens.schedule_touch(entry.token_id, now) and epoch is not None:
         _remember(key, replace(entry, last_used_at=now))  # touch once per interval, not per request
-    return Access(user=entry.user, roles=dict(entry.roles))
+    return Access(user=entry.user, roles=dict(entry.roles), token_id=entry.token_id)
 
 
 async def invalidate_user_access(user_id: int | None = None) -> None:

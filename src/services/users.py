@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from outboundql import models
 from outboundql.errors import Collector, Conflict
-from outboundql.services import fields, normalize
+from outboundql.services import auth_cache, fields, normalize
 from outboundql.services.access import Access
+from outboundql.services.commands import UNSET, Maybe, given
 
 
 async def create_user(email: str, name: str = "", language: str | None = None) -> models.User:
@@ -46,3 +49,28 @@ async def shared_memberships(access: Access, user_id: int) -> list[models.Member
     return list(
         await models.Membership.filter(user_id=user_id, project_id__in=access.project_ids).order_by("project_id")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateViewer:
+    name: Maybe[str] = UNSET
+    language: Maybe[str | None] = UNSET
+    """A BCP 47 tag (stored canonical: ``pt-br`` → ``pt-BR``); null clears it."""
+
+
+async def update_viewer(access: Access, cmd: UpdateViewer) -> models.User:
+    """Change the signed-in user's own name or language (what drafts and reasons fall back to)."""
+    check = Collector()
+    data = fields.clean(given(cmd), {"name": fields.text(200, label="Name"),
+                                     "language": normalize.normalize_language}, check)
+    check.raise_if_any()
+    user = access.user
+    if "name" in data:
+        data["name"] = data["name"] or ""
+    changed = {k: v for k, v in data.items() if getattr(user, k) != v}
+    if changed:
+        for key, value in changed.items():
+            setattr(user, key, value)
+        await user.save(update_fields=[*changed, "updated_at"])
+        await auth_cache.invalidate_user_access(user.id)  # requests read the user from there
+    return user

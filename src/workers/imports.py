@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dramatiq
 
-from outboundql.services import imports
+from outboundql.models.audit import AuditSource
+from outboundql.services import audit, imports
 from outboundql.workers.broker import current_broker
 
 QUEUE = "imports"
@@ -15,4 +16,5 @@ QUEUE = "imports"
 @dramatiq.actor(broker=current_broker(), actor_name="run_import", queue_name=QUEUE, max_retries=3,
                 min_backoff=1_000, max_backoff=60_000, time_limit=60 * 60_000)
 async def run_import(job_id: int) -> None:
-    await imports.run_import(job_id)
+    with audit.origin(AuditSource.IMPORT):  # what the job writes is audited as the import's
+        await imports.run_import(job_id)

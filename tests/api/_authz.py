@@ -32,6 +32,7 @@ from outboundql.services import campaign_accounts as campaign_accounts_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import channel_configs as channel_configs_service
 from outboundql.services import expenses as expenses_service
+from outboundql.services import invitations as invitations_service
 from outboundql.services import low_fit
 from outboundql.services import markets as markets_service
 from outboundql.services import messages as messages_service
@@ -82,6 +83,12 @@ class World:
     webhook_endpoint: models.WebhookEndpoint | None = None  # set by build_world
     webhook_delivery: models.WebhookDelivery | None = None  # set by build_world (an event sent to the endpoint)
     channel_config: models.ChannelConfig | None = None  # set by build_world (log configured for EMAIL)
+    invitation: models.Invitation | None = None  # set by build_world (pending, to the MEMBER role)
+
+    @property
+    def owner_user(self) -> models.User:
+        """The owner's user (a member of the project, for the member mutations)."""
+        return self.owner.user
 
     def gid(self, attr: str) -> str:
         row = getattr(self, attr)
@@ -113,6 +120,8 @@ TYPE_OF = {
     "webhook_endpoint": "WebhookEndpoint",
     "webhook_delivery": "WebhookDelivery",
     "channel_config": "ChannelConfig",
+    "invitation": "Invitation",
+    "owner_user": "User",
 }
 
 
@@ -180,6 +189,8 @@ async def build_world(owner: Person, tag: str) -> World:
         status=WebhookDeliveryStatus.DELIVERED, attempts=1, response_status=200)
     world.channel_config = (await channel_configs_service.configure_channel(
         access, channel_configs_service.ConfigureChannel(project.id, "log", Channel.EMAIL))).config
+    world.invitation = (await invitations_service.invite_member(access, invitations_service.InviteMember(
+        project.id, f"invitee@{tag}-one.example"))).invitation
     return world
 
 
@@ -415,12 +426,36 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"projectId": gid, "kind": "EMAIL"}, "kind"),
     Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
+    Mutation("inviteMember", "InviteMemberInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "invitation { id } token"),
+    Mutation("revokeInvitation", "RevokeInvitationInput", "invitation", "input.id",
+             lambda w, gid: {"id": gid}, "invitation { id status }"),
+    Mutation("changeMemberRole", "ChangeMemberRoleInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "userId": w.gid("owner_user"), "role": "ADMIN"}, "project { id }"),
+    Mutation("changeMemberRole", "ChangeMemberRoleInput", "owner_user", "input.userId",
+             lambda w, gid: {"projectId": w.gid("project"), "userId": gid, "role": "ADMIN"}, "project { id }"),
+    Mutation("removeMember", "RemoveMemberInput", "project", "input.projectId",
+             lambda w, gid: {"projectId": gid, "userId": w.gid("owner_user")}, "removedUserId"),
+    Mutation("removeMember", "RemoveMemberInput", "owner_user", "input.userId",
+             lambda w, gid: {"projectId": w.gid("project"), "userId": gid}, "removedUserId"),
+    Mutation("updateProject", "UpdateProjectInput", "project", "input.id",
+             lambda w, gid: {"id": gid, "name": "Renamed project", "description": "New words"}, "project { id }"),
+    Mutation("archiveProject", "ProjectIdInput", "project", "input.id",
+             lambda w, gid: {"id": gid}, "project { id archivedAt }"),
+    Mutation("unarchiveProject", "ProjectIdInput", "project", "input.id",
+             lambda w, gid: {"id": gid}, "project { id archivedAt }"),
+    Mutation("deleteProject", "DeleteProjectInput", "project", "input.id",
+             lambda w, gid: {"id": gid, "confirmName": w.project.name}, "deletedProjectId"),
 ]
 
 # Integrations (event webhooks; channels, which hold credentials) are managed by admins, as members and API tokens
 # are.
 ADMIN_MUTATIONS = {"addProjectMember", "createWebhookEndpoint", "updateWebhookEndpoint", "deleteWebhookEndpoint",
-                   "redeliverWebhook", "configureChannel", "removeChannel"}
+                   "redeliverWebhook", "configureChannel", "removeChannel",
+                   # the team and the project itself: admins (deleting the project: owners, see OWNER_MUTATIONS)
+                   "inviteMember", "revokeInvitation", "changeMemberRole", "removeMember", "updateProject",
+                   "archiveProject", "unarchiveProject", "deleteProject"}
+OWNER_MUTATIONS = {"deleteProject"}
 DATA_MUTATIONS = [m for m in MUTATIONS if m.op not in ADMIN_MUTATIONS]
 
 # Mutations that only read (exports): viewers may run them too; another project's ids answer like missing ones.
@@ -449,7 +484,7 @@ SNAPSHOT_MODELS = (
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
     models.Message, models.Expense, models.ApiUsage, models.OutreachAttempt, models.FitScore,
-    models.Suppression, models.WebhookEndpoint, models.WebhookDelivery, models.ChannelConfig,
+    models.Suppression, models.WebhookEndpoint, models.WebhookDelivery, models.ChannelConfig, models.Invitation,
 )
 
 

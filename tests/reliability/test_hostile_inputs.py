@@ -463,6 +463,26 @@ async def build_world(client: httpx.AsyncClient, owner: Person) -> dict[str, str
                                      i={"projectId": own["Project"], "entries": [{"kind": "DOMAIN",
                                                                                   "value": "gone.example"}]}
                                      ))["addSuppressions"]["added"][0]["id"]
+    own["Invitation"] = (await call(client, owner, "mutation($i: InviteMemberInput!) { inviteMember(input: $i) "
+                                                   "{ invitation { id } errors { code field message } } }",
+                                    i={"projectId": own["Project"], "email": "invitee@example.com"}
+                                    ))["inviteMember"]["invitation"]["id"]
+    page = await call(client, owner, "query($id: ID!) { node(id: $id) { ... on Project { auditEvents(first: 1) "
+                                     "{ edges { node { id } } } } } }", id=own["Project"])
+    own["AuditEvent"] = page["node"]["auditEvents"]["edges"][0]["node"]["id"]
+    logged = await call(client, owner, "mutation($i: LogMessageInput!) { logMessage(input: $i) { message { signals "
+                                       "{ id } } errors { code field message } } }",
+                        i={"campaignAccountId": own["CampaignAccount"], "text": "We use a rival.",
+                           "signals": [{"kind": "competitor", "text": "Uses a rival"}]})
+    own["Signal"] = logged["logMessage"]["message"]["signals"][0]["id"]
+    await call(client, owner, "mutation($i: UpdateCampaignInput!) { updateCampaign(input: $i) "
+                              "{ errors { code field message } } }",
+               i={"id": own["Campaign"], "audience": {"kind": "saved_filter", "savedFilterId": own["SavedFilter"]}})
+    await call(client, owner, "mutation($i: SyncCampaignAudienceInput!) { syncCampaignAudience(input: $i) "
+                              "{ errors { code field message } } }", i={"campaignId": own["Campaign"]})
+    page = await call(client, owner, "query($id: ID!) { node(id: $id) { ... on Campaign { audienceSyncs(limit: 1) "
+                                     "{ id } } } }", id=own["Campaign"])
+    own["AudienceSync"] = page["node"]["audienceSyncs"][0]["id"]
     missing = set(node_types(SCHEMA)) - own.keys()
     assert not missing, f"make one object of each new node type in build_world: {sorted(missing)}"
     return own

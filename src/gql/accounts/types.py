@@ -17,10 +17,13 @@ from outboundql.gql.pagination import CountedConnection
 from outboundql.services import accounts as accounts_service
 
 if TYPE_CHECKING:
+    from outboundql.gql.audit import AuditEventConnection, AuditTrailFilter
     from outboundql.gql.messages import MessageConnection
     from outboundql.gql.users import User
 
 UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
+AuditEventConnectionRef = Annotated["AuditEventConnection", strawberry.lazy("outboundql.gql.audit")]
+AuditTrailFilterRef = Annotated["AuditTrailFilter", strawberry.lazy("outboundql.gql.audit")]
 MessageConnectionRef = Annotated["MessageConnection", strawberry.lazy("outboundql.gql.messages")]
 
 TIME_ZONE_HELP = ("IANA time zone; outreach windows in recipient-local time use the contact's, else the account's, "
@@ -113,6 +116,18 @@ class Account(ProjectNode):
     async def status_history(self, info: Info) -> list[AccountStatusChange]:
         rows = await info.context.loaders.status_changes_by_account_id.load(self.row.id)
         return [AccountStatusChange.from_model(r) for r in rows]
+
+    @strawberry.field(description="The audit trail of this account and its contacts, newest first: who changed "
+                      "what, when and from where. first/last at most OUTBOUNDQL_MAX_PAGE_SIZE.")
+    async def audit_events(self, info: Info, filter: AuditTrailFilterRef | None = None, first: int | None = None,
+                           after: str | None = None, last: int | None = None, before: str | None = None,
+                           ) -> AuditEventConnectionRef:
+        from outboundql.gql.audit import resolve_audit_events, to_filter
+        from outboundql.services.audit_trail import account_objects
+
+        flt = to_filter(filter, await account_objects(self.row.id))
+        return await resolve_audit_events(info, self.row.project_id, flt, first=first, after=after, last=last,
+                                          before=before)
 
     @strawberry.field(description="Every conversation with this account across its campaigns, merged into one "
                       "list, newest first by when each was sent or received (a draft: written); each message "

@@ -41,6 +41,7 @@ from outboundql.services import campaigns as campaigns_service
 
 if TYPE_CHECKING:
     from outboundql.gql.audiences import AudienceSync
+    from outboundql.gql.audit import AuditEventConnection, AuditTrailFilter
     from outboundql.gql.campaign_accounts import (
         CampaignAccountConnection,
         CampaignAccountFilter,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from outboundql.gql.imports import ColumnMapping
     from outboundql.gql.markets import Market
     from outboundql.gql.scoring import ScoringRun
+    from outboundql.gql.users import User
 
 # These modules import this one while they load (their types point back at Campaign), so their names
 # are resolved lazily: strawberry.lazy for the annotations, `lazy_class` inside the resolvers.
@@ -64,6 +66,9 @@ CampaignAccountOrderRef = Annotated["CampaignAccountOrder", strawberry.lazy(_CAM
 ColumnMappingRef = Annotated["ColumnMapping", strawberry.lazy(_IMPORTS)]
 MarketRef = Annotated["Market", strawberry.lazy(_MARKETS)]
 ScoringRunRef = Annotated["ScoringRun", strawberry.lazy(_SCORING)]
+UserRef = Annotated["User", strawberry.lazy("outboundql.gql.users")]
+AuditEventConnectionRef = Annotated["AuditEventConnection", strawberry.lazy("outboundql.gql.audit")]
+AuditTrailFilterRef = Annotated["AuditTrailFilter", strawberry.lazy("outboundql.gql.audit")]
 
 
 @strawberry.type(description="Progress of the scoring job.")
@@ -119,6 +124,24 @@ class Campaign(ProjectNode):
     @strawberry.field(description="Why this campaign reaches out.")
     def goal(self, info: Info) -> GoalType:
         return goal_type(info, self.row.goal_key)
+
+    @strawberry.field(description="Who created the campaign (null once their account is gone).")
+    async def created_by(self, info: Info) -> UserRef | None:
+        if self.row.created_by_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.row.created_by_id)
+        return lazy_class(UserRef).from_model(row) if row else None
+
+    @strawberry.field(description="The campaign's audit trail, newest first: who changed what, when and from "
+                      "where. first/last at most OUTBOUNDQL_MAX_PAGE_SIZE.")
+    async def audit_events(
+        self, info: Info, filter: AuditTrailFilterRef | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> AuditEventConnectionRef:
+        from outboundql.gql.audit import resolve_audit_events, to_filter
+
+        return await resolve_audit_events(info, self.row.project_id, to_filter(filter, (("Campaign", self.row.id),)),
+                                          first=first, after=after, last=last, before=before)
 
     @strawberry.field(description="Accounts processed / in the work set of the latest scoring run.")
     def scoring_progress(self) -> ScoringProgress:
