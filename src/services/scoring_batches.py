@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
 from outboundql.llm.client import LlmError, LlmRequestRefused
 from outboundql.metrics import ACCOUNTS_SCORED
-from outboundql.metrics import ACCOUNTS_SCORED
 from outboundql.scoring.scorers import (
     BatchOutcome,
     ScorerUnavailable,
@@ -41,8 +39,6 @@ from outboundql.services import campaign_scores, events, scoring_runs
 from outboundql.services.personas import persona_snapshot
 from outboundql.services.sql import chunks, column, is_postgres, placeholder
 from outboundql.settings import Settings
-
-log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +73,6 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
                 failure = exc
             else:
                 written = await _write(run, persona_version, outcome)
-                ACCOUNTS_SCORED.inc(len(outcome.scored))
-                log.info("scoring batch done", extra={"scoring_run_id": run_id, "batch": batch,
-                                                      "scored": len(outcome.scored), "failed": len(outcome.failed)})
                 ACCOUNTS_SCORED.inc(len(outcome.scored))
                 log.info("scoring batch done", extra={"scoring_run_id": run_id, "batch": batch,
                                                       "scored": len(outcome.scored), "failed": len(outcome.failed)})
