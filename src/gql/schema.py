@@ -39,6 +39,7 @@ from outboundql.gql.projects import ProjectMutations, ProjectQueries
 from outboundql.gql.query_cost import QueryCost
 from outboundql.gql.reply_classes import ReplyClassMutations, ReplyClassQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
+from outboundql.gql.schema_docs import document as document_schema
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
 from outboundql.gql.suppressions import SuppressionMutations
 from outboundql.gql.teams import TeamMutations
@@ -110,3 +111,4 @@ schema = OutboundqlSchema(
         CodedErrors,
     ],
 )
+document_schema(schema._schema)  # every enum value and the standard arguments described (schema_docs)
