@@ -24,8 +24,9 @@ def _with_db(fn: Callable[[], Awaitable[T]]) -> T:
     from tortoise import Tortoise
 
     from outboundql.goals.api import GoalRegistrationError
+    from outboundql.models.audit import AuditSource
     from outboundql.models.config import apply_migrations, tortoise_config
-    from outboundql.services import runtime
+    from outboundql.services import audit, runtime
     from outboundql.workers import DramatiqJobs
 
     settings = get_settings()
@@ -40,7 +41,8 @@ def _with_db(fn: Callable[[], Awaitable[T]]) -> T:
             await apply_migrations(url)
         await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
         try:
-            with runtime.using(runtime.Runtime(settings, goals, DramatiqJobs())):
+            with runtime.using(runtime.Runtime(settings, goals, DramatiqJobs())), \
+                    audit.origin(AuditSource.CLI):  # what a command writes is audited as the CLI's
                 return await fn()
         finally:
             await Tortoise.close_connections()
