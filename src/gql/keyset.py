@@ -26,13 +26,17 @@ from tortoise.queryset import QuerySet
 PREFIX = "keyset:"
 
 
+#: What a cursor may hold for an annotation (a computed sort key): anything plain.
+PLAIN_TYPES: tuple[type, ...] = (str, int, float, datetime)
+
+
 @dataclass(frozen=True, slots=True)
 class Key:
     name: str
     """A field or an annotation of the queryset."""
     descending: bool
     nullable: bool
-    types: tuple[type, ...] = (str, int, float, datetime)
+    types: tuple[type, ...] = PLAIN_TYPES
     """What a cursor may hold for it (a column's type; anything plain for an annotation)."""
 
 
@@ -52,7 +56,7 @@ def keys_of(queryset: Any) -> list[Key] | None:
         return None
     fields = queryset.model._meta.fields_map
     keys = [Key(name, order == Order.desc, bool(name in fields and fields[name].null),
-                _types(fields[name]) if name in fields else Key.types) for name, order in orderings]
+                _types(fields[name]) if name in fields else PLAIN_TYPES) for name, order in orderings]
     if keys[-1].name not in ("id", "pk"):
         return None
     if any(k.nullable for k in keys[1:]):
