@@ -42,6 +42,7 @@ from outboundql.services import (
     runtime,
     scheduler,
     scoring_runs,
+    signal_proposals,
     signing_key,
     webhook_deliveries,
 )
@@ -115,6 +116,10 @@ async def _scheduler_ticks(interval: float) -> None:
             await reply_classes.sweep()
         except Exception:
             log.exception("Unclassified replies could not be sent again; trying again in %g s.", interval)
+        try:
+            await signal_proposals.sweep()
+        except Exception:
+            log.exception("Messages unread for signals could not be sent again; trying again in %g s.", interval)
         try:
             await imports.resume_stalled()
         except Exception:

@@ -169,6 +169,15 @@ class UsageOperation(enum.StrEnum):
     DRAFT = "draft"
     TRANSLATE = "translate"
     CLASSIFY = "classify"
+    SIGNALS = "signals"
+
+
+class SignalStatus(enum.StrEnum):
+    """A signal a person wrote is confirmed; one a language model read is proposed until a person decides."""
+
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
 
 
 class ImportStatus(enum.StrEnum):

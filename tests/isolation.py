@@ -227,7 +227,8 @@ class SchemaPool:
 
 async def _catalog_shape(conn: asyncpg.Connection) -> str:
     rows = await conn.fetch(
-        "SELECT 'c:' || relkind::text || ':' || relname::text AS o FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+        "SELECT 'c:' || relkind::text || ':' || relname::text AS o FROM pg_class "
+        "WHERE relnamespace = current_schema()::regnamespace "
         "UNION ALL SELECT 't:' || t.tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
         "WHERE c.relnamespace = current_schema()::regnamespace "
         "UNION ALL SELECT 'f:' || proname::text FROM pg_proc WHERE pronamespace = current_schema()::regnamespace "

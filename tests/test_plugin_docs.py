@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import outboundql.goals
-from outboundql.goals import MEASURES, Block, Criterion, Goal, GoalRegistrationError, Guardrail, hookspecs
+from outboundql.goals import MEASURES, Block, Criterion, Goal, GoalRegistrationError, Guardrail, SignalKind, hookspecs
 from outboundql.goals.registry import GoalRegistry, validate_goal
 from outboundql.goals.testing import check_goal, registry_with
 
@@ -92,8 +92,8 @@ def test_every_measure_is_listed_with_its_meaning(measure: str) -> None:
     assert f"| `{measure}` | {MEASURES[measure]} |" in section("### `MEASURES`")
 
 
-@pytest.mark.parametrize("cls", [Goal, Guardrail, Criterion, outboundql.goals.Persona, outboundql.goals.Product,
-                                 outboundql.goals.AccountFacts], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [Goal, Guardrail, Criterion, SignalKind, outboundql.goals.Persona,
+                                 outboundql.goals.Product, outboundql.goals.AccountFacts], ids=lambda c: c.__name__)
 def test_every_field_of_the_public_dataclasses_is_documented(cls: type) -> None:
     reference = section("## Reference: `outboundql.goals`")
     for f in dataclasses.fields(cls):
@@ -182,6 +182,12 @@ BROKEN: dict[str, object] = {
     "measure": replace(BASE, rubric=(Criterion("topic_fit", 1.0, "vibes"),)),
     "weight": replace(BASE, rubric=(Criterion("topic_fit", 0, "keywords"), Criterion("b", 1.0, "country"))),
     "weights sum": replace(BASE, rubric=(Criterion("topic_fit", 0.5, "keywords"), Criterion("b", 0.4, "country"))),
+    "signal kinds not a tuple": replace(BASE, signal_kinds=SignalKind("budget", "Budget")),  # type: ignore[arg-type]
+    "not a signal kind": replace(BASE, signal_kinds=("budget",)),  # type: ignore[arg-type]
+    "signal kind key": replace(BASE, signal_kinds=(SignalKind("Budget", "Budget"),)),
+    "signal kind twice": replace(BASE, signal_kinds=(SignalKind("budget", "Budget"), SignalKind("budget", "B"))),
+    "signal kind label": replace(BASE, signal_kinds=(SignalKind("budget", ""),)),
+    "too many signal kinds": replace(BASE, signal_kinds=tuple(SignalKind(f"k{i}", "K") for i in range(21))),
 }
 
 

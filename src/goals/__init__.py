@@ -20,6 +20,7 @@ from outboundql.goals.api import (
     Persona,
     Product,
     RegisterGoal,
+    SignalKind,
 )
 from outboundql.goals.hookspecs import PROJECT_NAME
 
@@ -39,5 +40,6 @@ __all__ = [
     "Persona",
     "Product",
     "RegisterGoal",
+    "SignalKind",
     "hookimpl",
 ]

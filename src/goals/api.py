@@ -83,6 +83,31 @@ class Criterion:
     description: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SignalKind:
+    """A kind of intelligence a conversation of the goal can give (a budget, a competitor, a move): its key
+    (snake_case), a short label and what counts as one, so people and language models file signals alike."""
+
+    key: str
+    label: str
+    description: str = ""
+
+
+#: The kinds a goal has when its plugin names none.
+DEFAULT_SIGNAL_KINDS: tuple[SignalKind, ...] = (
+    SignalKind("timing", "Timing", "When they could act: a project start, a budget cycle, a contract end."),
+    SignalKind("budget", "Budget", "Money they have, lack or are setting aside for this."),
+    SignalKind("competitor", "Competitor", "A provider or product they use or are weighing instead."),
+    SignalKind("decision_maker", "Decision maker", "Who decides or signs, and who else has a say."),
+    SignalKind("hiring", "Hiring", "Roles they are hiring for, or a team growing or shrinking."),
+    SignalKind("movement", "Movement", "People changing jobs, a reorganisation, a merger or a new owner."),
+)
+#: The kind every goal has besides its own: whatever fits none of them.
+OTHER_SIGNAL_KIND = SignalKind("other", "Other", "Anything worth keeping that fits none of the other kinds.")
+#: The most kinds one goal may declare (they are listed in forms and prompts).
+MAX_SIGNAL_KINDS = 20
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Persona:
     """A snapshot of a target persona (ICP), as plugins see and return it."""
@@ -169,6 +194,8 @@ class Goal:
     target_description: str = ""
     #: What achieving the goal means for one account, in a few words: "meeting booked", "placed", "hired".
     outcome_label: str = DEFAULT_OUTCOME_LABEL
+    #: The kinds of signal its conversations are filed under; the host adds ``other`` to them.
+    signal_kinds: tuple[SignalKind, ...] = DEFAULT_SIGNAL_KINDS
 
 
 #: What ``outboundql_register_goals`` receives: call it once per goal.

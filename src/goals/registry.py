@@ -11,7 +11,9 @@ from outboundql.goals.api import (
     ACCOUNT_STATUSES,
     ALWAYS_HARD,
     MAX_OUTCOME_LABEL,
+    MAX_SIGNAL_KINDS,
     MEASURES,
+    OTHER_SIGNAL_KIND,
     OVERRIDE_FLAGS,
     ROLE_KINDS,
     Block,
@@ -19,6 +21,7 @@ from outboundql.goals.api import (
     Goal,
     GoalRegistrationError,
     Guardrail,
+    SignalKind,
 )
 
 _PIPELINE_AND_PARTNER = frozenset({"new", "initiated", "engaged", "qualified", "lost", "churned", "partner"})
@@ -100,7 +103,8 @@ def validate_goal(goal: object, *, plugin: str = "?") -> Goal:
         raise _error(plugin, goal, f"target_role_kind {goal.target_role_kind!r} is not one of {', '.join(ROLE_KINDS)}")
     if not callable(goal.tweak_icp) or not callable(goal.is_target):
         raise _error(plugin, goal, "tweak_icp and is_target must be callables")
-    return replace(goal, guardrails=_complete_guardrails(goal, plugin), rubric=_check_rubric(goal, plugin))
+    return replace(goal, guardrails=_complete_guardrails(goal, plugin), rubric=_check_rubric(goal, plugin),
+                   signal_kinds=_check_signal_kinds(goal, plugin))
 
 
 def _complete_guardrails(goal: Goal, plugin: str) -> dict[str, Guardrail]:
@@ -168,3 +172,27 @@ def _check_rubric(goal: Goal, plugin: str) -> tuple[Criterion, ...]:
     if not math.isclose(total, 1.0, abs_tol=1e-6):
         raise _error(plugin, goal, f"rubric weights must sum to 1.0, got {total:g}")
     return rubric
+
+
+def _check_signal_kinds(goal: Goal, plugin: str) -> tuple[SignalKind, ...]:
+    """The goal's signal kinds, checked, with ``other`` last (added when the plugin left it out)."""
+    kinds = goal.signal_kinds
+    if isinstance(kinds, (SignalKind, str, bytes, Mapping)) or not isinstance(kinds, Iterable):
+        raise _error(plugin, goal, "signal_kinds must be a tuple of SignalKind: write signal_kinds=(SignalKind(...),)")
+    kinds = tuple(kinds)
+    seen: set[str] = set()
+    for kind in kinds:
+        if not isinstance(kind, SignalKind):
+            raise _error(plugin, goal, f"signal_kinds items must be SignalKind, got {type(kind).__name__}")
+        if not isinstance(kind.key, str) or not _KEY.match(kind.key):
+            raise _error(plugin, goal, f"signal kind key {kind.key!r} must be lowercase snake_case, e.g. 'budget'")
+        if kind.key in seen:
+            raise _error(plugin, goal, f"signal kind {kind.key!r} is declared twice")
+        if not isinstance(kind.label, str) or not kind.label.strip() or not isinstance(kind.description, str):
+            raise _error(plugin, goal, f"signal kind {kind.key!r} needs a label (and a description string)")
+        seen.add(kind.key)
+    own = tuple(k for k in kinds if k.key != OTHER_SIGNAL_KIND.key)
+    if len(own) > MAX_SIGNAL_KINDS:
+        raise _error(plugin, goal, f"at most {MAX_SIGNAL_KINDS} signal kinds, got {len(own)}")
+    other = next((k for k in kinds if k.key == OTHER_SIGNAL_KIND.key), OTHER_SIGNAL_KIND)
+    return (*own, other)

@@ -6,9 +6,10 @@ import enum
 
 import strawberry
 
-from outboundql.goals.api import DEFAULT_OUTCOME_LABEL, Block, Goal
+from outboundql.goals.api import DEFAULT_OUTCOME_LABEL, DEFAULT_SIGNAL_KINDS, OTHER_SIGNAL_KIND, Block, Goal
 from outboundql.goals.guardrails import camel
 from outboundql.gql.context import Info
+from outboundql.gql.signals import SignalKind
 
 
 @strawberry.enum(description="How a goal treats accounts of one status when they are added to a campaign.")
@@ -52,6 +53,8 @@ class GoalType:
     source: str = strawberry.field(description="`built-in`, or the distribution name and version of the plugin.")
     guardrails: list[GoalGuardrail] = strawberry.field(description="One rule per account status.")
     rubric: list[RubricCriterion]
+    signal_kinds: list[SignalKind] = strawberry.field(
+        description="The kinds of signal this goal's conversations are filed under, `other` last.")
 
     @classmethod
     def from_goal(cls, goal: Goal, source: str) -> GoalType:
@@ -67,6 +70,7 @@ class GoalType:
             ],
             rubric=[RubricCriterion(criterion=c.key, weight=c.weight, measure=c.measure, description=c.description)
                     for c in goal.rubric],
+            signal_kinds=[SignalKind(key=k.key, label=k.label, description=k.description) for k in goal.signal_kinds],
         )
 
 
@@ -79,7 +83,9 @@ def goal_type(info: Info, key: str) -> GoalType:
                         description="The plugin for this goal is not installed.",
                         target_role_kind=None, target_description="", message_intent="",
                         outcome_label=DEFAULT_OUTCOME_LABEL, source="missing",
-                        guardrails=[], rubric=[])
+                        guardrails=[], rubric=[],
+                        signal_kinds=[SignalKind(key=k.key, label=k.label, description=k.description)
+                                      for k in (*DEFAULT_SIGNAL_KINDS, OTHER_SIGNAL_KIND)])
     return GoalType.from_goal(goal, registry.source(key))
 
 

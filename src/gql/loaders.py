@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from outboundql import models
+from outboundql.services import signals
 from outboundql.services.execution_queries import next_attempts, tallies
 from outboundql.services.expenses import costs_by_campaign
 from outboundql.services.inbox import attention_by_campaign_account, class_counts
@@ -90,6 +91,24 @@ async def load_reply_class_counts_by_campaign_id(ids: list[int]) -> list[Any]:
     return [found[i] for i in ids]
 
 
+async def load_signals_by_message_id(ids: list[int]) -> list[list[models.Signal]]:
+    """Each message's signals: one query for the page of messages."""
+    found = await signals.by_message(ids)
+    return [found.get(i, []) for i in ids]
+
+
+async def load_signal_counts_by_campaign_id(ids: list[int]) -> list[list[signals.KindCount]]:
+    """Each campaign's confirmed signals by kind: one grouped query for the page."""
+    found = await signals.confirmed_counts(campaign_ids=ids)
+    return [found.get(i, []) for i in ids]
+
+
+async def load_signal_counts_by_market_id(ids: list[int]) -> list[list[signals.KindCount]]:
+    """Each market's confirmed signals by kind (of its campaigns): one grouped query for the page."""
+    found = await signals.confirmed_counts(market_ids=ids)
+    return [found.get(i, []) for i in ids]
+
+
 async def load_execution_tally_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
     """Each campaign's rows by shown execution status and by goal outcome: one grouped query for the page."""
     found = await tallies(campaigns)
@@ -159,6 +178,10 @@ class Loaders:
         load_next_attempt_by_campaign_account_id
     )
     reply_class_counts_by_campaign_id: DataLoader[int, Any] = _loader(load_reply_class_counts_by_campaign_id)
+    signals_by_message_id: DataLoader[int, list[models.Signal]] = _loader(load_signals_by_message_id)
+    signal_counts_by_campaign_id: DataLoader[int, list[signals.KindCount]] = _loader(
+        load_signal_counts_by_campaign_id)
+    signal_counts_by_market_id: DataLoader[int, list[signals.KindCount]] = _loader(load_signal_counts_by_market_id)
     execution_tally_by_campaign: DataLoader[models.Campaign, Any] = field(
         default_factory=lambda: DataLoader(load_fn=load_execution_tally_by_campaign, cache_key_fn=lambda c: c.id)
     )

@@ -15,6 +15,7 @@ from outboundql.gql.campaigns import Campaign
 from outboundql.gql.context import Info
 from outboundql.gql.errors import UserError
 from outboundql.gql.idempotency import idempotency_key, replayed
+from outboundql.gql.signals import SignalCount, summary
 from outboundql.services import markets as markets_service
 
 if TYPE_CHECKING:
@@ -95,6 +96,11 @@ class Market(ProjectNode):
     async def coverage(self, info: Info) -> MarketCoverage:
         c = await markets_service.coverage(self.row)
         return MarketCoverage(landscape=c.landscape, in_campaigns=c.in_campaigns, reached=c.reached, rate=c.rate)
+
+    @strawberry.field(description="Confirmed signals of the market's campaigns by kind, most first: the "
+                      "intelligence the market's conversations gathered.")
+    async def signal_summary(self, info: Info) -> list[SignalCount]:
+        return summary(await info.context.loaders.signal_counts_by_market_id.load(self.row.id))
 
     @strawberry.field(description="The market's campaigns, newest first; archived ones only when asked.")
     async def campaigns(self, info: Info, include_archived: bool = False) -> list[Campaign]:

@@ -16,6 +16,7 @@ from outboundql.gql.enums import CallOutcome, Channel, MessageDirection, Message
 from outboundql.gql.errors import UserError
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.reply_classes import ReplyClassification
+from outboundql.gql.signals import Signal, SignalInput
 from outboundql.services import drafts
 from outboundql.services import messages as messages_service
 
@@ -45,7 +46,6 @@ class Message(ProjectNode):
     translated_language: str | None = strawberry.field(
         description="Language tag (BCP 47) of the translation (TYPE_AND_TRANSLATE: the target language).")
     outcome: CallOutcome | None
-    signals: list[str] = strawberry.field(description="Short intelligence notes captured from the conversation.")
     sent_at: datetime | None = strawberry.field(description="When it was sent or received; null for drafts.")
     created_at: datetime
     row: strawberry.Private[models.Message]
@@ -55,6 +55,11 @@ class Message(ProjectNode):
                       "messages, drafts, and a reply not classified yet.")
     def classification(self) -> ReplyClassification | None:
         return ReplyClassification.of(self.row)
+
+    @strawberry.field(description="The signals of the conversation, oldest first: those a person gave (CONFIRMED), "
+                      "and those a language model proposed (PROPOSED until confirmed or dismissed).")
+    async def signals(self, info: Info) -> list[Signal]:
+        return [Signal.from_model(s) for s in await info.context.loaders.signals_by_message_id.load(self.row.id)]
 
     @strawberry.field(description="The thread this message belongs to.")
     async def campaign_account(self, info: Info) -> CampaignAccountRef:
@@ -110,7 +115,9 @@ class LogMessageInput:
     translated_language: str | None = strawberry.field(
         default=None, description="Language tag (BCP 47) of `translatedText` (only with a translation).")
     outcome: CallOutcome | None = None
-    signals: list[str] = strawberry.field(default_factory=list, description="At most 20 short notes.")
+    signals: list[SignalInput] = strawberry.field(
+        default_factory=list, description="At most 20, each of a kind of the campaign goal's `signalKinds`; "
+        "confirmed as given.")
     sent_at: datetime | None = strawberry.field(
         default=None, description="When it was sent or received (default: now); not for drafts, not in the future.")
     contact_id: relay.GlobalID | None = strawberry.field(
@@ -133,7 +140,7 @@ class LogMessageInput:
             direction=self.direction, channel=self.channel, status=self.status, mode=self.mode,
             subject=self.subject, text=self.text, original_language=self.original_language,
             translated_text=self.translated_text, translated_language=self.translated_language,
-            outcome=self.outcome, signals=tuple(self.signals), sent_at=self.sent_at,
+            outcome=self.outcome, signals=tuple(s.to_value() for s in self.signals), sent_at=self.sent_at,
             contact_id=None if self.contact_id is None else pk_of(self.contact_id, "Contact", "contact_id"),
             idempotency_key=self.idempotency_key,
             draft_id=None if self.draft_id is None else pk_of(self.draft_id, "Message", "draft_id"),

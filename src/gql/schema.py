@@ -41,6 +41,7 @@ from outboundql.gql.reply_classes import ReplyClassMutations, ReplyClassQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.schema_docs import document as document_schema
 from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
+from outboundql.gql.signals import SignalMutations
 from outboundql.gql.suppressions import SuppressionMutations
 from outboundql.gql.teams import TeamMutations
 from outboundql.gql.users import UserMutations, UserQueries
@@ -68,6 +69,7 @@ class Mutation(
     SuppressionMutations,
     WebhookMutations,
     ReplyClassMutations,
+    SignalMutations,
     AudienceMutations,
 ):
     pass

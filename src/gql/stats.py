@@ -41,7 +41,8 @@ class CallMetrics:
     meetings_booked: int = strawberry.field(
         description="Meetings booked: distinct campaign accounts with a sent message (any channel) whose outcome is "
         "MEETING_BOOKED; a booked call and the e-mail confirming it count once. Summed over campaigns.")
-    signals_captured: int = strawberry.field(description="Signals noted on sent messages.")
+    signals_captured: int = strawberry.field(
+        description="Confirmed signals on sent messages (proposed and dismissed ones do not count).")
 
 
 @strawberry.type(description="The numbers of one campaign, or the sum of a group of campaigns.")

@@ -15,6 +15,7 @@ from outboundql.models.products import Persona, Product
 from outboundql.models.projects import Market, Membership, Project, SavedFilter
 from outboundql.models.scoring import FitScore, ScoringRun, ScoringRunItem
 from outboundql.models.send_quota import SendQuota
+from outboundql.models.signals import Signal
 from outboundql.models.suppressions import Suppression
 from outboundql.models.webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -47,6 +48,7 @@ __all__ = [
     "ScoringRun",
     "ScoringRunItem",
     "SendQuota",
+    "Signal",
     "Suppression",
     "User",
     "WebhookDelivery",

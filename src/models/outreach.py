@@ -34,7 +34,6 @@ class Message(ProjectScopedModel):
     translated_text = fields.TextField(null=True)
     translated_language = fields.CharField(max_length=8, null=True)  # BCP 47 tag of translated_text
     outcome = fields.CharEnumField(CallOutcome, max_length=16, null=True)
-    signals: fields.JSONField[list[str]] = fields.JSONField(default=list)
     sent_at = fields.DatetimeField(null=True)
     contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
@@ -55,6 +54,8 @@ class Message(ProjectScopedModel):
     returns_on = fields.DateField(null=True)  # out of office: the day they say they are back
     # A referral: the person named, as {"name", "email", "phone"} (each as written, or null).
     referral: fields.JSONField[dict[str, str | None] | None] = fields.JSONField(null=True)
+    # When a language model read it for signals (`outboundql.services.signal_proposals`); null: not read (yet).
+    signals_read_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "message"

@@ -37,6 +37,7 @@ from outboundql.enums import (
 from outboundql.errors import Collector, Conflict, InvalidInput
 from outboundql.metrics import ATTEMPTS_SETTLED
 from outboundql.services import audit, campaign_stats, fields, messages, planning, runtime, sql, webhook_deliveries
+from outboundql.services import signals as signals_service
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, outreach_deltas
 from outboundql.services.commands import UNSET, Maybe, given
@@ -50,8 +51,7 @@ MESSAGE_OUTCOMES = frozenset({AttemptOutcome.SENT, AttemptOutcome.BOUNCED, Attem
 CALL_CHANNELS = frozenset({Channel.PHONE_CALL})
 
 EDIT_CLEANERS = {"subject": fields.text(500, label="Subject"), "body": fields.long_text(label="Body")}
-RESULT_CLEANERS = {"notes": fields.long_text(label="Notes"),
-                   "signals": fields.string_list(max_items=messages.MAX_SIGNALS, max_length=300, label="Signals")}
+RESULT_CLEANERS = {"notes": fields.long_text(label="Notes")}
 BOUNCED = OutreachStatus.BOUNCED
 
 
@@ -222,7 +222,7 @@ class RecordAttemptResult:
     outcome: AttemptOutcome
     goal_achieved: bool | None = None
     notes: str = ""
-    signals: tuple[str, ...] = ()
+    signals: tuple[signals_service.SignalIn, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,9 +248,11 @@ async def record_attempt_result(access: Access, cmd: RecordAttemptResult) -> Att
     if cmd.goal_achieved and outcome in (AttemptOutcome.FAILED, AttemptOutcome.BOUNCED, AttemptOutcome.NO_ANSWER,
                                          AttemptOutcome.BUSY):
         check.add("goal_achieved", f"An attempt that came to {outcome.value} cannot have achieved the goal.")
-    cleaned = fields.clean({"notes": cmd.notes, "signals": list(cmd.signals)}, RESULT_CLEANERS, check)
+    cleaned = fields.clean({"notes": cmd.notes}, RESULT_CLEANERS, check)
+    goal_key = (await models.Campaign.get(id=attempt.campaign_id)).goal_key
+    signals = signals_service.clean(cmd.signals, signals_service.kinds_of(goal_key), check)
     check.raise_if_any()
-    notes, signals = cleaned["notes"], cleaned["signals"]
+    notes = cleaned["notes"]
     if (attempt.status is AttemptStatus.DONE and attempt.outcome is outcome
             and attempt.goal_achieved == cmd.goal_achieved):
         return await _settled(attempt)  # the same result recorded again
@@ -327,7 +329,7 @@ async def _settled(attempt: models.OutreachAttempt) -> AttemptSettled:
 
 
 async def _log(access: Access, attempt: models.OutreachAttempt, outcome: AttemptOutcome, notes: str,
-               signals: list[str]) -> models.Message:
+               signals: list[signals_service.SignalIn]) -> models.Message:
     """Log the attempt's message on the thread, as a person logging it would (counters, auto-promotion, the
     do-not-contact refusal), keyed by the attempt so it is logged once."""
     calls = attempt.channel in CALL_CHANNELS

@@ -238,7 +238,7 @@ async def _save(access: Access, row: models.CampaignAccount, contact: models.Con
             message = await models.Message.create(
                 project_id=campaign.project_id, campaign_account_id=row.id, direction=Direction.OUTBOUND,
                 channel=channel, status=MessageStatus.DRAFT, mode=mode, contact=contact, idempotency_key=key,
-                created_by=access.user, signals=[], **content,
+                created_by=access.user, **content,
             )
             await audit.record(project_id=campaign.project_id, actor=access.user, action="message.draft",
                                row=message, after=audit.snapshot(message, ["campaign_account_id", "mode", "channel",

@@ -215,6 +215,7 @@ _FREE_TEXT: tuple[tuple[type[Any], str, tuple[str, ...]], ...] = (
     (models.CampaignAccount, "id", ("notes",)),
     (models.Message, "campaign_account_id", ("subject", "original_text", "translated_text")),
     (models.OutreachAttempt, "campaign_account_id", ("subject", "body", "address", "notes")),
+    (models.Signal, "campaign_account_id", ("text",)),
 )
 
 

@@ -18,7 +18,9 @@ from tortoise.expressions import Q
 
 from outboundql import models
 from outboundql.cadence.settings import Cadence
+from outboundql.enums import SignalStatus
 from outboundql.exports.cells import GlobalId
+from outboundql.services import signals
 from outboundql.services.campaign_account_queries import band_of
 from outboundql.services.execution_queries import max_attempts, shown_status
 from outboundql.services.sql import is_postgres
@@ -183,12 +185,14 @@ async def _message_batches(project_id: int, campaign_id: int | None, batch: int)
         if not rows:
             return
         last = rows[-1].id
-        yield [_message_row(m) for m in rows]
+        found = await signals.by_message([m.id for m in rows])
+        yield [_message_row(m, [f"{x.kind}: {x.text}" for x in found.get(m.id, ())
+                                if x.status is SignalStatus.CONFIRMED]) for m in rows]
         if len(rows) < batch:
             return
 
 
-def _message_row(m: models.Message) -> list[Any]:
+def _message_row(m: models.Message, confirmed: list[str]) -> list[Any]:
     thread = m.campaign_account
     contact = m.contact
     return [
@@ -197,7 +201,7 @@ def _message_row(m: models.Message) -> list[Any]:
         thread.account.domain,
         *((GlobalId("Contact", contact.id), contact.name, contact.email, contact.phone) if contact else (None,) * 4),
         m.direction, m.channel, m.status, m.mode, m.outcome, m.subject, m.original_text, m.original_language,
-        m.translated_text, m.translated_language, list(m.signals or []), m.sent_at, m.created_at,
+        m.translated_text, m.translated_language, confirmed, m.sent_at, m.created_at,
     ]
 
 

@@ -46,6 +46,11 @@ class Jobs(Protocol):
         `JobsUnavailable`."""
         ...
 
+    async def propose_signals(self, message_ids: Sequence[int]) -> None:
+        """Have the language model read messages ``message_ids`` for signals (``services.signal_proposals.propose``).
+        Raises `JobsUnavailable`."""
+        ...
+
     async def sync_audience(self, audience_sync_id: int) -> None:
         """Fill a campaign from its audience (``services.audiences.run_sync``). Raises `JobsUnavailable`."""
         ...

@@ -35,6 +35,7 @@ from outboundql.enums import (
     MessageStatus,
     OutreachStatus,
     Role,
+    SignalStatus,
     StatusSource,
 )
 from outboundql.errors import Collector, Conflict, InvalidInput, NotFound
@@ -47,15 +48,16 @@ from outboundql.services import (
     normalize,
     reply_classes,
     runtime,
+    signal_proposals,
     suppressions,
     webhook_deliveries,
 )
+from outboundql.services import signals as signals_service
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import OUTREACH_RANK, get_row, outreach_deltas
 from outboundql.services.locks import locked_campaign
 
 MAX_KEY_LENGTH = 100
-MAX_SIGNALS = 20
 CALL_ONLY_OUTCOMES = frozenset({CallOutcome.CONNECTED, CallOutcome.VOICEMAIL, CallOutcome.NO_ANSWER,
                                 CallOutcome.BUSY, CallOutcome.FAILED})
 #: Auto-promotion: account statuses each direction may move from, and where to.
@@ -72,7 +74,6 @@ _CLEANERS = {
     "translated_text": fields.long_text(label="Translation"),
     "original_language": normalize.normalize_language,
     "translated_language": normalize.normalize_language,
-    "signals": fields.string_list(max_items=MAX_SIGNALS, max_length=300, label="Signals"),
 }
 
 
@@ -92,7 +93,8 @@ class LogMessage:
     translated_text: str | None = None
     translated_language: str | None = None
     outcome: CallOutcome | None = None
-    signals: tuple[str, ...] = ()
+    signals: tuple[signals_service.SignalIn, ...] = ()
+    """Confirmed signals of the conversation (kinds of the campaign's goal)."""
     sent_at: datetime | None = None
     """Default: now (a sent message); never for a draft."""
     contact_id: int | None = None
@@ -153,7 +155,10 @@ async def replay(access: Access, project_id: int, key: str | None, ca_id: int, *
     if earlier.campaign_account_id != ca_id:
         raise Conflict("This idempotency key was already used for a message on another campaign account; "
                        "use a new key for a new message.", field="idempotency_key")
-    same = all(getattr(earlier, name) == value for name, value in request.items()) and await models.AuditEvent.filter(
+    same = all(getattr(earlier, name) == value for name, value in request.items() if name != "signals")
+    if "signals" in request:
+        same = same and await signals_service.written_with(earlier.id) == request["signals"]
+    same = same and await models.AuditEvent.filter(
         object_type="Message", object_id=earlier.id, action=action).exists()
     if not same:
         raise Conflict("This idempotency key was already used for a different message; use a new key for a new "
@@ -219,7 +224,6 @@ def clean_message(cmd: LogMessage, check: Collector, now: datetime) -> dict[str,
     return {
         **cleaned, "direction": direction, "status": status, "channel": channel, "mode": mode, "outcome": outcome,
         "sent_at": sent_at, "original_text": cleaned.get("original_text") or "",
-        "signals": cleaned.get("signals") or [],
     }
 
 
@@ -237,6 +241,7 @@ async def log_message(access: Access, cmd: LogMessage, *, reached_before_do_not_
     if draft is not None and draft.direction is Direction.OUTBOUND and cmd.mode is None:
         cmd = dataclasses.replace(cmd, mode=draft.mode)  # how it was written (AI_DRAFT…) is kept when it is sent
     cleaned = clean_message(cmd, check, runtime.now())
+    cleaned["signals"] = signals_service.clean(cmd.signals, signals_service.kinds_of(row.campaign.goal_key), check)
     if draft is not None:
         if cleaned["direction"] is not Direction.OUTBOUND:
             check.add("direction", "A draft is an outbound message; log it with direction OUTBOUND.")
@@ -282,6 +287,7 @@ async def log_message(access: Access, cmd: LogMessage, *, reached_before_do_not_
     if message.direction is Direction.INBOUND:
         await webhook_deliveries.record_message_received(message, row)
         await reply_classes.queue([message])
+    await signal_proposals.queue([message])
     return Logged(message, row, promoted=promoted)
 
 
@@ -362,6 +368,8 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
         contact = await models.Contact.filter(id=contact.id).select_for_update().get()
     if refuses:
         refuse_do_not_contact(account, contact)  # a status changed since the check above: roll back
+    cleaned = dict(cleaned)
+    given = cleaned.pop("signals", [])
     if draft is None:
         message = await models.Message.create(
             project_id=campaign.project_id, campaign_account_id=row.id, contact=contact, idempotency_key=key,
@@ -384,6 +392,8 @@ async def _write(access: Access, row: models.CampaignAccount, account: models.Ac
         if key is not None:
             message.idempotency_key = key
         await message.save()
+    await signals_service.add(message, campaign.id, given, status=SignalStatus.CONFIRMED, source="person",
+                              created_by=access.user)
     moved: dict[str, Any] = {}
     if cleaned["status"] is MessageStatus.SENT:
         direction = cleaned["direction"]

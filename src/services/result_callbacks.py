@@ -4,7 +4,8 @@
 The token names the attempt (`outboundql.channels.links`); the request must carry a valid Standard Webhooks
 signature made with the ``signingSecret`` of the project's channel configured for the attempt's message channel,
 with a timestamp within the tolerance of now. The body is ``{outcome, goalAchieved, notes, signals}`` (the
-outcome's name in any case; other keys are ignored, so a provider may add its own). The result is then recorded
+outcome's name in any case; signals as ``{kind, text}`` objects, or plain strings filed as ``other``; other keys
+are ignored, so a provider may add its own). The result is then recorded
 exactly as ``recordAttemptResult`` records it (`attempts.record_attempt_result`: the message logged once, the retry
 policy applied, events and audit) by nobody in particular: the engine, on the project's behalf.
 
@@ -26,6 +27,7 @@ from outboundql.enums import AttemptOutcome, AttemptStatus, Channel
 from outboundql.errors import Conflict, InvalidInput, NotFound
 from outboundql.services import attempts, channel_configs, runtime
 from outboundql.services.access import Access
+from outboundql.services.signals import SignalIn
 from outboundql.webhooks import signing
 
 #: Largest body accepted (notes and a few signals fit many times over).
@@ -117,7 +119,8 @@ def parse(body: bytes, attempt_id: int) -> attempts.RecordAttemptResult:
         report = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise CallbackRefused(400, "The body is not JSON: send {\"outcome\": \"NO_ANSWER\", \"goalAchieved\": "
-                                   "false, \"notes\": \"…\", \"signals\": [\"…\"]}.") from None
+                                   "false, \"notes\": \"…\", \"signals\": [{\"kind\": \"budget\", "
+                                   "\"text\": \"…\"}]}.") from None
     if not isinstance(report, dict):
         raise CallbackRefused(400, "The body must be a JSON object: {\"outcome\": …, \"goalAchieved\": …, "
                                    "\"notes\": …, \"signals\": […]}.")
@@ -129,14 +132,33 @@ def parse(body: bytes, attempt_id: int) -> attempts.RecordAttemptResult:
     notes = report.get("notes")
     if notes is not None and not isinstance(notes, str):
         problems.append(Problem("notes is a string.", "notes"))
-    signals = report.get("signals")
-    if signals is not None and (not isinstance(signals, list) or not all(isinstance(s, str) for s in signals)):
-        problems.append(Problem("signals is a list of strings.", "signals"))
+    signals = _signals(report.get("signals"), problems)
     if problems or outcome is None:
         raise CallbackRefused(400, " ".join(p.message for p in problems), problems)
     return attempts.RecordAttemptResult(attempt_id=attempt_id, outcome=outcome,
                                         goal_achieved=cast(bool | None, goal), notes=cast(str | None, notes) or "",
-                                        signals=tuple(cast(list[str], signals or [])))
+                                        signals=signals)
+
+
+def _signals(value: Any, problems: list[Problem]) -> tuple[SignalIn, ...]:
+    """``[{"kind": "budget", "text": "…"}, …]``; a bare string is a signal of kind ``other`` (providers that only
+    know notes)."""
+    if value is None:
+        return ()
+    found: list[SignalIn] = []
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, str):
+                found.append(SignalIn("other", item))
+            elif isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("kind"), str):
+                found.append(SignalIn(item["kind"], item["text"]))
+            else:
+                break
+        else:
+            return tuple(found)
+    problems.append(Problem('signals is a list of {"kind": "<a kind of the campaign\'s goal>", "text": "…"} '
+                            "(or of strings, filed as kind other).", "signals"))
+    return ()
 
 
 def _outcome(value: Any, problems: list[Problem]) -> AttemptOutcome | None:

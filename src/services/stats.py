@@ -9,7 +9,7 @@ account was reached on, so no channel answers above 100%. Call metrics: calls ma
 outbound phone calls), connection rate (calls CONNECTED or MEETING_BOOKED ÷ calls made),
 meetings booked (distinct campaign accounts with a sent message of any channel with outcome
 MEETING_BOOKED: a booked call and the e-mail confirming it are one meeting), signals captured
-(notes on sent messages).
+(confirmed signals on sent messages; proposed and dismissed ones do not count).
 
 Products, markets and the project totals are the sums of their campaigns, except customers:
 an account won by two campaigns is one customer of the product, market and project (distinct
@@ -27,7 +27,7 @@ from typing import Any
 from tortoise import connections
 
 from outboundql import models
-from outboundql.enums import AccountStatus, CallOutcome, Channel, Direction, GoalOutcome, MessageStatus
+from outboundql.enums import AccountStatus, CallOutcome, Channel, Direction, GoalOutcome, MessageStatus, SignalStatus
 
 WINDOW_DAYS = 30
 
@@ -103,11 +103,6 @@ def _p(conn: Any, n: int) -> str:
     return f"${n}" if conn.capabilities.dialect == "postgres" else "?"
 
 
-def _signals_length(conn: Any) -> str:
-    function = "jsonb_array_length" if conn.capabilities.dialect == "postgres" else "json_array_length"
-    return f"{function}(m.signals)"
-
-
 async def _message_counts(project_id: int
                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, int]]:
     conn = connections.get("default")
@@ -123,10 +118,13 @@ async def _message_counts(project_id: int
         "GROUP BY ca.campaign_id, m.channel", [project_id, sent, inbound, project_id, sent, outbound])
     _, outcomes = await conn.execute_query(
         "SELECT ca.campaign_id AS campaign_id, m.channel AS channel, m.direction AS direction, "
-        f"m.outcome AS outcome, COUNT(*) AS n, SUM({_signals_length(conn)}) AS signals "
+        "m.outcome AS outcome, COUNT(*) AS n, SUM(COALESCE(s.n, 0)) AS signals "
         "FROM message m JOIN campaign_account ca ON ca.id = m.campaign_account_id "
-        f"WHERE m.project_id = {_p(conn, 1)} AND m.status = {_p(conn, 2)} "
-        "GROUP BY ca.campaign_id, m.channel, m.direction, m.outcome", [project_id, sent])
+        "LEFT JOIN (SELECT message_id, COUNT(*) AS n FROM signal "
+        f"WHERE project_id = {_p(conn, 1)} AND status = {_p(conn, 2)} GROUP BY message_id) s ON s.message_id = m.id "
+        f"WHERE m.project_id = {_p(conn, 3)} AND m.status = {_p(conn, 4)} "
+        "GROUP BY ca.campaign_id, m.channel, m.direction, m.outcome",
+        [project_id, SignalStatus.CONFIRMED.value, project_id, sent])
     _, meetings = await conn.execute_query(
         "SELECT ca.campaign_id AS campaign_id, COUNT(DISTINCT m.campaign_account_id) AS n "
         "FROM message m JOIN campaign_account ca ON ca.id = m.campaign_account_id "

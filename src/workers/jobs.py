@@ -13,7 +13,7 @@ from outboundql.services.jobs import JobsUnavailable
 from outboundql.workers.audiences import sync_audience
 from outboundql.workers.execution import execute_attempts
 from outboundql.workers.imports import run_import
-from outboundql.workers.replies import classify_replies
+from outboundql.workers.replies import classify_replies, propose_signals
 from outboundql.workers.scoring import score_batch
 from outboundql.workers.tokens import touch_api_token
 from outboundql.workers.webhooks import deliver_webhooks
@@ -45,6 +45,9 @@ class DramatiqJobs:
 
     async def classify_replies(self, message_ids: Sequence[int]) -> None:
         await _sending(lambda: classify_replies.send(list(message_ids)))
+
+    async def propose_signals(self, message_ids: Sequence[int]) -> None:
+        await _sending(lambda: propose_signals.send(list(message_ids)))
 
     async def sync_audience(self, audience_sync_id: int) -> None:
         await _sending(lambda: sync_audience.send(audience_sync_id))

@@ -34,7 +34,7 @@ from tortoise import Tortoise
 
 from outboundql import logs, metrics
 from outboundql.models.config import tortoise_config
-from outboundql.services import imports, reply_classes, runtime, scheduler, webhook_deliveries
+from outboundql.services import imports, reply_classes, runtime, scheduler, signal_proposals, webhook_deliveries
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.scoring_runs import resume_interrupted
 from outboundql.settings import Settings
@@ -197,6 +197,11 @@ class SchedulerTicks(Periodic):
                 loop.run_coroutine(reply_classes.sweep())
             except Exception:
                 log.exception("Unclassified replies could not be sent again; trying again in %g s.", self.interval)
+            try:
+                loop.run_coroutine(signal_proposals.sweep())
+            except Exception:
+                log.exception("Messages unread for signals could not be sent again; trying again in %g s.",
+                              self.interval)
             self.stopping.wait(self.interval)
 
 

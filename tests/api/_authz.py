@@ -23,6 +23,7 @@ from outboundql.enums import (
     ExpenseKind,
     MessageMode,
     MessageStatus,
+    SignalStatus,
     SuppressionKind,
 )
 from outboundql.goals.testing import registry_with
@@ -70,6 +71,7 @@ class World:
     expense: models.Expense | None = None  # set by build_world (on the campaign account's campaign)
     draft: models.Message | None = None  # set by build_world (an unsent draft on the campaign account's thread)
     reply: models.Message | None = None  # set by build_world (a received message on that thread, classified)
+    signal: models.Signal | None = None  # set by build_world (proposed by a model, on the reply)
     # Execution (set by build_world): the campaign account's campaign is LIVE (one e-mail step, every row eligible)
     # with three attempts of the row's plan: one awaiting approval, one approved and due later, one awaiting its
     # result; a campaign ready to go live (a step, a row) and a paused one.
@@ -110,6 +112,7 @@ TYPE_OF = {
     "expense": "Expense",
     "draft": "Message",
     "reply": "Message",
+    "signal": "Signal",
     "outreach_campaign": "Campaign",
     "attempt": "OutreachAttempt",
     "approved_attempt": "OutreachAttempt",
@@ -177,6 +180,10 @@ async def build_world(owner: Person, tag: str) -> World:
         status=MessageStatus.SENT, mode=MessageMode.PASTE_INBOUND, original_text=f"Reply {tag}",
         sent_at=datetime.now(UTC), reply_class=ReplyClass.INTERESTED, reply_class_confidence=0.8, classifier="rules",
         classified_at=datetime.now(UTC))
+    world.signal = await models.Signal.create(
+        project_id=project.id, message_id=world.reply.id, campaign_account_id=world.campaign_account.id,
+        campaign_id=world.campaign_account.campaign_id, kind="budget", text=f"Budget {tag}",
+        status=SignalStatus.PROPOSED, source="llm")
     await add_execution(world, access, tag)
     world.suppression = (await suppressions_service.add_suppressions(access, suppressions_service.AddSuppressions(
         project.id, [suppressions_service.Entry(SuppressionKind.EMAIL, f"gone@{tag}-one.example")]))).added[0]
@@ -347,6 +354,10 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"contactId": gid, "suppress": True}, "deletedContactId"),
     Mutation("correctReplyClassification", "CorrectReplyClassificationInput", "reply", "input.messageId",
              lambda w, gid: {"messageId": gid, "label": "NOT_INTERESTED"}, "message { id classification { label } }"),
+    Mutation("confirmSignals", "DecideSignalsInput", "signal", "input.signalIds[0]",
+             lambda w, gid: {"signalIds": [gid]}, "signals { id status }"),
+    Mutation("dismissSignals", "DecideSignalsInput", "signal", "input.signalIds[0]",
+             lambda w, gid: {"signalIds": [gid]}, "signals { id status }"),
     Mutation("addSuppressions", "AddSuppressionsInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "entries": [{"kind": "DOMAIN", "value": "suppressed.example"}]},
              "addedCount"),
@@ -364,7 +375,8 @@ MUTATIONS: list[Mutation] = [
     Mutation("configureCampaignImport", "ConfigureCampaignImportInput", "campaign", "input.campaignId",
              lambda w, gid: {"campaignId": gid, "sender": "lists@partner.example"}, "campaign { id importAddress }"),
     Mutation("logMessage", "LogMessageInput", "campaign_account", "input.campaignAccountId",
-             lambda w, gid: {"campaignAccountId": gid, "text": "Hello", "signals": ["Uses a rival"],
+             lambda w, gid: {"campaignAccountId": gid, "text": "Hello",
+                                   "signals": [{"kind": "competitor", "text": "Uses a rival"}],
                              "idempotencyKey": "authz-1"}, "message { id }"),
     Mutation("logMessage", "LogMessageInput", "contact", "input.contactId",
              lambda w, gid: {"campaignAccountId": w.gid("campaign_account"), "contactId": gid, "text": "Hi there",
@@ -483,7 +495,7 @@ SNAPSHOT_MODELS = (
     models.AccountStatusChange, models.AuditEvent, models.ApiToken,
     models.SavedFilter, models.Market,
     models.Campaign, models.CampaignAccount, models.CampaignAccountTag,
-    models.Message, models.Expense, models.ApiUsage, models.OutreachAttempt, models.FitScore,
+    models.Message, models.Signal, models.Expense, models.ApiUsage, models.OutreachAttempt, models.FitScore,
     models.Suppression, models.WebhookEndpoint, models.WebhookDelivery, models.ChannelConfig, models.Invitation,
 )
 

@@ -137,7 +137,8 @@ async def test_a_calling_campaign_runs_through_the_webhook_channel(
     world.clock.set(NINE + timedelta(minutes=4))
     done = await call_back(client, sent[first["bravo"]["id"]]["resultUrl"],
                            {"outcome": "connected", "goalAchieved": True, "notes": "Demo booked for Thursday.",
-                            "signals": ["timing: Q3"], "duration": 312}, world.clock.now())
+                            "signals": [{"kind": "timing", "text": "Rollout in Q3"}, "Demo with the CFO"],
+                            "duration": 312}, world.clock.now())
     assert done.status_code == 200, done.text
     assert done.json() == {
         "attempt": {"id": first["bravo"]["id"], "status": "DONE", "outcome": "CONNECTED", "goalAchieved": True},
@@ -149,9 +150,13 @@ async def test_a_calling_campaign_runs_through_the_webhook_channel(
     [bravo_call] = bravo_view["attempts"]
     assert (bravo_call["notes"], bravo_call["message"]["originalText"], bravo_call["message"]["outcome"]) == (
         "Demo booked for Thursday.", "Demo booked for Thursday.", "CONNECTED")
+    assert [(x.kind, x.text, x.status.value, x.source) for x in await models.Signal.filter(
+        campaign_account_id=bravo.id).order_by("id")] == [
+        ("timing", "Rollout in Q3", "confirmed", "person"), ("other", "Demo with the CFO", "confirmed", "person")]
     again = await call_back(client, sent[first["bravo"]["id"]]["resultUrl"],
                             {"outcome": "CONNECTED", "goalAchieved": True, "notes": "Demo booked for Thursday.",
-                             "signals": ["timing: Q3"]}, world.clock.now(), msg_id="msg_2")
+                             "signals": [{"kind": "timing", "text": "Rollout in Q3"}, "Demo with the CFO"]},
+                            world.clock.now(), msg_id="msg_2")
     assert (again.status_code, again.json()) == (200, done.json())  # a repeat answers as the first
     assert await models.Message.filter(campaign_account_id=bravo.id).count() == 1
 
@@ -327,11 +332,16 @@ async def test_without_a_signing_secret_configured_nothing_is_accepted(
                                           "NO_ANSWER, BUSY, FAILED.")]),
     ({"outcome": "CONNECTED", "goalAchieved": "yes", "notes": 5, "signals": "budget"}, [
         ("goalAchieved", "goalAchieved is true, false or null."), ("notes", "notes is a string."),
-        ("signals", "signals is a list of strings.")]),
+        ("signals", 'signals is a list of {"kind": "<a kind of the campaign\'s goal>", "text": "…"} (or of strings, '
+                    "filed as kind other).")]),
+    ({"outcome": "CONNECTED", "signals": [{"text": "no kind"}]}, [
+        ("signals", 'signals is a list of {"kind": "<a kind of the campaign\'s goal>", "text": "…"} (or of strings, '
+                    "filed as kind other).")]),
+    ({"outcome": "CONNECTED", "signals": [{"kind": "horoscope", "text": "Leo"}]}, [("signals[0].kind", None)]),
     ({"outcome": "SENT"}, [("outcome", "A call's outcome is CONNECTED, VOICEMAIL, NO_ANSWER, BUSY or FAILED.")]),
     ({"outcome": "BUSY", "goalAchieved": True}, [
         ("goalAchieved", "An attempt that came to busy cannot have achieved the goal.")]),
-    ({"outcome": "CONNECTED", "signals": ["x" * 301]}, [("signals", None)]),
+    ({"outcome": "CONNECTED", "signals": ["x" * 301]}, [("signals[0].text", None)]),
 ])
 async def test_a_bad_body_is_400_saying_what_is_wrong(
         world: World, webhook_receiver: WebhookReceiver, client: httpx.AsyncClient, report: Any,

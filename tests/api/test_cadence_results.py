@@ -246,7 +246,7 @@ async def test_a_follow_up_sequence_runs_its_steps_after_their_delays(world: Wor
     assert (email["subject"], email["body"], email["address"]) == (
         "Hello Dana", "Hi Dana Diaz, Olivia Owner here about Widget for Acme. {{contact.shoe_size}}",
         "dana@acme.example")
-    sent = await world.record(email["id"], "SENT", signals=["Uses a competitor"])
+    sent = await world.record(email["id"], "SENT", signals=[{"kind": "competitor", "text": "Uses a competitor"}])
     message = sent["attempt"]["message"]
     assert {k: v for k, v in message.items() if k != "id"} == {
         "direction": "OUTBOUND", "channel": "EMAIL", "subject": "Hello Dana", "originalText": email["body"],

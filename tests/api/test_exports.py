@@ -26,6 +26,7 @@ from outboundql.enums import (
     OutreachStatus,
     ReviewStatus,
     Role,
+    SignalStatus,
 )
 from outboundql.exports import links
 from outboundql.services import campaign_stats, export_rows, exports
@@ -245,7 +246,13 @@ async def conversations(owner: Person, project: models.Project, campaign: models
         project=project, campaign_account=world["rows"]["beta"], contact=world["beta_contact"],
         direction=Direction.OUTBOUND, channel=Channel.EMAIL, status=MessageStatus.SENT, mode=MessageMode.LOG_SENT,
         subject="-1 for you?", original_text="Hi Bo,\n\"quoted\", and more", original_language="en",
-        signals=["Uses SAP"], sent_at=NOW - timedelta(days=1), created_by=owner.user)
+        sent_at=NOW - timedelta(days=1), created_by=owner.user)
+    for kind, text, status in (("competitor", "Uses SAP", SignalStatus.CONFIRMED),
+                               ("budget", "Proposed only", SignalStatus.PROPOSED),
+                               ("timing", "Dismissed", SignalStatus.DISMISSED),
+                               ("timing", "Q3", SignalStatus.CONFIRMED)):
+        await models.Signal.create(project=project, message=sent, campaign_account_id=sent.campaign_account_id,
+                                   campaign_id=campaign.id, kind=kind, text=text, status=status)
     call = await models.Message.create(
         project=project, campaign_account=elsewhere, direction=Direction.INBOUND, channel=Channel.PHONE_CALL,
         status=MessageStatus.SENT, mode=MessageMode.PASTE_INBOUND, original_text="=1+1", sent_at=NOW)
@@ -269,7 +276,7 @@ async def test_messages_of_a_project_and_of_a_campaign(
         "contact.id": global_id("Contact", world["beta_contact"].id), "contact.name": "Bo Chosen",
         "contact.email": "bo@beta.test", "direction": "OUTBOUND", "channel": "EMAIL", "status": "SENT",
         "mode": "LOG_SENT", "outcome": "", "subject": "'-1 for you?", "originalText": "Hi Bo,\n\"quoted\", and more",
-        "originalLanguage": "en", "signals": "Uses SAP", "sentAt": "2026-11-30T09:30:00+00:00",
+        "originalLanguage": "en", "signals": "competitor: Uses SAP; timing: Q3", "sentAt": "2026-11-30T09:30:00+00:00",
     }
     assert call["campaign.name"] == "Other" and call["channel"] == "PHONE_CALL" and call["originalText"] == "'=1+1"
     assert call["contact.id"] == "" and call["direction"] == "INBOUND"

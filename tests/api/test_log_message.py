@@ -26,7 +26,7 @@ mutation($input: LogMessageInput!) {
     replayed
     message { id direction channel status mode subject originalText originalLanguage translatedText
               translatedLanguage outcome
-              signals sentAt contact { name } createdBy { email } campaign { slug } }
+              signals { kind text status source } sentAt contact { name } createdBy { email } campaign { slug } }
     campaignAccount { outreachStatus account { status statusHistory { fromStatus toStatus source } }
                       campaign { outreachedAccounts respondedAccounts responseRate } }
     errors { code field message }
@@ -98,12 +98,13 @@ async def log(gql: Any, s: Setup, **fields: Any) -> dict[str, Any]:
 
 async def test_sent_outbound_moves_outreach_counts_once_and_promotes(gql, setup: Setup) -> None:
     first = await log(gql, setup, text="Hello Acme", subject="Hi", contactId=global_id("Contact", setup.contact.id),
-                      signals=["Uses SAP"], originalLanguage="EN")
+                      signals=[{"kind": "competitor", "text": " Uses SAP "}], originalLanguage="EN")
     assert first["errors"] == []
     message = first["message"]
     assert message["direction"] == "OUTBOUND" and message["status"] == "SENT" and message["mode"] == "LOG_SENT"
     assert message["channel"] == "EMAIL" and message["sentAt"] is not None
-    assert message["originalLanguage"] == "en" and message["signals"] == ["Uses SAP"]
+    assert message["originalLanguage"] == "en"
+    assert message["signals"] == [{"kind": "competitor", "text": "Uses SAP", "status": "CONFIRMED", "source": "person"}]
     assert message["contact"] == {"name": "Acme Person"} and message["createdBy"] == {"email": "owner@example.com"}
     assert message["campaign"] == {"slug": "spring-push"}
     row = first["campaignAccount"]
@@ -257,7 +258,8 @@ FIRST_SENT = "2026-01-05T10:00:00+00:00"
     {"contactId": "other"},
     {"contactId": None},
     {"sentAt": "2026-01-06T10:00:00+00:00"},
-    {"signals": ["Budget in Q4"]},
+    {"signals": [{"kind": "budget", "text": "Budget in Q4"}]},
+    {"signals": [{"kind": "timing", "text": "Budget in Q3"}]},
     {"signals": []},
     {"translatedText": "Hola"},
     {"translatedLanguage": "nl"},
@@ -267,8 +269,8 @@ FIRST_SENT = "2026-01-05T10:00:00+00:00"
 async def test_a_retry_with_any_different_value_is_a_conflict(gql, setup: Setup, changed: dict[str, Any]) -> None:
     other = await models.Contact.create(project_id=setup.project.id, account_id=setup.account.id, name="Other One")
     first_fields = {"text": "Hello", "idempotencyKey": "req-7", "contactId": global_id("Contact", setup.contact.id),
-                    "sentAt": FIRST_SENT, "signals": ["Budget in Q3"], "translatedText": "Hallo",
-                    "translatedLanguage": "de", "originalLanguage": "en"}
+                    "sentAt": FIRST_SENT, "signals": [{"kind": "budget", "text": "Budget in Q3"}],
+                    "translatedText": "Hallo", "translatedLanguage": "de", "originalLanguage": "en"}
     first = await log(gql, setup, **first_fields)
     assert first["errors"] == []
     same = await log(gql, setup, **first_fields)
@@ -315,7 +317,11 @@ async def test_a_key_reused_for_another_thread_is_a_conflict(gql, setup: Setup) 
     ({"text": "x", "translatedText": "y", "translatedLanguage": "klingon"}, [("INVALID", "input.translatedLanguage")]),
     ({"text": "x", "translatedLanguage": "fr"}, [("INVALID", "input.translatedLanguage")]),  # no translation
     ({"text": "x", "mode": "PASTE_INBOUND"}, [("INVALID", "input.mode")]),
-    ({"text": "x", "signals": [f"s{i}" for i in range(21)]}, [("INVALID", "input.signals")]),
+    ({"text": "x", "signals": [{"text": f"s{i}"} for i in range(21)]}, [("INVALID", "input.signals")]),
+    ({"text": "x", "signals": [{"kind": "horoscope", "text": "Leo"}]}, [("INVALID", "input.signals[0].kind")]),
+    ({"text": "x", "signals": [{"kind": "budget", "text": "  "}]}, [("INVALID", "input.signals[0].text")]),
+    ({"text": "x", "signals": [{"text": "a"}, {"kind": "budget", "text": "b" * 301}]},
+     [("INVALID", "input.signals[1].text")]),
     ({"text": "x", "idempotencyKey": "k" * 101}, [("INVALID", "input.idempotencyKey")]),
     ({"text": "x", "contactId": global_id("Contact", 987654)}, [("NOT_FOUND", "input.contactId")]),
     ({"text": "", "outcome": "BUSY", "channel": "SMS"}, [("INVALID", "input.outcome"), ("INVALID", "input.text")]),
@@ -340,7 +346,8 @@ async def test_a_translation_is_logged_with_its_language(gql, setup: Setup) -> N
 
 
 async def test_a_call_is_logged_with_its_outcome_alone(gql, setup: Setup) -> None:
-    result = await log(gql, setup, channel="PHONE_CALL", outcome="CONNECTED", signals=["Budget in Q3"])
+    result = await log(gql, setup, channel="PHONE_CALL", outcome="CONNECTED",
+                       signals=[{"kind": "timing", "text": "Budget in Q3"}])
     assert result["errors"] == []
     assert result["message"]["outcome"] == "CONNECTED" and result["message"]["originalText"] == ""
     assert result["campaignAccount"]["outreachStatus"] == "SENT"

@@ -83,7 +83,7 @@ def test_the_broker_follows_the_apps_settings_with_every_actor(embedded_again: N
     distributed = current_broker()
     assert isinstance(distributed, RedisBroker)
     assert sorted(distributed.actors) == sorted(embedded.actors) == [
-        "classify_replies", "deliver_webhooks", "execute_attempts", "run_import", "score_batch",
+        "classify_replies", "deliver_webhooks", "execute_attempts", "propose_signals", "run_import", "score_batch",
         "scoring_batch_gave_up", "sync_audience", "touch_api_token"]
     assert scoring.score_batch.broker is distributed and tokens.touch_api_token.broker is distributed
     assert execution.execute_attempts.broker is distributed

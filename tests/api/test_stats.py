@@ -16,9 +16,11 @@ from outboundql.enums import (
     MessageMode,
     MessageStatus,
     ReviewStatus,
+    SignalStatus,
     StatusSource,
 )
 from outboundql.services import messages as messages_service
+from outboundql.services.signals import SignalIn
 from tests.api.test_log_message import make_account, make_campaign
 from tests.helpers import Person, access_for, data_of
 
@@ -66,14 +68,15 @@ async def test_stats_by_campaign_product_and_market(gql, owner: Person, project:
     await models.Campaign.filter(id=email.id).update(approved_accounts=1)
 
     # email: a and b reached by e-mail, a answers by e-mail, b on LinkedIn; c untouched
-    await _log(owner, email, a, signals=["Budget in Q3", "Uses SAP"])
+    await _log(owner, email, a, signals=(SignalIn("budget", "Budget in Q3"), SignalIn("competitor", "Uses SAP")))
     await _log(owner, email, b)
     await _log(owner, email, a, direction=Direction.INBOUND)
     await _log(owner, email, b, direction=Direction.INBOUND, channel=Channel.LINKEDIN)
     await _log(owner, email, c, status=MessageStatus.DRAFT, mode=MessageMode.AI_DRAFT)  # drafts count nothing
     # calls: three calls to d (no answer, connected, meeting), one to a (busy); an e-mail confirming the meeting
     for outcome in (CallOutcome.NO_ANSWER, CallOutcome.CONNECTED, CallOutcome.MEETING_BOOKED):
-        await _log(owner, calls, d, channel=Channel.PHONE_CALL, outcome=outcome, signals=["Decision in May"])
+        await _log(owner, calls, d, channel=Channel.PHONE_CALL, outcome=outcome,
+                   signals=(SignalIn("timing", "Decision in May"),))
     await _log(owner, calls, a, channel=Channel.PHONE_CALL, outcome=CallOutcome.BUSY)
     await _log(owner, calls, d, outcome=CallOutcome.MEETING_BOOKED)
 
@@ -145,9 +148,10 @@ async def _seed(owner: Person, project: models.Project, n: int) -> None:
         for i, c in enumerate(campaigns)
     ])
     rows = await models.CampaignAccount.filter(campaign__project_id=project.id)
+    campaign_of = {row.id: row.campaign_id for row in rows}
     await models.Message.bulk_create([
         models.Message(project=project, campaign_account=row, direction=direction, channel=channel,
-                       status=MessageStatus.SENT, mode=MessageMode.LOG_SENT, outcome=outcome, signals=["s"],
+                       status=MessageStatus.SENT, mode=MessageMode.LOG_SENT, outcome=outcome,
                        sent_at=datetime.now(UTC))
         for row in rows
         for direction, channel, outcome in (
@@ -155,6 +159,12 @@ async def _seed(owner: Person, project: models.Project, n: int) -> None:
             (Direction.OUTBOUND, Channel.EMAIL, None),
             (Direction.INBOUND, Channel.EMAIL, CallOutcome.MEETING_BOOKED),
         )
+    ])
+    await models.Signal.bulk_create([  # one confirmed signal per message; proposed and dismissed ones count nothing
+        models.Signal(project=project, message=m, campaign_account_id=m.campaign_account_id,
+                      campaign_id=campaign_of[m.campaign_account_id], kind="timing", text="s", status=status)
+        for m in await models.Message.filter(project_id=project.id)
+        for status in (SignalStatus.CONFIRMED, SignalStatus.PROPOSED, SignalStatus.DISMISSED)
     ])
 
 

@@ -133,7 +133,8 @@ async def test_a_schema_whose_catalog_changed_or_still_in_use_is_dropped_not_reu
         conn = ctx.connections.get("default")
         _, rows = await conn.execute_query("SELECT current_schema() AS s")
         changed = rows[0]["s"]
-        await conn.execute_script("CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
+        await conn.execute_script("CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS "
+                                  "$$ BEGIN RETURN NEW; END $$;"
                                   'CREATE TRIGGER noop BEFORE INSERT ON "user" FOR EACH ROW EXECUTE FUNCTION noop()')
     assert changed not in await _schemas(pg_url)
 

@@ -1,6 +1,6 @@
 """Investor: raise money from funds and angels whose thesis fits."""
 
-from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, SignalKind, hookimpl
 
 
 def investor_persona(base: Persona, product: Product) -> Persona:
@@ -20,6 +20,12 @@ INVESTOR = Goal(
     key="investor",
     label="Investor outreach",
     outcome_label="intro call booked",
+    signal_kinds=(
+        SignalKind("thesis", "Thesis", "What they invest in, or a fit or misfit with their focus."),
+        SignalKind("check_size", "Check size", "How much they put in, at which stage, whether they lead."),
+        SignalKind("timing", "Timing", "When they deploy, fund cycles, when to come back."),
+        SignalKind("decision_maker", "Decision maker", "The partner who decides, and how decisions are taken."),
+    ),
     description="Reach funds and angels whose thesis fits the product's market.",
     target_role_kind="investor",
     guardrails={"customer": Guardrail(Block.SOFT), "investor": Guardrail(Block.TARGET)},

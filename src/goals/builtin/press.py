@@ -1,6 +1,6 @@
 """Press: earn coverage from publications, journalists and analysts."""
 
-from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, SignalKind, hookimpl
 
 
 def press_persona(base: Persona, product: Product) -> Persona:
@@ -20,6 +20,12 @@ PRESS = Goal(
     key="press",
     label="Press coverage",
     outcome_label="coverage placed",
+    signal_kinds=(
+        SignalKind("story_angle", "Story angle", "What the journalist or editor would write about, or wants more of."),
+        SignalKind("deadline", "Deadline", "When they publish, an editorial calendar, a closing date for a piece."),
+        SignalKind("contact_route", "Contact route", "Who covers the topic now, or the way in (an editor, a desk)."),
+        SignalKind("competitor", "Competitor", "Rivals they covered or are about to cover."),
+    ),
     description="Pitch a story to publications, journalists and analysts who cover your market.",
     target_role_kind="journalist",
     guardrails={

@@ -1,6 +1,6 @@
 """Recruiting: reach candidates for open roles."""
 
-from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, SignalKind, hookimpl
 
 
 def recruiting_persona(base: Persona, product: Product) -> Persona:
@@ -17,6 +17,12 @@ RECRUITING = Goal(
     key="recruiting",
     label="Recruiting",
     outcome_label="hired",
+    signal_kinds=(
+        SignalKind("availability", "Availability", "When they could start, notice periods, whether they are looking."),
+        SignalKind("compensation", "Compensation", "Pay, equity or benefits they expect or have now."),
+        SignalKind("movement", "Movement", "A job change, a team leaving, a reorganisation."),
+        SignalKind("referral", "Referral", "Someone else they suggest for the role."),
+    ),
     description="Reach candidates for open roles, where they work today.",
     target_role_kind="candidate",
     guardrails={"customer": Guardrail(Block.SOFT), "candidate": Guardrail(Block.TARGET)},

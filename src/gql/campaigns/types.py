@@ -29,6 +29,7 @@ from outboundql.gql.goals import GoalType, goal_type
 from outboundql.gql.pagination import CountedConnection
 from outboundql.gql.products import Persona, Product
 from outboundql.gql.reply_classes import ReplyClass, ReplyClassCount
+from outboundql.gql.signals import SignalCount, summary
 from outboundql.services import (
     campaign_account_queries,
     campaign_stats,
@@ -84,7 +85,8 @@ class ScoreBucket:
     count: int
 
 
-@strawberry.type(description="How the campaign reaches its accounts: a saved filter, or accounts added by hand.")
+@strawberry.type(description="How the campaign reaches its accounts: a saved filter, its market's landscape, or "
+                 "accounts added by hand.")
 class Audience:
     kind: str = strawberry.field(description="`manual`, `saved_filter` or `market` (the market's filters).")
     saved_filter_id: relay.GlobalID | None
@@ -275,6 +277,11 @@ class Campaign(ProjectNode):
     async def reply_class_counts(self, info: Info) -> list[ReplyClassCount]:
         counts = await info.context.loaders.reply_class_counts_by_campaign_id.load(self.row.id)
         return [ReplyClassCount(label=label, count=count) for label, count in counts]
+
+    @strawberry.field(description="Confirmed signals of the campaign's conversations by kind, most first (the "
+                      "kinds are its goal's `signalKinds`).")
+    async def signal_summary(self, info: Info) -> list[SignalCount]:
+        return summary(await info.context.loaders.signal_counts_by_campaign_id.load(self.row.id))
 
     @strawberry.field(description="The key of the classifier that reads this campaign's replies: the one it names, "
                       "else the default (see `classifiers`).")

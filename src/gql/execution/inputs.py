@@ -13,6 +13,7 @@ from outboundql import enums
 from outboundql.errors import NotFound
 from outboundql.gql.base import maybe, pk_of, pk_or_none
 from outboundql.gql.enums import AttemptOutcome, AttemptStatus, Channel, ExecutionAction
+from outboundql.gql.signals import SignalInput
 from outboundql.services import attempts, execution
 from outboundql.services.execution_queries import MAX_FILTER_IDS, AttemptsFilter
 
@@ -113,12 +114,13 @@ class RecordAttemptResultInput:
     goal_achieved: bool | None = strawberry.field(default=None,
                                                   description="Whether the campaign's goal was reached.")
     notes: str = strawberry.field(default="", description="What happened; a call's notes become its logged text.")
-    signals: list[str] = strawberry.field(default_factory=list,
-                                          description="Short intelligence notes (at most 20), logged with the message.")
+    signals: list[SignalInput] = strawberry.field(
+        default_factory=list, description="At most 20, each of a kind of the campaign goal's `signalKinds`; logged "
+        "with the message, confirmed as given.")
 
     def to_command(self) -> attempts.RecordAttemptResult:
         return attempts.RecordAttemptResult(
             attempt_id=pk_of(self.attempt_id, "OutreachAttempt", "attempt_id"),
             outcome=enums.AttemptOutcome(self.outcome),
-            goal_achieved=self.goal_achieved, notes=self.notes, signals=tuple(self.signals),
+            goal_achieved=self.goal_achieved, notes=self.notes, signals=tuple(s.to_value() for s in self.signals),
         )

@@ -23,6 +23,7 @@ EXPECTED_PUBLIC_NAMES = [
     "Persona",
     "Product",
     "RegisterGoal",
+    "SignalKind",
     "hookimpl",
 ]
 
