@@ -122,6 +122,11 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "BOUNCE": "A delivery failure notice; the address is suppressed.",
         "OTHER": "Anything else, or not told.",
     },
+    "SignalStatus": {
+        "PROPOSED": "A language model read it in the conversation; a person has not decided yet.",
+        "CONFIRMED": "A person wrote or confirmed it; only these count.",
+        "DISMISSED": "A person set it aside.",
+    },
     "ReviewStatus": {
         "PENDING": "Not reviewed yet.",
         "APPROVED": "A person approved the account for this campaign.",
