@@ -9,7 +9,7 @@ from typing import Any
 
 from outboundql import models
 from outboundql.enums import Direction, ExpenseKind, MessageMode, MessageStatus, UsageOperation
-from tests.helpers import Person, data_of
+from tests.helpers import Person, data_of, warm_up
 
 CAMPAIGNS = """
 query($slug: String!) {
@@ -82,6 +82,7 @@ async def test_campaign_list_with_costs_and_threads_cost_constant_selects(
 
     counts = {}
     for p in (small, project):
+        await warm_up(gql, owner)
         with count_queries() as q:
             campaigns = data_of(await gql(CAMPAIGNS, {"slug": p.slug}, as_=owner))["project"]["campaigns"]["edges"]
         with count_queries() as t:

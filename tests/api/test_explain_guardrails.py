@@ -9,7 +9,7 @@ import pytest
 
 from outboundql import models
 from outboundql.enums import AccountStatus, Role, RoleKind
-from tests.helpers import data_of, global_id
+from tests.helpers import data_of, global_id, warm_up
 
 EXPLAIN = """
 query($slug: String!, $goal: String!, $ids: [ID!]!, $overrides: GuardrailOverrides) {
@@ -132,6 +132,7 @@ async def test_cost_is_a_constant_number_of_queries(gql, owner, project, count_q
         await models.Contact.create(project=project, account=account, name="c")
 
     async def selects(n: int) -> int:
+        await warm_up(gql, owner)
         with count_queries() as q:
             await explain(gql, owner, project, "sales", [global_id("Account", a.id) for a in made[:n]])
         return q.selects
