@@ -9,10 +9,13 @@ imports ``prometheus_client``, which reads ``PROMETHEUS_MULTIPROC_DIR`` once, at
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _PREFIX = "outboundql-metrics-"
@@ -39,12 +42,20 @@ def remove_multiprocess_dir(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def serve_multiprocess(host: str, port: int) -> None:
+def serve_multiprocess(host: str, port: int) -> bool:
     """Serve the sum of the processes writing to ``PROMETHEUS_MULTIPROC_DIR`` at ``http://host:port/metrics``
-    (a daemon thread of this process)."""
+    (a daemon thread of this process). A port that is taken (another ``outboundql worker`` on the host) is logged
+    as an error and the jobs run anyway, without metrics: False."""
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped in the library
-    start_http_server(port, addr=host, registry=registry)
+    try:
+        start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        log.error("The job metrics cannot be served on %s:%d (%s); the workers run without them. Give each "
+                  "`outboundql worker` of a host its own --metrics-port (0: none).", host, port, exc.strerror or exc)
+        return False
+    log.info("Serving the job metrics at http://%s:%d/metrics.", host, port)
+    return True
