@@ -36,6 +36,7 @@ from outboundql.models.config import tortoise_config
 from outboundql.models.migrating import missing_migrations
 from outboundql.rate_limits import RateLimiter
 from outboundql.request_ids import RequestIds
+from outboundql.scoring.registry import ScorerRegistry
 from outboundql.services import (
     imports,
     reply_classes,
@@ -134,21 +135,22 @@ async def _scheduler_ticks(interval: float) -> None:
 def create_app(
     settings: Settings, *, manage_db: bool = True, run_worker: bool = True, goals: GoalRegistry | None = None,
     clock: Clock | None = None, channels: ChannelRegistry | None = None,
-    classifiers: ClassifierRegistry | None = None,
+    classifiers: ClassifierRegistry | None = None, scorers: ScorerRegistry | None = None,
 ) -> Starlette:
     """Build the app for ``settings``: this process's services, jobs, broker, event bus and GraphQL
     limits all follow them. ``manage_db=False`` leaves the ORM to the caller (tests own it);
     ``run_worker`` starts the in-process job worker when the broker is in-memory; ``goals``
     replaces the registry of installed goal plugins, ``channels`` that of channel plugins, ``classifiers`` that
-    of reply classifier plugins and ``clock`` the system clock (tests)."""
+    of reply classifier plugins, ``scorers`` that of scorer plugins and ``clock`` the system clock (tests)."""
     goals = goals if goals is not None else runtime.installed_goals(settings)  # a broken plugin stops startup
     channels = channels if channels is not None else runtime.installed_channels(settings)
     classifiers = classifiers if classifiers is not None else runtime.installed_classifiers(settings)
+    scorers = scorers if scorers is not None else runtime.installed_scorers(settings)
     broker = workers.install(settings)
     signing_key.warn_if_kept_per_host(settings)
     # Requests and the embedded worker's jobs run with this app's settings, goals and jobs.
     runtime.configure(runtime.Runtime(settings, goals, workers.DramatiqJobs(), clock or SystemClock(), channels,
-                                      classifiers))
+                                      classifiers, scorers))
     rate_limiter = RateLimiter(settings.rate_limit_points, settings.rate_limit_window_seconds, settings.redis_url)
 
     @contextlib.asynccontextmanager

@@ -223,6 +223,27 @@ def channels() -> None:
         click.echo(f"{entry.key:<{width}}  {entry.channel.label}  ({serves})  [{entry.source}]")
 
 
+@main.command()
+def scorers() -> None:
+    """List the installed fit scorers, which one runs by default, whether each can run here and where each comes
+    from."""
+    from outboundql.goals.api import GoalRegistrationError
+    from outboundql.services import runtime
+
+    settings = get_settings()
+    try:
+        registry = runtime.installed_scorers(settings)
+    except GoalRegistrationError as exc:  # ScorerRegistrationError is one
+        _fail(str(exc))
+    default = registry.default_key(settings)
+    width = max(len(s.key) for s in registry.all())
+    for entry in registry.all():
+        reason = entry.unavailable_reason(settings)
+        marks = " (default)" if entry.key == default else ""
+        state = f"  unavailable: {reason}" if reason else ""
+        click.echo(f"{entry.key:<{width}}  {entry.scorer.label}{marks}  [{entry.source}]{state}")
+
+
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", default="")

@@ -133,8 +133,10 @@ class Settings(BaseSettings):
         default="auto",
         description="Log lines as JSON objects or for a console; `auto`: JSON unless stderr is a terminal.",
     )
-    scorer: Literal["rubric", "llm"] = Field(
-        default="rubric", description="Default fit scorer; `scoreCampaign(scorer:)` overrides it for one run."
+    scorer: str = Field(
+        default="rubric", pattern=r"^[a-z][a-z0-9_]{0,31}$",
+        description="Default fit scorer: the key of an installed scorer plugin (`outboundql scorers` lists them; "
+        "`rubric` when it names none); `scoreCampaign(scorer:)` overrides it for one run."
     )
     scoring_batch_size: int = Field(
         default=200, ge=1, le=5000,

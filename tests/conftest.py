@@ -39,6 +39,8 @@ from outboundql.classifiers.registry import registry_with as classifier_registry
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
 from outboundql.models.config import MODEL_MODULES, tortoise_config
+from outboundql.scoring.registry import ScorerRegistry
+from outboundql.scoring.registry import registry_with as scorer_registry_with
 from outboundql.services import runtime
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.services.tokens import CreateApiToken, create_api_token
@@ -183,10 +185,17 @@ def classifiers() -> ClassifierRegistry:
 
 
 @pytest.fixture
-async def client(db: Any, settings: Settings, clock: Clock, channels: ChannelRegistry, classifiers: ClassifierRegistry
-                 ) -> AsyncIterator[httpx.AsyncClient]:
+def scorers() -> ScorerRegistry:
+    """The scorer plugins of the ``client``'s app and of services called directly: the built-in ones; a module
+    that tests a scorer of its own overrides it with `registry_with(its_plugin)`."""
+    return scorer_registry_with()
+
+
+@pytest.fixture
+async def client(db: Any, settings: Settings, clock: Clock, channels: ChannelRegistry, classifiers: ClassifierRegistry,
+                 scorers: ScorerRegistry) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, manage_db=False, run_worker=False, goals=registry_with(), clock=clock,
-                     channels=channels, classifiers=classifiers)
+                     channels=channels, classifiers=classifiers, scorers=scorers)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
@@ -230,11 +239,11 @@ def _empty_broker() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _runtime(settings: Settings, clock: Clock, channels: ChannelRegistry, classifiers: ClassifierRegistry
-             ) -> Iterator[runtime.Runtime]:
+def _runtime(settings: Settings, clock: Clock, channels: ChannelRegistry, classifiers: ClassifierRegistry,
+             scorers: ScorerRegistry) -> Iterator[runtime.Runtime]:
     """What services run with when a test calls them directly: the test's ``settings``, the built-in
     goals, dramatiq jobs and the ``clock`` (a ``client`` replaces it with its app's, as `create_app` does)."""
-    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs(), clock, channels, classifiers)
+    configured = runtime.Runtime(settings, registry_with(), DramatiqJobs(), clock, channels, classifiers, scorers)
     with runtime.using(configured):
         yield configured
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from outboundql.channels.registry import RegisterChannel
     from outboundql.classifiers.registry import RegisterClassifier
     from outboundql.goals.api import RegisterGoal
+    from outboundql.scoring.registry import RegisterScorer
 
 PROJECT_NAME = "outboundql"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -68,4 +69,22 @@ def outboundql_register_classifiers(register: RegisterClassifier) -> None:
     :param register: validates one classifier and adds it to the registry.
 
     .. versionadded:: 0.3
+    """
+
+
+@hookspec
+def outboundql_register_scorers(register: RegisterScorer) -> None:
+    """Register the fit scorers this plugin provides (how an account gets its 0–10 score for a goal).
+
+    Call ``register(scorer)`` once per scorer: an object with ``key``, ``label``, ``description``, ``batch_size``
+    and an ``async def score(context, items)`` answering an :class:`outboundql.scoring.scorers.BatchOutcome` (see
+    :class:`outboundql.scoring.scorers.Scorer`), and optionally ``configure(settings)`` returning the scorer to run
+    with (raising :class:`outboundql.scoring.scorers.ScorerUnavailable` when a setting is missing). Registration
+    fails with :class:`outboundql.scoring.registry.ScorerRegistrationError`, naming the plugin, when the key is
+    taken, malformed or ``external``, the label or description is missing, ``batch_size`` is not an int from 1 to
+    5000, or ``score`` is not an async function. Return nothing: the registered scorers are the result.
+
+    :param register: validates one scorer and adds it to the registry.
+
+    .. versionadded:: 0.4
     """

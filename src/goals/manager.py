@@ -26,7 +26,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = tuple(
 BUILTIN_CHANNEL_PLUGINS: tuple[str, ...] = ("outboundql.channels.builtin",)
 #: Built-in reply classifier plugins (``rules``), registered through the same hooks.
 BUILTIN_CLASSIFIER_PLUGINS: tuple[str, ...] = ("outboundql.classifiers.builtin",)
+#: Built-in scorer plugins (``rubric``, ``llm``), registered through the same hooks.
+BUILTIN_SCORER_PLUGINS: tuple[str, ...] = ("outboundql.scoring.builtin",)
 BUILTIN_SOURCE = "built-in"
+_BUILTINS = BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS + BUILTIN_CLASSIFIER_PLUGINS + BUILTIN_SCORER_PLUGINS
 
 
 def make_plugin_manager(
@@ -36,7 +39,7 @@ def make_plugin_manager(
     ``outboundql.goals``, minus ``blocked`` names), then ``extra`` plugin objects."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    for module_name in BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS + BUILTIN_CLASSIFIER_PLUGINS:
+    for module_name in _BUILTINS:
         pm.register(importlib.import_module(module_name), name=module_name)
     for name in blocked:
         pm.set_blocked(name)
@@ -60,8 +63,7 @@ def make_plugin_manager(
             f"plugin {name!r}: {exc}; outboundql hooks are {hooks}: fix the spelling of the @hookimpl function"
         ) from exc
     for name, plugin in pm.list_name_plugin():  # a plugin that implements nothing is a mistake, never a no-op
-        if plugin is not None and name not in BUILTIN_PLUGINS + BUILTIN_CHANNEL_PLUGINS + BUILTIN_CLASSIFIER_PLUGINS \
-                and not pm.get_hookcallers(plugin):
+        if plugin is not None and name not in _BUILTINS and not pm.get_hookcallers(plugin):
             raise GoalRegistrationError(_implements_nothing(pm, name, plugin))
     if trace:
         pm.trace.root.setwriter(print)
@@ -98,7 +100,7 @@ def plugin_sources(pm: pluggy.PluginManager) -> dict[str, str]:
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
-        builtin = name in BUILTIN_PLUGINS or name in BUILTIN_CHANNEL_PLUGINS or name in BUILTIN_CLASSIFIER_PLUGINS
+        builtin = name in _BUILTINS
         sources[name] = BUILTIN_SOURCE if builtin else dists.get(id(plugin), name)
     return sources
 

@@ -40,7 +40,7 @@ from outboundql.gql.query_cost import QueryCost
 from outboundql.gql.reply_classes import ReplyClassMutations, ReplyClassQueries
 from outboundql.gql.saved_filters import SavedFilterMutations
 from outboundql.gql.schema_docs import document as document_schema
-from outboundql.gql.scoring import ScoringMutations, ScoringSubscriptions
+from outboundql.gql.scoring import ScorerQueries, ScoringMutations, ScoringSubscriptions
 from outboundql.gql.signals import SignalMutations
 from outboundql.gql.suppressions import SuppressionMutations
 from outboundql.gql.teams import TeamMutations
@@ -50,7 +50,7 @@ from outboundql.gql.webhooks import WebhookMutations, WebhookQueries
 
 @strawberry.type
 class Query(UserQueries, ProjectQueries, GoalQueries, CampaignAccountQueries, ImportQueries, WebhookQueries,
-            ChannelQueries, ReplyClassQueries, NodeQueries):
+            ChannelQueries, ReplyClassQueries, ScorerQueries, NodeQueries):
     pass
 
 

@@ -19,7 +19,7 @@ from outboundql.gql.enums import ScoringStatus
 from outboundql.gql.errors import ClientError, UserError, UserErrorCode
 from outboundql.gql.loaders import Loaders
 from outboundql.gql.permissions import IsAuthenticated
-from outboundql.services import events, scoring_runs
+from outboundql.services import events, runtime, scoring_runs
 
 MAX_FAILURES_SHOWN = 100
 
@@ -36,7 +36,7 @@ class ScoringFailure:
 class ScoringRun(ProjectNode):
     id: relay.NodeID[int]
     status: ScoringStatus = strawberry.field(description="RUNNING, then COMPLETED or FAILED.")
-    scorer: str = strawberry.field(description="`rubric` or `llm`.")
+    scorer: str = strawberry.field(description="Key of the scorer plugin that scores the run (see `scorers`).")
     force: bool = strawberry.field(description="Rescored accounts whose score was current.")
     language: str = strawberry.field(description="Language of the justifications.")
     persona_version: int = strawberry.field(description="Persona version when the run started.")
@@ -60,7 +60,8 @@ class ScoreCampaignInput:
     campaign_id: relay.GlobalID
     force: bool = strawberry.field(default=False, description="Rescore accounts whose score is current too.")
     scorer: str | None = strawberry.field(
-        default=None, description="`rubric` or `llm` for this run; null: the server's default (OUTBOUNDQL_SCORER).")
+        default=None, description="Key of an installed scorer for this run (see `scorers`); null: the server's "
+        "default (OUTBOUNDQL_SCORER). An unknown key is INVALID, naming the installed ones.")
 
     def to_command(self) -> scoring_runs.ScoreCampaign:
         return scoring_runs.ScoreCampaign(campaign_id=pk_of(self.campaign_id, "Campaign", "campaign_id"),
@@ -108,6 +109,36 @@ class CampaignEvent:
     scoring: ScoringProgressEvent | None = strawberry.field(description="Set for SCORING_PROGRESS.")
     execution: ExecutionChange | None = strawberry.field(
         default=None, description="Set for EXECUTION_CHANGED: going live, pausing, planning, executing, results.")
+
+
+@strawberry.type(name="Scorer", description="A fit scorer plugin: how accounts get their 0–10 score for a goal. "
+                 "Scorers are plugins; keys are stable (stored with every score).")
+class ScorerType:
+    key: str = strawberry.field(description="Stable key, e.g. `rubric`; what `scoreCampaign(input: {scorer})` takes.")
+    label: str = strawberry.field(description="Human name.")
+    description: str = strawberry.field(description="How it scores and what it needs.")
+    is_default: bool = strawberry.field(
+        description="Runs started without a scorer use this one (OUTBOUNDQL_SCORER, or `rubric` when that names "
+        "no installed scorer).")
+    source: str = strawberry.field(description="`built-in`, or the distribution name and version of the plugin.")
+    available: bool = strawberry.field(description="It can score with this server's settings.")
+    unavailable_reason: str | None = strawberry.field(
+        description="When not available: what the server's settings lack (e.g. the LLM endpoint), else null.")
+
+
+@strawberry.type
+class ScorerQueries:
+    @strawberry.field(description="Every installed fit scorer, sorted by key. Needs no authentication.")
+    def scorers(self) -> list[ScorerType]:
+        registry, settings = runtime.scorers(), runtime.settings()
+        default = registry.default_key(settings)
+        listed = []
+        for entry in registry.all():
+            reason = entry.unavailable_reason(settings)
+            listed.append(ScorerType(key=entry.key, label=entry.scorer.label, description=entry.scorer.description,
+                                     is_default=entry.key == default, source=entry.source,
+                                     available=reason is None, unavailable_reason=reason))
+        return listed
 
 
 @strawberry.type

@@ -252,11 +252,14 @@ class LlmScorer:
         transport, sleep: passed to `LlmClient` (tests).
     """
 
-    name = "llm"
+    key = "llm"
+    label = "LLM"
+    description = ("Asks an OpenAI-compatible chat-completions endpoint (OUTBOUNDQL_LLM_URL, OUTBOUNDQL_LLM_MODEL) "
+                   "to score each account against the goal's rubric; every call is recorded with its cost.")
 
     def __init__(
         self,
-        config: LlmConfig,
+        config: LlmConfig | None,
         *,
         batch_size: int = 20,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -280,15 +283,22 @@ class LlmScorer:
             )
         return cls(config, batch_size=settings.llm_batch_size)
 
+    def configure(self, settings: Settings) -> LlmScorer:
+        """This scorer for ``settings`` (the registered one is unconfigured); `ScorerUnavailable` saying what to set."""
+        return LlmScorer.from_settings(settings)
+
     async def score(self, context: ScoringContext, items: Sequence[ScoringItem]) -> BatchOutcome:
         """Score ``items``; raises `LlmError` (with the batch's calls) when the endpoint stays unavailable."""
+        config = self.config
+        if config is None:  # the registered instance: the host scores with configure(settings)'s
+            raise ScorerUnavailable("The llm scorer is not configured: score with LlmScorer.configure(settings).")
         outcome = BatchOutcome()
         pending = {item.account_id: item for item in items}
         order = {account_id: position for position, account_id in enumerate(pending)}
         criteria = frozenset(c.key for c in context.goal.rubric) | {FEEDBACK}
         calls: list[LlmCall] = []
         problems: dict[int, str] = {}
-        async with LlmClient(self.config, transport=self._transport, sleep=self._sleep) as llm:
+        async with LlmClient(config, transport=self._transport, sleep=self._sleep) as llm:
             for _request in (1, 2):
                 if not pending:
                     break
@@ -330,7 +340,8 @@ class LlmScorer:
                 continue
             score = _round(entry.score)
             reasons = tuple(Justification(j.kind, j.criterion, j.text) for j in entry.justifications)
-            outcome.scored.append(Scored(account_id, score, band(score), reasons, model=self.config.model))
+            model = self.config.model if self.config else None
+            outcome.scored.append(Scored(account_id, score, band(score), reasons, model=model))
             del pending[account_id]
             problems.pop(account_id, None)
         for account_id in pending:

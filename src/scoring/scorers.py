@@ -1,8 +1,9 @@
 """What every scorer is: a batch of accounts in, scores (or per-account failures) and paid usage out.
 
 Scorers are pure with respect to the database: the scoring job loads the snapshots, calls
-`Scorer.score`, and writes the FitScores and ApiUsage rows in one transaction. `get_scorer`
-picks one by name (`OUTBOUNDQL_SCORER` is the default; `scoreCampaign(scorer:)` overrides it).
+`Scorer.score`, and writes the FitScores and ApiUsage rows in one transaction. Scorers are plugins
+(``outboundql_register_scorers``); `outboundql.scoring.registry.get_scorer` picks one by key
+(`OUTBOUNDQL_SCORER` is the default; `scoreCampaign(scorer:)` overrides it).
 """
 
 from __future__ import annotations
@@ -76,11 +77,37 @@ class BatchOutcome:
 
 
 class Scorer(Protocol):
-    name: str
-    #: How many accounts one job message carries.
-    batch_size: int
+    """A scorer plugin: a batch of accounts in, one `Scored` or `ScoreFailed` per account (and paid usage) out.
 
-    async def score(self, context: ScoringContext, items: Sequence[ScoringItem]) -> BatchOutcome: ...
+    A scorer that needs settings (an endpoint, a key) may also define ``configure(self, settings) -> Scorer``:
+    the host calls it before every run and scores with what it returns; it raises `ScorerUnavailable` saying
+    what to set when the settings lack something.
+
+    Example:
+        ```python
+        class Constant:
+            key = "constant"
+            label = "Constant"
+            description = "Gives every account 5.0."
+            batch_size = 100
+
+            async def score(self, context: ScoringContext, items: Sequence[ScoringItem]) -> BatchOutcome:
+                return BatchOutcome(scored=[Scored(i.account_id, 5.0, band(5.0), ()) for i in items])
+        ```
+    """
+
+    key: str
+    """lower_snake_case (at most 32 characters), unique among the installed scorers, stable: stored with scores."""
+    label: str
+    """The human name a frontend shows."""
+    description: str
+    """One or two sentences: how it scores and what it needs."""
+    batch_size: int
+    """How many accounts one job message (one `score` call) carries."""
+
+    async def score(self, context: ScoringContext, items: Sequence[ScoringItem]) -> BatchOutcome:
+        """One `Scored` or `ScoreFailed` per item; never touches the database."""
+        ...
 
 
 class ScorerUnavailable(Exception):
@@ -94,10 +121,16 @@ class UnknownScorer(ScorerUnavailable):
 class RubricScorer:
     """The default: offline, deterministic, fast."""
 
-    name = "rubric"
+    key = "rubric"
+    label = "Rubric"
+    description = ("Applies the goal's rubric to the persona and the account's fields (industry, size, country, "
+                   "keywords, contacts' titles, status); offline, deterministic and fast.")
 
     def __init__(self, batch_size: int = 200) -> None:
         self.batch_size = batch_size
+
+    def configure(self, settings: Settings) -> RubricScorer:
+        return RubricScorer(settings.scoring_batch_size)
 
     async def score(self, context: ScoringContext, items: Sequence[ScoringItem]) -> BatchOutcome:
         outcome = BatchOutcome()
@@ -108,17 +141,3 @@ class RubricScorer:
             )
             outcome.scored.append(Scored(item.account_id, result.score, result.band, result.justifications))
         return outcome
-
-
-SCORERS = ("rubric", "llm")
-
-
-def get_scorer(name: str, settings: Settings) -> Scorer:
-    """The scorer called ``name``; `ScorerUnavailable` when unknown or not configured."""
-    if name == "rubric":
-        return RubricScorer(settings.scoring_batch_size)
-    if name == "llm":
-        from outboundql.scoring.llm import LlmScorer
-
-        return LlmScorer.from_settings(settings)
-    raise UnknownScorer(f"unknown scorer {name!r}; choose one of: {', '.join(SCORERS)}")

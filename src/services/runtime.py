@@ -23,6 +23,7 @@ from outboundql.channels.registry import ChannelRegistry, collect_channels, defa
 from outboundql.classifiers.registry import ClassifierRegistry, collect_classifiers, default_classifiers
 from outboundql.goals.manager import collect_goals, make_plugin_manager
 from outboundql.goals.registry import GoalRegistry
+from outboundql.scoring.registry import ScorerRegistry, collect_scorers, default_scorers
 from outboundql.services.clock import Clock, SystemClock
 from outboundql.services.jobs import Jobs
 from outboundql.settings import Settings
@@ -38,6 +39,8 @@ class Runtime:
     """The installed channel plugins; None: the process-wide `default_channels()`."""
     classifiers: ClassifierRegistry | None = None
     """The installed reply classifier plugins; None: the process-wide `default_classifiers()`."""
+    scorers: ScorerRegistry | None = None
+    """The installed scorer plugins; None: the process-wide `default_scorers()`."""
 
 
 _current: Runtime | None = None
@@ -90,6 +93,12 @@ def installed_classifiers(settings: Settings) -> ClassifierRegistry:
     return collect_classifiers(make_plugin_manager(blocked=settings.disabled_plugins, trace=settings.trace_plugins))
 
 
+def installed_scorers(settings: Settings) -> ScorerRegistry:
+    """The scorers of the built-in and installed plugins, minus those ``settings`` disable; a plugin that fails to
+    load or register raises here."""
+    return collect_scorers(make_plugin_manager(blocked=settings.disabled_plugins, trace=settings.trace_plugins))
+
+
 def settings() -> Settings:
     return current().settings
 
@@ -108,6 +117,12 @@ def classifiers() -> ClassifierRegistry:
     """The reply classifier plugins this process classifies with."""
     configured = current().classifiers
     return configured if configured is not None else default_classifiers()
+
+
+def scorers() -> ScorerRegistry:
+    """The scorer plugins this process scores with."""
+    configured = current().scorers
+    return configured if configured is not None else default_scorers()
 
 
 def jobs() -> Jobs:

@@ -26,13 +26,14 @@ from outboundql.goals import api as goals_api
 from outboundql.goals.registry import GoalRegistry
 from outboundql.llm.client import LlmError, LlmRequestRefused
 from outboundql.metrics import ACCOUNTS_SCORED
+from outboundql.scoring.registry import ScorerRegistry, checked_outcome, get_scorer
 from outboundql.scoring.scorers import (
     BatchOutcome,
     ScorerUnavailable,
     ScoringContext,
     ScoringItem,
+    UnknownScorer,
     Usage,
-    get_scorer,
 )
 from outboundql.scoring.snapshots import AccountSnapshot, ContactSnapshot
 from outboundql.services import campaign_scores, events, scoring_runs
@@ -52,14 +53,20 @@ class RunCannotContinue(Exception):
     """The run cannot go on whatever the retries (goal uninstalled, scorer no longer configured)."""
 
 
-async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Settings) -> None:
-    """Score the pending items of ``batch``; fail the run (not the batch) when it cannot go on."""
+async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Settings,
+                  scorers: ScorerRegistry | None = None) -> None:
+    """Score the pending items of ``batch`` with the run's scorer (from ``scorers``, default: the installed ones);
+    fail the run (not the batch) when it cannot go on, e.g. its scorer's plugin was uninstalled meanwhile."""
     run = await models.ScoringRun.get_or_none(id=run_id)
     if run is None or run.status is not ScoringStatus.RUNNING:
         return
     try:
         context, persona_version = await _context(run, registry)
-        scorer = get_scorer(run.scorer, settings)
+        scorer = get_scorer(run.scorer, settings, scorers)
+    except UnknownScorer as exc:
+        await scoring_runs.fail_run(run_id, f"This run's scorer is no longer installed: {exc} Score the campaign "
+                                    "again to use the default scorer or choose one.")
+        return
     except (RunCannotContinue, ScorerUnavailable) as exc:
         await scoring_runs.fail_run(run_id, str(exc))
         return
@@ -68,7 +75,8 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
     async with claimed_items(run_id, batch) as account_ids:
         if account_ids:
             try:
-                outcome = await scorer.score(context, await load_items(account_ids))
+                items = await load_items(account_ids)
+                outcome = checked_outcome(scorer, items, await scorer.score(context, items))
             except LlmError as exc:
                 failure = exc
             else:

@@ -21,7 +21,8 @@ from outboundql import models
 from outboundql.enums import ReviewStatus, Role, ScoringItemState, ScoringStatus
 from outboundql.errors import InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
-from outboundql.scoring.scorers import ScorerUnavailable, UnknownScorer, get_scorer
+from outboundql.scoring.registry import get_scorer
+from outboundql.scoring.scorers import ScorerUnavailable, UnknownScorer
 from outboundql.services import audit, events, personas, runtime, webhook_deliveries
 from outboundql.services.access import Access
 from outboundql.services.campaigns import effective_language
@@ -61,9 +62,10 @@ async def score_campaign(access: Access, goals: GoalRegistry, cmd: ScoreCampaign
     campaign = await access.get(models.Campaign, cmd.campaign_id, Role.MEMBER, field="campaign_id")
     if campaign.archived_at is not None:
         raise InvalidInput("This campaign is archived; unarchive it before scoring.", field="campaign_id")
-    scorer_name = cmd.scorer or settings.scorer
+    scorers = runtime.scorers()
+    scorer_name = cmd.scorer or scorers.default_key(settings)
     try:
-        batch_size = get_scorer(scorer_name, settings).batch_size
+        batch_size = get_scorer(scorer_name, settings, scorers).batch_size
     except UnknownScorer as exc:
         raise InvalidInput(str(exc), field="scorer") from None
     except ScorerUnavailable as exc:

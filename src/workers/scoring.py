@@ -20,7 +20,7 @@ async def score_batch(run_id: int, batch: int) -> None:
     """Score one batch of a run. An error is kept on the run (the last one is what `scoringError`
     shows if the retries run out) and re-raised so dramatiq retries the batch with backoff."""
     try:
-        await scoring_batches.process(run_id, batch, runtime.goals(), runtime.settings())
+        await scoring_batches.process(run_id, batch, runtime.goals(), runtime.settings(), runtime.scorers())
     except Exception as exc:
         await scoring_runs.note_error(run_id, f"{type(exc).__name__}: {exc}")
         raise

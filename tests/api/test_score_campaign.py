@@ -451,7 +451,7 @@ async def test_fewer_than_ten_reviews_give_no_examples(setup: Setup) -> None:
 
 
 @pytest.mark.parametrize(("options", "code", "needle"), [
-    ({"scorer": "magic"}, "INVALID", "unknown scorer 'magic'"),
+    ({"scorer": "magic"}, "INVALID", "Unknown scorer 'magic'; installed scorers: llm, rubric."),
     ({"scorer": "llm"}, "UNAVAILABLE", "OUTBOUNDQL_LLM_URL"),  # no LLM configured on this server
 ])
 async def test_a_scorer_that_cannot_run_is_refused_before_anything_is_written(

@@ -70,7 +70,8 @@ def test_hookimpl_marks_the_outboundql_project() -> None:
 
 
 def test_there_are_hookspecs() -> None:
-    assert HOOKSPECS == ["outboundql_register_channels", "outboundql_register_classifiers", "outboundql_register_goals"]
+    assert HOOKSPECS == ["outboundql_register_channels", "outboundql_register_classifiers", "outboundql_register_goals",
+                         "outboundql_register_scorers"]
 
 
 @pytest.mark.parametrize("name", HOOKSPECS)

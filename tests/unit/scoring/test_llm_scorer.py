@@ -16,7 +16,8 @@ from outboundql.goals.builtin.sales import SALES
 from outboundql.llm.client import LlmUnavailable
 from outboundql.scoring import AccountSnapshot, ContactSnapshot
 from outboundql.scoring.llm import LlmScorer
-from outboundql.scoring.scorers import ScorerUnavailable, ScoringContext, ScoringItem, Usage, get_scorer
+from outboundql.scoring.registry import get_scorer
+from outboundql.scoring.scorers import ScorerUnavailable, ScoringContext, ScoringItem, Usage
 from outboundql.settings import Settings
 from tests.fakes.openai_server import FakeOpenAI, answer, default_score, scores, slow, status, text
 
@@ -108,7 +109,7 @@ async def test_the_prompt_carries_goal_rubric_persona_accounts_language_and_exam
 async def test_batch_size_comes_from_settings(openai_server: FakeOpenAI) -> None:
     assert scorer(openai_server).batch_size == 20
     assert scorer(openai_server, llm_batch_size=7).batch_size == 7
-    assert scorer(openai_server).name == "llm"
+    assert scorer(openai_server).key == "llm"
 
 
 async def test_scores_are_rounded_to_one_decimal_and_banded(openai_server: FakeOpenAI) -> None:
