@@ -207,3 +207,77 @@ def test_postgres_migrations_build_the_models_schema(pg_url: str) -> None:
     assert applied == len(list((Path(__file__).parents[2] / "src/models/migrations").glob("0*.py")))
     assert second == first, "migrating twice changed the schema"
     assert_same_schema(first, generated_schema)
+
+
+def test_sqlite_0012_moves_signals_and_keeps_scores_on_the_rows(tmp_path: Path) -> None:
+    """Data written before 0012 comes through it: a message's notes become confirmed signals of kind ``other``,
+    and each campaign row's kept scores and its campaign's counters are filled from the fit scores."""
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    from outboundql.models.migrating import _orm
+
+    db = tmp_path / "old.db"
+
+    async def up_to_0011() -> None:
+        async with _orm(f"sqlite://{db}") as client:
+            await MigrationExecutor(client, tortoise_config(f"sqlite://{db}")["apps"]).migrate(
+                targets=[MigrationTarget("models", "0011_replies_and_inbound")])
+
+    asyncio.run(up_to_0011())
+    now = "2026-11-01 10:00:00+00:00"
+    conn = sqlite3.connect(db)
+    stamps = {"created_at": now, "updated_at": now}
+
+    def insert(table: str, **values: Any) -> int:
+        values = {**stamps, **values}
+        cur = conn.execute(f'INSERT INTO "{table}" ({", ".join(values)}) VALUES ({", ".join("?" * len(values))})',
+                           list(values.values()))
+        return int(cur.lastrowid or 0)
+
+    user = insert("user", email="old@example.com", name="Old")
+    project = insert("project", name="P", slug="p", description="")
+    product = insert("product", name="W", slug="w", description="", example_good_urls="[]", example_bad_urls="[]",
+                     project_id=project)
+    campaign_cols = dict(name="C", slug="c", description="", keywords="[]", goal_key="sales", audience_config="{}",
+                         status="draft", scoring_status="idle", scoring_done=0, scoring_total=0, total_accounts=3,
+                         scored_accounts=2, approved_accounts=0, outreached_accounts=0, responded_accounts=0,
+                         product_id=product, project_id=project, cadence="{}", execution_state="not_live",
+                         import_mapping="{}", add_inbound_contacts=0, lose_on_not_interested=1)
+    campaign = insert("campaign", **campaign_cols)
+    rows = []
+    for i, (score, override, other_goal) in enumerate(((7.5, None, False), (2.0, 9.0, False), (None, None, True))):
+        account = insert("account", name=f"A{i}", name_key=f"a{i}", city_key="", description="", tags="[]",
+                         custom_fields="{}", status="new", project_id=project)
+        rows.append(insert("campaign_account", review_status="pending", outreach_status="not_started", notes="",
+                           account_id=account, campaign_id=campaign, attempts_made=0, execution_disabled=0,
+                           execution_status="not_planned", goal_outcome="open", plan_round=0,
+                           override_score=override))
+        if score is not None or other_goal:
+            insert("fit_score", goal_key="recruiting" if other_goal else "sales", score=score or 5.0, band="medium",
+                   justifications="[]", persona_version=1, scorer="rubric", account_id=account, product_id=product,
+                   project_id=project)
+    message_cols = dict(direction="outbound", channel="phone_call", status="sent", mode="log_sent",
+                        original_text="Call", campaign_account_id=rows[0], project_id=project,
+                        reply_class_corrected=0, created_by_id=user)
+    with_notes = insert("message", signals='["Budget in Q3", "Uses SAP", "Budget in Q3", " "]', **message_cols)
+    insert("message", signals="[]", **message_cols)
+    conn.commit()
+    conn.close()
+
+    asyncio.run(apply_migrations(f"sqlite://{db}"))
+
+    conn = sqlite3.connect(db)
+    try:
+        signals = conn.execute('SELECT message_id, campaign_id, kind, text, status, source, created_by_id '
+                               'FROM signal ORDER BY id').fetchall()
+        kept = conn.execute("SELECT ai_score, score_stale, effective_score FROM campaign_account "
+                            "ORDER BY id").fetchall()
+        counters = conn.execute("SELECT stale_score_count, score_bucket_2, score_bucket_7, "
+                                "score_bucket_0 + score_bucket_1 + score_bucket_3 + score_bucket_4 + score_bucket_5 "
+                                "+ score_bucket_6 + score_bucket_8 + score_bucket_9 FROM campaign").fetchone()
+    finally:
+        conn.close()
+    assert signals == [(with_notes, campaign, "other", "Budget in Q3", "confirmed", "person", user),
+                       (with_notes, campaign, "other", "Uses SAP", "confirmed", "person", user)]
+    assert kept == [(7.5, 0, 7.5), (2.0, 0, 9.0), (None, 1, None)]
+    assert counters == (1, 1, 1, 0)

@@ -6,6 +6,7 @@ from outboundql.enums import AttemptOutcome, AttemptStatus, Channel, ExecutionSt
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
+from outboundql.models.migration_ops import AddFilledField
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0004_idempotency_keys')]
@@ -51,12 +52,12 @@ class Migration(migrations.Migration):
             name='time_zone',
             field=fields.CharField(null=True, max_length=64),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Campaign',
             name='cadence',
             field=fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Campaign',
             name='execution_state',
             field=fields.CharEnumField(default=ExecutionState.NOT_LIVE, description='NOT_LIVE: not_live\nLIVE: live\nPAUSED: paused\nSTOPPED: stopped', enum_type=ExecutionState, max_length=16),
@@ -71,27 +72,27 @@ class Migration(migrations.Migration):
             name='outreach_started_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='CampaignAccount',
             name='attempts_made',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='CampaignAccount',
             name='execution_disabled',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='CampaignAccount',
             name='execution_status',
             field=fields.CharEnumField(default=ExecutionStatus.NOT_PLANNED, description='NOT_PLANNED: not_planned\nPLANNING: planning\nAWAITING_APPROVAL: awaiting_approval\nAWAITING_EXECUTION: awaiting_execution\nEXECUTING: executing\nRESCHEDULED: rescheduled\nCOMPLETED: completed\nMAX_RETRIES: max_retries\nDISQUALIFIED: disqualified\nDISABLED: disabled\nCAMPAIGN_PAUSED: campaign_paused', enum_type=ExecutionStatus, max_length=24),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='CampaignAccount',
             name='goal_outcome',
             field=fields.CharEnumField(default=GoalOutcome.OPEN, description='OPEN: open\nACHIEVED: achieved\nLOST: lost', enum_type=GoalOutcome, max_length=16),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='CampaignAccount',
             name='plan_round',
             field=fields.IntField(default=1),

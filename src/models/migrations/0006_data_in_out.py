@@ -6,6 +6,7 @@ from outboundql.enums import ImportOrigin, SuppressionKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.migrations.constraints import UniqueConstraint
+from outboundql.models.migration_ops import AddFilledField
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0005_execution')]
@@ -50,7 +51,7 @@ class Migration(migrations.Migration):
             model_name='Account',
             constraint=UniqueConstraint(fields=('project', 'source', 'external_id'), name=None),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Campaign',
             name='import_mapping',
             field=fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
@@ -84,12 +85,12 @@ class Migration(migrations.Migration):
             name='campaign',
             field=fields.ForeignKeyField('models.Campaign', source_field='campaign_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='ImportJob',
             name='done',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='ImportJob',
             name='dry_run',
             field=fields.BooleanField(default=False),
@@ -104,12 +105,12 @@ class Migration(migrations.Migration):
             name='heartbeat_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='ImportJob',
             name='origin',
             field=fields.CharEnumField(default=ImportOrigin.UPLOAD, description='UPLOAD: upload\nEMAIL: email', enum_type=ImportOrigin, max_length=16),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='ImportJob',
             name='runs',
             field=fields.IntField(default=0),

@@ -6,6 +6,7 @@ from outboundql.classifiers import ReplyClass
 from outboundql.enums import UsageOperation
 from tortoise import fields
 from tortoise.indexes import Index
+from outboundql.models.migration_ops import AddFilledField
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0009_attempt_heartbeat')]
@@ -62,7 +63,7 @@ class Migration(migrations.Migration):
             name='reply_class_confidence',
             field=fields.FloatField(null=True),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Message',
             name='reply_class_corrected',
             field=fields.BooleanField(default=False),

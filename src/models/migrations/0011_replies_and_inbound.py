@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
 from tortoise.indexes import Index
+from outboundql.models.migration_ops import AddFilledField
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0010_reply_classes')]
@@ -9,12 +10,12 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AddField(
+        AddFilledField(
             model_name='Campaign',
             name='add_inbound_contacts',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Campaign',
             name='lose_on_not_interested',
             field=fields.BooleanField(default=True),
