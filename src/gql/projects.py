@@ -88,11 +88,17 @@ class Project(ProjectNode):
 
     @strawberry.field(description="The audit trail: every change to the project's data, newest first, with who, "
                       "when, from where and what changed; filterable by actor, object, action, source and time. "
-                      "first/last at most OUTBOUNDQL_MAX_PAGE_SIZE (100 by default).")
+                      "Admins only (FORBIDDEN otherwise: it names invited addresses and every member's actions; "
+                      "`Campaign.auditEvents` and `Account.auditEvents` are for every member). first/last at most "
+                      "OUTBOUNDQL_MAX_PAGE_SIZE (100 by default).")
     async def audit_events(
         self, info: Info, filter: AuditEventFilter | None = None, first: int | None = None, after: str | None = None,
         last: int | None = None, before: str | None = None,
     ) -> AuditEventConnection:
+        role = info.context.access.require(self.row.id)
+        if role.rank < enums.Role.ADMIN.rank:
+            raise Forbidden(f"Your role in this project is {role.value}; the project's audit trail is shown to admins "
+                            "and owners (a campaign's or an account's own trail to every member).")
         return await resolve_audit_events(info, self.row.id, to_filter(filter), first=first, after=after, last=last,
                                           before=before)
 

@@ -115,6 +115,8 @@ async def test_filters(gql, owner: Person, world: World, make_user, add_member) 
     assert [e["node"]["actor"]["email"] for e in api["edges"]] == ["colleague@example.com"]
     nobody = await events(gql, owner, world, filter={"actorId": global_id("User", 987_654)})
     assert nobody["totalCount"] == 0
+    refused = await gql(EVENTS, {"slug": world.project.slug}, as_=colleague)  # a member: not the project's trail
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
 
 
 async def test_campaign_and_account_trails_and_provenance(gql, owner: Person, world: World) -> None:
