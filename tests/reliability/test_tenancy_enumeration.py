@@ -35,6 +35,7 @@ from outboundql.app import create_app
 from outboundql.enums import AttemptStatus, Channel
 from outboundql.goals.testing import registry_with
 from outboundql.gql.schema import schema as served_schema
+from outboundql.services import audiences as audiences_service
 from outboundql.services import campaign_accounts as campaign_accounts_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services import imports as imports_service
@@ -131,6 +132,9 @@ async def seed(person: Person, tag: str) -> None:
     # An import job into the campaign (queued: no job of it is run).
     await imports_service.start_import(access, registry_with(), imports_service.StartImport(
         project_id=world.project.id, filename=f"{tag}.csv", content=f"Company\n{tag} Imported\n".encode(),
+        campaign_id=world.campaign.id))
+    # A filling of the campaign from its audience (its market's landscape).
+    await audiences_service.sync_audience(access, registry_with(), audiences_service.SyncCampaignAudience(
         campaign_id=world.campaign.id))
 
 

@@ -39,7 +39,10 @@ async def move_signals(apps: object, schema_editor: object) -> None:
         'SELECT m."id", m."project_id", m."campaign_account_id", ca."campaign_id", m."signals", m."created_by_id", '
         'm."created_at" FROM "message" m JOIN "campaign_account" ca ON ca."id" = m."campaign_account_id" '
         f'WHERE m."signals" IS NOT NULL AND {length}(m."signals") > 0 ORDER BY m."id"')
-    mark = (lambda n: f"${n}") if postgres else (lambda n: "?")
+
+    def mark(n: int) -> str:
+        return f"${n}" if postgres else "?"
+
     for row in rows:
         notes = row["signals"] if isinstance(row["signals"], list) else loads(row["signals"] or "[]")
         for note in dict.fromkeys(str(n).strip() for n in notes if str(n).strip()):
