@@ -105,6 +105,8 @@ GOAL_SENTENCES: dict[str, tuple[str, str]] = {
                  "nothing is for sale.", "Could you spare 20 minutes for a conversation?"),
     "influencer": ("I enjoy what you publish, and I think your audience would like {product}; I would love to "
                    "collaborate.", "Would you like to hear what we have in mind?"),
+    "link_building": ("I have an article idea for the readers of {account}, on a subject close to {product}, written "
+                      "to fit your site.", "Would you be open to a guest post, or to a link to our guide?"),
     "renewal": ("The current {product} term of {account} is coming to an end, and I would like to make the "
                 "renewal easy.", "When would suit you for a short call about the renewal?"),
 }
