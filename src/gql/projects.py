@@ -12,7 +12,7 @@ from outboundql import enums, models
 from outboundql.errors import Forbidden
 from outboundql.gql.accounts.queries import resolve_accounts
 from outboundql.gql.audit import AuditEventConnection, AuditEventFilter, resolve_audit_events, to_filter
-from outboundql.gql.base import ProjectNode, mutation, pk_of
+from outboundql.gql.base import ProjectNode, mutation
 from outboundql.gql.campaigns import Campaign, resolve_campaigns
 from outboundql.gql.channels import ChannelConfigType, project_channels
 from outboundql.gql.context import Info
@@ -229,23 +229,6 @@ class CreateProjectPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.input
-class AddProjectMemberInput:
-    project_id: relay.GlobalID
-    email: str = strawberry.field(description="E-mail of an existing user.")
-    role: Role = enums.Role.MEMBER
-
-    def to_command(self) -> projects_service.AddProjectMember:
-        return projects_service.AddProjectMember(project_id=pk_of(self.project_id, "Project", "project_id"),
-                                                 email=self.email, role=self.role)
-
-
-@strawberry.type
-class AddProjectMemberPayload:
-    project: Project | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
 @strawberry.type
 class ProjectQueries:
     @relay.connection(ProjectConnection, permission_classes=[IsAuthenticated],
@@ -267,11 +250,3 @@ class ProjectMutations:
     async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
         result = await projects_service.create_project(info.context.access, input.to_command())
         return CreateProjectPayload(project=Project.from_model(result.project), replayed=result.replayed)
-
-    @mutation("Add an existing user to a project (admins add members and viewers; "
-              "owners add anyone).",
-              deprecation_reason="Use inviteMember: the invitee accepts the invitation, and the answer never tells "
-              "whether an e-mail address has an account. addProjectMember will be removed in a future release.")
-    async def add_project_member(self, info: Info, input: AddProjectMemberInput) -> AddProjectMemberPayload:
-        result = await projects_service.add_project_member(info.context.access, input.to_command())
-        return AddProjectMemberPayload(project=Project.from_model(result.project))

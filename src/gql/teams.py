@@ -105,6 +105,10 @@ class InviteMemberPayload:
 @strawberry.input
 class AcceptInvitationInput:
     token: str
+    code: str = strawberry.field(default="", description="Not signed in: the confirmation code from the invitation "
+                                 "mail (never shown to the inviter), which makes your account. Without it, or with a "
+                                 "wrong one, the answer asks you to sign in, whether or not the address has an "
+                                 "account.")
     name: str = strawberry.field(default="", description="Your name, for a new account (when not signed in).")
     language: str | None = strawberry.field(default=None, description="Your language (BCP 47), for a new account.")
 
@@ -171,15 +175,17 @@ class TeamMutations:
         return InviteMemberPayload(invitation=Invitation.from_model(result.invitation), token=result.token)
 
     @strawberry.mutation(extensions=[ErrorsAsData(), ChangeScope()], description=(
-        "Accept an invitation with its token (it works once, until it expires). Signed in, you join as yourself; "
-        "without a token, an account is made for the invited address and its first API token returned (an address "
-        "that has an account must sign in)."))
+        "Accept an invitation with its token (it works once, until it expires). Signed in, you join as yourself. "
+        "Not signed in, the confirmation code from the invitation mail makes an account for the invited address and "
+        "returns its first API token; without that code nothing is made and the answer (sign in to accept) is the "
+        "same whether or not the address has an account."))
     async def accept_invitation(self, info: Info, input: AcceptInvitationInput) -> AcceptInvitationPayload:
         context = info.context
         if context.access_or_none is None and context.request is not None and \
                 context.request.headers.get("authorization"):
             raise ClientError(context.auth_error or "Invalid API token.", "UNAUTHENTICATED")  # a bad token is no "none"
-        cmd = invitations.AcceptInvitation(token=input.token, name=input.name, language=input.language)
+        cmd = invitations.AcceptInvitation(token=input.token, code=input.code, name=input.name,
+                                           language=input.language)
         result = await invitations.accept_invitation(context.access_or_none, cmd)
         if context.access_or_none is None:  # the rest of the answer is read as the new user
             from outboundql.services.access import Access

@@ -86,7 +86,7 @@ async def invalidate_user_access(user_id: int | None = None) -> None:
     Call it **after the commit** of any change to an API token (revocation, expiry), a user, or a
     membership (added, role changed, removed; a project created or deleted): the next request of
     every process reads the database again. Member removal, role changes and invitations must call
-    it, as `tokens.revoke_api_token` and `projects.add_project_member` do.
+    it, as `tokens.revoke_api_token` and `invitations.accept_invitation` do.
 
     With Redis configured, this bumps the shared epoch (so every process drops every entry it holds:
     these changes are rare). Should Redis refuse the bump, the error is logged and entries elsewhere

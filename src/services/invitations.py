@@ -7,8 +7,18 @@ when the project has an e-mail channel configured, mailed to the address through
 Whoever holds the token accepts it:
 
 * signed in (an API token), they join as themselves;
-* not signed in, an account is made for the invited address and its first API token returned, once: how a new
-  user arrives. An address that already has an account must sign in to accept.
+* not signed in, with the invitation's confirmation code: an account is made for the invited address and its first
+  API token returned, once (how a new person arrives). The code is only ever in the invitation mail, so only who
+  reads the invited address's mail has it; the inviter, who also holds the token, never sees it. With the code, an
+  address that already has an account is told to sign in (only its own mailbox learns that);
+* not signed in without the code (or with a wrong one): nothing is created, and the answer is the same whether or
+  not the address has an account: sign in and accept, or (a new account) use the code from the invitation mail.
+  Who holds only the token (possibly the inviter) therefore learns nothing about the address, and cannot make an
+  account in someone else's name. When the project has no e-mail channel (nothing was mailed), the invitee signs
+  in to accept: an operator makes their account (``outboundql create-user``) first.
+
+The code is a signature of the token by the server's signing key (``OUTBOUNDQL_SECRET_KEY``; nothing more is
+stored), so every API process must share that key, as for export links.
 
 Inviting answers the same whether or not the address has an account (only a current member of the project is
 refused, as the member list shows them anyway), so invitations cannot be used to find out who uses this server.
@@ -17,8 +27,10 @@ Inviting an address again replaces its pending invitation (the earlier token sto
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -33,6 +45,7 @@ from outboundql.enums import Channel, Role
 from outboundql.errors import Collector, Conflict, Forbidden, InvalidInput, NotFound, ProjectArchived
 from outboundql.services import audit, auth_cache, channel_configs, fields, normalize, runtime, tokens, users
 from outboundql.services.access import Access
+from outboundql.services.signing_key import signing_key
 
 TOKEN_PREFIX = "oqi_"
 DEFAULT_DAYS = 7
@@ -69,6 +82,8 @@ class InviteMember:
 @dataclass(frozen=True, slots=True)
 class AcceptInvitation:
     token: str
+    code: str = ""
+    """Not signed in: the confirmation code from the invitation mail, which makes the account."""
     name: str = ""
     """For a new account (not signed in): the person's name."""
     language: str | None = None
@@ -113,6 +128,25 @@ def status(invitation: models.Invitation, now: datetime) -> InvitationStatus:
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def confirmation_code(token_hash: str) -> str:
+    """The code mailed with an invitation (never given to the inviter): ``XXXX-XXXX-XXXX-XXXX``."""
+    digest = hmac.new(signing_key(), b"invitation-code:" + token_hash.encode(), hashlib.sha256).digest()
+    raw = base64.b32encode(digest[:10]).decode()
+    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+def _code_matches(given: str, token_hash: str) -> bool:
+    plain = "".join(given.split()).replace("-", "").upper()
+    expected = confirmation_code(token_hash).replace("-", "").encode()
+    return bool(plain) and hmac.compare_digest(plain.encode("utf-8", "replace"), expected)
+
+
+SIGN_IN_TO_ACCEPT = ("Sign in with your API token to accept this invitation. No account yet? Accept with the "
+                     "confirmation code from the invitation mail sent to the invited address (if none came, ask an "
+                     "admin of the project to invite you again, or this server's operator for an account).")
+"""The answer without sign-in and without the right code: the same whether or not the address has an account."""
 
 
 async def invite_member(access: Access, cmd: InviteMember) -> InvitationCreated:
@@ -160,10 +194,12 @@ async def invite_member(access: Access, cmd: InviteMember) -> InvitationCreated:
 
 
 async def accept_invitation(access: Access | None, cmd: AcceptInvitation) -> InvitationAccepted:
-    """Join the invitation's project: as the signed-in user, or (``access`` None) as a new account."""
+    """Join the invitation's project: as the signed-in user, or (``access`` None, with the mailed code) as a new
+    account. Without sign-in and code the answer never depends on whether the address has an account."""
     check = Collector()
-    profile = fields.clean({"name": cmd.name, "language": cmd.language},
-                           {"name": fields.text(200, label="Name"), "language": normalize.normalize_language}, check)
+    profile = fields.clean({"name": cmd.name, "language": cmd.language, "code": cmd.code},
+                           {"name": fields.text(200, label="Name"), "language": normalize.normalize_language,
+                            "code": fields.text(100, label="Code")}, check)
     check.raise_if_any()
     given = (cmd.token or "").strip()
     invitation = await models.Invitation.filter(token_hash=_hash(given)).first() if given else None
@@ -179,6 +215,8 @@ async def accept_invitation(access: Access | None, cmd: AcceptInvitation) -> Inv
             InvitationStatus.REVOKED: "This invitation was revoked: ask the project's admins for a new one.",
             InvitationStatus.EXPIRED: "This invitation has expired: ask the project's admins for a new one.",
         }[state], field="token")
+    if access is None and not _code_matches(profile["code"] or "", invitation.token_hash):
+        raise InvalidInput(SIGN_IN_TO_ACCEPT, field="code")
     api_token = None
     async with in_transaction():
         if access is not None:
@@ -186,9 +224,9 @@ async def accept_invitation(access: Access | None, cmd: AcceptInvitation) -> Inv
             if await models.Membership.filter(project_id=invitation.project_id, user_id=user.id).exists():
                 raise Conflict("You are already a member of this project.", field="token")
         else:
-            if await models.User.filter(email=invitation.email).exists():
+            if await models.User.filter(email=invitation.email).exists():  # told only to who reads its mail
                 raise InvalidInput("An account uses this invitation's e-mail address: sign in with one of its API "
-                                   "tokens and accept again.", field="token")
+                                   "tokens and accept again (the code is not needed then).", field="token")
             user = await users.create_user(invitation.email, profile["name"] or "", profile["language"])
         used = await models.Invitation.filter(id=invitation.id, accepted_at__isnull=True, revoked_at__isnull=True) \
             .update(accepted_at=now, accepted_by_id=user.id)
@@ -254,8 +292,10 @@ async def _deliver(invitation: models.Invitation, project: models.Project, invit
     body = (f"{who} invites you to join the project \"{project.name}\" as {invitation.role.value}.\n\n"
             f"Your invitation token (it works once, until {expires}):\n\n    {token}\n\n"
             f"To accept, send the acceptInvitation mutation with this token to {endpoint}: signed in with your "
-            "API token if you already have an account, or without one to create your "
-            "account (its first API token comes in the answer).\n\n"
+            "API token if you already have an account; otherwise without signing in, with the token and this "
+            f"confirmation code, to create your account (its first API token comes in the answer):\n\n"
+            f"    {confirmation_code(invitation.token_hash)}\n\n"
+            "Keep the code to yourself: the token alone does not make an account.\n\n"
             "If you did not expect this invitation, ignore this mail.\n")
     delivery = channels.Delivery(attempt_id=0, delivery_key=f"invitation-{invitation.id}", project_id=project.id,
                         campaign_id=0, channel=Channel.EMAIL.value, address=invitation.email, contact_name=None,

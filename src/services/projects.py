@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from outboundql import models
 from outboundql.enums import Role
-from outboundql.errors import Collector, Conflict, NotFound
-from outboundql.services import audit, auth_cache, fields, idempotency, normalize, slugs
+from outboundql.errors import Collector
+from outboundql.services import audit, auth_cache, fields, idempotency, slugs
 from outboundql.services.access import Access
 from outboundql.services.slugs import unique_slug
 
@@ -24,24 +23,10 @@ class CreateProject:
 
 
 @dataclass(frozen=True, slots=True)
-class AddProjectMember:
-    project_id: int
-    email: str
-    """E-mail of an existing user."""
-    role: Role = Role.MEMBER
-
-
-@dataclass(frozen=True, slots=True)
 class ProjectCreated:
     project: models.Project
     replayed: bool = False
     """The answer to an earlier request with the same idempotency key (nothing was written)."""
-
-
-@dataclass(frozen=True, slots=True)
-class MemberAdded:
-    project: models.Project
-    membership: models.Membership
 
 
 async def create_project(access: Access, cmd: CreateProject) -> ProjectCreated:
@@ -75,28 +60,6 @@ async def create_project(access: Access, cmd: CreateProject) -> ProjectCreated:
         access.roles[result.project.id] = Role.OWNER
         await auth_cache.invalidate_user_access(access.user.id)
     return result
-
-
-async def add_project_member(access: Access, cmd: AddProjectMember) -> MemberAdded:
-    """Add a user (by e-mail) to a project. Admins add members and viewers, owners anyone."""
-    have = access.require(cmd.project_id, Role.ADMIN, field="project_id")
-    if cmd.role.rank >= Role.ADMIN.rank and have is not Role.OWNER:
-        access.require(cmd.project_id, Role.OWNER)
-    email = fields.cleaned("email", normalize.normalize_email, cmd.email)
-    user = await models.User.filter(email=email).first() if email else None
-    if user is None:
-        raise NotFound("User", field="email")
-    if await models.Membership.filter(user_id=user.id, project_id=cmd.project_id).exists():
-        raise Conflict(f"{user.email} is already a member of this project.", field="email")
-    async with in_transaction():
-        project = await models.Project.get(id=cmd.project_id)
-        membership = await models.Membership.create(user=user, project=project, role=cmd.role)
-        await audit.record(
-            project_id=project.id, actor=access.user, action="membership.create", row=membership,
-            after={"user": user.email, "role": cmd.role.value},
-        )
-    await auth_cache.invalidate_user_access(user.id)
-    return MemberAdded(project=project, membership=membership)
 
 
 def visible_projects(access: Access, include_archived: bool = False) -> QuerySet[models.Project]:

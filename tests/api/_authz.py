@@ -436,8 +436,6 @@ MUTATIONS: list[Mutation] = [
              lambda w, gid: {"projectId": gid, "key": "log", "kind": "SMS"}, "channel { id kind }"),
     Mutation("removeChannel", "RemoveChannelInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "kind": "EMAIL"}, "kind"),
-    Mutation("addProjectMember", "AddProjectMemberInput", "project", "input.projectId",
-             lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "project { id }"),
     Mutation("inviteMember", "InviteMemberInput", "project", "input.projectId",
              lambda w, gid: {"projectId": gid, "email": NEWCOMER_EMAIL, "role": "VIEWER"}, "invitation { id } token"),
     Mutation("revokeInvitation", "RevokeInvitationInput", "invitation", "input.id",
@@ -462,7 +460,7 @@ MUTATIONS: list[Mutation] = [
 
 # Integrations (event webhooks; channels, which hold credentials) are managed by admins, as members and API tokens
 # are.
-ADMIN_MUTATIONS = {"addProjectMember", "createWebhookEndpoint", "updateWebhookEndpoint", "deleteWebhookEndpoint",
+ADMIN_MUTATIONS = {"createWebhookEndpoint", "updateWebhookEndpoint", "deleteWebhookEndpoint",
                    "redeliverWebhook", "configureChannel", "removeChannel",
                    # the team and the project itself: admins (deleting the project: owners, see OWNER_MUTATIONS)
                    "inviteMember", "revokeInvitation", "changeMemberRole", "removeMember", "updateProject",

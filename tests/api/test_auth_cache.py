@@ -19,8 +19,9 @@ VIEWER = "{ viewer { email } }"
 TYPENAME = "{ __typename }"
 ROLE = "query($slug: String!) { project(slug: $slug) { viewerRole } }"
 REVOKE = "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { errors { code } } }"
-ADD_MEMBER = """mutation($projectId: ID!, $email: String!) {
-  addProjectMember(input: {projectId: $projectId, email: $email, role: VIEWER}) { errors { code } } }"""
+INVITE = """mutation($projectId: ID!, $email: String!) {
+  inviteMember(input: {projectId: $projectId, email: $email, role: VIEWER}) { token errors { code } } }"""
+ACCEPT = "mutation($token: String!) { acceptInvitation(input: {token: $token}) { errors { code } } }"
 
 
 @pytest.fixture
@@ -71,9 +72,10 @@ async def test_a_role_change_and_a_removal_take_effect_at_once(gql, owner: Perso
 async def test_a_new_member_sees_the_project_at_once(gql, owner: Person, project, make_user) -> None:
     cleo = await make_user("cleo@example.com")
     assert data_of(await gql(ROLE, {"slug": project.slug}, as_=cleo)) == {"project": None}  # cached: no projects
-    added = await gql(ADD_MEMBER, {"projectId": global_id("Project", project.id), "email": "cleo@example.com"},
-                      as_=owner)
-    assert data_of(added)["addProjectMember"]["errors"] == []
+    invited = await gql(INVITE, {"projectId": global_id("Project", project.id), "email": "cleo@example.com"},
+                        as_=owner)
+    token = data_of(invited)["inviteMember"]["token"]
+    assert data_of(await gql(ACCEPT, {"token": token}, as_=cleo))["acceptInvitation"]["errors"] == []
     assert data_of(await gql(ROLE, {"slug": project.slug}, as_=cleo)) == {"project": {"viewerRole": "VIEWER"}}
 
 

@@ -1,5 +1,5 @@
-"""Roles inside one project: VIEWER reads only, MEMBER changes data, ADMIN adds members and viewers,
-OWNER adds anyone. A refused mutation reports FORBIDDEN as data and changes nothing."""
+"""Roles inside one project: VIEWER reads only, MEMBER changes data, ADMIN invites members and viewers,
+OWNER anyone (the invitee joins by accepting). A refused mutation reports FORBIDDEN as data and changes nothing."""
 
 from __future__ import annotations
 
@@ -22,9 +22,12 @@ from tests.api._authz import (
 )
 from tests.helpers import Person, data_of
 
-ADD_MEMBER = """
-mutation($input: AddProjectMemberInput!) {
-  addProjectMember(input: $input) { project { id members { role user { email } } } errors { code field message } }
+INVITE = """
+mutation($input: InviteMemberInput!) { inviteMember(input: $input) { token errors { code field message } } }
+"""
+ACCEPT = """
+mutation($token: String!) {
+  acceptInvitation(input: {token: $token}) { project { members { role user { email } } } errors { code } }
 }
 """
 
@@ -138,23 +141,31 @@ async def test_member_can_run_data_mutations(gql, world: World, with_role, m: Mu
         assert await snapshot() != before
 
 
-async def test_member_cannot_add_members(gql, world: World, with_role, newcomer) -> None:
+async def test_member_cannot_invite(gql, world: World, with_role, newcomer) -> None:
     member = await with_role(Role.MEMBER)
     before = await snapshot()
     for role in ("VIEWER", "MEMBER"):
-        payload = data_of(await gql(ADD_MEMBER, {"input": {"projectId": world.gid("project"), "email": NEWCOMER_EMAIL,
-                                                           "role": role}}, as_=member))["addProjectMember"]
-        assert payload["project"] is None
+        payload = await _invite(gql, world, member, role)
+        assert payload["token"] is None
         assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
     assert await snapshot() == before
 
 
-# --- adding members: ADMIN and OWNER ------------------------------------------------------------
+# --- adding members: ADMIN and OWNER invite, the invitee accepts ----------------------------------
 
 
-async def _add(gql: Any, world: World, by: Person, role: str) -> dict[str, Any]:
+async def _invite(gql: Any, world: World, by: Person, role: str) -> dict[str, Any]:
     variables = {"input": {"projectId": world.gid("project"), "email": NEWCOMER_EMAIL, "role": role}}
-    return data_of(await gql(ADD_MEMBER, variables, as_=by))["addProjectMember"]
+    return data_of(await gql(INVITE, variables, as_=by))["inviteMember"]
+
+
+async def _add(gql: Any, world: World, by: Person, role: str, newcomer: Person) -> dict[str, Any]:
+    """Invite the newcomer with ``role``; the newcomer accepts, signed in."""
+    invited = await _invite(gql, world, by, role)
+    if invited["errors"]:
+        return invited
+    assert await _role_of_newcomer(world) is None  # nobody joins without accepting
+    return data_of(await gql(ACCEPT, {"token": invited["token"]}, as_=newcomer))["acceptInvitation"]
 
 
 async def _role_of_newcomer(world: World) -> str | None:
@@ -165,7 +176,7 @@ async def _role_of_newcomer(world: World) -> str | None:
 @pytest.mark.parametrize("role", ["MEMBER", "VIEWER"])
 async def test_admin_can_add_members_and_viewers(gql, world: World, with_role, newcomer, role: str) -> None:
     admin = await with_role(Role.ADMIN)
-    payload = await _add(gql, world, admin, role)
+    payload = await _add(gql, world, admin, role, newcomer)
     assert payload["errors"] == []
     assert {"role": role, "user": {"email": NEWCOMER_EMAIL}} in payload["project"]["members"]
     assert await _role_of_newcomer(world) == role.lower()
@@ -175,8 +186,8 @@ async def test_admin_can_add_members_and_viewers(gql, world: World, with_role, n
 async def test_admin_cannot_add_admins_or_owners(gql, world: World, with_role, newcomer, role: str) -> None:
     admin = await with_role(Role.ADMIN)
     before = await snapshot()
-    payload = await _add(gql, world, admin, role)
-    assert payload["project"] is None
+    payload = await _invite(gql, world, admin, role)
+    assert payload["token"] is None
     assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
     assert "ADMIN" in payload["errors"][0]["message"].upper()
     assert await _role_of_newcomer(world) is None
@@ -185,14 +196,14 @@ async def test_admin_cannot_add_admins_or_owners(gql, world: World, with_role, n
 
 @pytest.mark.parametrize("role", ["VIEWER", "MEMBER", "ADMIN", "OWNER"])
 async def test_owner_can_add_anyone(gql, world: World, owner: Person, newcomer, role: str) -> None:
-    payload = await _add(gql, world, owner, role)
+    payload = await _add(gql, world, owner, role, newcomer)
     assert payload["errors"] == []
     assert await _role_of_newcomer(world) == role.lower()
 
 
 async def test_the_added_role_takes_effect(gql, world: World, owner: Person, newcomer) -> None:
     """A viewer added by the owner can read the project but not change it."""
-    assert (await _add(gql, world, owner, "VIEWER"))["errors"] == []
+    assert (await _add(gql, world, owner, "VIEWER", newcomer))["errors"] == []
     query = "query($id: ID!) { node(id: $id) { ... on Project { slug viewerRole } } }"
     assert data_of(await gql(query, {"id": world.gid("project")}, as_=newcomer))["node"] == {
         "slug": world.project.slug, "viewerRole": "VIEWER"}
@@ -201,14 +212,17 @@ async def test_the_added_role_takes_effect(gql, world: World, owner: Person, new
     assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
 
 
-async def test_adding_an_unknown_user_or_an_existing_member(gql, world: World, owner: Person, newcomer) -> None:
-    variables = {"input": {"projectId": world.gid("project"), "email": "nobody@example.com", "role": "MEMBER"}}
-    payload = data_of(await gql(ADD_MEMBER, variables, as_=owner))["addProjectMember"]
-    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("NOT_FOUND", "input.email")]
-    assert (await _add(gql, world, owner, "MEMBER"))["errors"] == []
-    again = await _add(gql, world, owner, "VIEWER")
+async def test_inviting_an_existing_member(gql, world: World, owner: Person, newcomer) -> None:
+    assert (await _add(gql, world, owner, "MEMBER", newcomer))["errors"] == []
+    again = await _invite(gql, world, owner, "VIEWER")
     assert [(e["code"], e["field"]) for e in again["errors"]] == [("CONFLICT", "input.email")]
     assert await _role_of_newcomer(world) == "member"
+
+
+async def test_members_are_added_only_by_invitation(gql) -> None:
+    """No mutation adds a user by e-mail without their consent (the removed addProjectMember did)."""
+    data = data_of(await gql('{ __type(name: "Mutation") { fields(includeDeprecated: true) { name } } }'))
+    assert "addProjectMember" not in {f["name"] for f in data["__type"]["fields"]}
 
 
 async def test_every_mutation_of_the_slice_is_covered(gql) -> None:

@@ -6,6 +6,7 @@ projects; this module covers what only admins and owners may do, and every rule 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -127,28 +128,24 @@ async def test_an_existing_user_accepts_signed_in_once(gql, owner, project, make
          "acceptedBy": {"email": "invitee@example.com"}}]
 
 
-async def test_a_new_person_accepts_without_signing_in_and_gets_an_account(gql, owner, project) -> None:
-    sent = await invite(gql, project, owner, "fresh@example.com")
-    accepted = await accept(gql, sent["token"], name="Fresh Face", language="pt-br")
-    assert accepted["errors"] == []
-    assert accepted["user"] == {"email": "fresh@example.com", "name": "Fresh Face", "language": "pt-BR"}
-    assert accepted["project"] == {"slug": project.slug, "viewerRole": "MEMBER"}
-    newcomer = Person(await models.User.get(email="fresh@example.com"), accepted["apiToken"])
-    assert data_of(await gql(PROJECT, {"slug": project.slug}, as_=newcomer))["project"]["viewerRole"] == "MEMBER"
-
-
-async def test_an_address_with_an_account_must_sign_in_to_accept(gql, owner, project, make_user) -> None:
+async def test_without_the_code_the_answer_never_tells_whether_an_address_has_an_account(
+        gql, owner, project, make_user) -> None:
+    """Who holds only the token (the inviter has it too) gets one answer for both addresses, and nothing is made."""
     await make_user("taken@example.com")
-    sent = await invite(gql, project, owner, "taken@example.com")
+    taken = await invite(gql, project, owner, "taken@example.com")
+    free = await invite(gql, project, owner, "free@example.com")
     users = await models.User.all().count()
-    refused = await accept(gql, sent["token"], name="Impostor")
-    assert codes(refused) == [("INVALID", "input.token")]
-    assert refused["apiToken"] is None
+    for extra in ({}, {"name": "Impostor", "language": "en"}, {"code": "AAAA-BBBB-CCCC-DDDD"}):
+        answers = [await accept(gql, sent["token"], **extra) for sent in (taken, free)]
+        assert answers[0] == answers[1]  # every field, code and word
+        assert answers[0]["project"] is None and answers[0]["user"] is None and answers[0]["apiToken"] is None
+        assert codes(answers[0]) == [("INVALID", "input.code")]
+        assert answers[0]["errors"][0]["message"].startswith("Sign in with your API token to accept")
     assert await models.User.all().count() == users
-    bad_token = await gql(ACCEPT, {"input": {"token": sent["token"]}}, headers={"Authorization": "Bearer oql_nope"})
-    assert [e["extensions"]["code"] for e in bad_token["errors"]] == ["UNAUTHENTICATED"]
     listed = data_of(await gql(INVITATIONS, {"slug": project.slug, "closed": False}, as_=owner))
-    assert [i["status"] for i in listed["project"]["invitations"]] == ["PENDING"]
+    assert [i["status"] for i in listed["project"]["invitations"]] == ["PENDING", "PENDING"]
+    bad_token = await gql(ACCEPT, {"input": {"token": free["token"]}}, headers={"Authorization": "Bearer oql_nope"})
+    assert [e["extensions"]["code"] for e in bad_token["errors"]] == ["UNAUTHENTICATED"]
 
 
 async def test_an_invitation_expires(gql, owner, project, make_user, clock: FakeClock) -> None:
@@ -202,14 +199,26 @@ async def test_who_may_invite(gql, owner, project, people, make_user) -> None:
     assert [e["extensions"]["code"] for e in listed["errors"]] == ["FORBIDDEN"]
 
 
-async def test_the_invitation_is_mailed_through_the_projects_email_channel(gql, owner, project) -> None:
-    configure = "mutation($input: ConfigureChannelInput!) { configureChannel(input: $input) { errors { message } } }"
+CONFIGURE = "mutation($input: ConfigureChannelInput!) { configureChannel(input: $input) { errors { message } } }"
+
+
+async def mail_invitations(gql: Any, owner: Person, project: models.Project, port: int) -> None:
+    settings = {"host": "127.0.0.1", "port": port, "security": "none", "fromAddress": "team@acme.example",
+                "fromName": "Acme"}
+    done = data_of(await gql(CONFIGURE, {"input": {"projectId": global_id("Project", project.id), "key": "email",
+                                                   "kind": "EMAIL", "settings": settings}}, as_=owner))
+    assert done["configureChannel"]["errors"] == []
+
+
+def mailed_code(mail: Any) -> str:
+    found = re.search(r"\b([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})\b", mail.get_content())
+    assert found, mail.get_content()
+    return found.group(1)
+
+
+async def test_the_invitation_is_mailed_with_a_code_that_makes_a_new_persons_account(gql, owner, project) -> None:
     async with smtp_server() as sink:
-        settings = {"host": "127.0.0.1", "port": sink.port, "security": "none", "fromAddress": "team@acme.example",
-                    "fromName": "Acme"}
-        done = data_of(await gql(configure, {"input": {"projectId": global_id("Project", project.id), "key": "email",
-                                                       "kind": "EMAIL", "settings": settings}}, as_=owner))
-        assert done["configureChannel"]["errors"] == []
+        await mail_invitations(gql, owner, project, sink.port)
         sent = await invite(gql, project, owner, "mailed@example.com", "VIEWER")
     assert sent["errors"] == [] and sent["invitation"]["delivery"] == "EMAILED"
     assert sink.envelopes == [("team@acme.example", ["mailed@example.com"])]
@@ -217,14 +226,38 @@ async def test_the_invitation_is_mailed_through_the_projects_email_channel(gql, 
     assert project.name in str(mail["Subject"])
     assert sent["token"] in mail.get_content()
     assert "acceptInvitation" in mail.get_content()
+    code = mailed_code(mail)
+    assert code not in str(sent)  # the inviter never sees it
+
+    accepted = await accept(gql, sent["token"], code=code.lower().replace("-", " "), name="Fresh Face",
+                            language="pt-br")
+    assert accepted["errors"] == []
+    assert accepted["user"] == {"email": "mailed@example.com", "name": "Fresh Face", "language": "pt-BR"}
+    assert accepted["project"] == {"slug": project.slug, "viewerRole": "VIEWER"}
+    newcomer = Person(await models.User.get(email="mailed@example.com"), accepted["apiToken"])
+    assert data_of(await gql(PROJECT, {"slug": project.slug}, as_=newcomer))["project"]["viewerRole"] == "VIEWER"
+    again = await accept(gql, sent["token"], code=code)
+    assert codes(again) == [("INVALID", "input.token")] and "already used" in again["errors"][0]["message"]
+
+
+async def test_with_the_code_an_address_with_an_account_is_told_to_sign_in(gql, owner, project, make_user) -> None:
+    """Only who reads the address's mail has the code, so only they learn that it has an account."""
+    invitee = await make_user("taken@example.com")
+    async with smtp_server() as sink:
+        await mail_invitations(gql, owner, project, sink.port)
+        sent = await invite(gql, project, owner, "taken@example.com")
+    refused = await accept(gql, sent["token"], code=mailed_code(sink.mails[0]))
+    assert codes(refused) == [("INVALID", "input.token")] and "sign in" in refused["errors"][0]["message"]
+    assert refused["apiToken"] is None
+    assert not await models.Membership.filter(project_id=project.id, user_id=invitee.user.id).exists()
+    assert (await accept(gql, sent["token"], as_=invitee))["project"]["viewerRole"] == "MEMBER"
 
 
 async def test_an_unreachable_mail_server_leaves_the_token_with_the_inviter(gql, owner, project) -> None:
     from tests.smtp_sink import free_port
 
-    configure = "mutation($input: ConfigureChannelInput!) { configureChannel(input: $input) { errors { message } } }"
     settings = {"host": "127.0.0.1", "port": free_port(), "security": "none", "fromAddress": "team@acme.example"}
-    await gql(configure, {"input": {"projectId": global_id("Project", project.id), "key": "email", "kind": "EMAIL",
+    await gql(CONFIGURE, {"input": {"projectId": global_id("Project", project.id), "key": "email", "kind": "EMAIL",
                                     "settings": settings}}, as_=owner)
     sent = await invite(gql, project, owner, "unlucky@example.com")
     assert sent["errors"] == [] and sent["token"]

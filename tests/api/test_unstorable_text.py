@@ -57,7 +57,7 @@ CASES = [
      "input.contacts[0].title", "Title contains a NUL"),
     ("createProject", {"name": f"P{SURROGATE}"}, "input.name", "Name contains a lone UTF-16 surrogate"),
     ("createApiToken", {"name": f"ci{NUL}"}, "input.name", "Token name contains a NUL"),
-    ("addProjectMember", {"projectId": "PROJECT", "email": f"a{SURROGATE}@example.com", "role": "MEMBER"},
+    ("inviteMember", {"projectId": "PROJECT", "email": f"a{SURROGATE}@example.com", "role": "MEMBER"},
      "input.email", None),
     ("createMarket", {"projectId": "PROJECT", "name": "Iberia", "filters": {"cities": [f"Ma{NUL}drid"]}},
      "input.filters", "Filters contains a NUL"),
