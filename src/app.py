@@ -38,6 +38,7 @@ from outboundql.rate_limits import RateLimiter
 from outboundql.request_ids import RequestIds
 from outboundql.scoring.registry import ScorerRegistry
 from outboundql.services import (
+    auth_cache,
     imports,
     reply_classes,
     runtime,
@@ -159,6 +160,7 @@ def create_app(
             stack.callback(process_exited)  # this process's live gauges leave the sum of /metrics
             stack.push_async_callback(rate_limiter.aclose)
             stack.push_async_callback(graphql.persisted_queries.aclose)
+            stack.push_async_callback(auth_cache.aclose)
             if manage_db:
                 await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
                 stack.push_async_callback(Tortoise.close_connections)

@@ -105,7 +105,10 @@ async def invalidate_user_access(user_id: int | None = None) -> None:
     if url:
         for attempt in range(2):
             try:
-                await _redis(url).incr(EPOCH_KEY)
+                # A client of its own, closed at once: writers run on any loop (a request's, a job's, a script's,
+                # a test's), and a client cached for a loop that ends would leave its socket open.
+                async with _new_client(url) as client:
+                    await client.incr(EPOCH_KEY)
                 return
             except Exception:
                 if attempt:
@@ -149,13 +152,23 @@ async def _current_epoch(settings: Settings) -> object:
     return (_local_epoch, shared)
 
 
-def _redis(url: str) -> Any:
-    """A client of ``url`` for this event loop (connections belong to the loop that made them)."""
+def _new_client(url: str) -> Any:
     import redis.asyncio as aioredis
 
+    return aioredis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+
+
+def _redis(url: str) -> Any:
+    """A client of ``url`` for this event loop (connections belong to the loop that made them); the app closes
+    its loop's at shutdown (`aclose`)."""
     clients = _redis_clients.setdefault(asyncio.get_running_loop(), {})
     client = clients.get(url)
     if client is None:
-        client = clients[url] = aioredis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        client = clients[url] = _new_client(url)
     return client
+
+
+async def aclose() -> None:
+    """Close the Redis clients of the running loop (the app's shutdown)."""
+    for client in _redis_clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.aclose()

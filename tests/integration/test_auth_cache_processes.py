@@ -84,7 +84,8 @@ async def test_changes_through_one_process_are_in_force_on_the_other_at_once(
     await invalidate_user_access(bea.id)
     headers = {"Authorization": f"Bearer {secret}"}
 
-    async with httpx.AsyncClient(timeout=30) as other, \
+    # The app's lifespan closes its Redis clients when the test ends (httpx's transport does not run it).
+    async with app.router.lifespan_context(app), httpx.AsyncClient(timeout=30) as other, \
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as this:
 
         async def role() -> Any:
