@@ -102,6 +102,8 @@ async def propose(message_ids: Sequence[int]) -> list[int]:
         return []
     pending = await models.Message.filter(_readable(), id__in=list(message_ids)).select_related(
         "campaign_account__campaign").order_by("id")
+    if not pending:
+        return []  # read already (a duplicate job, a sweep's resend): no connection to the model
     by_campaign: dict[int, list[models.Message]] = defaultdict(list)
     for message in pending:
         by_campaign[message.campaign_account.campaign_id].append(message)
