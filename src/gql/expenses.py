@@ -47,6 +47,11 @@ class CostRatio:
     value: Money | None
     reason: str | None
 
+    @classmethod
+    def from_ratio(cls, r: expenses_service.Ratio) -> CostRatio:
+        return cls(outcome=r.outcome, accounts=r.accounts, reason=r.reason,
+                   value=Money(amount=r.value.amount, currency=r.value.currency) if r.value else None)
+
 
 @strawberry.type(description="Paid API calls of one provider and model.")
 class ModelUsage:
@@ -63,7 +68,14 @@ class ModelUsage:
 class ApiUsageSummary:
     cost_usd: Decimal
     calls: int
-    by_model: list[ModelUsage]
+    by_model: list[ModelUsage] = strawberry.field(description="One entry per provider and model, by provider "
+                                                  "then model.")
+
+    @classmethod
+    def from_summary(cls, usage: expenses_service.UsageSummary) -> ApiUsageSummary:
+        return cls(cost_usd=usage.cost_usd, calls=usage.calls, by_model=[
+            ModelUsage(provider=m.provider, model=m.model, calls=m.calls, input_units=m.input_units,
+                       output_units=m.output_units, cost_usd=m.cost_usd) for m in usage.by_model])
 
 
 @strawberry.type(description="What the campaign's outcomes cost: totals per currency (never "
@@ -81,18 +93,13 @@ class CampaignCosts:
 
     @classmethod
     def from_costs(cls, costs: expenses_service.Costs) -> CampaignCosts:
-        by = {r.outcome: CostRatio(outcome=r.outcome, accounts=r.accounts, reason=r.reason,
-                                   value=Money(amount=r.value.amount, currency=r.value.currency) if r.value else None)
-              for r in costs.ratios}
-        usage = costs.api_usage
+        by = {r.outcome: CostRatio.from_ratio(r) for r in costs.ratios}
         return cls(
             totals=[Money(amount=t.amount, currency=t.currency) for t in costs.totals],
             currency=costs.totals[0].currency if len(costs.totals) == 1 else None,
             cost_per_outreached=by["outreached"], cost_per_responded=by["responded"],
             cost_per_customer=by["customer"], customer_accounts=costs.customers,
-            api_usage=ApiUsageSummary(cost_usd=usage.cost_usd, calls=usage.calls, by_model=[
-                ModelUsage(provider=m.provider, model=m.model, calls=m.calls, input_units=m.input_units,
-                           output_units=m.output_units, cost_usd=m.cost_usd) for m in usage.by_model]),
+            api_usage=ApiUsageSummary.from_summary(costs.api_usage),
         )
 
 

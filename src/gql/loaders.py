@@ -14,8 +14,9 @@ from tortoise.models import Model
 
 from outboundql import models
 from outboundql.services import signals
+from outboundql.services.api_usage import usage_by_account
 from outboundql.services.execution_queries import next_attempts, tallies
-from outboundql.services.expenses import costs_by_campaign
+from outboundql.services.expenses import UsageSummary, costs_by_campaign
 from outboundql.services.inbox import attention_by_campaign_account, class_counts
 from outboundql.services.markets import metrics_by_market
 from outboundql.services.messages import said_at
@@ -83,6 +84,12 @@ async def load_costs_by_campaign(campaigns: list[models.Campaign]) -> list[Any]:
     """What each campaign's outcomes cost: four grouped queries for the whole list."""
     costs = await costs_by_campaign(campaigns)
     return [costs[c.id] for c in campaigns]
+
+
+async def load_api_usage_by_account_id(ids: list[int]) -> list[UsageSummary]:
+    """Each account's paid API usage by model, from its shares of the calls: one grouped statement for the page."""
+    found = await usage_by_account(ids)
+    return [found.get(i, UsageSummary()) for i in ids]
 
 
 async def load_reply_class_counts_by_campaign_id(ids: list[int]) -> list[Any]:
@@ -169,6 +176,7 @@ class Loaders:
     costs_by_campaign: DataLoader[models.Campaign, Any] = field(
         default_factory=lambda: DataLoader(load_fn=load_costs_by_campaign, cache_key_fn=lambda c: c.id)
     )
+    api_usage_by_account_id: DataLoader[int, UsageSummary] = _loader(load_api_usage_by_account_id)
     attention_by_campaign_account_id: DataLoader[int, Any] = _loader(load_attention_by_campaign_account_id)
     message_by_id: DataLoader[int, models.Message | None] = _loader(_by_id(models.Message))
     attempts_by_campaign_account_id: DataLoader[int, list[models.OutreachAttempt]] = _loader(

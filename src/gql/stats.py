@@ -7,6 +7,7 @@ import strawberry
 from outboundql import enums
 from outboundql.gql.campaigns import Campaign
 from outboundql.gql.enums import Channel
+from outboundql.gql.expenses import CostRatio, Money
 from outboundql.gql.markets import Market
 from outboundql.gql.products import Product
 from outboundql.services import stats as stats_service
@@ -55,6 +56,15 @@ class Stats:
     customers_last_30_days: int = strawberry.field(
         description="Accounts that became customers in the trailing 30 days, attributed to the campaign they "
         "had joined before; distinct accounts for a product, market or the project.")
+    expenses_last_30_days: list[Money] = strawberry.field(
+        description="Expenses incurred (by `incurredOn`) in the trailing 30 days — today (UTC) and the 29 days "
+        "before — one exact total per currency (never converted), by currency code; summed over campaigns.")
+    cost_per_customer_last_30_days: CostRatio = strawberry.field(
+        description="Closed-won customer cost of the trailing 30 days: `expensesLast30Days` ÷ "
+        "`customersLast30Days` (the same cohort: accounts that became customers in the window after joining a "
+        "campaign; distinct accounts for a product, market or the project), rounded to the cent. `value` only "
+        "when those expenses use one currency; otherwise `reason` says why (several currencies, no expense in "
+        "the window, no customer in the window). Paid API usage (USD) is never in it.")
     goals_achieved: int = strawberry.field(
         description="Campaign accounts whose goal outcome is ACHIEVED (what each goal calls its `outcomeLabel`: a "
         "meeting booked, a hire…); summed over campaigns.")
@@ -77,6 +87,8 @@ class Stats:
                               connection_rate=s.connection_rate, meetings_booked=s.meetings_booked,
                               signals_captured=s.signals_captured),
             customers_last_30_days=s.customers_last_30_days,
+            expenses_last_30_days=[Money(amount=m.amount, currency=m.currency) for m in s.expenses_last_30_days],
+            cost_per_customer_last_30_days=CostRatio.from_ratio(s.cost_per_customer_last_30_days),
             goals_achieved=s.goals_achieved,
             goals_lost=s.goals_lost,
         )

@@ -3,7 +3,7 @@
 from outboundql.models.accounts import Account, AccountStatusChange, Contact
 from outboundql.models.audit import AuditEvent
 from outboundql.models.auth import ApiToken, User
-from outboundql.models.billing import ApiUsage, Expense
+from outboundql.models.billing import ApiUsage, ApiUsageShare, Expense
 from outboundql.models.campaigns import AudienceSync, Campaign, CampaignAccount, CampaignAccountTag
 from outboundql.models.channels import ChannelConfig
 from outboundql.models.execution import OutreachAttempt
@@ -24,6 +24,7 @@ __all__ = [
     "AccountStatusChange",
     "ApiToken",
     "ApiUsage",
+    "ApiUsageShare",
     "AudienceSync",
     "AuditEvent",
     "Campaign",

@@ -43,7 +43,8 @@ class Expense(ProjectScopedModel):
 
 
 class ApiUsage(Model):
-    """One call to a paid service (LLM, enrichment), in USD."""
+    """One call to a paid service (LLM, enrichment), in USD. What each account of the call cost is in its
+    `ApiUsageShare` rows; campaign and project summaries count calls from these rows, once each."""
 
     id = fields.IntField(primary_key=True)
     project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
@@ -60,6 +61,8 @@ class ApiUsage(Model):
         "models.Campaign", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
     campaign_id: int | None
+    #: The account when the call was about exactly one (a draft); null for a call about several (their shares
+    #: say what each cost) or none.
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name=False, null=True, on_delete=fields.OnDelete.SET_NULL
     )
@@ -69,3 +72,32 @@ class ApiUsage(Model):
     class Meta:
         table = "api_usage"
         indexes = [Index(fields=["project_id", "created_at"]), Index(fields=["campaign_id"])]
+
+
+class ApiUsageShare(Model):
+    """One account's share of a paid call: a call about N accounts (a scoring batch, replies read together)
+    gives each of them 1/N of its cost and units, so the shares of a call add up to the call exactly. Written in
+    the same transaction as the call's `ApiUsage` row."""
+
+    id = fields.IntField(primary_key=True)
+    usage: fields.ForeignKeyRelation[ApiUsage] = fields.ForeignKeyField(
+        "models.ApiUsage", related_name="shares", on_delete=fields.OnDelete.CASCADE
+    )
+    usage_id: int
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name=False, on_delete=fields.OnDelete.CASCADE
+    )
+    project_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name=False, on_delete=fields.OnDelete.CASCADE
+    )
+    account_id: int
+    #: This account's part of the call's cost (six decimals, like ApiUsage.cost_usd).
+    cost_usd = fields.DecimalField(max_digits=12, decimal_places=6, default=0)
+    input_units = fields.IntField(default=0)
+    output_units = fields.IntField(default=0)
+
+    class Meta:
+        table = "api_usage_share"
+        unique_together = (("usage_id", "account_id"),)
+        indexes = [Index(fields=["account_id"])]

@@ -239,8 +239,8 @@ def _account_id(raw: Any) -> int | None:
         return None
 
 
-def _usage(call: LlmCall) -> Usage:
-    return Usage(call.provider, call.model, call.input_tokens, call.output_tokens, call.cost_usd)
+def _usage(call: LlmCall, account_ids: tuple[int, ...]) -> Usage:
+    return Usage(call.provider, call.model, call.input_tokens, call.output_tokens, call.cost_usd, account_ids)
 
 
 class LlmScorer:
@@ -297,11 +297,13 @@ class LlmScorer:
         order = {account_id: position for position, account_id in enumerate(pending)}
         criteria = frozenset(c.key for c in context.goal.rubric) | {FEEDBACK}
         calls: list[LlmCall] = []
+        usage: list[Usage] = []  # each call with the accounts it asked about
         problems: dict[int, str] = {}
         async with LlmClient(config, transport=self._transport, sleep=self._sleep) as llm:
             for _request in (1, 2):
                 if not pending:
                     break
+                asked = tuple(pending)
                 try:
                     completion = await llm.complete_json(
                         build_messages(context, list(pending.values()), problems),
@@ -309,19 +311,21 @@ class LlmScorer:
                     )
                 except LlmAnswerInvalid as exc:  # the client already asked twice: give up on these accounts
                     calls.extend(exc.calls)
+                    usage.extend(_usage(call, asked) for call in exc.calls)
                     problems = dict.fromkeys(pending, str(exc))
                     break
                 except LlmError as exc:
                     exc.calls = (*calls, *exc.calls)
                     raise
                 calls.extend(completion.calls)
+                usage.extend(_usage(call, asked) for call in completion.calls)
                 problems = self._take(completion.value, pending, criteria, outcome)
         outcome.failed.extend(
             ScoreFailed(account_id, f"no valid score from the model after two requests: {problems[account_id]}")
             for account_id in pending
         )
         outcome.scored.sort(key=lambda s: order[s.account_id])
-        outcome.usage.extend(_usage(call) for call in calls)
+        outcome.usage.extend(usage)
         return outcome
 
     def _take(

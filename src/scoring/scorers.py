@@ -67,6 +67,9 @@ class Usage:
     input_units: int
     output_units: int
     cost_usd: Decimal
+    account_ids: tuple[int, ...] = ()
+    """The accounts of the batch the call was about (a re-ask for some of them); empty: the whole batch. Each
+    gets an equal share of the call's cost."""
 
 
 @dataclass(slots=True)

@@ -15,7 +15,16 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import ReviewStatus, Role
 from outboundql.errors import InvalidInput
-from outboundql.services import accounts, audiences, audit, campaign_scores, campaign_stats, contacts, events
+from outboundql.services import (
+    accounts,
+    api_usage,
+    audiences,
+    audit,
+    campaign_scores,
+    campaign_stats,
+    contacts,
+    events,
+)
 from outboundql.services.access import Access
 from outboundql.services.accounts import AccountChanged
 from outboundql.services.campaign_accounts import OUTREACH_RANK
@@ -106,6 +115,7 @@ async def _fold_campaign_row(row: models.CampaignAccount, kept: models.CampaignA
 async def _move_children(source: models.Account, target: models.Account) -> None:
     await models.AccountStatusChange.filter(account_id=source.id).update(account_id=target.id)
     await models.ApiUsage.filter(account_id=source.id).update(account_id=target.id)  # keep its cost attributed
+    await api_usage.move_shares(source.id, target.id)
     for contact in await models.Contact.filter(account_id=source.id).order_by("id"):
         await contacts.move_contact(contact, target)
     target_campaigns: set[Any] = set(

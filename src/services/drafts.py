@@ -19,7 +19,7 @@ from outboundql import drafting, i18n, models
 from outboundql.enums import Channel, Direction, MessageMode, MessageStatus, Role
 from outboundql.errors import Collector, InvalidInput, Unavailable
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import audit, events, fields, normalize
+from outboundql.services import api_usage, audit, events, fields, normalize
 from outboundql.services.access import Access
 from outboundql.services.campaign_accounts import get_row
 from outboundql.services.messages import clean_key, replay, thread_queryset
@@ -216,13 +216,12 @@ async def _type_and_translate(access: Access, settings: Settings, row: models.Ca
 
 
 async def record_usage(row: models.CampaignAccount, usage: Any) -> None:
-    """One ApiUsage row per billed LLM call, attributed to the campaign and account."""
-    for u in usage:
-        await models.ApiUsage.create(
-            project_id=row.campaign.project_id, provider=u.provider, model=u.model, operation=u.operation,
-            input_units=u.input_units, output_units=u.output_units, cost_usd=u.cost_usd,
-            campaign_id=row.campaign_id, account_id=row.account_id,
-        )
+    """One ApiUsage row per billed LLM call, attributed to the campaign and wholly to the account."""
+    await api_usage.record(row.campaign.project_id, row.campaign_id, [
+        api_usage.PaidCall(u.provider, u.model, u.operation, u.input_units, u.output_units, u.cost_usd,
+                           account_ids=[row.account_id])
+        for u in usage
+    ])
 
 
 async def _save(access: Access, row: models.CampaignAccount, contact: models.Contact | None, channel: Channel,

@@ -1,11 +1,11 @@
 """Erasure for a data-subject request: accounts (with everything about them) or one contact, deleted for good.
 
 What goes, for an account: its contacts, status history, fit scores, scoring-run items, campaign rows with their
-tags, messages and outreach attempts (attempts not sent yet are cancelled first), and its link from API usage
-records (the cost stays, unattributed). For a contact: the messages and outreach attempts addressed to that person,
-the campaign rows' choice of them (and the snapshot of their details); a row whose next attempt was for them is
-unplanned (a campaign that plans by itself plans it again with the contacts left). Campaign counters are set from the
-rows left, in the same transaction, every campaign concerned locked.
+tags, messages and outreach attempts (attempts not sent yet are cancelled first), its shares of API usage and its
+link from API usage records (the calls and their cost stay, unattributed). For a contact: the messages and outreach
+attempts addressed to that person, the campaign rows' choice of them (and the snapshot of their details); a row whose
+next attempt was for them is unplanned (a campaign that plans by itself plans it again with the contacts left).
+Campaign counters are set from the rows left, in the same transaction, every campaign concerned locked.
 
 The audit keeps that an erasure happened — action (``account.erase``, ``contact.erase``), object type and id, who,
 when — and no personal data: the erasure's own event holds counts only, and every earlier event about an erased
@@ -97,6 +97,7 @@ async def delete_accounts(access: Access, cmd: DeleteAccounts) -> Erased:
         await models.FitScore.filter(account_id__in=ids).delete()
         await models.ScoringRunItem.filter(account_id__in=ids).delete()
         await models.AccountStatusChange.filter(account_id__in=ids).delete()
+        await models.ApiUsageShare.filter(account_id__in=ids).delete()
         await models.ApiUsage.filter(account_id__in=ids).update(account_id=None)
         await models.Contact.filter(account_id__in=ids).delete()
         await models.Account.filter(id__in=ids).delete()

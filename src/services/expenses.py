@@ -346,23 +346,29 @@ NONE_REACHED = {
 }
 
 
+def ratio(outcome: str, totals: list[Money], accounts: int, *,
+          no_expenses: str = "No expenses are recorded for this campaign yet.",
+          none_reached: str | None = None) -> Ratio:
+    """Spend per account reaching ``outcome`` (``totals`` ÷ ``accounts``, to the cent), only when one currency is
+    used; else the reason: ``no_expenses`` without totals, several currencies, or ``none_reached`` (default: the
+    outcome's `NONE_REACHED`) when no account reached it."""
+    if not totals:
+        return Ratio(outcome, accounts, reason=no_expenses)
+    if len(totals) > 1:
+        codes = ", ".join(t.currency for t in totals)
+        return Ratio(outcome, accounts, reason=f"Expenses are in {len(totals)} currencies ({codes}) and are never "
+                     "converted, so there is no single cost per account; see the totals.")
+    if not accounts:
+        return Ratio(outcome, accounts,
+                     reason=f"{none_reached or NONE_REACHED[outcome]}, so there is nothing to divide by.")
+    total = totals[0]
+    return Ratio(outcome, accounts,
+                 value=Money((total.amount / accounts).quantize(CENT, rounding=ROUND_HALF_UP), total.currency))
+
+
 def ratios(totals: list[Money], counts: dict[str, int]) -> list[Ratio]:
     """Cost per account reaching each outcome, only when one currency is used."""
-    out = []
-    for outcome, accounts in counts.items():
-        if not totals:
-            out.append(Ratio(outcome, accounts, reason="No expenses are recorded for this campaign yet."))
-        elif len(totals) > 1:
-            codes = ", ".join(t.currency for t in totals)
-            out.append(Ratio(outcome, accounts, reason=f"Expenses are in {len(totals)} currencies ({codes}) and "
-                             "are never converted, so there is no single cost per account; see the totals."))
-        elif not accounts:
-            out.append(Ratio(outcome, accounts, reason=f"{NONE_REACHED[outcome]}, so there is nothing to divide by."))
-        else:
-            total = totals[0]
-            value = (total.amount / accounts).quantize(CENT, rounding=ROUND_HALF_UP)
-            out.append(Ratio(outcome, accounts, value=Money(value, total.currency)))
-    return out
+    return [ratio(outcome, totals, accounts) for outcome, accounts in counts.items()]
 
 
 async def costs_by_campaign(campaigns: list[models.Campaign]) -> dict[int, Costs]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from tortoise.connection import connections
@@ -21,8 +22,10 @@ from outboundql.cadence.settings import Cadence
 from outboundql.enums import SignalStatus
 from outboundql.exports.cells import GlobalId
 from outboundql.services import signals
+from outboundql.services.api_usage import usage_by_account
 from outboundql.services.campaign_account_queries import band_of
 from outboundql.services.execution_queries import max_attempts, shown_status
+from outboundql.services.expenses import UsageSummary
 from outboundql.services.sql import is_postgres
 
 BATCH = 500
@@ -50,12 +53,13 @@ CONTACT_COLUMNS = ("id", "name", "title", "email", "phone")
 
 
 async def campaign_account_table(campaign: models.Campaign, batch: int = BATCH) -> Table:
-    """One row per account of ``campaign``: the account, its contact (the row's chosen contact, else the
-    account's first decision maker, else its first contact), scores, review, outreach, execution, goal outcome,
-    tags, and one ``cf.<key>`` column per custom field any of its accounts has (keys sorted)."""
+    """One row per account of ``campaign``: the account (with what its paid API usage cost, in USD), its contact
+    (the row's chosen contact, else the account's first decision maker, else its first contact), scores, review,
+    outreach, execution, goal outcome, tags, and one ``cf.<key>`` column per custom field any of its accounts has
+    (keys sorted)."""
     keys = await custom_field_keys(campaign.id)
     header = [
-        "id", "account.id", *(f"account.{name}" for name, _ in ACCOUNT_COLUMNS),
+        "id", "account.id", *(f"account.{name}" for name, _ in ACCOUNT_COLUMNS), "account.apiUsage.costUsd",
         *(f"contact.{name}" for name in CONTACT_COLUMNS),
         "effectiveScore", "band", "aiScore.score", "aiScore.stale", "aiScore.scorer", "overrideScore",
         "reviewStatus", "outreachStatus", "execution.status", "execution.attemptsMade", "execution.maxAttempts",
@@ -92,7 +96,8 @@ async def _campaign_account_batches(campaign: models.Campaign, keys: list[str], 
         contacts = await _contacts(rows, account_ids)
         tags = await _tags([row.id for row in rows])
         scores = await _scores(campaign.product_id, account_ids)
-        yield [_campaign_account_row(campaign, row, keys, allowed, contacts, tags, scores) for row in rows]
+        usage = await usage_by_account(account_ids)
+        yield [_campaign_account_row(campaign, row, keys, allowed, contacts, tags, scores, usage) for row in rows]
         if len(rows) < batch:
             return
 
@@ -137,7 +142,7 @@ def _contact_of(row: models.CampaignAccount, contacts: dict[str, Any]) -> models
 
 def _campaign_account_row(campaign: models.Campaign, row: models.CampaignAccount, keys: list[str], allowed: int,
                           contacts: dict[str, Any], tags: dict[int, list[str]],
-                          scores: dict[int, list[models.FitScore]]) -> list[Any]:
+                          scores: dict[int, list[models.FitScore]], usage: dict[int, UsageSummary]) -> list[Any]:
     account = row.account
     contact = _contact_of(row, contacts)
     found = scores.get(row.account_id, [])
@@ -149,6 +154,7 @@ def _campaign_account_row(campaign: models.Campaign, row: models.CampaignAccount
     return [
         GlobalId("CampaignAccount", row.id), GlobalId("Account", account.id),
         *(getattr(account, attribute) for _, attribute in ACCOUNT_COLUMNS),
+        usage[account.id].cost_usd if account.id in usage else Decimal(0),
         *((GlobalId("Contact", contact.id), contact.name, contact.title, contact.email, contact.phone)
           if contact else (None,) * len(CONTACT_COLUMNS)),
         effective, band_of(effective), None if ai is None else float(ai.score),

@@ -33,7 +33,7 @@ from outboundql.classifiers.llm import LlmClassifier, llm_classifier_if_configur
 from outboundql.classifiers.registry import classify_with
 from outboundql.enums import Direction, MessageStatus, Role, UsageOperation
 from outboundql.errors import Collector, NotFound
-from outboundql.services import audit, events, runtime, sql
+from outboundql.services import api_usage, audit, events, runtime, sql
 from outboundql.services.access import Access
 from outboundql.services.jobs import JobsUnavailable
 
@@ -138,7 +138,7 @@ async def classify(message_ids: Sequence[int]) -> list[int]:
         for start in range(0, len(group), BATCH):
             part = group[start:start + BATCH]
             answers, usage = await _classified(classifier, [_reply(m) for m in part])
-            await _record_usage(campaign, usage)
+            await _record_usage(campaign, usage, part)
             done += await _store(campaign, classifier.key, part, answers)
     return done
 
@@ -159,12 +159,14 @@ async def _classified(classifier: ReplyClassifier, replies: list[Reply]) -> tupl
     return await classify_with(classifier, replies), ()
 
 
-async def _record_usage(campaign: models.Campaign, usage: Any) -> None:
-    for call in usage:
-        await models.ApiUsage.create(
-            project_id=campaign.project_id, provider=call.provider, model=call.model,
-            operation=UsageOperation.CLASSIFY, input_units=call.input_tokens, output_units=call.output_tokens,
-            cost_usd=call.cost_usd, campaign_id=campaign.id)
+async def _record_usage(campaign: models.Campaign, usage: Any, messages: Sequence[models.Message]) -> None:
+    """Each call read all of ``messages`` at once: the accounts they came from share its cost."""
+    accounts = [m.campaign_account.account_id for m in messages]
+    await api_usage.record(campaign.project_id, campaign.id, [
+        api_usage.PaidCall(call.provider, call.model, UsageOperation.CLASSIFY, call.input_tokens,
+                           call.output_tokens, call.cost_usd, account_ids=accounts)
+        for call in usage
+    ])
 
 
 async def _store(campaign: models.Campaign, key: str, messages: list[models.Message],

@@ -36,7 +36,7 @@ from outboundql.scoring.scorers import (
     Usage,
 )
 from outboundql.scoring.snapshots import AccountSnapshot, ContactSnapshot
-from outboundql.services import campaign_scores, events, scoring_runs
+from outboundql.services import api_usage, campaign_scores, events, scoring_runs
 from outboundql.services.personas import persona_snapshot
 from outboundql.services.sql import chunks, column, is_postgres, placeholder
 from outboundql.settings import Settings
@@ -80,14 +80,14 @@ async def process(run_id: int, batch: int, registry: GoalRegistry, settings: Set
             except LlmError as exc:
                 failure = exc
             else:
-                written = await _write(run, persona_version, outcome)
+                written = await _write(run, persona_version, outcome, account_ids)
                 ACCOUNTS_SCORED.inc(len(outcome.scored))
                 log.info("scoring batch done", extra={"scoring_run_id": run_id, "batch": batch,
                                                       "scored": len(outcome.scored), "failed": len(outcome.failed)})
     if failure is not None:
         # The calls were made (and billed) even though the batch failed: record them.
         await record_usage(run, [Usage(c.provider, c.model, c.input_tokens, c.output_tokens, c.cost_usd)
-                                 for c in failure.calls])
+                                 for c in failure.calls], account_ids)
         if isinstance(failure, LlmRequestRefused):  # a wrong key or URL: retrying cannot help
             await scoring_runs.fail_run(run_id, f"The LLM refused the request: {failure}")
             return
@@ -171,7 +171,8 @@ class Written:
     other_campaigns: tuple[int, ...] = ()  # other campaigns whose scored counter moved
 
 
-async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> Written:
+async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOutcome,
+                 batch: Sequence[int]) -> Written:
     """One transaction: FitScores, the scores kept on the rows and the counters of every campaign of the
     product (`campaign_scores.sync`), item states, progress, and the paid usage. When the run ended
     meanwhile the scores and usage are still kept (they are right, and paid for), but the ended run's
@@ -188,7 +189,7 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
         # The rows of these accounts in every campaign of the product: their kept scores and the counters.
         changed = await campaign_scores.sync(account_ids=scored_ids, product_id=run.product_id)
         others = set(changed) - {run.campaign_id}
-        await record_usage(run, outcome.usage)
+        await record_usage(run, outcome.usage, batch)
         if not running:
             return Written(False, tuple(sorted(others)))
         done = 0
@@ -209,15 +210,15 @@ async def _write(run: models.ScoringRun, persona_version: int, outcome: BatchOut
         return Written(True, tuple(sorted(others)))
 
 
-async def record_usage(run: models.ScoringRun, usage: Sequence[Usage]) -> None:
-    """One ApiUsage row per paid call, on the run's project and campaign."""
-    if usage:
-        await models.ApiUsage.bulk_create([
-            models.ApiUsage(project_id=run.project_id, campaign_id=run.campaign_id, provider=u.provider,
-                            model=u.model, operation=UsageOperation.SCORE, input_units=u.input_units,
-                            output_units=u.output_units, cost_usd=u.cost_usd)
-            for u in usage
-        ])
+async def record_usage(run: models.ScoringRun, usage: Sequence[Usage], batch: Sequence[int]) -> None:
+    """One ApiUsage row per paid call, on the run's project and campaign, shared by the accounts of the batch it
+    was about (the call's ``account_ids`` of the batch; none given: the whole batch)."""
+    in_batch = set(batch)
+    await api_usage.record(run.project_id, run.campaign_id, [
+        api_usage.PaidCall(u.provider, u.model, UsageOperation.SCORE, u.input_units, u.output_units, u.cost_usd,
+                           account_ids=[a for a in u.account_ids if a in in_batch] or list(batch))
+        for u in usage
+    ])
 
 
 async def _upsert_scores(conn: Any, run: models.ScoringRun, persona_version: int, outcome: BatchOutcome) -> None:

@@ -33,7 +33,7 @@ from outboundql.llm.signal_extraction import (
     build_messages,
     take,
 )
-from outboundql.services import events, runtime, signals, sql
+from outboundql.services import api_usage, events, runtime, signals, sql
 from outboundql.services.jobs import JobsUnavailable
 
 log = logging.getLogger(__name__)
@@ -121,11 +121,11 @@ async def propose(message_ids: Sequence[int]) -> list[int]:
                         build_messages(conversations, kinds), answer_type=Answer, schema_name="signals",
                         json_schema=answer_schema(kinds))
                 except LlmError as exc:
-                    await _record_usage(campaign, exc.calls)
+                    await _record_usage(campaign, exc.calls, part)
                     log.warning("LLM signals: %d message(s) of campaign %s left unread: %s", len(part), campaign.id,
                                 exc)
                     continue  # unread: the sweep tries again later
-                await _record_usage(campaign, completion.calls)
+                await _record_usage(campaign, completion.calls, part)
                 found = take(completion.value, len(part), kinds, signals.MAX_TEXT)
                 done += await _store(campaign, part, found)
     return done
@@ -147,9 +147,12 @@ async def _store(campaign: models.Campaign, messages: list[models.Message], foun
     return done
 
 
-async def _record_usage(campaign: models.Campaign, calls: Sequence[LlmCall]) -> None:
-    for call in calls:
-        await models.ApiUsage.create(
-            project_id=campaign.project_id, provider=call.provider, model=call.model, operation=UsageOperation.SIGNALS,
-            input_units=call.input_tokens, output_units=call.output_tokens, cost_usd=call.cost_usd,
-            campaign_id=campaign.id)
+async def _record_usage(campaign: models.Campaign, calls: Sequence[LlmCall], messages: Sequence[models.Message]
+                        ) -> None:
+    """Each call read all of ``messages`` at once: the accounts they came from share its cost."""
+    accounts = [m.campaign_account.account_id for m in messages]
+    await api_usage.record(campaign.project_id, campaign.id, [
+        api_usage.PaidCall(call.provider, call.model, UsageOperation.SIGNALS, call.input_tokens, call.output_tokens,
+                           call.cost_usd, account_ids=accounts)
+        for call in calls
+    ])

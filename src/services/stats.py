@@ -11,6 +11,11 @@ meetings booked (distinct campaign accounts with a sent message of any channel w
 MEETING_BOOKED: a booked call and the e-mail confirming it are one meeting), signals captured
 (confirmed signals on sent messages; proposed and dismissed ones do not count).
 
+Cost per customer of the trailing 30 days: the expenses incurred (``incurred_on``) in the 30 days ending
+today (UTC: today and the 29 days before), per currency, ÷ the customers of the trailing 30 days above; a
+ratio only when those expenses use one currency, otherwise (or with no expense, or no customer) the reason.
+Amounts are exact decimals, never converted.
+
 Products, markets and the project totals are the sums of their campaigns, except customers:
 an account won by two campaigns is one customer of the product, market and project (distinct
 accounts). Every query groups over the whole
@@ -21,15 +26,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from tortoise import connections
 
 from outboundql import models
 from outboundql.enums import AccountStatus, CallOutcome, Channel, Direction, GoalOutcome, MessageStatus, SignalStatus
+from outboundql.services import sql
+from outboundql.services.expenses import CENT, Money, Ratio, ratio
 
 WINDOW_DAYS = 30
+NO_RECENT_EXPENSES = f"No expenses were incurred in the trailing {WINDOW_DAYS} days."
+NO_RECENT_CUSTOMERS = f"No account became a customer in the trailing {WINDOW_DAYS} days"
 
 
 @dataclass(slots=True)
@@ -61,6 +71,8 @@ class Stats:
     goals_achieved: int = 0
     goals_lost: int = 0
     channels: dict[str, ChannelCounts] = field(default_factory=dict)
+    recent_spend: dict[str, Decimal] = field(default_factory=dict)
+    """Expenses incurred in the trailing 30 days, per currency."""
 
     @property
     def customers(self) -> int:
@@ -70,6 +82,16 @@ class Stats:
     @property
     def customers_last_30_days(self) -> int:
         return len(self.recent_customer_ids)
+
+    @property
+    def expenses_last_30_days(self) -> list[Money]:
+        """One total per currency, by currency code."""
+        return [Money(amount.quantize(CENT), code) for code, amount in sorted(self.recent_spend.items())]
+
+    @property
+    def cost_per_customer_last_30_days(self) -> Ratio:
+        return ratio("customer", self.expenses_last_30_days, self.customers_last_30_days,
+                     no_expenses=NO_RECENT_EXPENSES, none_reached=NO_RECENT_CUSTOMERS)
 
     @property
     def response_rate(self) -> float:
@@ -85,6 +107,8 @@ class Stats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.customer_ids |= other.customer_ids
         self.recent_customer_ids |= other.recent_customer_ids
+        for code, amount in other.recent_spend.items():
+            self.recent_spend[code] = self.recent_spend.get(code, Decimal(0)) + amount
         for channel, counts in other.channels.items():
             mine = self.channels.setdefault(channel, ChannelCounts())
             mine.outreached += counts.outreached
@@ -169,8 +193,25 @@ async def _customers(project_id: int, now: datetime) -> tuple[dict[int, set[int]
     return ever, recent
 
 
+def spend_window(today: date) -> tuple[date, date]:
+    """The first and last day (both included) of the trailing 30 days ending ``today``."""
+    return today - timedelta(days=WINDOW_DAYS - 1), today
+
+
+async def _recent_spend(project_id: int, now: datetime) -> dict[int, dict[str, Decimal]]:
+    """Per campaign and currency: the expenses incurred in the trailing 30 days (one grouped query)."""
+    conn = connections.get("default")
+    first, last = spend_window(now.date())
+    spend: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for row in await (models.Expense.filter(project_id=project_id, incurred_on__gte=first, incurred_on__lte=last)
+                      .annotate(total=sql.decimal_sum(conn, "amount", 2)).group_by("campaign_id", "currency")
+                      .values("campaign_id", "currency", "total")):
+        spend[row["campaign_id"]][row["currency"]] = sql.decimal_value(conn, row["total"], 2)
+    return spend
+
+
 async def project_stats(project_id: int, *, include_archived: bool = True) -> ProjectStats:
-    """Every number of the stats view in nine queries, whatever the number of campaigns."""
+    """Every number of the stats view in ten queries, whatever the number of campaigns."""
     now = datetime.now(UTC)
     qs = models.Campaign.filter(project_id=project_id)
     if not include_archived:
@@ -178,6 +219,7 @@ async def project_stats(project_id: int, *, include_archived: bool = True) -> Pr
     campaigns = await qs.order_by("id")
     accounts, outcomes, meetings = await _message_counts(project_id)
     ever, recent = await _customers(project_id, now)
+    spend = await _recent_spend(project_id, now)
     outcomes_by_campaign = await _goal_outcomes(project_id)
     by_campaign: dict[int, Stats] = {}
     for c in campaigns:
@@ -185,6 +227,7 @@ async def project_stats(project_id: int, *, include_archived: bool = True) -> Pr
             campaign_count=1, total=c.total_accounts, scored=c.scored_accounts, approved=c.approved_accounts,
             outreached=c.outreached_accounts, responded=c.responded_accounts,
             customer_ids=set(ever.get(c.id, ())), recent_customer_ids=set(recent.get(c.id, ())),
+            recent_spend=dict(spend.get(c.id, {})),
             meetings_booked=meetings.get(c.id, 0),
             goals_achieved=outcomes_by_campaign.get((c.id, GoalOutcome.ACHIEVED.value), 0),
             goals_lost=outcomes_by_campaign.get((c.id, GoalOutcome.LOST.value), 0),

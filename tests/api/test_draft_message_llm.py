@@ -16,12 +16,14 @@ from tests.api.test_log_message import Setup, log
 from tests.api.test_log_message import setup as setup
 from tests.fakes.openai_server import FakeOpenAI, answer, status
 from tests.fakes.openai_server import openai_server as openai_server
-from tests.helpers import data_of
+from tests.helpers import data_of, global_id
 
 COSTS = """
 query($slug: String!) { project(slug: $slug) { campaign(slug: "spring-push") {
   costs { apiUsage { calls costUsd byModel { provider model calls inputUnits outputUnits costUsd } } } } } }
 """
+
+ACCOUNT_USAGE = """query($id: ID!) { node(id: $id) { ... on Account { apiUsage { costUsd calls } } } }"""
 
 
 @pytest.fixture
@@ -50,6 +52,9 @@ async def test_llm_draft_in_any_language_records_usage(gql, setup: Setup, openai
     usage_summary = costs["project"]["campaign"]["costs"]["apiUsage"]
     assert usage_summary["calls"] == 1 and Decimal(usage_summary["costUsd"]) == Decimal("0.00027")
     assert usage_summary["byModel"][0]["model"] == "gpt-4o-mini"
+    # a draft is about one account: the account pays the whole call
+    account = data_of(await gql(ACCOUNT_USAGE, {"id": global_id("Account", setup.account.id)}, as_=setup.owner))
+    assert account["node"]["apiUsage"] == {"costUsd": "0.000270", "calls": 1}
 
 
 async def test_llm_failure_falls_back_to_the_templates_and_says_so(gql, setup: Setup,

@@ -156,8 +156,8 @@ async def test_campaign_accounts_export_columns_values_and_headers(
         "id", "account.id", "account.name", "account.domain", "account.website", "account.industry",
         "account.employeeCount", "account.country", "account.city", "account.language", "account.timeZone",
         "account.phone", "account.email", "account.status", "account.source", "account.externalId", "account.tags",
-        "account.contractEndDate", "account.description", "contact.id", "contact.name", "contact.title",
-        "contact.email", "contact.phone", "effectiveScore", "band", "aiScore.score", "aiScore.stale",
+        "account.contractEndDate", "account.description", "account.apiUsage.costUsd", "contact.id", "contact.name",
+        "contact.title", "contact.email", "contact.phone", "effectiveScore", "band", "aiScore.score", "aiScore.stale",
         "aiScore.scorer", "overrideScore", "reviewStatus", "outreachStatus", "execution.status",
         "execution.attemptsMade", "execution.maxAttempts", "goalOutcome", "tags", "notes", "cf.debt",
         "cf.fleet_size", "cf.note", "cf.regions", "createdAt", "updatedAt",
@@ -173,7 +173,7 @@ async def test_campaign_accounts_export_columns_values_and_headers(
         "account.domain": "acme.test", "account.website": "", "account.employeeCount": "120",
         "account.country": "ES", "account.city": "Madrid", "account.phone": "'+34600123456",
         "account.status": "NEW", "account.source": "hubspot", "account.externalId": "hs-77",
-        "account.tags": "vip; -risky",
+        "account.tags": "vip; -risky", "account.apiUsage.costUsd": "0",
         "contact.id": global_id("Contact", dora.id), "contact.name": "Dora Decider",  # the decision maker
         "contact.title": "CEO", "contact.email": "dora@acme.example", "contact.phone": "'+34600999888",
         "effectiveScore": "7.5", "band": "MODERATE", "aiScore.score": "7.5", "aiScore.stale": "false",
@@ -469,7 +469,7 @@ async def test_a_large_export_streams_in_batches_with_bounded_statements(
     rows = rows_of(response)
     assert len(rows) == total and rows[-1]["account.name"] == f"Account {total - 1}" and rows[-1]["cf.n"] == "4999"
     batches = -(-total // export_rows.BATCH)
-    per_batch = 4  # rows with their accounts, contacts, tags, fit scores
+    per_batch = 5  # rows with their accounts, contacts, tags, fit scores, API usage
     # The link's checks and the audit row, the custom field keys: a few; then a bounded number per batch.
     assert batches * per_batch <= len(counted) <= batches * per_batch + 12, counted.statements
 
@@ -481,3 +481,20 @@ async def test_a_large_export_streams_in_batches_with_bounded_statements(
         second = await anext(found.batches)
         assert len(second) == export_rows.BATCH and len(counted) == 2 * per_batch
     await found.batches.aclose()  # type: ignore[attr-defined]
+
+
+async def test_campaign_accounts_export_has_each_accounts_api_cost(
+    gql: Any, client: httpx.AsyncClient, owner: Person, project: models.Project, campaign: models.Campaign,
+    world: dict[str, Any]
+) -> None:
+    from outboundql.enums import UsageOperation
+    from outboundql.services import api_usage
+
+    acme, beta = world["acme"], world["beta"]
+    await api_usage.record(project.id, campaign.id, [
+        api_usage.PaidCall("openai", "gpt-4o-mini", UsageOperation.SCORE, 1000, 200, Decimal("0.000271"),
+                           account_ids=[acme.id, beta.id]),
+        api_usage.PaidCall("openai", "gpt-4o", UsageOperation.DRAFT, 10, 20, Decimal("0.01"), account_ids=[beta.id])])
+    answer = await link(gql, EXPORT_ACCOUNTS, owner, campaignId=global_id("Campaign", campaign.id))
+    rows = rows_of(await fetch(client, answer["url"]))
+    assert [r["account.apiUsage.costUsd"] for r in rows] == ["0.000136", "0.010135", "0"]  # as Account.apiUsage

@@ -196,4 +196,4 @@ async def test_stats_cost_a_bounded_number_of_queries(
         assert {(r["channel"], r["outreached"], r["responded"]) for r in row["stats"]["responseRateByChannel"]} == {
             ("EMAIL", 1, 1), ("PHONE_CALL", 1, 1)}
     assert many.selects == few.selects
-    assert many.selects <= 10
+    assert many.selects <= 11  # the project, then ten aggregate queries (services/stats.py)

@@ -13,6 +13,7 @@ from outboundql import models
 from outboundql.gql.base import ProjectNode, lazy_class
 from outboundql.gql.context import Info
 from outboundql.gql.enums import AccountStatus, RoleKind, StatusSource
+from outboundql.gql.expenses import ApiUsageSummary
 from outboundql.gql.pagination import CountedConnection
 from outboundql.services import accounts as accounts_service
 
@@ -111,6 +112,14 @@ class Account(ProjectNode):
     @strawberry.field(description="People at this account, oldest first.")
     async def contacts(self, info: Info) -> list[Contact]:
         return [Contact.from_model(c) for c in await info.context.loaders.contacts_by_account_id.load(self.row.id)]
+
+    @strawberry.field(description="What paid API calls (LLM, enrichment) about this account cost, in USD, by "
+                      "model: a call about several accounts at once (a scoring batch, replies read together) "
+                      "counts for each of them with an equal share of its cost and units; a call about this "
+                      "account alone (a draft) counts whole. Across its campaigns; a project's or campaign's "
+                      "usage counts each call once.")
+    async def api_usage(self, info: Info) -> ApiUsageSummary:
+        return ApiUsageSummary.from_summary(await info.context.loaders.api_usage_by_account_id.load(self.row.id))
 
     @strawberry.field(description="Every status this account had, newest first.")
     async def status_history(self, info: Info) -> list[AccountStatusChange]:

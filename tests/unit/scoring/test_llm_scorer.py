@@ -59,8 +59,10 @@ def entry(account_id: int, score: object, criterion: str = "industry_fit", kind:
             "justifications": [{"kind": kind, "criterion": criterion, "text": "Une raison."}]}
 
 
-def expected_usage(calls: int, cost: Decimal = CALL_COST, model: str = "gpt-4o-mini") -> list[Usage]:
-    return [Usage("openai-compatible", model, 1000, 200, cost)] * calls
+def expected_usage(calls: int, cost: Decimal = CALL_COST, model: str = "gpt-4o-mini",
+                   asked: list[tuple[int, ...]] | None = None) -> list[Usage]:
+    """``calls`` billed calls, each about the accounts ``asked`` (default: the whole batch, 11, 12 and 13)."""
+    return [Usage("openai-compatible", model, 1000, 200, cost, ids) for ids in asked or [(11, 12, 13)] * calls]
 
 
 async def test_one_request_scores_the_whole_batch(openai_server: FakeOpenAI) -> None:
@@ -124,7 +126,7 @@ async def test_only_the_missing_accounts_are_asked_again(openai_server: FakeOpen
     assert [r.account_ids for r in openai_server.requests] == [[11, 12, 13], [12]]
     assert "account 12: missing from the answer" in openai_server.requests[1].prompt
     assert [s.account_id for s in outcome.scored] == [11, 12, 13] and outcome.failed == []
-    assert outcome.usage == expected_usage(2), "the re-ask is paid for too"
+    assert outcome.usage == expected_usage(2, asked=[(11, 12, 13), (12,)]), "the re-ask is paid for too, by 12"
 
 
 async def test_an_account_invalid_twice_fails_alone(openai_server: FakeOpenAI) -> None:
