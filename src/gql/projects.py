@@ -186,8 +186,9 @@ class Project(ProjectNode):
         return await explain(info, self.row.id, goal, account_ids, overrides)
 
     @strawberry.field(description="Statistics by campaign, product and market: the funnel, response rate per "
-                      "channel, call metrics and customers of the trailing 30 days. Its cost does not grow with "
-                      "the number of campaigns.")
+                      "channel, call metrics, customers of the trailing 30 days and what each cost (expenses of "
+                      "the window per currency ÷ those customers). Its cost does not grow with the number of "
+                      "campaigns.")
     async def stats(self, info: Info, include_archived: bool = True) -> ProjectStats:
         info.context.access.require(self.row.id)
         return await project_stats(self.row.id, include_archived)
