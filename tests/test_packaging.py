@@ -57,7 +57,10 @@ def test_wheel_contains_the_code_migrations_and_marker(tmp_path: Path) -> None:
         assert required in names, f"{required} is missing from the wheel"
     for migration in (ROOT / "src/models/migrations").glob("0*.py"):
         assert f"outboundql/models/migrations/{migration.name}" in names
-    for catalog in (ROOT / "src/scoring/locales").glob("*/LC_MESSAGES/*.po"):
+    catalogs = [*(ROOT / "src/scoring/locales").glob("*/LC_MESSAGES/*.po"),
+                *(ROOT / "src/goals/builtin/locales").glob("*/LC_MESSAGES/*.po")]
+    assert len(catalogs) >= 10
+    for catalog in catalogs:
         assert f"outboundql/{catalog.relative_to(ROOT / 'src').as_posix()}" in names, f"{catalog} is missing"
     graphiql = [f for f in (ROOT / "src/static/graphiql").rglob("*") if f.is_file()]  # the offline IDE's files
     assert len(graphiql) > 7, "GraphiQL's 7 files and their licences"

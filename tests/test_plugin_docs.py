@@ -180,6 +180,17 @@ BROKEN: dict[str, object] = {
     "criterion key": replace(BASE, rubric=(Criterion("topic_fit", 0.5, "keywords"),
                                            Criterion("topic_fit", 0.5, "country"))),
     "measure": replace(BASE, rubric=(Criterion("topic_fit", 1.0, "vibes"),)),
+    "description type": replace(BASE, rubric=(Criterion("topic_fit", 1.0, "keywords", None),)),  # type: ignore[arg-type]
+    "translations mapping": replace(BASE, rubric=(
+        Criterion("topic_fit", 1.0, "keywords", "Covers.", translations="es"),)),  # type: ignore[arg-type]
+    "translations need a description": replace(BASE, rubric=(
+        Criterion("topic_fit", 1.0, "keywords", translations={"es": "Cubre."}),)),
+    "translation tag": replace(BASE, rubric=(
+        Criterion("topic_fit", 1.0, "keywords", "Covers.", translations={"Spanish": "Cubre."}),)),
+    "translation text": replace(BASE, rubric=(
+        Criterion("topic_fit", 1.0, "keywords", "Covers.", translations={"es": "Cubre\nlos temas."}),)),
+    "translation twice": replace(BASE, rubric=(
+        Criterion("topic_fit", 1.0, "keywords", "Covers.", translations={"es": "Cubre.", "ES": "Trata."}),)),
     "weight": replace(BASE, rubric=(Criterion("topic_fit", 0, "keywords"), Criterion("b", 1.0, "country"))),
     "weights sum": replace(BASE, rubric=(Criterion("topic_fit", 0.5, "keywords"), Criterion("b", 0.4, "country"))),
     "signal kinds not a tuple": replace(BASE, signal_kinds=SignalKind("budget", "Budget")),  # type: ignore[arg-type]

@@ -75,12 +75,21 @@ class Guardrail:
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
-    """One line of a scoring rubric: what it measures and how much it weighs (weights sum to 1)."""
+    """One line of a scoring rubric: what it measures and how much it weighs (weights sum to 1).
+
+    Score reasons name the criterion by its ``description`` (in English), or by its translation into the
+    campaign's language when ``translations`` has one: language tag (``"es"``, ``"pt-BR"``) → description.
+
+    Example:
+        Criterion("topic_fit", 0.6, "keywords", "Covers the topics our buyers care about.",
+                  translations={"es": "Trata los temas que interesan a nuestros compradores."})
+    """
 
     key: str
     weight: float
     measure: str
     description: str = ""
+    translations: Mapping[str, str] = field(default_factory=dict, hash=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +140,17 @@ class Persona:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Product:
-    """What the campaign promotes, as plugins see it."""
+    """What the campaign promotes, as plugins see it.
+
+    ``language`` is the language tag (``"en"``, ``"es"``, ``"pt-BR"``) text derived for it should be written in:
+    the campaign's communication language, else the product's, else ``"en"``. An ICP tweak writes the prose of
+    the persona (name, summary, pain points) in it; the terms matched against account data stay as they are.
+    """
 
     name: str
     description: str = ""
     website_url: str | None = None
+    language: str = "en"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

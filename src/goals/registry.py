@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
@@ -23,8 +24,11 @@ from outboundql.goals.api import (
     Guardrail,
     SignalKind,
 )
+from outboundql.i18n import catalog_names
 
 _PIPELINE_AND_PARTNER = frozenset({"new", "initiated", "engaged", "qualified", "lost", "churned", "partner"})
+#: A BCP 47 tag as plugins write one: language[-Script][-REGION] (``es``, ``pt-BR``, ``zh-Hant``, ``es-419``).
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_](?:[A-Za-z]{4}|[A-Za-z]{2}|[0-9]{3}))*\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +161,11 @@ def _check_rubric(goal: Goal, plugin: str) -> tuple[Criterion, ...]:
     if not rubric:
         raise _error(plugin, goal, "the rubric needs at least one Criterion")
     seen: set[str] = set()
+    checked: list[Criterion] = []
     for c in rubric:
         if not isinstance(c, Criterion):
             raise _error(plugin, goal, f"rubric items must be Criterion, got {type(c).__name__}")
-        if not _KEY.match(c.key) or c.key in seen:
+        if not isinstance(c.key, str) or not _KEY.match(c.key) or c.key in seen:
             raise _error(plugin, goal, f"criterion key {c.key!r} must be unique lowercase snake_case")
         seen.add(c.key)
         if c.measure not in MEASURES:
@@ -168,10 +173,38 @@ def _check_rubric(goal: Goal, plugin: str) -> tuple[Criterion, ...]:
                                        f"{', '.join(MEASURES)}")
         if isinstance(c.weight, bool) or not isinstance(c.weight, (int, float)) or not 0 < c.weight <= 1:
             raise _error(plugin, goal, f"criterion {c.key!r} weight must be in (0, 1], got {c.weight!r}")
+        checked.append(replace(c, translations=_check_translations(goal, plugin, c)))
     total = sum(c.weight for c in rubric)
     if not math.isclose(total, 1.0, abs_tol=1e-6):
         raise _error(plugin, goal, f"rubric weights must sum to 1.0, got {total:g}")
-    return rubric
+    return tuple(checked)
+
+
+def _check_translations(goal: Goal, plugin: str, c: Criterion) -> dict[str, str]:
+    """A criterion's translated descriptions, trimmed, one per language (``"es"`` and ``"ES"`` are one)."""
+    if not isinstance(c.description, str):
+        raise _error(plugin, goal, f"criterion {c.key!r} description must be a string")
+    if isinstance(c.translations, (str, bytes)) or not isinstance(c.translations, Mapping):
+        raise _error(plugin, goal, f"criterion {c.key!r} translations must be a mapping of language tag to "
+                                   "description, e.g. {'es': 'Cubre los temas del sector.'}")
+    if c.translations and not c.description.strip():
+        raise _error(plugin, goal, f"criterion {c.key!r} has translations but no description; give the English "
+                                   "description too (it is used for every other language)")
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for tag, text in c.translations.items():
+        if not isinstance(tag, str) or not _LANGUAGE_TAG.match(tag.strip()):
+            raise _error(plugin, goal, f"criterion {c.key!r} translations: {tag!r} is not a language tag; use a "
+                                       "BCP 47 tag such as 'es', 'fr' or 'pt-BR'")
+        if not isinstance(text, str) or not text.strip() or not text.strip().isprintable():
+            raise _error(plugin, goal, f"criterion {c.key!r} translation for {tag!r} must be one non-empty line "
+                                       "of text")
+        name = catalog_names(tag)[0]  # how the host looks a language up: "pt-br" and "pt_BR" are one
+        if name in seen:
+            raise _error(plugin, goal, f"criterion {c.key!r} translates {tag!r} twice")
+        seen.add(name)
+        out[tag.strip()] = text.strip()
+    return out
 
 
 def _check_signal_kinds(goal: Goal, plugin: str) -> tuple[SignalKind, ...]:

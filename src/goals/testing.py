@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from outboundql.goals.api import ACCOUNT_STATUSES, AccountFacts, Goal, Persona, Product
@@ -28,17 +29,32 @@ SAMPLE_PERSONA = Persona(
     countries=("ES",), keywords=("fleet",),
 )
 SAMPLE_PRODUCT = Product(name="RouteWise", description="Route optimisation for delivery fleets.")
+#: The persona fields compared with account data: a tweak keeps them whatever the language it writes in.
+MATCHING_FIELDS = ("industries", "job_titles", "company_size_min", "company_size_max", "countries", "keywords",
+                   "exclusions")
 
 
 def check_goal(goal: Goal) -> Goal:
     """Run the host's registration checks and exercise the goal's callables; returns the checked goal.
 
+    The registration checks include the rubric's ``translations`` (language tags, one line of text each, an English
+    description beside them). ``tweak_icp`` is called for ``SAMPLE_PRODUCT`` in English and in Spanish: it must
+    return a Persona both times, with the same matching terms (`MATCHING_FIELDS`).
+
     Raises `GoalRegistrationError` (or the callable's own error) when the goal breaks the contract.
     """
     checked = validate_goal(goal, plugin="test")
     persona = checked.tweak_icp(SAMPLE_PERSONA, SAMPLE_PRODUCT)
-    if not isinstance(persona, Persona):
-        raise AssertionError(f"tweak_icp must return a Persona, got {type(persona).__name__}")
+    spanish = checked.tweak_icp(SAMPLE_PERSONA, dataclasses.replace(SAMPLE_PRODUCT, language="es"))
+    for derived in (persona, spanish):
+        if not isinstance(derived, Persona):
+            raise AssertionError(f"tweak_icp must return a Persona, got {type(derived).__name__}")
+    for name in MATCHING_FIELDS:
+        if getattr(persona, name) != getattr(spanish, name):
+            raise AssertionError(f"tweak_icp changed {name} with the product's language ({getattr(persona, name)!r} "
+                                 f"in English, {getattr(spanish, name)!r} in Spanish): write only the prose (name, "
+                                 "summary, pain points) in product.language, matching terms are compared with "
+                                 "account data")
     for status in ACCOUNT_STATUSES:
         result = checked.is_target(checked, AccountFacts(status=status), date.today())
         if not isinstance(result, bool):

@@ -167,10 +167,14 @@ class UpsertPersonaInput:
 class DerivePersonaInput:
     product_id: relay.GlobalID
     goal: str
+    language: str | None = strawberry.field(
+        default=None, description="BCP 47 tag (e.g. `es`, `pt-BR`) the derived persona's name, summary and pain points "
+        "are written in; the product's communication language when omitted, else English. Matching terms "
+        "(industries, job titles, keywords) are not translated.")
 
     def to_command(self) -> personas_service.DerivePersona:
         return personas_service.DerivePersona(product_id=pk_of(self.product_id, "Product", "product_id"),
-                                              goal=self.goal)
+                                              goal=self.goal, language=self.language)
 
 
 @strawberry.type
@@ -227,7 +231,8 @@ class ProductMutations:
         return PersonaPayload(persona=Persona.from_model(result.persona))
 
     @mutation("Give a goal its persona: derived by the goal's ICP tweaks from the product's sales persona (or "
-              "description), as a draft to review and approve. Returns the existing one if there is one.")
+              "description), its prose in `language`, as a draft to review and approve. Returns the existing one if "
+              "there is one.")
     async def derive_persona(self, info: Info, input: DerivePersonaInput) -> DerivePersonaPayload:
         result = await personas_service.derive_persona(info.context.access, info.context.goals, input.to_command())
         return DerivePersonaPayload(persona=Persona.from_model(result.persona), created=result.created)

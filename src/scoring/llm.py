@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +34,7 @@ from outboundql.llm.client import (
     Sleep,
     describe_validation_error,
 )
+from outboundql.scoring.descriptions import describe_criterion
 from outboundql.scoring.rubric import FEEDBACK, MAX_EXAMPLES_PER_SIDE, Justification, band
 from outboundql.scoring.scorers import (
     BatchOutcome,
@@ -174,7 +176,7 @@ def prompt_document(context: ScoringContext, items: Sequence[ScoringItem]) -> di
         },
         "rubric": [
             {"key": c.key, "weight": c.weight, "measures": MEASURES.get(c.measure, c.measure),
-             "description": c.description or None}
+             "description": describe_criterion(c, context.language)}  # in the reasons' language: they name it so
             for c in goal.rubric
         ],
         "persona": {
@@ -204,6 +206,7 @@ def build_messages(
         "(each criterion weighs `weight`) to the account, its contacts, the `persona` and the `product`. "
         "Below 5.0 is a mismatch, 5.0 to 7.9 moderate, 8.0 and above excellent.\n"
         f"Give one justification per rubric criterion ({keys}), with `criterion` set to the criterion's key "
+        "(the key goes in `criterion` only: a `text` names the criterion by its `description`, if at all) "
         "and `kind` one of: fit (the account meets it), gap (it does not), risk (a reason not to contact it), "
         "missing_data (the account lacks the data to judge it).\n"
         "`approved_examples` are accounts a reviewer approved for this product before (good fits) and "
@@ -223,6 +226,25 @@ def build_messages(
         {"role": "system", "content": system},
         {"role": "user", "content": f"{intro}\n\n```json\n{document}\n```"},
     ]
+
+
+def name_criteria(text: str, names: Mapping[str, str]) -> str:
+    """A model's reason with the criterion keys it wrote turned into the criteria's descriptions (``names``: key →
+    description): ``"beat_match: covers logistics"`` → ``"Covers the topics…: covers logistics"``; a snake_case
+    key anywhere else is replaced too, and a leading ``"feedback:"`` is dropped."""
+    original = text
+    for key, name in {**names, FEEDBACK: ""}.items():
+        lead = re.match(rf"\s*{re.escape(key)}\b(?=\s*[:(])", text, re.IGNORECASE)
+        if lead is not None:
+            rest = text[lead.end():]
+            if not name:
+                rest = rest.lstrip(": ")
+                text = rest[:1].upper() + rest[1:]
+            else:
+                text = name + rest
+        if "_" in key and name:
+            text = re.sub(rf"(?<!\w){re.escape(key)}(?!\w)", name.replace("\\", "\\\\"), text, flags=re.IGNORECASE)
+    return text.strip() or original
 
 
 # --- the scorer -----------------------------------------------------------------------------------
@@ -296,6 +318,7 @@ class LlmScorer:
         pending = {item.account_id: item for item in items}
         order = {account_id: position for position, account_id in enumerate(pending)}
         criteria = frozenset(c.key for c in context.goal.rubric) | {FEEDBACK}
+        names = {c.key: describe_criterion(c, context.language) for c in context.goal.rubric}
         calls: list[LlmCall] = []
         usage: list[Usage] = []  # each call with the accounts it asked about
         problems: dict[int, str] = {}
@@ -319,7 +342,7 @@ class LlmScorer:
                     raise
                 calls.extend(completion.calls)
                 usage.extend(_usage(call, asked) for call in completion.calls)
-                problems = self._take(completion.value, pending, criteria, outcome)
+                problems = self._take(completion.value, pending, criteria, names, outcome)
         outcome.failed.extend(
             ScoreFailed(account_id, f"no valid score from the model after two requests: {problems[account_id]}")
             for account_id in pending
@@ -329,7 +352,8 @@ class LlmScorer:
         return outcome
 
     def _take(
-        self, answer: _Answer, pending: dict[int, ScoringItem], criteria: frozenset[str], outcome: BatchOutcome
+        self, answer: _Answer, pending: dict[int, ScoringItem], criteria: frozenset[str], names: Mapping[str, str],
+        outcome: BatchOutcome,
     ) -> dict[int, str]:
         """Move the valid entries of ``answer`` from ``pending`` to ``outcome``; why each left one failed."""
         problems: dict[int, str] = {}
@@ -343,7 +367,8 @@ class LlmScorer:
                 problems.setdefault(account_id, describe_validation_error(exc))
                 continue
             score = _round(entry.score)
-            reasons = tuple(Justification(j.kind, j.criterion, j.text) for j in entry.justifications)
+            reasons = tuple(Justification(j.kind, j.criterion, name_criteria(j.text, names))
+                            for j in entry.justifications)
             model = self.config.model if self.config else None
             outcome.scored.append(Scored(account_id, score, band(score), reasons, model=model))
             del pending[account_id]

@@ -30,6 +30,7 @@ from outboundql.goals.api import (
     Persona,
     Product,
 )
+from outboundql.scoring.descriptions import describe_criterion
 from outboundql.scoring.i18n import translate
 from outboundql.scoring.snapshots import AccountSnapshot, ContactSnapshot
 
@@ -268,8 +269,8 @@ def _role_kind(x: _Inputs) -> Evaluation:
     if not x.contacts:
         return Evaluation(None)
     if any(c.role_kind == kind for c in x.contacts):
-        return Evaluation(1.0, kind, kind, msgid=N_("{criterion}: has a contact whose role is {value}."))
-    return Evaluation(0.0, kind, kind, msgid=N_("{criterion}: no contact whose role is {value}."))
+        return Evaluation(1.0, kind, kind, msgid=N_("{criterion}: yes, one of its contacts has the role {value}."))
+    return Evaluation(0.0, kind, kind, msgid=N_("{criterion}: no, none of its contacts has the role {value}."))
 
 
 def _facts(x: _Inputs) -> AccountFacts:
@@ -296,14 +297,14 @@ def _status(x: _Inputs) -> Evaluation:
         return Evaluation(None)
     block = _block(x.goal, status)
     if block is Block.TARGET:
-        return Evaluation(1.0, status, msgid=N_("{criterion}: status {value} is this goal's target audience."))
+        return Evaluation(1.0, status, msgid=N_("{criterion}: yes, status {value} is this goal's target audience."))
     if x.goal.is_target(x.goal, _facts(x), x.today):  # the goal's own test, not a status rule: said so
-        return Evaluation(1.0, status, msgid=N_("{criterion}: the account is in this goal's target audience by the "
-                                                "goal's own test (status {value})."))
+        return Evaluation(1.0, status, msgid=N_("{criterion}: yes, the account is in this goal's target audience by "
+                                                "the goal's own test (status {value})."))
     if block is Block.ALLOWED:
-        return Evaluation(0.5, status, kind="gap",
-                          msgid=N_("{criterion}: status {value} is allowed but not this goal's target audience."))
-    return Evaluation(0.0, status, msgid=N_("{criterion}: status {value} is blocked for this goal."))
+        return Evaluation(0.5, status, kind="gap", msgid=N_("{criterion}: partly, status {value} is allowed but not "
+                                                            "this goal's target audience."))
+    return Evaluation(0.0, status, msgid=N_("{criterion}: no, status {value} is blocked for this goal."))
 
 
 def _contract_window(x: _Inputs) -> Evaluation:
@@ -311,9 +312,9 @@ def _contract_window(x: _Inputs) -> Evaluation:
     if end is None:
         return Evaluation(None)
     if x.goal.is_target(x.goal, _facts(x), x.today):
-        return Evaluation(1.0, end.isoformat(), msgid=N_("{criterion}: the contract ends on {value}, within the "
-                                                         "renewal window."))
-    return Evaluation(0.0, end.isoformat(), msgid=N_("{criterion}: the contract ends on {value}, outside the "
+        return Evaluation(1.0, end.isoformat(), msgid=N_("{criterion}: yes, the contract ends on {value}, within "
+                                                         "the renewal window."))
+    return Evaluation(0.0, end.isoformat(), msgid=N_("{criterion}: no, the contract ends on {value}, outside the "
                                                      "renewal window."))
 
 
@@ -327,8 +328,8 @@ def _exclusions(x: _Inputs) -> Evaluation:
     found = [e for e in exclusions if contains_phrase(text, tokens(e))]
     if found:
         return Evaluation(0.0, ", ".join(found), kind="risk",
-                          msgid=N_("{criterion}: the account mentions an exclusion: {value}."))
-    return Evaluation(1.0, msgid=N_("{criterion}: none of the persona's exclusions appear in the account."))
+                          msgid=N_("{criterion}: no, the account mentions an exclusion: {value}."))
+    return Evaluation(1.0, msgid=N_("{criterion}: yes, none of the persona's exclusions appear in the account."))
 
 
 EVALUATORS: Mapping[str, Callable[[_Inputs], Evaluation]] = {
@@ -357,19 +358,23 @@ MEASURE_LABELS: Mapping[str, str] = {
     "exclusions": N_("exclusions"),
 }
 
-FIT = N_("{criterion} ({measure}): {value} matches the persona.")
-PARTIAL = N_("{criterion} ({measure}): {value} only partly matches the persona, which expects {expected}.")
-GAP = N_("{criterion} ({measure}): {value} does not match the persona, which expects {expected}.")
-MISSING_ACCOUNT = N_("{criterion} ({measure}): the account has no data to check this.")
-MISSING_PERSONA = N_("{criterion} ({measure}): the persona defines nothing to check this against.")
-FEEDBACK_APPROVED = N_("{criterion}: resembles accounts approved before ({value} points).")
-FEEDBACK_REJECTED = N_("{criterion}: resembles accounts rejected before ({value} points).")
+# A reason names the criterion by its description (see `outboundql.scoring.descriptions`), answers it, and says
+# what the answer rests on: "Operates in an industry the persona targets: yes (industry: Logistics)."
+FIT = N_("{criterion}: yes ({measure}: {value}).")
+PARTIAL = N_("{criterion}: partly ({measure}: {value}; the persona expects {expected}).")
+GAP = N_("{criterion}: no ({measure}: {value}; the persona expects {expected}).")
+MISSING_ACCOUNT = N_("{criterion}: unknown, the account has no data on {measure}.")
+MISSING_PERSONA = N_("{criterion}: not checked, the persona defines no {measure}.")
+FEEDBACK_APPROVED = N_("Resembles accounts approved before ({value} points).")
+FEEDBACK_REJECTED = N_("Resembles accounts rejected before ({value} points).")
+#: The ``criterion`` of the reason for the feedback nudge (its text names no criterion).
 FEEDBACK = "feedback"
 
 
 def _justify(criterion: Criterion, ev: Evaluation, language: str) -> Justification:
     measure = translate(language, MEASURE_LABELS[criterion.measure])
-    fields = {"criterion": criterion.key, "measure": measure, "value": ev.shown, "expected": ev.expected}
+    fields = {"criterion": describe_criterion(criterion, language), "measure": measure, "value": ev.shown,
+              "expected": ev.expected}
     if ev.value is None:
         msgid = MISSING_PERSONA if ev.missing == "persona" else MISSING_ACCOUNT
         return Justification("missing_data", criterion.key, translate(language, msgid, **fields))
@@ -464,7 +469,7 @@ def score(
         nudge = _round(feedback_nudge(account, examples))
         if nudge:
             msgid, kind = (FEEDBACK_APPROVED, "fit") if nudge > 0 else (FEEDBACK_REJECTED, "risk")
-            text = translate(language, msgid, criterion=FEEDBACK, value=f"{nudge:+.1f}")
+            text = translate(language, msgid, value=f"{nudge:+.1f}")
             reasons.append(Justification(kind, FEEDBACK, text))
             raw += nudge
     final = _round(min(10.0, max(0.0, raw)))

@@ -231,8 +231,8 @@ async def create_campaign(access: Access, goals: GoalRegistry, cmd: CreateCampai
         slug = await unique_slug(models.Campaign, cleaned["name"], fallback="campaign", project_id=cmd.project_id)
         campaign = await models.Campaign.create(project_id=cmd.project_id, product=product, slug=slug,
                                                 created_by=access.user, **cleaned, **refs)
-        await personas.derive_persona(access, goals,
-                                      personas.DerivePersona(product_id=product.id, goal=campaign.goal_key))
+        await personas.derive_persona(access, goals, personas.DerivePersona(
+            product_id=product.id, goal=campaign.goal_key, language=campaign.communication_language))
         await audit.record(project_id=cmd.project_id, actor=access.user, action="campaign.create", row=campaign,
                            after=audit.snapshot(campaign))
         return CampaignChanged(campaign), {"campaign_id": campaign.id}
@@ -270,8 +270,8 @@ async def update_campaign(access: Access, goals: GoalRegistry, cmd: UpdateCampai
         for key, value in {**cleaned, **refs}.items():
             setattr(campaign, key, value)
         if goal_switched:
-            await personas.derive_persona(
-                access, goals, personas.DerivePersona(product_id=campaign.product_id, goal=campaign.goal_key))
+            await personas.derive_persona(access, goals, personas.DerivePersona(
+                product_id=campaign.product_id, goal=campaign.goal_key, language=campaign.communication_language))
         await campaign.save()
         if goal_switched:  # every row's AI score, staleness and effective score follow the new goal, and the counters
             await campaign_scores.sync(campaign_ids=[campaign.id])

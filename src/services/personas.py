@@ -46,6 +46,8 @@ class UpsertPersona:
 class DerivePersona:
     product_id: int
     goal: str
+    language: str | None = None
+    """What the derived persona's prose is written in (a campaign's language); None: the product's, else English."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +98,19 @@ def persona_snapshot(row: models.Persona) -> goals_api.Persona:
     return goals_api.Persona().replace(**{name: getattr(row, name) for name in PERSONA_FIELDS})
 
 
-async def derived_fields(product: models.Product, goal: goals_api.Goal) -> dict[str, Any]:
+def persona_language(product: models.Product, language: str | None = None) -> str:
+    """The language a derived persona is written in: the one asked for (a campaign's), else the product's, else
+    English."""
+    return language or product.communication_language or "en"
+
+
+async def derived_fields(product: models.Product, goal: goals_api.Goal, language: str | None = None) -> dict[str, Any]:
     """The persona a goal derives, by its ICP tweak, from the product's sales persona (or, when
-    there is none, from the product itself)."""
+    there is none, from the product itself), its prose in ``language`` (see `persona_language`)."""
     base_row = await models.Persona.filter(product_id=product.id, goal_key="sales").first()
     base = persona_snapshot(base_row) if base_row else goals_api.Persona(name=product.name, summary=product.description)
-    info = goals_api.Product(name=product.name, description=product.description, website_url=product.website_url)
+    info = goals_api.Product(name=product.name, description=product.description, website_url=product.website_url,
+                             language=persona_language(product, language))
     try:
         tweaked = goal.tweak_icp(base, info)
     except Exception as exc:  # a plugin bug: say whose, never crash the request
@@ -120,15 +129,16 @@ async def derived_fields(product: models.Product, goal: goals_api.Goal) -> dict[
 
 
 async def derive_persona(access: Access, registry: GoalRegistry, cmd: DerivePersona) -> PersonaDerived:
-    """The persona of (product, goal), derived as a draft if the goal has none yet."""
+    """The persona of (product, goal), derived as a draft in ``cmd.language`` if the goal has none yet."""
     product = await access.get(models.Product, cmd.product_id, Role.MEMBER, field="product_id")
     goal = _goal(registry, cmd.goal, "goal")
+    language = _language(cmd.language)
     async with in_transaction():
         existing = await models.Persona.filter(product_id=product.id, goal_key=goal.key).select_for_update().first()
         if existing is not None:
             return PersonaDerived(persona=existing, created=False)
         persona = await models.Persona.create(project_id=product.project_id, product=product, goal_key=goal.key,
-                                              **await derived_fields(product, goal))
+                                              **await derived_fields(product, goal, language))
         await audit.record(project_id=product.project_id, actor=access.user, action="persona.derive", row=persona,
                            after=audit.snapshot(persona))
     return PersonaDerived(persona=persona, created=True)
@@ -174,6 +184,13 @@ async def upsert_persona(access: Access, registry: GoalRegistry, cmd: UpsertPers
                 before=old, after=new,
             )
     return PersonaChanged(persona=persona)
+
+
+def _language(value: str | None) -> str | None:
+    try:
+        return normalize.normalize_language(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="language") from None
 
 
 def _defaults(cleaned: dict[str, Any]) -> dict[str, Any]:

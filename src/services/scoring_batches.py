@@ -132,7 +132,7 @@ async def _context(run: models.ScoringRun, registry: GoalRegistry) -> tuple[Scor
     context = ScoringContext(
         goal=goal, persona=persona_snapshot(persona),
         product=goals_api.Product(name=product.name, description=product.description,
-                                  website_url=product.website_url),
+                                  website_url=product.website_url, language=run.language),
         language=run.language, today=date.today(), examples=examples,
     )
     return context, persona.version

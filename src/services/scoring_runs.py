@@ -73,8 +73,8 @@ async def score_campaign(access: Access, goals: GoalRegistry, cmd: ScoreCampaign
     if goals.get(campaign.goal_key) is None:
         raise InvalidInput(f"The campaign's goal {campaign.goal_key!r} is not installed; install its plugin or "
                            "switch the campaign to another goal.", field="campaign_id")
-    persona = (await personas.derive_persona(
-        access, goals, personas.DerivePersona(product_id=campaign.product_id, goal=campaign.goal_key))).persona
+    persona = (await personas.derive_persona(access, goals, personas.DerivePersona(
+        product_id=campaign.product_id, goal=campaign.goal_key, language=campaign.communication_language))).persona
     product = await models.Product.get(id=campaign.product_id)
     examples = await feedback_examples(campaign.product_id)
     async with in_transaction() as conn:

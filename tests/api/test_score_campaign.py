@@ -274,8 +274,9 @@ async def test_justifications_come_in_the_campaign_language(gql, setup: Setup, j
     assert (await models.ScoringRun.get(campaign_id=setup.campaign.id)).language == language
     texts = [j["text"] for e in (await read(gql, setup))["accounts"]["edges"]
              for j in e["node"]["aiScore"]["justifications"]]
-    assert any("(sector)" in t and "encaja con el perfil" in t for t in texts), texts  # the Spanish catalog
-    assert not any("(industry)" in t for t in texts), texts
+    # the Spanish catalog, naming the criterion by its Spanish description
+    assert "Opera en un sector al que apunta el perfil: sí (sector: Software)." in texts, texts
+    assert not any("industry" in t or "industry_fit" in t for t in texts), texts
 
 
 async def test_a_run_interrupted_by_a_crash_resumes_from_the_database(gql, setup: Setup, jobs, stub_broker) -> None:

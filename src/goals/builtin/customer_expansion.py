@@ -1,14 +1,23 @@
 """Customer expansion: sell more to existing customers."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("{product} customers ready to expand")
+PERSONA_SUMMARY = N_("Existing customers with more teams, sites or use cases the product could serve.")
+PERSONA_PAIN_POINTS = (
+    N_("other teams with the same problem"),
+    N_("adjacent needs"),
+    N_("consolidating tools"),
+)
 
 
 def expansion_persona(base: Persona, product: Product) -> Persona:
     return base.replace(
-        name=f"{product.name} customers ready to expand",
-        summary="Existing customers with more teams, sites or use cases the product could serve.",
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
         job_titles=tuple(dict.fromkeys((*base.job_titles, "Department Head", "Procurement Lead"))),
-        pain_points=("other teams with the same problem", "adjacent needs", "consolidating tools"),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
     )
 
 

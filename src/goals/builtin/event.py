@@ -1,13 +1,22 @@
 """Event: invite people to an event, webinar or meetup."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("Attendees for {product} events")
+PERSONA_SUMMARY = N_("People who would get value from attending: peers of our buyers, customers and prospects.")
+PERSONA_PAIN_POINTS = (
+    N_("learn from peers"),
+    N_("see what others do"),
+    N_("meet the team behind the product"),
+)
 
 
 def event_persona(base: Persona, product: Product) -> Persona:
     return base.replace(
-        name=f"Attendees for {product.name} events",
-        summary="People who would get value from attending: peers of our buyers, customers and prospects.",
-        pain_points=("learn from peers", "see what others do", "meet the team behind the product"),
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
     )
 
 

@@ -3,15 +3,24 @@
 from datetime import date
 
 from outboundql.goals import AccountFacts, Criterion, Goal, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("Creators whose audience buys {product}")
+PERSONA_SUMMARY = N_("Creators, newsletter authors and community leaders followed by the product's buyers.")
+PERSONA_PAIN_POINTS = (
+    N_("content their audience values"),
+    N_("fair sponsorships"),
+    N_("products worth recommending"),
+)
 
 
 def influencer_persona(base: Persona, product: Product) -> Persona:
     return base.replace(
-        name=f"Creators whose audience buys {product.name}",
-        summary="Creators, newsletter authors and community leaders followed by the product's buyers.",
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
         industries=("Media", "Creators", "Newsletters", "Communities"),
         job_titles=("Creator", "Newsletter Author", "Community Lead", "YouTuber", "Podcast Host"),
-        pain_points=("content their audience values", "fair sponsorships", "products worth recommending"),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
         keywords=tuple(dict.fromkeys((*base.industries, *base.keywords))),
     )
 

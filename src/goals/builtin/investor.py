@@ -1,15 +1,23 @@
 """Investor: raise money from funds and angels whose thesis fits."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, SignalKind, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("Investors for {product}")
+PERSONA_SUMMARY = N_("Funds and angels whose thesis covers the market the product sells into.")
+PERSONA_PAIN_POINTS = (
+    N_("deal flow within their thesis"),
+    N_("evidence of traction"),
+)
 
 
 def investor_persona(base: Persona, product: Product) -> Persona:
     return base.replace(
-        name=f"Investors for {product.name}",
-        summary="Funds and angels whose thesis covers the market the product sells into.",
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
         industries=("Venture Capital", "Private Equity", "Angel Investing"),
         job_titles=("General Partner", "Partner", "Principal", "Investment Manager"),
-        pain_points=("deal flow within their thesis", "evidence of traction"),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
         keywords=tuple(dict.fromkeys((*base.industries, *base.keywords))),
         company_size_min=None,
         company_size_max=None,

@@ -1,18 +1,27 @@
 """Link building: earn a backlink — a guest post or a link placed — from publications that cover your topic."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("Sites writing about {product}'s topics")
+PERSONA_SUMMARY = N_("Blogs, magazines and resource pages whose readers care about the problem the product solves, "
+                     "with an editor who takes guest posts or adds links.")
+PERSONA_PAIN_POINTS = (
+    N_("useful content for their readers"),
+    N_("expert contributors"),
+    N_("resources worth linking to"),
+)
 
 
 def link_building_persona(base: Persona, product: Product) -> Persona:
     # Link building targets sites, not buyers: the company-size range stands for the audience a site reaches,
     # and the product's market becomes the topics a site must write about for a link to be worth having.
     return base.replace(
-        name=f"Sites writing about {product.name}'s topics",
-        summary="Blogs, magazines and resource pages whose readers care about the problem the product solves, with "
-        "an editor who takes guest posts or adds links.",
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
         industries=("Media", "Publishing", "Blogs", "Online Media"),
         job_titles=("Editor", "Managing Editor", "Content Manager", "Blogger", "Webmaster"),
-        pain_points=("useful content for their readers", "expert contributors", "resources worth linking to"),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
         keywords=tuple(dict.fromkeys((*base.keywords, *base.industries))),
     )
 

@@ -1,16 +1,24 @@
 """Partnership: recruit resellers, integrators and co-marketing partners."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("Partners for {product}")
+PERSONA_SUMMARY = N_("Companies that serve the same customers as {product} and could resell, integrate or "
+                     "co-market it.")
+PERSONA_PAIN_POINTS = (
+    N_("grow revenue from their existing customers"),
+    N_("complete their offering"),
+    N_("differentiate from competitors"),
+)
 
 
 def partner_persona(base: Persona, product: Product) -> Persona:
     return base.replace(
-        name=f"Partners for {product.name}",
-        summary=f"Companies that serve the same customers as {product.name} and could resell, integrate or "
-        "co-market it.",
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
         job_titles=("Head of Partnerships", "Business Development Director", "Alliances Manager", "CEO"),
-        pain_points=("grow revenue from their existing customers", "complete their offering",
-                     "differentiate from competitors"),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
     )
 
 

@@ -1,17 +1,27 @@
 """Press: earn coverage from publications, journalists and analysts."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, SignalKind, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("Press covering {product}'s market")
+PERSONA_SUMMARY = N_("Publications, podcasts and journalists whose audience cares about the problem the product "
+                     "solves.")
+PERSONA_PAIN_POINTS = (
+    N_("fresh stories for their audience"),
+    N_("data and expert sources"),
+    N_("exclusive angles"),
+)
 
 
 def press_persona(base: Persona, product: Product) -> Persona:
     # Press targets publications; the company-size range now means audience size, and the
     # industries the product sells into become the beats a journalist covers.
     return base.replace(
-        name=f"Press covering {product.name}'s market",
-        summary="Publications, podcasts and journalists whose audience cares about the problem the product solves.",
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
         industries=("Media", "Publishing", "Podcasts", "News"),
         job_titles=("Journalist", "Editor", "Reporter", "Podcast Host", "Analyst"),
-        pain_points=("fresh stories for their audience", "data and expert sources", "exclusive angles"),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
         keywords=tuple(dict.fromkeys((*base.industries, *base.keywords))),
     )
 

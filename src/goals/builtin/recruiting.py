@@ -1,15 +1,25 @@
 """Recruiting: reach candidates for open roles."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, SignalKind, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("Candidates to build {product}")
+PERSONA_SUMMARY = N_("People with the skills we hire for, at companies where such people work today.")
+PERSONA_PAIN_POINTS = (
+    N_("career growth"),
+    N_("a product that matters"),
+    N_("compensation and equity"),
+    N_("flexible work"),
+)
 
 
 def recruiting_persona(base: Persona, product: Product) -> Persona:
     # Candidates are people; the persona describes where they work now and what moves them.
     return base.replace(
-        name=f"Candidates to build {product.name}",
-        summary="People with the skills we hire for, at companies where such people work today.",
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
         job_titles=("Software Engineer", "Product Manager", "Account Executive", "Customer Success Manager"),
-        pain_points=("career growth", "a product that matters", "compensation and equity", "flexible work"),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
     )
 
 

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from outboundql.goals import AccountFacts, Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
 
 #: A customer is the renewal target when its contract ends within this many days (or ended
 #: at most 30 days ago: a lapsed contract is still worth renewing).
@@ -10,11 +11,20 @@ RENEWAL_WINDOW_DAYS = 90
 GRACE_DAYS = 30
 
 
+PERSONA_NAME = N_("{product} customers up for renewal")
+PERSONA_SUMMARY = N_("Customers whose contract ends soon: confirm the value delivered and renew.")
+PERSONA_PAIN_POINTS = (
+    N_("contract ending"),
+    N_("proving the value delivered"),
+    N_("budget for next year"),
+)
+
+
 def renewal_persona(base: Persona, product: Product) -> Persona:
     return base.replace(
-        name=f"{product.name} customers up for renewal",
-        summary="Customers whose contract ends soon: confirm the value delivered and renew.",
-        pain_points=("contract ending", "proving the value delivered", "budget for next year"),
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
     )
 
 

@@ -1,13 +1,22 @@
 """Research: interview customers, experts and analysts to learn about the market."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("People who know the problem {product} solves")
+PERSONA_SUMMARY = N_("Practitioners, customers and analysts who can tell us how the problem is handled today.")
+PERSONA_PAIN_POINTS = (
+    N_("share their expertise"),
+    N_("shape a product for their needs"),
+    N_("see early results"),
+)
 
 
 def research_persona(base: Persona, product: Product) -> Persona:
     return base.replace(
-        name=f"People who know the problem {product.name} solves",
-        summary="Practitioners, customers and analysts who can tell us how the problem is handled today.",
-        pain_points=("share their expertise", "shape a product for their needs", "see early results"),
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
     )
 
 

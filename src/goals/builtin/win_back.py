@@ -1,13 +1,22 @@
 """Win-back: bring back churned customers and lost deals."""
 
 from outboundql.goals import Block, Criterion, Goal, Guardrail, Persona, Product, RegisterGoal, hookimpl
+from outboundql.goals.builtin.i18n import N_, all_in_language, in_language
+
+PERSONA_NAME = N_("Former {product} customers and lost deals")
+PERSONA_SUMMARY = N_("Accounts that left or chose something else, for whom what changed since may matter.")
+PERSONA_PAIN_POINTS = (
+    N_("why they left or said no"),
+    N_("what changed in the product since"),
+    N_("their current workaround"),
+)
 
 
 def win_back_persona(base: Persona, product: Product) -> Persona:
     return base.replace(
-        name=f"Former {product.name} customers and lost deals",
-        summary="Accounts that left or chose something else, for whom what changed since may matter.",
-        pain_points=("why they left or said no", "what changed in the product since", "their current workaround"),
+        name=in_language(product, PERSONA_NAME),
+        summary=in_language(product, PERSONA_SUMMARY),
+        pain_points=all_in_language(product, PERSONA_PAIN_POINTS),
     )
 
 

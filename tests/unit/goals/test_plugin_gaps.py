@@ -145,12 +145,12 @@ def test_score_reasons_word_an_is_target_match_as_the_goals_test() -> None:
     host = [ContactSnapshot(role_kind="influencer")]
     reasons = rubric.score(goal, Persona(), Product(name="P"), snapshot, host, today=TODAY).justifications
     assert [r.text for r in reasons] == [
-        "is_media: the account is in this goal's target audience by the goal's own test (status new)."]
+        "Is media: yes, the account is in this goal's target audience by the goal's own test (status new)."]
     press = rubric.score(goal, Persona(), Product(name="P"), replace(snapshot, status="press"), [], today=TODAY)
-    assert [r.text for r in press.justifications] == ["is_media: status press is this goal's target audience."]
+    assert [r.text for r in press.justifications] == ["Is media: yes, status press is this goal's target audience."]
     nobody = rubric.score(goal, Persona(), Product(name="P"), snapshot, [], today=TODAY)
     assert [r.text for r in nobody.justifications] == [
-        "is_media: status new is allowed but not this goal's target audience."]
+        "Is media: partly, status new is allowed but not this goal's target audience."]
 
 
 # --- the testing kit, without the internal manager --------------------------------------------------------

@@ -12,7 +12,8 @@ from outboundql.goals.builtin.renewal import RENEWAL
 from outboundql.goals.builtin.sales import SALES
 from outboundql.goals.testing import registry_with
 from outboundql.scoring import AccountSnapshot, ContactSnapshot, band, score
-from outboundql.scoring.i18n import available_languages, placeholders, resolve_language, translate
+from outboundql.scoring.descriptions import describe_criterion
+from outboundql.scoring.i18n import available_languages, messages, placeholders, resolve_language, translate
 from outboundql.scoring.rubric import EVALUATORS, MEASURE_LABELS
 
 TODAY = date(2026, 6, 1)
@@ -135,11 +136,56 @@ def test_keywords_are_found_in_custom_fields() -> None:
 
 @pytest.mark.parametrize("language", ["es", "fr", "de", "ca"])
 def test_reasons_are_rendered_in_the_language(language: str) -> None:
-    english = [j.text for j in run(GOOD, GOOD_CONTACTS).justifications]
+    english = run(GOOD, GOOD_CONTACTS)
     other = run(GOOD, GOOD_CONTACTS, language=language)
-    assert [j.text for j in other.justifications] != english
-    assert all(a.criterion in a.text for a in other.justifications)
-    assert other.score == run(GOOD, GOOD_CONTACTS).score
+    assert [j.text for j in other.justifications] != [j.text for j in english.justifications]
+    descriptions = {c.key: c.description for c in SALES.rubric}
+    for reason in other.justifications:  # named by the translated description, never by the key
+        translated = messages(language)[descriptions[reason.criterion]].removesuffix(".")
+        assert translated != descriptions[reason.criterion].removesuffix(".")
+        assert reason.text.startswith(f"{translated}:") or reason.text.startswith(f"{translated} :"), reason.text
+        assert reason.criterion not in reason.text
+    assert other.score == english.score
+
+
+def test_a_reason_names_the_criterion_by_its_description_and_says_what_it_rests_on() -> None:
+    reasons = by_criterion(run(GOOD, GOOD_CONTACTS))
+    assert reasons["industry_fit"].text == (
+        "Operates in an industry the persona targets: yes (industry: LOGISTICS & Transport).")
+    assert reasons["size_fit"].text == "Company size within the persona's range: yes (company size: 300)."
+    poor = by_criterion(run(POOR, POOR_CONTACTS))
+    assert poor["market_fit"].text == ("Located in a market the persona covers: no (country: JP; the persona "
+                                       "expects DE, ES, FR, GB, US).")
+    missing = by_criterion(run(BLANK))
+    assert missing["size_fit"].text == "Company size within the persona's range: unknown, the account has no data " \
+                                       "on company size."
+    spanish = by_criterion(run(BLANK, language="es-MX"))
+    assert spanish["size_fit"].text == ("Tamaño de empresa dentro del rango del perfil: se desconoce, la cuenta no "
+                                        "tiene datos al respecto (tamaño de la empresa).")
+
+
+def test_the_description_comes_from_the_plugin_then_the_catalog_then_english_then_the_key() -> None:
+    own = Criterion("topic_fit", 1.0, "keywords", "Covers the topics our buyers care about.",
+                    translations={"es": "Trata los temas que interesan a nuestros compradores.", "pt-BR": "Cobre."})
+    assert describe_criterion(own, "es") == describe_criterion(own, "es-ES") == (
+        "Trata los temas que interesan a nuestros compradores")
+    assert describe_criterion(own, "pt-BR") == "Cobre" and describe_criterion(own, "pt") == (
+        "Covers the topics our buyers care about")  # a regional translation serves that region only
+    assert describe_criterion(own, "fr") == "Covers the topics our buyers care about"  # no catalog entry either
+    catalogued = Criterion("fit", 1.0, "industry", "Operates in an industry the persona targets.")
+    assert describe_criterion(catalogued, "de") == "Ist in einer Branche tätig, auf die das Profil zielt"
+    assert describe_criterion(catalogued, "ja") == describe_criterion(catalogued, None) == (
+        "Operates in an industry the persona targets")
+    assert describe_criterion(Criterion("beat_match", 1.0, "keywords"), "es") == "Beat match"
+
+
+def test_every_built_in_criterion_description_is_translated() -> None:
+    descriptions = {c.description for goal in registry_with() for c in goal.rubric}
+    assert all(descriptions)
+    for language in ("es", "fr", "de", "ca"):
+        catalog = _catalog(language)
+        for description in descriptions:
+            assert catalog.get(description) and catalog[description] != description, (language, description)
 
 
 @pytest.mark.parametrize("language", ["pt", "xx", "", "EN-gb"])
@@ -249,7 +295,7 @@ def test_feedback_resembling_rejections_lowers_the_score() -> None:
     nudged = run(MIDDLING, examples=[(a, False) for a in REJECTED] + [(UNRELATED, True)])
     assert nudged.score < plain.score
     reason = by_criterion(nudged)["feedback"]
-    assert reason.kind == "risk" and reason.criterion in reason.text
+    assert reason.kind == "risk" and reason.text.startswith("Resembles accounts rejected before (-")
 
 
 def test_feedback_resembling_approvals_raises_the_score() -> None:
@@ -258,6 +304,7 @@ def test_feedback_resembling_approvals_raises_the_score() -> None:
     assert nudged.score > plain.score
     assert nudged.score - plain.score <= 1.0
     assert by_criterion(nudged)["feedback"].kind == "fit"
+    assert by_criterion(nudged)["feedback"].text.startswith("Se parece a cuentas aprobadas antes (+")
 
 
 def test_feedback_without_resemblance_changes_nothing() -> None:
