@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -181,10 +182,20 @@ def _ordering(keys: list[Key], reverse: bool) -> list[str]:
     return [("-" if k.descending != reverse else "") + k.name for k in keys]
 
 
+#: Most rows one query reads ahead for a page whose `Keep` drops rows.
+READ_AHEAD = 5_000
+
+Keep = Callable[[list[Any]], Awaitable[list[Any]]]
+"""Given rows the query read (in its order), those that belong to the list: for a list the database selects only
+roughly (`outboundql.services.saved_filters.MatchingAccounts`)."""
+
+
 async def page(queryset: QuerySet[Any], keys: list[Key], *, first: int | None, last: int | None,
-               after: Cursor | None, before: Cursor | None) -> tuple[list[Any], bool, bool]:
+               after: Cursor | None, before: Cursor | None, keep: Keep | None = None) -> tuple[list[Any], bool, bool]:
     """(rows in list order, has a previous page, has a next page): at most ``first`` rows after ``after``
-    (or the ``last`` rows before ``before``), in one query, or two when a page spans the NULL segment."""
+    (or the ``last`` rows before ``before``), in one query, or two when a page spans the NULL segment. With
+    ``keep``, a query whose rows it thins reads on from its last row (twice as many each time, at most
+    `READ_AHEAD`) until the page is full or the list ends."""
     forward = last is None
     size = first if forward else last
     assert size is not None
@@ -193,14 +204,21 @@ async def page(queryset: QuerySet[Any], keys: list[Key], *, first: int | None, l
         segments.reverse()
     rows: list[Any] = []
     for nulls in segments:
-        if len(rows) > size:
-            break
-        found = _segment(keys, nulls, after, before)
-        if found is None:
-            continue
-        own, condition = found
-        query = queryset.filter(condition).order_by(*_ordering(own, not forward))
-        rows += list(await query.limit(size + 1 - len(rows)))
+        start, end = after, before
+        want = size + 1 - len(rows)
+        while len(rows) <= size:
+            found = _segment(keys, nulls, start, end)
+            if found is None:
+                break
+            own, condition = found
+            query = queryset.filter(condition).order_by(*_ordering(own, not forward))
+            read = list(await query.limit(want))
+            rows += read if keep is None else await keep(read)
+            if keep is None or len(read) < want:
+                break
+            position = Cursor(tuple(getattr(read[-1], k.name) for k in keys))
+            start, end = (position, end) if forward else (start, position)
+            want = min(max(2 * want, size + 1 - len(rows)), READ_AHEAD)
     more = len(rows) > size
     rows = rows[:size]
     if forward:

@@ -15,6 +15,7 @@ from tortoise.models import Model
 from outboundql import models
 from outboundql.services import signals
 from outboundql.services.api_usage import usage_by_account
+from outboundql.services.audiences import recent_syncs
 from outboundql.services.execution_queries import next_attempts, tallies
 from outboundql.services.expenses import UsageSummary, costs_by_campaign
 from outboundql.services.inbox import attention_by_campaign_account, class_counts
@@ -128,6 +129,12 @@ async def load_next_attempt_by_campaign_account_id(ids: list[int]) -> list[model
     return [found.get(i) for i in ids]
 
 
+async def load_audience_syncs_by_campaign_limit(keys: list[tuple[int, int]]) -> list[list[models.AudienceSync]]:
+    """The most recent syncs of each (campaign, how many), newest first: one statement for the page."""
+    found = await recent_syncs([c for c, _ in keys], max((n for _, n in keys), default=0))
+    return [found.get(c, [])[:n] for c, n in keys]
+
+
 def _loader(fn: Callable[..., Any]) -> Any:
     return field(default_factory=lambda: DataLoader(load_fn=fn))
 
@@ -190,6 +197,8 @@ class Loaders:
     signal_counts_by_campaign_id: DataLoader[int, list[signals.KindCount]] = _loader(
         load_signal_counts_by_campaign_id)
     signal_counts_by_market_id: DataLoader[int, list[signals.KindCount]] = _loader(load_signal_counts_by_market_id)
+    audience_syncs_by_campaign_limit: DataLoader[tuple[int, int], list[models.AudienceSync]] = _loader(
+        load_audience_syncs_by_campaign_limit)
     execution_tally_by_campaign: DataLoader[models.Campaign, Any] = field(
         default_factory=lambda: DataLoader(load_fn=load_execution_tally_by_campaign, cache_key_fn=lambda c: c.id)
     )

@@ -86,10 +86,13 @@ class Market(ProjectNode):
                       "OUTBOUNDQL_MAX_PAGE_SIZE.")
     async def accounts(self, info: Info, first: int | None = None, after: str | None = None,
                        last: int | None = None, before: str | None = None) -> AccountConnectionRef:
-        ids = await markets_service.landscape_account_ids(self.row) or []
-        rows = models.Account.filter(project_id=self.row.project_id, id__in=ids).order_by("id")
         connection: type[AccountConnection] = lazy_class(AccountConnectionRef)
-        return await connection.page(rows, info, first=first, after=after, last=last, before=before)
+        landscape = markets_service.landscape_accounts(self.row)
+        if landscape is None:
+            nothing = models.Account.filter(project_id=self.row.project_id, id__in=[]).order_by("id")
+            return await connection.page(nothing, info, first=first, after=after, last=last, before=before)
+        return await connection.page(landscape.queryset().order_by("id"), info, first=first, after=after, last=last,
+                                     before=before, keep=landscape.keep, count=landscape.count)
 
     @strawberry.field(description="The landscape against the market's campaigns: accounts in it, held by a "
                       "campaign of the market, and reached by one.")

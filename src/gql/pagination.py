@@ -6,6 +6,7 @@ query wherever it is in the list; anything else (a list in memory) is sliced by 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Self, cast
 
 import strawberry
@@ -28,34 +29,45 @@ def max_page_size(info: Any) -> int:
 class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
     queryset: strawberry.Private[Any] = None
     known_total: strawberry.Private[int | None] = None
+    count_with: strawberry.Private[Callable[[], Awaitable[int]] | None] = None
 
     @strawberry.field(description="Number of items in the whole list, ignoring pagination.")
     async def total_count(self) -> int:
         if self.known_total is not None:
             return self.known_total
+        if self.count_with is not None:
+            return await self.count_with()
         if isinstance(self.queryset, list):
             return len(self.queryset)
         return int(await self.queryset.count())
 
     @classmethod
     async def page(cls, nodes: Any, info: Any, *, first: int | None = None, after: str | None = None,
-                   last: int | None = None, before: str | None = None, total: int | None = None) -> Self:
+                   last: int | None = None, before: str | None = None, total: int | None = None,
+                   keep: keyset.Keep | None = None, count: Callable[[], Awaitable[int]] | None = None) -> Self:
         """One page of ``nodes`` (a queryset, or a list) as this connection. ``total``: the list's length when a
-        kept counter knows it (then ``totalCount`` costs no query)."""
-        result = cls.resolve_connection(nodes, info=info, first=first, after=after, last=last, before=before)
+        kept counter knows it (then ``totalCount`` costs no query); ``count``: how to count the list when
+        ``totalCount`` is asked, where counting ``nodes`` would not (with ``keep``: the rows of a queryset paged
+        by key that belong to the list, see `outboundql.gql.keyset.page`)."""
+        result = cls.resolve_connection(nodes, info=info, first=first, after=after, last=last, before=before,
+                                        keep=keep)
         connection: Self = await result if inspect.isawaitable(result) else result
         connection.known_total = total
+        connection.count_with = count
         return connection
 
     @classmethod
     def resolve_connection(cls, nodes: Any, *, info: Any, **kwargs: Any) -> Any:
         limit = max_page_size(info)
         keys = keyset.keys_of(nodes)
+        keep = kwargs.pop("keep", None)
+        if keep is not None and keys is None:
+            raise TypeError("keep thins the pages of a queryset paged by key only")
         check_slice(info, kwargs, limit, by_position=keys is None)
         if kwargs.get("first") is None and kwargs.get("last") is None:
             kwargs["first"] = limit
         if keys is not None:
-            return cls._keyset_page(nodes, keys, info, kwargs)
+            return cls._keyset_page(nodes, keys, info, kwargs, keep)
         kwargs["max_results"] = limit
         try:
             result = super().resolve_connection(nodes, info=info, **kwargs)
@@ -76,7 +88,8 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
 
 
     @classmethod
-    async def _keyset_page(cls, nodes: Any, keys: list[keyset.Key], info: Any, kwargs: dict[str, Any]) -> Self:
+    async def _keyset_page(cls, nodes: Any, keys: list[keyset.Key], info: Any, kwargs: dict[str, Any],
+                           keep: keyset.Keep | None = None) -> Self:
         cursors: dict[str, keyset.Cursor | None] = {}
         for name in ("after", "before"):
             value = kwargs.get(name)
@@ -87,7 +100,7 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
         try:
             rows, has_previous, has_next = await keyset.page(
                 nodes, keys, first=kwargs.get("first"), last=kwargs.get("last"), after=cursors["after"],
-                before=cursors["before"])
+                before=cursors["before"], keep=keep)
         except OperationalError:
             # A computed sort key's value the database cannot compare (a forged cursor); a column's is typed.
             if not any(cursors.values()):

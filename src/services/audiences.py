@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -39,10 +40,9 @@ from outboundql.goals.guardrails import BlockedGroup
 from outboundql.goals.registry import GoalRegistry
 from outboundql.services import audit, campaign_accounts, campaign_removal, events, markets, runtime, saved_filters
 from outboundql.services.access import Access
-from outboundql.services.filter_expressions import columns, match
 from outboundql.services.jobs import JobsUnavailable
 from outboundql.services.locks import locked_campaign
-from outboundql.services.sql import chunks
+from outboundql.services.sql import chunks, int_list
 
 #: Matched accounts synced within the request; a larger audience is synced by a job.
 INLINE_LIMIT = 2_000
@@ -73,15 +73,28 @@ def fills_itself(campaign: models.Campaign) -> bool:
 async def expression_of(campaign: models.Campaign) -> Any | None:
     """The filter expression of the campaign's audience; None for a manual audience (or a market without a
     landscape, or a saved filter since deleted)."""
-    config = campaign.audience_config or {}
-    kind = kind_of(campaign)
-    if kind == "saved_filter":
-        row = await models.SavedFilter.filter(id=config.get("filter_id"), project_id=campaign.project_id).first()
-        return None if row is None else row.expression
-    if kind == "market" and campaign.market_id is not None:
-        market = await models.Market.filter(id=campaign.market_id, project_id=campaign.project_id).first()
-        return None if market is None else markets.landscape(market.filters)
-    return None
+    return (await expressions_of([campaign]))[campaign.id]
+
+
+async def expressions_of(campaigns: Sequence[models.Campaign]) -> dict[int, Any | None]:
+    """`expression_of` each campaign, by campaign id: one query for their saved filters, one for their markets."""
+    def filter_id(campaign: models.Campaign) -> Any:
+        return (campaign.audience_config or {}).get("filter_id")
+
+    filter_ids = {filter_id(c) for c in campaigns if kind_of(c) == "saved_filter"}
+    market_ids = {c.market_id for c in campaigns if kind_of(c) == "market" and c.market_id is not None}
+    expressions: dict[tuple[str, int, int], Any] = {}  # (kind, project, id)
+    ints = sorted(i for i in filter_ids if isinstance(i, int) and not isinstance(i, bool))
+    for row in await models.SavedFilter.filter(id__in=ints) if ints else ():
+        expressions["saved_filter", row.project_id, row.id] = row.expression
+    for market in await models.Market.filter(id__in=sorted(market_ids)) if market_ids else ():
+        expressions["market", market.project_id, market.id] = markets.landscape(market.filters)
+    out: dict[int, Any | None] = {}
+    for campaign in campaigns:
+        kind = kind_of(campaign)
+        key = filter_id(campaign) if kind == "saved_filter" else campaign.market_id if kind == "market" else None
+        out[campaign.id] = expressions.get((kind, campaign.project_id, key)) if isinstance(key, int) else None
+    return out
 
 
 async def matching_ids(access: Access, campaign: models.Campaign) -> list[int] | None:
@@ -96,20 +109,6 @@ async def matching_ids(access: Access, campaign: models.Campaign) -> list[int] |
     if expression is None:
         return None
     return await saved_filters.account_ids_matching(campaign.project_id, expression)
-
-
-async def matching_among(campaign: models.Campaign, account_ids: Sequence[int]) -> tuple[list[int], bool]:
-    """Of ``account_ids`` (accounts of the campaign's project), those the audience matches; and whether the
-    campaign has an audience at all. A few accounts just written: their rows are read and evaluated in Python
-    (`filter_expressions`, the semantics the saved filters' SQL keeps)."""
-    expression = await expression_of(campaign)
-    if expression is None:
-        return [], False
-    names = ["id", *sorted(columns(expression) - {"id"})]
-    rows: list[dict[str, Any]] = []
-    for part in chunks(sorted(set(account_ids))):
-        rows.extend(await models.Account.filter(project_id=campaign.project_id, id__in=list(part)).values(*names))
-    return match(expression, sorted(rows, key=lambda r: int(r["id"]))), True
 
 
 # --- syncing ------------------------------------------------------------------------------------------------
@@ -302,9 +301,12 @@ async def _release(campaign_id: int, matching: set[int], among: set[int] | None 
     async with in_transaction():
         campaign = await locked_campaign(campaign_id)
         query = models.CampaignAccount.filter(campaign_id=campaign_id, via_audience=True)
-        if among is not None:
-            query = query.filter(account_id__in=sorted(among))
-        rows = [r for r in await query.values(*names) if int(r["account_id"]) not in matching]
+        found: list[dict[str, Any]] = []
+        if among is None:
+            found = list(await query.values(*names))
+        for part in chunks(sorted(among or ())):
+            found.extend(await query.filter(account_id__in=list(part)).values(*names))
+        rows = [r for r in found if int(r["account_id"]) not in matching]
         if not rows:
             return 0, 0
         worked = await has_work(rows)
@@ -336,30 +338,56 @@ async def release_all(campaign: models.Campaign) -> tuple[int, int]:
 async def accounts_changed(project_id: int, account_ids: Sequence[int]) -> None:
     """After accounts of the project were created, imported or changed (committed): each campaign that fills
     itself adds those its audience now matches (through its goal's guardrails) and releases the untouched rows
-    of those that stopped matching. Never raises: the write that called it is done; a failure is logged."""
+    of those that stopped matching. The accounts are judged against every such campaign's audience at once, in
+    SQL (`saved_filters.matches_among`). Never raises: the write that called it is done; a failure is logged."""
     if not account_ids:
         return
     try:
+        goals = runtime.goals()
         campaigns = [c for c in await models.Campaign.filter(project_id=project_id, archived_at__isnull=True)
-                     .order_by("id") if fills_itself(c)]
-        for campaign in campaigns:
-            await _follow(campaign, list(dict.fromkeys(int(i) for i in account_ids)))
+                     .order_by("id") if fills_itself(c) and goals.get(c.goal_key) is not None]
+        if not campaigns:
+            return
+        expressions = await expressions_of(campaigns)
+        followed = [c for c in campaigns if expressions[c.id] is not None]
+        touched = list(dict.fromkeys(int(i) for i in account_ids))
+        matched = await saved_filters.matches_among(project_id, [expressions[c.id] for c in followed], touched)
+        for campaign, ids in zip(followed, matched, strict=True):
+            await _follow(campaign, goals, ids, set(touched) - set(ids))
     except Exception:
         log.exception("Campaign audiences of project %s were not updated for %d changed accounts; "
                       "syncCampaignAudience catches up.", project_id, len(account_ids))
 
 
-async def _follow(campaign: models.Campaign, account_ids: list[int]) -> None:
-    goals = runtime.goals()
-    if goals.get(campaign.goal_key) is None:
-        return
-    matched, has_audience = await matching_among(campaign, account_ids)
-    if not has_audience:
-        return
+async def _follow(campaign: models.Campaign, goals: GoalRegistry, matched: list[int], unmatched: set[int]) -> None:
+    """Add the touched accounts the audience matches; release the untouched rows it had added of those it no
+    longer matches."""
     access = Access.engine(campaign.project_id)
     for part in chunks(matched, SLICE):
         await _add(campaign.id, access, goals, list(part))
-    await _release(campaign.id, set(matched), among=set(account_ids))
+    if unmatched:
+        await _release(campaign.id, set(matched), among=unmatched)
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+
+async def recent_syncs(campaign_ids: Sequence[int], limit: int) -> dict[int, list[models.AudienceSync]]:
+    """The ``limit`` most recent syncs of each campaign, newest first: one statement for all the campaigns."""
+    if not campaign_ids or limit <= 0:
+        return {}
+    conn = connections.get("default")
+    names = ", ".join(models.AudienceSync._meta.db_fields)
+    rows = await conn.execute_query_dict(
+        f"SELECT {names} FROM (SELECT {names}, ROW_NUMBER() OVER (PARTITION BY campaign_id "
+        f"ORDER BY created_at DESC, id DESC) AS recency FROM audience_sync WHERE campaign_id IN "
+        f"({int_list(sorted(set(campaign_ids)))})) AS ranked WHERE recency <= {int(limit)} "
+        f"ORDER BY campaign_id, recency")
+    found: dict[int, list[models.AudienceSync]] = {}
+    for row in rows:
+        sync = models.AudienceSync._init_from_db(**row)
+        found.setdefault(sync.campaign_id, []).append(sync)
+    return found
 
 
 async def _publish(sync: models.AudienceSync) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -72,6 +73,11 @@ class Binder:
 
         text = _PLACEHOLDER.sub(renumber, sql)
         return text, [self.params[n - 1] for n in sorted(numbers, key=numbers.__getitem__)]
+
+    def placed(self, sql: str, place: Callable[[Any], str]) -> str:
+        """``sql`` with each placeholder replaced by ``place(value)``: the fragment put in another statement
+        (an ORM query) whose parameters ``place`` makes, in the order they appear."""
+        return _PLACEHOLDER.sub(lambda found: place(self.params[int(found.group(2)) - 1]), sql)
 
     def truncate(self, size: int) -> None:
         """Forget the parameters bound after the first ``size`` (a fragment left out of the statement)."""

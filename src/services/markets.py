@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, cast
 
+from tortoise import connections
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
@@ -17,7 +18,9 @@ from outboundql.services.access import Access
 from outboundql.services.campaign_stats import OUTREACHED
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.filter_expressions import validate_expression
+from outboundql.services.filter_sql import TABLE, Binder
 from outboundql.services.slugs import unique_slug
+from outboundql.services.sql import is_postgres
 
 MAX_FILTERS_BYTES = 20_000
 
@@ -234,12 +237,13 @@ async def metrics_by_market(market_ids: list[int]) -> dict[int, MarketMetrics]:
 # --- the landscape: the market's candidate accounts -----------------------------------------------------------
 
 
-async def landscape_account_ids(market: models.Market) -> list[int] | None:
-    """Ids of the project's accounts in the market's landscape, ordered by id; None when its filters name none."""
+def landscape_accounts(market: models.Market) -> saved_filters.MatchingAccounts | None:
+    """The project's accounts in the market's landscape, as a query a keyset page reads however many they are;
+    None when its filters name none."""
     expression = landscape(market.filters)
     if expression is None:
         return None
-    return await saved_filters.account_ids_matching(market.project_id, expression)
+    return saved_filters.MatchingAccounts(market.project_id, expression)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,9 +264,38 @@ class Coverage:
 
 
 async def coverage(market: models.Market) -> Coverage:
-    """The landscape against the accounts the market's campaigns hold and reached: three queries."""
-    ids = set(await landscape_account_ids(market) or ())
-    rows = await models.CampaignAccount.filter(campaign__market_id=market.id).values("account_id", "outreach_status")
-    held = {int(r["account_id"]) for r in rows} & ids
-    reached = {int(r["account_id"]) for r in rows if r["outreach_status"] in OUTREACHED} & ids
-    return Coverage(landscape=len(ids), in_campaigns=len(held), reached=len(reached))
+    """The landscape against the accounts the market's campaigns hold and reached: one statement over the
+    project's accounts joined to what the campaigns hold (plus, when SQL cannot judge some accounts, one listing
+    those and a few evaluating them in Python)."""
+    expression = landscape(market.filters)
+    if expression is None:
+        return Coverage(landscape=0, in_campaigns=0, reached=0)
+    conn = connections.get("default")
+    postgres = is_postgres(conn)
+    binder = Binder(postgres)
+    project, market_id = binder(market.project_id), binder(market.id)
+    reached = ", ".join(binder(status.value) for status in OUTREACHED)
+    state = saved_filters.judged(expression, binder)
+    held = (f"SELECT ca.account_id AS account_id, MAX(CASE WHEN ca.outreach_status IN ({reached}) THEN 1 ELSE 0 END) "
+            f"AS reached FROM campaign_account AS ca JOIN campaign AS c ON c.id = ca.campaign_id "
+            f"WHERE c.market_id = {market_id} GROUP BY ca.account_id")
+    rows = (f"{TABLE} LEFT JOIN ({held}) AS held ON held.account_id = {TABLE}.id "
+            f"WHERE {TABLE}.project_id = {project}")
+    [counts] = await conn.execute_query_dict(*binder.finish(
+        "SELECT COUNT(CASE WHEN s = 1 THEN 1 END) AS landscape, "
+        "COUNT(CASE WHEN s = 1 AND held IS NOT NULL THEN 1 END) AS in_campaigns, "
+        "COUNT(CASE WHEN s = 1 AND reached = 1 THEN 1 END) AS reached, COUNT(CASE WHEN s = 2 THEN 1 END) AS unsure "
+        f"FROM (SELECT {state} AS s, held.account_id AS held, held.reached AS reached FROM {rows}"
+        f"{saved_filters.fence(postgres)}) AS judged"))
+    found = Coverage(landscape=int(counts["landscape"]), in_campaigns=int(counts["in_campaigns"]),
+                     reached=int(counts["reached"]))
+    if not int(counts["unsure"]):
+        return found
+    unsure = await conn.execute_query_dict(*binder.finish(
+        f"SELECT id, held, reached FROM (SELECT {TABLE}.id AS id, {state} AS s, held.account_id AS held, "
+        f"held.reached AS reached FROM {rows}{saved_filters.fence(postgres)}) AS judged WHERE s = 2"))
+    matched = await saved_filters.confirmed(expression, [int(r["id"]) for r in unsure])
+    mine = [r for r in unsure if int(r["id"]) in matched]
+    return Coverage(landscape=found.landscape + len(mine),
+                    in_campaigns=found.in_campaigns + sum(1 for r in mine if r["held"] is not None),
+                    reached=found.reached + sum(1 for r in mine if r["reached"] == 1))

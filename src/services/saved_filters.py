@@ -9,16 +9,23 @@ accounts by filter (``matchCount``, bulk add, campaign audiences, markets):
 * `matching_account_ids` (a saved filter by id, access checked) and `account_ids_matching` (an
   expression): ids in ascending order, optionally at most ``limit`` of them;
 * `iter_account_ids_matching`: the same ids streamed in ascending batches, for audiences of any size;
-* `count_matching` (an expression) and `match_counts` (saved filters: one statement per project).
+* `count_matching` (an expression) and `match_counts` (saved filters: one statement per project);
+* `matches_among` (many expressions, a few accounts: one statement for all of them);
+* `MatchingAccounts`: the matches as an ORM queryset a keyset page reads (`outboundql.gql.keyset`), for lists of
+  any size; `judged` and `confirmed` for a statement of its own that joins the matches to other tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pypika_tortoise.context import SqlContext
+from pypika_tortoise.terms import Term
+from pypika_tortoise.utils import format_alias_sql
 from tortoise import connections
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -28,7 +35,7 @@ from outboundql.services import audit, fields, idempotency
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.filter_expressions import columns, compile_expression, validate_expression
-from outboundql.services.filter_sql import TABLE, Binder, SqlFilter, compile_filter
+from outboundql.services.filter_sql import TABLE, Binder, compile_filter
 from outboundql.services.sql import chunks, int_list, is_postgres
 
 BATCH = 5_000
@@ -134,42 +141,153 @@ async def match_counts(filters: Sequence[models.SavedFilter]) -> dict[int, int]:
     return counts
 
 
+def _grouped(project_id: int, expressions: Sequence[Any], postgres: bool) -> Iterator[tuple[Binder, str, list[str]]]:
+    """The expressions compiled in groups that share a statement, each within the parameter budget (an expression
+    over it alone): per group its binder, the project's placeholder and each expression's `judged` column."""
+    pending = list(expressions)
+    while pending:
+        binder = Binder(postgres)
+        project = binder(project_id)
+        states: list[str] = []
+        while pending:
+            size = len(binder.params)
+            state = judged(pending[0], binder)
+            if states and len(binder.params) > _PARAMS_PER_STATEMENT:
+                binder.truncate(size)
+                break
+            pending.pop(0)
+            states.append(state)
+        yield binder, project, states
+
+
 async def _counts(project_id: int, expressions: list[Any]) -> list[int]:
     """The count of each expression: COUNTs of certain matches and of rows SQL cannot judge, side by side in
     as few statements as the parameter budget allows; the latter rows, if any, are evaluated in Python."""
     conn = connections.get("default")
     postgres = is_postgres(conn)
     counts: list[int] = []
-    pending = list(expressions)
-    while pending:
-        binder = Binder(postgres)
-        project = binder(project_id)
-        selects: list[str] = []
-        states: list[str] = []
-        compiled: list[SqlFilter] = []
-        while pending:
-            size = len(binder.params)
-            sql = compile_filter(pending[0], binder)
-            if compiled and len(binder.params) > _PARAMS_PER_STATEMENT:
-                binder.truncate(size)
-                break
-            pending.pop(0)
-            compiled.append(sql)
-            n = len(compiled)
-            # 1: matches, 2: SQL cannot judge (each expression evaluated once per row)
-            states.append(f"CASE WHEN {sql.uncertain or 'FALSE'} THEN 2 WHEN {sql.where} THEN 1 ELSE 0 END AS s{n}")
-            selects.append(f"COUNT(CASE WHEN s{n} = 1 THEN 1 END) AS m{n}, "
-                           f"COUNT(CASE WHEN s{n} = 2 THEN 1 END) AS u{n}")
+    for binder, project, states in _grouped(project_id, expressions, postgres):
+        n = len(states)
+        judging = ", ".join(f"{state} AS s{k}" for k, state in enumerate(states, 1))  # once per row (fenced)
+        selects = ", ".join(f"COUNT(CASE WHEN s{k} = 1 THEN 1 END) AS m{k}, "
+                            f"COUNT(CASE WHEN s{k} = 2 THEN 1 END) AS u{k}" for k in range(1, n + 1))
         [row] = await conn.execute_query_dict(*binder.finish(
-            f"SELECT {', '.join(selects)} FROM (SELECT {', '.join(states)} FROM {TABLE} "
-            f"WHERE {TABLE}.project_id = {project}{_FENCE[postgres]}) AS judged"))
+            f"SELECT {selects} FROM (SELECT {judging} FROM {TABLE} "
+            f"WHERE {TABLE}.project_id = {project}{fence(postgres)}) AS judged"))
         first = len(counts)
-        for n in range(1, len(compiled) + 1):
-            count = int(row[f"m{n}"])
-            if int(row[f"u{n}"]):
-                count += await _count_doubtful(project_id, expressions[first + n - 1])
+        for k in range(1, n + 1):
+            count = int(row[f"m{k}"])
+            if int(row[f"u{k}"]):
+                count += await _count_doubtful(project_id, expressions[first + k - 1])
             counts.append(count)
     return counts
+
+
+def judged(expression: Any, binder: Binder) -> str:
+    """A SQL column over ``account`` rows (values bound in ``binder``): 1 where ``expression`` matches, 0 where it
+    does not, 2 where SQL cannot judge (`confirmed` answers for those)."""
+    sql = compile_filter(expression, binder)
+    return f"CASE WHEN {sql.uncertain or 'FALSE'} THEN 2 WHEN {sql.where} THEN 1 ELSE 0 END"
+
+
+def fence(postgres: bool) -> str:
+    """What ends a subquery of `judged` columns so that it stays one (each row judged once, however often the
+    outer query reads the column)."""
+    return _FENCE[postgres]
+
+
+async def confirmed(expression: Any, ids: Sequence[int]) -> set[int]:
+    """Of the accounts ``ids`` (rows SQL could not judge), those ``expression`` matches, evaluated in Python: one
+    statement per `BATCH` ids."""
+    predicate = compile_expression(expression)
+    out: set[int] = set()
+    for part in chunks(sorted(set(ids)), BATCH):
+        out.update(int(r["id"]) for r in await _rows(list(part), expression) if predicate(r))
+    return out
+
+
+async def matches_among(project_id: int, expressions: Sequence[Any], among: Sequence[int]) -> list[list[int]]:
+    """For each expression (valid, canonical), the ids of ``among`` (accounts of the project; others are left out)
+    it matches, ascending: one statement for every expression per `outboundql.services.sql.CHUNK` accounts (more
+    only past the parameter budget), plus, when SQL cannot judge some rows, one reading them (per `BATCH`) for all
+    the expressions, evaluated in Python. The caller has checked access to the project."""
+    ids = sorted({int(i) for i in among})
+    found: list[list[int]] = [[] for _ in expressions]
+    if not ids or not expressions:
+        return found
+    conn = connections.get("default")
+    doubtful: list[list[int]] = [[] for _ in expressions]
+    first = 0
+    for binder, project, states in _grouped(project_id, expressions, is_postgres(conn)):
+        judging = ", ".join(f"{state} AS s{k}" for k, state in enumerate(states))
+        for part in chunks(ids):
+            for row in await conn.execute_query_dict(*binder.finish(
+                    f"SELECT {TABLE}.id AS id, {judging} FROM {TABLE} WHERE {TABLE}.project_id = {project} "
+                    f"AND {TABLE}.id IN ({int_list(part)}) ORDER BY {TABLE}.id")):
+                for k in range(len(states)):
+                    state = int(row[f"s{k}"])
+                    if state:
+                        (found if state == 1 else doubtful)[first + k].append(int(row["id"]))
+        first += len(states)
+    if any(doubtful):  # their rows read once for every expression, and each expression judges its own
+        needed = set().union(*(columns(e) for e, d in zip(expressions, doubtful, strict=True) if d))
+        rows: dict[int, dict[str, Any]] = {}
+        for part in chunks(sorted(set().union(*doubtful)), BATCH):
+            rows.update((int(r["id"]), r) for r in await _account_rows(list(part), needed))
+        for n, expression in enumerate(expressions):
+            if doubtful[n]:
+                predicate = compile_expression(expression)
+                found[n] = sorted({*found[n], *(i for i in doubtful[n] if predicate(rows[i]))})
+    return found
+
+
+class _Placed(Term):
+    """A fragment compiled by `filter_sql` inside an ORM query: its values become that query's parameters."""
+
+    def __init__(self, binder: Binder, sql: str) -> None:
+        super().__init__()
+        self.binder = binder
+        self.sql = sql
+
+    def get_sql(self, ctx: SqlContext) -> str:
+        parameterizer = ctx.parameterizer
+        if parameterizer is None:  # tortoise renders every query with parameters: a value is never spliced
+            raise RuntimeError("A compiled filter is placed only in a statement with bound parameters.")
+        sql = "(" + self.binder.placed(self.sql, lambda value: parameterizer.create_param(value).get_sql(ctx)) + ")"
+        return format_alias_sql(sql, self.alias, ctx) if ctx.with_alias else sql
+
+
+#: The annotations `MatchingAccounts.queryset` adds to the account rows.
+CANDIDATE, UNSURE = "filter_candidate", "filter_unsure"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingAccounts:
+    """The project's accounts a valid, canonical expression matches, as an ORM query a keyset page reads however
+    many they are (no id list is ever bound): `queryset` holds the matches and the rows SQL cannot judge
+    (annotated `UNSURE`), and `keep`, given each page's rows, drops those of the latter the Python evaluation
+    rejects (one statement, only when a page holds any). The caller has checked access to the project."""
+
+    project_id: int
+    expression: Any
+
+    def queryset(self) -> QuerySet[models.Account]:
+        binder = Binder(is_postgres(connections.get("default")))
+        sql = compile_filter(self.expression, binder)
+        unsure = sql.uncertain or "FALSE"
+        return (models.Account.filter(project_id=self.project_id)
+                .annotate(**{UNSURE: _Placed(binder, unsure), CANDIDATE: _Placed(binder, f"{unsure} OR {sql.where}")})
+                .filter(**{CANDIDATE: True}))
+
+    async def keep(self, rows: list[models.Account]) -> list[models.Account]:
+        doubtful = [row.id for row in rows if getattr(row, UNSURE)]
+        if not doubtful:
+            return rows
+        matched = await confirmed(self.expression, doubtful)
+        return [row for row in rows if not getattr(row, UNSURE) or row.id in matched]
+
+    async def count(self) -> int:
+        return await count_matching(self.project_id, self.expression)
 
 
 async def _count_doubtful(project_id: int, expression: Any) -> int:
@@ -197,7 +315,11 @@ async def _count_doubtful(project_id: int, expression: Any) -> int:
 async def _rows(ids: list[int], expression: Any) -> list[dict[str, Any]]:
     """The accounts of ``ids`` as the Python evaluation reads them: the columns it needs, as the ORM converts
     them."""
-    names = ["id", *sorted(columns(expression) - {"id"})]
+    return await _account_rows(ids, columns(expression))
+
+
+async def _account_rows(ids: list[int], needed: set[str]) -> list[dict[str, Any]]:
+    names = ["id", *sorted(needed - {"id"})]
     return list(await models.Account.filter(id__in=ids).values(*names))
 
 

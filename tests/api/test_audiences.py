@@ -5,6 +5,7 @@ progress; a campaign that opts in fills itself as accounts are created, imported
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ import pytest
 from outboundql import models
 from outboundql.enums import AccountStatus, AudienceSyncStatus, OutreachStatus, ReviewStatus, Role
 from outboundql.services import audiences, campaign_stats
-from tests.helpers import Person, data_of, global_id
+from outboundql.services.filter_expressions import match
+from tests.api.test_saved_filter_sql import ALL_COLUMNS, SEED, _accounts, _expressions
+from tests.helpers import Person, data_of, global_id, warm_up
 
 SYNC = """
 mutation($input: SyncCampaignAudienceInput!) {
@@ -215,6 +218,90 @@ async def test_refusals(gql, owner, project, campaign, french, make_user, add_me
     stranger = await make_user("stranger@example.com")
     await make_project(stranger, "Elsewhere")
     assert [e["code"] for e in (await sync(gql, stranger, campaign))["errors"]] == ["NOT_FOUND"]
+
+
+CAMPAIGN_PAGE = """
+query($slug: String!, $first: Int!) {
+  project(slug: $slug) { campaigns(first: $first) { edges { node {
+    name audienceSyncs { total added status createdAt } lastTwo: audienceSyncs(limit: 2) { total }
+  } } } }
+}
+"""
+
+
+async def test_a_page_of_campaigns_reads_their_syncs_in_one_statement(gql, owner, project, product,
+                                                                       count_queries) -> None:
+    for n in range(25):
+        campaign = await models.Campaign.create(project=project, product=product, name=f"C{n:02}", slug=f"c{n}",
+                                                goal_key="sales")
+        for k in range(n % 8):  # 0 to 7 syncs: the default limit (5) and the alias's (2) cut some
+            await models.AudienceSync.create(project=project, campaign=campaign, status=AudienceSyncStatus.COMPLETED,
+                                             total=k, added=k)
+    await warm_up(gql, owner)
+
+    async def page(first: int) -> tuple[int, list[dict[str, Any]]]:
+        with count_queries() as q:
+            data = data_of(await gql(CAMPAIGN_PAGE, {"slug": project.slug, "first": first}, as_=owner))
+        return len(q), [e["node"] for e in data["project"]["campaigns"]["edges"]]
+
+    small, _ = await page(3)
+    large, nodes = await page(25)
+    assert small == large
+    assert len(nodes) == 25
+    for node in nodes:
+        made = int(node["name"][1:]) % 8
+        newest_first = [{"total": k, "added": k} for k in reversed(range(made))]
+        assert [{"total": s["total"], "added": s["added"]} for s in node["audienceSyncs"]] == newest_first[:5]
+        assert {(s["status"], s["createdAt"][:2]) for s in node["audienceSyncs"]} <= {("COMPLETED", "20")}
+        assert node["lastTwo"] == [{"total": s["total"]} for s in newest_first[:2]]
+
+
+async def test_auto_fill_adds_and_releases_what_python_matches(owner, project, product, count_queries) -> None:
+    """Differential: campaigns whose audiences are generated filters (accents, case folds, custom fields…) fill
+    themselves with exactly the touched accounts the Python evaluation matches, however the accounts change, and
+    judging them against every campaign's audience is one statement."""
+    expressions = [e for e in _expressions(60) if e != {"all": []}][:12]
+    campaigns = []
+    for n, expression in enumerate(expressions):
+        saved = await models.SavedFilter.create(project=project, name=f"F{n}", expression=expression)
+        campaigns.append(await models.Campaign.create(
+            project=project, product=product, name=f"Auto {n}", slug=f"auto-{n}", goal_key="sales",
+            audience_config={"kind": "saved_filter", "filter_id": saved.id, "auto_add": True}))
+    rng = random.Random(SEED + 7)
+    rows = _accounts(project.id, rng, 80)
+    for row in rows:  # every account admitted by the sales goal's guardrails: what is compared is the match
+        row["status"] = AccountStatus.NEW
+    await models.Account.bulk_create([models.Account(**row) for row in rows])
+    ids = sorted(await models.Account.filter(project_id=project.id).values_list("id", flat=True))
+
+    async def expected(touched: list[int]) -> list[set[int]]:
+        current = list(await models.Account.filter(id__in=touched).order_by("id").values("id", *ALL_COLUMNS))
+        return [set(match(e, current)) for e in expressions]
+
+    async def members_of(campaign: models.Campaign) -> set[int]:
+        return set(await models.CampaignAccount.filter(campaign_id=campaign.id, via_audience=True)
+                   .values_list("account_id", flat=True))
+
+    first = ids[:50]
+    with count_queries() as q:
+        await audiences.accounts_changed(project.id, first)
+    assert sum(1 for s in q.statements if "CASE WHEN" in s and "FROM account" in s) == 1
+    want = await expected(first)
+    assert [await members_of(c) for c in campaigns] == want
+    assert sum(1 for w in want if 0 < len(w) < len(first)) >= 6, "the filters must discriminate"
+
+    # Half of the accounts change (the other generated values), and more accounts arrive: rows added earlier
+    # that stop matching are released (nobody worked on them), new matches are added.
+    changed = _accounts(project.id, random.Random(SEED + 8), 25)
+    for account_id, row in zip(ids[:50:2], changed, strict=True):
+        await models.Account.filter(id=account_id).update(
+            **{k: v for k, v in row.items() if k not in ("project_id", "status")})
+    touched = [*ids[:50:2], *ids[50:]]
+    await audiences.accounts_changed(project.id, touched)
+    now = await expected(ids)
+    assert [await members_of(c) for c in campaigns] == now
+    for campaign in campaigns:
+        await assert_exact(campaign)
 
 
 # --- markets as territories ---------------------------------------------------------------------------------

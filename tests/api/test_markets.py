@@ -3,16 +3,23 @@ from the campaigns (constant queries for a list), tenancy and roles."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
+from tortoise import connections
 
 from outboundql import models
 from outboundql.enums import OutreachStatus, ReviewStatus, Role
+from outboundql.errors import Collector
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
 from outboundql.services import campaign_accounts as ca_service
 from outboundql.services import campaigns as campaigns_service
 from outboundql.services.access import Access
-from tests.helpers import Person, access_for, data_of, global_id
+from outboundql.services.filter_expressions import match, validate_expression
+from tests.helpers import Person, access_for, data_of, global_id, warm_up
 
 METRICS = ("campaignCount totalAccounts scoredAccounts approvedAccounts outreachedAccounts respondedAccounts "
            "responseRate")
@@ -253,3 +260,127 @@ async def test_a_list_of_markets_with_metrics_costs_a_constant_number_of_queries
             campaign = await _campaign(owner, project, product, f"C{i}-{j}", total_accounts=i, outreached_accounts=1)
             await _assign(gql, owner, campaign, market["id"])
     assert await selects() == one
+
+
+# --- a landscape past the databases' parameter limits -------------------------------------------------------
+
+TERRITORY = {"any": [{"field": "country", "op": "eq", "value": "FR"},
+                     {"field": "city", "op": "eq", "value": "STRASSE"}]}
+LANDSCAPE = """
+query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+  node(id: $id) { ... on Market {
+    accounts(first: $first, after: $after, last: $last, before: $before) {
+      edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  } }
+}
+"""
+LANDSCAPE_WITH_COUNTS = """
+query($id: ID!) {
+  node(id: $id) { ... on Market {
+    accounts(first: 10) { totalCount edges { node { id } } pageInfo { hasNextPage } }
+    coverage { landscape inCampaigns reached rate }
+  } }
+}
+"""
+SEED_TERRITORY = """
+{numbers}INSERT INTO account (project_id, created_at, updated_at, name, name_key, city_key, description, tags,
+                              custom_fields, status, country, city)
+SELECT {project}, {now}, {now}, 'Co ' || i, 'co ' || i, '', '', '[]'{json}, '{{}}'{json}, 'new',
+       CASE WHEN i > {n} - 250 OR i % 11 = 3 THEN 'DE' ELSE 'FR' END,
+       CASE WHEN i > {n} - 250 THEN 'ÉCOLE' WHEN i % 11 = 3 AND i % 2 = 0 THEN 'Straße'
+            WHEN i % 11 = 3 THEN 'ÉCOLE' ELSE 'Paris' END
+FROM {source}
+"""
+
+
+@pytest.fixture
+async def stock_sqlite_limits(db: Any) -> AsyncIterator[None]:
+    """On SQLite, the bound-parameter limit of an unpatched build (32,766): Debian's raises it to 250,000."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect != "sqlite":
+        yield
+        return
+    raw = conn._connection  # aiosqlite's: its sqlite3 connection is used on its own thread
+    old = await raw._execute(raw._conn.getlimit, sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    await raw._execute(raw._conn.setlimit, sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+    try:
+        yield
+    finally:
+        await raw._execute(raw._conn.setlimit, sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, old)
+
+
+async def _seed_territory(project: models.Project, n: int) -> list[int]:
+    """``n`` accounts in one statement: French ones in Paris (matched in SQL), German ones in Straße (matched only
+    by the Python evaluation: SQL cannot fold ß) or in ÉCOLE (rejected by it), the last 250 all of the latter.
+    Answers the ids the market's territory holds, by the Python evaluation."""
+    conn = connections.get("default")
+    pg = conn.capabilities.dialect == "postgres"
+    await conn.execute_script(SEED_TERRITORY.format(
+        numbers="" if pg else f"WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {n}) ",
+        source=f"generate_series(1, {n}) AS g(i)" if pg else "g", project=project.id, n=n,
+        now="now()" if pg else "'2026-01-01 00:00:00+00:00'", json="::jsonb" if pg else ""))
+    check = Collector()
+    expression = validate_expression(TERRITORY, check)
+    rows = list(await models.Account.filter(project_id=project.id).order_by("id").values("id", "country", "city"))
+    assert len(rows) == n
+    return match(expression, rows)
+
+
+async def _hold(campaign: models.Campaign, account_id: int, status: OutreachStatus) -> None:
+    await models.CampaignAccount.create(campaign=campaign, account_id=account_id, outreach_status=status)
+
+
+async def test_a_landscape_past_the_parameter_limits_pages_by_key_in_bounded_statements(
+        gql, owner, project, make_project, count_queries, stock_sqlite_limits) -> None:
+    """More matching accounts than SQLite and PostgreSQL take bound parameters (32,766 and 32,767): the landscape
+    is a condition of the account query, never a list of ids, so a page, its count and the coverage cost the same
+    few statements as for a small market."""
+    await warm_up(gql, owner)
+    costs: dict[int, tuple[int, int]] = {}
+    for n in (1_000, 40_000):
+        home = await make_project(owner, f"Territory {n}")
+        want = await _seed_territory(home, n)
+        market = (await _create(gql, owner, home, name="Territory", filters=TERRITORY))["market"]
+        product = await models.Product.create(project=home, name="Widget", slug="widget")
+        campaign = await _campaign(owner, home, product, "In the territory")
+        await _assign(gql, owner, campaign, market["id"])
+        german = await models.Account.filter(project_id=home.id, city="Straße").order_by("id").first()
+        outside = await models.Account.filter(project_id=home.id, city="ÉCOLE").order_by("id").first()
+        assert german is not None and outside is not None
+        await _hold(campaign, want[0], OutreachStatus.SENT)
+        await _hold(campaign, want[1], OutreachStatus.NOT_STARTED)
+        await _hold(campaign, german.id, OutreachStatus.RESPONDED)
+        await _hold(campaign, outside.id, OutreachStatus.SENT)  # not in the territory: not counted
+
+        with count_queries() as q:
+            data = data_of(await gql(LANDSCAPE_WITH_COUNTS, {"id": market["id"]}, as_=owner))["node"]
+        first_page = len(q)
+        assert data["accounts"]["totalCount"] == len(want)
+        assert [e["node"]["id"] for e in data["accounts"]["edges"]] == [global_id("Account", i) for i in want[:10]]
+        assert data["accounts"]["pageInfo"]["hasNextPage"] is True
+        assert data["coverage"] == {"landscape": len(want), "inCampaigns": 3, "reached": 2,
+                                    "rate": round(2 / len(want), 4)}
+
+        with count_queries() as q:  # the last page: read back through the 250 rejected accounts
+            last = data_of(await gql(LANDSCAPE, {"id": market["id"], "last": 3}, as_=owner))["node"]["accounts"]
+        last_page = len(q)
+        assert [e["node"]["id"] for e in last["edges"]] == [global_id("Account", i) for i in want[-3:]]
+        assert last["pageInfo"]["hasPreviousPage"] is True and last["pageInfo"]["hasNextPage"] is False
+        before = data_of(await gql(LANDSCAPE, {"id": market["id"], "last": 4,
+                                               "before": last["pageInfo"]["startCursor"]}, as_=owner))
+        before = before["node"]["accounts"]
+        assert [e["node"]["id"] for e in before["edges"]] == [global_id("Account", i) for i in want[-7:-3]]
+        onwards = data_of(await gql(LANDSCAPE, {"id": market["id"], "first": 40,
+                                                "after": before["edges"][0]["cursor"]}, as_=owner))
+        onwards = onwards["node"]["accounts"]
+        assert [e["node"]["id"] for e in onwards["edges"]] == [global_id("Account", i) for i in want[-6:]]
+        assert onwards["pageInfo"]["hasNextPage"] is False
+        costs[n] = (first_page, last_page)
+        if n == 40_000:
+            assert len(want) > 32_767
+    assert costs[1_000] == costs[40_000]
+    # The market; the page (its first read's rejected account makes it read on once), each read's accounts SQL
+    # cannot judge; the count and the coverage, each a statement plus two for those accounts. The last page reads
+    # back through 250 rejected accounts in 7 growing reads.
+    assert costs[40_000] == (11, 15), costs

@@ -15,9 +15,11 @@ from tortoise import connections
 from outboundql import models
 from outboundql.enums import AccountStatus
 from outboundql.errors import Collector
+from outboundql.gql import keyset
 from outboundql.services import saved_filters
 from outboundql.services.filter_expressions import FIELDS, Kind, match, validate_expression
 from outboundql.services.filter_sql import Binder, compile_filter
+from outboundql.services.sql import is_postgres
 
 SEED = 20260415
 HOSTILE = ["it's", 'say "hi"', "100%", "a_b", "%", "_", "\\", "'; DROP TABLE account; --", "$1", "?1", "日本",
@@ -159,6 +161,63 @@ async def test_sql_matches_python_for_generated_expressions(seeded: models.Proje
     batched = [ids async for batch in saved_filters.iter_account_ids_matching(seeded.id, expressions[0], batch_size=7)
                for ids in batch]
     assert batched == expected[0]
+
+
+async def test_many_expressions_judged_at_once_for_a_few_accounts_like_python(seeded: models.Project,
+                                                                               count_queries: Any) -> None:
+    """Audience auto-fill's matching (`matches_among`): every expression against the touched accounts in one
+    statement, the rows SQL cannot judge read once for all of them, the same accounts as the Python evaluation."""
+    expressions = _expressions(250)
+    rows = list(await models.Account.filter(project_id=seeded.id).order_by("id").values("id", *ALL_COLUMNS))
+    among = sorted(random.Random(SEED + 1).sample([int(r["id"]) for r in rows], 70))
+    chosen = [r for r in rows if r["id"] in set(among)]
+    with count_queries() as queries:
+        got = await saved_filters.matches_among(seeded.id, expressions, [*among, 10 ** 9, among[0]])
+    assert got == [match(e, chosen) for e in expressions]
+    groups = len(list(saved_filters._grouped(seeded.id, expressions, is_postgres(connections.get("default")))))
+    assert len(queries) == groups + 1  # the judging (within the parameter budget), then the doubtful rows
+    assert await saved_filters.matches_among(seeded.id, expressions[:3], []) == [[], [], []]
+
+
+async def test_matching_accounts_page_by_key_like_python(seeded: models.Project) -> None:
+    """The landscape's pages (`MatchingAccounts`: an ORM query paged by key whose doubtful rows are confirmed in
+    Python) hold, forwards and backwards, exactly the accounts the Python evaluation matches."""
+    rows = list(await models.Account.filter(project_id=seeded.id).order_by("id").values("id", *ALL_COLUMNS))
+    dropped = 0
+    for expression in [*_expressions(250)[::5], *DOUBTFUL]:
+        want = match(expression, rows)
+        matching = saved_filters.MatchingAccounts(seeded.id, expression)
+
+        async def keep(read: list[Any], matching: saved_filters.MatchingAccounts = matching) -> list[Any]:
+            nonlocal dropped
+            kept = await matching.keep(read)
+            dropped += len(read) - len(kept)
+            return kept
+
+        queryset = matching.queryset().order_by("id")
+        keys = keyset.keys_of(queryset)
+        assert keys is not None
+        forward: list[int] = []
+        cursor = None
+        while True:
+            found, _, more = await keyset.page(queryset, keys, first=23, last=None, after=cursor, before=None,
+                                               keep=keep)
+            forward += [row.id for row in found]
+            if not more:
+                break
+            cursor = keyset.Cursor((found[-1].id,))
+        backward: list[int] = []
+        cursor = None
+        while True:
+            found, more, _ = await keyset.page(queryset, keys, first=None, last=31, after=None, before=cursor,
+                                               keep=keep)
+            backward = [row.id for row in found] + backward
+            if not more:
+                break
+            cursor = keyset.Cursor((found[0].id,))
+        assert forward == backward == want, expression
+        assert await matching.count() == len(want)
+    assert dropped > 50, "rows SQL cannot judge, rejected by Python, must be read"
 
 
 DOUBTFUL = [

@@ -197,8 +197,7 @@ class Campaign(ProjectNode):
     @strawberry.field(description="The most recent fillings from the audience, newest first (at most 20).")
     async def audience_syncs(self, info: Info, limit: int = 5) -> list[AudienceSyncRef]:
         audience_sync: type[AudienceSync] = lazy_class(AudienceSyncRef)
-        rows = await models.AudienceSync.filter(campaign_id=self.row.id).order_by("-created_at", "-id").limit(
-            max(0, min(limit, 20)))
+        rows = await info.context.loaders.audience_syncs_by_campaign_limit.load((self.row.id, max(0, min(limit, 20))))
         return [audience_sync.from_model(r) for r in rows]
 
     @strawberry.field(description="Accounts whose only score for this product is under another goal: "
