@@ -209,9 +209,10 @@ def test_postgres_migrations_build_the_models_schema(pg_url: str) -> None:
     assert_same_schema(first, generated_schema)
 
 
-def test_sqlite_0012_moves_signals_and_keeps_scores_on_the_rows(tmp_path: Path) -> None:
+def test_sqlite_0012_and_0013_move_signals_keep_scores_and_share_usage(tmp_path: Path) -> None:
     """Data written before 0012 comes through it: a message's notes become confirmed signals of kind ``other``,
-    and each campaign row's kept scores and its campaign's counters are filled from the fit scores."""
+    and each campaign row's kept scores and its campaign's counters are filled from the fit scores; then (0013) a paid
+    call about one account becomes that account's share."""
     from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
     from outboundql.models.migrating import _orm
@@ -261,6 +262,11 @@ def test_sqlite_0012_moves_signals_and_keeps_scores_on_the_rows(tmp_path: Path) 
                         reply_class_corrected=0, created_by_id=user)
     with_notes = insert("message", signals='["Budget in Q3", "Uses SAP", "Budget in Q3", " "]', **message_cols)
     insert("message", signals="[]", **message_cols)
+    first_account = conn.execute("SELECT account_id FROM campaign_account ORDER BY id").fetchone()[0]
+    for account_id in (first_account, None):  # a draft about one account; a batch about several (not recorded)
+        conn.execute("INSERT INTO api_usage (provider, model, operation, input_units, output_units, cost_usd, "
+                     "campaign_id, account_id, project_id, created_at) VALUES ('openai', 'm', 'draft', 10, 5, "
+                     "'0.012000', ?, ?, ?, ?)", (campaign, account_id, project, now))
     conn.commit()
     conn.close()
 
@@ -272,6 +278,7 @@ def test_sqlite_0012_moves_signals_and_keeps_scores_on_the_rows(tmp_path: Path) 
                                'FROM signal ORDER BY id').fetchall()
         kept = conn.execute("SELECT ai_score, score_stale, effective_score FROM campaign_account "
                             "ORDER BY id").fetchall()
+        shares = conn.execute("SELECT account_id, cost_usd, input_units, output_units FROM api_usage_share").fetchall()
         counters = conn.execute("SELECT stale_score_count, score_bucket_2, score_bucket_7, "
                                 "score_bucket_0 + score_bucket_1 + score_bucket_3 + score_bucket_4 + score_bucket_5 "
                                 "+ score_bucket_6 + score_bucket_8 + score_bucket_9 FROM campaign").fetchone()
@@ -281,3 +288,5 @@ def test_sqlite_0012_moves_signals_and_keeps_scores_on_the_rows(tmp_path: Path) 
                        (with_notes, campaign, "other", "Uses SAP", "confirmed", "person", user)]
     assert kept == [(7.5, 0, 7.5), (2.0, 0, 9.0), (None, 1, None)]
     assert counters == (1, 1, 1, 0)
+    # 0013: a call about one account is all that account's.
+    assert [(a, float(c), i, o) for a, c, i, o in shares] == [(first_account, 0.012, 10, 5)]
