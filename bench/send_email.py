@@ -15,11 +15,12 @@ every day, ON_ADD, the project's ``email`` channel configured to the local serve
 are still taken, one transaction per mail). Then measures in the same run, best of ``--repeat``:
 
 (a) the engine end to end: ``goLive`` → every row planned (wording, address, due time) → claimed by the workers'
-    ticks → each attempt delivered by the channel (caps taken, the MIME mail built, one SMTP connection per mail,
-    as the channel does) → settled DONE with its Message-ID, its message logged on the thread — until the server
-    accepted every mail and every attempt is DONE;
+    ticks → each attempt delivered by the channel (caps taken, the MIME mail built, sent over the SMTP connection
+    the channel keeps for the job's batch) → settled DONE with its Message-ID, its message logged on the thread (in
+    bulk for the batch) — until the server accepted every mail and every attempt is DONE;
 (b) the raw loop: the same mails (the bytes the server received in (a)) sent one after another with
-    ``aiosmtplib.send`` (a connection per mail, as the channel does);
+    ``aiosmtplib.send`` (a connection per mail, as the channel did before it kept one per batch: the target's
+    baseline);
 (c) the same mails over one kept connection (``SMTP.sendmail`` in a loop): the floor of the server itself.
 
 Prints mails per second of each and the ratios (a) / (b) and (a) / (c). Not a test: nothing is asserted but the

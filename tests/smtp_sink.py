@@ -39,7 +39,31 @@ class Sink:
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     """Recipient → the answer to its RCPT (``"451 4.7.1 Try again later"``)."""
     refuse_data: str | None = None
+    drop_at_mail: set[int] = field(default_factory=set)
+    """MAIL commands (counted from 1 across connections) at which the server hangs up without answering, as a
+    server closing a connection it kept does."""
+    accept_delay: float = 0.0
+    """Seconds the server takes to accept each mail (a slow server, or jobs that must outlast a worker's poll)."""
     port: int = 0
+    sessions: list[Any] = field(default_factory=list)
+    """The connections a MAIL command came over, each once."""
+    mail_commands: int = 0
+
+    @property
+    def connections(self) -> int:
+        """Connections that sent at least one mail command."""
+        return len(self.sessions)
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          mail_options: list[str]) -> str:
+        self.mail_commands += 1
+        if not any(s is session for s in self.sessions):
+            self.sessions.append(session)
+        if self.mail_commands in self.drop_at_mail:
+            server.transport.close()
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -51,6 +75,8 @@ class Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse_data:
             return self.refuse_data
+        if self.accept_delay:
+            await asyncio.sleep(self.accept_delay)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.mails.append(email.message_from_bytes(envelope.original_content or envelope.content,
                                                    _class=EmailMessage, policy=email.policy.default))

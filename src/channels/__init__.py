@@ -17,11 +17,18 @@ settings, and secrets decrypted for this call only). The channel answers one of:
 
 ``delivery_key`` is the same for every try of one attempt, so a channel that talks to a provider passes it on
 and a repeated delivery is recognised. ``quota`` takes sending slots atomically across every worker.
+
+A channel may also deliver a whole batch through one `DeliverySession` (`BatchChannel.session`): the engine opens
+one per configuration at the batch's first delivery through it, delivers the batch's attempts through it one by one
+(each answering its own result, as ``deliver`` would), and closes it when the batch is delivered. The ``email``
+channel keeps its SMTP connection open across the batch this way. A channel without ``session`` is called at
+``deliver`` for each attempt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -145,6 +152,24 @@ class OutreachChannel(Protocol):
     settings: tuple[Setting, ...]
 
     async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult: ...
+
+
+class DeliverySession(Protocol):
+    """Delivers the attempts of one batch through one configuration, keeping what they share (a connection, a
+    login) between them."""
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        """What ``deliver(delivery, config)`` of the channel answers, with this session's configuration."""
+        ...
+
+
+class BatchChannel(OutreachChannel, Protocol):
+    """A channel that delivers a batch through one session (optional: ``session`` is looked for, not required)."""
+
+    def session(self, config: Configured) -> AbstractAsyncContextManager[DeliverySession]:
+        """An async context manager for one batch's deliveries through ``config``: entered before its first
+        delivery, left (closing what it keeps) after its last, also when the batch is cut short."""
+        ...
 
 
 class LogChannel:

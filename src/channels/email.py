@@ -16,6 +16,10 @@ worker; a full counter defers the attempt (`Deferred`) to when it frees up. SMTP
 a refused or timed-out connection or a dropped one is temporary (retried by the campaign's retry policy), a 5xx to
 the recipient or the message bounces the address, and a 5xx about the configuration (authentication, the sender,
 TLS) fails the attempt with what to fix.
+
+The engine delivers a batch's mails through one `SmtpSession` per configuration: one kept connection (greeted,
+upgraded and logged in once) for all of them, opened again when the server drops it; each mail still answers its
+own result as above.
 """
 
 from __future__ import annotations
@@ -118,6 +122,17 @@ class EmailChannel:
         return problems
 
     async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult:
+        """One mail over a connection of its own (the engine delivers a batch through `session`)."""
+        async with self.session(config) as session:
+            return await session.deliver(delivery)
+
+    def session(self, config: Configured) -> SmtpSession:
+        """The mails of one batch through ``config``, over one kept SMTP connection (`SmtpSession`)."""
+        return SmtpSession(self, config)
+
+    async def prepare(self, delivery: Delivery, config: Configured) -> EmailMessage | DeliveryResult:
+        """The mail of ``delivery`` with its slot of the daily caps taken, or the result that stops it (what is
+        missing or wrong in the configuration or the address, a full cap)."""
         settings = config.settings
         host = str(settings.get("host") or "").strip()
         sender = str(settings.get("fromAddress") or "").strip()
@@ -149,14 +164,98 @@ class EmailChannel:
             until = await delivery.quota.take(caps(sender, recipient, config))
             if until is not None:
                 return Deferred(until, "A daily sending cap is reached (per sender or per recipient domain).")
+        return message
+
+
+class SmtpSession:
+    """The mails of one batch through one configuration of the channel, over one SMTP connection kept between them
+    (opened at the first mail; closed with QUIT when the batch is done).
+
+    Each mail is checked, written and counted against the caps as `EmailChannel.deliver` does, and answers its own
+    result: a refused recipient or message (4xx: temporary, 5xx: bounced) fails that mail only, the server resets
+    the envelope and the next mail goes over the same connection. A connection found dropped before a mail (the
+    server closed an idle or used-up connection) is opened again for it; one that drops while a mail is sent over
+    it after earlier mails is opened again and that mail sent once more (the server did not accept it: it would
+    have answered), and a drop on a fresh connection fails the mail, temporarily, as it did. Anything else that
+    breaks off a send (a timeout, the engine's own) closes the connection: the next mail opens a new one."""
+
+    def __init__(self, channel: EmailChannel, config: Configured) -> None:
+        self.channel = channel
+        self.config = config
+        self.client: aiosmtplib.SMTP | None = None
+        self.connections = 0
+        """Connections opened (a test's and a benchmark's measure)."""
+
+    async def __aenter__(self) -> SmtpSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        message = await self.channel.prepare(delivery, self.config)
+        if not isinstance(message, EmailMessage):
+            return message
         try:
-            await aiosmtplib.send(
-                message, hostname=host, port=int(settings.get("port") or 587), username=username or None,
-                password=password or None, use_tls=security == "tls", start_tls=security == "starttls",
-                tls_context=self.tls_context, timeout=self.timeout, local_hostname=await _local_hostname())
+            await self._send(message)
         except Exception as exc:  # every failure is answered as a result; the engine never sees an exception
-            return failure(exc, host, sender, recipient)
+            settings = self.config.settings
+            return failure(exc, str(settings.get("host") or "").strip(),
+                           str(settings.get("fromAddress") or "").strip(), (delivery.address or "").strip())
         return Delivered(provider_id=str(message["Message-ID"]))
+
+    async def close(self) -> None:
+        """QUIT the kept connection, if any (a server that does not answer is simply left)."""
+        client, self.client = self.client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (TimeoutError, aiosmtplib.SMTPException, OSError):
+                pass
+            finally:
+                client.close()
+
+    async def _send(self, message: EmailMessage) -> None:
+        client = self.client
+        if client is not None and client.is_connected:
+            try:
+                await self._over(client, message)
+                return
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                pass  # the kept connection went stale: the mail goes once more over a new one
+        await self._over(await self._connect(), message)
+
+    async def _over(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+        """Send ``message`` over ``client``; a connection that cannot serve the next mail is dropped."""
+        try:
+            await client.send_message(message)
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+            if not client.is_connected:  # answered, then hung up (a 421)
+                self._drop()
+            raise  # answered and the envelope reset: the connection goes on serving the batch
+        except BaseException:  # dropped, or broken off mid-conversation (a timeout, a cancellation)
+            self._drop()
+            raise
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        self._drop()
+        settings = self.config.settings
+        security = str(settings.get("security") or "starttls")
+        client = aiosmtplib.SMTP(
+            hostname=str(settings.get("host") or "").strip(), port=int(settings.get("port") or 587),
+            username=str(settings.get("username") or "").strip() or None,
+            password=self.config.secrets.get("password") or None, use_tls=security == "tls",
+            start_tls=security == "starttls", tls_context=self.channel.tls_context, timeout=self.channel.timeout,
+            local_hostname=await _local_hostname())
+        await client.connect()
+        self.client = client
+        self.connections += 1
+        return client
+
+    def _drop(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            client.close()
 
 
 EMAIL = EmailChannel()

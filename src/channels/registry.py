@@ -115,6 +115,10 @@ def validate_channel(channel: object, *, plugin: str = "?") -> OutreachChannel:
     deliver = getattr(channel, "deliver", None)
     if not inspect.iscoroutinefunction(deliver):
         raise error("deliver must be an async function: async def deliver(self, delivery, config) -> result")
+    session = getattr(channel, "session", None)
+    if session is not None and (not callable(session) or inspect.iscoroutinefunction(session)):
+        raise error("session, when given, must be a plain method returning an async context manager: "
+                    "def session(self, config) -> AbstractAsyncContextManager[DeliverySession]")
     return typing.cast(OutreachChannel, channel)
 
 

@@ -52,11 +52,12 @@ from outboundql.enums import (
     SuppressionKind,
     SuppressionSource,
 )
-from outboundql.errors import OutboundqlError
 from outboundql.services import (
     attempts,
     audit,
     channel_configs,
+    delivered_messages,
+    delivery_sessions,
     execution,
     planning,
     runtime,
@@ -339,57 +340,59 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
     language = campaign.communication_language or await _product_language(campaign) or "en"
     logged = await _logged(campaign.project_id, group)
     quota = send_quota.DatabaseQuota(campaign.project_id, now)
-    for attempt in group:
-        if campaign.execution_state is ExecutionState.STOPPED or attempt.execution_status in FINAL_EXECUTION:
-            cancel[attempt.id] = "The plan stopped before this attempt was executed."
-        elif campaign.execution_state is not ExecutionState.LIVE or attempt.execution_disabled:
-            release[attempt.id] = None  # paused meanwhile: it waits where it was
-        elif attempt.delivery_key in logged:  # delivered by an execution that died before settling it: never twice
-            used[attempt.id] = through[attempt.channel.value][0].key
-            delivered.append((attempt, channels.Delivered(provider_id=attempt.provider_id,
-                                                          note="Delivered before; settled now."),
-                              logged[attempt.delivery_key]))
-        elif planning.ended(cadence, now):
-            cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
-            finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.COMPLETED)
-        elif attempt.paused_until is not None and attempt.paused_until > now:  # made due meanwhile (executeApproved)
-            release[attempt.id] = windows.next_allowed(attempt.paused_until, window, zone_of(attempt))
-        elif (opens := opening(zone_of(attempt))) != now:
-            release[attempt.id] = opens  # outside the window: it waits for the next opening
-        elif attempt.account_status is AccountStatus.DO_NOT_CONTACT:
-            cancel[attempt.id] = f"{attempt.account_name} is marked do_not_contact."
-            finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.DISQUALIFIED)
-        elif attempt.contact_do_not_contact:
-            cancel[attempt.id] = f"{attempt.contact_name} is marked do not contact."
-            passed_on.append(attempt.id)
-        elif barred.address(attempt.address):
-            cancel[attempt.id] = "The address is on the project's suppression list."
-            passed_on.append(attempt.id)
-        else:
-            channel, configured = through[attempt.channel.value]
-            used[attempt.id] = channel.key
-            result = await _deliver(channel, configured, channels.Delivery(
-                attempt_id=attempt.id, delivery_key=attempt.delivery_key, project_id=attempt.project_id,
-                campaign_id=campaign.id, channel=attempt.channel.value, address=attempt.address,
-                contact_name=attempt.contact_name, account_name=attempt.account_name,
-                subject=attempt.subject, body=attempt.body, step=attempt.step, attempt_number=attempt.attempt_number,
-                language=language, thread=threads.get((attempt.contact_id, attempt.channel), ()),
-                unsubscribe_url=links.url(links.UNSUBSCRIBE, attempt.id) if attempt.channel is Channel.EMAIL
-                else None,
-                result_url=links.url(links.RESULT, attempt.id), quota=quota))
-            await pulse()
-            if isinstance(result, channels.DeliveryFailed):
-                failed.append((attempt.id, result))
-            elif isinstance(result, channels.Deferred):
-                until = rules.utc(result.until) or now
-                deferred[attempt.id] = (max(until, windows.next_allowed(max(until, now), window, zone_of(attempt))),
-                                        result.reason)
-            elif isinstance(result, channels.Delivered):
-                went_out.append((attempt, result))
+    async with delivery_sessions.Sessions() as sessions:  # a batch-level connection per configuration
+        for attempt in group:
+            if campaign.execution_state is ExecutionState.STOPPED or attempt.execution_status in FINAL_EXECUTION:
+                cancel[attempt.id] = "The plan stopped before this attempt was executed."
+            elif campaign.execution_state is not ExecutionState.LIVE or attempt.execution_disabled:
+                release[attempt.id] = None  # paused meanwhile: it waits where it was
+            elif attempt.delivery_key in logged:  # delivered by an execution that died before settling it: never twice
+                used[attempt.id] = through[attempt.channel.value][0].key
+                delivered.append((attempt, channels.Delivered(provider_id=attempt.provider_id,
+                                                              note="Delivered before; settled now."),
+                                  logged[attempt.delivery_key]))
+            elif planning.ended(cadence, now):
+                cancel[attempt.id] = "The campaign's end time passed before this attempt was executed."
+                finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.COMPLETED)
+            elif attempt.paused_until is not None and attempt.paused_until > now:  # due meanwhile (executeApproved)
+                release[attempt.id] = windows.next_allowed(attempt.paused_until, window, zone_of(attempt))
+            elif (opens := opening(zone_of(attempt))) != now:
+                release[attempt.id] = opens  # outside the window: it waits for the next opening
+            elif attempt.account_status is AccountStatus.DO_NOT_CONTACT:
+                cancel[attempt.id] = f"{attempt.account_name} is marked do_not_contact."
+                finish[attempt.id] = (attempt.campaign_account_id, ExecutionStatus.DISQUALIFIED)
+            elif attempt.contact_do_not_contact:
+                cancel[attempt.id] = f"{attempt.contact_name} is marked do not contact."
+                passed_on.append(attempt.id)
+            elif barred.address(attempt.address):
+                cancel[attempt.id] = "The address is on the project's suppression list."
+                passed_on.append(attempt.id)
             else:
-                handed.append(attempt)
-                if result.provider_id:
-                    provider_ids[attempt.id] = result.provider_id
+                channel, configured = through[attempt.channel.value]
+                used[attempt.id] = channel.key
+                result = await _deliver(channel, configured, sessions, channels.Delivery(
+                    attempt_id=attempt.id, delivery_key=attempt.delivery_key, project_id=attempt.project_id,
+                    campaign_id=campaign.id, channel=attempt.channel.value, address=attempt.address,
+                    contact_name=attempt.contact_name, account_name=attempt.account_name,
+                    subject=attempt.subject, body=attempt.body, step=attempt.step,
+                    attempt_number=attempt.attempt_number,
+                    language=language, thread=threads.get((attempt.contact_id, attempt.channel), ()),
+                    unsubscribe_url=links.url(links.UNSUBSCRIBE, attempt.id) if attempt.channel is Channel.EMAIL
+                    else None,
+                    result_url=links.url(links.RESULT, attempt.id), quota=quota))
+                await pulse()
+                if isinstance(result, channels.DeliveryFailed):
+                    failed.append((attempt.id, result))
+                elif isinstance(result, channels.Deferred):
+                    until = rules.utc(result.until) or now
+                    deferred[attempt.id] = (max(until, windows.next_allowed(max(until, now), window, zone_of(attempt))),
+                                            result.reason)
+                elif isinstance(result, channels.Delivered):
+                    went_out.append((attempt, result))
+                else:
+                    handed.append(attempt)
+                    if result.provider_id:
+                        provider_ids[attempt.id] = result.provider_id
     if went_out:
         # What went out is on record before anything else: its provider id (a follow-up answers it) and its message
         # (an execution that dies before settling leaves it for the next claim to settle, never to send again), in
@@ -399,7 +402,12 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
                 if result.provider_id:
                     await models.OutreachAttempt.filter(id=attempt.id, claim_token=token).update(
                         provider_id=result.provider_id)
-                delivered.append((attempt, result, await _log_delivered(attempt, result)))
+            logged_now = await delivered_messages.log_delivered(campaign_id, [delivered_messages.Sent(
+                attempt_id=attempt.id, campaign_account_id=attempt.campaign_account_id, contact_id=attempt.contact_id,
+                channel=attempt.channel, subject=attempt.subject, body=attempt.body,
+                delivery_key=attempt.delivery_key, outcome=_outcome(result), notes=result.note)
+                for attempt, result in went_out])
+            delivered += [(attempt, result, logged_now.get(attempt.id)) for attempt, result in went_out]
     mine = models.OutreachAttempt.filter(claim_token=token, status=AttemptStatus.EXECUTING)
     executed: list[int] = []
     async with in_transaction() as conn:
@@ -499,12 +507,13 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
 
 
 async def _deliver(channel: channels.OutreachChannel, configured: channels.Configured,
-                   delivery: channels.Delivery) -> channels.DeliveryResult:
-    """What ``channel`` answers; a channel that raises (or answers something else) failed, retryably, saying so:
-    the attempt is never lost."""
+                   sessions: delivery_sessions.Sessions, delivery: channels.Delivery) -> channels.DeliveryResult:
+    """What ``channel`` answers (through the batch's session of it, when it has sessions); a channel that raises (or
+    answers something else) failed, retryably, saying so: the attempt is never lost."""
     try:
         async with asyncio.timeout(DELIVERY_TIMEOUT):
-            result = await channel.deliver(delivery, configured)
+            session = await sessions.of(channel, configured)
+            result = await (session.deliver(delivery) if session is not None else channel.deliver(delivery, configured))
     except TimeoutError:
         log.warning("The %s channel did not answer attempt %s within %s s.", channel.key, delivery.attempt_id,
                     DELIVERY_TIMEOUT)
@@ -553,17 +562,6 @@ async def _logged(project_id: int, group: list[Claimed]) -> dict[str, models.Mes
     them and died before settling them."""
     return {m.idempotency_key: m for m in await models.Message.filter(
         project_id=project_id, idempotency_key__in=[a.delivery_key for a in group]) if m.idempotency_key}
-
-
-async def _log_delivered(attempt: Claimed, result: channels.Delivered) -> models.Message | None:
-    """The delivered attempt's message on the thread (logged once, keyed by the attempt), as the engine: nobody in
-    particular. Logging refused (the row gone meanwhile…) leaves the attempt settled without it."""
-    row = await models.OutreachAttempt.get(id=attempt.id)
-    try:
-        return await attempts.log_for_channel(row, _outcome(result), result.note)
-    except OutboundqlError as exc:
-        log.warning("Attempt %s was delivered but its message could not be logged: %s", attempt.id, exc)
-        return None
 
 
 async def _rows_of(conn: Any, claimed: list[Claimed]) -> dict[int, dict[str, Any]]:

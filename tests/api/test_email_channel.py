@@ -216,3 +216,68 @@ def test_the_channel_is_built_in() -> None:
         "host", "port", "security", "username", "fromAddress", "fromName", "replyTo", "dailyCapPerSender",
         "dailyCapPerRecipientDomain", "password"]
     assert [s.key for s in channel.settings if s.secret] == ["password"]
+
+
+def batch(*addresses: str) -> list[Delivery]:
+    return [delivery(attempt_id=20 + i, delivery_key=f"attempt-{20 + i}", address=a) for i, a in enumerate(addresses)]
+
+
+async def test_a_session_sends_a_batch_over_one_connection() -> None:
+    async with smtp_server() as sink:
+        async with EmailChannel().session(config(sink.port)) as session:
+            results = [await session.deliver(d) for d in batch("a@x.example", "b@y.example", "c@z.example")]
+        assert all(isinstance(r, Delivered) for r in results)
+        assert [rcpts for _, rcpts in sink.envelopes] == [["a@x.example"], ["b@y.example"], ["c@z.example"]]
+        assert sink.connections == 1 and session.connections == 1
+        ids = {header(m, "Message-ID") for m in sink.mails}
+        assert ids == {r.provider_id for r in results if isinstance(r, Delivered)} and len(ids) == 3
+        assert all(header(m, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click" for m in sink.mails)
+
+
+async def test_a_connection_dropped_mid_batch_is_opened_again_and_nothing_is_sent_twice() -> None:
+    async with smtp_server(Sink(drop_at_mail={2})) as sink:  # the server hangs up at the second mail's MAIL
+        async with EmailChannel().session(config(sink.port)) as session:
+            results = [await session.deliver(d) for d in batch("a@x.example", "b@y.example", "c@z.example")]
+        assert all(isinstance(r, Delivered) for r in results), results
+        assert [rcpts for _, rcpts in sink.envelopes] == [["a@x.example"], ["b@y.example"], ["c@z.example"]]
+        assert sink.connections == 2 and session.connections == 2
+
+
+async def test_a_connection_that_drops_at_once_fails_that_mail_only_and_temporarily() -> None:
+    async with smtp_server(Sink(drop_at_mail={1})) as sink:  # a fresh connection dropped: not tried again
+        async with EmailChannel().session(config(sink.port)) as session:
+            results = [await session.deliver(d) for d in batch("a@x.example", "b@y.example")]
+        assert isinstance(results[0], DeliveryFailed) and results[0].retryable and not results[0].bounced
+        assert isinstance(results[1], Delivered)  # the next mail opened a new connection
+        assert [rcpts for _, rcpts in sink.envelopes] == [["b@y.example"]] and sink.connections == 2
+
+
+async def test_a_refused_mail_in_a_batch_fails_alone_and_the_connection_goes_on() -> None:
+    sink = Sink(refuse_rcpt={"b@y.example": "451 4.7.1 Try again later", "c@z.example": "550 5.1.1 No such user"})
+    async with smtp_server(sink):
+        async with EmailChannel().session(config(sink.port)) as session:
+            a, b, c, d = [await session.deliver(m) for m in batch("a@x.example", "b@y.example", "c@z.example",
+                                                                  "d@w.example")]
+        assert isinstance(a, Delivered) and isinstance(d, Delivered)
+        assert isinstance(b, DeliveryFailed) and b.retryable and not b.bounced and "451" in b.error
+        assert isinstance(c, DeliveryFailed) and c.bounced and not c.retryable and "550" in c.error
+        assert [rcpts for _, rcpts in sink.envelopes] == [["a@x.example"], ["d@w.example"]]
+        assert sink.connections == 1
+
+
+async def test_a_session_takes_each_mails_slot_and_defers_only_what_is_over_a_cap() -> None:
+    class OneSlot:
+        def __init__(self) -> None:
+            self.taken = 0
+
+        async def take(self, limits: Mapping[str, int]) -> datetime | None:
+            self.taken += 1
+            return None if self.taken == 1 else datetime(2026, 5, 5, tzinfo=UTC)
+
+    quota = OneSlot()
+    async with smtp_server() as sink:
+        async with EmailChannel().session(config(sink.port)) as session:
+            first = await session.deliver(delivery(quota=quota))
+            second = await session.deliver(delivery(attempt_id=13, address="b@y.example", quota=quota))
+        assert isinstance(first, Delivered) and isinstance(second, Deferred)
+        assert len(sink.mails) == 1

@@ -48,7 +48,7 @@ from tests import isolation
 from tests.integration.conftest import child_env, pg_fetch, running_worker
 from tests.integration.process_tree import wait_ready
 from tests.integration.test_outreach_scheduler import _install_witness, _named, _pg_execute
-from tests.smtp_sink import smtp_server
+from tests.smtp_sink import Sink, smtp_server
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +138,9 @@ async def _statuses(url: str) -> Counter[str]:
 async def test_caps_hold_across_two_worker_processes(tmp_path: Path, pg_url: str, private_redis_url: str,
                                                      clock: FakeClock) -> None:
     total = len(DOMAINS) * PER_DOMAIN
-    async with smtp_server() as sink, _schema(pg_url) as url:
+    # Each mail takes the server a moment: a batch outlasts an idle worker's poll of the queue (up to a second), so
+    # the first process to wake cannot execute every batch before the other one wakes.
+    async with smtp_server(Sink(accept_delay=0.5)) as sink, _schema(pg_url) as url:
         await _install_witness(url)
         project_id = await _campaign(sink.port, clock)
         broker = RedisBroker(url=broker_url(private_redis_url))
