@@ -26,6 +26,13 @@ def origin(source: AuditSource, api_token_id: int | None = None) -> Iterator[Non
         current_origin.reset(token)
 
 
+def origin_columns() -> dict[str, Any]:
+    """The ``source`` and ``api_token_id`` of an `AuditEvent` written as a plain row (a bulk INSERT), as
+    `AuditEvent` itself stamps the ones it creates."""
+    origin = current_origin.get()
+    return {"source": origin.source, "api_token_id": origin.api_token_id}
+
+
 def snapshot(row: Model, fields: list[str] | None = None) -> dict[str, Any]:
     """A JSON-safe copy of ``row``'s data fields (or just ``fields``)."""
     names = fields or [

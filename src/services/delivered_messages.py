@@ -46,7 +46,6 @@ from outboundql.enums import (
     StatusSource,
 )
 from outboundql.errors import Collector, OutboundqlError
-from outboundql.models.audit import current_origin
 from outboundql.services import audit, events, messages, runtime, signal_proposals, sql
 from outboundql.services.campaign_accounts import OUTREACH_RANK, outreach_deltas
 
@@ -137,10 +136,9 @@ async def _log_all(campaign_id: int, sent: Sequence[Sent]) -> dict[int, models.M
     moved_rows = await _move_rows(conn, campaign_id, [rows[item.campaign_account_id] for item, _ in new], now)
     promoted = await _promote(conn, campaign.name, [
         (accounts[rows[item.campaign_account_id].account_id], item.channel) for item, _ in new], now)
-    origin = current_origin.get()  # stamped as `AuditEvent` stamps what it creates
     await sql.insert_rows(conn, models.AuditEvent, [
         {"project_id": project_id, "actor_id": None, "action": "message.log", "object_type": "Message",
-         "object_id": message.id, "source": origin.source, "api_token_id": origin.api_token_id,
+         "object_id": message.id, **audit.origin_columns(),
          "after": {**audit.snapshot(message, AUDITED),
                    **({"outreach_status": moved_rows[message.campaign_account_id]}
                       if message.campaign_account_id in moved_rows else {}),

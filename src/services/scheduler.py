@@ -597,6 +597,6 @@ async def _handed(conn: Any, campaign: models.Campaign, handed: list[Claimed], t
     await sql.insert_rows(conn, models.AuditEvent, [
         {"project_id": campaign.project_id, "actor_id": None, "action": "attempt.execute",
          "object_type": "OutreachAttempt", "object_id": a.id,
-         "after": {"channel": used[a.id]}, "created_at": now}
+         "after": {"channel": used[a.id]}, "created_at": now, **audit.origin_columns()}
         for a in handed if a.id in done])
     return sorted(done)
