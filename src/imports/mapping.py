@@ -277,32 +277,43 @@ def parse_rows(table: Table, mapping: dict[str, str]) -> Iterator[ParsedRow]:
 def row_parser(headers: list[str], mapping: dict[str, str]) -> Callable[[Row], ParsedRow]:
     """What turns one row of a table with ``headers`` into a `ParsedRow` through ``mapping`` (see `parse_rows`)."""
     position = {header: index for index, header in enumerate(headers)}
-    columns = [(position[header], field) for header, field in mapping.items() if header in position and is_field(field)]
+    columns = [(position[header], *_destination(field)) for header, field in mapping.items()
+               if header in position and is_field(field)]
     return functools.partial(_parse, columns=columns)
 
 
-def _parse(row: Row, columns: list[tuple[int, str]]) -> ParsedRow:
+def _destination(field: str) -> tuple[str, str]:
+    """Where a column's values go in a `ParsedRow` (``account``, ``tags``, ``custom``, ``contact`` or ``score``)
+    and under which name: worked out once per column, not once per cell."""
+    if field == SCORE:
+        return "score", ""
+    for kind, prefix in (("score", SCORE_PREFIX), ("custom", CUSTOM_PREFIX), ("contact", CONTACT_PREFIX)):
+        if field.startswith(prefix):
+            return kind, field.removeprefix(prefix)
+    return ("tags" if field == "tags" else "account"), field
+
+
+def _parse(row: Row, columns: list[tuple[int, str, str]]) -> ParsedRow:
     account: dict[str, Any] = {}
     contact: dict[str, Any] = {}
     scores: dict[str, str] = {}
-    for index, field in columns:
-        value = row.cells[index]
+    cells = row.cells
+    for index, kind, name in columns:
+        value = cells[index]
         if not value:
             continue
-        if field == SCORE:
-            scores[""] = value
-        elif field.startswith(SCORE_PREFIX):
-            scores[field.removeprefix(SCORE_PREFIX)] = value
-        elif field.startswith(CUSTOM_PREFIX):
-            account.setdefault("custom_fields", {})[field.removeprefix(CUSTOM_PREFIX)] = value
-        elif field.startswith(CONTACT_PREFIX):
-            contact[field.removeprefix(CONTACT_PREFIX)] = value
-        elif field == "tags":
+        if kind == "account":
+            account[name] = value
+        elif kind == "contact":
+            contact[name] = value
+        elif kind == "score":
+            scores[name] = value
+        elif kind == "custom":
+            account.setdefault("custom_fields", {})[name] = value
+        else:
             tags = [tag.strip() for tag in TAG_SEPARATORS.split(value) if tag.strip()]
             if tags:
                 account["tags"] = tags
-        else:
-            account[field] = value
     first, last = contact.pop("first_name", ""), contact.pop("last_name", "")
     if "name" not in contact and (first or last):
         contact["name"] = " ".join(part for part in (first, last) if part)

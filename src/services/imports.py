@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+from tortoise import connections
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -260,7 +261,7 @@ async def _claim(job_id: int) -> models.ImportJob | None:
 async def _run(job: models.ImportJob, max_batches: int | None) -> None:
     file = await models.ImportFile.get(import_job_id=job.id)
     table = await asyncio.to_thread(reading.read_table, bytes(file.content))
-    rows = table.rows  # parsed and cleaned a batch at a time, in a thread, while the batch before is written
+    rows = table.rows  # parsed and cleaned a batch at a time (see `_cleaning`)
     parse = columns.row_parser(table.headers, job.column_mapping)
     await _publish(job)
     carry = _Carry()  # a dry run's would-be accounts, seen by its later batches
@@ -274,16 +275,17 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
             return
         size = len(rows[job.done:job.done + BATCH_SIZE])
         cleaned = await cleaning
-        # The next batch is cleaned (CPU) while this one is written (the database's time).
+        # The next batch is cleaned (CPU) while this one is written (the database's time), on PostgreSQL.
         cleaning = _cleaning(parse, job.column_mapping, rows[job.done + size:job.done + size + BATCH_SIZE])
         plan = await _write(job, size, carry if job.dry_run else None, cleaned)
         landed.add(plan)
         batches += 1
         await _publish(job)
         if not job.dry_run:
-            for account, created in plan.events:
+            changed = plan.events
+            for account, created in changed:
                 await events.publish_account_change(job.project_id, account, "created" if created else "merged")
-            await audiences.accounts_changed(job.project_id, [account for account, _ in plan.events])
+            await audiences.accounts_changed(job.project_id, [account for account, _ in changed])
     if job.campaign_id is not None and not job.dry_run and job.campaign_result is None:
         await _beat(job)  # the campaign step takes a while: a resume must not think this run dead meanwhile
         await _add_to_campaign(job, parse, rows[:earlier], landed)
@@ -293,10 +295,11 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
         if not finished:
             raise _Superseded
         await models.ImportFile.filter(import_job_id=job.id).delete()  # its rows are in; the file is not kept
-    await models.AuditEvent.create(
-        project_id=job.project_id, actor_id=job.created_by_id, action="import.complete", object_type="ImportJob",
-        object_id=job.id, after={"rows": job.rows, "created": job.created, "merged": job.merged,
-                                 "skipped": job.skipped, "failed": job.failed, "dry_run": job.dry_run})
+        await models.AuditEvent.create(
+            project_id=job.project_id, actor_id=job.created_by_id, action="import.complete",
+            object_type="ImportJob", object_id=job.id,
+            after={"rows": job.rows, "created": job.created, "merged": job.merged, "skipped": job.skipped,
+                   "failed": job.failed, "dry_run": job.dry_run})
     await _publish(await models.ImportJob.get(id=job.id))
 
 
@@ -305,7 +308,17 @@ async def _run(job: models.ImportJob, max_batches: int | None) -> None:
 
 def _cleaning(parse: Callable[[reading.Row], columns.ParsedRow], mapping: dict[str, str],
               batch: Sequence[reading.Row]) -> asyncio.Future[_Cleaned]:
-    return asyncio.ensure_future(asyncio.to_thread(_clean_batch, parse, mapping, batch))
+    """The batch cleaned: in a thread on PostgreSQL, while the batch before is written by the database's own
+    process. On SQLite at once: its driver runs each statement in a thread of this process, which needs the GIL
+    to answer, and a cleaning thread beside it slows both by more than the overlap gains."""
+    if sql.is_postgres(connections.get("default")):
+        return asyncio.ensure_future(asyncio.to_thread(_clean_batch, parse, mapping, batch))
+    cleaned: asyncio.Future[_Cleaned] = asyncio.get_running_loop().create_future()
+    try:
+        cleaned.set_result(_clean_batch(parse, mapping, batch))
+    except Exception as exc:
+        cleaned.set_exception(exc)
+    return cleaned
 
 
 @dataclass(slots=True)
@@ -314,27 +327,30 @@ class _Row:
     account: dict[str, Any]
     contact: dict[str, Any] | None
     score: external_scores.ExternalScore | None = None
-    notes: list[str] = field(default_factory=list)  # what of the row was left out (it landed without it)
+    notes: tuple[str, ...] = ()  # what of the row was left out (it landed without it)
 
 
 @dataclass(slots=True)
 class _ContactIndex:
-    """One account's contacts by phone and by e-mail (oldest first), for the contacts' dedupe."""
+    """Accounts' contacts by (account, phone) and (account, e-mail), oldest first, for the contacts' dedupe. An
+    account is its id, or the id() of its `_Pending` before it is written (one index for the batch, not one per
+    account: thousands of small dicts cost more to build and to keep than the lookups)."""
 
-    by_phone: dict[str, models.Contact] = field(default_factory=dict)
-    by_email: dict[str, models.Contact] = field(default_factory=dict)
+    by_phone: dict[tuple[int, str], Any] = field(default_factory=dict)
+    by_email: dict[tuple[int, str], Any] = field(default_factory=dict)
 
-    def add(self, contact: models.Contact) -> None:
+    def add(self, account: int, contact: Any) -> None:
         if contact.phone:
-            self.by_phone.setdefault(contact.phone, contact)
+            self.by_phone.setdefault((account, contact.phone), contact)
         if contact.email:
-            self.by_email.setdefault(contact.email, contact)
+            self.by_email.setdefault((account, contact.email), contact)
 
-    def match(self, cleaned: dict[str, Any]) -> models.Contact | None:
-        if cleaned.get("phone") and cleaned["phone"] in self.by_phone:
-            return self.by_phone[cleaned["phone"]]
-        if cleaned.get("email") and cleaned["email"] in self.by_email:
-            return self.by_email[cleaned["email"]]
+    def match(self, account: int, cleaned: dict[str, Any]) -> Any:
+        phone, email = cleaned.get("phone"), cleaned.get("email")
+        if phone and (account, phone) in self.by_phone:
+            return self.by_phone[account, phone]
+        if email and (account, email) in self.by_email:
+            return self.by_email[account, email]
         return None
 
 
@@ -343,19 +359,30 @@ class _Carry:
     """What a dry run would have created in its earlier batches."""
 
     accounts: list[Any] = field(default_factory=list)  # `_Pending` accounts
-    contacts: dict[int, _ContactIndex] = field(default_factory=dict)  # id() of a new account → its contacts
+    contacts: _ContactIndex = field(default_factory=_ContactIndex)  # the new accounts' contacts
 
 
 class _Pending:
     """An account or contact a batch creates, before it is written: the attributes the dedupe, the merges and the
-    INSERT read and write (a model instance costs several times as much to build, for thousands of rows)."""
+    INSERT read and write (a model instance costs several times as much to build, for thousands of rows). The
+    columns' defaults are class attributes of its subclasses (`_PendingAccount`, `_PendingContact`), so a row
+    holds only its own values; they are replaced, never changed in place (`accounts.fill_empty` makes new lists)."""
 
-    def __init__(self, defaults: dict[str, Any], values: dict[str, Any]) -> None:
-        self.__dict__.update(defaults)
-        self.__dict__.update(values)
-        self.id: int | None = None
-        self.pk: int | None = None
-        self.account: Any = None
+    id: int | None = None
+    pk: int | None = None
+    account: Any = None
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__ = values  # a cleaned row's dict, taken over: nothing reads it after
+
+
+class _Stored:
+    """An account or contact the project holds, as a batch reads it: the columns its dedupe and merges use
+    (`accounts.DEDUPE_COLUMNS`, `_CONTACT_READ`), not a model instance."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__ = values
+        self.pk = values["id"]
 
 
 @dataclass(slots=True)
@@ -395,7 +422,7 @@ class _Cleaned:
 
 def _clean_batch(parse: Callable[[reading.Row], columns.ParsedRow], mapping: dict[str, str],
                  batch: Sequence[reading.Row]) -> _Cleaned:
-    """Parse and clean a batch's rows (pure: run in a thread while the batch before is written)."""
+    """Parse and clean a batch's rows (pure, so it may run in a thread: see `_cleaning`)."""
     cleaned = _Cleaned()
     headers = {key: header for header, key in mapping.items()}
     for parsed in map(parse, batch):
@@ -431,8 +458,8 @@ async def _plan(project_id: int, cleaned: _Cleaned, carry: _Carry | None) -> _Pl
             plan.skipped += 1
         else:
             kept.append(row)
-    index = await DedupeIndex.load(project_id, [row.account for row in kept])
-    contact_indexes: dict[int, _ContactIndex] = carry.contacts if carry is not None else {}
+    index = await DedupeIndex.load(project_id, [row.account for row in kept], plain=_Stored)
+    pending_contacts = carry.contacts if carry is not None else _ContactIndex()
     if carry is not None:
         for pending in carry.accounts:
             index.add(cast(models.Account, pending))
@@ -440,7 +467,8 @@ async def _plan(project_id: int, cleaned: _Cleaned, carry: _Carry | None) -> _Pl
         hit = index.match(row.account)
         account: Any
         if hit is None:
-            account = _Pending(_ACCOUNT_DEFAULTS, {"project_id": project_id, **row.account})
+            account = _PendingAccount(row.account)
+            account.project_id = project_id
             index.add(cast(models.Account, account))
             plan.new_accounts.append(account)
             plan.created += 1
@@ -456,7 +484,7 @@ async def _plan(project_id: int, cleaned: _Cleaned, carry: _Carry | None) -> _Pl
         if row.notes:
             _row_error(plan, row.line, "; ".join(row.notes))
     plan.errors.sort(key=lambda e: int(e["line"]))
-    await _plan_contacts(plan, kept, contact_indexes)
+    await _plan_contacts(plan, kept, pending_contacts)
     if carry is not None:
         carry.accounts.extend(plan.new_accounts)
     return plan
@@ -473,6 +501,9 @@ def _reason(issue: Issue, headers: dict[str, str]) -> str:
     return f"{header}: {issue.message}" if header else issue.message
 
 
+_CLEANED_BY_THE_IMPORT = frozenset({"custom_fields", "employee_count", "tags", "contract_end_date"})
+
+
 def _clean(parsed: columns.ParsedRow, check: Collector, headers: dict[str, str]) -> _Row:
     """A row's account and contact, cleaned by the rules of the accounts and contacts services (issues on
     ``name``, ``phone``… and ``contact.name``…)."""
@@ -482,7 +513,9 @@ def _clean(parsed: columns.ParsedRow, check: Collector, headers: dict[str, str])
         value = raw.strip() if isinstance(raw, str) else raw
         if value in (None, "", {}):
             continue
-        if key.startswith("custom."):
+        if key not in _CLEANED_BY_THE_IMPORT and not key.startswith("custom."):
+            data[key] = value  # most cells: cleaned by `accounts.clean_account`
+        elif key.startswith("custom."):
             custom[key.removeprefix("custom.")] = value
         elif key == "custom_fields" and isinstance(value, dict):
             custom.update(value)
@@ -500,7 +533,10 @@ def _clean(parsed: columns.ParsedRow, check: Collector, headers: dict[str, str])
     cleaned = {k: v for k, v in cleaned.items() if v is not None}
     contact = _clean_contact(parsed.contact, cleaned.get("country"), check)
     row = _Row(parsed.line, cleaned, contact)
-    row.score = _score(parsed.scores, headers, row.notes)
+    if parsed.scores:
+        notes: list[str] = []
+        row.score = _score(parsed.scores, headers, notes)
+        row.notes = tuple(notes)
     return row
 
 
@@ -525,6 +561,9 @@ def _score(raw: dict[str, str], headers: dict[str, str], notes: list[str]) -> ex
     return external_scores.ExternalScore(overall, components)
 
 
+_CONTACT_FIELDS = frozenset(contacts.NewContact.__dataclass_fields__)
+
+
 def _clean_contact(raw: dict[str, Any] | None, country: str | None, check: Collector) -> dict[str, Any] | None:
     data = {k: (v.strip() if isinstance(v, str) else v) for k, v in (raw or {}).items()}
     data = {k.removeprefix("contact."): v for k, v in data.items() if v not in (None, "")}
@@ -544,8 +583,7 @@ def _clean_contact(raw: dict[str, Any] | None, country: str | None, check: Colle
         data["name"] = data.get("email") or data.get("phone")
         if not data["name"]:
             return None
-    allowed = {f for f in contacts.NewContact.__dataclass_fields__}
-    cleaned = contacts.clean_contact({k: v for k, v in data.items() if k in allowed}, check, prefix="contact.",
+    cleaned = contacts.clean_contact({k: v for k, v in data.items() if k in _CONTACT_FIELDS}, check, prefix="contact.",
                                      country=country)
     return {k: v for k, v in cleaned.items() if v is not None}
 
@@ -579,28 +617,27 @@ def _banned(row: _Row, found: suppressions.Suppressed) -> str | None:
     return str(domain) if domain and domain in found.domains else None
 
 
-async def _plan_contacts(plan: _Plan, rows: Sequence[_Row], indexes: dict[int, _ContactIndex]) -> None:
+async def _plan_contacts(plan: _Plan, rows: Sequence[_Row], pending: _ContactIndex) -> None:
     """Contacts of the batch: into their account's duplicate (same phone, then e-mail) or new. The contacts of
     the existing accounts concerned are read in one query."""
     wanted = {account.pk for (_, account), row in zip(plan.landed, rows, strict=True)
               if row.contact and account.pk is not None}
-    existing: dict[int, _ContactIndex] = {}
-    for part in sql.chunks(sorted(wanted)):
-        for contact in await models.Contact.filter(account_id__in=list(part)).order_by("id"):
-            existing.setdefault(contact.account_id, _ContactIndex()).add(contact)
+    existing = _ContactIndex()
+    found = await sql.select_values(connections.get("default"), models.Contact, _CONTACT_READ, "account_id",
+                                    sorted(wanted))
+    for values in sorted(found, key=operator.itemgetter("id")):
+        existing.add(values["account_id"], _Stored(values))
     for (_, account), row in zip(plan.landed, rows, strict=True):
         if not row.contact:
             continue
-        if account.pk is not None:
-            index = existing.setdefault(account.pk, _ContactIndex())
-        else:
-            index = indexes.setdefault(id(account), _ContactIndex())
-        duplicate: Any = index.match(row.contact)
+        index, key = (existing, account.pk) if account.pk is not None else (pending, id(account))
+        duplicate: Any = index.match(key, row.contact)
         if duplicate is None:
-            pending = _Pending(_CONTACT_DEFAULTS, {"project_id": account.project_id, **row.contact})
-            pending.account = account  # its id is known once the account is written
-            index.add(cast(models.Contact, pending))
-            plan.new_contacts.append(pending)
+            contact = _PendingContact(row.contact)
+            contact.project_id = account.project_id
+            contact.account = account  # its id is known once the account is written
+            index.add(key, contact)
+            plan.new_contacts.append(contact)
             continue
         changed = False
         for name in contacts._FILLABLE:
@@ -611,7 +648,7 @@ async def _plan_contacts(plan: _Plan, rows: Sequence[_Row], indexes: dict[int, _
             duplicate.do_not_contact = True  # a protection flag is never dropped by a merge
             changed = True
         if changed:
-            index.add(duplicate)
+            index.add(key, duplicate)
             if duplicate.pk is not None:
                 plan.filled_contacts[duplicate.pk] = duplicate
 
@@ -625,11 +662,16 @@ _ACCOUNT_COLUMNS = ("project_id", "name", "name_key", "domain", "website", "indu
 _CONTACT_COLUMNS = ("project_id", "account_id", "name", "title", "email", "phone", "linkedin_url", "seniority",
                     "department", "is_decision_maker", "role_kind", "language", "time_zone", "do_not_contact",
                     "created_at", "updated_at")
+_HISTORY_COLUMNS = ("account_id", "from_status", "to_status", "source", "changed_by_id", "note", "created_at")
 _ROWS_PER_INSERT = 1000  # 23 columns: 23,000 parameters, under SQLite's and PostgreSQL's limits
 _ACCOUNT_DEFAULTS: dict[str, Any] = {**dict.fromkeys(_ACCOUNT_COLUMNS), "name_key": "", "city_key": "",
                                      "description": "", "tags": [], "custom_fields": {}, "status": AccountStatus.NEW}
 _CONTACT_DEFAULTS: dict[str, Any] = {**dict.fromkeys(_CONTACT_COLUMNS), "is_decision_maker": False,
                                      "role_kind": RoleKind.BUYER, "do_not_contact": False}
+_PendingAccount = type("_PendingAccount", (_Pending,), _ACCOUNT_DEFAULTS)
+_PendingContact = type("_PendingContact", (_Pending,), _CONTACT_DEFAULTS)
+#: The columns of a stored contact its dedupe and merges read.
+_CONTACT_READ = tuple(dict.fromkeys(("id", "account_id", "phone", "email", "do_not_contact", *contacts._FILLABLE)))
 
 
 async def _write(job: models.ImportJob, size: int, carry: _Carry | None, cleaned: _Cleaned) -> _Plan:
@@ -678,10 +720,9 @@ async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: dateti
     ids = await _insert(conn, models.Account, _ACCOUNT_COLUMNS, plan.new_accounts, returning_ids=True)
     for account, pk in zip(plan.new_accounts, ids, strict=True):
         account.id = account.pk = pk
-    await sql.insert_rows(conn, models.AccountStatusChange, [
-        {"account_id": pk, "from_status": None, "to_status": AccountStatus.NEW, "source": StatusSource.IMPORT,
-         "changed_by_id": job.created_by_id, "note": f"imported from {job.filename}"[:2000], "created_at": now}
-        for pk in ids])
+    history = (None, AccountStatus.NEW, StatusSource.IMPORT, job.created_by_id, f"imported from {job.filename}"[:2000],
+               now)
+    await sql.insert_tuples(conn, models.AccountStatusChange, _HISTORY_COLUMNS, [(pk, *history) for pk in ids])
     await sql.update_by_id(conn, models.Account, {
         pk: {name: getattr(account, name) for name in changed | ({"city_key"} if "city" in changed else set())}
         for pk, (account, changed) in plan.filled_accounts.items()}, updated_at=now)
@@ -708,11 +749,9 @@ async def _insert(conn: Any, model: Any, columns: tuple[str, ...], pending: list
     the same)."""
     if not pending:
         return []
-    rows = [operator.attrgetter(*columns)(row) for row in pending]
-    kept = [k for k in range(len(columns)) if any(row[k] is not None for row in rows)]
-    if len(kept) < len(columns):
-        pick = operator.itemgetter(*kept)
-        rows = [pick(row) for row in rows]
+    values = list(zip(*map(operator.attrgetter(*columns), pending), strict=True))  # column by column
+    kept = [k for k, column in enumerate(values) if column.count(None) < len(column)]
+    rows = list(zip(*(values[k] for k in kept), strict=True))
     return await sql.insert_tuples(conn, model, [columns[k] for k in kept], rows, per_statement=_ROWS_PER_INSERT,
                                    returning_ids=returning_ids)
 

@@ -40,6 +40,8 @@ COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS - {"001"}) | {"AQ", "BV", "
 # Latin letters that carry a "stroke" rather than a combining accent, so NFKD leaves them as they are.
 _UNDECOMPOSABLE = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe",
                                  "þ": "th", "ð": "d"})
+_APOSTROPHES = re.compile(r"['\u2019\u02bc]")
+_NON_WORD = re.compile(r"[^\w]+")
 
 
 def _fold(text: str) -> str:
@@ -50,8 +52,8 @@ def _fold(text: str) -> str:
         decomposed = unicodedata.normalize("NFKD", text)
         ascii_ish = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().translate(
             _UNDECOMPOSABLE)
-    ascii_ish = re.sub(r"['\u2019\u02bc]", "", ascii_ish)  # "McDonald's" = "McDonalds", not "mcdonald s"
-    return re.sub(r"[^\w]+", " ", ascii_ish.replace("&", " & ")).replace("_", " ")
+    ascii_ish = _APOSTROPHES.sub("", ascii_ish)  # "McDonald's" = "McDonalds", not "mcdonald s"
+    return _NON_WORD.sub(" ", ascii_ish.replace("&", " & ")).replace("_", " ")
 
 
 def name_key(name: str) -> str:
@@ -72,6 +74,7 @@ _SPACED_SUFFIXES = tuple(" " + " ".join(suffix) for suffix in sorted(LEGAL_SUFFI
                          if len(suffix) > 1)
 
 
+@functools.lru_cache(maxsize=4096)  # a file names the same few cities thousands of times
 def city_key(city: str | None) -> str:
     return " ".join(_fold(city or "").split())
 
@@ -85,11 +88,16 @@ def normalize_domain(value: str | None) -> str | None:
     host = host.rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise ValueError(f"{value!r} is not a valid domain.") from None
-    labels = host.split(".")
+    if host.isascii():  # what the IDNA codec checks of an ASCII name, without the codec's cost
+        labels = host.split(".")
+        if not all(0 < len(label) < 64 for label in labels[:-1]) or len(labels[-1]) >= 64:
+            raise ValueError(f"{value!r} is not a valid domain.")
+    else:
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{value!r} is not a valid domain.") from None
+        labels = host.split(".")
     if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels) or labels[-1].isdigit():
         raise ValueError(f"{value!r} is not a valid domain (expected something like example.com).")
     return host
@@ -220,8 +228,9 @@ def normalize_url(value: str | None) -> str | None:
     if "://" not in raw:
         raw = "https://" + raw
     parts = urlsplit(raw)
+    host = parts.hostname
     if (
-        parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname
+        parts.scheme not in ("http", "https") or not host or "." not in host
         or parts.username is not None or " " in raw
     ):
         raise ValueError(f"{value!r} is not a valid http(s) URL.")
