@@ -41,6 +41,7 @@ from outboundql.metrics import IMPORT_ROWS
 from outboundql.services import (
     accounts,
     audiences,
+    audit,
     campaign_accounts,
     contacts,
     events,
@@ -740,7 +741,7 @@ async def _write_rows(conn: Any, job: models.ImportJob, plan: _Plan, now: dateti
             "project_id": job.project_id, "actor_id": job.created_by_id, "action": "account.import",
             "object_type": "ImportJob", "object_id": job.id, "before": None,
             "after": {"created": created, "merged": merged, "lines": [plan.landed[0][0], plan.landed[-1][0]]},
-            "created_at": now}])
+            "created_at": now, **audit.origin_columns()}])
 
 
 async def _insert(conn: Any, model: Any, columns: tuple[str, ...], pending: list[Any], *,

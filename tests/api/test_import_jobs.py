@@ -76,6 +76,8 @@ async def test_a_campaign_gets_the_accounts_through_its_guardrails_with_the_file
     assert scores[globex.id].scorer == "external" and scores[globex.id].score == 6.0  # mean of 4 and 8
     refreshed = await models.Campaign.get(id=campaign.id)
     assert refreshed.total_accounts == 3 and refreshed.scored_accounts == 2
+    # The accounts' audit event, written as a plain row, comes from the import like everything the job writes.
+    assert await models.AuditEvent.filter(action="account.import").values_list("source", flat=True) == ["import"]
 
 
 async def test_score_columns_without_a_campaign_are_refused_when_given_and_left_out_when_guessed(
