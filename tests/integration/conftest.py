@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from tests import isolation
 
@@ -170,6 +171,16 @@ async def pg_fetch(url: str, sql: str) -> list[Any]:
         return list(await conn.fetch(sql))
     finally:
         await conn.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_prepared_sql() -> Iterator[None]:
+    """tortoise caches prepared INSERT/UPDATE/DELETE SQL per (connection name, table), and every database is called
+    "default": an integration test that opens the ORM on its own database (PostgreSQL after SQLite, or the other
+    way) must not reuse the statements of the test before it, nor leave its own to the test after it."""
+    EXECUTOR_CACHE.clear()
+    yield
+    EXECUTOR_CACHE.clear()
 
 
 @pytest.fixture
