@@ -42,6 +42,9 @@ class Sink:
     drop_at_mail: set[int] = field(default_factory=set)
     """MAIL commands (counted from 1 across connections) at which the server hangs up without answering, as a
     server closing a connection it kept does."""
+    drop_after_data: set[int] = field(default_factory=set)
+    """Mails (counted from 1 across connections) the server takes and then hangs up on before answering DATA, so
+    the client cannot know they were taken."""
     accept_delay: float = 0.0
     """Seconds the server takes to accept each mail (a slow server, or jobs that must outlast a worker's poll)."""
     port: int = 0
@@ -80,6 +83,8 @@ class Sink:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.mails.append(email.message_from_bytes(envelope.original_content or envelope.content,
                                                    _class=EmailMessage, policy=email.policy.default))
+        if len(self.mails) in self.drop_after_data:
+            server.transport.close()
         return "250 Message accepted for delivery"
 
 

@@ -37,6 +37,7 @@ from email.utils import make_msgid
 from typing import Any
 
 import aiosmtplib
+from aiosmtplib.typing import Default
 
 from outboundql.channels import (
     Configured,
@@ -167,6 +168,18 @@ class EmailChannel:
         return message
 
 
+class _Connection(aiosmtplib.SMTP):
+    """An SMTP client that knows whether the mail it sends reached DATA: a drop before it leaves the mail surely not
+    taken (sent again at once over a new connection), a drop after it leaves it unknown (never sent twice)."""
+
+    data_started = False
+
+    async def data(self, message: str | bytes, /, *,
+                   timeout: Any = Default.token) -> aiosmtplib.SMTPResponse:
+        self.data_started = True
+        return await super().data(message, timeout=timeout)
+
+
 class SmtpSession:
     """The mails of one batch through one configuration of the channel, over one SMTP connection kept between them
     (opened at the first mail; closed with QUIT when the batch is done).
@@ -174,15 +187,17 @@ class SmtpSession:
     Each mail is checked, written and counted against the caps as `EmailChannel.deliver` does, and answers its own
     result: a refused recipient or message (4xx: temporary, 5xx: bounced) fails that mail only, the server resets
     the envelope and the next mail goes over the same connection. A connection found dropped before a mail (the
-    server closed an idle or used-up connection) is opened again for it; one that drops while a mail is sent over
-    it after earlier mails is opened again and that mail sent once more (the server did not accept it: it would
-    have answered), and a drop on a fresh connection fails the mail, temporarily, as it did. Anything else that
-    breaks off a send (a timeout, the engine's own) closes the connection: the next mail opens a new one."""
+    server closed an idle or used-up connection) is opened again for it; one that drops under a mail sent over it
+    after earlier mails, before the mail's DATA began, is opened again and that mail sent once more (the server has
+    not got it). A drop once DATA began (the server may have queued the mail and its answer was lost) and a drop
+    on a fresh connection fail the mail, temporarily: the campaign's retry policy decides, and nothing is sent
+    twice at once. Anything else that breaks off a send (a timeout, the engine's own) closes the connection: the
+    next mail opens a new one."""
 
     def __init__(self, channel: EmailChannel, config: Configured) -> None:
         self.channel = channel
         self.config = config
-        self.client: aiosmtplib.SMTP | None = None
+        self.client: _Connection | None = None
         self.connections = 0
         """Connections opened (a test's and a benchmark's measure)."""
 
@@ -218,11 +233,14 @@ class SmtpSession:
     async def _send(self, message: EmailMessage) -> None:
         client = self.client
         if client is not None and client.is_connected:
+            client.data_started = False
             try:
                 await self._over(client, message)
                 return
             except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
-                pass  # the kept connection went stale: the mail goes once more over a new one
+                if client.data_started:
+                    raise  # the server may have the mail: a temporary failure, never a second copy now
+                # the kept connection went stale before the mail reached the server: once more over a new one
         await self._over(await self._connect(), message)
 
     async def _over(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
@@ -237,11 +255,11 @@ class SmtpSession:
             self._drop()
             raise
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> _Connection:
         self._drop()
         settings = self.config.settings
         security = str(settings.get("security") or "starttls")
-        client = aiosmtplib.SMTP(
+        client = _Connection(
             hostname=str(settings.get("host") or "").strip(), port=int(settings.get("port") or 587),
             username=str(settings.get("username") or "").strip() or None,
             password=self.config.secrets.get("password") or None, use_tls=security == "tls",

@@ -50,7 +50,8 @@ def split(total: int, parts: int) -> list[int]:
 
 async def record(project_id: int, campaign_id: int | None, calls: Sequence[PaidCall]) -> None:
     """The calls' ApiUsage rows and their accounts' shares, in one transaction (the caller's, when one is open).
-    Accounts not of ``project_id`` (or erased meanwhile) get no share; the call's cost is kept all the same."""
+    Accounts not of ``project_id`` (or erased before this reads them) get no share; the call's cost is kept all the
+    same."""
     if not calls:
         return
     wanted = sorted({int(a) for call in calls for a in call.account_ids})

@@ -55,6 +55,9 @@ class Sessions:
             log.exception("The %s channel could not open a delivery session; delivering one by one.", channel.key)
             self._open[key] = None
             return None
+        except BaseException:  # opening was cut off (the delivery's time bound): not tried again in this batch
+            self._open[key] = None
+            raise
         self._open[key] = (manager, session)
         return session
 

@@ -5,6 +5,7 @@ close changes nothing delivered; and a ``session`` that is not a plain method is
 
 from __future__ import annotations
 
+import asyncio
 import types
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from outboundql.channels import Configured, Delivered, Delivery, DeliveryResult,
 from outboundql.channels.registry import ChannelRegistrationError, ChannelRegistry, registry_with
 from outboundql.enums import AttemptStatus
 from outboundql.goals import hookimpl
+from outboundql.services import scheduler
 from outboundql.services.clock import FakeClock
 from tests.api.cadence_world import MONDAY_8, World, email_step, gid
 from tests.api.cadence_world import world as world  # the fixture
@@ -36,6 +38,7 @@ class Batching:
     def __init__(self) -> None:
         self.events: list[str] = []
         self.fail_open = False
+        self.hang_open = False
         self.fail_close = False
 
     async def deliver(self, delivery: Delivery, config: Configured) -> DeliveryResult:
@@ -46,6 +49,9 @@ class Batching:
     async def _session(self, config: Configured) -> AsyncIterator[Any]:
         if self.fail_open:
             raise RuntimeError("cannot log in")
+        if self.hang_open:
+            self.events.append("opening")
+            await asyncio.Event().wait()  # a server that never answers: the delivery's time bound cuts it off
         self.events.append(f"open {config.settings['sender']}")
         channel = self
 
@@ -85,7 +91,7 @@ def channels() -> ChannelRegistry:
 @pytest.fixture
 def batching() -> Batching:
     BATCHING.events.clear()
-    BATCHING.fail_open = BATCHING.fail_close = False
+    BATCHING.fail_open = BATCHING.hang_open = BATCHING.fail_close = False
     return BATCHING
 
 
@@ -119,6 +125,17 @@ async def test_a_session_that_cannot_be_opened_leaves_the_batch_to_deliver(world
     await world.tick()
     assert sorted(batching.events) == [f"deliver p{i}@acme{i}.example" for i in range(3)]
     assert all(p.endswith("@one.example>") for p in await provider_ids(world)) and len(await provider_ids(world)) == 3
+
+
+async def test_a_session_whose_opening_is_cut_off_is_not_tried_again_in_the_batch(
+        world: World, batching: Batching, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler, "DELIVERY_TIMEOUT", 0.2)  # the bound a hung opening runs into
+    batching.hang_open = True
+    await live(world, 3)
+    await world.tick()
+    assert batching.events.count("opening") == 1, batching.events
+    assert len([e for e in batching.events if e.startswith("deliver ")]) == 2  # the others, one by one
+    assert len(await provider_ids(world)) == 2
 
 
 async def test_a_session_that_fails_to_close_keeps_what_it_delivered(world: World, batching: Batching) -> None:

@@ -243,6 +243,16 @@ async def test_a_connection_dropped_mid_batch_is_opened_again_and_nothing_is_sen
         assert sink.connections == 2 and session.connections == 2
 
 
+async def test_a_mail_the_server_may_have_taken_before_the_connection_dropped_is_never_sent_twice() -> None:
+    async with smtp_server(Sink(drop_after_data={2})) as sink:  # the second mail taken, its answer lost
+        async with EmailChannel().session(config(sink.port)) as session:
+            a, b, c = [await session.deliver(d) for d in batch("a@x.example", "b@y.example", "c@z.example")]
+        assert isinstance(a, Delivered) and isinstance(c, Delivered)
+        assert isinstance(b, DeliveryFailed) and b.retryable and not b.bounced  # the retry policy decides
+        assert [rcpts for _, rcpts in sink.envelopes] == [["a@x.example"], ["b@y.example"], ["c@z.example"]]
+        assert sink.connections == 2
+
+
 async def test_a_connection_that_drops_at_once_fails_that_mail_only_and_temporarily() -> None:
     async with smtp_server(Sink(drop_at_mail={1})) as sink:  # a fresh connection dropped: not tried again
         async with EmailChannel().session(config(sink.port)) as session:
