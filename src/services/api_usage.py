@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 from outboundql import models
 from outboundql.enums import UsageOperation
 from outboundql.services.expenses import MICRO_USD, USD_PLACES, ModelUsage, UsageSummary
-from outboundql.services.sql import chunks, column, decimal_value, int_list, is_postgres
+from outboundql.services.sql import chunks, decimal_value, int_list, is_postgres
 
 _MICRO = 10 ** USD_PLACES
 
@@ -51,15 +51,20 @@ def split(total: int, parts: int) -> list[int]:
 async def record(project_id: int, campaign_id: int | None, calls: Sequence[PaidCall]) -> None:
     """The calls' ApiUsage rows and their accounts' shares, in one transaction (the caller's, when one is open).
     Accounts not of ``project_id`` (or erased before this reads them) get no share; the call's cost is kept all the
-    same."""
+    same. On PostgreSQL the accounts read are locked against deletion (``FOR KEY SHARE``) until the transaction
+    ends, so an erasure running at the same time waits and then removes the shares with the account, rather than
+    making the shares' insert fail and roll the caller's work back."""
     if not calls:
         return
     wanted = sorted({int(a) for call in calls for a in call.account_ids})
-    async with in_transaction():
+    async with in_transaction() as conn:
+        lock = " FOR KEY SHARE" if is_postgres(conn) else ""  # embedded SQLite: one process, one transaction at a time
         known: set[int] = set()
         for part in chunks(wanted):
-            known.update(await column(models.Account.filter(project_id=project_id, id__in=list(part))
-                                      .values_list("id", flat=True)))
+            _, rows = await conn.execute_query(
+                f"SELECT id FROM {models.Account._meta.db_table} WHERE project_id = {int(project_id)} "
+                f"AND id IN ({int_list(part)}) ORDER BY id{lock}")
+            known.update(int(r["id"]) for r in rows)
         shares: list[models.ApiUsageShare] = []
         for call in calls:
             accounts = sorted({int(a) for a in call.account_ids} & known)

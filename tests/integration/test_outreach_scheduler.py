@@ -316,18 +316,22 @@ async def _killed_mid_run(url: str, pid: int, worker: Child, name: str) -> set[i
     and not settled), then SIGKILL it; the attempts it left claimed. It is stopped (SIGSTOP) while the claims are
     read, once the statements it had sent are through (a claim it sent just before commits all the same), so that
     what it holds is exactly what the database says; let go again if it happened to hold none at that instant.
-    A transaction it had open is rolled back when it is killed (and a statement waiting for its locks, all inside
-    transactions or skipping locked rows, changes no claim either)."""
+    A transaction it had open is rolled back when it is killed. Two kinds of statement never end while it is stopped
+    and change no claim: one waiting for its locks (all inside transactions or skipping locked rows), and one whose
+    rows fill the socket of the stopped process (``ClientWrite``: PostgreSQL commits only after the last row is
+    written, so killing the process rolls it back)."""
     end = time.monotonic() + DEADLINE
+    running = ("SELECT wait_event_type, wait_event, query FROM pg_stat_activity WHERE state = 'active' AND "
+               "wait_event_type IS DISTINCT FROM 'Lock' AND wait_event IS DISTINCT FROM 'ClientWrite' AND "
+               f"application_name = '{isolation.schema_of(url)}/{name}'")
     while True:
         await _until(url, "mid-run", lambda s: s["awaiting_result"] and s["executing"], worker, pause=0.01)
         holding: set[int] = set()
         os.kill(pid, signal.SIGSTOP)
         try:
-            while (await pg_fetch(url, "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE state = 'active' AND "
-                                  "wait_event_type IS DISTINCT FROM 'Lock' AND "  # one waiting for the stopped one
-                                  f"application_name = '{isolation.schema_of(url)}/{name}'"))[0]["n"]:
-                assert time.monotonic() < end, f"statements of a stopped worker never ended:\n{worker.output}"
+            while statements := await pg_fetch(url, running):
+                assert time.monotonic() < end, (f"statements of a stopped worker never ended: {statements}\n"
+                                                f"{worker.output}")
                 await asyncio.sleep(0.01)
             holding = await _ids(url, AttemptStatus.EXECUTING)
             if holding:
