@@ -24,7 +24,7 @@ async def test_an_erasure_landing_between_the_check_and_the_shares_waits_for_the
         erased, kept = sorted(s.account_ids)[:2]
         project_id = (await models.Account.get(id=erased)).project_id
         create = models.ApiUsage.create
-        erasing: list[asyncio.Task[object]] = []
+        erasing: list[asyncio.Task[erasure.Erased]] = []
 
         async def create_while_erasing(*args: object, **kwargs: object) -> models.ApiUsage:
             # the worst moment: the accounts were read, no share is written yet. The erasure is another request
