@@ -359,3 +359,43 @@ async def test_a_batch_reads_its_channels_threads_and_logged_messages_once(world
     assert sum('"idempotency_key" IN (' in s for s in reads) == 1  # messages logged by an earlier execution
     assert len(probe.handed) == len(rows)
     assert await models.OutreachAttempt.filter(campaign_id=world.campaign.id, status=AttemptStatus.DONE).count() == 6
+
+
+async def test_a_message_key_written_while_the_batch_delivers_logs_the_batch_one_by_one(
+        world: World, probe: Probe, caplog: pytest.LogCaptureFixture) -> None:
+    """An execution of a stalled claim logging one of the batch's messages under its delivery key while the batch
+    delivers: the batch's one INSERT meets the key, so its messages are logged one at a time instead. That attempt
+    answers the message already there; the others get theirs; nothing is counted or promoted twice."""
+    from outboundql.enums import AccountStatus, AttemptOutcome, StatusSource
+    from outboundql.services import campaign_stats
+
+    rows = [await world.account(f"Acme {i}", {"name": f"P{i}", "email": f"p{i}@acme{i}.example"}) for i in range(3)]
+    await live(world, email_step(subject="Hello", body="First"))
+    probe.answer = lambda delivery: Delivered(provider_id=f"<{delivery.delivery_key}@outbound.example>")
+    raced: list[models.Message] = []
+
+    async def racing_execution(delivery: Delivery) -> None:
+        if delivery.address == "p1@acme1.example":
+            raced.append(await attempts.log_for_channel(
+                await models.OutreachAttempt.get(id=delivery.attempt_id), AttemptOutcome.SENT))
+
+    probe.meanwhile = racing_execution
+    await campaign_stats.recount([world.campaign.id])  # the world writes its rows directly, not counting them
+    token, claimed = await scheduler.claim(NINE)
+    assert len(claimed) == len(rows)
+    assert sorted(await scheduler.execute(claimed, token, NINE)) == sorted(claimed)
+    assert "written meanwhile; logging them one at a time" in caplog.text  # the fallback ran
+
+    messages = {row.id: list(await models.Message.filter(campaign_account_id=row.id)) for row in rows}
+    assert all(len(found) == 1 for found in messages.values()), messages
+    assert messages[rows[1].id][0].id == raced[0].id
+    for row in rows:
+        [attempt] = await attempts_of(row)
+        assert attempt.status is AttemptStatus.DONE
+    campaign = await models.Campaign.get(id=world.campaign.id)
+    counters = {k: getattr(campaign, k) for k in campaign_stats.COUNTERS}
+    assert counters == await campaign_stats.exact(campaign)
+    assert counters["outreached_accounts"] == len(rows)
+    for row in rows:
+        history = await models.AccountStatusChange.filter(account_id=row.account_id, source=StatusSource.CONVERSATION)
+        assert [(h.from_status, h.to_status) for h in history] == [(AccountStatus.NEW, AccountStatus.INITIATED)]
