@@ -1,14 +1,16 @@
-"""The SMTP receiver of campaign import addresses and project reply addresses (``outboundql mail-in``), on the
-process's own event loop.
+"""The SMTP receiver of campaign import addresses, project reply addresses and campaign inbound addresses
+(``outboundql mail-in``), on the process's own event loop.
 
-RCPT is accepted only for an existing import or reply address (550 for any other, the same answer whatever the
-reason). For an import address, DATA hands the mail to `services.import_mail.receive_mail` and answers 250 when an
-import started, else 550 (sender not allowed), 552 (attachment too large) or 554 (no CSV attachment, or a file
-refused); every refusal is kept as a failed import job of the campaign. For a reply address, DATA hands it to
-`services.reply_mail.receive_reply`: 250 when it was logged on the thread it answers, else 550 (it answers no
-conversation of the project) or 554 (it could not be logged). At most ``OUTBOUNDQL_MAIL_IN_MAX_SESSIONS`` sessions
-are held at once: a connection over it is answered 421 and closed. Without Redis the jobs run here too, as in the
-embedded server.
+RCPT is accepted only for an existing import address, or a reply or inbound address (550 for any other, the same
+answer whatever the reason). For an import address, DATA hands the mail to `services.import_mail.receive_mail` and
+answers 250 when an import started, else 550 (sender not allowed), 552 (attachment too large) or 554 (no CSV
+attachment, or a file refused); every refusal is kept as a failed import job of the campaign. For a reply address,
+DATA hands it to `services.reply_mail.receive_reply`: 250 when it was logged on the thread it answers, else 550 (it
+answers no conversation of the project) or 554 (it could not be logged). For a campaign's inbound address, DATA
+hands it to `services.inbound_mail.receive_inbound`: 250 when it was taken (logged, or the sender not added: the
+answer does not tell which), else 550 (the campaign takes no mail from the sender) or 554 (no sender address or no
+text). At most ``OUTBOUNDQL_MAIL_IN_MAX_SESSIONS`` sessions are held at once: a connection over it is answered 421
+and closed. Without Redis the jobs run here too, as in the embedded server.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from outboundql.goals.registry import GoalRegistry
-from outboundql.services import import_mail, reply_mail, runtime
+from outboundql.services import import_mail, inbound_mail, reply_mail, runtime
 from outboundql.services.import_mail import Refusal
 
 log = logging.getLogger(__name__)
@@ -46,18 +48,24 @@ _REPLY_CODES = {
     reply_mail.Refusal.NO_THREAD: "550 5.1.1",
     reply_mail.Refusal.INVALID: "554 5.6.0",
 }
+_INBOUND_CODES = {
+    inbound_mail.Refusal.UNKNOWN_ADDRESS: "550 5.1.1",
+    inbound_mail.Refusal.NOT_TAKEN: "550 5.7.1",
+    inbound_mail.Refusal.INVALID: "554 5.6.0",
+}
 
 
 class ImportMailHandler:
-    """aiosmtpd handler: recipients must be import or reply addresses; each accepted mail becomes an import job or
-    a reply logged on its thread."""
+    """aiosmtpd handler: recipients must be import, reply or inbound addresses; each accepted mail becomes an import
+    job, a reply logged on its thread or an inbound message of a campaign."""
 
     def __init__(self, goals: GoalRegistry) -> None:
         self.goals = goals
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
-        if reply_mail.project_for_address(address) is not None:
+        if reply_mail.project_for_address(address) is not None or inbound_mail.campaign_for_address(
+                address) is not None:
             envelope.rcpt_tos.append(address)
             return "250 2.1.5 OK"
         try:
@@ -75,7 +83,21 @@ class ImportMailHandler:
         started: list[int] = []
         refused: list[str] = []
         logged: list[int] = []
+        taken = 0
         for recipient in envelope.rcpt_tos:
+            if inbound_mail.campaign_for_address(recipient) is not None:
+                try:
+                    inbound = await inbound_mail.receive_inbound(inbound_mail.InboundMail(
+                        recipient=recipient, content=content, envelope_sender=envelope.mail_from or None))
+                except Exception:
+                    log.exception("The inbound mail to %r could not be logged.", recipient)
+                    refused.append(_TRY_LATER)
+                    continue
+                if inbound.refusal is None:
+                    taken += 1
+                else:
+                    refused.append(f"{_INBOUND_CODES[inbound.refusal]} {_reply_text(inbound.text)}")
+                continue
             if reply_mail.project_for_address(recipient) is not None:
                 try:
                     reply = await reply_mail.receive_reply(reply_mail.ReplyReceived(
@@ -102,9 +124,10 @@ class ImportMailHandler:
                 started.append(outcome.job.id)
             else:
                 refused.append(f"{_CODES[outcome.refusal or Refusal.FILE]} {_reply_text(outcome.message)}")
-        if started or logged:
+        if started or logged or taken:
             done = [f"Import job {', '.join(map(str, started))} started."] if started else []
             done += [f"Reply logged as message {', '.join(map(str, logged))}."] if logged else []
+            done += ["Received."] if taken else []
             return f"250 2.0.0 {' '.join(done)}"
         return refused[0] if refused else "554 5.5.1 No valid recipients."
 

@@ -84,6 +84,8 @@ class ReportInbound:
     occurred_at: datetime | None = None
     """Default: now."""
     idempotency_key: str | None = None
+    subject: str | None = None
+    """An e-mail's subject."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +294,7 @@ async def _logged(access: Access, cmd: ReportInbound, row: models.CampaignAccoun
     try:
         logged = await messages.log_message(access, messages.LogMessage(
             campaign_account_id=row.id, direction=Direction.INBOUND, channel=cmd.channel, status=MessageStatus.SENT,
-            text=cmd.text, sent_at=cmd.occurred_at, contact_id=contact.id, idempotency_key=key))
+            subject=cmd.subject, text=cmd.text, sent_at=cmd.occurred_at, contact_id=contact.id, idempotency_key=key))
     except Conflict as exc:
         raise CallbackRefused(409, exc.message) from None
     except InvalidInput as exc:

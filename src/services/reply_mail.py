@@ -17,8 +17,6 @@ does and is classified like any other:
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,11 +32,9 @@ from outboundql.errors import OutboundqlError
 from outboundql.services import messages, normalize, runtime
 from outboundql.services.access import Access
 from outboundql.services.import_mail import from_address, plain
-from outboundql.services.signing_key import signing_key
+from outboundql.services.signed_addresses import AddressKind
 
-PREFIX = "replies+"
-_DOMAIN = b"outboundql.reply-address.v1\x00"
-_SIGNATURE_CHARS = 20
+REPLIES = AddressKind("replies+", b"outboundql.reply-address.v1\x00")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 #: Most characters of a reply's text kept (the rest of a long quoted history is cut).
 MAX_TEXT = 20_000
@@ -46,26 +42,12 @@ MAX_TEXT = 20_000
 
 def reply_address(project_id: int) -> str:
     """The address replies of project ``project_id`` are received at."""
-    return f"{PREFIX}{project_id}-{_signature(project_id)}@{runtime.settings().mail_in_domain}".lower()
+    return REPLIES.address(project_id)
 
 
 def project_for_address(address: str) -> int | None:
     """The project whose reply address ``address`` is (case ignored); None for any other address."""
-    local, _, domain = address.strip().strip("<>").rpartition("@")
-    if domain.casefold() != runtime.settings().mail_in_domain.casefold():
-        return None
-    local = local.casefold()
-    if not local.startswith(PREFIX):
-        return None
-    number, _, signature = local.removeprefix(PREFIX).partition("-")
-    if not number.isdigit() or len(number) > 12:
-        return None
-    project_id = int(number)
-    return project_id if hmac.compare_digest(signature, _signature(project_id)) else None
-
-
-def _signature(project_id: int) -> str:
-    return hmac.new(signing_key(), _DOMAIN + str(project_id).encode(), hashlib.sha256).hexdigest()[:_SIGNATURE_CHARS]
+    return REPLIES.number_of(address)
 
 
 class Refusal(enum.StrEnum):
@@ -100,12 +82,12 @@ async def receive_reply(mail: ReplyReceived) -> ReplyOutcome:
     if found is None:
         return ReplyOutcome(None, Refusal.NO_THREAD, "This mail answers no conversation of the project.")
     row_id, contact_id = found
-    own_id = _message_ids(str(parsed.get("Message-ID", "")))
+    own_id = message_ids(str(parsed.get("Message-ID", "")))
     try:
         logged = await messages.log_message(Access.engine(project_id), messages.LogMessage(
             campaign_account_id=row_id, direction=Direction.INBOUND, channel=Channel.EMAIL,
             status=MessageStatus.SENT, subject=plain(str(parsed.get("Subject", "")))[:500] or None,
-            text=_text(parsed), sent_at=_date(parsed), contact_id=contact_id,
+            text=text_of(parsed), sent_at=written_at(parsed), contact_id=contact_id,
             idempotency_key=f"mail:{own_id[0]}"[:messages.MAX_KEY_LENGTH] if own_id else None))
     except OutboundqlError as exc:
         return ReplyOutcome(None, Refusal.INVALID, str(exc))
@@ -114,8 +96,8 @@ async def receive_reply(mail: ReplyReceived) -> ReplyOutcome:
 
 async def _thread(project_id: int, mail: EmailMessage, sender: str) -> tuple[int, int | None] | None:
     """The thread (campaign account) and contact ``mail`` answers."""
-    answered = _message_ids(str(mail.get("In-Reply-To", ""))) + list(reversed(
-        _message_ids(str(mail.get("References", "")))))
+    answered = message_ids(str(mail.get("In-Reply-To", ""))) + list(reversed(
+        message_ids(str(mail.get("References", "")))))
     if answered:
         attempts = {a.provider_id: a for a in await models.OutreachAttempt.filter(
             project_id=project_id, provider_id__in=answered).order_by("id")}
@@ -139,11 +121,11 @@ async def _thread(project_id: int, mail: EmailMessage, sender: str) -> tuple[int
     return latest.campaign_account_id, latest.contact_id
 
 
-def _message_ids(header: str) -> list[str]:
+def message_ids(header: str) -> list[str]:
     return _MESSAGE_ID.findall(header)
 
 
-def _date(mail: EmailMessage) -> datetime | None:
+def written_at(mail: EmailMessage) -> datetime | None:
     """When it was written (its ``Date``), if that is a sensible past time; else None (received now)."""
     try:
         written = parsedate_to_datetime(str(mail.get("Date", "")))
@@ -155,7 +137,7 @@ def _date(mail: EmailMessage) -> datetime | None:
     return written if written <= now else None
 
 
-def _text(mail: EmailMessage) -> str:
+def text_of(mail: EmailMessage) -> str:
     """The reply's text: its plain part, else its HTML part as text."""
     body = mail.get_body(preferencelist=("plain", "html"))
     if body is None:

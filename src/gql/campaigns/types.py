@@ -35,6 +35,7 @@ from outboundql.services import (
     campaign_stats,
     execution_queries,
     import_mail,
+    inbound_mail,
     inbox,
     reply_classes,
 )
@@ -293,8 +294,8 @@ class Campaign(ProjectNode):
         return self.row.lose_on_not_interested
 
     @strawberry.field(description="Add new inbound contacts: whether a person not yet in the campaign who calls or "
-                      "messages through `inboundUrl` is added when the goal's guardrails admit them (default false); "
-                      "set with `updateCampaign`.")
+                      "messages through `inboundUrl` or `inboundEmailAddress` is added when the goal's guardrails "
+                      "admit them (default false); set with `updateCampaign`.")
     def add_inbound_contacts(self) -> bool:
         return self.row.add_inbound_contacts
 
@@ -306,6 +307,15 @@ class Campaign(ProjectNode):
         if info.context.access.roles.get(self.row.project_id) in (None, Role.VIEWER):
             return None
         return links.url(links.INBOUND, self.row.id)
+
+    @strawberry.field(description="Where people's e-mails reach this campaign as inbound messages (`outboundql "
+                      "mail-in` receives it; forward a contact address or a web form's mails to it); null for "
+                      "viewers. A known contact's mail is logged on their thread; a new person's adds them only "
+                      "while `addInboundContacts` is on.")
+    def inbound_email_address(self, info: Info) -> str | None:
+        if info.context.access.roles.get(self.row.project_id) in (None, Role.VIEWER):
+            return None
+        return inbound_mail.inbound_address(self.row.id)
 
     @strawberry.field(description="The address whose mails (from `importSender`, with a CSV attachment) are imported "
                       "into this campaign; null while importing by e-mail is off, and for viewers. Set with "
