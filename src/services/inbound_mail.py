@@ -4,8 +4,8 @@ each taken as an inbound message reported to the campaign (`inbound_contacts.rep
 The address is ``inbound+<campaign id>-<signature>@<mail-in domain>`` (`signed_addresses`): a web form, a
 mailbox rule or a published contact address can forward to it. The mail's From (its display name and address)
 is the sender, its subject and text the message, its ``Date`` when it was written (now when missing or in the
-future), and its ``Message-ID`` makes the message's key, so the same mail received twice is logged once. Then, as for a
-provider's report:
+future), and its ``Message-ID`` makes the message's key, so the same mail received twice is logged once. Then,
+as for a provider's report:
 
 * the sender is a contact of the project with a row in the campaign: the mail is logged on that row;
 * else, with the campaign's ``add_inbound_contacts`` on, the account and contact are matched or created (normal
