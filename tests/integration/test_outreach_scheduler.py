@@ -317,12 +317,13 @@ async def _killed_mid_run(url: str, pid: int, worker: Child, name: str) -> set[i
     read, once the statements it had sent are through (a claim it sent just before commits all the same), so that
     what it holds is exactly what the database says; let go again if it happened to hold none at that instant.
     A transaction it had open is rolled back when it is killed. Two kinds of statement never end while it is stopped
-    and change no claim: one waiting for its locks (all inside transactions or skipping locked rows), and one whose
-    rows fill the socket of the stopped process (``ClientWrite``: PostgreSQL commits only after the last row is
-    written, so killing the process rolls it back)."""
+    and change no claim: one waiting for its locks (all inside transactions or skipping locked rows), and one
+    waiting for the stopped process itself (``wait_event_type`` ``Client``: reading the rest of the statement or its
+    Sync, or writing rows into a full socket). PostgreSQL commits such a statement only after the process has sent
+    its Sync and the last row has been written, so killing the process rolls it back."""
     end = time.monotonic() + DEADLINE
     running = ("SELECT wait_event_type, wait_event, query FROM pg_stat_activity WHERE state = 'active' AND "
-               "wait_event_type IS DISTINCT FROM 'Lock' AND wait_event IS DISTINCT FROM 'ClientWrite' AND "
+               "wait_event_type IS DISTINCT FROM 'Lock' AND wait_event_type IS DISTINCT FROM 'Client' AND "
                f"application_name = '{isolation.schema_of(url)}/{name}'")
     while True:
         await _until(url, "mid-run", lambda s: s["awaiting_result"] and s["executing"], worker, pause=0.01)
