@@ -34,6 +34,8 @@ class Sink:
     """What the server received, and how it answers."""
 
     mails: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    """Each accepted mail's bytes as they arrived."""
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
@@ -81,8 +83,8 @@ class Sink:
         if self.accept_delay:
             await asyncio.sleep(self.accept_delay)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.mails.append(email.message_from_bytes(envelope.original_content or envelope.content,
-                                                   _class=EmailMessage, policy=email.policy.default))
+        self.raw.append(envelope.original_content or envelope.content)
+        self.mails.append(email.message_from_bytes(self.raw[-1], _class=EmailMessage, policy=email.policy.default))
         if len(self.mails) in self.drop_after_data:
             server.transport.close()
         return "250 Message accepted for delivery"
@@ -142,11 +144,12 @@ def password_check(users: dict[str, str], sink: Sink) -> Any:
 
 @asynccontextmanager
 async def smtp_server(sink: Sink | None = None, *, starttls: Certificate | None = None, tls: Certificate | None = None,
-                      users: dict[str, str] | None = None) -> AsyncIterator[Sink]:
-    """Serve on a free port of 127.0.0.1 for the block; the ``Sink`` says what arrived."""
+                      users: dict[str, str] | None = None, smtputf8: bool = False) -> AsyncIterator[Sink]:
+    """Serve on a free port of 127.0.0.1 for the block (``smtputf8``: offering SMTPUTF8); the ``Sink`` says what
+    arrived."""
     sink = sink or Sink()
     sink.port = free_port()
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
     if starttls is not None:
         options.update(tls_context=starttls.server_context(), require_starttls=True)
     if users is not None:

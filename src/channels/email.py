@@ -17,6 +17,9 @@ a refused or timed-out connection or a dropped one is temporary (retried by the 
 the recipient or the message bounces the address, and a 5xx about the configuration (authentication, the sender,
 TLS) fails the attempt with what to fix.
 
+The mail is written straight to the bytes SMTP carries (`mail_bytes`: headers folded, names and subjects
+outside ASCII as encoded words, the body 7bit or quoted-printable).
+
 The engine delivers a batch's mails through one `SmtpSession` per configuration: one kept connection (greeted,
 upgraded and logged in once) for all of them, opened again when the server drops it; each mail still answers its
 own result as above.
@@ -25,14 +28,11 @@ own result as above.
 from __future__ import annotations
 
 import asyncio
-import email.errors
 import email.utils
 import re
 import socket
 import ssl
 from collections.abc import Mapping
-from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
@@ -48,6 +48,7 @@ from outboundql.channels import (
     DeliveryResult,
     Setting,
 )
+from outboundql.channels.mail_bytes import Mail, address, header, mailbox, one_line, text, write
 from outboundql.enums import Channel
 from outboundql.services import runtime
 
@@ -113,7 +114,7 @@ class EmailChannel:
             value = str(settings.get(key) or "").strip()
             if value:
                 try:
-                    _address("", value)
+                    address(value)
                 except ValueError:
                     problems[key] = f"{value!r} is not an e-mail address."
         port, security = settings.get("port"), settings.get("security")
@@ -131,7 +132,7 @@ class EmailChannel:
         """The mails of one batch through ``config``, over one kept SMTP connection (`SmtpSession`)."""
         return SmtpSession(self, config)
 
-    async def prepare(self, delivery: Delivery, config: Configured) -> EmailMessage | DeliveryResult:
+    async def prepare(self, delivery: Delivery, config: Configured) -> Mail | DeliveryResult:
         """The mail of ``delivery`` with its slot of the daily caps taken, or the result that stops it (what is
         missing or wrong in the configuration or the address, a full cap)."""
         settings = config.settings
@@ -142,7 +143,7 @@ class EmailChannel:
                                   "configure them in the project's channels.", retryable=False)
         recipient = (delivery.address or "").strip()
         try:
-            _address("", recipient)
+            address(recipient)
         except ValueError:
             return DeliveryFailed(f"{recipient or 'The contact'!r} is not an e-mail address.", retryable=False,
                                   bounced=True)
@@ -155,9 +156,9 @@ class EmailChannel:
         if security not in SECURITY:
             return DeliveryFailed(f"Unknown encryption {security!r}: set security to starttls, tls or none.",
                                   retryable=False)
-        first = await first_subject(delivery) if delivery.thread and not _one_line(delivery.subject or "") else None
+        first = await first_subject(delivery) if delivery.thread and not one_line(delivery.subject or "") else None
         try:
-            message = build_message(delivery, config, first_subject=first)
+            message = build_mail(delivery, config, first_subject=first)
         except ValueError as exc:
             return DeliveryFailed(f"The mail could not be written: {exc}. Check fromAddress and replyTo.",
                                   retryable=False)
@@ -209,7 +210,7 @@ class SmtpSession:
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         message = await self.channel.prepare(delivery, self.config)
-        if not isinstance(message, EmailMessage):
+        if not isinstance(message, Mail):
             return message
         try:
             await self._send(message)
@@ -217,7 +218,7 @@ class SmtpSession:
             settings = self.config.settings
             return failure(exc, str(settings.get("host") or "").strip(),
                            str(settings.get("fromAddress") or "").strip(), (delivery.address or "").strip())
-        return Delivered(provider_id=str(message["Message-ID"]))
+        return Delivered(provider_id=message.message_id)
 
     async def close(self) -> None:
         """QUIT the kept connection, if any (a server that does not answer is simply left)."""
@@ -230,7 +231,7 @@ class SmtpSession:
             finally:
                 client.close()
 
-    async def _send(self, message: EmailMessage) -> None:
+    async def _send(self, message: Mail) -> None:
         client = self.client
         if client is not None and client.is_connected:
             client.data_started = False
@@ -243,10 +244,18 @@ class SmtpSession:
                 # the kept connection went stale before the mail reached the server: once more over a new one
         await self._over(await self._connect(), message)
 
-    async def _over(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+    async def _over(self, client: aiosmtplib.SMTP, message: Mail) -> None:
         """Send ``message`` over ``client``; a connection that cannot serve the next mail is dropped."""
         try:
-            await client.send_message(message)
+            options = None
+            if message.utf8:
+                if client.is_ehlo_or_helo_needed:
+                    await client.ehlo()
+                if not client.supports_extension("smtputf8"):
+                    raise aiosmtplib.SMTPNotSupported("an address outside ASCII needs SMTPUTF8, which the server "
+                                                      "does not offer")
+                options = ["SMTPUTF8"]
+            await client.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
             if not client.is_connected:  # answered, then hung up (a 421)
                 self._drop()
@@ -287,36 +296,39 @@ def caps(sender: str, recipient: str, config: Configured) -> dict[str, int]:
                                     or DEFAULT_CAP_PER_RECIPIENT_DOMAIN)}
 
 
-def build_message(delivery: Delivery, config: Configured, *, first_subject: str | None = None) -> EmailMessage:
-    """The MIME mail of ``delivery`` (``first_subject``: the thread's first mail's, for a follow-up without its own).
-    Raises ValueError for an address that cannot be written in a header."""
+def build_mail(delivery: Delivery, config: Configured, *, first_subject: str | None = None) -> Mail:
+    """The mail of ``delivery`` (``first_subject``: the thread's first mail's, for a follow-up without its own).
+    Raises ValueError for an address that is not one."""
     settings = config.settings
-    sender = str(settings["fromAddress"]).strip()
-    message = EmailMessage()
-    message["From"] = _address(str(settings.get("fromName") or ""), sender)
-    message["To"] = _address(delivery.contact_name or "", (delivery.address or "").strip())
+    sender, sender_utf8 = address(str(settings["fromAddress"]))
+    recipient, recipient_utf8 = address(delivery.address or "")
+    message_id = make_msgid(domain=sender.rpartition("@")[2].lower() or None)
+    headers = [header("From", mailbox(str(settings.get("fromName") or ""), sender)),
+               header("To", mailbox(delivery.contact_name or "", recipient))]
+    reply_utf8 = False
     if reply_to := str(settings.get("replyTo") or "").strip():
-        message["Reply-To"] = _address("", reply_to)
-    message["Subject"] = subject_of(delivery, first_subject)
-    message["Date"] = email.utils.format_datetime(runtime.now())
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].lower() or None)
+        reply_to, reply_utf8 = address(reply_to)
+        headers.append(header("Reply-To", reply_to))
+    headers += [header("Subject", text(subject_of(delivery, first_subject))),
+                header("Date", email.utils.format_datetime(runtime.now())),
+                header("Message-ID", message_id)]
     if delivery.thread:
-        message["In-Reply-To"] = delivery.thread[-1]
-        message["References"] = " ".join(delivery.thread)
+        headers += [header("In-Reply-To", one_line(delivery.thread[-1])),
+                    header("References", " ".join(one_line(key) for key in delivery.thread))]
     if delivery.unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{delivery.unsubscribe_url}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(delivery.body)
-    return message
+        headers += [header("List-Unsubscribe", f"<{one_line(delivery.unsubscribe_url)}>"),
+                    "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
+    return Mail(sender=sender, recipient=recipient, message_id=message_id, data=write(headers, delivery.body),
+                utf8=sender_utf8 or recipient_utf8 or reply_utf8)
 
 
 def subject_of(delivery: Delivery, first_subject: str | None = None) -> str:
     """The first mail's subject is the step's; a follow-up answers the thread: ``Re: `` and its step's subject,
     else the first mail's (``delivery.thread`` tells it is a follow-up)."""
-    subject = _one_line(delivery.subject or "")
+    subject = one_line(delivery.subject or "")
     if not delivery.thread:
         return subject
-    base = _strip_re(subject) or _strip_re(_one_line(first_subject or ""))
+    base = _strip_re(subject) or _strip_re(one_line(first_subject or ""))
     return f"Re: {base}" if base else "Re:"
 
 
@@ -335,21 +347,6 @@ def _strip_re(subject: str) -> str:
     while subject[:3].lower() in {"re:", "aw:", "sv:"}:
         subject = subject[3:].lstrip()
     return subject
-
-
-def _address(name: str, address: str) -> Address:
-    """A header address; ValueError for what is not one address."""
-    local, _, domain = address.rpartition("@")
-    if not local or not domain:
-        raise ValueError(f"{address!r} is not an e-mail address")
-    try:
-        return Address(display_name=_one_line(name), addr_spec=address)
-    except (ValueError, LookupError, email.errors.MessageError) as exc:
-        raise ValueError(f"{address!r} is not an e-mail address ({exc})") from exc
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def failure(exc: BaseException, host: str, sender: str, recipient: str) -> DeliveryFailed:

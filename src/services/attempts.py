@@ -12,10 +12,11 @@ completed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 from outboundql import models
@@ -277,36 +278,80 @@ async def record_attempt_result(access: Access, cmd: RecordAttemptResult) -> Att
     return AttemptSettled(locked, await models.CampaignAccount.get(id=locked.campaign_account_id), following)
 
 
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one executed attempt came to, for `settle_all`."""
+
+    attempt: models.OutreachAttempt
+    """Locked and executed (the caller may have set its ``provider_id`` and ``error``: saved with the rest)."""
+    outcome: AttemptOutcome
+    goal_achieved: bool | None = None
+    notes: str = ""
+    message: models.Message | None = None
+    audit_after: dict[str, object] = field(default_factory=dict)
+    """Said in its audit event beside the outcome (which channel delivered it)."""
+
+
+#: The attempt's columns settling writes.
+SETTLED_COLUMNS = ("status", "outcome", "goal_achieved", "notes", "settled_at", "executed_at", "message_id",
+                   "provider_id", "error", "updated_at")
+
+
 async def settle(campaign: models.Campaign, locked: models.OutreachAttempt, outcome: AttemptOutcome,
                  goal_achieved: bool | None, now: datetime, *, notes: str = "", message: models.Message | None,
-                 actor: models.User | None, plan: planning.CampaignPlan | None = None,
-                 people: planning.People | None = None, audit_after: dict[str, object] | None = None
-                 ) -> tuple[models.OutreachAttempt | None, policy.Next]:
-    """Settle ``locked`` (inside the caller's transaction, the campaign locked, the attempt locked and executed)
-    with ``outcome``: DONE with its message, a bounce marks the row BOUNCED, the retry policy decides what follows
-    (`advance`), audited as ``actor`` (None: the channel that delivered it, ``audit_after`` saying which). The next
-    attempt, if any, and the decision. ``plan`` and ``people`` (the row's account), when the caller read them for a
-    batch."""
-    ATTEMPTS_SETTLED.labels(outcome.value).inc()
-    locked.status = AttemptStatus.DONE
-    locked.outcome = outcome
-    locked.goal_achieved = goal_achieved
-    locked.notes = notes
-    locked.settled_at = now
-    locked.executed_at = locked.executed_at or now
-    locked.message_id = message.id if message else None
-    await locked.save()
-    row = await models.CampaignAccount.get(id=locked.campaign_account_id)
-    if outcome is AttemptOutcome.BOUNCED:
-        await mark_bounced(campaign, row)
+                 actor: models.User | None) -> tuple[models.OutreachAttempt | None, policy.Next]:
+    """`settle_all` of one attempt: the next attempt, if any, and the decision."""
+    [settled] = await settle_all(campaign, [Result(locked, outcome, goal_achieved, notes, message)], now,
+                                 actor=actor)
+    return settled
+
+
+async def settle_all(campaign: models.Campaign, results: Sequence[Result], now: datetime, *,
+                     actor: models.User | None, plan: planning.CampaignPlan | None = None,
+                     people: Mapping[int, planning.People] | None = None
+                     ) -> list[tuple[models.OutreachAttempt | None, policy.Next]]:
+    """Settle each attempt of ``results`` (inside the caller's transaction, the campaign locked, the attempts locked
+    and executed, of different rows) with its outcome: DONE with its message, a bounce marks the row BOUNCED, the
+    retry policy decides what follows (`advance`), audited as ``actor`` (None: the channel that delivered it, its
+    ``audit_after`` saying which). For each, the next attempt, if any, and the decision. ``plan`` and ``people``
+    (by account id), when the caller read them for a batch. The attempts, their rows and their audit events are
+    read and written a statement for the batch (a batch of mails settles in a few)."""
+    if not results:
+        return []
+    conn = connections.get("default")
+    for result in results:
+        ATTEMPTS_SETTLED.labels(result.outcome.value).inc()
+        locked = result.attempt
+        locked.status = AttemptStatus.DONE
+        locked.outcome = result.outcome
+        locked.goal_achieved = result.goal_achieved
+        locked.notes = result.notes
+        locked.settled_at = now
+        locked.executed_at = locked.executed_at or now
+        locked.message_id = result.message.id if result.message else None
+        locked.updated_at = now
+    await sql.update_by_id(conn, models.OutreachAttempt, {
+        r.attempt.id: {name: getattr(r.attempt, name) for name in SETTLED_COLUMNS} for r in results})
+    rows = {row.id: row for row in await models.CampaignAccount.filter(
+        id__in=sorted({r.attempt.campaign_account_id for r in results}))}
     plan = plan or await planning.CampaignPlan.of(campaign)
-    people = people or (await planning.people_of([row.account_id]))[row.account_id]
-    decision = policy.after_result(plan.cadence, locked.attempt_number, outcome, goal_achieved)
-    following = await advance(plan, row, people, locked, decision, now)
-    await audit.record(project_id=locked.project_id, actor=actor, action="attempt.result", row=locked,
-                       after={"outcome": outcome.value, "goal_achieved": goal_achieved, "next": decision.value,
-                              **(audit_after or {})})
-    return following, decision
+    missing = {rows[r.attempt.campaign_account_id].account_id for r in results} - set(people or {})
+    people = {**(people or {}), **(await planning.people_of(sorted(missing)) if missing else {})}
+    settled: list[tuple[models.OutreachAttempt | None, policy.Next]] = []
+    for result in results:
+        locked = result.attempt
+        row = rows[locked.campaign_account_id]
+        if result.outcome is AttemptOutcome.BOUNCED:
+            await mark_bounced(campaign, row)
+        decision = policy.after_result(plan.cadence, locked.attempt_number, result.outcome, result.goal_achieved)
+        settled.append((await advance(plan, row, people[row.account_id], locked, decision, now), decision))
+    await sql.insert_rows(conn, models.AuditEvent, [
+        {"project_id": r.attempt.project_id, "actor_id": actor.id if actor else None, "action": "attempt.result",
+         "object_type": "OutreachAttempt", "object_id": r.attempt.id, **audit.origin_columns(), "before": None,
+         "after": {"outcome": r.outcome.value, "goal_achieved": r.goal_achieved, "next": decision.value,
+                   **r.audit_after}, "created_at": now}
+        for r, (_, decision) in zip(results, settled, strict=True)])
+    return settled
 
 
 async def mark_bounced(campaign: models.Campaign, row: models.CampaignAccount) -> None:

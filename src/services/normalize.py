@@ -136,12 +136,17 @@ _PLAIN_EMAIL = re.compile(r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z
 _SPECIAL_USE = tuple(SPECIAL_USE_DOMAIN_NAMES)
 
 
+def is_plain_email(lowercase: str) -> bool:
+    """Whether ``lowercase`` is one of the plain ASCII addresses email_validator would accept as it is."""
+    return (len(lowercase) <= 200 and _PLAIN_EMAIL.fullmatch(lowercase) is not None and lowercase.index("@") <= 64
+            and "--" not in lowercase and not lowercase.endswith(_SPECIAL_USE))
+
+
 def normalize_email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     plain = value.strip().lower()
-    if (len(plain) <= 200 and _PLAIN_EMAIL.fullmatch(plain) and plain.index("@") <= 64 and "--" not in plain
-            and not plain.endswith(_SPECIAL_USE)):
+    if is_plain_email(plain):
         return plain
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()

@@ -25,7 +25,7 @@ import asyncio
 import functools
 import logging
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -486,19 +486,22 @@ async def _execute_campaign(campaign_id: int, group: list[Claimed], token: str, 
         if delivered:  # read for the whole batch: the attempts (locked) and the people of their accounts
             still = {a.id: a for a in await mine.filter(id__in=[a.id for a, _, _ in delivered]).select_for_update()}
             reachable = await planning.people_of(a.account_id for a, _, _ in delivered if a.id in still)
+        results: list[attempts.Result] = []
         for attempt, result, message in delivered:
-            assert plan is not None
             locked = still.get(attempt.id)
             if locked is None:  # settled by someone else meanwhile (a stalled claim taken again)
                 continue
             locked.provider_id = result.provider_id
             locked.error = None  # type: ignore[assignment]  # a deferral's reason no longer holds (a nullable field)
-            await models.CampaignAccount.filter(id=attempt.campaign_account_id).update(
-                attempts_made=F("attempts_made") + 1)
-            await attempts.settle(campaign, locked, _outcome(result), None, now, notes=result.note, message=message,
-                                  actor=None, plan=plan, people=reachable[attempt.account_id],
-                                  audit_after={"channel": used[attempt.id]})
-            executed.append(attempt.id)
+            results.append(attempts.Result(locked, _outcome(result), notes=result.note, message=message,
+                                           audit_after={"channel": used[attempt.id]}))
+        if results:
+            made = Counter(r.attempt.campaign_account_id for r in results)
+            for times in sorted(set(made.values())):  # one statement: a row has one attempt at a time
+                await models.CampaignAccount.filter(id__in=sorted(k for k, n in made.items() if n == times)).update(
+                    attempts_made=F("attempts_made") + times)
+            await attempts.settle_all(campaign, results, now, actor=None, plan=plan, people=reachable)
+            executed += [r.attempt.id for r in results]
         if handed:
             executed += await _handed(conn, campaign, handed, token, now, used, provider_ids)
     await execution.changed(campaign_id, [a.campaign_account_id for a in group], [a.id for a in group])

@@ -158,12 +158,12 @@ async def test_a_delivery_whose_settling_died_is_settled_later_and_never_sent_tw
     row = await world.account("Acme", DANA)
     await live(world, email_step(subject="Hello", body="First"))
     probe.answer = lambda delivery: Delivered(provider_id="<once@outbound.example>")
-    settle = attempts.settle
+    settle_all = attempts.settle_all
 
     async def dies(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the worker died while settling")
 
-    monkeypatch.setattr(attempts, "settle", dies)
+    monkeypatch.setattr(attempts, "settle_all", dies)
     attempt = (await attempts_of(row))[0]
     token, claimed = await scheduler.claim(NINE)  # executed here, not by a job (whose retries would run it again)
     assert claimed == [attempt.id]
@@ -172,7 +172,7 @@ async def test_a_delivery_whose_settling_died_is_settled_later_and_never_sent_tw
     stuck = await models.OutreachAttempt.get(id=attempt.id)
     assert (stuck.status, stuck.provider_id) == (AttemptStatus.EXECUTING, "<once@outbound.example>")
 
-    monkeypatch.setattr(attempts, "settle", settle)
+    monkeypatch.setattr(attempts, "settle_all", settle_all)
     later = NINE + scheduler.lease() + timedelta(seconds=1)
     assert await scheduler.claim(NINE + timedelta(seconds=10)) == (ANY, [])  # within the lease: nobody takes it
     token, claimed = await scheduler.claim(later)  # the lease ended: another execution takes it

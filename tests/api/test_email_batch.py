@@ -134,7 +134,8 @@ async def test_one_refused_mail_fails_alone_and_the_rest_go_out_over_the_same_co
 
 
 async def _logging_statements(count_queries: Any) -> dict[str, int]:
-    """Execute one batch of the attempts due: the statements that log their messages, by kind."""
+    """Execute one batch of the attempts due: the statements that log their messages and settle their attempts, by
+    kind."""
     token, claimed = await scheduler.claim(NINE)
     with count_queries() as q:
         assert sorted(await scheduler.execute(claimed, token, NINE)) == claimed
@@ -145,11 +146,14 @@ async def _logging_statements(count_queries: Any) -> dict[str, int]:
         "insert status change": "INSERT INTO account_status_change (",
         "move rows": 'UPDATE "campaign_account" SET "outreach_status"',
         "audit message.log": "message.log",
+        "settle attempts": "UPDATE outreach_attempt SET status = CASE id",
+        "count attempts made": 'SET "attempts_made"=',
+        "audit attempt.result": "attempt.result",
     }
     return {kind: sum(text in s for s in q.statements) for kind, text in kinds.items()}
 
 
-async def test_a_batch_logs_its_messages_in_statements_that_do_not_grow_with_it(world: World,
+async def test_a_batch_logs_and_settles_its_messages_in_statements_that_do_not_grow_with_it(world: World,
                                                                               count_queries: Any) -> None:
     await rows_of(world, 3)
     async with smtp_server() as sink:
@@ -161,4 +165,5 @@ async def test_a_batch_logs_its_messages_in_statements_that_do_not_grow_with_it(
         assert len(sink.mails) == 15 and sink.connections == 2  # a connection per batch
     assert await models.Message.filter(campaign_account__campaign_id=world.campaign.id).count() == 15
     assert small == large == {"insert message": 1, "select message": 1, "update account status": 1,
-                              "insert status change": 1, "move rows": 1, "audit message.log": 1}
+                              "insert status change": 1, "move rows": 1, "audit message.log": 1,
+                              "settle attempts": 1, "count attempts made": 1, "audit attempt.result": 1}

@@ -6,6 +6,8 @@ and said how to fix; and the daily caps: an attempt over one is deferred, nothin
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -178,6 +180,59 @@ async def test_header_injection_is_flattened() -> None:
     [mail] = sink.mails
     assert mail["Bcc"] is None and sink.envelopes[0][1] == ["maria.lopez@globex.example"]
     assert header(mail, "Subject") == "Hello Bcc: victim@evil.example"
+
+
+def long_header_lines(raw: bytes) -> list[bytes]:
+    """Header lines over 78 characters that could have been folded (more than one word)."""
+    lines = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    return [line for line in lines if len(line) > 78 and b" " in line.strip()]
+
+
+async def test_names_subjects_and_bodies_outside_ascii_arrive_as_written() -> None:
+    name = "Zoë Ångström-Núñez, PhD 🚚"
+    subject = "¿Cómo gestiona Globex sus almacenes en Zaragoza, Sevilla y Valencia? Una pregunta rápida 📦"
+    body = ("Hola Zoë,\n\n" + "Vuestros almacenes de Zaragoza, Sevilla y Valencia — ¿los lleváis con software "
+            "propio o con un ERP? " * 3 + "\n.una línea que empieza por punto\nFrom here on  \n\nAna")
+    async with smtp_server() as sink:
+        result = await EmailChannel().deliver(delivery(contact_name=name, subject=subject, body=body),
+                                              config(sink.port, fromName='Ruiz, Ana "Sales"'))
+    assert isinstance(result, Delivered)
+    [mail], [raw] = sink.mails, sink.raw
+    assert raw.isascii() and long_header_lines(raw) == []
+    [to], [sender] = mail["To"].addresses, mail["From"].addresses
+    assert (to.display_name, to.addr_spec) == (name, "maria.lopez@globex.example")
+    assert (sender.display_name, sender.addr_spec) == ('Ruiz, Ana "Sales"', "ana@acme.example")
+    assert header(mail, "Subject") == subject
+    assert mail["Content-Transfer-Encoding"] == "quoted-printable"
+    assert mail.get_content().replace("\r\n", "\n") == body + "\n"
+    assert not mail.defects and not any(mail[h].defects for h in ("From", "To", "Subject"))
+
+
+async def test_an_ascii_mail_goes_as_it_is_and_a_long_thread_is_folded() -> None:
+    thread = tuple(f"<{i:02d}.{'x' * 30}@acme.example>" for i in range(12))
+    async with smtp_server() as sink:
+        result = await EmailChannel().deliver(delivery(contact_name="Maria Lopez", body="Hi Maria,\n\nA note.",
+                                                       thread=thread), config(sink.port))
+    assert isinstance(result, Delivered)
+    [mail], [raw] = sink.mails, sink.raw
+    assert long_header_lines(raw) == []
+    assert header(mail, "References") == " ".join(thread) and header(mail, "In-Reply-To") == thread[-1]
+    assert header(mail, "To") == "Maria Lopez <maria.lopez@globex.example>"
+    assert mail["Content-Transfer-Encoding"] == "7bit"
+    assert raw.endswith(b"\r\n\r\nHi Maria,\r\n\r\nA note.\r\n")
+
+
+async def test_an_address_outside_ascii_needs_a_server_that_offers_smtputf8() -> None:
+    async with smtp_server(smtputf8=True) as sink:
+        sent = await EmailChannel().deliver(delivery(address="josé@correo.example"), config(sink.port))
+    assert isinstance(sent, Delivered)
+    assert sink.envelopes == [("ana@acme.example", ["josé@correo.example"])]
+    mail = email.message_from_string(sink.raw[0].decode(), policy=email.policy.default)  # headers in UTF-8
+    assert mail["To"].addresses[0].addr_spec == "josé@correo.example"
+    async with smtp_server() as sink:
+        refused = await EmailChannel().deliver(delivery(address="josé@correo.example"), config(sink.port))
+    assert isinstance(refused, DeliveryFailed) and not refused.retryable and "SMTPUTF8" in refused.error
+    assert sink.mails == []
 
 
 async def test_caps_are_taken_before_sending_and_a_full_one_defers() -> None:
