@@ -163,6 +163,12 @@ class Settings(BaseSettings):
         default=7, ge=1,
         description="Days an out-of-office reply that states no return date pauses its campaign account's plan.",
     )
+    webhook_private_addresses: bool = Field(
+        default=False,
+        description="Let webhooks (the webhook channel, event endpoints) go to loopback, private and link-local "
+        "addresses: receivers inside the operator's own network, or on this machine while developing. Off: public "
+        "addresses only, so a project's webhook URL cannot reach into the network the server runs in.",
+    )
     mail_in_domain: str = Field(
         default="localhost",
         description="Domain of campaign import addresses (`import+<token>@<domain>`) that `outboundql mail-in` "

@@ -160,7 +160,8 @@ def _accepts_force() -> bool:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url="sqlite://:memory:", redis_url=None)
+    # The tests' webhook receivers listen on 127.0.0.1 (tests/api/test_webhook_http.py checks the refusal).
+    return Settings(database_url="sqlite://:memory:", redis_url=None, webhook_private_addresses=True)
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import json
 import random
 import time
@@ -58,7 +57,7 @@ from outboundql.channels import (
 )
 from outboundql.enums import Channel
 from outboundql.services import runtime
-from outboundql.webhooks import signing
+from outboundql.webhooks import outbound, signing
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -75,7 +74,6 @@ _EXCERPT = 200
 #: The most of an answer read (its id, or an excerpt of why it refused).
 MAX_ANSWER = 64 * 1024
 _PROVIDER_ID = 500
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -104,7 +102,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 def url_problem(value: object) -> str | None:
     """Why ``value`` cannot be a webhook URL (None: it can): an absolute ``https://`` URL with a host, or
     ``http://`` to this machine only (localhost, 127.0.0.0/8, ::1) for a provider's agent running beside the
-    server."""
+    server; a host given as an address that is not public only when the operator allows private addresses
+    (`outbound`)."""
     if not isinstance(value, str) or not value.strip():
         return "Give the URL the provider receives attempts at (https://…)."
     if len(value) > MAX_URL:
@@ -119,18 +118,9 @@ def url_problem(value: object) -> str | None:
         return "The URL must be absolute: https://host/path."
     if any(c.isspace() for c in value):
         return "The URL cannot contain spaces."
-    if parts.scheme == "http" and not _loopback(host):
+    if parts.scheme == "http" and not outbound.loopback(host):
         return "The URL must use https (http is accepted only for localhost, 127.0.0.1 or ::1)."
-    return None
-
-
-def _loopback(host: str) -> bool:
-    if host.lower().rstrip(".") in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return outbound.literal_refusal(host, runtime.settings().webhook_private_addresses)
 
 
 def secret_problem(value: object) -> str | None:
@@ -212,7 +202,8 @@ class WebhookChannel:
         body = json.dumps(payload(delivery), separators=(",", ":"), ensure_ascii=False).encode()
         started = self._monotonic()
         failure, pause = "", retry.pause
-        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as http:
+        async with outbound.client(self.timeout,
+                                       private_allowed=runtime.settings().webhook_private_addresses) as http:
             for done in range(1, retry.tries + 1):
                 answer = await self._try(http, url, signing.headers(secret, delivery.delivery_key, runtime.now(), body),
                                          body, retry.total - (self._monotonic() - started))
@@ -221,6 +212,8 @@ class WebhookChannel:
                     return AwaitingResult(note=f"Handed to the provider (HTTP {answer.status}); awaiting its result.",
                                           provider_id=_provider_id(answer.raw))
                 failure = answer.failure
+                if answer.not_public:
+                    return DeliveryFailed(f"The webhook channel is misconfigured: {failure}", retryable=False)
                 if answer.status is not None and not _temporary(answer.status):
                     return DeliveryFailed(f"The webhook refused the attempt: {failure}", retryable=False)
                 if done == retry.tries:
@@ -253,6 +246,8 @@ class WebhookChannel:
         except (httpx.TimeoutException, TimeoutError):
             return _Answer(failure="the webhook did not answer in time")
         except httpx.TransportError as exc:
+            if outbound.not_public(exc):
+                return _Answer(failure=str(exc), not_public=True)
             return _Answer(failure=f"the webhook could not be reached ({type(exc).__name__}: {exc})")
         status = response.status_code
         return _Answer(status=status, raw=raw[:MAX_ANSWER], retry_after=_retry_after(response.headers),
@@ -267,6 +262,8 @@ class _Answer:
     status: int | None = None
     raw: bytes = b""
     retry_after: float | None = None
+    not_public: bool = False
+    """The host is not at a public address (`outbound`): nothing to retry."""
 
 
 def _temporary(status: int) -> bool:

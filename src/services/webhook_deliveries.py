@@ -43,7 +43,7 @@ from outboundql.models.webhooks import WebhookDeliveryStatus
 from outboundql.services import runtime, secret_box, sql
 from outboundql.services.access import Access
 from outboundql.services.jobs import JobsUnavailable
-from outboundql.webhooks import signing
+from outboundql.webhooks import outbound, signing
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ async def deliver(delivery_ids: Sequence[int], claim_token: str) -> None:
     if not rows:
         return
     timeout = httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with outbound.client(timeout, private_allowed=runtime.settings().webhook_private_addresses) as client:
         for row in rows:
             await _try(client, row, claim_token)
 

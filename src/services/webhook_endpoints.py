@@ -8,7 +8,6 @@ without credentials or a fragment. Events are keys of `webhook_deliveries.EVENT_
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +21,7 @@ from outboundql.services import audit, fields, runtime, secret_box
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe
 from outboundql.services.webhook_deliveries import EVENT_TYPES
-from outboundql.webhooks import signing
+from outboundql.webhooks import outbound, signing
 
 MAX_URL = 2000
 MAX_DESCRIPTION = 500
@@ -98,18 +97,11 @@ def _clean_url(value: str, check: Collector) -> str:
         check.add("url", "Put no credentials in the URL: the receiver checks the signature instead.")
     elif parts.fragment:
         check.add("url", "A webhook URL has no #fragment.")
-    elif parts.scheme == "http" and not _loopback(parts.hostname):
+    elif parts.scheme == "http" and not outbound.loopback(parts.hostname):
         check.add("url", "Use https:// (plain http:// is accepted for localhost and loopback addresses only).")
+    elif refused := outbound.literal_refusal(parts.hostname, runtime.settings().webhook_private_addresses):
+        check.add("url", refused)
     return url
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _clean_events(values: tuple[str, ...], check: Collector) -> list[str]:

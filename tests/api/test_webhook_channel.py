@@ -273,7 +273,7 @@ async def test_an_unreachable_receiver_is_a_temporary_failure() -> None:
     assert len(sleeps.waits) == 2
 
 
-@pytest.mark.parametrize(("settings", "secrets", "problem"), [
+@pytest.mark.parametrize(("values", "secrets", "problem"), [
     ({"url": "http://provider.example/hook"}, {"signingSecret": SECRET}, "The webhook channel is misconfigured: "
      "The URL must use https (http is accepted only for localhost, 127.0.0.1 or ::1)."),
     ({"url": "https://provider.example/hook"}, {"signingSecret": "hunter2"}, "The webhook channel is "
@@ -283,8 +283,8 @@ async def test_an_unreachable_receiver_is_a_temporary_failure() -> None:
      "attempts at (https://…)."),
 ])
 async def test_a_misconfigured_channel_fails_for_good_without_a_request(
-        settings: dict[str, Any], secrets: dict[str, str], problem: str) -> None:
-    result = await channel(Sleeps()).deliver(delivery(), Configured(project_id=1, kind="sms", settings=settings,
+        values: dict[str, Any], secrets: dict[str, str], problem: str) -> None:
+    result = await channel(Sleeps()).deliver(delivery(), Configured(project_id=1, kind="sms", settings=values,
                                                                     secrets=secrets))
     assert result == DeliveryFailed(problem, retryable=False)
 
