@@ -74,6 +74,11 @@ class Quota(Protocol):
         across workers; None when taken, else when the first full counter frees up."""
         ...
 
+    async def give_back(self, limits: Mapping[str, int]) -> None:
+        """Return the slots a `take` of ``limits`` took, for what surely did not go out (the server refused it,
+        or was never reached): a day of failed tries does not use up the day's cap."""
+        ...
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Delivery:

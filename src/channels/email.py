@@ -12,7 +12,8 @@ Each attempt goes out as one plain-text mail from the configured sender to the c
 
 Before sending, one slot is taken of the project's two daily counters — the sender (``dailyCapPerSender``) and the
 recipient's domain (``dailyCapPerRecipientDomain``) — all or none, in the database, so the caps hold across every
-worker; a full counter defers the attempt (`Deferred`) to when it frees up. SMTP answers map to results: a 4xx,
+worker; a full counter defers the attempt (`Deferred`) to when it frees up, and a mail that surely did not go out
+(refused, or the server not reached) gives its slots back. SMTP answers map to results: a 4xx,
 a refused or timed-out connection or a dropped one is temporary (retried by the campaign's retry policy), a 5xx to
 the recipient or the message bounces the address, and a 5xx about the configuration (authentication, the sender,
 TLS) fails the attempt with what to fix.
@@ -201,6 +202,8 @@ class SmtpSession:
         self.client: _Connection | None = None
         self.connections = 0
         """Connections opened (a test's and a benchmark's measure)."""
+        self.unanswered_data = False
+        """The last mail's DATA began and the server never answered it: it may have been taken."""
 
     async def __aenter__(self) -> SmtpSession:
         return self
@@ -212,12 +215,15 @@ class SmtpSession:
         message = await self.channel.prepare(delivery, self.config)
         if not isinstance(message, Mail):
             return message
+        self.unanswered_data = False
         try:
             await self._send(message)
         except Exception as exc:  # every failure is answered as a result; the engine never sees an exception
-            settings = self.config.settings
-            return failure(exc, str(settings.get("host") or "").strip(),
-                           str(settings.get("fromAddress") or "").strip(), (delivery.address or "").strip())
+            host, sender = (str(self.config.settings.get(key) or "").strip() for key in ("host", "fromAddress"))
+            recipient = (delivery.address or "").strip()
+            if delivery.quota is not None and not self.unanswered_data:  # surely not sent: its cap slots go back
+                await delivery.quota.give_back(caps(sender, recipient, self.config))
+            return failure(exc, host, sender, recipient)
         return Delivered(provider_id=message.message_id)
 
     async def close(self) -> None:
@@ -244,7 +250,7 @@ class SmtpSession:
                 # the kept connection went stale before the mail reached the server: once more over a new one
         await self._over(await self._connect(), message)
 
-    async def _over(self, client: aiosmtplib.SMTP, message: Mail) -> None:
+    async def _over(self, client: _Connection, message: Mail) -> None:
         """Send ``message`` over ``client``; a connection that cannot serve the next mail is dropped."""
         try:
             options = None
@@ -261,6 +267,7 @@ class SmtpSession:
                 self._drop()
             raise  # answered and the envelope reset: the connection goes on serving the batch
         except BaseException:  # dropped, or broken off mid-conversation (a timeout, a cancellation)
+            self.unanswered_data = client.data_started
             self._drop()
             raise
 

@@ -137,3 +137,7 @@ class MemoryQuota:
         for key in limits:
             self.taken[key] = self.taken.get(key, 0) + 1
         return None
+
+    async def give_back(self, limits: Mapping[str, int]) -> None:
+        for key in limits:
+            self.taken[key] = max(self.taken.get(key, 0) - 1, 0)

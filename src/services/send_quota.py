@@ -64,6 +64,16 @@ class DatabaseQuota:
             return next_midnight(self.now)
         return None
 
+    async def give_back(self, limits: Mapping[str, int]) -> None:
+        """One slot of every counter of ``limits`` back (what `take` took for a mail that surely did not go out);
+        a counter never goes under zero."""
+        conn = connections.get("default")
+        p = [sql.placeholder(conn, n) for n in range(1, 4)]
+        for key in sorted(limits):  # the order `take` locks them in
+            await conn.execute_query(
+                f"UPDATE send_quota SET taken = taken - 1 WHERE project_id = {p[0]} AND counter = {p[1]} "
+                f"AND utc_day = {p[2]} AND taken > 0", [self.project_id, key[:320], day_of(self.now).isoformat()])
+
     async def counts(self, keys: list[str]) -> dict[str, int]:
         """Today's count of each key (0 when nothing was sent)."""
         return await counts(self.project_id, day_of(self.now), keys)

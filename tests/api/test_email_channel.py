@@ -17,6 +17,7 @@ import pytest
 
 from outboundql.channels import Configured, Deferred, Delivered, Delivery, DeliveryFailed
 from outboundql.channels.email import EmailChannel, caps
+from outboundql.channels.testing import MemoryQuota
 from tests.smtp_sink import Sink, free_port, smtp_server, temp_certificate
 
 UNSUBSCRIBE = "https://outbound.example/unsubscribe/u1c.abcdefghijklmnopqrstuv"
@@ -49,6 +50,9 @@ class Quota:
     async def take(self, limits: Mapping[str, int]) -> datetime | None:
         self.asked.append(dict(limits))
         return self.full
+
+    async def give_back(self, limits: Mapping[str, int]) -> None:
+        raise AssertionError("nothing failed: no slot is given back")
 
 
 def header(mail: Any, name: str) -> str:
@@ -339,6 +343,9 @@ async def test_a_session_takes_each_mails_slot_and_defers_only_what_is_over_a_ca
             self.taken += 1
             return None if self.taken == 1 else datetime(2026, 5, 5, tzinfo=UTC)
 
+        async def give_back(self, limits: Mapping[str, int]) -> None:
+            raise AssertionError("nothing failed: no slot is given back")
+
     quota = OneSlot()
     async with smtp_server() as sink:
         async with EmailChannel().session(config(sink.port)) as session:
@@ -346,3 +353,23 @@ async def test_a_session_takes_each_mails_slot_and_defers_only_what_is_over_a_ca
             second = await session.deliver(delivery(attempt_id=13, address="b@y.example", quota=quota))
         assert isinstance(first, Delivered) and isinstance(second, Deferred)
         assert len(sink.mails) == 1
+
+
+async def test_a_mail_that_surely_did_not_go_out_gives_its_cap_slots_back() -> None:
+    slots = ["sender:ana@acme.example", "domain:x.example"]
+    quota = MemoryQuota()
+    async with smtp_server(Sink(refuse_rcpt={"a@x.example": "451 4.7.1 Try again later"})) as sink:
+        refused = await EmailChannel().deliver(delivery(address="a@x.example", quota=quota), config(sink.port))
+    assert isinstance(refused, DeliveryFailed) and quota.taken == dict.fromkeys(slots, 0)
+    async with smtp_server(Sink(refuse_data="554 5.7.1 Message rejected as spam")) as sink:
+        rejected = await EmailChannel().deliver(delivery(address="a@x.example", quota=quota), config(sink.port))
+    assert isinstance(rejected, DeliveryFailed) and quota.taken == dict.fromkeys(slots, 0)
+    unreachable = await EmailChannel().deliver(delivery(address="a@x.example", quota=quota), config(free_port()))
+    assert isinstance(unreachable, DeliveryFailed) and quota.taken == dict.fromkeys(slots, 0)
+    async with smtp_server(Sink(drop_after_data={1})) as sink:  # taken, its answer lost: it may have gone out
+        unknown = await EmailChannel().deliver(delivery(address="a@x.example", quota=quota), config(sink.port))
+        assert isinstance(unknown, DeliveryFailed) and len(sink.mails) == 1
+    assert quota.taken == dict.fromkeys(slots, 1)
+    async with smtp_server() as sink:
+        sent = await EmailChannel().deliver(delivery(address="a@x.example", quota=quota), config(sink.port))
+    assert isinstance(sent, Delivered) and quota.taken == dict.fromkeys(slots, 2)

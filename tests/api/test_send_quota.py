@@ -35,6 +35,21 @@ async def test_a_full_counter_takes_nothing_from_the_others(project: models.Proj
         "sender:ana@acme.example": 3, "domain:globex.example": 2, "domain:initech.example": 1}
 
 
+async def test_a_slot_given_back_frees_the_counter_again_and_never_goes_under_zero(
+        project: models.Project) -> None:
+    quota = DatabaseQuota(project.id, NOON)
+    limits = {"sender:ana@acme.example": 2, "domain:globex.example": 2}
+    assert [await quota.take(limits) for _ in range(3)] == [None, None, MIDNIGHT]
+    await quota.give_back(limits)  # that mail did not go out
+    assert await quota.take(limits) is None
+    assert await quota.take(limits) == MIDNIGHT
+    for _ in range(3):
+        await quota.give_back(limits)
+    assert await quota.counts(list(limits)) == dict.fromkeys(limits, 0)
+    await DatabaseQuota(project.id, MIDNIGHT).give_back(limits)  # another day's counter: nothing to give back
+    assert await DatabaseQuota(project.id, MIDNIGHT).counts(list(limits)) == dict.fromkeys(limits, 0)
+
+
 async def test_counters_are_per_project(project: models.Project, owner: Any, make_project: Any) -> None:
     other = await make_project(owner, "Other Outbound")
     assert await DatabaseQuota(project.id, NOON).take({"domain:globex.example": 1}) is None
