@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Self, cast, get_args
 
 import strawberry
 from strawberry import relay
 from strawberry.extensions import FieldExtension
+from strawberry.types.nodes import SelectedField
 from tortoise.models import Model
 
 from outboundql.errors import NotFound
@@ -27,12 +28,34 @@ class RowType:
 
     @classmethod
     def from_model(cls, row: Any) -> Self:
-        kwargs = {
-            f.name: getattr(row, f.name)
-            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-            if f.init and f.name != "row" and hasattr(row, f.name)
-        }
+        kwargs = {name: getattr(row, name) for name in _copied(cast(Any, cls)) if hasattr(row, name)}
         return cast(Self, cast(Any, cls)(row=row, **kwargs))  # the subclass declares `row`
+
+
+@functools.cache
+def _copied(cls: Any) -> tuple[str, ...]:
+    """The fields of GraphQL type ``cls`` that `RowType.from_model` copies from a row: those it takes at
+    construction, ``row`` aside (worked out once per type, not per row)."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init and f.name != "row")
+
+
+def _fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:  # a fragment spread or an inline fragment
+            yield from _fields(selection.selections)
+
+
+def asks(info: Any, *path: str) -> bool:
+    """Whether the request selects ``path`` (GraphQL field names; fragments looked through, directives not) below
+    the field being resolved: lets a resolver load ahead only what the request reads."""
+    level = list(_fields(info.selected_fields))
+    for name in path:
+        level = [f for parent in level for f in _fields(parent.selections) if f.name == name]
+        if not level:
+            return False
+    return True
 
 
 def pk_or_none(gid: relay.GlobalID | None, type_name: str) -> int | None:

@@ -4,6 +4,7 @@ may see (e.g. the contacts of a visible account), so loaders do no tenancy filte
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -24,6 +25,23 @@ from outboundql.services.messages import said_at
 from outboundql.services.saved_filters import match_counts
 
 M = TypeVar("M", bound=Model)
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def then(loader: DataLoader[K, V], key: K, convert: Callable[[V], Any]) -> Any:
+    """``convert`` of what ``loader`` holds for ``key``: at once when it is already loaded (primed, or loaded for
+    the page), so a resolver returning it stays synchronous and graphql-core completes it without scheduling a
+    task; else an awaitable of it, loaded with the rest of the batch. ``convert`` may itself return either."""
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+        return convert(future.result())
+
+    async def later() -> Any:
+        result = convert(await loader.load(key))
+        return await result if inspect.isawaitable(result) else result
+
+    return later()
 
 
 def _by_id(model: type[M]) -> Callable[[list[int]], Coroutine[Any, Any, list[M | None]]]:

@@ -243,6 +243,32 @@ async def test_the_campaign_page_costs_at_most_four_statements(gql, owner, proje
     assert len(q) <= 4, q.statements  # the campaign, the page with its accounts, their scores (+ auth when cold)
 
 
+FRAGMENT_PAGE = """
+query($id: ID!) {
+  node(id: $id) { ... on Campaign { accounts(first: 100) { edges { node { ...Row } } } } }
+}
+fragment Row on CampaignAccount { effectiveScore ... on CampaignAccount { aiScore { score } } }
+"""
+NAMES_PAGE = """
+query($id: ID!) { node(id: $id) { ... on Campaign { accounts(first: 100) { edges { node { account { name } } } } } } }
+"""
+
+
+async def test_the_page_loads_scores_ahead_only_when_asked(gql, owner, project, product, count_queries) -> None:
+    campaign, _ = await _scored_campaign(owner, project, product, 120, 0)
+    variables = {"id": global_id("Campaign", campaign.id)}
+    data_of(await gql(NAMES_PAGE, variables, as_=owner))
+    with count_queries() as q:  # asked through fragments: still one read of the scores for the whole page
+        page = data_of(await gql(FRAGMENT_PAGE, variables, as_=owner))["node"]["accounts"]
+    assert len(page["edges"]) == 100
+    assert all(e["node"]["aiScore"]["score"] == e["node"]["effectiveScore"] for e in page["edges"])
+    assert sum("fit_score" in s for s in q.statements) == 1, q.statements
+    with count_queries() as q:
+        page = data_of(await gql(NAMES_PAGE, variables, as_=owner))["node"]["accounts"]
+    assert len(page["edges"]) == 100 and all(e["node"]["account"]["name"] for e in page["edges"])
+    assert not any("fit_score" in s for s in q.statements), q.statements
+
+
 async def _plan(sql: str) -> str:
     conn = connections.get("default")
     _, rows = await conn.execute_query(f"EXPLAIN {sql}")

@@ -11,11 +11,12 @@ from strawberry.scalars import JSON
 
 from outboundql import models
 from outboundql.gql.accounts import Account, Contact
-from outboundql.gql.base import ProjectNode, lazy_class
+from outboundql.gql.base import ProjectNode, asks, lazy_class
 from outboundql.gql.context import Info
 from outboundql.gql.enums import Band, GoalOutcome, OutreachStatus, ReviewStatus
 from outboundql.gql.execution import CampaignAccountExecution, OutreachAttempt, attempts_of, execution_of
 from outboundql.gql.goals import GoalType, goal_type
+from outboundql.gql.loaders import then
 from outboundql.gql.pagination import CountedConnection
 from outboundql.services.campaign_account_queries import band_of
 
@@ -71,6 +72,15 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def ai_score_of(campaign: models.Campaign, scores: list[models.FitScore]) -> FitScore | None:
+    """The campaign's AI score of an account among its ``scores`` for the campaign's product (newest first): the
+    one under the campaign's goal, else the newest under another (stale)."""
+    current = next((s for s in scores if s.goal_key == campaign.goal_key), None)
+    if current is not None:
+        return FitScore.from_model(current, stale=False)
+    return FitScore.from_model(scores[0], stale=True) if scores else None
+
+
 @strawberry.type(description="What a thread holds that a person should look at.")
 class ThreadAttention:
     last_inbound_at: datetime | None = strawberry.field(description="When they last wrote or answered.")
@@ -102,8 +112,8 @@ class CampaignAccount(ProjectNode):
         return campaign.from_model(await info.context.loaders.campaign_by_id.load(self.row.campaign_id))
 
     @strawberry.field
-    async def account(self, info: Info) -> Account:
-        return Account.from_model(await info.context.loaders.account_by_id.load(self.row.account_id))
+    def account(self, info: Info) -> Account:
+        return then(info.context.loaders.account_by_id, self.row.account_id, Account.from_model)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The contact the outreach is aimed at.")
     async def contact(self, info: Info) -> Contact | None:
@@ -118,14 +128,15 @@ class CampaignAccount(ProjectNode):
 
     @strawberry.field(description="The fit score for the campaign's product and goal; else the product's most "
                       "recent score under another goal, marked stale; null when unscored.")
-    async def ai_score(self, info: Info) -> FitScore | None:
-        campaign = await info.context.loaders.campaign_by_id.load(self.row.campaign_id)
-        assert campaign is not None
-        scores = await info.context.loaders.scores_by_product_account.load((campaign.product_id, self.row.account_id))
-        current = next((s for s in scores if s.goal_key == campaign.goal_key), None)
-        if current is not None:
-            return FitScore.from_model(current, stale=False)
-        return FitScore.from_model(scores[0], stale=True) if scores else None
+    def ai_score(self, info: Info) -> FitScore | None:
+        loaders = info.context.loaders
+
+        def of_campaign(campaign: models.Campaign | None) -> Any:
+            assert campaign is not None
+            return then(loaders.scores_by_product_account, (campaign.product_id, self.row.account_id),
+                        lambda scores: ai_score_of(campaign, scores))
+
+        return then(loaders.campaign_by_id, self.row.campaign_id, of_campaign)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The thread: every message and call on this campaign account, oldest first "
                       "by when it was sent or received (a draft: written).")
@@ -163,8 +174,18 @@ class CampaignAccount(ProjectNode):
 @strawberry.type
 class CampaignAccountConnection(CountedConnection[CampaignAccount]):
     @classmethod
+    async def load_ahead(cls, rows: list[models.CampaignAccount], info: Info) -> None:
+        loaders = info.context.loaders
+        for row in rows:
+            account = row.__dict__.get("_account")
+            if isinstance(account, models.Account):  # read with the page (select_related): no second query
+                loaders.account_by_id.prime(account.id, account)
+        if rows and asks(info, "edges", "node", "aiScore"):
+            campaigns = await loaders.campaign_by_id.load_many(list({row.campaign_id for row in rows}))
+            product_of = {c.id: c.product_id for c in campaigns if c is not None}
+            await loaders.scores_by_product_account.load_many(
+                [(product_of[row.campaign_id], row.account_id) for row in rows if row.campaign_id in product_of])
+
+    @classmethod
     def resolve_node(cls, node: models.CampaignAccount, *, info: Info, **kwargs: Any) -> CampaignAccount:
-        account = node.__dict__.get("_account")
-        if isinstance(account, models.Account):  # read with the page (select_related): no second query
-            info.context.loaders.account_by_id.prime(account.id, account)
         return CampaignAccount.from_model(node)
