@@ -29,7 +29,8 @@ from bench import PG_BASE, pg_admin
 
 ADMITTED_SHARE = 0.8
 COLUMNS = ("campaign_id", "account_id", "review_status", "outreach_status", "notes", "execution_status",
-           "execution_disabled", "goal_outcome", "attempts_made", "plan_round", "created_at", "updated_at")
+           "execution_disabled", "goal_outcome", "attempts_made", "plan_round", "created_at", "updated_at",
+           "attention_level", "attention_at")
 
 
 
@@ -83,6 +84,7 @@ async def bench(database: str, n: int, repeat: int) -> None:
 
     from outboundql import models
     from outboundql.goals.testing import registry_with
+    from outboundql.models import triggers
     from outboundql.models.config import tortoise_config
     from outboundql.services import campaign_accounts, campaigns, guardrails, runtime
     from outboundql.settings import Settings
@@ -97,7 +99,7 @@ async def bench(database: str, n: int, repeat: int) -> None:
         await pg_admin(f'CREATE DATABASE "{name}"')
     try:
         await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-        await Tortoise.generate_schemas()
+        await triggers.generate_schemas(Tortoise)
         registry = registry_with()
         # The services run as in the API: one settings object, goals, jobs, and (in-process) events.
         runtime.configure(runtime.Runtime(Settings(database_url=url, redis_url=None), registry, DramatiqJobs()))
@@ -129,8 +131,8 @@ async def bench(database: str, n: int, repeat: int) -> None:
 
         def rows(campaign_id: int) -> list[tuple[object, ...]]:
             now = datetime.now(UTC)
-            return [(campaign_id, a, "pending", "not_started", "", "not_planned", False, "open", 0, 1, now, now)
-                    for a in admitted]
+            return [(campaign_id, a, "pending", "not_started", "", "not_planned", False, "open", 0, 1, now, now, 0,
+                     now) for a in admitted]
 
         def placeholders(count: int, offset: int = 0) -> str:
             if pg:

@@ -78,6 +78,7 @@ async def bench(database: str, rows: int, existing: int, repeat: int) -> None:
     from outboundql import models
     from outboundql.enums import ImportStatus
     from outboundql.goals.testing import registry_with
+    from outboundql.models import triggers
     from outboundql.models.config import tortoise_config
     from outboundql.services import imports, runtime
     from outboundql.settings import Settings
@@ -92,7 +93,7 @@ async def bench(database: str, rows: int, existing: int, repeat: int) -> None:
         await pg_admin(f'CREATE DATABASE "{name}"')
     try:
         await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-        await Tortoise.generate_schemas()
+        await triggers.generate_schemas(Tortoise)
         registry = registry_with()
         # The services run as in the API: one settings object, goals, jobs, and (in-process) events.
         runtime.configure(runtime.Runtime(Settings(database_url=url, redis_url=None), registry, DramatiqJobs()))

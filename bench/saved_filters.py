@@ -75,6 +75,7 @@ async def bench(database: str, n: int, repeat: int) -> None:
 
     from outboundql import models
     from outboundql.errors import Collector
+    from outboundql.models import triggers
     from outboundql.models.config import tortoise_config
     from outboundql.services import saved_filters
     from outboundql.services.filter_expressions import columns, match, validate_expression
@@ -88,7 +89,7 @@ async def bench(database: str, n: int, repeat: int) -> None:
         await pg_admin(f'CREATE DATABASE "{name}"')
     try:
         await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-        await Tortoise.generate_schemas()
+        await triggers.generate_schemas(Tortoise)
         conn = connections.get("default")
         pg = database == "postgres"
         project = await models.Project.create(name="Bench", slug="bench")

@@ -309,31 +309,36 @@ def create_token(email: str, name: str, expires_days: int | None) -> None:
 @main.command()
 @click.option("--project", "project_slug", default=None, help="Only this project's campaigns (its slug).")
 def recount(project_slug: str | None) -> None:
-    """Recompute campaigns' cached statistics, and the scores kept on their rows, from the rows and fit scores;
-    repair and report any drift."""
+    """Recompute campaigns' cached statistics, and the scores kept on their rows, from the rows and fit scores, and
+    check projects' kept account counts against their accounts; repair and report any drift."""
     from outboundql import models
-    from outboundql.services import campaign_stats
+    from outboundql.services import campaign_stats, project_counts
     from outboundql.services.sql import column
 
-    async def run() -> tuple[int, list[campaign_stats.Drift], dict[int, str]]:
+    async def run() -> tuple[int, list[campaign_stats.Drift], dict[int, str], project_counts.Recounted]:
         qs = models.Campaign.all()
+        project_ids = None
         if project_slug is not None:
             project = await models.Project.filter(slug=project_slug).first()
             if project is None:
                 _fail(f"no project with slug {project_slug!r}.")
             qs = qs.filter(project_id=project.id)
+            project_ids = [project.id]
         ids = await column(qs.order_by("id").values_list("id", flat=True))
         drifted = await campaign_stats.recount(ids)
         projects = dict(await models.Campaign.filter(id__in=[d.campaign_id for d in drifted])
                         .values_list("id", "project__slug"))
-        return len(ids), drifted, projects
+        return len(ids), drifted, projects, await project_counts.recount(project_ids)
 
-    checked, drifted, projects = _with_db(run)
+    checked, drifted, projects, counts = _with_db(run)
     for drift in drifted:
         changes = ", ".join([f"{name} {drift.cached[name]}→{drift.actual[name]}" for name in drift.fields]
                             + ([f"{drift.rows_repaired} row score(s) repaired"] if drift.rows_repaired else []))
         click.echo(f"{drift.slug} (project {projects.get(drift.campaign_id, '?')}): {changes}")
-    click.echo(f"{checked} campaigns checked, {len(drifted)} repaired")
+    for count in counts.drifted:
+        click.echo(f"project {count.slug}: accounts {count.kept}→{count.actual}")
+    click.echo(f"{checked} campaigns checked, {len(drifted)} repaired; account counts of {counts.checked} projects "
+               f"checked, {len(counts.drifted)} repaired")
 
 
 @main.command("mail-in")

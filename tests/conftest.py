@@ -38,6 +38,7 @@ from outboundql.classifiers.registry import ClassifierRegistry
 from outboundql.classifiers.registry import registry_with as classifier_registry_with
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
+from outboundql.models import triggers
 from outboundql.models.config import MODEL_MODULES, tortoise_config
 from outboundql.scoring.registry import ScorerRegistry
 from outboundql.scoring.registry import registry_with as scorer_registry_with
@@ -96,6 +97,7 @@ async def database(url: str | None = None, *, pooled: bool = False) -> AsyncIter
     EXECUTOR_CACHE.clear()
     if not url:
         async with tortoise_test_context(list(MODEL_MODULES), db_url="sqlite://:memory:") as ctx:
+            await triggers.install(ctx.db())  # it generated the schema from the models
             yield ctx
         return
     schema_url = isolation.schema_pool.take(url) if pooled else None
@@ -109,7 +111,7 @@ async def database(url: str | None = None, *, pooled: bool = False) -> AsyncIter
             async with TortoiseContext() as ctx:
                 await ctx.init(config=tortoise_config(schema_url))
                 if built:
-                    await ctx.generate_schemas(safe=False)
+                    await triggers.generate_schemas(ctx)
                     if pooled:
                         await isolation.schema_pool.remember_shape(schema_url)
                 yield ctx

@@ -86,7 +86,6 @@ class CountedConnection(relay.ListConnection[NodeType], Generic[NodeType]):
         result.queryset = nodes
         return result
 
-
     @classmethod
     async def load_ahead(cls, rows: list[Any], info: Any) -> None:
         """Before a page's nodes are built: load (into the request's loaders) what the request reads of every row,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
@@ -22,6 +23,8 @@ from outboundql.enums import (
 from outboundql.models.base import ProjectScopedModel, TimestampedModel
 
 if TYPE_CHECKING:
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
     from outboundql.models.accounts import Account, Contact
     from outboundql.models.auth import User
     from outboundql.models.products import Product
@@ -141,6 +144,12 @@ class CampaignAccount(TimestampedModel):
     # True: added by the campaign's audience (`outboundql.services.audiences`), released when it stops matching
     # unless someone worked on it; null: added otherwise (by hand, an import, an inbound contact).
     via_audience = fields.BooleanField(null=True)
+    # Kept by the database from the thread's messages (`outboundql.models.triggers`), what the inbox sorts by: how
+    # much the thread asks of a person (3 awaiting our reply: they wrote last; 2 unsent drafts; 1 answered: we wrote
+    # after their latest; 0 nothing to look at), and since when (the latest inbound; the latest draft at level 2;
+    # when the row was added at level 0).
+    attention_level = fields.SmallIntField(default=0)
+    attention_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "campaign_account"
@@ -153,7 +162,21 @@ class CampaignAccount(TimestampedModel):
             Index(fields=["account_id"]),
             Index(fields=["campaign_id", "effective_score", "id"]),  # the review list, best first
             Index(fields=["campaign_id", "created_at", "id"]),  # the review list by date added
+            Index(fields=["campaign_id", "attention_level", "attention_at", "id"]),  # the inbox
         ]
+
+    async def save(self, using_db: BaseDBAsyncClient | None = None, update_fields: Iterable[str] | None = None,
+                   force_create: bool = False, force_update: bool = False) -> None:
+        """Save as the ORM does, except that a row read before never writes back the columns the database keeps
+        (a stale copy would undo what a message written meanwhile set)."""
+        if update_fields is None and self._saved_in_db:
+            update_fields = [name for name in self._meta.fields_db_projection
+                             if name not in DATABASE_KEPT and name != self._meta.pk_attr]
+        await super().save(using_db, update_fields, force_create, force_update)
+
+
+DATABASE_KEPT = frozenset({"attention_level", "attention_at"})
+"""`CampaignAccount` columns only the database's triggers write."""
 
 
 class CampaignAccountTag(Model):

@@ -15,8 +15,13 @@ class AddFilledField(ops.AddField):
     models give their defaults in Python only. The column is added with the field's default as its database
     default, so the rows already there get it; PostgreSQL then drops that default again, so the schema is the
     one the models generate (SQLite cannot drop a column default without remaking the table; it keeps it,
-    harmlessly). The migration state is the plain `AddField`'s.
+    harmlessly). The migration state is the plain `AddField`'s. ``fill``: what the rows already there get, for a
+    field without a default of its own (one set by the ORM when a row is made, or kept by a trigger).
     """
+
+    def __init__(self, model_name: str, name: str, field: Any, *, fill: Any = None) -> None:
+        super().__init__(model_name, name, field)
+        self.fill = fill
 
     async def database_forward(self, app_label: str, old_state: Any, new_state: Any,
                                state_editor: Any | None = None) -> None:
@@ -24,7 +29,7 @@ class AddFilledField(ops.AddField):
             return
         model = new_state.apps.get_model(f"{app_label}.{self.model_name}")
         field = model._meta.fields_map[self.name]
-        default = field.default() if callable(field.default) else field.default
+        default = self.fill if self.fill is not None else field.default() if callable(field.default) else field.default
         unset = field.db_default
         field.db_default = default
         try:

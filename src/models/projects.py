@@ -1,4 +1,4 @@
-"""The tenant (project), its memberships, markets and saved filters."""
+"""The tenant (project), the counts the database keeps for it, its memberships, markets and saved filters."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.models import Model
 
 from outboundql.enums import Role
 from outboundql.models.base import ProjectScopedModel, TimestampedModel
@@ -24,6 +25,22 @@ class Project(TimestampedModel):
 
     class Meta:
         table = "project"
+
+
+class ProjectCounts(Model):
+    """What a project holds, counted by the database itself: triggers on the counted tables move these numbers in
+    the transaction that writes the rows (`outboundql.models.triggers`), whichever code writes them, so they are
+    exact wherever they are read. A project gets its row with its first counted row."""
+
+    id = fields.IntField(primary_key=True)
+    project: fields.OneToOneRelation[Project] = fields.OneToOneField(
+        "models.Project", related_name=False, on_delete=fields.OnDelete.CASCADE
+    )
+    project_id: int
+    accounts = fields.IntField(default=0, description="The project's accounts.")
+
+    class Meta:
+        table = "project_counts"
 
 
 class Membership(TimestampedModel):

@@ -25,7 +25,18 @@ from outboundql import models
 from outboundql.cadence import timezones
 from outboundql.enums import AccountStatus, Role, StatusSource
 from outboundql.errors import Collector, Conflict, InvalidInput, Issue
-from outboundql.services import audiences, audit, contacts, events, fields, idempotency, messages, normalize, sql
+from outboundql.services import (
+    audiences,
+    audit,
+    contacts,
+    events,
+    fields,
+    idempotency,
+    messages,
+    normalize,
+    project_counts,
+    sql,
+)
 from outboundql.services.access import Access
 from outboundql.services.commands import UNSET, Maybe, given
 from outboundql.services.contacts import NewContact
@@ -154,6 +165,12 @@ class AccountQuery:
     domain: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+
+    @property
+    def narrows(self) -> bool:
+        """Whether any condition is set (`filter_accounts` skips an empty list or text)."""
+        return bool(self.statuses or self.countries or self.industries or self.search or self.domain) or any(
+            v is not None for v in (self.min_employees, self.max_employees, self.created_after, self.created_before))
 
 
 AccountSortKey = Literal["name", "created_at", "updated_at", "employee_count"]
@@ -635,6 +652,15 @@ def project_accounts(
     sign = "-" if order.descending else ""
     return filter_accounts(models.Account.filter(project_id=project_id), query or AccountQuery()).order_by(
         f"{sign}{order.key}", f"{sign}id")
+
+
+async def count_project_accounts(access: Access, project_id: int, query: AccountQuery | None = None) -> int:
+    """How many of the project's accounts ``query`` matches: the count the database keeps when it narrows nothing
+    (one indexed lookup, however many accounts), else a COUNT of the matches."""
+    access.require(project_id)
+    if query is None or not query.narrows:
+        return await project_counts.account_count(project_id)
+    return await filter_accounts(models.Account.filter(project_id=project_id), query).count()
 
 
 def filter_accounts(queryset: QuerySet[models.Account], query: AccountQuery) -> QuerySet[models.Account]:

@@ -141,8 +141,8 @@ async def add_accounts(access: Access, goals: GoalRegistry, cmd: AddAccountsToCa
 # Ids are inlined only after int() (they come from account rows), everything else is a parameter.
 _INSERT_COLUMNS = ("campaign_id", "account_id", "review_status", "outreach_status", "notes", "created_at",
                    "updated_at", "execution_status", "execution_disabled", "goal_outcome", "attempts_made",
-                   "plan_round", "score_stale")
-_INSERT_ROWS_PER_STATEMENT = 1000  # 12,000 parameters: under SQLite's and PostgreSQL's limits
+                   "plan_round", "score_stale", "attention_level", "attention_at")
+_INSERT_ROWS_PER_STATEMENT = 1000  # 15,000 parameters: under SQLite's and PostgreSQL's limits
 
 
 async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) -> None:
@@ -161,6 +161,8 @@ async def _insert_rows(conn: Any, campaign_id: int, account_ids: Sequence[int]) 
         0,
         1,
         False,  # its scores are set by `campaign_scores.sync` right after
+        0,  # no message yet: nothing to look at, since it was added
+        meta.fields_map["attention_at"].to_db_value(now, models.CampaignAccount),
     ]
     width = len(_INSERT_COLUMNS)
     for part in chunks(account_ids, _INSERT_ROWS_PER_STATEMENT):

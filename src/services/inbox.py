@@ -5,8 +5,9 @@ inbound first; then the threads with unsent drafts, the newest draft first; then
 we already answered (they have an inbound, we wrote after it), the most recent inbound first.
 Threads with no inbound and no draft are not in the inbox.
 
-The inbox is one queryset ordered in SQL (correlated MAX subqueries on the thread's messages, served
-by the message index on campaign account), so a page is a LIMIT/OFFSET and its count one query.
+Where a thread stands is kept on its row by the database (`CampaignAccount.attention_level` and ``attention_at``,
+set again by triggers whenever one of its messages is written: `outboundql.models.triggers`), so the inbox is one
+queryset over the index (campaign, level, since, id): a page is a keyset range, and its count one query.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tortoise.expressions import RawSQL
 from tortoise.functions import Count, Max
 from tortoise.queryset import QuerySet
 
@@ -74,32 +74,14 @@ async def attention_by_campaign_account(ids: Sequence[int]) -> dict[int, Attenti
     return {i: out.get(i, Attention()) for i in ids}
 
 
-def _latest(column: str, condition: str) -> str:
-    return (f'(SELECT MAX(m."{column}") FROM "message" m WHERE m."campaign_account_id" = "campaign_account"."id" '
-            f"AND {condition})")
-
-
-_SENT = f"m.\"status\" = '{MessageStatus.SENT.value}'"  # enum values: constants, nothing from a request
-_IN = _latest("sent_at", f"m.\"direction\" = '{Direction.INBOUND.value}' AND {_SENT}")
-_OUT = _latest("sent_at", f"m.\"direction\" = '{Direction.OUTBOUND.value}' AND {_SENT}")
-_DRAFT = _latest("created_at", f"m.\"status\" = '{MessageStatus.DRAFT.value}'")
-_AWAITING = f"{_IN} IS NOT NULL AND ({_OUT} IS NULL OR {_OUT} <= {_IN})"  # they wrote last
-#: 0 awaiting our reply, 1 unsent drafts, 2 answered conversation, 3 nothing to look at.
-_RANK = f"CASE WHEN {_AWAITING} THEN 0 WHEN {_DRAFT} IS NOT NULL THEN 1 WHEN {_IN} IS NOT NULL THEN 2 ELSE 3 END"
-#: Within a rank: the most recent inbound (ranks 0 and 2) or draft (rank 1) first.
-_AT = f"CASE WHEN {_AWAITING} THEN {_IN} WHEN {_DRAFT} IS NOT NULL THEN {_DRAFT} ELSE {_IN} END"
-
-
 def inbox(campaign_id: int, classes: Sequence[ReplyClass] | None = None) -> QuerySet[models.CampaignAccount]:
-    """The campaign's threads that need attention, in attention order (see the module docstring), as a
-    queryset: a page is cut in SQL (LIMIT/OFFSET), and the count is one query. ``classes``: only the threads whose
-    latest classified reply is of one of them."""
-    rows = models.CampaignAccount.filter(campaign_id=campaign_id)
+    """The campaign's threads that need attention, in attention order (see the module docstring), as a queryset
+    ordered by the attention the database keeps on each row: a page is one range of the inbox index, wherever it
+    is in the list. ``classes``: only the threads whose latest classified reply is of one of them."""
+    rows = models.CampaignAccount.filter(campaign_id=campaign_id, attention_level__gt=0)
     if classes is not None:
         rows = rows.filter(reply_class__in=list(classes))
-    return (rows.annotate(attention_rank=RawSQL(_RANK), attention_at=RawSQL(_AT))
-            .filter(attention_rank__lt=3)
-            .order_by("attention_rank", "-attention_at", "-id"))
+    return rows.order_by("-attention_level", "-attention_at", "-id")
 
 
 async def class_counts(campaign_ids: Sequence[int]) -> dict[int, list[tuple[ReplyClass, int]]]:

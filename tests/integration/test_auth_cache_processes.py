@@ -17,6 +17,7 @@ from outboundql import models
 from outboundql.app import create_app
 from outboundql.enums import Role
 from outboundql.goals.testing import registry_with
+from outboundql.models import triggers
 from outboundql.models.config import tortoise_config
 from outboundql.services.access import Access
 from outboundql.services.auth_cache import invalidate_user_access
@@ -48,7 +49,7 @@ async def schema_url(pg_url: str) -> AsyncIterator[str]:
             warnings.filterwarnings("ignore", category=TortoiseLoopSwitchWarning)
             async with TortoiseContext() as ctx:
                 await ctx.init(config=tortoise_config(url))
-                await ctx.generate_schemas(safe=False)
+                await triggers.generate_schemas(ctx)
                 set_global_context(ctx)
                 try:
                     yield url

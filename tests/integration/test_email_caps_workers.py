@@ -34,6 +34,7 @@ from outboundql.cadence import rules
 from outboundql.cadence.settings import Step
 from outboundql.enums import AttemptStatus, Channel, Eligibility, ExecutionMode, Weekday
 from outboundql.goals.testing import registry_with
+from outboundql.models import triggers
 from outboundql.models.config import tortoise_config
 from outboundql.services import cadence, channel_configs, execution, planning, scheduler
 from outboundql.services import campaign_accounts as ca_service
@@ -75,7 +76,7 @@ async def _schema(pg_url: str) -> AsyncIterator[str]:
             warnings.filterwarnings("ignore", category=TortoiseLoopSwitchWarning)
             async with TortoiseContext() as ctx:
                 await ctx.init(config=tortoise_config(url))
-                await ctx.generate_schemas(safe=False)
+                await triggers.generate_schemas(ctx)
                 yield url
     finally:
         await isolation.drop_schema_url(url)

@@ -16,6 +16,7 @@ import pytest
 from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
 
+from outboundql.models import triggers
 from outboundql.models.config import apply_migrations, tortoise_config
 from tests import isolation
 
@@ -27,7 +28,7 @@ Schema = dict[str, dict[str, Any]]
 async def _generate_schemas(url: str) -> None:
     async with TortoiseContext() as ctx:
         await ctx.init(config=tortoise_config(url))
-        await ctx.generate_schemas(safe=False)
+        await triggers.generate_schemas(ctx)
 
 
 def _norm_type(raw: str) -> str:
@@ -66,7 +67,9 @@ def sqlite_schema(path: Path) -> Schema:
                 (row[3], row[2], row[4], row[6].upper())
                 for row in conn.execute(f'PRAGMA foreign_key_list("{table}")')
             }
-            schema[table] = {"columns": columns, "indexes": indexes, "fks": fks}
+            named = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,))}
+            schema[table] = {"columns": columns, "indexes": indexes, "fks": fks, "triggers": named}
         return schema
     finally:
         conn.close()
@@ -84,7 +87,8 @@ async def pg_schema(url: str) -> Schema:
             if r["table_name"] == MIGRATIONS_TABLE:
                 continue
             ctype = r["udt_name"] + (f"({r['character_maximum_length']})" if r["character_maximum_length"] else "")
-            table = schema.setdefault(r["table_name"], {"columns": {}, "indexes": set(), "fks": set()})
+            table = schema.setdefault(r["table_name"], {"columns": {}, "indexes": set(), "fks": set(),
+                                                        "triggers": set()})
             table["columns"][r["column_name"]] = (r["is_nullable"] == "YES", _norm_type(ctype))
         for r in await conn.fetch(
             """
@@ -116,6 +120,11 @@ async def pg_schema(url: str) -> Schema:
             if table_name == MIGRATIONS_TABLE:
                 continue
             schema[table_name]["fks"].add((r["col"], r["ref_table"].strip('"'), r["on_delete"]))
+        for r in await conn.fetch(
+            "SELECT c.relname AS table_name, t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+        ):
+            schema[r["table_name"]]["triggers"].add(r["name"])
         return schema
     finally:
         await conn.close()
@@ -129,6 +138,8 @@ def assert_same_schema(migrated: Schema, generated: Schema) -> None:
         assert m["columns"] == g["columns"], f"{table}: columns (nullable, type) differ"
         assert m["indexes"] == g["indexes"], f"{table}: unique constraints / index column sets differ"
         assert m["fks"] == g["fks"], f"{table}: foreign keys differ"
+        assert m["triggers"] == g["triggers"], f"{table}: triggers differ"
+    assert generated["account"]["triggers"] == {"account_counted", "account_uncounted", "account_moved"}
 
 
 def test_models_and_migrations_agree() -> None:
@@ -209,10 +220,11 @@ def test_postgres_migrations_build_the_models_schema(pg_url: str) -> None:
     assert_same_schema(first, generated_schema)
 
 
-def test_sqlite_0012_and_0013_move_signals_keep_scores_and_share_usage(tmp_path: Path) -> None:
+def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_and_count_accounts(tmp_path: Path) -> None:
     """Data written before 0012 comes through it: a message's notes become confirmed signals of kind ``other``,
     and each campaign row's kept scores and its campaign's counters are filled from the fit scores; then (0013) a paid
-    call about one account becomes that account's share."""
+    call about one account becomes that account's share; then (0014) each project's accounts are counted, and the
+    count moves with the next account written."""
     from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
     from outboundql.models.migrating import _orm
@@ -237,6 +249,7 @@ def test_sqlite_0012_and_0013_move_signals_keep_scores_and_share_usage(tmp_path:
 
     user = insert("user", email="old@example.com", name="Old")
     project = insert("project", name="P", slug="p", description="")
+    empty = insert("project", name="Q", slug="q", description="")
     product = insert("product", name="W", slug="w", description="", example_good_urls="[]", example_bad_urls="[]",
                      project_id=project)
     campaign_cols = dict(name="C", slug="c", description="", keywords="[]", goal_key="sales", audience_config="{}",
@@ -282,6 +295,11 @@ def test_sqlite_0012_and_0013_move_signals_keep_scores_and_share_usage(tmp_path:
         counters = conn.execute("SELECT stale_score_count, score_bucket_2, score_bucket_7, "
                                 "score_bucket_0 + score_bucket_1 + score_bucket_3 + score_bucket_4 + score_bucket_5 "
                                 "+ score_bucket_6 + score_bucket_8 + score_bucket_9 FROM campaign").fetchone()
+        counted = conn.execute("SELECT project_id, accounts FROM project_counts ORDER BY project_id").fetchall()
+        conn.execute("INSERT INTO account (name, name_key, city_key, description, tags, custom_fields, status, "
+                     "project_id, created_at, updated_at) VALUES ('New', 'new', '', '', '[]', '{}', 'new', ?, ?, ?)",
+                     (empty, now, now))
+        moved = conn.execute("SELECT project_id, accounts FROM project_counts ORDER BY project_id").fetchall()
     finally:
         conn.close()
     assert signals == [(with_notes, campaign, "other", "Budget in Q3", "confirmed", "person", user),
@@ -290,3 +308,6 @@ def test_sqlite_0012_and_0013_move_signals_keep_scores_and_share_usage(tmp_path:
     assert counters == (1, 1, 1, 0)
     # 0013: a call about one account is all that account's.
     assert [(a, float(c), i, o) for a, c, i, o in shares] == [(first_account, 0.012, 10, 5)]
+    # 0014: every project counted, and the triggers in place.
+    assert counted == [(project, 3), (empty, 0)]
+    assert moved == [(project, 3), (empty, 1)]

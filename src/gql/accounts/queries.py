@@ -13,6 +13,9 @@ async def resolve_accounts(
     first: int | None, after: str | None, last: int | None, before: str | None,
 ) -> AccountConnection:
     """`Project.accounts`: the project's accounts, filtered and sorted by the service, a page of them."""
-    queryset = accounts_service.project_accounts(
-        info.context.access, project_id, flt.to_query() if flt else None, order.to_order() if order else None)
-    return await AccountConnection.page(queryset, info, first=first, after=after, last=last, before=before)
+    access = info.context.access
+    query = flt.to_query() if flt else None
+    queryset = accounts_service.project_accounts(access, project_id, query, order.to_order() if order else None)
+    return await AccountConnection.page(
+        queryset, info, first=first, after=after, last=last, before=before,
+        count=lambda: accounts_service.count_project_accounts(access, project_id, query))

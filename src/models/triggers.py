@@ -1,0 +1,149 @@
+"""What the database keeps itself, moved by triggers in the transaction that writes the rows, so that every writer
+is seen (services, bulk inserts, imports, cascades, SQL run by hand) and a reader finds it in one indexed lookup:
+
+* each project's account count (`outboundql.models.ProjectCounts`), moved by the ``account`` rows written;
+* each thread's attention (`CampaignAccount.attention_level` and ``attention_at``, what the inbox sorts by), set
+  again from the thread's messages whenever one is written, moved or deleted.
+
+SQLite runs a trigger per row written. PostgreSQL runs one per statement over its transition table, so a bulk
+insert of N accounts moves each project's count once and a batch of messages sets each thread once (an account
+moved to another project, never done by the code, is counted per row).
+
+`install` puts triggers in place: the migration that introduced them installs its own groups (`ACCOUNTS`,
+`ATTENTION`; later ones come with migrations of their own), and every schema built from the models
+(``generate_schemas`` in tests and benchmarks) installs them all (`ALL`). ``outboundql recount`` checks the account
+counts against the rows and repairs them (`outboundql.services.project_counts`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from outboundql.enums import Direction, MessageStatus
+
+if TYPE_CHECKING:
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
+_ACCOUNTS_SQLITE = [
+    'CREATE TRIGGER IF NOT EXISTS "account_counted" AFTER INSERT ON "account" BEGIN '
+    'INSERT INTO "project_counts" ("project_id", "accounts") VALUES (NEW."project_id", 1) '
+    'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "accounts" + 1; END',
+    'CREATE TRIGGER IF NOT EXISTS "account_uncounted" AFTER DELETE ON "account" BEGIN '
+    'UPDATE "project_counts" SET "accounts" = "accounts" - 1 WHERE "project_id" = OLD."project_id"; END',
+    'CREATE TRIGGER IF NOT EXISTS "account_moved" AFTER UPDATE OF "project_id" ON "account" '
+    'WHEN OLD."project_id" <> NEW."project_id" BEGIN '
+    'UPDATE "project_counts" SET "accounts" = "accounts" - 1 WHERE "project_id" = OLD."project_id"; '
+    'INSERT INTO "project_counts" ("project_id", "accounts") VALUES (NEW."project_id", 1) '
+    'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "accounts" + 1; END',
+]
+
+_ADD = ('INSERT INTO "project_counts" ("project_id", "accounts") {rows} '
+        'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "project_counts"."accounts" + EXCLUDED."accounts"')
+_TAKE = ('UPDATE "project_counts" c SET "accounts" = c."accounts" - t."n" FROM ({rows}) AS t '
+         'WHERE c."project_id" = t."project_id"')
+_PER_PROJECT = 'SELECT "project_id", COUNT(*) AS "n" FROM {table} GROUP BY "project_id" ORDER BY "project_id"'
+
+
+def _function(name: str, body: str) -> str:
+    return (f'CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS $$ '
+            f"BEGIN {body}; RETURN NULL; END $$")
+
+
+_ACCOUNTS_POSTGRES = [
+    _function("account_counted", _ADD.format(rows=_PER_PROJECT.format(table='"added"'))),
+    _function("account_uncounted", _TAKE.format(rows=_PER_PROJECT.format(table='"removed"'))),
+    _function("account_moved", _TAKE.format(rows='SELECT OLD."project_id" AS "project_id", 1 AS "n"') + "; "
+              + _ADD.format(rows='VALUES (NEW."project_id", 1)')),
+    'DROP TRIGGER IF EXISTS "account_counted" ON "account"',
+    'CREATE TRIGGER "account_counted" AFTER INSERT ON "account" REFERENCING NEW TABLE AS "added" '
+    'FOR EACH STATEMENT EXECUTE FUNCTION "account_counted"()',
+    'DROP TRIGGER IF EXISTS "account_uncounted" ON "account"',
+    'CREATE TRIGGER "account_uncounted" AFTER DELETE ON "account" REFERENCING OLD TABLE AS "removed" '
+    'FOR EACH STATEMENT EXECUTE FUNCTION "account_uncounted"()',
+    'DROP TRIGGER IF EXISTS "account_moved" ON "account"',
+    'CREATE TRIGGER "account_moved" AFTER UPDATE OF "project_id" ON "account" FOR EACH ROW '
+    'WHEN (OLD."project_id" IS DISTINCT FROM NEW."project_id") EXECUTE FUNCTION "account_moved"()',
+]
+
+ACCOUNTS = {"sqlite": _ACCOUNTS_SQLITE, "postgres": _ACCOUNTS_POSTGRES}
+"""The triggers keeping `ProjectCounts.accounts`, per database."""
+
+
+
+def _latest(column: str, condition: str) -> str:
+    return (f'(SELECT MAX(m."{column}") FROM "message" m WHERE m."campaign_account_id" = "campaign_account"."id" '
+            f"AND {condition})")
+
+
+_SENT = f"m.\"status\" = '{MessageStatus.SENT.value}'"  # enum values: constants
+_IN = _latest("sent_at", f"m.\"direction\" = '{Direction.INBOUND.value}' AND {_SENT}")
+_OUT = _latest("sent_at", f"m.\"direction\" = '{Direction.OUTBOUND.value}' AND {_SENT}")
+_DRAFT = _latest("created_at", f"m.\"status\" = '{MessageStatus.DRAFT.value}'")
+_AWAITING = f"{_IN} IS NOT NULL AND ({_OUT} IS NULL OR {_OUT} <= {_IN})"  # they wrote last
+_LEVEL = f"CASE WHEN {_AWAITING} THEN 3 WHEN {_DRAFT} IS NOT NULL THEN 2 WHEN {_IN} IS NOT NULL THEN 1 ELSE 0 END"
+_SINCE = (f"CASE WHEN {_AWAITING} THEN {_IN} WHEN {_DRAFT} IS NOT NULL THEN {_DRAFT} WHEN {_IN} IS NOT NULL "
+          f'THEN {_IN} ELSE "campaign_account"."created_at" END')
+
+ATTENTION_SET = f'UPDATE "campaign_account" SET "attention_level" = {_LEVEL}, "attention_at" = {_SINCE} WHERE {{rows}}'
+"""Set the attention of the threads ``rows`` names (a condition on ``campaign_account``) from their messages."""
+
+_THREADS = '"id" IN ({ids})'
+_MOVED = ('SELECT t."x" FROM "old_rows" o JOIN "new_rows" n ON n."id" = o."id" CROSS JOIN LATERAL '
+          '(VALUES (o."campaign_account_id"), (n."campaign_account_id")) AS t("x") WHERE '
+          '(o."campaign_account_id", o."direction", o."status", o."sent_at", o."created_at") IS DISTINCT FROM '
+          '(n."campaign_account_id", n."direction", n."status", n."sent_at", n."created_at")')
+_WATCHED = '"campaign_account_id", "direction", "status", "sent_at", "created_at"'
+
+
+def _set_for(ids: str) -> str:
+    return ATTENTION_SET.format(rows=_THREADS.format(ids=ids))
+
+
+_ATTENTION_SQLITE = [
+    'CREATE TRIGGER IF NOT EXISTS "thread_attention_added" AFTER INSERT ON "message" BEGIN ' +
+    _set_for('NEW."campaign_account_id"') + "; END",
+    'CREATE TRIGGER IF NOT EXISTS "thread_attention_removed" AFTER DELETE ON "message" BEGIN ' +
+    _set_for('OLD."campaign_account_id"') + "; END",
+    f'CREATE TRIGGER IF NOT EXISTS "thread_attention_changed" AFTER UPDATE OF {_WATCHED} ON "message" BEGIN ' +
+    _set_for('OLD."campaign_account_id", NEW."campaign_account_id"') + "; END",
+]
+
+_ATTENTION_POSTGRES = [
+    _function("thread_attention_added", _set_for('SELECT "campaign_account_id" FROM "added"')),
+    _function("thread_attention_removed", _set_for('SELECT "campaign_account_id" FROM "removed"')),
+    _function("thread_attention_changed", _set_for(_MOVED)),
+    'DROP TRIGGER IF EXISTS "thread_attention_added" ON "message"',
+    'CREATE TRIGGER "thread_attention_added" AFTER INSERT ON "message" REFERENCING NEW TABLE AS "added" '
+    'FOR EACH STATEMENT EXECUTE FUNCTION "thread_attention_added"()',
+    'DROP TRIGGER IF EXISTS "thread_attention_removed" ON "message"',
+    'CREATE TRIGGER "thread_attention_removed" AFTER DELETE ON "message" REFERENCING OLD TABLE AS "removed" '
+    'FOR EACH STATEMENT EXECUTE FUNCTION "thread_attention_removed"()',
+    'DROP TRIGGER IF EXISTS "thread_attention_changed" ON "message"',
+    'CREATE TRIGGER "thread_attention_changed" AFTER UPDATE ON "message" REFERENCING OLD TABLE AS "old_rows" '
+    'NEW TABLE AS "new_rows" FOR EACH STATEMENT EXECUTE FUNCTION "thread_attention_changed"()',
+]
+
+ATTENTION = {"sqlite": _ATTENTION_SQLITE, "postgres": _ATTENTION_POSTGRES}
+"""The triggers keeping `CampaignAccount.attention_level` and ``attention_at``, per database."""
+
+ALL = (ACCOUNTS, ATTENTION)
+"""Every group of triggers."""
+
+
+async def install(client: BaseDBAsyncClient, *groups: dict[str, list[str]]) -> None:
+    """Put the triggers of ``groups`` (all of them when none is named) in place on the database ``client`` talks to;
+    installing them again changes nothing."""
+    for triggers in groups or ALL:
+        for statement in triggers[client.capabilities.dialect]:
+            await client.execute_script(statement)
+
+
+
+async def generate_schemas(orm: Any) -> None:
+    """A schema made straight from the models, as tests and benchmarks build theirs (``orm``: an initialised
+    `tortoise.context.TortoiseContext`, or `tortoise.Tortoise`), with all the triggers. A deployed
+    database is migrated instead (``outboundql migrate``)."""
+    from tortoise import connections
+
+    await orm.generate_schemas(safe=False)
+    await install(connections.get("default"))
