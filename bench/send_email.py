@@ -190,6 +190,7 @@ async def bench(settings: Settings, n: int, repeat: int) -> None:
     from tortoise import Tortoise
 
     from outboundql.goals.testing import registry_with
+    from outboundql.models import triggers
     from outboundql.models.config import tortoise_config
     from outboundql.services import runtime
     from outboundql.workers import DramatiqJobs, install
@@ -201,7 +202,7 @@ async def bench(settings: Settings, n: int, repeat: int) -> None:
     url = settings.database_url
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     # A throwaway database, made from the models.
-    await Tortoise.generate_schemas()
+    await triggers.generate_schemas(Tortoise)
     sink = Sink()
     port = _free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port, decode_data=False)

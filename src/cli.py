@@ -310,12 +310,12 @@ def create_token(email: str, name: str, expires_days: int | None) -> None:
 @click.option("--project", "project_slug", default=None, help="Only this project's campaigns (its slug).")
 def recount(project_slug: str | None) -> None:
     """Recompute campaigns' cached statistics, and the scores kept on their rows, from the rows and fit scores, and
-    check projects' kept account counts against their accounts; repair and report any drift."""
+    check projects' kept account counts and threads' attention against their rows; repair and report any drift."""
     from outboundql import models
-    from outboundql.services import campaign_stats, project_counts
+    from outboundql.services import campaign_stats, database_kept
     from outboundql.services.sql import column
 
-    async def run() -> tuple[int, list[campaign_stats.Drift], dict[int, str], project_counts.Recounted]:
+    async def run() -> tuple[int, list[campaign_stats.Drift], dict[int, str], database_kept.Recounted]:
         qs = models.Campaign.all()
         project_ids = None
         if project_slug is not None:
@@ -328,7 +328,7 @@ def recount(project_slug: str | None) -> None:
         drifted = await campaign_stats.recount(ids)
         projects = dict(await models.Campaign.filter(id__in=[d.campaign_id for d in drifted])
                         .values_list("id", "project__slug"))
-        return len(ids), drifted, projects, await project_counts.recount(project_ids)
+        return len(ids), drifted, projects, await database_kept.recount(project_ids)
 
     checked, drifted, projects, counts = _with_db(run)
     for drift in drifted:
@@ -338,7 +338,7 @@ def recount(project_slug: str | None) -> None:
     for count in counts.drifted:
         click.echo(f"project {count.slug}: accounts {count.kept}→{count.actual}")
     click.echo(f"{checked} campaigns checked, {len(drifted)} repaired; account counts of {counts.checked} projects "
-               f"checked, {len(counts.drifted)} repaired")
+               f"checked, {len(counts.drifted)} repaired; attention of {counts.threads_repaired} threads repaired")
 
 
 @main.command("mail-in")

@@ -9,10 +9,12 @@ SQLite runs a trigger per row written. PostgreSQL runs one per statement over it
 insert of N accounts moves each project's count once and a batch of messages sets each thread once (an account
 moved to another project, never done by the code, is counted per row).
 
-`install` puts triggers in place: the migration that introduced them installs its own groups (`ACCOUNTS`,
-`ATTENTION`; later ones come with migrations of their own), and every schema built from the models
-(``generate_schemas`` in tests and benchmarks) installs them all (`ALL`). ``outboundql recount`` checks the account
-counts against the rows and repairs them (`outboundql.services.project_counts`).
+`install` puts triggers in place: the migration that introduced a group installs it (`ACCOUNTS` and `ATTENTION`:
+0014), and every schema built from the models (``generate_schemas`` in tests and benchmarks) installs them all
+(`ALL`). A group never changes once a migration installs it: a change is a new group, installed (and the old
+triggers dropped) by a migration of its own, so an old migration still runs against the schema of its time.
+``outboundql recount`` checks the account counts and the attention against the rows and repairs them
+(`outboundql.services.database_kept`).
 """
 
 from __future__ import annotations
@@ -80,11 +82,15 @@ _IN = _latest("sent_at", f"m.\"direction\" = '{Direction.INBOUND.value}' AND {_S
 _OUT = _latest("sent_at", f"m.\"direction\" = '{Direction.OUTBOUND.value}' AND {_SENT}")
 _DRAFT = _latest("created_at", f"m.\"status\" = '{MessageStatus.DRAFT.value}'")
 _AWAITING = f"{_IN} IS NOT NULL AND ({_OUT} IS NULL OR {_OUT} <= {_IN})"  # they wrote last
-_LEVEL = f"CASE WHEN {_AWAITING} THEN 3 WHEN {_DRAFT} IS NOT NULL THEN 2 WHEN {_IN} IS NOT NULL THEN 1 ELSE 0 END"
-_SINCE = (f"CASE WHEN {_AWAITING} THEN {_IN} WHEN {_DRAFT} IS NOT NULL THEN {_DRAFT} WHEN {_IN} IS NOT NULL "
-          f'THEN {_IN} ELSE "campaign_account"."created_at" END')
+ATTENTION_LEVEL = (f"CASE WHEN {_AWAITING} THEN 3 WHEN {_DRAFT} IS NOT NULL THEN 2 WHEN {_IN} IS NOT NULL THEN 1 "
+                   "ELSE 0 END")
+"""A thread's attention level, from its messages (an expression over a ``campaign_account`` row)."""
+ATTENTION_SINCE = (f"CASE WHEN {_AWAITING} THEN {_IN} WHEN {_DRAFT} IS NOT NULL THEN {_DRAFT} WHEN {_IN} IS NOT NULL "
+                   f'THEN {_IN} ELSE "campaign_account"."created_at" END')
+"""Since when the thread stands at its level (an expression over a ``campaign_account`` row)."""
 
-ATTENTION_SET = f'UPDATE "campaign_account" SET "attention_level" = {_LEVEL}, "attention_at" = {_SINCE} WHERE {{rows}}'
+ATTENTION_SET = (f'UPDATE "campaign_account" SET "attention_level" = {ATTENTION_LEVEL}, '
+                 f'"attention_at" = {ATTENTION_SINCE} WHERE {{rows}}')
 """Set the attention of the threads ``rows`` names (a condition on ``campaign_account``) from their messages."""
 
 _THREADS = '"id" IN ({ids})'
@@ -99,6 +105,14 @@ def _set_for(ids: str) -> str:
     return ATTENTION_SET.format(rows=_THREADS.format(ids=ids))
 
 
+def _locked_set_for(ids: str) -> str:
+    """PostgreSQL: the threads' rows locked first, in id order (concurrent writers queue in one order, so they
+    cannot deadlock here), then set by a statement of its own: it reads with a snapshot taken after the lock, so it
+    sees the messages a writer it waited for committed."""
+    return (f'PERFORM 1 FROM "campaign_account" WHERE {_THREADS.format(ids=ids)} ORDER BY "id" FOR NO KEY UPDATE; '
+            + _set_for(ids))
+
+
 _ATTENTION_SQLITE = [
     'CREATE TRIGGER IF NOT EXISTS "thread_attention_added" AFTER INSERT ON "message" BEGIN ' +
     _set_for('NEW."campaign_account_id"') + "; END",
@@ -109,9 +123,9 @@ _ATTENTION_SQLITE = [
 ]
 
 _ATTENTION_POSTGRES = [
-    _function("thread_attention_added", _set_for('SELECT "campaign_account_id" FROM "added"')),
-    _function("thread_attention_removed", _set_for('SELECT "campaign_account_id" FROM "removed"')),
-    _function("thread_attention_changed", _set_for(_MOVED)),
+    _function("thread_attention_added", _locked_set_for('SELECT "campaign_account_id" FROM "added"')),
+    _function("thread_attention_removed", _locked_set_for('SELECT "campaign_account_id" FROM "removed"')),
+    _function("thread_attention_changed", _locked_set_for(_MOVED)),
     'DROP TRIGGER IF EXISTS "thread_attention_added" ON "message"',
     'CREATE TRIGGER "thread_attention_added" AFTER INSERT ON "message" REFERENCING NEW TABLE AS "added" '
     'FOR EACH STATEMENT EXECUTE FUNCTION "thread_attention_added"()',

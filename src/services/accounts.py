@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -29,12 +30,12 @@ from outboundql.services import (
     audiences,
     audit,
     contacts,
+    database_kept,
     events,
     fields,
     idempotency,
     messages,
     normalize,
-    project_counts,
     sql,
 )
 from outboundql.services.access import Access
@@ -169,8 +170,8 @@ class AccountQuery:
     @property
     def narrows(self) -> bool:
         """Whether any condition is set (`filter_accounts` skips an empty list or text)."""
-        return bool(self.statuses or self.countries or self.industries or self.search or self.domain) or any(
-            v is not None for v in (self.min_employees, self.max_employees, self.created_after, self.created_before))
+        return any(bool(v) if isinstance(v, (str, list, tuple)) else v is not None
+                   for v in (getattr(self, f.name) for f in dataclass_fields(self)))
 
 
 AccountSortKey = Literal["name", "created_at", "updated_at", "employee_count"]
@@ -659,7 +660,7 @@ async def count_project_accounts(access: Access, project_id: int, query: Account
     (one indexed lookup, however many accounts), else a COUNT of the matches."""
     access.require(project_id)
     if query is None or not query.narrows:
-        return await project_counts.account_count(project_id)
+        return await database_kept.account_count(project_id)
     return await filter_accounts(models.Account.filter(project_id=project_id), query).count()
 
 

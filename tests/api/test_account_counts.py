@@ -10,7 +10,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.services import account_merge, account_upserts, erasure, project_counts
+from outboundql.services import account_merge, account_upserts, database_kept, erasure
 from outboundql.services import accounts as accounts_service
 from outboundql.services.access import Access
 from tests.helpers import data_of, warm_up
@@ -23,7 +23,7 @@ query($slug: String!, $filter: AccountFilter) {
 
 
 async def _kept(project: models.Project) -> int:
-    return await project_counts.account_count(project.id)
+    return await database_kept.account_count(project.id)
 
 
 async def _actual(project: models.Project) -> int:
@@ -109,9 +109,9 @@ async def test_recount_repairs_a_drifted_count_by_the_difference(owner: Any, pro
     await models.Account.bulk_create([models.Account(project=project, name=f"A {i}", name_key=f"a {i}")
                                       for i in range(5)])
     await models.ProjectCounts.filter(project_id=project.id).update(accounts=2)
-    done = await project_counts.recount([project.id])
+    done = await database_kept.recount([project.id])
     assert [(d.kept, d.actual) for d in done.drifted] == [(2, 5)]
     assert await _kept(project) == 5
-    assert (await project_counts.recount()).drifted == []
+    assert (await database_kept.recount()).drifted == []
     event = await models.AuditEvent.filter(project_id=project.id, action="project.recount").get()
     assert (event.before, event.after) == ({"accounts": 2}, {"accounts": 5})

@@ -5,14 +5,15 @@ on PostgreSQL served by the inbox index."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from tortoise import connections
 
 from outboundql import models
 from outboundql.enums import Direction, MessageMode, MessageStatus
-from outboundql.services import inbox
+from outboundql.services import inbox, messages
+from outboundql.services.access import Access
 from outboundql.services.sql import is_postgres
 from tests.api.test_score_campaign import make_campaign
 from tests.helpers import Person
@@ -110,3 +111,22 @@ async def test_the_inbox_reads_its_index_without_statistics(owner: Person, proje
         "AND indexdef LIKE '%attention_level, attention_at, id)%'")
     assert found and found[0]["indexname"] in plan, plan
     assert "Sort" not in plan.replace("Sort Key", ""), plan
+
+
+async def test_a_time_logged_with_another_offset_is_kept_in_utc(owner: Person, project: models.Project,
+                                                                product: models.Product) -> None:
+    """Their reply dated 11:00 at +02:00 (09:00 UTC), our answer at 09:30 UTC: the thread is answered, on SQLite
+    too, where the triggers compare times as text (the ORM stores them in UTC)."""
+    account = await models.Account.create(project=project, name="Ada")
+    campaign = await make_campaign(owner, project, product, "Zones", [account])
+    thread = await _thread(campaign, "Ada")
+    access = await Access.for_user(owner.user)
+    await messages.log_message(access, messages.LogMessage(
+        thread.id, Direction.INBOUND, text="Tell me more", sent_at=datetime(2026, 11, 2, 11, 0,
+                                                                            tzinfo=timezone(timedelta(hours=2)))))
+    await messages.log_message(access, messages.LogMessage(thread.id, text="Here it is",
+                                                           sent_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC)))
+    stored = await connections.get("default").execute_query_dict(
+        f"SELECT sent_at FROM message WHERE campaign_account_id = {thread.id} AND direction = 'inbound'")
+    assert str(stored[0]["sent_at"]).startswith("2026-11-02 09:00:00")
+    assert (await _attention(campaign))["Ada"] == (1, datetime(2026, 11, 2, 9, 0, tzinfo=UTC))

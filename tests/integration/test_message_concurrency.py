@@ -1,5 +1,6 @@
-"""Concurrent logMessage calls on PostgreSQL: racing retries with one idempotency key make one message, and
-sends and replies logged at once on many threads leave the counters equal to the rows."""
+"""Concurrent logMessage calls on PostgreSQL: racing retries with one idempotency key make one message, sends and
+replies logged at once on many threads leave the counters equal to the rows, and two writers of one thread leave its
+attention what both messages make."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import asyncio
 import contextvars
 import dataclasses
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from outboundql import models
-from outboundql.enums import AccountStatus, Direction, MessageStatus, StatusSource
+from outboundql.enums import AccountStatus, Direction, MessageMode, MessageStatus, StatusSource
 from outboundql.errors import InvalidInput
 from outboundql.goals.testing import registry_with
 from outboundql.services import accounts as accounts_service
@@ -21,6 +25,8 @@ from outboundql.services import messages as messages_service
 from tests.integration.test_campaign_concurrency import assert_exact, scene
 
 pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 async def test_racing_retries_make_one_message_and_count_once(pg_url: str) -> None:
@@ -172,3 +178,44 @@ async def test_racing_sends_and_discards_of_one_draft_make_one_outcome(pg_url: s
                 assert messages == []
         counters = await assert_exact(s.campaign.id)
         assert counters["outreached_accounts"] == sent_rows
+
+
+async def test_two_writers_of_one_thread_leave_the_attention_both_messages_make(pg_url: str) -> None:
+    """Their reply is written but not yet committed when our answer is written to the same thread: the answer's
+    trigger waits for the reply's transaction, then sets the thread from both messages (answered), not from the
+    snapshot it started with (which held our answer alone)."""
+    async with scene(pg_url) as s:
+        account_id = min(s.admitted)
+        await ca_service.add_accounts(s.access, registry_with(),
+                                      ca_service.AddAccountsToCampaign(s.campaign.id, [account_id]))
+        row = await models.CampaignAccount.get(campaign_id=s.campaign.id, account_id=account_id)
+        said = {"project_id": s.campaign.project_id, "campaign_account_id": row.id, "status": MessageStatus.SENT}
+        reply_written, answer_waits = asyncio.Event(), asyncio.Event()
+
+        async def reply() -> None:
+            async with in_transaction():
+                await models.Message.create(**said, direction=Direction.INBOUND, mode=MessageMode.PASTE_INBOUND,
+                                            sent_at=T0)
+                reply_written.set()
+                await answer_waits.wait()
+
+        async def answer() -> None:
+            await reply_written.wait()
+            written = asyncio.ensure_future(models.Message.create(
+                **said, direction=Direction.OUTBOUND, mode=MessageMode.LOG_SENT, sent_at=T0 + timedelta(hours=1)))
+            conn = connections.get("default")
+            for _ in range(500):  # until its INSERT waits on the thread's row (a state, not a time)
+                [waiting] = await conn.execute_query_dict(
+                    "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \"message\"%'")
+                if waiting["n"]:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the answer never waited for the reply's transaction")
+            answer_waits.set()
+            await written
+
+        await asyncio.gather(reply(), answer())
+        fresh = await models.CampaignAccount.get(id=row.id)
+        assert (fresh.attention_level, fresh.attention_at) == (1, T0)

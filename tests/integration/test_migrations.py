@@ -220,11 +220,12 @@ def test_postgres_migrations_build_the_models_schema(pg_url: str) -> None:
     assert_same_schema(first, generated_schema)
 
 
-def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_and_count_accounts(tmp_path: Path) -> None:
+def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_count_accounts_and_attention(tmp_path: Path,
+                                                                                              ) -> None:
     """Data written before 0012 comes through it: a message's notes become confirmed signals of kind ``other``,
     and each campaign row's kept scores and its campaign's counters are filled from the fit scores; then (0013) a paid
-    call about one account becomes that account's share; then (0014) each project's accounts are counted, and the
-    count moves with the next account written."""
+    call about one account becomes that account's share; then (0014) each project's accounts are counted (and the
+    count moves with the next account written), and each thread's attention is set from its messages."""
     from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
     from outboundql.models.migrating import _orm
@@ -275,6 +276,9 @@ def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_and_count_acco
                         reply_class_corrected=0, created_by_id=user)
     with_notes = insert("message", signals='["Budget in Q3", "Uses SAP", "Budget in Q3", " "]', **message_cols)
     insert("message", signals="[]", **message_cols)
+    thread = {**message_cols, "campaign_account_id": rows[1], "channel": "email", "signals": "[]"}
+    insert("message", **{**thread, "direction": "inbound", "sent_at": "2026-11-01 10:00:00+00:00"})  # a reply,
+    insert("message", **{**thread, "sent_at": "2026-11-01 10:30:00+00:00"})  # answered
     first_account = conn.execute("SELECT account_id FROM campaign_account ORDER BY id").fetchone()[0]
     for account_id in (first_account, None):  # a draft about one account; a batch about several (not recorded)
         conn.execute("INSERT INTO api_usage (provider, model, operation, input_units, output_units, cost_usd, "
@@ -296,6 +300,7 @@ def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_and_count_acco
                                 "score_bucket_0 + score_bucket_1 + score_bucket_3 + score_bucket_4 + score_bucket_5 "
                                 "+ score_bucket_6 + score_bucket_8 + score_bucket_9 FROM campaign").fetchone()
         counted = conn.execute("SELECT project_id, accounts FROM project_counts ORDER BY project_id").fetchall()
+        attention = conn.execute("SELECT attention_level, attention_at FROM campaign_account ORDER BY id").fetchall()
         conn.execute("INSERT INTO account (name, name_key, city_key, description, tags, custom_fields, status, "
                      "project_id, created_at, updated_at) VALUES ('New', 'new', '', '', '[]', '{}', 'new', ?, ?, ?)",
                      (empty, now, now))
@@ -311,3 +316,5 @@ def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_and_count_acco
     # 0014: every project counted, and the triggers in place.
     assert counted == [(project, 3), (empty, 0)]
     assert moved == [(project, 3), (empty, 1)]
+    # ... and every thread's attention set from its messages.
+    assert attention == [(0, now), (1, "2026-11-01 10:00:00+00:00"), (0, now)]

@@ -40,7 +40,7 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
 
 async def _seed(db_url: str) -> dict[str, int]:
     """Two projects with a campaign each (3 accounts, 1 approved); then their cached stats drift, and so do their
-    kept account counts (Alpha's row is gone, Beta's says 7)."""
+    kept account counts (Alpha's row is gone, Beta's says 7) and Beta's threads' attention."""
     async with TortoiseContext() as ctx:
         await ctx.init(config=tortoise_config(db_url))
         user = await models.User.create(email="ada@example.com", name="Ada")
@@ -67,6 +67,7 @@ async def _seed(db_url: str) -> dict[str, int]:
         await models.Campaign.filter(id=ids["Beta"]).update(total_accounts=9)
         await models.ProjectCounts.filter(project__slug="alpha").delete()
         await models.ProjectCounts.filter(project__slug="beta").update(accounts=7)
+        await models.CampaignAccount.filter(campaign_id=ids["Beta"]).update(attention_level=3)  # no message says so
         return ids
 
 
@@ -94,14 +95,16 @@ async def test_recount_repairs_and_reports_every_drifted_campaign(tmp_path: Path
         "beta-push (project beta): total_accounts 9→3",
         "project alpha: accounts 0→3",
         "project beta: accounts 7→3",
-        "2 campaigns checked, 2 repaired; account counts of 2 projects checked, 2 repaired",
+        "2 campaigns checked, 2 repaired; account counts of 2 projects checked, 2 repaired; "
+        "attention of 3 threads repaired",
     ]
     assert await _counters(db_url, ids["Alpha"]) == (3, 1)
     assert await _counters(db_url, ids["Beta"]) == (3, 1)
     assert await _account_counts(db_url) == {"alpha": 3, "beta": 3}
 
     assert _ok(run_cli("recount", cwd=tmp_path, env=env)) == (
-        "2 campaigns checked, 0 repaired; account counts of 2 projects checked, 0 repaired\n")
+        "2 campaigns checked, 0 repaired; account counts of 2 projects checked, 0 repaired; "
+        "attention of 0 threads repaired\n")
 
 
 async def test_recount_one_project(tmp_path: Path, env: dict[str, str], db_url: str) -> None:
@@ -110,7 +113,8 @@ async def test_recount_one_project(tmp_path: Path, env: dict[str, str], db_url: 
 
     out = _ok(run_cli("recount", "--project", "beta", cwd=tmp_path, env=env))
     assert out.splitlines() == ["beta-push (project beta): total_accounts 9→3", "project beta: accounts 7→3",
-                                "1 campaigns checked, 1 repaired; account counts of 1 projects checked, 1 repaired"]
+                                "1 campaigns checked, 1 repaired; account counts of 1 projects checked, 1 repaired; "
+                                "attention of 3 threads repaired"]
     assert await _counters(db_url, ids["Alpha"]) == (5, 0)  # other projects untouched
     assert await _counters(db_url, ids["Beta"]) == (3, 1)
     assert await _account_counts(db_url) == {"beta": 3}
@@ -126,4 +130,5 @@ def test_recount_of_an_unknown_project_is_an_error(tmp_path: Path, env: dict[str
 
 def test_recount_of_an_empty_database(tmp_path: Path, env: dict[str, str]) -> None:
     assert _ok(run_cli("recount", cwd=tmp_path, env=env)) == (
-        "0 campaigns checked, 0 repaired; account counts of 0 projects checked, 0 repaired\n")
+        "0 campaigns checked, 0 repaired; account counts of 0 projects checked, 0 repaired; "
+        "attention of 0 threads repaired\n")

@@ -52,9 +52,9 @@ class Migration(migrations.Migration):
             name='attention_level',
             field=fields.SmallIntField(default=0),
         ),
-        ops.AddIndex(
+        ops.RunPython(keep),
+        ops.AddIndex(  # after the rows are set: one index build rather than an update of every entry
             model_name='CampaignAccount',
             index=Index(fields=['campaign_id', 'attention_level', 'attention_at', 'id']),
         ),
-        ops.RunPython(keep),
     ]

@@ -10,6 +10,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from outboundql import models
+from outboundql.models import triggers
 from outboundql.services import audit
 from outboundql.services.sql import int_list, placeholder
 
@@ -32,16 +33,18 @@ class CountDrift:
 
 @dataclass(frozen=True)
 class Recounted:
-    """What `recount` did: how many projects it checked, and those whose count it repaired."""
+    """What `recount` did: how many projects it checked, those whose account count it repaired, and how many
+    threads' attention it set again."""
 
     checked: int
     drifted: list[CountDrift]
+    threads_repaired: int = 0
 
 
 async def recount(project_ids: Sequence[int] | None = None) -> Recounted:
-    """Check the kept account count of the given projects (all when None) against their rows; repair and report
-    those that drifted. The count and the rows are read in one statement, and a repair moves the count by the
-    difference, so accounts written meanwhile stay counted."""
+    """Check the kept account count of the given projects (all when None) against their rows, and their threads'
+    attention against their messages; repair and report what drifted. The count and the rows are read in one
+    statement, and a repair moves the count by the difference, so accounts written meanwhile stay counted."""
     if project_ids is not None and not project_ids:
         return Recounted(0, [])
     conn = connections.get("default")
@@ -61,4 +64,18 @@ async def recount(project_ids: Sequence[int] | None = None) -> Recounted:
             project = await models.Project.get(id=drift.project_id)
             await audit.record(project_id=drift.project_id, actor=None, action="project.recount", row=project,
                                before={"accounts": drift.kept}, after={"accounts": drift.actual})
-    return Recounted(len(rows), drifted)
+    return Recounted(len(rows), drifted, await _reset_attention(project_ids))
+
+
+async def _reset_attention(project_ids: Sequence[int] | None) -> int:
+    """Set again the attention of the projects' threads whose kept attention is not what their messages say; how
+    many there were."""
+    wrong = f'("attention_level" <> {triggers.ATTENTION_LEVEL} OR "attention_at" <> {triggers.ATTENTION_SINCE})'
+    if project_ids is not None:
+        wrong += (f' AND "campaign_id" IN (SELECT "id" FROM "campaign" WHERE "project_id" IN '
+                  f"({int_list(project_ids)}))")
+    async with in_transaction() as tx:
+        [row] = await tx.execute_query_dict(f'SELECT COUNT(*) AS "n" FROM "campaign_account" WHERE {wrong}')
+        if int(row["n"]):
+            await tx.execute_query(triggers.ATTENTION_SET.format(rows=wrong))
+    return int(row["n"])
