@@ -39,8 +39,9 @@ _ACCOUNTS_SQLITE = [
     'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "accounts" + 1; END',
 ]
 
-_ADD = ('INSERT INTO "project_counts" ("project_id", "accounts") {rows} '
-        'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "project_counts"."accounts" + EXCLUDED."accounts"')
+ADD_ACCOUNTS = ('INSERT INTO "project_counts" ("project_id", "accounts") {rows} ON CONFLICT ("project_id") '
+                'DO UPDATE SET "accounts" = "project_counts"."accounts" + EXCLUDED."accounts"')
+"""Add to projects' account counts (``rows``: project id and number, as VALUES or a SELECT)."""
 _TAKE = ('UPDATE "project_counts" c SET "accounts" = c."accounts" - t."n" FROM ({rows}) AS t '
          'WHERE c."project_id" = t."project_id"')
 _PER_PROJECT = 'SELECT "project_id", COUNT(*) AS "n" FROM {table} GROUP BY "project_id" ORDER BY "project_id"'
@@ -52,10 +53,10 @@ def _function(name: str, body: str) -> str:
 
 
 _ACCOUNTS_POSTGRES = [
-    _function("account_counted", _ADD.format(rows=_PER_PROJECT.format(table='"added"'))),
+    _function("account_counted", ADD_ACCOUNTS.format(rows=_PER_PROJECT.format(table='"added"'))),
     _function("account_uncounted", _TAKE.format(rows=_PER_PROJECT.format(table='"removed"'))),
     _function("account_moved", _TAKE.format(rows='SELECT OLD."project_id" AS "project_id", 1 AS "n"') + "; "
-              + _ADD.format(rows='VALUES (NEW."project_id", 1)')),
+              + ADD_ACCOUNTS.format(rows='VALUES (NEW."project_id", 1)')),
     'DROP TRIGGER IF EXISTS "account_counted" ON "account"',
     'CREATE TRIGGER "account_counted" AFTER INSERT ON "account" REFERENCING NEW TABLE AS "added" '
     'FOR EACH STATEMENT EXECUTE FUNCTION "account_counted"()',
@@ -69,7 +70,6 @@ _ACCOUNTS_POSTGRES = [
 
 ACCOUNTS = {"sqlite": _ACCOUNTS_SQLITE, "postgres": _ACCOUNTS_POSTGRES}
 """The triggers keeping `ProjectCounts.accounts`, per database."""
-
 
 
 def _latest(column: str, condition: str) -> str:
@@ -150,7 +150,6 @@ async def install(client: BaseDBAsyncClient, *groups: dict[str, list[str]]) -> N
     for triggers in groups or ALL:
         for statement in triggers[client.capabilities.dialect]:
             await client.execute_script(statement)
-
 
 
 async def generate_schemas(orm: Any) -> None:

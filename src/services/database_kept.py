@@ -1,5 +1,5 @@
-"""The counts the database keeps for each project (`outboundql.models.triggers`): read in one indexed lookup, and
-checked against the rows by ``outboundql recount``."""
+"""What the database keeps itself (`outboundql.models.triggers`): each project's account count, read in one indexed
+lookup, and each thread's attention; both checked against the rows, and repaired, by ``outboundql recount``."""
 
 from __future__ import annotations
 
@@ -57,10 +57,9 @@ async def recount(project_ids: Sequence[int] | None = None) -> Recounted:
                for r in rows if int(r["kept"]) != int(r["actual"])]
     for drift in drifted:
         async with in_transaction() as tx:
-            await tx.execute_query(
-                f'INSERT INTO "project_counts" ("project_id", "accounts") VALUES ({placeholder(tx, 1)}, '
-                f'{placeholder(tx, 2)}) ON CONFLICT ("project_id") DO UPDATE SET "accounts" = '
-                '"project_counts"."accounts" + EXCLUDED."accounts"', [drift.project_id, drift.actual - drift.kept])
+            values = f"VALUES ({placeholder(tx, 1)}, {placeholder(tx, 2)})"
+            await tx.execute_query(triggers.ADD_ACCOUNTS.format(rows=values),
+                                   [drift.project_id, drift.actual - drift.kept])
             project = await models.Project.get(id=drift.project_id)
             await audit.record(project_id=drift.project_id, actor=None, action="project.recount", row=project,
                                before={"accounts": drift.kept}, after={"accounts": drift.actual})
