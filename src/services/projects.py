@@ -51,9 +51,15 @@ async def create_project(access: Access, cmd: CreateProject) -> ProjectCreated:
         return ProjectCreated(project), {"project_id": project.id}
 
     async def replay(answer: idempotency.Answer) -> ProjectCreated | None:
-        # The viewer's still: a project they were removed from since is gone for them.
-        project = await access.scope(models.Project.filter(id=answer["project_id"]), "id").first()
-        return None if project is None else ProjectCreated(project, replayed=True)
+        # The viewer's still: a project they were removed from since is gone for them. Their membership is read
+        # now, not taken from the roles this request started with: a retry racing the first request may have read
+        # those before the first one committed the project.
+        membership = await models.Membership.filter(
+            project_id=answer["project_id"], user_id=access.user.id).select_related("project").first()
+        if membership is None:
+            return None
+        access.roles[membership.project_id] = membership.role
+        return ProjectCreated(membership.project, replayed=True)
 
     result = await idempotency.create_once(once, write, replay)
     if not result.replayed:

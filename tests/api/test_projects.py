@@ -61,3 +61,16 @@ async def test_create_project_needs_a_viewer(gql: Any) -> None:
     assert result["errors"]
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await models.Project.all().count() == 0
+
+
+async def test_a_retry_whose_roles_predate_the_first_request_answers_its_project(owner: Any) -> None:
+    """A retry read the viewer's roles before the first request with its key committed the project (they raced):
+    it still answers that project, from the membership as it is now."""
+    from outboundql.services.access import Access
+    from outboundql.services.projects import CreateProject, create_project
+
+    retry_access = await Access.for_user(owner.user)  # read before the project exists
+    first = await create_project(await Access.for_user(owner.user), CreateProject(name="Raced", idempotency_key="k1"))
+    again = await create_project(retry_access, CreateProject(name="Raced", idempotency_key="k1"))
+    assert (again.replayed, again.project.id) == (True, first.project.id)
+    assert await models.Project.filter(name="Raced").count() == 1
