@@ -25,7 +25,9 @@ unless said otherwise, no authentication unless the read is about the token):
 * ``campaigns``: ``campaigns(first: 20)`` with ``staleScoreCount`` + ``scoreDistribution`` (raw: the kept
   counters);
 * ``filters``: ``savedFilters { matchCount }`` (raw: the three conditions compiled by hand into one ``COUNT(*)
-  FILTER (…)`` query).
+  FILTER (…)`` query). Ours answers the counts remembered at the project's accounts revision; so ``filters after a
+  write`` also reads it, ours and raw, one request at a time right after each of five account updates made through
+  the API (the median of five).
 
 Prints per size and read: our median latency and requests/s, raw's, the ratio of throughputs; then each read's
 growth from the smallest to the largest size. Before measuring, each read's answer is compared with raw's (the
@@ -358,6 +360,38 @@ def _same_answer(base: str, read: str, seed: dict[str, Any]) -> str:
     return "same" if _normalized(ours) == _normalized(raw) else "DIFFERENT"
 
 
+WRITTEN = "filters after a write"
+"""``filters`` read once after each of `ROUNDS` account updates (through the API), one request at a time."""
+ROUNDS = 5
+
+
+def _after_writes(base: str, read: str, seed: dict[str, Any]) -> tuple[float, float]:
+    """Median ms of ``read``, ours and raw, each request right after an account of the project was updated through
+    the API (what is remembered about the accounts no longer holds then)."""
+    import httpx
+
+    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {seed['secret']}"}, timeout=120)
+
+    def post(path: str, query: str, variables: dict[str, Any]) -> Any:
+        answer = client.post(path, json={"query": query, "variables": variables}).json()
+        assert "errors" not in answer, answer
+        return answer["data"]
+
+    first = "query($p: String!) { project(slug: $p) { accounts(first: 1) { edges { node { id } } } } }"
+    account = post("/graphql", first, {"p": seed["project_slug"]})["project"]["accounts"]["edges"][0]["node"]["id"]
+    update = "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) { errors { message } } }"
+    timings: dict[str, list[float]] = {"/graphql": [], f"/raw/{read}": []}
+    for n in range(ROUNDS):
+        for path, took in timings.items():
+            post("/graphql", update, {"i": {"id": account, "city": f"Written {path} {n}"}})
+            started = time.perf_counter()
+            post(path, QUERIES[read], {"p": seed["project_slug"]})
+            took.append((time.perf_counter() - started) * 1000)
+    client.close()
+    ours, raw = (sorted(took)[len(took) // 2] for took in timings.values())
+    return ours, raw
+
+
 def _wrk(url: str, body: str, token: str, seconds: int, connections: int) -> tuple[float, float]:
     """(median latency in ms, requests per second) of ``wrk`` POSTing ``body`` to ``url``."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -430,6 +464,9 @@ def bench(database: str, sizes: list[int], seconds: int, connections: int) -> No
                         print(f"  {read:<10} ours {ours[0]:9.2f} ms {ours[1]:8.1f} req/s | raw {raw[0]:9.2f} ms "
                               f"{raw[1]:8.1f} req/s | {ours[0] / raw[0]:5.1f}x latency, "
                               f"{raw[1] / ours[1]:5.1f}x throughput | answer {check}", flush=True)
+                    ours_written, raw_written = _after_writes(base, "filters", seed)
+                    results[size][WRITTEN] = (ours_written, 0.0, raw_written, 0.0)
+                    print(f"  {WRITTEN}: ours {ours_written:9.2f} ms | raw {raw_written:9.2f} ms", flush=True)
             finally:
                 if pg_name:
                     asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
@@ -440,7 +477,7 @@ def _table(database: str, sizes: list[int], results: dict[int, dict[str, tuple[f
     print(f"\n| read ({database}) | " + " | ".join(f"{s:,}: ours / raw p50 (ratio)" for s in sizes)
           + f" | growth {sizes[0]:,} → {sizes[-1]:,} |")
     print("|---" * (len(sizes) + 2) + "|")
-    for read in READS:
+    for read in (*READS, WRITTEN):
         cells = []
         for size in sizes:
             ours, _, raw, _ = results[size][read]

@@ -79,10 +79,11 @@ async def load_market_metrics_by_id(ids: list[int]) -> list[Any]:
     return [metrics[i] for i in ids]
 
 
-async def load_saved_filter_match_count_by_id(ids: list[int]) -> list[int]:
-    """Accounts each saved filter matches: the filters, then one account query per project."""
-    counts = await match_counts(await models.SavedFilter.filter(id__in=ids))
-    return [counts.get(i, 0) for i in ids]
+async def load_saved_filter_match_count(filters: list[models.SavedFilter]) -> list[int]:
+    """Accounts each saved filter matches (`match_counts`: remembered per accounts revision, else one account query
+    per project)."""
+    counts = await match_counts(filters)
+    return [counts[f.id] for f in filters]
 
 
 async def load_messages_by_campaign_account_id(ids: list[int]) -> list[list[models.Message]]:
@@ -187,7 +188,9 @@ class Loaders:
     campaigns_by_market_id: DataLoader[int, list[models.Campaign]] = _loader(
         _children(models.Campaign, "market_id", "-id")
     )
-    saved_filter_match_count_by_id: DataLoader[int, int] = _loader(load_saved_filter_match_count_by_id)
+    saved_filter_match_count: DataLoader[models.SavedFilter, int] = field(
+        default_factory=lambda: DataLoader(load_fn=load_saved_filter_match_count, cache_key_fn=lambda f: f.id)
+    )
     campaign_account_by_id: DataLoader[int, models.CampaignAccount | None] = _loader(_by_id(models.CampaignAccount))
     messages_by_campaign_account_id: DataLoader[int, list[models.Message]] = _loader(
         load_messages_by_campaign_account_id

@@ -36,7 +36,7 @@ class SavedFilter(ProjectNode):
 
     @strawberry.field(description="How many of the project's accounts match now.")
     async def match_count(self, info: Info) -> int:
-        return await info.context.loaders.saved_filter_match_count_by_id.load(self.row.id)
+        return await info.context.loaders.saved_filter_match_count.load(self.row)
 
 
 @strawberry.input

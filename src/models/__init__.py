@@ -12,7 +12,7 @@ from outboundql.models.imports import ImportFile, ImportJob
 from outboundql.models.invitations import Invitation
 from outboundql.models.outreach import Message
 from outboundql.models.products import Persona, Product
-from outboundql.models.projects import Market, Membership, Project, ProjectCounts, SavedFilter
+from outboundql.models.projects import AccountsRevision, Market, Membership, Project, ProjectCounts, SavedFilter
 from outboundql.models.scoring import FitScore, ScoringRun, ScoringRunItem
 from outboundql.models.send_quota import SendQuota
 from outboundql.models.signals import Signal
@@ -22,6 +22,7 @@ from outboundql.models.webhooks import WebhookDelivery, WebhookEndpoint
 __all__ = [
     "Account",
     "AccountStatusChange",
+    "AccountsRevision",
     "ApiToken",
     "ApiUsage",
     "ApiUsageShare",

@@ -43,6 +43,23 @@ class ProjectCounts(Model):
         table = "project_counts"
 
 
+class AccountsRevision(Model):
+    """Which state of a project's accounts is current: a new random ``revision`` whenever a transaction that wrote
+    any of them (inserted, updated or deleted, by any code) commits, set by triggers (`outboundql.models.triggers`).
+    Whatever is worked out from the accounts alone and remembered with the revision it was read at holds while the
+    revision stays the same. A project gets its row with its first account write."""
+
+    id = fields.IntField(primary_key=True)
+    project: fields.OneToOneRelation[Project] = fields.OneToOneField(
+        "models.Project", related_name=False, on_delete=fields.OnDelete.CASCADE
+    )
+    project_id: int
+    revision = fields.BigIntField()
+
+    class Meta:
+        table = "accounts_revision"
+
+
 class Membership(TimestampedModel):
     """A user's role in a project."""
 

@@ -3,17 +3,21 @@ is seen (services, bulk inserts, imports, cascades, SQL run by hand) and a reade
 
 * each project's account count (`outboundql.models.ProjectCounts`), moved by the ``account`` rows written;
 * each thread's attention (`CampaignAccount.attention_level` and ``attention_at``, what the inbox sorts by), set
-  again from the thread's messages whenever one is written, moved or deleted.
+  again from the thread's messages whenever one is written, moved or deleted;
+* each project's accounts revision (`outboundql.models.AccountsRevision`), a new random value whenever a transaction
+  that wrote the project's accounts commits: what is remembered about the accounts (saved filters' match counts)
+  holds while it stays the same.
 
 SQLite runs a trigger per row written. PostgreSQL runs one per statement over its transition table, so a bulk
 insert of N accounts moves each project's count once and a batch of messages sets each thread once (an account
-moved to another project, never done by the code, is counted per row).
+moved to another project, never done by the code, is counted per row). The accounts revision is the exception
+there: a row trigger deferred to the commit, which writes each project's revision once per transaction.
 
 `install` puts triggers in place: the migration that introduced a group installs it (`ACCOUNTS` and `ATTENTION`:
-0014), and every schema built from the models (``generate_schemas`` in tests and benchmarks) installs them all
-(`ALL`). A group never changes once a migration installs it: a change is a new group, installed (and the old
-triggers dropped) by a migration of its own, so an old migration still runs against the schema of its time.
-``outboundql recount`` checks the account counts and the attention against the rows and repairs them
+0014, `REVISIONS`: 0015), and every schema built from the models (``generate_schemas`` in tests and benchmarks)
+installs them all (`ALL`). A group never changes once a migration installs it: a change is a new group, installed
+(and the old triggers dropped) by a migration of its own, so an old migration still runs against the schema of its
+time. ``outboundql recount`` checks the account counts and the attention against the rows and repairs them
 (`outboundql.services.database_kept`).
 """
 
@@ -140,7 +144,37 @@ _ATTENTION_POSTGRES = [
 ATTENTION = {"sqlite": _ATTENTION_SQLITE, "postgres": _ATTENTION_POSTGRES}
 """The triggers keeping `CampaignAccount.attention_level` and ``attention_at``, per database."""
 
-ALL = (ACCOUNTS, ATTENTION)
+_REVISE = ('INSERT INTO "accounts_revision" ("project_id", "revision") SELECT "id", {random} FROM "project" '
+           'WHERE "id" = {project} ON CONFLICT ("project_id") DO UPDATE SET "revision" = EXCLUDED."revision"')
+# (an account deleted with its project revises nothing: the project is gone by then, on both databases)
+RANDOM = {"sqlite": "random()", "postgres": "(random() * 9.0e18)::bigint"}
+"""A random BIGINT, per database (64 bits of chance on SQLite, 52 on PostgreSQL)."""
+
+_REVISIONS_SQLITE = [
+    f'CREATE TRIGGER IF NOT EXISTS "accounts_revised_{event.lower()}" AFTER {event} ON "account" BEGIN '
+    + "; ".join(_REVISE.format(project=f'{row}."project_id"', random=RANDOM["sqlite"]) for row in rows) + "; END"
+    for event, rows in (("INSERT", ["NEW"]), ("UPDATE", ["OLD", "NEW"]), ("DELETE", ["OLD"]))
+]
+
+_REVISIONS_POSTGRES = [
+    # A row trigger deferred to the commit: the revision's row is locked last, when the transaction has taken every
+    # other lock it needs, so a writer of one account never waits there for a transaction that waits for it. Once
+    # per project and transaction (a transaction-local setting remembers it): readers see one revision per commit.
+    'CREATE OR REPLACE FUNCTION "accounts_revised"() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE p bigint; BEGIN '
+    'FOREACH p IN ARRAY ARRAY[OLD."project_id", NEW."project_id"] LOOP '
+    "CONTINUE WHEN p IS NULL OR current_setting('outboundql.accounts_revised_' || p, true) = 'y'; "
+    "PERFORM set_config('outboundql.accounts_revised_' || p, 'y', true); "
+    + _REVISE.format(project="p", random=RANDOM["postgres"]) + "; END LOOP; RETURN NULL; END $$",
+    'DROP TRIGGER IF EXISTS "accounts_revised" ON "account"',
+    'CREATE CONSTRAINT TRIGGER "accounts_revised" AFTER INSERT OR UPDATE OR DELETE ON "account" '
+    'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "accounts_revised"()',
+]
+
+REVISIONS = {"sqlite": _REVISIONS_SQLITE, "postgres": _REVISIONS_POSTGRES}
+"""The triggers giving `AccountsRevision.revision` a new random value with every transaction that writes a
+project's accounts, per database."""
+
+ALL = (ACCOUNTS, ATTENTION, REVISIONS)
 """Every group of triggers."""
 
 

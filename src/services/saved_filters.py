@@ -9,7 +9,8 @@ accounts by filter (``matchCount``, bulk add, campaign audiences, markets):
 * `matching_account_ids` (a saved filter by id, access checked) and `account_ids_matching` (an
   expression): ids in ascending order, optionally at most ``limit`` of them;
 * `iter_account_ids_matching`: the same ids streamed in ascending batches, for audiences of any size;
-* `count_matching` (an expression) and `match_counts` (saved filters: one statement per project);
+* `count_matching` (an expression) and `match_counts` (saved filters: remembered per accounts revision, else one
+  statement per project);
 * `matches_among` (many expressions, a few accounts: one statement for all of them);
 * `MatchingAccounts`: the matches as an ORM queryset a keyset page reads (`outboundql.gql.keyset`), for lists of
   any size; `judged` and `confirmed` for a statement of its own that joins the matches to other tables.
@@ -17,6 +18,7 @@ accounts by filter (``matchCount``, bulk add, campaign audiences, markets):
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ from pypika_tortoise.context import SqlContext
 from pypika_tortoise.terms import Term
 from pypika_tortoise.utils import format_alias_sql
 from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -129,16 +132,50 @@ async def count_matching(project_id: int, expression: Any) -> int:
 
 
 async def match_counts(filters: Sequence[models.SavedFilter]) -> dict[int, int]:
-    """Number of accounts each saved filter matches: one statement per project involved (more only for very
-    large filters, or for rows evaluated in Python), whatever the number of accounts."""
+    """Number of accounts each saved filter matches. A count is remembered with the project's accounts revision
+    (`models.AccountsRevision`) it was read at and answers again while that revision stays current (one indexed
+    read for all the projects); the others are counted in one statement per project involved (more only for very
+    large filters, or for rows evaluated in Python), whatever the number of accounts. Inside a transaction nothing
+    is remembered or answered from memory: the transaction's own writes are no revision yet."""
     by_project: dict[int, list[models.SavedFilter]] = {}
     for f in filters:
         by_project.setdefault(f.project_id, []).append(f)
+    remembering = not isinstance(connections.get("default"), TransactionalDBClient)
+    revisions = dict(await models.AccountsRevision.filter(project_id__in=list(by_project)).values_list(
+        "project_id", "revision")) if remembering and by_project else {}
     counts: dict[int, int] = {}
     for project_id, group in by_project.items():
-        for f, n in zip(group, await _counts(project_id, [f.expression for f in group]), strict=True):
+        revision = revisions.get(project_id)
+        unknown = []
+        for f in group:
+            known = _remembered.get(f.id)
+            if revision is not None and known is not None and known[:2] == (revision, _text(f.expression)):
+                counts[f.id] = known[2]
+            else:
+                unknown.append(f)
+        if not unknown:
+            continue
+        for f, n in zip(unknown, await _counts(project_id, [f.expression for f in unknown]), strict=True):
             counts[f.id] = n
+            if revision is not None:
+                _remember(f.id, (revision, _text(f.expression), n))
     return counts
+
+
+REMEMBERED = 10_000
+"""Saved filters' counts remembered at most per process; the oldest goes first."""
+_remembered: dict[int, tuple[int, str, int]] = {}  # saved filter id: (accounts revision, expression, count)
+
+
+def _text(expression: Any) -> str:
+    return json.dumps(expression, sort_keys=True)
+
+
+def _remember(saved_filter_id: int, entry: tuple[int, str, int]) -> None:
+    _remembered.pop(saved_filter_id, None)
+    _remembered[saved_filter_id] = entry
+    while len(_remembered) > REMEMBERED:
+        del _remembered[next(iter(_remembered))]
 
 
 def _grouped(project_id: int, expressions: Sequence[Any], postgres: bool) -> Iterator[tuple[Binder, str, list[str]]]:

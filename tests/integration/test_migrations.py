@@ -139,7 +139,10 @@ def assert_same_schema(migrated: Schema, generated: Schema) -> None:
         assert m["indexes"] == g["indexes"], f"{table}: unique constraints / index column sets differ"
         assert m["fks"] == g["fks"], f"{table}: foreign keys differ"
         assert m["triggers"] == g["triggers"], f"{table}: triggers differ"
-    assert generated["account"]["triggers"] == {"account_counted", "account_uncounted", "account_moved"}
+    counted = {"account_counted", "account_uncounted", "account_moved"}
+    revised = ({"accounts_revised_insert", "accounts_revised_update", "accounts_revised_delete"},  # SQLite: per event
+               {"accounts_revised"})  # PostgreSQL: one deferred trigger
+    assert generated["account"]["triggers"] in tuple(counted | r for r in revised)
 
 
 def test_models_and_migrations_agree() -> None:
@@ -220,7 +223,7 @@ def test_postgres_migrations_build_the_models_schema(pg_url: str) -> None:
     assert_same_schema(first, generated_schema)
 
 
-def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_count_accounts_and_attention(tmp_path: Path,
+def test_sqlite_0012_to_0015_move_signals_keep_scores_share_usage_count_accounts_attention_revisions(tmp_path: Path,
                                                                                               ) -> None:
     """Data written before 0012 comes through it: a message's notes become confirmed signals of kind ``other``,
     and each campaign row's kept scores and its campaign's counters are filled from the fit scores; then (0013) a paid
@@ -301,10 +304,12 @@ def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_count_accounts
                                 "+ score_bucket_6 + score_bucket_8 + score_bucket_9 FROM campaign").fetchone()
         counted = conn.execute("SELECT project_id, accounts FROM project_counts ORDER BY project_id").fetchall()
         attention = conn.execute("SELECT attention_level, attention_at FROM campaign_account ORDER BY id").fetchall()
+        revisions = dict(conn.execute("SELECT project_id, revision FROM accounts_revision").fetchall())
         conn.execute("INSERT INTO account (name, name_key, city_key, description, tags, custom_fields, status, "
                      "project_id, created_at, updated_at) VALUES ('New', 'new', '', '', '[]', '{}', 'new', ?, ?, ?)",
                      (empty, now, now))
         moved = conn.execute("SELECT project_id, accounts FROM project_counts ORDER BY project_id").fetchall()
+        revised = dict(conn.execute("SELECT project_id, revision FROM accounts_revision").fetchall())
     finally:
         conn.close()
     assert signals == [(with_notes, campaign, "other", "Budget in Q3", "confirmed", "person", user),
@@ -318,3 +323,6 @@ def test_sqlite_0012_to_0014_move_signals_keep_scores_share_usage_count_accounts
     assert moved == [(project, 3), (empty, 1)]
     # ... and every thread's attention set from its messages.
     assert attention == [(0, now), (1, "2026-11-01 10:00:00+00:00"), (0, now)]
+    # 0015: every project has an accounts revision, and a new one when its accounts are written.
+    assert sorted(revisions) == sorted(revised) == sorted([project, empty])
+    assert revised[project] == revisions[project] and revised[empty] != revisions[empty]
