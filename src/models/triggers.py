@@ -13,12 +13,12 @@ insert of N accounts moves each project's count once and a batch of messages set
 moved to another project, never done by the code, is counted per row). The accounts revision is the exception
 there: a row trigger deferred to the commit, which writes each project's revision once per transaction.
 
-`install` puts triggers in place: the migration that introduced a group installs it (`ACCOUNTS` and `ATTENTION`:
-0014, `REVISIONS`: 0015), and every schema built from the models (``generate_schemas`` in tests and benchmarks)
-installs them all (`ALL`). A group never changes once a migration installs it: a change is a new group, installed
-(and the old triggers dropped) by a migration of its own, so an old migration still runs against the schema of its
-time. ``outboundql recount`` checks the account counts and the attention against the rows and repairs them
-(`outboundql.services.database_kept`).
+`install` puts triggers in place (replacing those of the same name): the migration that introduced a group installs
+it (`ACCOUNTS` and `ATTENTION`: 0014, `REVISIONS`: 0015, and again 0016), and every schema built from the models
+(``generate_schemas`` in tests and benchmarks) installs them all (`ALL`). A migration installs the group as it is
+now, so a group changes only in ways the schema of that migration's time still runs (otherwise it becomes a new
+group), and a migration of its own installs the change on databases migrated before it. ``outboundql recount``
+checks the account counts and the attention against the rows and repairs them (`outboundql.services.database_kept`).
 """
 
 from __future__ import annotations
@@ -30,17 +30,21 @@ from outboundql.enums import Direction, MessageStatus
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
 
+def _sqlite(name: str, definition: str) -> list[str]:
+    """SQLite: the trigger ``name`` (``definition``: what follows its name), replacing one of that name."""
+    return [f'DROP TRIGGER IF EXISTS "{name}"', f'CREATE TRIGGER "{name}" {definition}']
+
+
 _ACCOUNTS_SQLITE = [
-    'CREATE TRIGGER IF NOT EXISTS "account_counted" AFTER INSERT ON "account" BEGIN '
-    'INSERT INTO "project_counts" ("project_id", "accounts") VALUES (NEW."project_id", 1) '
-    'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "accounts" + 1; END',
-    'CREATE TRIGGER IF NOT EXISTS "account_uncounted" AFTER DELETE ON "account" BEGIN '
-    'UPDATE "project_counts" SET "accounts" = "accounts" - 1 WHERE "project_id" = OLD."project_id"; END',
-    'CREATE TRIGGER IF NOT EXISTS "account_moved" AFTER UPDATE OF "project_id" ON "account" '
-    'WHEN OLD."project_id" <> NEW."project_id" BEGIN '
-    'UPDATE "project_counts" SET "accounts" = "accounts" - 1 WHERE "project_id" = OLD."project_id"; '
-    'INSERT INTO "project_counts" ("project_id", "accounts") VALUES (NEW."project_id", 1) '
-    'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "accounts" + 1; END',
+    *_sqlite("account_counted", 'AFTER INSERT ON "account" BEGIN '
+             'INSERT INTO "project_counts" ("project_id", "accounts") VALUES (NEW."project_id", 1) '
+             'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "accounts" + 1; END'),
+    *_sqlite("account_uncounted", 'AFTER DELETE ON "account" BEGIN '
+             'UPDATE "project_counts" SET "accounts" = "accounts" - 1 WHERE "project_id" = OLD."project_id"; END'),
+    *_sqlite("account_moved", 'AFTER UPDATE OF "project_id" ON "account" WHEN OLD."project_id" <> NEW."project_id" '
+             'BEGIN UPDATE "project_counts" SET "accounts" = "accounts" - 1 WHERE "project_id" = OLD."project_id"; '
+             'INSERT INTO "project_counts" ("project_id", "accounts") VALUES (NEW."project_id", 1) '
+             'ON CONFLICT ("project_id") DO UPDATE SET "accounts" = "accounts" + 1; END'),
 ]
 
 ADD_ACCOUNTS = ('INSERT INTO "project_counts" ("project_id", "accounts") {rows} ON CONFLICT ("project_id") '
@@ -118,12 +122,12 @@ def _locked_set_for(ids: str) -> str:
 
 
 _ATTENTION_SQLITE = [
-    'CREATE TRIGGER IF NOT EXISTS "thread_attention_added" AFTER INSERT ON "message" BEGIN ' +
-    _set_for('NEW."campaign_account_id"') + "; END",
-    'CREATE TRIGGER IF NOT EXISTS "thread_attention_removed" AFTER DELETE ON "message" BEGIN ' +
-    _set_for('OLD."campaign_account_id"') + "; END",
-    f'CREATE TRIGGER IF NOT EXISTS "thread_attention_changed" AFTER UPDATE OF {_WATCHED} ON "message" BEGIN ' +
-    _set_for('OLD."campaign_account_id", NEW."campaign_account_id"') + "; END",
+    *_sqlite("thread_attention_added", 'AFTER INSERT ON "message" BEGIN '
+             + _set_for('NEW."campaign_account_id"') + "; END"),
+    *_sqlite("thread_attention_removed", 'AFTER DELETE ON "message" BEGIN '
+             + _set_for('OLD."campaign_account_id"') + "; END"),
+    *_sqlite("thread_attention_changed", f'AFTER UPDATE OF {_WATCHED} ON "message" BEGIN '
+             + _set_for('OLD."campaign_account_id", NEW."campaign_account_id"') + "; END"),
 ]
 
 _ATTENTION_POSTGRES = [
@@ -145,26 +149,31 @@ ATTENTION = {"sqlite": _ATTENTION_SQLITE, "postgres": _ATTENTION_POSTGRES}
 """The triggers keeping `CampaignAccount.attention_level` and ``attention_at``, per database."""
 
 _REVISE = ('INSERT INTO "accounts_revision" ("project_id", "revision") SELECT "id", {random} FROM "project" '
-           'WHERE "id" = {project} ON CONFLICT ("project_id") DO UPDATE SET "revision" = EXCLUDED."revision"')
+           'WHERE "id" {projects} ON CONFLICT ("project_id") DO UPDATE SET "revision" = EXCLUDED."revision"')
 # (an account deleted with its project revises nothing: the project is gone by then, on both databases)
 RANDOM = {"sqlite": "random()", "postgres": "(random() * 9.0e18)::bigint"}
 """A random BIGINT, per database (64 bits of chance on SQLite, 52 on PostgreSQL)."""
 
 _REVISIONS_SQLITE = [
-    f'CREATE TRIGGER IF NOT EXISTS "accounts_revised_{event.lower()}" AFTER {event} ON "account" BEGIN '
-    + "; ".join(_REVISE.format(project=f'{row}."project_id"', random=RANDOM["sqlite"]) for row in rows) + "; END"
-    for event, rows in (("INSERT", ["NEW"]), ("UPDATE", ["OLD", "NEW"]), ("DELETE", ["OLD"]))
+    statement
+    for event, projects in (("INSERT", '= NEW."project_id"'), ("UPDATE", 'IN (OLD."project_id", NEW."project_id")'),
+                            ("DELETE", '= OLD."project_id"'))
+    for statement in _sqlite(f"accounts_revised_{event.lower()}", f'AFTER {event} ON "account" BEGIN '
+                             + _REVISE.format(projects=projects, random=RANDOM["sqlite"]) + "; END")
 ]
 
 _REVISIONS_POSTGRES = [
     # A row trigger deferred to the commit: the revision's row is locked last, when the transaction has taken every
     # other lock it needs, so a writer of one account never waits there for a transaction that waits for it. Once
-    # per project and transaction (a transaction-local setting remembers it): readers see one revision per commit.
-    'CREATE OR REPLACE FUNCTION "accounts_revised"() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE p bigint; BEGIN '
+    # per project and transaction: one transaction-local setting lists the projects revised (a setting named per
+    # project would stay defined in the session after the transaction, and each new name costs PostgreSQL more).
+    'CREATE OR REPLACE FUNCTION "accounts_revised"() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE p bigint; '
+    "done text := coalesce(current_setting('outboundql.accounts_revised', true), ''); BEGIN "
     'FOREACH p IN ARRAY ARRAY[OLD."project_id", NEW."project_id"] LOOP '
-    "CONTINUE WHEN p IS NULL OR current_setting('outboundql.accounts_revised_' || p, true) = 'y'; "
-    "PERFORM set_config('outboundql.accounts_revised_' || p, 'y', true); "
-    + _REVISE.format(project="p", random=RANDOM["postgres"]) + "; END LOOP; RETURN NULL; END $$",
+    "CONTINUE WHEN p IS NULL OR strpos(done, ',' || p || ',') > 0; "
+    "done := done || ',' || p || ','; "
+    "PERFORM set_config('outboundql.accounts_revised', done, true); "
+    + _REVISE.format(projects="= p", random=RANDOM["postgres"]) + "; END LOOP; RETURN NULL; END $$",
     'DROP TRIGGER IF EXISTS "accounts_revised" ON "account"',
     'CREATE CONSTRAINT TRIGGER "accounts_revised" AFTER INSERT OR UPDATE OR DELETE ON "account" '
     'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "accounts_revised"()',

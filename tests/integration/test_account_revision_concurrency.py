@@ -55,3 +55,29 @@ async def test_an_account_write_does_not_queue_behind_a_transaction_holding_the_
         assert len(set(seen)) == 3  # a new revision with each commit
         assert await match_counts([saved]) == {saved.id: 1}  # the imported account
         assert (await models.Account.get(id=shared.id)).city == "Paris"
+
+
+async def test_a_transaction_lists_the_projects_it_revised_in_one_setting(pg_url: str) -> None:
+    """The trigger remembers the projects a transaction revised in one transaction-local setting: a setting named
+    per project would stay defined in the database session after the transaction, one more for every project the
+    session ever wrote, and PostgreSQL takes longer to add each new name."""
+    async with global_database(pg_url):
+        user = await models.User.create(email="lister@example.com", name="Lister")
+        access = await Access.for_user(user)
+        projects = [(await create_project(access, CreateProject(name=f"P{n}"))).project for n in range(3)]
+        for p in projects:
+            await models.Account.create(project=p, name="First", name_key="first")
+        before = {p.id: await _revision(p.id) for p in projects}
+        async with in_transaction() as conn:
+            for p in projects:
+                await models.Account.create(project=p, name="A", name_key="a")
+                await models.Account.filter(project=p).update(city="Berlin")  # the same project again
+            await conn.execute_script('SET CONSTRAINTS "accounts_revised" IMMEDIATE')  # the triggers run now
+            listed = (await conn.execute_query_dict(
+                "SELECT current_setting('outboundql.accounts_revised', true) AS listed"))[0]["listed"]
+            named = await conn.execute_query_dict(
+                "SELECT current_setting('outboundql.accounts_revised_' || id, true) AS s FROM project")
+        assert listed == "".join(f",{p.id}," for p in projects)
+        assert [r["s"] for r in named] == [None] * len(named)
+        after = {p.id: await _revision(p.id) for p in projects}
+        assert all(after[p] != before[p] for p in before)

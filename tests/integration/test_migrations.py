@@ -67,8 +67,8 @@ def sqlite_schema(path: Path) -> Schema:
                 (row[3], row[2], row[4], row[6].upper())
                 for row in conn.execute(f'PRAGMA foreign_key_list("{table}")')
             }
-            named = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,))}
+            named = {r[0]: r[1] for r in conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,))}
             schema[table] = {"columns": columns, "indexes": indexes, "fks": fks, "triggers": named}
         return schema
     finally:
@@ -88,7 +88,7 @@ async def pg_schema(url: str) -> Schema:
                 continue
             ctype = r["udt_name"] + (f"({r['character_maximum_length']})" if r["character_maximum_length"] else "")
             table = schema.setdefault(r["table_name"], {"columns": {}, "indexes": set(), "fks": set(),
-                                                        "triggers": set()})
+                                                        "triggers": {}})
             table["columns"][r["column_name"]] = (r["is_nullable"] == "YES", _norm_type(ctype))
         for r in await conn.fetch(
             """
@@ -121,10 +121,13 @@ async def pg_schema(url: str) -> Schema:
                 continue
             schema[table_name]["fks"].add((r["col"], r["ref_table"].strip('"'), r["on_delete"]))
         for r in await conn.fetch(
-            "SELECT c.relname AS table_name, t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "SELECT c.relname AS table_name, t.tgname AS name, "
+            "replace(pg_get_triggerdef(t.oid), quote_ident(current_schema()) || '.', '') || ' ' || p.prosrc "
+            "AS definition FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
             "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
         ):
-            schema[r["table_name"]]["triggers"].add(r["name"])
+            schema[r["table_name"]]["triggers"][r["name"]] = r["definition"]
         return schema
     finally:
         await conn.close()
@@ -138,11 +141,11 @@ def assert_same_schema(migrated: Schema, generated: Schema) -> None:
         assert m["columns"] == g["columns"], f"{table}: columns (nullable, type) differ"
         assert m["indexes"] == g["indexes"], f"{table}: unique constraints / index column sets differ"
         assert m["fks"] == g["fks"], f"{table}: foreign keys differ"
-        assert m["triggers"] == g["triggers"], f"{table}: triggers differ"
+        assert m["triggers"] == g["triggers"], f"{table}: triggers (names and definitions) differ"
     counted = {"account_counted", "account_uncounted", "account_moved"}
     revised = ({"accounts_revised_insert", "accounts_revised_update", "accounts_revised_delete"},  # SQLite: per event
                {"accounts_revised"})  # PostgreSQL: one deferred trigger
-    assert generated["account"]["triggers"] in tuple(counted | r for r in revised)
+    assert set(generated["account"]["triggers"]) in tuple(counted | r for r in revised)
 
 
 def test_models_and_migrations_agree() -> None:
@@ -326,3 +329,57 @@ def test_sqlite_0012_to_0015_move_signals_keep_scores_share_usage_count_accounts
     # 0015: every project has an accounts revision, and a new one when its accounts are written.
     assert sorted(revisions) == sorted(revised) == sorted([project, empty])
     assert revised[project] == revisions[project] and revised[empty] != revisions[empty]
+
+
+async def _up_to_0015_with_other_revision_triggers(url: str) -> None:
+    """Migrated up to 0015, then its revision triggers replaced by ones that do nothing (as if 0015 had installed
+    another version of the group)."""
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    from outboundql.models.migrating import _orm
+
+    async with _orm(url) as client:
+        await MigrationExecutor(client, tortoise_config(url)["apps"]).migrate(
+            targets=[MigrationTarget("models", "0015_accounts_revision")])
+        if client.capabilities.dialect == "postgres":
+            await client.execute_script('CREATE OR REPLACE FUNCTION "accounts_revised"() RETURNS trigger '
+                                        "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+        else:
+            for event in ("insert", "update", "delete"):
+                await client.execute_script(f'DROP TRIGGER "accounts_revised_{event}"')
+                await client.execute_script(f'CREATE TRIGGER "accounts_revised_{event}" AFTER {event.upper()} '
+                                            'ON "account" BEGIN SELECT 1; END')
+
+
+def test_sqlite_0016_installs_the_revision_triggers_again(tmp_path: Path) -> None:
+    migrated, generated = f"sqlite://{tmp_path / 'old.db'}", f"sqlite://{tmp_path / 'generated.db'}"
+    asyncio.run(_up_to_0015_with_other_revision_triggers(migrated))
+    before = sqlite_schema(tmp_path / "old.db")
+    asyncio.run(apply_migrations(migrated))
+    asyncio.run(_generate_schemas(generated))
+    after, wanted = sqlite_schema(tmp_path / "old.db"), sqlite_schema(tmp_path / "generated.db")
+    assert before["account"]["triggers"] != wanted["account"]["triggers"]  # what 0016 has to change
+    assert_same_schema(after, wanted)
+
+
+@pytest.mark.integration
+def test_postgres_0016_installs_the_revision_triggers_again(pg_url: str) -> None:
+    migrated, generated = (asyncio.run(isolation.create_schema_url(pg_url)) for _ in range(2))
+
+    async def scenario() -> tuple[Schema, Schema, Schema]:
+        await _up_to_0015_with_other_revision_triggers(migrated)
+        before = await pg_schema(migrated)
+        await apply_migrations(migrated)
+        await _generate_schemas(generated)
+        return before, await pg_schema(migrated), await pg_schema(generated)
+
+    async def cleanup() -> None:
+        await isolation.drop_schema_url(migrated)
+        await isolation.drop_schema_url(generated)
+
+    try:
+        before, after, wanted = asyncio.run(scenario())
+    finally:
+        asyncio.run(cleanup())
+    assert before["account"]["triggers"] != wanted["account"]["triggers"]  # what 0016 has to change
+    assert_same_schema(after, wanted)
